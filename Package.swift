@@ -1,0 +1,95 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// One list of settings for every target: Swift 6 language mode, strict
+/// concurrency, and no warning left behind.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "LeadRouter",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "leadrouterd", targets: ["leadrouterd"]),
+        .executable(name: "leadctl", targets: ["leadctl"]),
+        .library(name: "LeadRouting", targets: ["LeadRouting"]),
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+    ],
+    targets: [
+        // libzmq, from Debian's libzmq3-dev. Only the ZeroMQ module imports it.
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        // The one Swift module that touches libzmq: contexts, sockets, messages, polling, errors.
+        .target(
+            name: "ZeroMQ",
+            dependencies: ["CZeroMQ"],
+            swiftSettings: strictSettings
+        ),
+        // The pure core: config model and validation, lead validation, routing decisions,
+        // envelopes. No I/O.
+        .target(
+            name: "LeadRouting",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        // The long-running services that wire the core to the sockets.
+        .target(
+            name: "LeadRouterService",
+            dependencies: [
+                "LeadRouting",
+                "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "leadrouterd",
+            dependencies: [
+                "LeadRouterService",
+                "LeadRouting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "leadctl",
+            dependencies: [
+                "LeadRouterService",
+                "LeadRouting",
+                "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LeadRoutingTests",
+            dependencies: ["LeadRouting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ZeroMQTests",
+            dependencies: ["ZeroMQ"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["ZeroMQ", "LeadRouting"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

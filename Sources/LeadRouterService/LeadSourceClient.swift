@@ -1,0 +1,95 @@
+import Foundation
+import ZeroMQ
+
+/// What went wrong in a `leadctl` command, said so a person can act on it.
+public struct ClientError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Publishes leads the way a lead source does: a PUB socket connected to the daemon's
+/// ingest endpoint, two frames `[topic][lead JSON]` a lead.
+///
+/// ZeroMQ's PUB drops messages until the subscriber's subscription has arrived (the "slow
+/// joiner"), so this uses an XPUB socket and waits until a subscriber for `topic` is
+/// there before sending; it never drops at the high-water mark (it waits instead), and
+/// lingers on close until everything queued is delivered.
+public final class LeadPublisher {
+    private let context: Context
+    private let socket: Socket
+    public let topic: String
+    public private(set) var sent = 0
+
+    public init(endpoint: String, topic: String = "lead") throws {
+        context = try Context()
+        socket = try Socket(context, type: .xpub)
+        self.topic = topic
+        try socket.set(.xpubNoDrop, 1)
+        try socket.set(.sendHighWaterMark, 100_000)
+        try socket.set(.linger, 30_000)
+        do { try socket.connect(endpoint) } catch {
+            throw ClientError("cannot connect to \(endpoint): \(error.message)")
+        }
+    }
+
+    /// Waits until a subscriber whose subscription matches ``topic`` is connected.
+    /// - Returns: `false` if none appeared within `timeout`.
+    public func waitForSubscriber(timeout: Duration) throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        try socket.set(.receiveTimeout, 100)
+        while ContinuousClock.now < deadline {
+            // Subscription messages: 0x01 followed by the prefix (0x00 to unsubscribe).
+            guard let frames = try? socket.receive(), let frame = frames.first, frame.first == 1 else { continue }
+            let prefix = frame.dropFirst()
+            if Array(topic.utf8).starts(with: prefix) { return true }
+        }
+        return false
+    }
+
+    /// Publishes one lead. Waits (never drops) while the subscriber is a high-water mark behind.
+    public func publish(_ lead: [UInt8]) throws {
+        let frames = [Array(topic.utf8), lead]
+        while try !socket.send(frames, wait: false) {
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+        sent += 1
+    }
+
+    /// Closes the socket, waiting up to its linger time for queued leads to be delivered.
+    public func close() {
+        socket.close()
+    }
+}
+
+/// Subscribes to the assignment feed the way a partner or vendor sales does.
+public final class FeedSubscriber {
+    private let context: Context
+    private let socket: Socket
+
+    public init(endpoint: String, topics: [String]) throws {
+        context = try Context()
+        socket = try Socket(context, type: .sub)
+        try socket.set(.receiveHighWaterMark, 1_000_000)
+        try socket.set(.linger, 0)
+        for topic in topics.isEmpty ? [""] : topics { try socket.subscribe(topic) }
+        do { try socket.connect(endpoint) } catch {
+            throw ClientError("cannot connect to \(endpoint): \(error.message)")
+        }
+    }
+
+    /// The next feed message: its topic and envelope. `nil` when `timeout` passed first.
+    public func next(timeout: Duration? = nil) throws -> (topic: String, envelope: [UInt8], frames: Int)? {
+        let ms = timeout.map { Int($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? -1
+        try socket.set(.receiveTimeout, ms)
+        let frames: [[UInt8]]
+        do {
+            guard let received = try socket.receive() else { return nil }
+            frames = received
+        } catch {
+            if error.isWouldBlock { return nil }
+            throw error
+        }
+        let topic = String(decoding: frames[0], as: UTF8.self)
+        return (topic, frames.count > 1 ? frames[frames.count - 1] : [], frames.count)
+    }
+}

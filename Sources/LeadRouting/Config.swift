@@ -1,0 +1,180 @@
+/// The daemon's configuration, as decoded and validated from YAML.
+///
+/// Every value here has passed validation: endpoints are well formed, partner ids
+/// are unique, weights are positive. Build one with ``ConfigLoader``.
+public struct RouterConfig: Sendable, Equatable {
+    public var stateDir: String
+    public var ingest: IngestConfig
+    public var intake: IntakeConfig
+    public var publish: PublishConfig
+    public var replay: ReplayConfig
+    public var routing: RoutingPolicy
+    public var partners: [Partner]
+
+    public init(
+        stateDir: String = RouterConfig.defaultStateDir,
+        ingest: IngestConfig = IngestConfig(),
+        intake: IntakeConfig = IntakeConfig(),
+        publish: PublishConfig = PublishConfig(),
+        replay: ReplayConfig = ReplayConfig(),
+        routing: RoutingPolicy = RoutingPolicy(),
+        partners: [Partner] = []
+    ) {
+        self.stateDir = stateDir
+        self.ingest = ingest
+        self.intake = intake
+        self.publish = publish
+        self.replay = replay
+        self.routing = routing
+        self.partners = partners
+    }
+
+    public static let defaultStateDir = "/var/lib/leadrouter"
+}
+
+/// Where lead sources publish best-effort lead events (a SUB socket).
+public struct IngestConfig: Sendable, Equatable {
+    /// Endpoints the SUB socket binds; lead sources connect their PUB here.
+    public var bind: [Endpoint]
+    /// Endpoints the SUB socket connects to, for sources that bind their PUB.
+    public var connect: [Endpoint]
+    /// Subscription prefixes. A message whose topic starts with none of them never arrives.
+    public var topics: [String]
+    /// Messages (all frames together) larger than this are rejected with `too_large`.
+    public var maxMessageBytes: Int
+    /// ZeroMQ receive high-water mark of the SUB socket, in messages.
+    public var receiveHighWaterMark: Int
+
+    public init(
+        bind: [Endpoint] = [Endpoint(validating: "tcp://127.0.0.1:5550")!],
+        connect: [Endpoint] = [],
+        topics: [String] = ["lead"],
+        maxMessageBytes: Int = 65_536,
+        receiveHighWaterMark: Int = 100_000
+    ) {
+        self.bind = bind
+        self.connect = connect
+        self.topics = topics
+        self.maxMessageBytes = maxMessageBytes
+        self.receiveHighWaterMark = receiveHighWaterMark
+    }
+}
+
+/// The reliable, acknowledged submission endpoint (a ROUTER socket).
+public struct IntakeConfig: Sendable, Equatable {
+    public var bind: Endpoint?
+    public init(bind: Endpoint? = Endpoint(validating: "tcp://127.0.0.1:5551")!) {
+        self.bind = bind
+    }
+}
+
+/// The assignment feed (a PUB socket).
+public struct PublishConfig: Sendable, Equatable {
+    public var bind: Endpoint
+    /// ZeroMQ send high-water mark per subscriber, in messages. A subscriber further
+    /// behind than this loses messages (and sees a `seq` gap it can recover by replay).
+    public var sendHighWaterMark: Int
+
+    public init(
+        bind: Endpoint = Endpoint(validating: "tcp://127.0.0.1:5560")!,
+        sendHighWaterMark: Int = 1_000_000
+    ) {
+        self.bind = bind
+        self.sendHighWaterMark = sendHighWaterMark
+    }
+}
+
+/// Gap recovery for subscribers (a ROUTER socket).
+public struct ReplayConfig: Sendable, Equatable {
+    public var bind: Endpoint?
+    public init(bind: Endpoint? = Endpoint(validating: "tcp://127.0.0.1:5561")!) {
+        self.bind = bind
+    }
+}
+
+/// Where a lead goes when no partner is eligible.
+public enum UnmatchedDestination: String, Sendable, Equatable, CaseIterable {
+    /// Vendor sales works it directly (`vendor-sales/`, role `direct`).
+    case vendorSales = "vendor-sales"
+    /// Marketing nurtures it (`nurture/`).
+    case nurture
+}
+
+public struct RoutingPolicy: Sendable, Equatable {
+    public var unmatched: UnmatchedDestination
+    public init(unmatched: UnmatchedDestination = .vendorSales) {
+        self.unmatched = unmatched
+    }
+}
+
+/// How much of the vendor's help a partner wants on the leads it receives.
+public enum EngagementModel: String, Sendable, Equatable, CaseIterable {
+    /// The partner works the lead alone.
+    case leadsOnly = "leads_only"
+    /// The partner owns the lead; vendor sales co-sells with it.
+    case coSell = "co_sell"
+    /// Vendor sales closes the deal; the partner keeps the customer relationship.
+    case vendorCloses = "vendor_closes"
+}
+
+/// A country (ISO 3166-1 alpha-2) and, optionally, some of its regions.
+public struct Territory: Sendable, Equatable {
+    /// Upper-case ISO 3166-1 alpha-2 code, such as `US`.
+    public var country: String
+    /// Upper-case region codes (the part after the dash of ISO 3166-2, such as `CO`).
+    /// `nil`: the whole country.
+    public var regions: [String]?
+
+    public init(country: String, regions: [String]? = nil) {
+        self.country = country
+        self.regions = regions
+    }
+}
+
+/// A channel partner and the rules for which leads it receives.
+public struct Partner: Sendable, Equatable {
+    /// `^[a-z0-9][a-z0-9-]{0,62}$`, unique.
+    public var id: String
+    public var name: String
+    public var engagement: EngagementModel
+    /// Empty: anywhere.
+    public var territories: [Territory]
+    /// Empty: every product. Compared case-insensitively (stored lower-cased).
+    public var products: [String]
+    /// Share of leads among equally eligible partners; greater than zero.
+    public var weight: Int
+    /// `false`: never receives new leads.
+    public var active: Bool
+
+    public init(
+        id: String,
+        name: String? = nil,
+        engagement: EngagementModel = .leadsOnly,
+        territories: [Territory] = [],
+        products: [String] = [],
+        weight: Int = 1,
+        active: Bool = true
+    ) {
+        self.id = id
+        self.name = name ?? id
+        self.engagement = engagement
+        self.territories = territories
+        self.products = products.map { $0.lowercased() }
+        self.weight = weight
+        self.active = active
+    }
+
+    /// The feed topic this partner subscribes to: `partner/<id>/`.
+    public var topic: String { "partner/\(id)/" }
+
+    /// Whether `id` is a valid partner id: `^[a-z0-9][a-z0-9-]{0,62}$`.
+    public static func isValidID(_ id: String) -> Bool {
+        let bytes = Array(id.utf8)
+        guard (1...63).contains(bytes.count) else { return false }
+        func allowed(_ b: UInt8, first: Bool) -> Bool {
+            (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || (!first && b == 0x2D)
+        }
+        for (i, b) in bytes.enumerated() where !allowed(b, first: i == 0) { return false }
+        return true
+    }
+}

@@ -1,0 +1,304 @@
+import Foundation
+
+/// What routing needs to know about a lead, read from its JSON. The lead's original
+/// bytes travel alongside in ``ParsedLead/raw`` and are spliced into envelopes untouched,
+/// so fields LeadRouter does not know pass through as they came.
+public struct LeadFacts: Sendable, Equatable {
+    public var leadID: String
+    public var source: String?
+    public var companyName: String
+    public var companyDomain: String?
+    /// Upper-case ISO 3166-1 alpha-2.
+    public var country: String
+    /// Upper-case region code without a country prefix (`CO`, from `CO` or `US-CO`).
+    public var region: String?
+    public var employees: Int?
+    /// Lower-cased product identifiers, in the lead's order.
+    public var products: [String]
+    public var qualification: Qualification?
+    public var estimatedValue: Double?
+
+    public init(
+        leadID: String, source: String? = nil, companyName: String, companyDomain: String? = nil,
+        country: String, region: String? = nil, employees: Int? = nil, products: [String] = [],
+        qualification: Qualification? = nil, estimatedValue: Double? = nil
+    ) {
+        self.leadID = leadID
+        self.source = source
+        self.companyName = companyName
+        self.companyDomain = companyDomain
+        self.country = country
+        self.region = region
+        self.employees = employees
+        self.products = products
+        self.qualification = qualification
+        self.estimatedValue = estimatedValue
+    }
+
+    public struct Qualification: Sendable, Equatable {
+        public var need: String?
+        public var budget: Double?
+        public var currency: String?
+        public var authority: Authority?
+        public var timelineDays: Int?
+    }
+
+    public enum Authority: String, Sendable, Equatable, CaseIterable {
+        case decisionMaker = "decision_maker"
+        case influencer
+        case unknown
+    }
+}
+
+/// A lead that passed validation: its facts and its bytes exactly as received.
+public struct ParsedLead: Sendable, Equatable {
+    public var facts: LeadFacts
+    public var raw: [UInt8]
+}
+
+/// Why an input was not accepted, as published on `rejected/` and returned by intake.
+public struct LeadRejection: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable, Equatable, CaseIterable {
+        case invalidJSON = "invalid_json"
+        case missingField = "missing_field"
+        case invalidField = "invalid_field"
+        case tooLarge = "too_large"
+        case badFrames = "bad_frames"
+    }
+
+    public var code: Code
+    /// Dotted path of the offending field (`company.country`, `products[1]`), when one is to blame.
+    public var field: String?
+    public var message: String
+
+    public init(_ code: Code, field: String? = nil, _ message: String) {
+        self.code = code
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String {
+        if let field { return "\(code.rawValue) \(field): \(message)" }
+        return "\(code.rawValue): \(message)"
+    }
+}
+
+/// Reads and validates lead JSON per the contract: required `lead_id`, `company.name`,
+/// `company.country`; the types and ranges of the other known fields; unknown fields
+/// allowed and kept.
+public enum LeadParser {
+    /// Longest accepted `lead_id`.
+    public static let maxLeadIDLength = 128
+
+    public static func parse(_ bytes: [UInt8]) -> Result<ParsedLead, LeadRejection> {
+        var body = bytes
+        // A UTF-8 byte order mark is not JSON; drop it so the spliced lead stays valid JSON.
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body.removeFirst(3) }
+        guard let first = body.first(where: { !isJSONWhitespace($0) }) else {
+            return .failure(LeadRejection(.invalidJSON, "the message is empty: expected a JSON object"))
+        }
+        guard first == UInt8(ascii: "{") else {
+            return .failure(LeadRejection(.invalidJSON, "a lead must be a JSON object, starting with {"))
+        }
+        let wire: WireLead
+        do {
+            wire = try JSONDecoder().decode(WireLead.self, from: Data(body))
+        } catch let error as DecodingError {
+            return .failure(rejection(for: error))
+        } catch {
+            return .failure(LeadRejection(.invalidJSON, "not valid JSON: \(error)"))
+        }
+        return validate(wire).map { ParsedLead(facts: $0, raw: body) }
+    }
+
+    private static func isJSONWhitespace(_ b: UInt8) -> Bool {
+        b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09
+    }
+
+    static func isValidLeadID(_ id: String) -> Bool {
+        let utf8 = id.utf8
+        guard (1...maxLeadIDLength).contains(utf8.count) else { return false }
+        return utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                || b == 0x2E || b == 0x5F || b == 0x3A || b == 0x2D
+        }
+    }
+
+    private static func validate(_ wire: WireLead) -> Result<LeadFacts, LeadRejection> {
+        guard let leadID = wire.lead_id else {
+            return .failure(LeadRejection(.missingField, field: "lead_id", "lead_id is required"))
+        }
+        guard isValidLeadID(leadID) else {
+            return .failure(LeadRejection(
+                .invalidField, field: "lead_id",
+                "lead_id must be 1-\(maxLeadIDLength) characters of A-Z a-z 0-9 . _ : -, got \(quoted(leadID))"))
+        }
+        guard let company = wire.company else {
+            return .failure(LeadRejection(.missingField, field: "company.name", "company.name is required"))
+        }
+        guard let name = company.name else {
+            return .failure(LeadRejection(.missingField, field: "company.name", "company.name is required"))
+        }
+        guard !name.allSatisfy(\.isWhitespace) else {
+            return .failure(LeadRejection(.invalidField, field: "company.name", "company.name must not be empty"))
+        }
+        guard let rawCountry = company.country else {
+            return .failure(LeadRejection(.missingField, field: "company.country", "company.country is required"))
+        }
+        let country = rawCountry.uppercased()
+        guard ISOCountry.isValid(country) else {
+            return .failure(LeadRejection(
+                .invalidField, field: "company.country",
+                "company.country must be an ISO 3166-1 alpha-2 code such as US, got \(quoted(rawCountry))"))
+        }
+        var region: String?
+        if let rawRegion = company.region {
+            var code = rawRegion.uppercased()
+            if code.hasPrefix(country + "-") { code.removeFirst(country.count + 1) }
+            guard (1...3).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                return .failure(LeadRejection(
+                    .invalidField, field: "company.region",
+                    "company.region must be an ISO 3166-2 subdivision code such as CO or US-CO, got \(quoted(rawRegion))"))
+            }
+            region = code
+        }
+        let employees: Int?
+        switch wholeNumber(company.employees, field: "company.employees") {
+        case .success(let value): employees = value
+        case .failure(let rejection): return .failure(rejection)
+        }
+        var products: [String] = []
+        for (i, product) in (wire.products ?? []).enumerated() {
+            let trimmed = product.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty else {
+                return .failure(LeadRejection(.invalidField, field: "products[\(i)]", "a product must be a non-empty string"))
+            }
+            products.append(trimmed.lowercased())
+        }
+        var qualification: LeadFacts.Qualification?
+        if let q = wire.qualification {
+            if let budget = q.budget, budget < 0 || !budget.isFinite {
+                return .failure(LeadRejection(.invalidField, field: "qualification.budget", "qualification.budget must be 0 or more, got \(budget)"))
+            }
+            let timelineDays: Int?
+            switch wholeNumber(q.timeline_days, field: "qualification.timeline_days") {
+            case .success(let value): timelineDays = value
+            case .failure(let rejection): return .failure(rejection)
+            }
+            var authority: LeadFacts.Authority?
+            if let raw = q.authority {
+                guard let value = LeadFacts.Authority(rawValue: raw) else {
+                    let allowed = LeadFacts.Authority.allCases.map(\.rawValue).joined(separator: ", ")
+                    return .failure(LeadRejection(
+                        .invalidField, field: "qualification.authority",
+                        "qualification.authority must be one of \(allowed), got \(quoted(raw))"))
+                }
+                authority = value
+            }
+            qualification = .init(need: q.need, budget: q.budget, currency: q.currency, authority: authority, timelineDays: timelineDays)
+        }
+        if let value = wire.estimated_value, value < 0 || !value.isFinite {
+            return .failure(LeadRejection(.invalidField, field: "estimated_value", "estimated_value must be 0 or more, got \(value)"))
+        }
+        return .success(LeadFacts(
+            leadID: leadID, source: wire.source, companyName: name, companyDomain: company.domain,
+            country: country, region: region, employees: employees, products: products,
+            qualification: qualification, estimatedValue: wire.estimated_value))
+    }
+
+    /// A JSON number that must be a whole number, 0 or more.
+    private static func wholeNumber(_ value: Double?, field: String) -> Result<Int?, LeadRejection> {
+        guard let value else { return .success(nil) }
+        guard value >= 0, value.rounded() == value, value < 1e15 else {
+            return .failure(LeadRejection(.invalidField, field: field, "\(field) must be a whole number, 0 or more, got \(value)"))
+        }
+        return .success(Int(value))
+    }
+
+    private static func quoted(_ s: String) -> String {
+        let shown = s.count > 64 ? String(s.prefix(64)) + "…" : s
+        return "\"\(shown)\""
+    }
+
+    private static func rejection(for error: DecodingError) -> LeadRejection {
+        switch error {
+        case .typeMismatch(let type, let context):
+            let path = fieldPath(context.codingPath)
+            return LeadRejection(.invalidField, field: path, "\(path) must be \(describe(type))")
+        case .valueNotFound(let type, let context):
+            let path = fieldPath(context.codingPath)
+            return LeadRejection(.invalidField, field: path, "\(path) must be \(describe(type)), got null")
+        case .keyNotFound(let key, let context):
+            let path = fieldPath(context.codingPath + [key])
+            return LeadRejection(.missingField, field: path, "\(path) is required")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                let detail = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
+                    ?? context.debugDescription
+                return LeadRejection(.invalidJSON, "not valid JSON: \(detail)")
+            }
+            let path = fieldPath(context.codingPath)
+            return LeadRejection(.invalidField, field: path, "\(path): \(context.debugDescription)")
+        @unknown default:
+            return LeadRejection(.invalidJSON, "not valid JSON: \(error)")
+        }
+    }
+
+    private static func fieldPath(_ path: [any CodingKey]) -> String {
+        var out = ""
+        for key in path {
+            if let index = key.intValue {
+                out += "[\(index)]"
+            } else {
+                if !out.isEmpty { out += "." }
+                out += key.stringValue
+            }
+        }
+        return out
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type, is String?.Type: "a string"
+        case is Int.Type, is Int?.Type: "an integer"
+        case is Double.Type, is Double?.Type: "a number"
+        case is [String].Type, is [String]?.Type: "an array of strings"
+        default: "an object"
+        }
+    }
+}
+
+/// The known fields of a lead, with their JSON types. Decoding only these leaves the
+/// rest of the object unread; ``ParsedLead/raw`` keeps it.
+private struct WireLead: Decodable {
+    struct Company: Decodable {
+        var name: String?
+        var domain: String?
+        var country: String?
+        var region: String?
+        var postal_code: String?
+        var employees: Double?
+    }
+    struct Contact: Decodable {
+        var name: String?
+        var email: String?
+        var title: String?
+        var phone: String?
+    }
+    struct Qualification: Decodable {
+        var need: String?
+        var budget: Double?
+        var currency: String?
+        var authority: String?
+        var timeline_days: Double?
+    }
+    var lead_id: String?
+    var source: String?
+    var kind: String?
+    var received_at: String?
+    var company: Company?
+    var contact: Contact?
+    var products: [String]?
+    var qualification: Qualification?
+    var estimated_value: Double?
+}

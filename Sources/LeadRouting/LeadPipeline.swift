@@ -1,0 +1,185 @@
+/// A message as it arrived on a socket: its frames (each possibly only a prefix, when the
+/// frame was larger than the receiver copies) and the size of all frames together.
+public struct InboundMessage: Sendable, Equatable {
+    public var frames: [[UInt8]]
+    public var totalSize: Int
+
+    public init(frames: [[UInt8]], totalSize: Int? = nil) {
+        self.frames = frames
+        self.totalSize = totalSize ?? frames.reduce(0) { $0 + $1.count }
+    }
+}
+
+/// Where an inbound message came from; it decides the expected frame layout.
+public enum InboundChannel: String, Sendable, Equatable {
+    /// The SUB socket: `[topic][lead JSON]`.
+    case ingest
+    /// The intake ROUTER: `[lead JSON]`.
+    case intake
+}
+
+/// One message for the assignment feed: `[topic][envelope]`, with its `seq` on that topic.
+public struct OutgoingMessage: Sendable, Equatable {
+    public var topic: String
+    public var seq: Int
+    public var envelope: [UInt8]
+}
+
+/// What became of one inbound message.
+public enum LeadOutcome: Sendable, Equatable {
+    /// Routed: the envelopes to publish, in order.
+    case routed(leadID: String, decision: RoutingDecision, messages: [OutgoingMessage])
+    /// A `lead_id` routed before: nothing is published.
+    case duplicate(leadID: String)
+    /// Not accepted: the `rejected/` envelope to publish.
+    case rejected(LeadRejection, message: OutgoingMessage)
+}
+
+/// What the pipeline has seen, for logs and metrics.
+public struct PipelineCounters: Sendable, Equatable {
+    public var received = 0
+    public var routed = 0
+    public var routedToPartner = 0
+    public var unmatched = 0
+    public var duplicates = 0
+    public var rejected: [LeadRejection.Code: Int] = [:]
+    public var published = 0
+    public var rejectedTotal: Int { rejected.values.reduce(0, +) }
+    public init() {}
+}
+
+/// Validation, de-duplication, routing and envelope building for every inbound message,
+/// with no I/O: the caller receives messages, passes them in with the current time, and
+/// publishes what comes out. Bad input of any kind yields a `rejected/` envelope, never a
+/// trap or a thrown error, so one bad message cannot stop or delay the others.
+public struct LeadPipeline: Sendable {
+    public private(set) var router: Router
+    public let maxMessageBytes: Int
+    public private(set) var counters = PipelineCounters()
+    /// The last `seq` published on each topic.
+    public private(set) var lastSeq: [String: Int]
+    private var seenLeadIDs: Set<String> = []
+    private var random: SplitMix64
+
+    /// Bytes of the input quoted in a `rejected/` envelope.
+    public static let quotedInputBytes = 1024
+
+    /// - Parameters:
+    ///   - lastSeq: the last `seq` already used on each topic, so numbering continues.
+    ///   - seed: seeds the random part of assignment ids (fixed in tests, random in the daemon).
+    public init(config: RouterConfig, lastSeq: [String: Int] = [:], seed: UInt64) {
+        self.router = Router(config: config)
+        self.maxMessageBytes = config.ingest.maxMessageBytes
+        self.lastSeq = lastSeq
+        self.random = SplitMix64(seed: seed)
+    }
+
+    /// Whether a lead with this id was routed already.
+    public func hasRouted(leadID: String) -> Bool { seenLeadIDs.contains(leadID) }
+
+    /// Handles one inbound message received at `now` (milliseconds since 1970).
+    public mutating func process(_ message: InboundMessage, from channel: InboundChannel, now: Int64) -> LeadOutcome {
+        counters.received += 1
+        switch accept(message, from: channel) {
+        case .failure(let rejection):
+            return .rejected(rejection, message: reject(rejection, message, from: channel, now: now))
+        case .success(let lead):
+            return route(lead, now: now)
+        }
+    }
+
+    /// Checks size, frame layout and the lead itself.
+    public func accept(_ message: InboundMessage, from channel: InboundChannel) -> Result<ParsedLead, LeadRejection> {
+        if message.totalSize > maxMessageBytes {
+            return .failure(LeadRejection(
+                .tooLarge,
+                "message of \(message.totalSize) bytes exceeds max_message_bytes (\(maxMessageBytes))"))
+        }
+        let expected = channel == .ingest ? 2 : 1
+        guard message.frames.count == expected else {
+            let layout = channel == .ingest ? "[topic][lead JSON]" : "[lead JSON]"
+            return .failure(LeadRejection(
+                .badFrames,
+                "expected \(expected) frame\(expected == 1 ? "" : "s") \(layout) on \(channel.rawValue), got \(message.frames.count)"))
+        }
+        return LeadParser.parse(message.frames[expected - 1])
+    }
+
+    /// Routes a lead that passed validation (or reports it a duplicate).
+    public mutating func route(_ lead: ParsedLead, now: Int64) -> LeadOutcome {
+        let leadID = lead.facts.leadID
+        guard seenLeadIDs.insert(leadID).inserted else {
+            counters.duplicates += 1
+            return .duplicate(leadID: leadID)
+        }
+        let decision = router.route(lead.facts)
+        let assignmentID = AssignmentID.make(millisecondsSince1970: now, using: &random)
+        let routedAt = Timestamp.rfc3339(millisecondsSince1970: now)
+        var messages: [OutgoingMessage] = []
+        for assignment in decision.assignments {
+            let seq = nextSeq(assignment.topic)
+            var json = JSONWriter(capacity: lead.raw.count + 512)
+            json.beginObject()
+            json.field("seq", seq)
+            json.field("topic", assignment.topic)
+            json.field("assignment_id", assignmentID)
+            json.field("lead_id", leadID)
+            json.field("partner_id", assignment.partnerID)
+            json.field("engagement", assignment.engagement?.rawValue)
+            json.field("role", assignment.role.rawValue)
+            json.field("lead", rawJSON: lead.raw)
+            json.field("reasons", decision.reasons)
+            json.field("routed_at", routedAt)
+            json.endObject()
+            messages.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: json.bytes))
+        }
+        counters.routed += 1
+        if decision.partnerID == nil { counters.unmatched += 1 } else { counters.routedToPartner += 1 }
+        counters.published += messages.count
+        return .routed(leadID: leadID, decision: decision, messages: messages)
+    }
+
+    /// Builds the `rejected/` envelope for an input that was not accepted.
+    public mutating func reject(_ rejection: LeadRejection, _ message: InboundMessage, from channel: InboundChannel, now: Int64) -> OutgoingMessage {
+        counters.rejected[rejection.code, default: 0] += 1
+        let quotedFrame = message.frames.count >= 2 && channel == .ingest ? message.frames[1] : (message.frames.first ?? [])
+        let input = String(decoding: quotedFrame.prefix(LeadPipeline.quotedInputBytes), as: UTF8.self)
+        let seq = nextSeq(FeedTopic.rejected)
+        var json = JSONWriter(capacity: 1536)
+        json.beginObject()
+        json.field("seq", seq)
+        json.field("topic", FeedTopic.rejected)
+        json.objectField("error")
+        json.field("code", rejection.code.rawValue)
+        json.field("field", rejection.field)
+        json.field("message", rejection.message)
+        json.endObject()
+        json.field("input", input)
+        json.field("received_at", Timestamp.rfc3339(millisecondsSince1970: now))
+        json.field("channel", channel.rawValue)
+        json.field("frames", message.frames.count)
+        json.field("size", message.totalSize)
+        json.endObject()
+        counters.published += 1
+        return OutgoingMessage(topic: FeedTopic.rejected, seq: seq, envelope: json.bytes)
+    }
+
+    private mutating func nextSeq(_ topic: String) -> Int {
+        let seq = (lastSeq[topic] ?? 0) + 1
+        lastSeq[topic] = seq
+        return seq
+    }
+}
+
+/// A small, fast, seedable generator (SplitMix64) for the random part of assignment ids.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

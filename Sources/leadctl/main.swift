@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import LeadRouterService
+
+@main
+struct LeadCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "leadctl",
+        abstract: "Publish leads to leadrouterd and follow its assignment feed.",
+        subcommands: [Publish.self, Tail.self]
+    )
+
+    /// Runs the command, mapping argument errors to exit code 2 (ArgumentParser uses 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+struct Publish: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Publish leads (JSON lines, from FILE or standard input) on a PUB socket, topic `lead`.")
+
+    @Option(help: "The daemon's ingest endpoint, such as tcp://127.0.0.1:5550.")
+    var endpoint: String
+
+    @Option(help: "The topic frame sent before each lead.")
+    var topic: String = "lead"
+
+    @Option(help: "Seconds to wait for the daemon's subscription before giving up.")
+    var wait: Double = 10
+
+    @Argument(help: "A file of leads, one JSON object a line. Standard input when absent.")
+    var file: String?
+
+    func run() throws {
+        let input: FileHandle
+        if let file {
+            guard let handle = FileHandle(forReadingAtPath: file) else {
+                throw fail("cannot open \(file)")
+            }
+            input = handle
+        } else {
+            input = FileHandle.standardInput
+        }
+        let publisher: LeadPublisher
+        do {
+            publisher = try LeadPublisher(endpoint: endpoint, topic: topic)
+            guard try publisher.waitForSubscriber(timeout: .milliseconds(Int64(wait * 1000))) else {
+                throw fail("no subscriber for topic \"\(topic)\" at \(endpoint) within \(wait) s: is leadrouterd running with this ingest endpoint and topic?")
+            }
+        } catch let error as ClientError {
+            throw fail(error.description)
+        }
+        var lines = LineReader(handle: input)
+        var lineNumber = 0
+        while let line = lines.next() {
+            lineNumber += 1
+            let trimmed = line.trimmingJSONWhitespace()
+            if trimmed.isEmpty { continue }
+            if trimmed.first != UInt8(ascii: "{") {
+                FileHandle.standardError.write(Data("leadctl: line \(lineNumber): not a JSON object; published anyway, the daemon will reject it\n".utf8))
+            }
+            try publisher.publish(trimmed)
+        }
+        publisher.close()
+        FileHandle.standardError.write(Data("leadctl: published \(publisher.sent) lead(s) to \(endpoint)\n".utf8))
+    }
+}
+
+struct Tail: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Subscribe to the assignment feed and print each message as one JSON line.")
+
+    @Option(help: "The daemon's publish endpoint, such as tcp://127.0.0.1:5560.")
+    var endpoint: String
+
+    @Option(name: .customLong("topic"), help: "A topic prefix to subscribe to, such as partner/acme/ (repeatable; all topics when absent).")
+    var topics: [String] = []
+
+    @Option(help: "Exit after this many messages.")
+    var count: Int?
+
+    @Option(help: "Exit when no message arrives for this many seconds.")
+    var idleTimeout: Double?
+
+    func run() throws {
+        let subscriber: FeedSubscriber
+        do {
+            subscriber = try FeedSubscriber(endpoint: endpoint, topics: topics)
+        } catch let error as ClientError {
+            throw fail(error.description)
+        }
+        var seen = 0
+        while count.map({ seen < $0 }) ?? true {
+            let timeout = idleTimeout.map { Duration.milliseconds(Int64($0 * 1000)) }
+            guard let message = try subscriber.next(timeout: timeout) else { break }
+            if message.frames != 2 {
+                FileHandle.standardError.write(Data("leadctl: topic \(message.topic): expected 2 frames, got \(message.frames)\n".utf8))
+            }
+            // Raw newlines in JSON can only be whitespace: fold them so each message is one line.
+            var line = message.envelope.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+            line.append(0x0A)
+            FileHandle.standardOutput.write(Data(line))
+            seen += 1
+        }
+    }
+}
+
+/// Prints `message` on standard error and makes the command exit 1.
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("leadctl: \(message)\n".utf8))
+    return ExitCode(1)
+}
+
+/// Reads a file handle line by line without loading it whole.
+struct LineReader {
+    let handle: FileHandle
+    var buffer: [UInt8] = []
+    var position = 0
+    var atEnd = false
+
+    init(handle: FileHandle) { self.handle = handle }
+
+    mutating func next() -> [UInt8]? {
+        while true {
+            if let newline = buffer[position...].firstIndex(of: 0x0A) {
+                let line = Array(buffer[position..<newline])
+                position = newline + 1
+                return line
+            }
+            if atEnd {
+                guard position < buffer.count else { return nil }
+                defer { buffer.removeAll(); position = 0 }
+                return Array(buffer[position...])
+            }
+            buffer.removeSubrange(..<position)
+            position = 0
+            let chunk = handle.readData(ofLength: 1 << 16)
+            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    func trimmingJSONWhitespace() -> [UInt8] {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }
+        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return [] }
+        return Array(self[start...end])
+    }
+}

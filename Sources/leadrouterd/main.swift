@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import LeadRouterService
+import LeadRouting
+import Logging
+import ServiceLifecycle
+
+@main
+struct LeadRouterDaemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "leadrouterd",
+        abstract: "Route leads from lead sources to channel partners and vendor sales over ZeroMQ.",
+        discussion: "Runs in the foreground until SIGTERM or SIGINT. Exit codes: 0 success, 1 invalid config or input, 2 usage error."
+    )
+
+    @Option(help: "The YAML config file.")
+    var config: String
+
+    @Flag(help: "Validate the config and exit: 0 and a summary line when valid, 1 and one line per problem when not.")
+    var check = false
+
+    @Option(help: "Overrides state_dir in the config.")
+    var stateDir: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    /// Runs the command, mapping argument errors to the contract's exit code 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exitMappingUsageErrors(error)
+        }
+    }
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() async throws {
+        let routerConfig: RouterConfig
+        switch ConfigFile.load(path: config, stateDirOverride: stateDir) {
+        case .success(let loaded):
+            routerConfig = loaded
+        case .failure(let problems):
+            for line in problems.lines { printError(line) }
+            throw ExitCode(1)
+        }
+        if check {
+            print(ConfigFile.summary(routerConfig, path: config))
+            return
+        }
+
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "leadrouterd")
+
+        do {
+            try ConfigFile.prepareStateDir(routerConfig.stateDir)
+        } catch {
+            printError("leadrouterd: \(error)")
+            throw ExitCode(1)
+        }
+        let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        let service = try LeadRouterService(config: routerConfig, logger: logger, notifier: notifier)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        do {
+            try await group.run()
+        } catch let error as StartupError {
+            logger.critical("cannot start: \(error)")
+            printError("leadrouterd: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Exits for `error` as ArgumentParser would, except that usage errors exit 2, not 64.
+func exitMappingUsageErrors(_ error: any Error) -> Never {
+    if LeadRouterDaemon.exitCode(for: error) == .validationFailure {
+        printError(LeadRouterDaemon.fullMessage(for: error))
+        exit(2)
+    }
+    LeadRouterDaemon.exit(withError: error)
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,118 @@
+import Foundation
+import LeadRouting
+import Testing
+
+@Suite("Lead validation")
+struct LeadParserTests {
+    @Test("the contract's example lead is accepted with its routing fields read")
+    func acceptsExample() throws {
+        let lead = try LeadParser.parse(Array(leadJSON().utf8)).get()
+        #expect(lead.facts.leadID == "web-2026-000123")
+        #expect(lead.facts.companyName == "Acme Corp")
+        #expect(lead.facts.country == "US")
+        #expect(lead.facts.region == "CO")
+        #expect(lead.facts.products == ["email-security"])
+        #expect(lead.facts.employees == 250)
+        #expect(lead.facts.qualification?.authority == .decisionMaker)
+        #expect(lead.facts.qualification?.timelineDays == 90)
+        #expect(lead.facts.estimatedValue == 50000)
+    }
+
+    @Test("only the three required fields are needed")
+    func minimalLead() throws {
+        let lead = try LeadParser.parse(Array(#"{"lead_id":"x","company":{"name":"A","country":"de"}}"#.utf8)).get()
+        #expect(lead.facts.country == "DE")
+        #expect(lead.facts.region == nil)
+        #expect(lead.facts.products.isEmpty)
+    }
+
+    @Test("unknown fields are kept byte for byte")
+    func unknownFieldsPassThrough() throws {
+        let json = leadJSON(extra: #", "campaign": {"utm": "q4", "tags": [1, 2.5, null]}"#)
+        let lead = try LeadParser.parse(Array(json.utf8)).get()
+        #expect(lead.raw == Array(json.utf8))
+    }
+
+    @Test("region may carry its country prefix")
+    func regionPrefix() throws {
+        let lead = try LeadParser.parse(Array(leadJSON(region: "us-wy").utf8)).get()
+        #expect(lead.facts.region == "WY")
+    }
+
+    @Test(
+        "malformed input is invalid_json",
+        arguments: [
+            "", "   ", "not json", "{\"lead_id\": ", "[1,2]", "\"a string\"", "42",
+            "{\"lead_id\":\"a\",\"company\":{\"name\":\"A\",\"country\":\"US\"}} trailing",
+        ])
+    func invalidJSON(input: String) {
+        let result = LeadParser.parse(Array(input.utf8))
+        #expect(throws: LeadRejection.self) { try result.get() }
+        if case .failure(let rejection) = result {
+            #expect(rejection.code == .invalidJSON)
+            #expect(rejection.field == nil)
+        }
+    }
+
+    @Test("binary input is invalid_json")
+    func binary() {
+        let bytes: [UInt8] = [0x7B, 0xFF, 0xFE, 0x00, 0x01, 0x7D]
+        guard case .failure(let rejection) = LeadParser.parse(bytes) else {
+            Issue.record("binary input was accepted")
+            return
+        }
+        #expect(rejection.code == .invalidJSON)
+    }
+
+    @Test(
+        "a missing required field is missing_field naming it",
+        arguments: [
+            (#"{"company":{"name":"A","country":"US"}}"#, "lead_id"),
+            (#"{"lead_id":"x","company":{"country":"US"}}"#, "company.name"),
+            (#"{"lead_id":"x","company":{"name":"A"}}"#, "company.country"),
+            (#"{"lead_id":"x"}"#, "company.name"),
+            (#"{"lead_id":"x","company":null}"#, "company.name"),
+        ])
+    func missingField(input: String, field: String) {
+        guard case .failure(let rejection) = LeadParser.parse(Array(input.utf8)) else {
+            Issue.record("accepted: \(input)")
+            return
+        }
+        #expect(rejection.code == .missingField)
+        #expect(rejection.field == field)
+        #expect(rejection.message.contains(field))
+    }
+
+    @Test(
+        "a wrong type or value is invalid_field naming it",
+        arguments: [
+            (#"{"lead_id":42,"company":{"name":"A","country":"US"}}"#, "lead_id"),
+            (#"{"lead_id":"has space","company":{"name":"A","country":"US"}}"#, "lead_id"),
+            (#"{"lead_id":"","company":{"name":"A","country":"US"}}"#, "lead_id"),
+            ("{\"lead_id\":\"\(String(repeating: "a", count: 129))\",\"company\":{\"name\":\"A\",\"country\":\"US\"}}", "lead_id"),
+            (#"{"lead_id":"x","company":{"name":"  ","country":"US"}}"#, "company.name"),
+            (#"{"lead_id":"x","company":{"name":["A"],"country":"US"}}"#, "company.name"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"USA"}}"#, "company.country"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"XX"}}"#, "company.country"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"US","region":"Colorado"}}"#, "company.region"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"US","employees":"many"}}"#, "company.employees"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"US","employees":-1}}"#, "company.employees"),
+            (#"{"lead_id":"x","company":"Acme"}"#, "company"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"US"},"products":"email-security"}"#, "products"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"US"},"products":["a",7]}"#, "products[1]"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"US"},"products":["a",""]}"#, "products[1]"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"US"},"qualification":{"authority":"ceo"}}"#, "qualification.authority"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"US"},"qualification":{"budget":"lots"}}"#, "qualification.budget"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"US"},"qualification":{"timeline_days":1.5}}"#, "qualification.timeline_days"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"US"},"estimated_value":-5}"#, "estimated_value"),
+            (#"{"lead_id":"x","company":{"name":"A","country":"US"},"contact":{"email":false}}"#, "contact.email"),
+        ])
+    func invalidField(input: String, field: String) {
+        guard case .failure(let rejection) = LeadParser.parse(Array(input.utf8)) else {
+            Issue.record("accepted: \(input)")
+            return
+        }
+        #expect(rejection.code == .invalidField, "\(rejection)")
+        #expect(rejection.field == field, "\(rejection)")
+    }
+}

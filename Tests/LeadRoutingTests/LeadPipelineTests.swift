@@ -1,0 +1,176 @@
+import Foundation
+import LeadRouting
+import Testing
+
+@Suite("Lead pipeline: validation, routing and envelopes together")
+struct LeadPipelineTests {
+    static let now: Int64 = 1_795_341_600_123  // 2026-11-22T10:00:00.123Z
+
+    func pipeline(_ partners: [Partner], unmatched: UnmatchedDestination = .vendorSales, maxBytes: Int = 65_536) -> LeadPipeline {
+        var config = RouterConfig(partners: partners)
+        config.routing.unmatched = unmatched
+        config.ingest.maxMessageBytes = maxBytes
+        return LeadPipeline(config: config, seed: 7)
+    }
+
+    func ingest(_ json: String, topic: String = "lead") -> InboundMessage {
+        InboundMessage(frames: [Array(topic.utf8), Array(json.utf8)])
+    }
+
+    func object(_ bytes: [UInt8]) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+    }
+
+    @Test("a co_sell lead yields the contract's two envelopes with every field")
+    func coSellEnvelopes() throws {
+        var p = pipeline([partner("rocky-mountain-it", .coSell, territories: [Territory(country: "US", regions: ["CO", "WY"])], products: ["email-security"])])
+        let json = leadJSON(extra: #", "custom": {"keep": [true]}"#)
+        guard case .routed(let leadID, let decision, let messages) = p.process(ingest(json), from: .ingest, now: Self.now) else {
+            Issue.record("not routed")
+            return
+        }
+        #expect(leadID == "web-2026-000123")
+        #expect(decision.partnerID == "rocky-mountain-it")
+        #expect(messages.map(\.topic) == ["partner/rocky-mountain-it/", "vendor-sales/"])
+        #expect(messages.map(\.seq) == [1, 1])
+
+        let owner = try object(messages[0].envelope)
+        #expect(owner["seq"] as? Int == 1)
+        #expect(owner["topic"] as? String == "partner/rocky-mountain-it/")
+        #expect(owner["lead_id"] as? String == "web-2026-000123")
+        #expect(owner["partner_id"] as? String == "rocky-mountain-it")
+        #expect(owner["engagement"] as? String == "co_sell")
+        #expect(owner["role"] as? String == "owner")
+        #expect(owner["routed_at"] as? String == "2026-11-22T10:00:00.123Z")
+        #expect(owner["reasons"] as? [String] == ["country US region CO in territory", "product email-security offered", "only eligible partner"])
+        let assignmentID = try #require(owner["assignment_id"] as? String)
+        #expect(assignmentID.hasPrefix("a-") && assignmentID.count == 28)
+        // The lead is spliced in exactly as received, unknown fields included.
+        let text = messages[0].envelope.text
+        #expect(text.contains("\"lead\":" + json + ","))
+
+        let coSeller = try object(messages[1].envelope)
+        #expect(coSeller["role"] as? String == "co_seller")
+        #expect(coSeller["partner_id"] as? String == "rocky-mountain-it")
+        #expect(coSeller["topic"] as? String == "vendor-sales/")
+        #expect(coSeller["assignment_id"] as? String == assignmentID)
+    }
+
+    @Test("an unmatched lead to vendor sales has a null partner_id and role direct")
+    func directEnvelope() throws {
+        var p = pipeline([])
+        guard case .routed(_, _, let messages) = p.process(ingest(leadJSON()), from: .ingest, now: Self.now) else {
+            Issue.record("not routed")
+            return
+        }
+        let envelope = try object(messages[0].envelope)
+        #expect(messages[0].topic == "vendor-sales/")
+        #expect(envelope["role"] as? String == "direct")
+        #expect(envelope["partner_id"] is NSNull)
+        #expect(envelope["engagement"] is NSNull)
+    }
+
+    @Test("seq counts per topic from 1 without gaps")
+    func seqPerTopic() {
+        var p = pipeline([partner("a", .coSell, territories: [Territory(country: "US")]), partner("b", territories: [Territory(country: "DE")])])
+        var seen: [String: [Int]] = [:]
+        for i in 0..<30 {
+            let json = leadJSON(id: "l\(i)", country: i % 3 == 0 ? "DE" : "US")
+            if case .routed(_, _, let messages) = p.process(ingest(json), from: .ingest, now: Self.now) {
+                for m in messages { seen[m.topic, default: []].append(m.seq) }
+            }
+            _ = p.process(ingest("garbage \(i)"), from: .ingest, now: Self.now)
+        }
+        #expect(seen["partner/a/"] == Array(1...20))
+        #expect(seen["vendor-sales/"] == Array(1...20))
+        #expect(seen["partner/b/"] == Array(1...10))
+        #expect(p.lastSeq["rejected/"] == 30)
+    }
+
+    @Test("a lead_id already routed is never routed again")
+    func duplicates() {
+        var p = pipeline([partner("a")])
+        guard case .routed = p.process(ingest(leadJSON()), from: .ingest, now: Self.now) else {
+            Issue.record("first copy not routed")
+            return
+        }
+        #expect(p.process(ingest(leadJSON()), from: .ingest, now: Self.now) == .duplicate(leadID: "web-2026-000123"))
+        #expect(p.process(InboundMessage(frames: [Array(leadJSON().utf8)]), from: .intake, now: Self.now) == .duplicate(leadID: "web-2026-000123"))
+        #expect(p.counters.routed == 1)
+        #expect(p.counters.duplicates == 2)
+        #expect(p.lastSeq["partner/a/"] == 1)
+    }
+
+    @Test(
+        "each kind of bad input yields a rejected/ envelope with code, field, message, input and received_at",
+        arguments: [
+            (InboundMessage(frames: [Array("lead".utf8), Array("{nope".utf8)]), LeadRejection.Code.invalidJSON, nil as String?),
+            (InboundMessage(frames: [Array("lead".utf8), [0x00, 0xFF, 0x10]]), .invalidJSON, nil),
+            (InboundMessage(frames: [Array("lead".utf8), Array(#"{"lead_id":"x","company":{"name":"A"}}"#.utf8)]), .missingField, "company.country"),
+            (InboundMessage(frames: [Array("lead".utf8), Array(#"{"lead_id":"x","company":{"name":"A","country":"ZZ"}}"#.utf8)]), .invalidField, "company.country"),
+            (InboundMessage(frames: [Array(#"{"lead_id":"x"}"#.utf8)]), .badFrames, nil),
+            (InboundMessage(frames: [Array("lead".utf8), Array("{}".utf8), Array("{}".utf8)]), .badFrames, nil),
+            (InboundMessage(frames: [Array("lead".utf8), Array(repeating: 0x41, count: 1024)], totalSize: 70_000), .tooLarge, nil),
+        ])
+    func rejections(message: InboundMessage, code: LeadRejection.Code, field: String?) throws {
+        var p = pipeline([partner("a")])
+        guard case .rejected(let rejection, let out) = p.process(message, from: .ingest, now: Self.now) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(rejection.code == code)
+        #expect(rejection.field == field)
+        #expect(out.topic == "rejected/")
+        let envelope = try object(out.envelope)
+        #expect(envelope["seq"] as? Int == 1)
+        #expect(envelope["topic"] as? String == "rejected/")
+        let error = try #require(envelope["error"] as? [String: Any])
+        #expect(error["code"] as? String == code.rawValue)
+        #expect(error["field"] as? String == field)
+        #expect((error["message"] as? String)?.isEmpty == false)
+        #expect(envelope["input"] is String)
+        #expect(envelope["received_at"] as? String == "2026-11-22T10:00:00.123Z")
+        #expect(p.counters.rejected[code] == 1)
+    }
+
+    @Test("the quoted input is the first 1 KiB of the lead frame")
+    func quotedInput() throws {
+        var p = pipeline([])
+        let big = "{" + String(repeating: "x", count: 3000)
+        guard case .rejected(_, let out) = p.process(ingest(big), from: .ingest, now: Self.now) else {
+            Issue.record("accepted")
+            return
+        }
+        let input = try #require(try object(out.envelope)["input"] as? String)
+        #expect(input == String(big.prefix(1024)))
+    }
+
+    @Test("messages larger than max_message_bytes are too_large")
+    func tooLarge() {
+        var p = pipeline([partner("a")], maxBytes: 100)
+        let outcome = p.process(ingest(leadJSON()), from: .ingest, now: Self.now)
+        guard case .rejected(let rejection, _) = outcome else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(rejection.code == .tooLarge)
+        #expect(rejection.message.contains("max_message_bytes (100)"))
+    }
+
+    @Test("a lead rejected once can be routed after it is fixed")
+    func rejectedThenFixed() {
+        var p = pipeline([partner("a")])
+        _ = p.process(ingest(leadJSON(country: "XX")), from: .ingest, now: Self.now)
+        guard case .routed = p.process(ingest(leadJSON()), from: .ingest, now: Self.now) else {
+            Issue.record("fixed lead not routed")
+            return
+        }
+    }
+
+    @Test("timestamps are RFC 3339 UTC with milliseconds")
+    func timestamps() {
+        #expect(Timestamp.rfc3339(millisecondsSince1970: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.rfc3339(millisecondsSince1970: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
+        #expect(Timestamp.rfc3339(millisecondsSince1970: Self.now) == "2026-11-22T10:00:00.123Z")
+    }
+}
