@@ -112,7 +112,7 @@ final class Daemon {
     let logPath: String
 
     /// - Parameter partnersYAML: the `partners:` list and anything else, appended to the config.
-    init(partnersYAML: String, maxMessageBytes: Int = 65_536, unmatched: String = "vendor-sales") throws {
+    init(partnersYAML: String, maxMessageBytes: Int = 65_536, unmatched: String = "vendor-sales", environment extra: [String: String] = [:]) throws {
         directory = try TemporaryDirectory()
         ingest = try freeTCPEndpoint()
         publish = try freeTCPEndpoint()
@@ -142,6 +142,7 @@ final class Daemon {
         process.arguments = ["--config", directory.file("leadrouter.yaml"), "--log-level", "info"]
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notify.path
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         process.standardError = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = FileHandle(forWritingAtPath: logPath)

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+
+@Suite("Operations: systemd, leadctl, other ZeroMQ bindings", .serialized)
+struct OperationsTests {
+    @Test("READY=1 arrives on NOTIFY_SOCKET, then WATCHDOG=1 at half of WATCHDOG_USEC, and STOPPING=1 on SIGTERM")
+    func systemdNotify() throws {
+        let daemon = try Daemon(partnersYAML: partnersYAML, environment: ["WATCHDOG_USEC": "400000"])
+        try daemon.waitUntilReady()
+        let (watchdog, seen) = daemon.notify.waitFor("WATCHDOG=1", timeout: 5)
+        #expect(watchdog, "saw \(seen)")
+        #expect(daemon.terminate() == 0)
+        #expect(daemon.notify.waitFor("STOPPING=1", timeout: 5).found)
+    }
+
+    @Test("the systemd unit passes systemd-analyze verify once the binary is where ExecStart says",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
+    func unitVerifies() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let unit = try String(contentsOf: root.appendingPathComponent("systemd/leadrouterd.service"), encoding: .utf8)
+        #expect(unit.contains("Type=notify"))
+        #expect(unit.contains("WatchdogSec="))
+        #expect(unit.contains("StateDirectory=leadrouter"))
+        let dir = try TemporaryDirectory()
+        let placed = unit.replacingOccurrences(of: "/usr/local/bin/leadrouterd", with: Binaries.path("leadrouterd"))
+        try placed.write(toFile: dir.file("leadrouterd.service"), atomically: true, encoding: .utf8)
+        let result = try run("/usr/bin/systemd-analyze", ["verify", dir.file("leadrouterd.service")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.isEmpty, "\(result.stderr)")
+    }
+
+    @Test("leadctl publish and leadctl tail carry leads through the daemon, one JSON line a message")
+    func leadctlRoundTrip() throws {
+        let daemon = try Daemon(partnersYAML: partnersYAML)
+        try daemon.waitUntilReady()
+        let tail = Process()
+        tail.executableURL = URL(fileURLWithPath: Binaries.path("leadctl"))
+        tail.arguments = ["tail", "--endpoint", daemon.publish, "--topic", "partner/acme/", "--topic", "vendor-sales/", "--count", "3", "--idle-timeout", "20"]
+        let out = Pipe()
+        tail.standardOutput = out
+        try tail.run()
+        // leadctl tail's subscription must reach the daemon before the leads are routed.
+        Thread.sleep(forTimeInterval: 0.5)
+        let file = daemon.directory.file("leads.jsonl")
+        let leads = [
+            lead("ctl-1", country: "US", region: "CO"),
+            lead("ctl-2", country: "DE"),
+            // Multi-line JSON is one lead per line for publish; tail folds raw newlines.
+            lead("ctl-3", country: "FR"),
+            lead("ctl-4", country: "US", region: "NY"),  // partner/acme-east/: not subscribed
+        ]
+        try (leads.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let publish = try run(Binaries.path("leadctl"), ["publish", "--endpoint", daemon.ingest, file])
+        #expect(publish.status == 0, "\(publish.stderr)")
+        #expect(publish.stderr.contains("published 4 lead(s)"))
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        tail.waitUntilExit()
+        #expect(tail.terminationStatus == 0)
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 3)
+        let envelopes = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(envelopes.map { $0["topic"] as? String } == ["partner/acme/", "vendor-sales/", "vendor-sales/"])
+        #expect(envelopes.map { $0["lead_id"] as? String } == ["ctl-1", "ctl-2", "ctl-3"])
+        #expect(envelopes.map { $0["role"] as? String } == ["owner", "closer", "direct"])
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test("leadctl publish says clearly when nothing listens at the endpoint")
+    func leadctlNoDaemon() throws {
+        let endpoint = try freeTCPEndpoint()
+        let result = try run(Binaries.path("leadctl"), ["publish", "--endpoint", endpoint, "--wait", "0.5"], input: lead("x", country: "US") + "\n")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no subscriber"))
+        let usage = try run(Binaries.path("leadctl"), ["tail"])
+        #expect(usage.status == 2)
+    }
+
+    @Test("a pyzmq lead source and pyzmq subscriber talk to the daemon as any ZeroMQ binding would")
+    func pyzmq() throws {
+        let daemon = try Daemon(partnersYAML: partnersYAML)
+        try daemon.waitUntilReady()
+        let script = """
+            import json, sys, time, zmq
+            ingest, feed = sys.argv[1], sys.argv[2]
+            ctx = zmq.Context()
+            sub = ctx.socket(zmq.SUB)
+            sub.setsockopt_string(zmq.SUBSCRIBE, "partner/globex/")
+            sub.setsockopt_string(zmq.SUBSCRIBE, "vendor-sales/")
+            sub.setsockopt_string(zmq.SUBSCRIBE, "rejected/")
+            sub.connect(feed)
+            pub = ctx.socket(zmq.XPUB)   # XPUB: learn when the daemon's subscription has arrived
+            pub.connect(ingest)
+            assert pub.recv()[0] == 1
+            # Probe until our own subscription to the feed is live too.
+            sub.RCVTIMEO = 100
+            while True:
+                pub.send_multipart([b"lead", b"probe"])
+                try:
+                    topic, body = sub.recv_multipart()
+                    if topic == b"rejected/": break
+                except zmq.Again:
+                    pass
+            time.sleep(0.2)
+            sub.RCVTIMEO = 100
+            try:
+                while True: sub.recv_multipart()
+            except zmq.Again:
+                pass
+            lead = {"lead_id": "py-1", "company": {"name": "Berlin GmbH", "country": "DE", "employees": 40},
+                    "products": ["firewall"], "x_custom": {"nested": [1, 2]}}
+            pub.send_multipart([b"lead", json.dumps(lead).encode()])
+            sub.RCVTIMEO = 10000
+            for _ in range(2):
+                topic, body = sub.recv_multipart()
+                env = json.loads(body)
+                assert env["topic"] == topic.decode(), env
+                assert env["lead"] == lead, env
+                print(topic.decode(), env["role"], env["partner_id"], env["seq"])
+            """
+        try script.write(toFile: daemon.directory.file("client.py"), atomically: true, encoding: .utf8)
+        let result = try run("/usr/bin/env", ["python3", daemon.directory.file("client.py"), daemon.ingest, daemon.publish])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "partner/globex/ relationship_owner globex 1\nvendor-sales/ closer globex 1\n")
+        #expect(daemon.terminate() == 0)
+    }
+}
