@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
     ],
     targets: [
         // libzmq, from Debian's libzmq3-dev. Only the ZeroMQ module imports it.
@@ -44,11 +45,21 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
+        // The embedded store (SQLite through GRDB): leads, decisions, envelopes, sequences.
+        .target(
+            name: "LeadStore",
+            dependencies: [
+                "LeadRouting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The long-running services that wire the core to the sockets.
         .target(
             name: "LeadRouterService",
             dependencies: [
                 "LeadRouting",
+                "LeadStore",
                 "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -60,6 +71,7 @@ let package = Package(
             dependencies: [
                 "LeadRouterService",
                 "LeadRouting",
+                "LeadStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,6 +91,11 @@ let package = Package(
         .testTarget(
             name: "LeadRoutingTests",
             dependencies: ["LeadRouting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LeadStoreTests",
+            dependencies: ["LeadStore", "LeadRouting"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import Foundation
 public import LeadRouting
+public import LeadStore
 public import Logging
 import Synchronization
 import ZeroMQ
@@ -10,156 +11,381 @@ public struct StartupError: Error, Sendable, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// The thread that owns every LeadRouter socket: it receives leads on the ingest SUB,
-/// runs them through the pure ``LeadPipeline`` and publishes the envelopes on the PUB.
+/// The thread that owns every LeadRouter socket. Each turn it:
+///
+/// 1. answers replay requests;
+/// 2. takes every message waiting on the ingest SUB and the intake ROUTER (up to
+///    ``batchLimit``): a batch is whatever arrived while the previous commit ran;
+/// 3. validates, de-duplicates and routes them with the pure ``LeadPipeline``;
+/// 4. commits the batch to the ``LeadStore`` in one transaction (group commit);
+/// 5. only then acknowledges intake clients and publishes the envelopes;
+/// 6. sends heartbeats on idle topics, pings the systemd watchdog.
 ///
 /// ZeroMQ sockets are not thread-safe, so they are created, used and closed on this one
 /// thread. Other threads talk to it only through ``requestStop()``, which sets a flag and
 /// signals an eventfd the loop polls alongside its sockets.
 public final class RoutingLoop: Sendable {
     public let config: RouterConfig
+    private let store: LeadStore
     private let logger: Logger
     private let notifier: SystemdNotifier
     private let wakeup: Wakeup
     private let stopRequested = Atomic<Bool>(false)
 
-    /// Most messages handled per pass before the loop looks at its other duties.
-    static let batchLimit = 1024
+    /// Most messages in one group commit.
+    public static let batchLimit = 2048
     /// How long the PUB socket keeps flushing to subscribers once the loop stops.
     static let publishLingerMilliseconds = 3000
 
-    public init(config: RouterConfig, logger: Logger, notifier: SystemdNotifier) throws {
+    public init(config: RouterConfig, store: LeadStore, logger: Logger, notifier: SystemdNotifier) throws {
         self.config = config
+        self.store = store
         self.logger = logger
         self.notifier = notifier
         self.wakeup = try Wakeup()
     }
 
-    /// Asks the loop to stop: it stops taking messages, routes those already received,
-    /// flushes the feed and returns from ``run(onReady:)``. Safe from any thread.
+    /// Asks the loop to stop: it stops taking messages, routes and commits those already
+    /// received, flushes the feed and returns from ``run(onReady:)``. Safe from any thread.
     public func requestStop() {
         stopRequested.store(true, ordering: .sequentiallyConsistent)
         wakeup.signal()
     }
 
+    private var stopping: Bool { stopRequested.load(ordering: .sequentiallyConsistent) }
+
     /// Runs the loop on the calling thread until ``requestStop()``.
     ///
-    /// - Parameter onReady: called once every socket is bound (after `READY=1` went to systemd).
-    /// - Throws: ``StartupError`` when a socket cannot be set up.
+    /// - Parameter onReady: called once state is recovered and every socket is bound
+    ///   (after `READY=1` went to systemd).
+    /// - Throws: ``StartupError`` when the store or a socket cannot be set up.
     public func run(onReady: () -> Void = {}) throws {
+        let topicStates: [String: TopicState]
+        do { topicStates = try store.topicStates() } catch { throw StartupError("\(error)") }
+
         let context = try Context(ioThreads: 1)
         defer { context.shutdown() }
-        let ingest = try openIngest(context)
-        let publish = try openPublish(context)
-        var pipeline = LeadPipeline(config: config, seed: UInt64.random(in: .min ... .max))
+        let sockets = try Sockets(config: config, context: context)
+        var state = LoopState(
+            pipeline: LeadPipeline(config: config, lastSeq: topicStates.mapValues(\.lastSeq), seed: UInt64.random(in: .min ... .max)),
+            published: topicStates.mapValues(\.publishedSeq),
+            notifier: notifier, logger: logger)
+        state.feedTopics = Set(config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected])
+            .union(topicStates.keys)
+
+        try republishUnpublished(topicStates, sockets: sockets, state: &state)
 
         logger.info("leadrouterd ready", metadata: [
             "ingest": "\(config.ingest.bind.map(\.description) + config.ingest.connect.map(\.description))",
+            "intake": "\(config.intake.bind?.description ?? "-")",
             "publish": "\(config.publish.bind)",
+            "replay": "\(config.replay.bind?.description ?? "-")",
             "partners": "\(config.partners.count)",
+            "store": "\(store.path)",
+            "durability": "\(store.durability.rawValue)",
         ])
         notifier.notify("READY=1\nSTATUS=routing leads")
         onReady()
 
         var poller = Poller()
-        poller.add(ingest)
+        poller.add(sockets.ingest)
+        if let intake = sockets.intake { poller.add(intake) }
+        if let replay = sockets.replay { poller.add(replay) }
         poller.add(fileDescriptor: wakeup.fileDescriptor)
-        var duties = LoopDuties(notifier: notifier, logger: logger)
 
-        while !stopRequested.load(ordering: .sequentiallyConsistent) {
+        while !stopping {
             do {
-                _ = try poller.poll(timeoutMilliseconds: duties.pollTimeoutMilliseconds)
+                _ = try poller.poll(timeoutMilliseconds: state.duties.pollTimeoutMilliseconds(heartbeatEvery: config.publish.heartbeatMilliseconds))
             } catch {
                 logger.error("poll failed; retrying", metadata: ["error": "\(error)"])
             }
             wakeup.drain()
-            drain(ingest, into: publish, pipeline: &pipeline, limit: RoutingLoop.batchLimit, duties: &duties)
-            duties.tick(counters: pipeline.counters)
+            if let replay = sockets.replay { answerReplays(replay, state: &state) }
+            let batch = collect(sockets, limit: RoutingLoop.batchLimit)
+            if !batch.isEmpty { process(batch, sockets: sockets, state: &state) }
+            sendHeartbeats(sockets.publish, state: &state)
+            persistPublishedIfIdle(batch.isEmpty, state: &state)
+            state.duties.tick(counters: state.pipeline.counters)
         }
 
         // Graceful stop: take no new messages, route what was already received, flush.
         notifier.notify("STOPPING=1\nSTATUS=stopping: finishing in-flight leads")
-        for endpoint in config.ingest.bind { try? ingest.unbind(endpoint.description) }
-        for endpoint in config.ingest.connect { try? ingest.disconnect(endpoint.description) }
-        drain(ingest, into: publish, pipeline: &pipeline, limit: .max, duties: &duties)
-        ingest.close()
-        try? publish.set(.linger, RoutingLoop.publishLingerMilliseconds)
-        publish.close()
-        logger.info("leadrouterd stopped", metadata: LoopDuties.metadata(pipeline.counters))
+        for endpoint in config.ingest.bind { try? sockets.ingest.unbind(endpoint.description) }
+        for endpoint in config.ingest.connect { try? sockets.ingest.disconnect(endpoint.description) }
+        if let intake = sockets.intake, let endpoint = config.intake.bind { try? intake.unbind(endpoint.description) }
+        while true {
+            let batch = collect(sockets, limit: RoutingLoop.batchLimit)
+            if batch.isEmpty { break }
+            process(batch, sockets: sockets, state: &state)
+        }
+        persistPublished(state: &state)
+        sockets.close(lingerMilliseconds: RoutingLoop.publishLingerMilliseconds)
+        logger.info("leadrouterd stopped", metadata: LoopDuties.metadata(state.pipeline.counters, storageFailures: state.storageFailures))
     }
 
-    private func openIngest(_ context: Context) throws -> Socket {
-        let ingest = try Socket(context, type: .sub)
-        try ingest.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
-        try ingest.set(.linger, 0)
-        // A hard cap far above max_message_bytes: messages between the two are received and
-        // rejected as too_large; beyond it libzmq drops the sending peer to protect memory.
-        try ingest.setMaximumMessageSize(Int64(RoutingLoop.hardMessageCap(config.ingest.maxMessageBytes)))
-        for topic in config.ingest.topics { try ingest.subscribe(topic) }
-        for (i, endpoint) in config.ingest.bind.enumerated() {
-            do { try ingest.bind(endpoint.description) } catch {
-                throw StartupError("cannot bind ingest.bind[\(i)] \(endpoint): \(error.message)")
+    // MARK: - Recovery
+
+    /// Publishes what was committed but not yet published before the last stop or crash.
+    private func republishUnpublished(_ states: [String: TopicState], sockets: Sockets, state: inout LoopState) throws {
+        var republished = 0
+        for (topic, topicState) in states.sorted(by: { $0.key < $1.key }) where topicState.lastSeq > topicState.publishedSeq {
+            var next = topicState.publishedSeq + 1
+            while next <= topicState.lastSeq {
+                let messages: [OutgoingMessage]
+                do { messages = try store.envelopes(topic: topic, fromSeq: next, limit: 10_000) } catch {
+                    throw StartupError("\(error)")
+                }
+                guard let last = messages.last else { break }
+                send(messages, on: sockets.publish, state: &state)
+                republished += messages.count
+                next = last.seq + 1
             }
         }
-        for (i, endpoint) in config.ingest.connect.enumerated() {
-            do { try ingest.connect(endpoint.description) } catch {
-                throw StartupError("cannot connect ingest.connect[\(i)] \(endpoint): \(error.message)")
-            }
+        if republished > 0 {
+            logger.notice("published envelopes committed before the last stop", metadata: ["count": "\(republished)"])
+            persistPublished(state: &state)
         }
-        return ingest
     }
 
-    private func openPublish(_ context: Context) throws -> Socket {
-        let publish = try Socket(context, type: .pub)
-        try publish.set(.sendHighWaterMark, config.publish.sendHighWaterMark)
-        try publish.set(.linger, 0)
-        do { try publish.bind(config.publish.bind.description) } catch {
-            throw StartupError("cannot bind publish.bind \(config.publish.bind): \(error.message)")
-        }
-        return publish
+    // MARK: - Batches
+
+    /// A message taken off a socket, with what is needed to answer it.
+    private struct Received {
+        var channel: InboundChannel
+        /// For intake: the ROUTER's routing frames (identity, and the empty delimiter of a REQ client).
+        var replyRoute: [[UInt8]]
+        var message: InboundMessage
+        var receivedAt: Int64
     }
 
-    /// libzmq's own limit on inbound messages: 16 times `max_message_bytes`, at least 16 MiB.
-    static func hardMessageCap(_ maxMessageBytes: Int) -> Int {
-        max(16 << 20, maxMessageBytes.multipliedReportingOverflow(by: 16).partialValue)
-    }
-
-    /// Handles up to `limit` messages already waiting on `ingest`, without blocking.
-    private func drain(_ ingest: Socket, into publish: Socket, pipeline: inout LeadPipeline, limit: Int, duties: inout LoopDuties) {
+    private func collect(_ sockets: Sockets, limit: Int) -> [Received] {
+        var batch: [Received] = []
         let copyLimit = max(config.ingest.maxMessageBytes, LeadPipeline.quotedInputBytes)
-        var handled = 0
-        while handled < limit {
-            let received: ReceivedMessage?
-            do {
-                received = try ingest.receiveMessage(wait: false, copyLimit: copyLimit)
-            } catch {
-                logger.error("ingest receive failed", metadata: ["error": "\(error)"])
-                return
+        var ingestOpen = true
+        var intakeOpen = sockets.intake != nil
+        while batch.count < limit && (ingestOpen || intakeOpen) {
+            if ingestOpen {
+                if let received = receive(sockets.ingest, copyLimit: copyLimit, name: "ingest") {
+                    batch.append(Received(
+                        channel: .ingest, replyRoute: [],
+                        message: InboundMessage(frames: received.frames.map(\.bytes), totalSize: received.totalSize),
+                        receivedAt: RoutingLoop.nowMilliseconds()))
+                } else {
+                    ingestOpen = false
+                }
             }
-            guard let received else { return }
-            handled += 1
-            let inbound = InboundMessage(frames: received.frames.map(\.bytes), totalSize: received.totalSize)
-            let outcome = pipeline.process(inbound, from: .ingest, now: RoutingLoop.nowMilliseconds())
-            switch outcome {
-            case .routed(let leadID, let decision, let messages):
-                logger.debug("routed", metadata: ["lead_id": "\(leadID)", "partner_id": "\(decision.partnerID ?? "-")"])
-                send(messages, on: publish)
-            case .duplicate(let leadID):
-                logger.info("duplicate lead ignored", metadata: ["lead_id": "\(leadID)"])
-            case .rejected(let rejection, let message):
-                duties.logRejection(rejection)
-                send([message], on: publish)
+            if intakeOpen, let intake = sockets.intake {
+                if let received = receive(intake, copyLimit: copyLimit, name: "intake") {
+                    let (route, payload) = RoutingLoop.splitRoute(received.frames)
+                    let size = payload.reduce(0) { $0 + $1.size }
+                    batch.append(Received(
+                        channel: .intake, replyRoute: route,
+                        message: InboundMessage(frames: payload.map(\.bytes), totalSize: size),
+                        receivedAt: RoutingLoop.nowMilliseconds()))
+                } else {
+                    intakeOpen = false
+                }
             }
+        }
+        return batch
+    }
+
+    private func receive(_ socket: Socket, copyLimit: Int, name: String) -> ReceivedMessage? {
+        do {
+            return try socket.receiveMessage(wait: false, copyLimit: copyLimit)
+        } catch {
+            logger.error("\(name) receive failed", metadata: ["error": "\(error)"])
+            return nil
         }
     }
 
-    private func send(_ messages: [OutgoingMessage], on publish: Socket) {
+    /// Splits a ROUTER message into its routing frames and payload: `[identity][payload]`
+    /// from a DEALER, `[identity][empty][payload]` from a REQ.
+    static func splitRoute(_ frames: [Frame]) -> (route: [[UInt8]], payload: [Frame]) {
+        guard let identity = frames.first else { return ([], []) }
+        if frames.count >= 2 && frames[1].size == 0 {
+            return ([identity.bytes, []], Array(frames.dropFirst(2)))
+        }
+        return ([identity.bytes], Array(frames.dropFirst()))
+    }
+
+    /// Validates, routes and commits one batch, then answers and publishes.
+    private func process(_ batch: [Received], sockets: Sockets, state: inout LoopState) {
+        // Validate everything first, so one store look-up covers the batch's lead ids.
+        let accepted = batch.map { state.pipeline.accept($0.message, from: $0.channel) }
+        let ids = accepted.compactMap { try? $0.get().facts.leadID }.filter { !state.pipeline.hasRecentlyRouted(leadID: $0) }
+        let known: Set<String>
+        do {
+            known = try store.knownLeads(ids)
+        } catch {
+            failBatch(batch, accepted, error: error, sockets: sockets, state: &state)
+            return
+        }
+
+        let before = state.pipeline
+        var storeBatch = StoreBatch()
+        storeBatch.createdAt = RoutingLoop.nowMilliseconds()
+        var replies: [(route: [[UInt8]], body: [UInt8])] = []
+        var rejections: [LeadRejection] = []
+        for (item, result) in zip(batch, accepted) {
+            switch result {
+            case .failure(let rejection):
+                let envelope = state.pipeline.reject(rejection, item.message, from: item.channel, now: item.receivedAt)
+                storeBatch.envelopes.append(envelope)
+                storeBatch.envelopeLeadIDs.append(nil)
+                rejections.append(rejection)
+                if item.channel == .intake { replies.append((item.replyRoute, IntakeReply.rejected(rejection, leadID: nil))) }
+            case .success(let lead):
+                let leadID = lead.facts.leadID
+                let outcome = known.contains(leadID) ? state.pipeline.duplicate(leadID) : state.pipeline.route(lead, now: item.receivedAt)
+                switch outcome {
+                case .routed(_, let decision, let messages):
+                    storeBatch.leads.append(StoredLead(
+                        leadID: leadID, channel: item.channel.rawValue, receivedAt: item.receivedAt,
+                        routedAt: item.receivedAt, assignmentID: decision.assignmentID, partnerID: decision.partnerID,
+                        decision: decision.record(messages: messages), lead: lead.raw))
+                    for message in messages {
+                        storeBatch.envelopes.append(message)
+                        storeBatch.envelopeLeadIDs.append(leadID)
+                    }
+                    if item.channel == .intake { replies.append((item.replyRoute, IntakeReply.accepted(leadID, decision: decision))) }
+                case .duplicate:
+                    logger.debug("duplicate lead ignored", metadata: ["lead_id": "\(leadID)", "channel": "\(item.channel.rawValue)"])
+                    if item.channel == .intake { replies.append((item.replyRoute, IntakeReply.duplicate(leadID))) }
+                case .rejected:
+                    break  // accept() already vetted the lead
+                }
+            }
+        }
+
+        do {
+            try store.commit(storeBatch, published: state.unsavedPublished)
+            state.unsavedPublished.removeAll(keepingCapacity: true)
+            state.pipeline.forgetRecent()
+            if state.storageFailing {
+                state.storageFailing = false
+                logger.notice("the store accepts writes again; routing resumed")
+            }
+        } catch {
+            state.pipeline = before
+            failBatch(batch, accepted, error: error, sockets: sockets, state: &state)
+            return
+        }
+        for rejection in rejections { state.duties.logRejection(rejection) }
+        if let intake = sockets.intake {
+            for reply in replies { sendReply(reply.route, [reply.body], on: intake) }
+        }
+        send(storeBatch.envelopes, on: sockets.publish, state: &state)
+    }
+
+    /// The store cannot take the batch: nothing in it is acknowledged or published. Intake
+    /// clients are told `rejected` with `storage_unavailable` (their retries are safe), and
+    /// leads that came by SUB are reported in the log, since no one can be answered.
+    private func failBatch(_ batch: [Received], _ accepted: [Result<ParsedLead, LeadRejection>], error: StoreError, sockets: Sockets, state: inout LoopState) {
+        state.storageFailures += batch.count
+        if !state.storageFailing {
+            state.storageFailing = true
+            notifier.notify("STATUS=store failing: \(error.description.prefix(200))")
+        }
+        let lost = zip(batch, accepted).compactMap { item, result -> String? in
+            guard item.channel == .ingest, let lead = try? result.get() else { return nil }
+            return lead.facts.leadID
+        }
+        state.duties.logStorageFailure(error: error, ingestLeadIDs: lost, intakeCount: batch.count { $0.channel == .intake })
+        guard let intake = sockets.intake else { return }
+        for (item, result) in zip(batch, accepted) where item.channel == .intake {
+            let leadID = try? result.get().facts.leadID
+            let rejection = LeadRejection(.storageUnavailable, "the lead could not be stored (\(error.description)); it was not accepted: retry later")
+            sendReply(item.replyRoute, [IntakeReply.rejected(rejection, leadID: leadID)], on: intake)
+        }
+    }
+
+    private func sendReply(_ route: [[UInt8]], _ body: [[UInt8]], on socket: Socket) {
+        do {
+            try socket.send(route + body, wait: false)
+        } catch {
+            logger.warning("reply could not be sent", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func send(_ messages: [OutgoingMessage], on publish: Socket, state: inout LoopState) {
+        let now = ContinuousClock.now
         for message in messages {
             do {
                 try publish.send([Array(message.topic.utf8), message.envelope], wait: false)
             } catch {
                 logger.error("publish failed", metadata: ["topic": "\(message.topic)", "seq": "\(message.seq)", "error": "\(error)"])
             }
+            state.published[message.topic] = max(state.published[message.topic] ?? 0, message.seq)
+            state.unsavedPublished[message.topic] = message.seq
+            state.lastActivity[message.topic] = now
+            state.feedTopics.insert(message.topic)
+        }
+    }
+
+    private func persistPublishedIfIdle(_ idle: Bool, state: inout LoopState) {
+        guard idle, !state.unsavedPublished.isEmpty, ContinuousClock.now - state.lastPublishedSave >= .seconds(1) else { return }
+        persistPublished(state: &state)
+    }
+
+    private func persistPublished(state: inout LoopState) {
+        guard !state.unsavedPublished.isEmpty else { return }
+        do {
+            try store.markPublished(state.unsavedPublished)
+            state.unsavedPublished.removeAll(keepingCapacity: true)
+        } catch {
+            logger.warning("could not record published envelopes; they will be published again after a restart", metadata: ["error": "\(error)"])
+        }
+        state.lastPublishedSave = ContinuousClock.now
+    }
+
+    // MARK: - Heartbeats
+
+    /// Every idle topic gets `{"type":"heartbeat","topic":…,"last_seq":…}` at least once per
+    /// `publish.heartbeat_ms`, so a subscriber learns of a missed last message.
+    private func sendHeartbeats(_ publish: Socket, state: inout LoopState) {
+        let now = ContinuousClock.now
+        let every = Duration.milliseconds(config.publish.heartbeatMilliseconds)
+        guard now - state.lastHeartbeatRound >= every / 4 else { return }
+        state.lastHeartbeatRound = now
+        let sentAt = Timestamp.rfc3339(millisecondsSince1970: RoutingLoop.nowMilliseconds())
+        for topic in state.feedTopics {
+            if let last = state.lastActivity[topic], now - last < every { continue }
+            let body = Heartbeat.envelope(topic: topic, lastSeq: state.published[topic] ?? 0, sentAt: sentAt)
+            do {
+                try publish.send([Array(topic.utf8), body], wait: false)
+            } catch {
+                logger.warning("heartbeat failed", metadata: ["topic": "\(topic)", "error": "\(error)"])
+            }
+            state.lastActivity[topic] = now
+        }
+    }
+
+    // MARK: - Replay
+
+    private func answerReplays(_ socket: Socket, state: inout LoopState) {
+        for _ in 0..<64 {
+            guard let message = receive(socket, copyLimit: 4096, name: "replay") else { return }
+            let (route, payload) = RoutingLoop.splitRoute(message.frames)
+            guard !route.isEmpty else { continue }
+            let reply: [[UInt8]]
+            switch ReplayRequest.parse(payload.map(\.bytes), maxLimit: config.replay.maxLimit) {
+            case .failure(let error):
+                reply = [error.json]
+            case .success(let request):
+                if !state.feedTopics.contains(request.topic) {
+                    reply = [ReplayError(code: "unknown_topic", message: "no feed topic \(request.topic); topics look like partner/<id>/, vendor-sales/, nurture/, rejected/").json]
+                } else {
+                    do {
+                        let envelopes = try store.envelopes(topic: request.topic, fromSeq: request.fromSeq, limit: request.limit)
+                        let header = ReplayRequest.header(request, envelopes: envelopes, topicLastSeq: state.published[request.topic] ?? 0)
+                        reply = [header] + envelopes.map(\.envelope)
+                    } catch {
+                        reply = [ReplayError(code: "storage_unavailable", message: error.description).json]
+                    }
+                }
+            }
+            sendReply(route, reply, on: socket)
         }
     }
 
@@ -168,77 +394,96 @@ public final class RoutingLoop: Sendable {
     }
 }
 
-/// The loop's periodic work: the systemd watchdog, a stats line, and rate-limited
-/// rejection logs (so a flood of bad input cannot make logging the bottleneck).
-struct LoopDuties {
-    let notifier: SystemdNotifier
-    let logger: Logger
-    private let watchdogEvery: Duration?
-    private var lastWatchdog = ContinuousClock.now
-    private var lastStats = ContinuousClock.now
-    private var lastStatsCounters = PipelineCounters()
-    private var logWindowStart = ContinuousClock.now
-    private var logsInWindow = 0
-    private var suppressedLogs = 0
+/// The loop's mutable state, owned by its thread.
+private struct LoopState {
+    var pipeline: LeadPipeline
+    /// The last `seq` handed to the PUB socket, per topic.
+    var published: [String: Int]
+    /// Published `seq`s not yet recorded in the store.
+    var unsavedPublished: [String: Int] = [:]
+    var lastPublishedSave = ContinuousClock.now
+    /// Every topic the feed serves: heartbeats go to these, replay answers for these.
+    var feedTopics: Set<String> = []
+    var lastActivity: [String: ContinuousClock.Instant] = [:]
+    var lastHeartbeatRound = ContinuousClock.now - .seconds(3600)
+    var storageFailing = false
+    var storageFailures = 0
+    var duties: LoopDuties
 
-    static let statsEvery = Duration.seconds(60)
-    static let rejectionLogsPerSecond = 20
-
-    init(notifier: SystemdNotifier, logger: Logger) {
-        self.notifier = notifier
-        self.logger = logger
-        // systemd's advice: ping at half the watchdog interval.
-        self.watchdogEvery = notifier.watchdogInterval.map { $0 / 2 }
+    init(pipeline: LeadPipeline, published: [String: Int], notifier: SystemdNotifier, logger: Logger) {
+        self.pipeline = pipeline
+        self.published = published
+        self.duties = LoopDuties(notifier: notifier, logger: logger)
     }
+}
 
-    var pollTimeoutMilliseconds: Int {
-        guard let watchdogEvery else { return 1000 }
-        let ms = Int(watchdogEvery.components.seconds * 1000 + watchdogEvery.components.attoseconds / 1_000_000_000_000_000)
-        return max(10, min(1000, ms))
-    }
+/// The daemon's sockets, opened and bound per the config.
+private final class Sockets {
+    let ingest: Socket
+    let intake: Socket?
+    let publish: Socket
+    let replay: Socket?
 
-    mutating func tick(counters: PipelineCounters) {
-        let now = ContinuousClock.now
-        if let watchdogEvery, now - lastWatchdog >= watchdogEvery {
-            notifier.notify("WATCHDOG=1")
-            lastWatchdog = now
+    init(config: RouterConfig, context: Context) throws {
+        ingest = try Socket(context, type: .sub)
+        try ingest.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
+        try ingest.set(.linger, 0)
+        // A hard cap far above max_message_bytes: messages between the two are received and
+        // rejected as too_large; beyond it libzmq drops the sending peer to protect memory.
+        try ingest.setMaximumMessageSize(Int64(Sockets.hardMessageCap(config.ingest.maxMessageBytes)))
+        for topic in config.ingest.topics { try ingest.subscribe(topic) }
+        for (i, endpoint) in config.ingest.bind.enumerated() {
+            try Sockets.bind(ingest, endpoint, key: "ingest.bind[\(i)]")
         }
-        if suppressedLogs > 0, now - logWindowStart >= .seconds(1) {
-            logger.warning("more rejections not logged individually", metadata: ["suppressed": "\(suppressedLogs)"])
-            suppressedLogs = 0
-        }
-        if now - lastStats >= LoopDuties.statsEvery {
-            lastStats = now
-            if counters != lastStatsCounters {
-                lastStatsCounters = counters
-                logger.info("stats", metadata: LoopDuties.metadata(counters))
+        for (i, endpoint) in config.ingest.connect.enumerated() {
+            do { try ingest.connect(endpoint.description) } catch {
+                throw StartupError("cannot connect ingest.connect[\(i)] \(endpoint): \(error.message)")
             }
         }
-    }
 
-    mutating func logRejection(_ rejection: LeadRejection) {
-        let now = ContinuousClock.now
-        if now - logWindowStart >= .seconds(1) {
-            logWindowStart = now
-            logsInWindow = 0
-        }
-        logsInWindow += 1
-        if logsInWindow <= LoopDuties.rejectionLogsPerSecond {
-            logger.warning("input rejected", metadata: [
-                "code": "\(rejection.code.rawValue)", "field": "\(rejection.field ?? "-")", "reason": "\(rejection.message)",
-            ])
+        if let endpoint = config.intake.bind {
+            let intake = try Socket(context, type: .router)
+            try intake.set(.linger, 0)
+            try intake.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
+            try intake.setMaximumMessageSize(Int64(Sockets.hardMessageCap(config.ingest.maxMessageBytes)))
+            try Sockets.bind(intake, endpoint, key: "intake.bind")
+            self.intake = intake
         } else {
-            suppressedLogs += 1
+            intake = nil
+        }
+
+        publish = try Socket(context, type: .pub)
+        try publish.set(.sendHighWaterMark, config.publish.sendHighWaterMark)
+        try publish.set(.linger, 0)
+        try Sockets.bind(publish, config.publish.bind, key: "publish.bind")
+
+        if let endpoint = config.replay.bind {
+            let replay = try Socket(context, type: .router)
+            try replay.set(.linger, 0)
+            try replay.setMaximumMessageSize(1 << 20)
+            try Sockets.bind(replay, endpoint, key: "replay.bind")
+            self.replay = replay
+        } else {
+            replay = nil
         }
     }
 
-    static func metadata(_ c: PipelineCounters) -> Logger.Metadata {
-        var m: Logger.Metadata = [
-            "received": "\(c.received)", "routed": "\(c.routed)", "to_partner": "\(c.routedToPartner)",
-            "unmatched": "\(c.unmatched)", "duplicates": "\(c.duplicates)", "rejected": "\(c.rejectedTotal)",
-            "published": "\(c.published)",
-        ]
-        for (code, n) in c.rejected { m["rejected_\(code.rawValue)"] = "\(n)" }
-        return m
+    private static func bind(_ socket: Socket, _ endpoint: Endpoint, key: String) throws {
+        do { try socket.bind(endpoint.description) } catch {
+            throw StartupError("cannot bind \(key) \(endpoint): \(error.message)")
+        }
+    }
+
+    /// libzmq's own limit on inbound messages: 16 times `max_message_bytes`, at least 16 MiB.
+    static func hardMessageCap(_ maxMessageBytes: Int) -> Int {
+        max(16 << 20, maxMessageBytes.multipliedReportingOverflow(by: 16).partialValue)
+    }
+
+    func close(lingerMilliseconds: Int) {
+        ingest.close()
+        intake?.close()
+        replay?.close()
+        try? publish.set(.linger, lingerMilliseconds)
+        publish.close()
     }
 }

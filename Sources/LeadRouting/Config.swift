@@ -9,6 +9,7 @@ public struct RouterConfig: Sendable, Equatable {
     public var publish: PublishConfig
     public var replay: ReplayConfig
     public var routing: RoutingPolicy
+    public var store: StoreConfig
     public var partners: [Partner]
 
     public init(
@@ -18,6 +19,7 @@ public struct RouterConfig: Sendable, Equatable {
         publish: PublishConfig = PublishConfig(),
         replay: ReplayConfig = ReplayConfig(),
         routing: RoutingPolicy = RoutingPolicy(),
+        store: StoreConfig = StoreConfig(),
         partners: [Partner] = []
     ) {
         self.stateDir = stateDir
@@ -26,6 +28,7 @@ public struct RouterConfig: Sendable, Equatable {
         self.publish = publish
         self.replay = replay
         self.routing = routing
+        self.store = store
         self.partners = partners
     }
 
@@ -68,27 +71,58 @@ public struct IntakeConfig: Sendable, Equatable {
     }
 }
 
+/// The embedded store's durability and retention.
+public struct StoreConfig: Sendable, Equatable {
+    public var durability: Durability
+    /// Routed leads and published envelopes older than this are pruned.
+    public var retentionDays: Int
+
+    public init(durability: Durability = .full, retentionDays: Int = 180) {
+        self.durability = durability
+        self.retentionDays = retentionDays
+    }
+}
+
+/// How hard SQLite works to keep a commit across failures (`PRAGMA synchronous`, WAL mode).
+public enum Durability: String, Sendable, Equatable, CaseIterable {
+    /// fsync the write-ahead log at every commit: an acknowledged lead survives a process
+    /// crash, a kernel panic and a power loss. The default.
+    case full
+    /// fsync only at checkpoints: an acknowledged lead survives a crash of leadrouterd, but
+    /// the last commits before a power loss or kernel panic may be lost.
+    case normal
+    /// Never fsync: for benchmarks and throwaway stores only.
+    case off
+}
+
 /// The assignment feed (a PUB socket).
 public struct PublishConfig: Sendable, Equatable {
     public var bind: Endpoint
     /// ZeroMQ send high-water mark per subscriber, in messages. A subscriber further
     /// behind than this loses messages (and sees a `seq` gap it can recover by replay).
     public var sendHighWaterMark: Int
+    /// How often an idle topic gets a heartbeat carrying its last `seq`, in milliseconds.
+    public var heartbeatMilliseconds: Int
 
     public init(
         bind: Endpoint = Endpoint(validating: "tcp://127.0.0.1:5560")!,
-        sendHighWaterMark: Int = 1_000_000
+        sendHighWaterMark: Int = 1_000_000,
+        heartbeatMilliseconds: Int = 1000
     ) {
         self.bind = bind
         self.sendHighWaterMark = sendHighWaterMark
+        self.heartbeatMilliseconds = heartbeatMilliseconds
     }
 }
 
 /// Gap recovery for subscribers (a ROUTER socket).
 public struct ReplayConfig: Sendable, Equatable {
     public var bind: Endpoint?
-    public init(bind: Endpoint? = Endpoint(validating: "tcp://127.0.0.1:5561")!) {
+    /// The most envelopes one replay reply carries, whatever `limit` asks for.
+    public var maxLimit: Int
+    public init(bind: Endpoint? = Endpoint(validating: "tcp://127.0.0.1:5561")!, maxLimit: Int = 10_000) {
         self.bind = bind
+        self.maxLimit = maxLimit
     }
 }
 

@@ -59,11 +59,12 @@ public enum ConfigLoader {
 // MARK: - Keys
 
 private enum Keys {
-    static let top = ["state_dir", "ingest", "intake", "publish", "replay", "routing", "partners"]
+    static let top = ["state_dir", "ingest", "intake", "publish", "replay", "routing", "store", "partners"]
     static let ingest = ["bind", "connect", "topics", "max_message_bytes", "receive_hwm"]
     static let intake = ["bind"]
-    static let publish = ["bind", "send_hwm"]
-    static let replay = ["bind"]
+    static let publish = ["bind", "send_hwm", "heartbeat_ms"]
+    static let replay = ["bind", "max_limit"]
+    static let store = ["durability", "retention_days"]
     static let routing = ["unmatched"]
     static let partner = ["id", "name", "engagement", "territories", "products", "weight", "active"]
     static let territory = ["country", "regions"]
@@ -75,6 +76,9 @@ private enum Limits {
     static let highWaterMark = 1...Int(Int32.max)
     /// Keeps the sum of all weights far from overflowing.
     static let maxWeight = 1_000_000
+    static let heartbeatMilliseconds = 100...60_000
+    static let replayMaxLimit = 1...100_000
+    static let retentionDays = 1...36_500
 }
 
 // MARK: - Composing, with every duplicate key found
@@ -276,6 +280,7 @@ private struct Checker {
         config.publish = publish(top["publish"])
         config.replay = replay(top["replay"])
         if let entry = top["routing"] { config.routing = routing(entry) }
+        if let entry = top["store"] { config.store = store(entry) }
         if let entry = top["partners"] { config.partners = partners(entry) }
         checkBoundEndpoints()
         return config
@@ -370,6 +375,9 @@ private struct Checker {
         if let entry = fields["send_hwm"], let value = int(entry, at: "publish.send_hwm", in: Limits.highWaterMark) {
             publish.sendHighWaterMark = value
         }
+        if let entry = fields["heartbeat_ms"], let value = int(entry, at: "publish.heartbeat_ms", in: Limits.heartbeatMilliseconds) {
+            publish.heartbeatMilliseconds = value
+        }
         return publish
     }
 
@@ -385,7 +393,22 @@ private struct Checker {
         } else {
             bindByDefault(replay.bind.map { [$0] } ?? [], at: "replay.bind")
         }
+        if let entry = fields["max_limit"], let value = int(entry, at: "replay.max_limit", in: Limits.replayMaxLimit) {
+            replay.maxLimit = value
+        }
         return replay
+    }
+
+    private mutating func store(_ entry: Fields.Entry) -> StoreConfig {
+        var store = StoreConfig()
+        guard let fields = section(entry, at: "store", allowed: Keys.store) else { return store }
+        if let entry = fields["durability"], let value = choice(entry, at: "store.durability", of: Durability.self) {
+            store.durability = value
+        }
+        if let entry = fields["retention_days"], let value = int(entry, at: "store.retention_days", in: Limits.retentionDays) {
+            store.retentionDays = value
+        }
+        return store
     }
 
     private mutating func routing(_ entry: Fields.Entry) -> RoutingPolicy {

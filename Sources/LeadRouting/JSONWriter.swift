@@ -50,6 +50,24 @@ struct JSONWriter {
         bytes.append(contentsOf: rawJSON)
     }
 
+    /// Opens an array-valued field; add elements with ``beginElement()``, close with ``endArray()``.
+    mutating func arrayField(_ name: StaticString) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+    }
+
+    /// Starts an array element (writes the comma between elements).
+    mutating func beginElement() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        needsComma = false
+    }
+
+    mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
     /// Opens an object-valued field; close it with ``endObject()``.
     mutating func objectField(_ name: StaticString) {
         key(name)

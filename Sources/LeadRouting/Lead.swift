@@ -64,6 +64,8 @@ public struct LeadRejection: Error, Sendable, Equatable, CustomStringConvertible
         case invalidField = "invalid_field"
         case tooLarge = "too_large"
         case badFrames = "bad_frames"
+        /// Intake only: the store could not keep the lead, so it was not accepted; retry.
+        case storageUnavailable = "storage_unavailable"
     }
 
     public var code: Code

@@ -23,6 +23,12 @@ public struct OutgoingMessage: Sendable, Equatable {
     public var topic: String
     public var seq: Int
     public var envelope: [UInt8]
+
+    public init(topic: String, seq: Int, envelope: [UInt8]) {
+        self.topic = topic
+        self.seq = seq
+        self.envelope = envelope
+    }
 }
 
 /// What became of one inbound message.
@@ -58,7 +64,9 @@ public struct LeadPipeline: Sendable {
     public private(set) var counters = PipelineCounters()
     /// The last `seq` published on each topic.
     public private(set) var lastSeq: [String: Int]
-    private var seenLeadIDs: Set<String> = []
+    /// Lead ids routed since the owner last called ``forgetRecent()``; older ones are the
+    /// store's to remember.
+    private var recentLeadIDs: Set<String> = []
     private var random: SplitMix64
 
     /// Bytes of the input quoted in a `rejected/` envelope.
@@ -74,8 +82,11 @@ public struct LeadPipeline: Sendable {
         self.random = SplitMix64(seed: seed)
     }
 
-    /// Whether a lead with this id was routed already.
-    public func hasRouted(leadID: String) -> Bool { seenLeadIDs.contains(leadID) }
+    /// Whether a lead with this id was routed since ``forgetRecent()``.
+    public func hasRecentlyRouted(leadID: String) -> Bool { recentLeadIDs.contains(leadID) }
+
+    /// Forgets the ids of leads routed so far, once a store remembers them durably.
+    public mutating func forgetRecent() { recentLeadIDs.removeAll(keepingCapacity: true) }
 
     /// Handles one inbound message received at `now` (milliseconds since 1970).
     public mutating func process(_ message: InboundMessage, from channel: InboundChannel, now: Int64) -> LeadOutcome {
@@ -108,12 +119,13 @@ public struct LeadPipeline: Sendable {
     /// Routes a lead that passed validation (or reports it a duplicate).
     public mutating func route(_ lead: ParsedLead, now: Int64) -> LeadOutcome {
         let leadID = lead.facts.leadID
-        guard seenLeadIDs.insert(leadID).inserted else {
+        guard recentLeadIDs.insert(leadID).inserted else {
             counters.duplicates += 1
             return .duplicate(leadID: leadID)
         }
-        let decision = router.route(lead.facts)
+        var decision = router.route(lead.facts)
         let assignmentID = AssignmentID.make(millisecondsSince1970: now, using: &random)
+        decision.assignmentID = assignmentID
         let routedAt = Timestamp.rfc3339(millisecondsSince1970: now)
         var messages: [OutgoingMessage] = []
         for assignment in decision.assignments {
@@ -162,6 +174,12 @@ public struct LeadPipeline: Sendable {
         json.endObject()
         counters.published += 1
         return OutgoingMessage(topic: FeedTopic.rejected, seq: seq, envelope: json.bytes)
+    }
+
+    /// Reports a lead already known elsewhere (the store) as a duplicate.
+    public mutating func duplicate(_ leadID: String) -> LeadOutcome {
+        counters.duplicates += 1
+        return .duplicate(leadID: leadID)
     }
 
     private mutating func nextSeq(_ topic: String) -> Int {

@@ -36,6 +36,30 @@ public struct RoutingDecision: Sendable, Equatable {
     public var assignments: [Assignment]
     /// Human-readable reasons, carried in every envelope of the decision.
     public var reasons: [String]
+    /// `a-` and a ULID, shared by every envelope of the decision; set when the lead is routed.
+    public var assignmentID: String = ""
+
+    /// The decision as one JSON object, for the store: partner, reasons, and each
+    /// assignment with the topic and `seq` it was published under.
+    public func record(messages: [OutgoingMessage]) -> String {
+        var json = JSONWriter(capacity: 256)
+        json.beginObject()
+        json.field("assignment_id", assignmentID)
+        json.field("partner_id", partnerID)
+        json.field("reasons", reasons)
+        json.arrayField("assignments")
+        for (assignment, message) in zip(assignments, messages) {
+            json.beginElement()
+            json.beginObject()
+            json.field("topic", assignment.topic)
+            json.field("seq", message.seq)
+            json.field("role", assignment.role.rawValue)
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        return String(decoding: json.bytes, as: UTF8.self)
+    }
 }
 
 public enum FeedTopic {

@@ -92,6 +92,9 @@ struct Tail: ParsableCommand {
     @Option(help: "Exit when no message arrives for this many seconds.")
     var idleTimeout: Double?
 
+    @Flag(help: "Print heartbeats too (`{\"type\":\"heartbeat\",…}`, sent on idle topics).")
+    var heartbeats = false
+
     func run() throws {
         let subscriber: FeedSubscriber
         do {
@@ -103,6 +106,7 @@ struct Tail: ParsableCommand {
         while count.map({ seen < $0 }) ?? true {
             let timeout = idleTimeout.map { Duration.milliseconds(Int64($0 * 1000)) }
             guard let message = try subscriber.next(timeout: timeout) else { break }
+            if !heartbeats && FeedSubscriber.isHeartbeat(message.envelope) { continue }
             if message.frames != 2 {
                 FileHandle.standardError.write(Data("leadctl: topic \(message.topic): expected 2 frames, got \(message.frames)\n".utf8))
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LeadRouterService
 import LeadRouting
+import LeadStore
 import Logging
 import ServiceLifecycle
 
@@ -73,10 +74,22 @@ struct LeadRouterDaemon: AsyncParsableCommand {
             printError("leadrouterd: \(error)")
             throw ExitCode(1)
         }
+        let store: LeadStore
+        do {
+            store = try LeadStore(directory: routerConfig.stateDir, durability: routerConfig.store.durability)
+        } catch {
+            logger.critical("cannot open the store: \(error)")
+            printError("leadrouterd: \(error)")
+            throw ExitCode(1)
+        }
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
-        let service = try LeadRouterService(config: routerConfig, logger: logger, notifier: notifier)
+        let service = try LeadRouterService(config: routerConfig, store: store, logger: logger, notifier: notifier)
+        let retention = RetentionService(store: store, retentionDays: routerConfig.store.retentionDays, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: [
+                .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: retention, successTerminationBehavior: .ignore),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

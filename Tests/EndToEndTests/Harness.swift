@@ -218,8 +218,17 @@ final class TestSubscriber {
         try socket.connect(endpoint)
     }
 
-    /// The next message as (topic, envelope JSON object, raw envelope), or nil after `timeout`.
-    func next(timeout: Int = 10_000) throws -> FeedMessage? {
+    /// The next envelope (heartbeats skipped unless asked for), or nil after `timeout` ms.
+    func next(timeout: Int = 10_000, heartbeats: Bool = false) throws -> FeedMessage? {
+        let deadline = Date().addingTimeInterval(Double(timeout) / 1000)
+        while true {
+            let remaining = Int(deadline.timeIntervalSinceNow * 1000)
+            guard remaining > 0, let message = try nextMessage(timeout: remaining) else { return nil }
+            if heartbeats || !message.isHeartbeat { return message }
+        }
+    }
+
+    private func nextMessage(timeout: Int) throws -> FeedMessage? {
         try socket.set(.receiveTimeout, timeout)
         let frames: [[UInt8]]
         do {
@@ -244,6 +253,7 @@ struct FeedMessage {
     let frames: [[UInt8]]
     var topic: String { String(decoding: frames[0], as: UTF8.self) }
     var raw: [UInt8] { frames.last ?? [] }
+    var isHeartbeat: Bool { json["type"] as? String == "heartbeat" }
     var json: [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any]) ?? [:]
     }

@@ -260,7 +260,7 @@ func yamlSyntaxErrorsCarryTheLine(_ c: ProblemCase) {
 
 @Test(arguments: [
     ProblemCase(name: "top level", yaml: "state_dir: /a\nstat_dir: /b\n", path: "stat_dir", line: 2,
-                mentions: ["\"stat_dir\"", "state_dir, ingest, intake, publish, replay, routing, partners",
+                mentions: ["\"stat_dir\"", "state_dir, ingest, intake, publish, replay, routing, store, partners",
                            "did you mean \"state_dir\""]),
     ProblemCase(name: "ingest", yaml: "ingest:\n  topics: [lead]\n  hwm: 5\n", path: "ingest.hwm", line: 3,
                 mentions: ["\"hwm\"", "bind, connect, topics, max_message_bytes, receive_hwm"]),

@@ -1,0 +1,330 @@
+import Foundation
+import GRDB
+public import LeadRouting
+
+/// A store operation that failed: what was being done and SQLite's reason.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The disk or the store is full (`SQLITE_FULL`).
+        case full
+        /// The file is not a SQLite database, or is damaged (`SQLITE_NOTADB`, `SQLITE_CORRUPT`).
+        case corrupt
+        /// The file or directory cannot be opened or written (permissions, read-only mount).
+        case unavailable
+        /// The store was written by a newer leadrouterd.
+        case newerSchema
+        case other
+    }
+
+    public let kind: Kind
+    public let description: String
+
+    public init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
+
+    static func wrap(_ error: any Error, _ operation: String, path: String) -> StoreError {
+        guard let db = error as? DatabaseError else {
+            if let store = error as? StoreError { return store }
+            return StoreError(.other, "\(operation) (\(path)): \(error)")
+        }
+        let kind: Kind
+        switch db.resultCode {
+        case .SQLITE_FULL: kind = .full
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT: kind = .corrupt
+        case .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_IOERR, .SQLITE_AUTH: kind = .unavailable
+        default: kind = .other
+        }
+        let reason = db.message ?? "\(db.resultCode)"
+        switch kind {
+        case .corrupt:
+            return StoreError(kind, "\(operation): the store \(path) is damaged or is not a LeadRouter store (\(reason)); restore it from a backup, or move it aside to start an empty store")
+        case .full:
+            return StoreError(kind, "\(operation): the disk holding \(path) is full (\(reason))")
+        case .unavailable:
+            return StoreError(kind, "\(operation): cannot read or write \(path) (\(reason)); check its permissions and that the file system is writable")
+        default:
+            return StoreError(kind, "\(operation) (\(path)): \(reason)")
+        }
+    }
+}
+
+/// One routed lead and its decision, as stored.
+public struct StoredLead: Sendable, Equatable {
+    public var leadID: String
+    public var channel: String
+    public var receivedAt: Int64
+    public var routedAt: Int64
+    public var assignmentID: String
+    public var partnerID: String?
+    /// The decision as JSON: reasons and the assignments published.
+    public var decision: String
+    /// The lead's bytes as received.
+    public var lead: [UInt8]
+
+    public init(leadID: String, channel: String, receivedAt: Int64, routedAt: Int64, assignmentID: String, partnerID: String?, decision: String, lead: [UInt8]) {
+        self.leadID = leadID
+        self.channel = channel
+        self.receivedAt = receivedAt
+        self.routedAt = routedAt
+        self.assignmentID = assignmentID
+        self.partnerID = partnerID
+        self.decision = decision
+        self.lead = lead
+    }
+}
+
+/// Everything one group commit writes, in one transaction.
+public struct StoreBatch: Sendable {
+    public var leads: [StoredLead] = []
+    /// Envelopes in publish order; `leadIDs[i]` is the lead of `envelopes[i]`, when there is one.
+    public var envelopes: [OutgoingMessage] = []
+    public var envelopeLeadIDs: [String?] = []
+    public var createdAt: Int64 = 0
+    public init() {}
+    public var isEmpty: Bool { leads.isEmpty && envelopes.isEmpty }
+}
+
+/// Where each topic's numbering stands.
+public struct TopicState: Sendable, Equatable {
+    /// The last `seq` committed.
+    public var lastSeq: Int
+    /// The last `seq` known published; envelopes after it are published again at start-up.
+    public var publishedSeq: Int
+}
+
+/// The embedded store: SQLite in WAL mode through GRDB, in `state_dir/leadrouter.sqlite`.
+///
+/// It is the source of truth: the routing loop commits leads, decisions, envelopes and
+/// sequence counters in one transaction before anything is published or acknowledged.
+public final class LeadStore: Sendable {
+    public let path: String
+    public let durability: Durability
+    private let pool: DatabasePool
+
+    public static let fileName = "leadrouter.sqlite"
+
+    /// Opens (creating when absent) the store in `directory` and brings its schema up to date.
+    ///
+    /// A damaged file, a file that is not a store, a newer schema or an unwritable directory
+    /// is an error; the store never silently starts afresh over data it cannot read.
+    public init(directory: String, durability: Durability = .full) throws(StoreError) {
+        let path = (directory as NSString).appendingPathComponent(LeadStore.fileName)
+        self.path = path
+        self.durability = durability
+        var configuration = Configuration()
+        configuration.label = "leadrouter"
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue.uppercased())")
+        }
+        do {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw StoreError(.unavailable, "state_dir \(directory) does not exist or is not a directory")
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            let migrator = LeadStore.migrator
+            if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+                throw StoreError(.newerSchema, "the store \(path) was written by a newer leadrouterd; run that version or restore a backup")
+            }
+            try migrator.migrate(pool)
+            // Touch every table: a damaged file fails here, at start-up, not on the first lead.
+            _ = try pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT (SELECT count(*) FROM topics), (SELECT max(id) FROM leads), (SELECT max(id) FROM envelopes)")
+            }
+        } catch {
+            throw StoreError.wrap(error, "opening the store", path: path)
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: leads, envelopes, topics") { db in
+            try db.execute(sql: """
+                CREATE TABLE leads (
+                    id INTEGER PRIMARY KEY,
+                    lead_id TEXT NOT NULL UNIQUE,
+                    channel TEXT NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    routed_at INTEGER NOT NULL,
+                    assignment_id TEXT NOT NULL,
+                    partner_id TEXT,
+                    decision TEXT NOT NULL,
+                    lead BLOB NOT NULL
+                );
+                CREATE TABLE envelopes (
+                    id INTEGER PRIMARY KEY,
+                    topic TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    lead_id TEXT,
+                    created_at INTEGER NOT NULL,
+                    envelope BLOB NOT NULL,
+                    UNIQUE (topic, seq)
+                );
+                CREATE TABLE topics (
+                    topic TEXT PRIMARY KEY,
+                    last_seq INTEGER NOT NULL,
+                    published_seq INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: - Writing
+
+    /// Commits `batch` in one transaction, together with the published watermarks.
+    public func commit(_ batch: StoreBatch, published: [String: Int] = [:]) throws(StoreError) {
+        do {
+            try pool.write { db in
+                let insertLead = try db.cachedStatement(sql: """
+                    INSERT INTO leads (lead_id, channel, received_at, routed_at, assignment_id, partner_id, decision, lead)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for lead in batch.leads {
+                    try insertLead.execute(arguments: [
+                        lead.leadID, lead.channel, lead.receivedAt, lead.routedAt, lead.assignmentID,
+                        lead.partnerID, lead.decision, Data(lead.lead),
+                    ])
+                }
+                let insertEnvelope = try db.cachedStatement(sql: """
+                    INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope) VALUES (?, ?, ?, ?, ?)
+                    """)
+                var lastSeq: [String: Int] = [:]
+                for (i, envelope) in batch.envelopes.enumerated() {
+                    let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
+                    try insertEnvelope.execute(arguments: [envelope.topic, envelope.seq, leadID, batch.createdAt, Data(envelope.envelope)])
+                    lastSeq[envelope.topic] = max(lastSeq[envelope.topic] ?? 0, envelope.seq)
+                }
+                let upsert = try db.cachedStatement(sql: """
+                    INSERT INTO topics (topic, last_seq, published_seq) VALUES (?, ?, 0)
+                    ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
+                    """)
+                for (topic, seq) in lastSeq { try upsert.execute(arguments: [topic, seq]) }
+                try LeadStore.writePublished(published, db)
+            }
+        } catch {
+            throw StoreError.wrap(error, "committing \(batch.leads.count) leads and \(batch.envelopes.count) envelopes", path: path)
+        }
+    }
+
+    /// Records that envelopes up to these `seq`s were handed to the publish socket.
+    public func markPublished(_ published: [String: Int]) throws(StoreError) {
+        guard !published.isEmpty else { return }
+        do {
+            try pool.write { db in try LeadStore.writePublished(published, db) }
+        } catch {
+            throw StoreError.wrap(error, "recording published envelopes", path: path)
+        }
+    }
+
+    private static func writePublished(_ published: [String: Int], _ db: Database) throws {
+        guard !published.isEmpty else { return }
+        let update = try db.cachedStatement(sql: "UPDATE topics SET published_seq = max(published_seq, ?) WHERE topic = ?")
+        for (topic, seq) in published { try update.execute(arguments: [seq, topic]) }
+    }
+
+    // MARK: - Reading
+
+    /// Which of `leadIDs` the store holds already.
+    public func knownLeads(_ leadIDs: [String]) throws(StoreError) -> Set<String> {
+        guard !leadIDs.isEmpty else { return [] }
+        do {
+            return try pool.read { db in
+                var known = Set<String>()
+                // SQLite's default limit is 32766 parameters; stay well below it.
+                for chunk in stride(from: 0, to: leadIDs.count, by: 500) {
+                    let part = Array(leadIDs[chunk..<min(chunk + 500, leadIDs.count)])
+                    let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+                    let rows = try String.fetchAll(db, sql: "SELECT lead_id FROM leads WHERE lead_id IN (\(marks))", arguments: StatementArguments(part))
+                    known.formUnion(rows)
+                }
+                return known
+            }
+        } catch {
+            throw StoreError.wrap(error, "looking up lead ids", path: path)
+        }
+    }
+
+    /// Every topic's numbering.
+    public func topicStates() throws(StoreError) -> [String: TopicState] {
+        do {
+            return try pool.read { db in
+                var states: [String: TopicState] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT topic, last_seq, published_seq FROM topics") {
+                    states[row["topic"]] = TopicState(lastSeq: row["last_seq"], publishedSeq: row["published_seq"])
+                }
+                return states
+            }
+        } catch {
+            throw StoreError.wrap(error, "reading topic sequences", path: path)
+        }
+    }
+
+    /// Envelopes of `topic` from `fromSeq`, in `seq` order, at most `limit`.
+    public func envelopes(topic: String, fromSeq: Int, limit: Int) throws(StoreError) -> [OutgoingMessage] {
+        do {
+            return try pool.read { db in
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT seq, envelope FROM envelopes WHERE topic = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                    arguments: [topic, fromSeq, limit])
+                return rows.map { row in
+                    let data: Data = row["envelope"]
+                    return OutgoingMessage(topic: topic, seq: row["seq"], envelope: [UInt8](data))
+                }
+            }
+        } catch {
+            throw StoreError.wrap(error, "reading envelopes of \(topic)", path: path)
+        }
+    }
+
+    /// The stored record of a lead, when present.
+    public func lead(_ leadID: String) throws(StoreError) -> StoredLead? {
+        do {
+            return try pool.read { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM leads WHERE lead_id = ?", arguments: [leadID]) else { return nil }
+                let data: Data = row["lead"]
+                return StoredLead(
+                    leadID: row["lead_id"], channel: row["channel"], receivedAt: row["received_at"], routedAt: row["routed_at"],
+                    assignmentID: row["assignment_id"], partnerID: row["partner_id"], decision: row["decision"], lead: [UInt8](data))
+            }
+        } catch {
+            throw StoreError.wrap(error, "reading lead \(leadID)", path: path)
+        }
+    }
+
+    /// How many leads the store holds.
+    public func leadCount() throws(StoreError) -> Int {
+        do {
+            return try pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM leads") ?? 0 }
+        } catch {
+            throw StoreError.wrap(error, "counting leads", path: path)
+        }
+    }
+
+    // MARK: - Retention
+
+    /// Deletes up to `limit` leads and up to `limit` envelopes older than `cutoff`
+    /// (milliseconds since 1970). Returns how many rows went; call again until 0.
+    /// Each call is one short transaction, so routing never waits long behind it.
+    /// Topic sequence counters are never pruned: `seq` keeps counting.
+    public func prune(olderThan cutoff: Int64, limit: Int = 1000) throws(StoreError) -> Int {
+        do {
+            return try pool.write { db in
+                try db.execute(
+                    sql: "DELETE FROM leads WHERE id IN (SELECT id FROM leads WHERE routed_at < ? ORDER BY id LIMIT ?)",
+                    arguments: [cutoff, limit])
+                var deleted = db.changesCount
+                try db.execute(
+                    sql: "DELETE FROM envelopes WHERE id IN (SELECT id FROM envelopes WHERE created_at < ? ORDER BY id LIMIT ?)",
+                    arguments: [cutoff, limit])
+                deleted += db.changesCount
+                return deleted
+            }
+        } catch {
+            throw StoreError.wrap(error, "pruning old leads", path: path)
+        }
+    }
+}
