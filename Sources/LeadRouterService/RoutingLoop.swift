@@ -211,6 +211,7 @@ public final class RoutingLoop: Sendable {
 
     /// Validates, routes and commits one batch, then answers and publishes.
     private func process(_ batch: [Received], sockets: Sockets, state: inout LoopState) {
+        state.pipeline.countReceived(batch.count)
         // Validate everything first, so one store look-up covers the batch's lead ids.
         let accepted = batch.map { state.pipeline.accept($0.message, from: $0.channel) }
         let ids = accepted.compactMap { try? $0.get().facts.leadID }.filter { !state.pipeline.hasRecentlyRouted(leadID: $0) }

@@ -99,6 +99,9 @@ public struct LeadPipeline: Sendable {
         }
     }
 
+    /// Counts messages taken off a socket by a caller that uses ``accept(_:from:)`` directly.
+    public mutating func countReceived(_ count: Int) { counters.received += count }
+
     /// Checks size, frame layout and the lead itself.
     public func accept(_ message: InboundMessage, from channel: InboundChannel) -> Result<ParsedLead, LeadRejection> {
         if message.totalSize > maxMessageBytes {

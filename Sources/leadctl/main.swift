@@ -38,10 +38,26 @@ struct Publish: ParsableCommand {
     @Option(help: "Seconds to wait for the daemon's subscription before giving up.")
     var wait: Double = 10
 
+    @Flag(help: "Submit to the intake endpoint (ROUTER) and wait for each lead to be acknowledged as durably stored; resend on timeout (Lazy Pirate).")
+    var reliable = false
+
+    @Option(help: "With --reliable: seconds to wait for a reply before reconnecting and resending.")
+    var timeout: Double = 2.5
+
+    @Option(help: "With --reliable: tries without any reply before giving up.")
+    var retries: Int = 5
+
+    @Option(help: "With --reliable: leads in flight at once.")
+    var window: Int = 64
+
     @Argument(help: "A file of leads, one JSON object a line. Standard input when absent.")
     var file: String?
 
     func run() throws {
+        if reliable {
+            try runReliable()
+            return
+        }
         let input: FileHandle
         if let file {
             guard let handle = FileHandle(forReadingAtPath: file) else {
@@ -76,6 +92,51 @@ struct Publish: ParsableCommand {
     }
 }
 
+extension Publish {
+    func openInput() throws -> FileHandle {
+        guard let file else { return FileHandle.standardInput }
+        guard let handle = FileHandle(forReadingAtPath: file) else { throw fail("cannot open \(file)") }
+        return handle
+    }
+
+    /// Reads every non-empty line, with its line number.
+    func readLeads() throws -> [(line: Int, bytes: [UInt8])] {
+        var lines = LineReader(handle: try openInput())
+        var leads: [(Int, [UInt8])] = []
+        var number = 0
+        while let line = lines.next() {
+            number += 1
+            let trimmed = line.trimmingJSONWhitespace()
+            if !trimmed.isEmpty { leads.append((number, trimmed)) }
+        }
+        return leads
+    }
+
+    func runReliable() throws {
+        let leads = try readLeads()
+        var accepted = 0, duplicates = 0, rejected = 0
+        do {
+            let publisher = try ReliablePublisher(
+                endpoint: endpoint, window: window, timeout: .milliseconds(Int64(timeout * 1000)), retries: retries)
+            try publisher.publish(leads.map(\.bytes)) { index, status in
+                switch status {
+                case .accepted: accepted += 1
+                case .duplicate: duplicates += 1
+                case .rejected(let code, let field, let message):
+                    rejected += 1
+                    let at = field.map { " \($0)" } ?? ""
+                    FileHandle.standardError.write(Data("leadctl: line \(leads[index].line): rejected: \(code)\(at): \(message)\n".utf8))
+                }
+            }
+            publisher.close()
+        } catch let error as ClientError {
+            throw fail(error.description)
+        }
+        FileHandle.standardError.write(Data("leadctl: \(accepted) accepted, \(duplicates) duplicate, \(rejected) rejected at \(endpoint)\n".utf8))
+        if rejected > 0 { throw ExitCode(1) }
+    }
+}
+
 struct Tail: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Subscribe to the assignment feed and print each message as one JSON line.")
@@ -95,7 +156,54 @@ struct Tail: ParsableCommand {
     @Flag(help: "Print heartbeats too (`{\"type\":\"heartbeat\",…}`, sent on idle topics).")
     var heartbeats = false
 
+    @Flag(help: "Never miss an envelope: fill seq gaps from the replay endpoint and resume from --state after a restart. Needs --replay-endpoint, --state and whole topics.")
+    var recover = false
+
+    @Option(help: "With --recover: the daemon's replay endpoint, such as tcp://127.0.0.1:5561.")
+    var replayEndpoint: String?
+
+    @Option(help: "With --recover: a file holding the last seq delivered on each topic.")
+    var state: String?
+
+    func validate() throws {
+        if recover && (replayEndpoint == nil || state == nil) {
+            throw ValidationError("--recover needs --replay-endpoint and --state")
+        }
+    }
+
+    func runRecovering() throws {
+        guard let replayEndpoint, let state else { return }
+        let subscriber: RecoveringSubscriber
+        do {
+            subscriber = try RecoveringSubscriber(feedEndpoint: endpoint, replayEndpoint: replayEndpoint, topics: topics, statePath: state)
+        } catch let error as ClientError {
+            throw fail(error.description)
+        }
+        var seen = 0
+        var lastDelivery = ContinuousClock.now
+        let idleLimit = idleTimeout.map { Duration.milliseconds(Int64($0 * 1000)) }
+        do {
+            try subscriber.run(shouldStop: {
+                if let count, seen >= count { return true }
+                if let idleLimit, ContinuousClock.now - lastDelivery >= idleLimit { return true }
+                return false
+            }) { _, envelope in
+                var line = envelope.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+                line.append(0x0A)
+                FileHandle.standardOutput.write(Data(line))
+                seen += 1
+                lastDelivery = ContinuousClock.now
+            }
+        } catch let error as ClientError {
+            throw fail(error.description)
+        }
+    }
+
     func run() throws {
+        if recover {
+            try runRecovering()
+            return
+        }
         let subscriber: FeedSubscriber
         do {
             subscriber = try FeedSubscriber(endpoint: endpoint, topics: topics)

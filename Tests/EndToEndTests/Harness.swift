@@ -100,26 +100,34 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A running `leadrouterd` on free ports with a temporary config.
+/// A `leadrouterd` on free ports with a temporary config; it can be killed and started
+/// again on the same ports and store.
 final class Daemon {
     let directory: TemporaryDirectory
     let ingest: String
     let publish: String
     let intake: String
     let replay: String
-    let process = Process()
+    private(set) var process = Process()
     let notify: NotifyListener
     let logPath: String
+    let configPath: String
+    let stateDir: String
+    private let environment: [String: String]
 
-    /// - Parameter partnersYAML: the `partners:` list and anything else, appended to the config.
-    init(partnersYAML: String, maxMessageBytes: Int = 65_536, unmatched: String = "vendor-sales", environment extra: [String: String] = [:]) throws {
+    /// - Parameters:
+    ///   - partnersYAML: the `partners:` list and anything else, appended to the config.
+    ///   - stateDir: where the store lives (a fresh directory when nil).
+    init(partnersYAML: String, maxMessageBytes: Int = 65_536, unmatched: String = "vendor-sales",
+         stateDir: String? = nil, extraYAML: String = "", environment extra: [String: String] = [:], start: Bool = true) throws {
         directory = try TemporaryDirectory()
         ingest = try freeTCPEndpoint()
         publish = try freeTCPEndpoint()
         intake = try freeTCPEndpoint()
         replay = try freeTCPEndpoint()
+        self.stateDir = stateDir ?? directory.file("state")
         let config = """
-            state_dir: \(directory.file("state"))
+            state_dir: \(self.stateDir)
             ingest:
               bind: ["\(ingest)"]
               topics: ["lead"]
@@ -132,20 +140,31 @@ final class Daemon {
               bind: "\(replay)"
             routing:
               unmatched: \(unmatched)
+            \(extraYAML)
             \(partnersYAML)
             """
-        try config.write(toFile: directory.file("leadrouter.yaml"), atomically: true, encoding: .utf8)
+        configPath = directory.file("leadrouter.yaml")
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         notify = try NotifyListener(path: directory.file("notify.sock"))
         logPath = directory.file("daemon.log")
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Binaries.path("leadrouterd"))
-        process.arguments = ["--config", directory.file("leadrouter.yaml"), "--log-level", "info"]
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notify.path
         environment.merge(extra) { _, new in new }
+        self.environment = environment
+        if start { try self.start() }
+    }
+
+    /// Starts the daemon (again), appending to its log.
+    func start() throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Binaries.path("leadrouterd"))
+        process.arguments = ["--config", configPath, "--log-level", "info"]
         process.environment = environment
-        process.standardError = FileHandle(forWritingAtPath: logPath)
-        process.standardOutput = FileHandle(forWritingAtPath: logPath)
+        let log = FileHandle(forWritingAtPath: logPath)
+        log?.seekToEndOfFile()
+        process.standardError = log
+        process.standardOutput = log
         try process.run()
     }
 
@@ -161,6 +180,12 @@ final class Daemon {
     func terminate(timeout: TimeInterval = 30) -> Int32? {
         kill(process.processIdentifier, SIGTERM)
         return waitForExit(timeout: timeout)
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    func crash() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     func waitForExit(timeout: TimeInterval) -> Int32? {
@@ -247,6 +272,48 @@ final class TestSubscriber {
         while out.count < count, let message = try next(timeout: timeout) { out.append(message) }
         return out
     }
+}
+
+/// A REQ-like client of the intake or replay ROUTER (a DEALER sending the empty delimiter).
+final class TestRequester {
+    let context: Context
+    let socket: Socket
+
+    init(endpoint: String) throws {
+        context = try Context()
+        socket = try Socket(context, type: .dealer)
+        try socket.set(.linger, 0)
+        try socket.connect(endpoint)
+    }
+
+    /// Sends one request frame and returns the reply frames (delimiter removed).
+    func request(_ body: [UInt8], timeout: Int = 10_000) throws -> [[UInt8]] {
+        try socket.send([[], body])
+        try socket.set(.receiveTimeout, timeout)
+        guard let frames = try socket.receive() else { throw HarnessError("no reply") }
+        return Array(frames.dropFirst())
+    }
+
+    func request(json: String, timeout: Int = 10_000) throws -> [[UInt8]] {
+        try request(Array(json.utf8), timeout: timeout)
+    }
+
+    /// Every envelope of `topic` from replay, in order.
+    func replayAll(_ topic: String) throws -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var from = 1
+        while true {
+            let frames = try request(json: #"{"topic": "\#(topic)", "from_seq": \#(from), "limit": 500}"#)
+            let header = try JSONSerialization.jsonObject(with: Data(frames[0])) as? [String: Any] ?? [:]
+            guard let count = header["count"] as? Int, count > 0 else { return out }
+            out += frames.dropFirst()
+            from = (header["last_seq"] as? Int ?? from) + 1
+        }
+    }
+}
+
+func jsonObject(_ bytes: [UInt8]) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]) ?? [:]
 }
 
 struct FeedMessage {

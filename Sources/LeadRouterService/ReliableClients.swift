@@ -1,0 +1,277 @@
+import Foundation
+import ZeroMQ
+
+/// What the daemon answered for one lead sent to intake.
+public enum IntakeStatus: Sendable, Equatable {
+    case accepted
+    case duplicate
+    case rejected(code: String, field: String?, message: String)
+}
+
+/// Sends leads to the daemon's intake endpoint and waits for each acknowledgement, with
+/// the Lazy Pirate pattern: a window of requests in flight on a DEALER socket; when the
+/// oldest goes unanswered for `timeout`, the socket is closed, a new one connects, and
+/// every unanswered lead is sent again (safe: the daemon de-duplicates by `lead_id`, and
+/// answers `duplicate` for one it had already accepted). After `retries` fruitless tries
+/// in a row it gives up.
+///
+/// Replies come back in request order on one connection, so they are matched in order.
+public final class ReliablePublisher {
+    public let endpoint: String
+    public let window: Int
+    public let timeout: Duration
+    public let retries: Int
+    private let context: Context
+    private var socket: Socket
+
+    public init(endpoint: String, window: Int = 64, timeout: Duration = .milliseconds(2500), retries: Int = 5) throws {
+        self.endpoint = endpoint
+        self.window = max(1, window)
+        self.timeout = timeout
+        self.retries = max(1, retries)
+        context = try Context()
+        socket = try ReliablePublisher.connect(context, endpoint)
+    }
+
+    private static func connect(_ context: Context, _ endpoint: String) throws -> Socket {
+        let socket = try Socket(context, type: .dealer)
+        try socket.set(.linger, 0)
+        do { try socket.connect(endpoint) } catch {
+            throw ClientError("cannot connect to \(endpoint): \(error.message)")
+        }
+        return socket
+    }
+
+    /// Sends every lead, calling `onReply(index, status)` once per lead as its final answer
+    /// arrives (`storage_unavailable` rejections are retried, not final).
+    public func publish(_ leads: [[UInt8]], onReply: (Int, IntakeStatus) -> Void) throws {
+        var next = 0                   // next lead never sent
+        var inFlight: [Int] = []       // indexes awaiting a reply, in send order
+        var retryLater: [Int] = []     // refused for storage reasons: send again after a pause
+        var tries = 0
+        var deadline = ContinuousClock.now + timeout
+
+        while next < leads.count || !inFlight.isEmpty || !retryLater.isEmpty {
+            if inFlight.isEmpty && !retryLater.isEmpty {
+                Thread.sleep(forTimeInterval: 0.2)
+                inFlight = retryLater
+                retryLater.removeAll()
+                for index in inFlight { try send(leads[index]) }
+                deadline = ContinuousClock.now + timeout
+            }
+            while inFlight.count < window && next < leads.count {
+                try send(leads[next])
+                if inFlight.isEmpty { deadline = ContinuousClock.now + timeout }
+                inFlight.append(next)
+                next += 1
+            }
+            guard !inFlight.isEmpty else { continue }
+
+            let remaining = deadline - ContinuousClock.now
+            let waitMs = max(0, Int(remaining / .milliseconds(1)))
+            try socket.set(.receiveTimeout, max(1, waitMs))
+            var frames: [[UInt8]]?
+            do {
+                frames = try socket.receive()
+            } catch {
+                if !error.isWouldBlock { throw ClientError("intake at \(endpoint): \(error)") }
+                frames = nil
+            }
+            guard let frames else {
+                // Lazy Pirate: the oldest request went unanswered. Start over on a new socket.
+                tries += 1
+                if tries >= retries {
+                    throw ClientError("no reply from \(endpoint) after \(tries) tries of \(timeout) each: is leadrouterd running with intake.bind \(endpoint)? \(next - inFlight.count) of \(leads.count) leads were acknowledged")
+                }
+                socket.close()
+                socket = try ReliablePublisher.connect(context, endpoint)
+                for index in inFlight { try send(leads[index]) }
+                deadline = ContinuousClock.now + timeout
+                continue
+            }
+            tries = 0
+            let index = inFlight.removeFirst()
+            deadline = ContinuousClock.now + timeout
+            let status = ReliablePublisher.status(of: frames.last ?? [])
+            if case .rejected(let code, _, _) = status, code == "storage_unavailable" {
+                retryLater.append(index)
+            } else {
+                onReply(index, status)
+            }
+        }
+    }
+
+    private func send(_ lead: [UInt8]) throws {
+        // An empty delimiter first, as a REQ socket would send: the daemon answers the same way.
+        do { try socket.send([[], lead]) } catch {
+            throw ClientError("sending to \(endpoint): \(error)")
+        }
+    }
+
+    static func status(of reply: [UInt8]) -> IntakeStatus {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any],
+              let status = object["status"] as? String
+        else {
+            return .rejected(code: "bad_reply", field: nil, message: "unreadable reply: \(String(decoding: reply.prefix(200), as: UTF8.self))")
+        }
+        switch status {
+        case "accepted": return .accepted
+        case "duplicate": return .duplicate
+        default:
+            let error = object["error"] as? [String: Any]
+            return .rejected(code: error?["code"] as? String ?? "unknown", field: error?["field"] as? String, message: error?["message"] as? String ?? "")
+        }
+    }
+
+    public func close() { socket.close() }
+}
+
+/// A subscriber that never misses an envelope: it follows `seq` on each topic, fills any
+/// gap (or a missed last message, revealed by a heartbeat) from the replay endpoint, and
+/// remembers the last `seq` it delivered in a state file, so that after its own restart it
+/// resumes exactly where it stopped.
+public final class RecoveringSubscriber {
+    public let topics: [String]
+    private let subscriber: FeedSubscriber
+    private let replayEndpoint: String
+    private let statePath: String
+    private let context: Context
+    private var replay: Socket
+    private let timeout: Duration
+    private let retries: Int
+    /// The last `seq` delivered on each topic.
+    public private(set) var lastSeq: [String: Int]
+
+    public init(feedEndpoint: String, replayEndpoint: String, topics: [String], statePath: String,
+                timeout: Duration = .milliseconds(2500), retries: Int = 5) throws {
+        guard !topics.isEmpty else { throw ClientError("--recover needs at least one --topic, such as partner/acme/") }
+        for topic in topics where !topic.hasSuffix("/") {
+            throw ClientError("--recover follows whole topics: \"\(topic)\" must end in /, such as partner/acme/")
+        }
+        self.topics = topics
+        self.replayEndpoint = replayEndpoint
+        self.statePath = statePath
+        self.timeout = timeout
+        self.retries = retries
+        lastSeq = try RecoveringSubscriber.loadState(statePath)
+        for topic in topics where lastSeq[topic] == nil { lastSeq[topic] = 0 }
+        subscriber = try FeedSubscriber(endpoint: feedEndpoint, topics: topics)
+        context = try Context()
+        replay = try RecoveringSubscriber.connect(context, replayEndpoint)
+    }
+
+    private static func connect(_ context: Context, _ endpoint: String) throws -> Socket {
+        let socket = try Socket(context, type: .dealer)
+        try socket.set(.linger, 0)
+        do { try socket.connect(endpoint) } catch {
+            throw ClientError("cannot connect to replay endpoint \(endpoint): \(error.message)")
+        }
+        return socket
+    }
+
+    /// Delivers every envelope after the saved position, in `seq` order per topic, calling
+    /// `deliver(topic, envelope)` exactly once for each; the state file is updated after each.
+    /// Returns when `shouldStop()` says so (checked at least every `idle`).
+    public func run(idle: Duration = .milliseconds(500), shouldStop: () -> Bool, deliver: (String, [UInt8]) throws -> Void) throws {
+        for topic in topics {
+            try catchUp(topic, through: nil, shouldStop: shouldStop, deliver: deliver)
+            if shouldStop() { return }
+        }
+        while !shouldStop() {
+            guard let message = try subscriber.next(timeout: idle), topics.contains(message.topic) else { continue }
+            let topic = message.topic
+            guard let object = try? JSONSerialization.jsonObject(with: Data(message.envelope)) as? [String: Any] else { continue }
+            let last = lastSeq[topic] ?? 0
+            if object["type"] as? String == "heartbeat" {
+                if let published = object["last_seq"] as? Int, published > last {
+                    try catchUp(topic, through: published, shouldStop: shouldStop, deliver: deliver)
+                }
+                continue
+            }
+            guard let seq = object["seq"] as? Int, seq > last else { continue }
+            if seq > last + 1 { try catchUp(topic, through: seq - 1, shouldStop: shouldStop, deliver: deliver) }
+            if seq == (lastSeq[topic] ?? 0) + 1 {
+                try deliver(topic, message.envelope)
+                try record(topic, seq)
+            }
+        }
+    }
+
+    /// Replays `topic` from the last delivered `seq` up to `through` (nil: as far as the daemon has).
+    private func catchUp(_ topic: String, through: Int?, shouldStop: () -> Bool, deliver: (String, [UInt8]) throws -> Void) throws {
+        while !shouldStop() {
+            let from = (lastSeq[topic] ?? 0) + 1
+            if let through, from > through { return }
+            let limit = through.map { min(1000, $0 - from + 1) } ?? 1000
+            let (header, envelopes) = try request(topic: topic, fromSeq: from, limit: limit)
+            var expected = from
+            for envelope in envelopes {
+                if shouldStop() { return }
+                guard let object = try? JSONSerialization.jsonObject(with: Data(envelope)) as? [String: Any],
+                      let seq = object["seq"] as? Int
+                else { throw ClientError("replay of \(topic) returned an unreadable envelope") }
+                if seq != expected {
+                    // Pruned past retention: say so, and go on from what the daemon still has.
+                    FileHandle.standardError.write(Data("leadctl: \(topic) envelopes \(expected)...\(seq - 1) are no longer stored (past retention)\n".utf8))
+                }
+                try deliver(topic, envelope)
+                try record(topic, seq)
+                expected = seq + 1
+            }
+            let topicLast = header["topic_last_seq"] as? Int ?? 0
+            if envelopes.isEmpty {
+                if let through, through > (lastSeq[topic] ?? 0), topicLast >= through {
+                    // Nothing stored in the range any more (pruned): skip over it.
+                    try record(topic, through)
+                }
+                return
+            }
+            if through == nil && (lastSeq[topic] ?? 0) >= topicLast { return }
+        }
+    }
+
+    private func request(topic: String, fromSeq: Int, limit: Int) throws -> ([String: Any], [[UInt8]]) {
+        let body = try JSONSerialization.data(withJSONObject: ["topic": topic, "from_seq": fromSeq, "limit": limit])
+        for attempt in 1...retries {
+            try replay.send([[], [UInt8](body)])
+            try replay.set(.receiveTimeout, Int(timeout / .milliseconds(1)))
+            var frames: [[UInt8]]?
+            do { frames = try replay.receive() } catch {
+                if !error.isWouldBlock { throw ClientError("replay at \(replayEndpoint): \(error)") }
+            }
+            if let frames, frames.count >= 2 {
+                let header = (try? JSONSerialization.jsonObject(with: Data(frames[1])) as? [String: Any]) ?? [:]
+                if let error = header["error"] as? [String: Any] {
+                    throw ClientError("replay of \(topic) refused: \(error["code"] ?? "?"): \(error["message"] ?? "")")
+                }
+                return (header, Array(frames.dropFirst(2)))
+            }
+            if attempt < retries {
+                replay.close()
+                replay = try RecoveringSubscriber.connect(context, replayEndpoint)
+            }
+        }
+        throw ClientError("no reply from the replay endpoint \(replayEndpoint) after \(retries) tries: is leadrouterd running with replay.bind there?")
+    }
+
+    private func record(_ topic: String, _ seq: Int) throws {
+        lastSeq[topic] = seq
+        let data = try JSONSerialization.data(withJSONObject: ["topics": lastSeq], options: [.sortedKeys])
+        do {
+            try data.write(to: URL(fileURLWithPath: statePath), options: .atomic)
+        } catch {
+            throw ClientError("cannot write the state file \(statePath): \(error.localizedDescription)")
+        }
+    }
+
+    static func loadState(_ path: String) throws -> [String: Int] {
+        guard FileManager.default.fileExists(atPath: path) else { return [:] }
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let topics = object["topics"] as? [String: Int]
+        else {
+            throw ClientError("the state file \(path) is not one leadctl wrote ({\"topics\": {\"partner/P/\": 17}}); fix or remove it")
+        }
+        return topics
+    }
+}
