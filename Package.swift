@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "leadrouterd", targets: ["leadrouterd"]),
         .executable(name: "leadctl", targets: ["leadctl"]),
+        .executable(name: "leadrouter-bench", targets: ["leadrouter-bench"]),
         .library(name: "LeadRouting", targets: ["LeadRouting"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
     ],
@@ -83,6 +84,17 @@ let package = Package(
             dependencies: [
                 "LeadRouterService",
                 "LeadRouting",
+                "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Measures the real daemon from outside, against the raw ZeroMQ transport, in one run.
+        .executableTarget(
+            name: "leadrouter-bench",
+            dependencies: [
+                "LeadRouting",
+                "LeadStore",
                 "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

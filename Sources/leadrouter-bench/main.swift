@@ -1,0 +1,2 @@
+// leadrouter-bench: being written.
+print("leadrouter-bench: not yet implemented")
