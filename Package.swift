@@ -84,6 +84,7 @@ let package = Package(
             dependencies: [
                 "LeadRouterService",
                 "LeadRouting",
+                "LeadStore",
                 "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -61,15 +61,28 @@ public final class RoutingLoop: Sendable {
     /// - Throws: ``StartupError`` when the store or a socket cannot be set up.
     public func run(onReady: () -> Void = {}) throws {
         let topicStates: [String: TopicState]
-        do { topicStates = try store.topicStates() } catch { throw StartupError("\(error)") }
+        let partnerStates: [String: PartnerState]
+        let registrations: [Registration]
+        let registrationsVersion: Int64
+        do {
+            topicStates = try store.topicStates()
+            partnerStates = try store.partnerStates()
+            registrations = try store.registrations()
+            registrationsVersion = try store.registrationsVersion()
+        } catch {
+            throw StartupError("\(error)")
+        }
 
         let context = try Context(ioThreads: 1)
         defer { context.shutdown() }
         let sockets = try Sockets(config: config, context: context)
         var state = LoopState(
-            pipeline: LeadPipeline(config: config, lastSeq: topicStates.mapValues(\.lastSeq), seed: UInt64.random(in: .min ... .max)),
+            pipeline: LeadPipeline(
+                config: config, lastSeq: topicStates.mapValues(\.lastSeq), seed: UInt64.random(in: .min ... .max),
+                partnerStates: partnerStates, registrations: registrations),
             published: topicStates.mapValues(\.publishedSeq),
             notifier: notifier, logger: logger)
+        state.registrationsVersion = registrationsVersion
         state.feedTopics = Set(config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected])
             .union(topicStates.keys)
 
@@ -105,6 +118,7 @@ public final class RoutingLoop: Sendable {
             if !batch.isEmpty { process(batch, sockets: sockets, state: &state) }
             sendHeartbeats(sockets.publish, state: &state)
             persistPublishedIfIdle(batch.isEmpty, state: &state)
+            reloadRegistrationsIfChanged(state: &state)
             state.duties.tick(counters: state.pipeline.counters)
         }
 
@@ -215,9 +229,12 @@ public final class RoutingLoop: Sendable {
         // Validate everything first, so one store look-up covers the batch's lead ids.
         let accepted = batch.map { state.pipeline.accept($0.message, from: $0.channel) }
         let ids = accepted.compactMap { try? $0.get().facts.leadID }.filter { !state.pipeline.hasRecentlyRouted(leadID: $0) }
+        let accountKeys = accepted.compactMap { try? $0.get() }.flatMap { AccountKey.keys(for: $0.facts).all }
         let known: Set<String>
+        let owners: [String: String]
         do {
             known = try store.knownLeads(ids)
+            owners = try store.accountOwners(Array(Set(accountKeys)))
         } catch {
             failBatch(batch, accepted, error: error, sockets: sockets, state: &state)
             return
@@ -238,9 +255,15 @@ public final class RoutingLoop: Sendable {
                 if item.channel == .intake { replies.append((item.replyRoute, IntakeReply.rejected(rejection, leadID: nil))) }
             case .success(let lead):
                 let leadID = lead.facts.leadID
-                let outcome = known.contains(leadID) ? state.pipeline.duplicate(leadID) : state.pipeline.route(lead, now: item.receivedAt)
+                let previousOwner = AccountKey.keys(for: lead.facts).all.lazy.compactMap { owners[$0] }.first
+                let outcome = known.contains(leadID)
+                    ? state.pipeline.duplicate(leadID)
+                    : state.pipeline.route(lead, now: item.receivedAt, previousOwner: previousOwner)
                 switch outcome {
                 case .routed(_, let decision, let messages):
+                    if let partnerID = decision.partnerID {
+                        for key in decision.accountKeys { storeBatch.accountOwners.append((key, partnerID)) }
+                    }
                     storeBatch.leads.append(StoredLead(
                         leadID: leadID, channel: item.channel.rawValue, receivedAt: item.receivedAt,
                         routedAt: item.receivedAt, assignmentID: decision.assignmentID, partnerID: decision.partnerID,
@@ -259,6 +282,7 @@ public final class RoutingLoop: Sendable {
             }
         }
 
+        storeBatch.partnerStates = state.pipeline.takeChangedPartnerStates()
         do {
             try store.commit(storeBatch, published: state.unsavedPublished)
             state.unsavedPublished.removeAll(keepingCapacity: true)
@@ -340,6 +364,25 @@ public final class RoutingLoop: Sendable {
         state.lastPublishedSave = ContinuousClock.now
     }
 
+    // MARK: - Registrations
+
+    /// Picks up deal registrations added at run time (`leadctl register`), once a second.
+    private func reloadRegistrationsIfChanged(state: inout LoopState) {
+        let now = ContinuousClock.now
+        guard now - state.lastRegistrationsCheck >= .seconds(1) else { return }
+        state.lastRegistrationsCheck = now
+        do {
+            let version = try store.registrationsVersion()
+            guard version != state.registrationsVersion else { return }
+            let added = try store.registrations()
+            state.pipeline.setRegistrations(added, config: config)
+            state.registrationsVersion = version
+            logger.notice("deal registrations reloaded", metadata: ["run_time_registrations": "\(added.count)"])
+        } catch {
+            logger.warning("could not reload registrations; keeping the current ones", metadata: ["error": "\(error)"])
+        }
+    }
+
     // MARK: - Heartbeats
 
     /// Every idle topic gets `{"type":"heartbeat","topic":…,"last_seq":…}` at least once per
@@ -409,6 +452,8 @@ private struct LoopState {
     var lastHeartbeatRound = ContinuousClock.now - .seconds(3600)
     var storageFailing = false
     var storageFailures = 0
+    var registrationsVersion: Int64 = 0
+    var lastRegistrationsCheck = ContinuousClock.now
     var duties: LoopDuties
 
     init(pipeline: LeadPipeline, published: [String: Int], notifier: SystemdNotifier, logger: Logger) {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The daemon's configuration, as decoded and validated from YAML.
 ///
 /// Every value here has passed validation: endpoints are well formed, partner ids
@@ -10,7 +12,10 @@ public struct RouterConfig: Sendable, Equatable {
     public var replay: ReplayConfig
     public var routing: RoutingPolicy
     public var store: StoreConfig
+    public var qualification: QualificationConfig
     public var partners: [Partner]
+    /// Deal registrations from the config (more can be added at run time; see docs/routing.md).
+    public var registrations: [Registration]
 
     public init(
         stateDir: String = RouterConfig.defaultStateDir,
@@ -20,7 +25,9 @@ public struct RouterConfig: Sendable, Equatable {
         replay: ReplayConfig = ReplayConfig(),
         routing: RoutingPolicy = RoutingPolicy(),
         store: StoreConfig = StoreConfig(),
-        partners: [Partner] = []
+        qualification: QualificationConfig = QualificationConfig(),
+        partners: [Partner] = [],
+        registrations: [Registration] = []
     ) {
         self.stateDir = stateDir
         self.ingest = ingest
@@ -29,7 +36,9 @@ public struct RouterConfig: Sendable, Equatable {
         self.replay = replay
         self.routing = routing
         self.store = store
+        self.qualification = qualification
         self.partners = partners
+        self.registrations = registrations
     }
 
     public static let defaultStateDir = "/var/lib/leadrouter"
@@ -179,6 +188,15 @@ public struct Partner: Sendable, Equatable {
     public var weight: Int
     /// `false`: never receives new leads.
     public var active: Bool
+    /// The lowest qualification grade this partner accepts; `nil`: any.
+    public var minGrade: Grade?
+    /// At most `max` leads in any rolling window of `per`; `nil`: unlimited.
+    public var capacity: Capacity?
+    /// Receives no leads before this instant (milliseconds since 1970); `nil`: not paused.
+    public var pausedUntil: Int64?
+    /// Customers the partner already owns: domains (`acme.example`) or company names.
+    /// Stored normalised (see ``AccountKey``).
+    public var accounts: [String]
 
     public init(
         id: String,
@@ -187,7 +205,11 @@ public struct Partner: Sendable, Equatable {
         territories: [Territory] = [],
         products: [String] = [],
         weight: Int = 1,
-        active: Bool = true
+        active: Bool = true,
+        minGrade: Grade? = nil,
+        capacity: Capacity? = nil,
+        pausedUntil: Int64? = nil,
+        accounts: [String] = []
     ) {
         self.id = id
         self.name = name ?? id
@@ -196,6 +218,10 @@ public struct Partner: Sendable, Equatable {
         self.products = products.map { $0.lowercased() }
         self.weight = weight
         self.active = active
+        self.minGrade = minGrade
+        self.capacity = capacity
+        self.pausedUntil = pausedUntil
+        self.accounts = accounts
     }
 
     /// The feed topic this partner subscribes to: `partner/<id>/`.
@@ -210,5 +236,143 @@ public struct Partner: Sendable, Equatable {
         }
         for (i, b) in bytes.enumerated() where !allowed(b, first: i == 0) { return false }
         return true
+    }
+}
+
+/// A lead's qualification grade, `A` (best) to `D`.
+public enum Grade: String, Sendable, Equatable, Hashable, CaseIterable, Comparable {
+    case A, B, C, D
+
+    /// `A` > `B` > `C` > `D`.
+    public static func < (lhs: Grade, rhs: Grade) -> Bool { lhs.rank > rhs.rank }
+
+    private var rank: Int {
+        switch self {
+        case .A: 0
+        case .B: 1
+        case .C: 2
+        case .D: 3
+        }
+    }
+}
+
+/// A partner's rolling-window cap: at most `max` leads in any `perSeconds`.
+public struct Capacity: Sendable, Equatable {
+    public var max: Int
+    public var perSeconds: Int64
+    /// The window as written in the config (`7d`).
+    public var perText: String
+
+    public init(max: Int, perSeconds: Int64, perText: String? = nil) {
+        self.max = max
+        self.perSeconds = perSeconds
+        self.perText = perText ?? "\(perSeconds)s"
+    }
+
+    /// Parses a window such as `30m`, `12h`, `7d`, `2w` into seconds.
+    public static func seconds(in text: String) -> Int64? {
+        guard let unit = text.last, let count = Int64(text.dropLast()), count > 0 else { return nil }
+        switch unit {
+        case "m": return count * 60
+        case "h": return count * 3600
+        case "d": return count * 86_400
+        case "w": return count * 604_800
+        default: return nil
+        }
+    }
+}
+
+/// A deal registration: `partner` has registered the account `domain` until `expires`.
+public struct Registration: Sendable, Equatable {
+    public var partnerID: String
+    /// Normalised domain (lower case, no `www.`).
+    public var domain: String
+    /// Milliseconds since 1970.
+    public var expires: Int64
+
+    public init(partnerID: String, domain: String, expires: Int64) {
+        self.partnerID = partnerID
+        self.domain = AccountKey.normalizedDomain(domain)
+        self.expires = expires
+    }
+}
+
+/// How leads are scored 0-100 and graded A-D. Each signal earns up to its weight in
+/// points; the score is the points earned over the points possible, times 100.
+public struct QualificationConfig: Sendable, Equatable {
+    public var needWeight: Int
+    public var budgetWeight: Int
+    public var authorityWeight: Int
+    public var timelineWeight: Int
+    public var companySizeWeight: Int
+    public var estimatedValueWeight: Int
+    /// Lowest score for grade A, B and C; below `gradeC` is D.
+    public var gradeA: Int
+    public var gradeB: Int
+    public var gradeC: Int
+    /// A timeline within this many days earns full points; within twice as many, half.
+    public var timelineDays: Int
+    /// Companies this large (employees) or larger earn full size points; smaller, a share.
+    public var fullEmployees: Int
+    /// Estimated values this large or larger earn full points; smaller, a share.
+    public var fullValue: Double
+
+    public init(
+        needWeight: Int = 20, budgetWeight: Int = 20, authorityWeight: Int = 20, timelineWeight: Int = 20,
+        companySizeWeight: Int = 10, estimatedValueWeight: Int = 10,
+        gradeA: Int = 75, gradeB: Int = 50, gradeC: Int = 25,
+        timelineDays: Int = 90, fullEmployees: Int = 500, fullValue: Double = 50_000
+    ) {
+        self.needWeight = needWeight
+        self.budgetWeight = budgetWeight
+        self.authorityWeight = authorityWeight
+        self.timelineWeight = timelineWeight
+        self.companySizeWeight = companySizeWeight
+        self.estimatedValueWeight = estimatedValueWeight
+        self.gradeA = gradeA
+        self.gradeB = gradeB
+        self.gradeC = gradeC
+        self.timelineDays = timelineDays
+        self.fullEmployees = fullEmployees
+        self.fullValue = fullValue
+    }
+}
+
+/// Keys that identify a customer account across leads: its domain, else its normalised name.
+public enum AccountKey {
+    /// `www.Acme.Example.` → `acme.example`.
+    public static func normalizedDomain(_ domain: String) -> String {
+        var d = domain.trimmingCharacters(in: .whitespaces).lowercased()
+        while d.hasSuffix(".") { d.removeLast() }
+        if d.hasPrefix("www.") { d.removeFirst(4) }
+        return d
+    }
+
+    /// `Acme Corp., Inc.` → `acme`: lower case, punctuation dropped, legal-form words removed.
+    public static func normalizedName(_ name: String) -> String {
+        let legal: Set<String> = [
+            "inc", "incorporated", "corp", "corporation", "co", "company", "llc", "ltd", "limited", "plc",
+            "gmbh", "ag", "sa", "sas", "sarl", "bv", "nv", "oy", "ab", "as", "spa", "srl", "kg", "pty", "the",
+        ]
+        var cleaned = ""
+        for scalar in name.lowercased().unicodeScalars {
+            if CharacterSet.alphanumerics.contains(scalar) {
+                cleaned.unicodeScalars.append(scalar)
+            } else {
+                cleaned.append(" ")
+            }
+        }
+        let words = cleaned.split(separator: " ").map(String.init).filter { !legal.contains($0) }
+        return words.joined(separator: " ")
+    }
+
+    /// Whether an `accounts` entry names a domain (has a dot, no spaces) rather than a company.
+    public static func isDomain(_ entry: String) -> Bool {
+        entry.contains(".") && !entry.contains(" ")
+    }
+
+    /// The normalised form of an `accounts` entry: `d:acme.example` or `n:acme`.
+    public static func key(forAccountEntry entry: String) -> String {
+        isDomain(entry) ? "d:" + normalizedDomain(entry) : "n:" + normalizedName(entry)
     }
 }

@@ -78,6 +78,29 @@ struct JSONWriter {
         bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
     }
 
+    /// `"qualification":{"score":85,"grade":"A","signals":{"need":20,…}}`.
+    mutating func qualification(_ q: Qualification) {
+        objectField("qualification")
+        field("score", q.score)
+        field("grade", q.grade.rawValue)
+        objectField("signals")
+        for signal in q.signals { field(dynamic: signal.name, signal.points) }
+        endObject()
+        endObject()
+    }
+
+    private mutating func key(dynamic name: String) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        JSONWriter.appendString(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = true
+    }
+
+    mutating func field(dynamic name: String, _ value: Int) {
+        key(dynamic: name)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
     /// Appends `value` as a JSON string literal, escaping what RFC 8259 requires.
     static func appendString(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))

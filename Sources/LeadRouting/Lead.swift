@@ -8,6 +8,7 @@ public struct LeadFacts: Sendable, Equatable {
     public var source: String?
     public var companyName: String
     public var companyDomain: String?
+    public var contactEmail: String?
     /// Upper-case ISO 3166-1 alpha-2.
     public var country: String
     /// Upper-case region code without a country prefix (`CO`, from `CO` or `US-CO`).
@@ -21,7 +22,7 @@ public struct LeadFacts: Sendable, Equatable {
     public init(
         leadID: String, source: String? = nil, companyName: String, companyDomain: String? = nil,
         country: String, region: String? = nil, employees: Int? = nil, products: [String] = [],
-        qualification: Qualification? = nil, estimatedValue: Double? = nil
+        qualification: Qualification? = nil, estimatedValue: Double? = nil, contactEmail: String? = nil
     ) {
         self.leadID = leadID
         self.source = source
@@ -33,9 +34,17 @@ public struct LeadFacts: Sendable, Equatable {
         self.products = products
         self.qualification = qualification
         self.estimatedValue = estimatedValue
+        self.contactEmail = contactEmail
     }
 
     public struct Qualification: Sendable, Equatable {
+        public init(need: String? = nil, budget: Double? = nil, currency: String? = nil, authority: Authority? = nil, timelineDays: Int? = nil) {
+            self.need = need
+            self.budget = budget
+            self.currency = currency
+            self.authority = authority
+            self.timelineDays = timelineDays
+        }
         public var need: String?
         public var budget: Double?
         public var currency: String?
@@ -205,7 +214,7 @@ public enum LeadParser {
         return .success(LeadFacts(
             leadID: leadID, source: wire.source, companyName: name, companyDomain: company.domain,
             country: country, region: region, employees: employees, products: products,
-            qualification: qualification, estimatedValue: wire.estimated_value))
+            qualification: qualification, estimatedValue: wire.estimated_value, contactEmail: wire.contact?.email))
     }
 
     /// A JSON number that must be a whole number, 0 or more.

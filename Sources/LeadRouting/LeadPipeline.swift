@@ -67,6 +67,9 @@ public struct LeadPipeline: Sendable {
     /// Lead ids routed since the owner last called ``forgetRecent()``; older ones are the
     /// store's to remember.
     private var recentLeadIDs: Set<String> = []
+    /// Account keys routed since ``forgetRecent()``, and to whom: later leads of the same
+    /// account in the same batch see them before the store does.
+    private var recentOwners: [String: String] = [:]
     private var random: SplitMix64
 
     /// Bytes of the input quoted in a `rejected/` envelope.
@@ -75,8 +78,11 @@ public struct LeadPipeline: Sendable {
     /// - Parameters:
     ///   - lastSeq: the last `seq` already used on each topic, so numbering continues.
     ///   - seed: seeds the random part of assignment ids (fixed in tests, random in the daemon).
-    public init(config: RouterConfig, lastSeq: [String: Int] = [:], seed: UInt64) {
-        self.router = Router(config: config)
+    ///   - partnerStates: rotation and capacity state to continue from.
+    ///   - registrations: deal registrations beyond the config's.
+    public init(config: RouterConfig, lastSeq: [String: Int] = [:], seed: UInt64,
+                partnerStates: [String: PartnerState] = [:], registrations: [Registration] = []) {
+        self.router = Router(config: config, states: partnerStates, registrations: registrations)
         self.maxMessageBytes = config.ingest.maxMessageBytes
         self.lastSeq = lastSeq
         self.random = SplitMix64(seed: seed)
@@ -85,8 +91,19 @@ public struct LeadPipeline: Sendable {
     /// Whether a lead with this id was routed since ``forgetRecent()``.
     public func hasRecentlyRouted(leadID: String) -> Bool { recentLeadIDs.contains(leadID) }
 
-    /// Forgets the ids of leads routed so far, once a store remembers them durably.
-    public mutating func forgetRecent() { recentLeadIDs.removeAll(keepingCapacity: true) }
+    /// Forgets the ids and account owners of leads routed so far, once a store remembers them.
+    public mutating func forgetRecent() {
+        recentLeadIDs.removeAll(keepingCapacity: true)
+        recentOwners.removeAll(keepingCapacity: true)
+    }
+
+    /// Replaces the run-time deal registrations (the config's stay).
+    public mutating func setRegistrations(_ extra: [Registration], config: RouterConfig) {
+        router.setRegistrations(config.registrations + extra)
+    }
+
+    /// Partner states changed since the last call, to save.
+    public mutating func takeChangedPartnerStates() -> [String: PartnerState] { router.takeChangedStates() }
 
     /// Handles one inbound message received at `now` (milliseconds since 1970).
     public mutating func process(_ message: InboundMessage, from channel: InboundChannel, now: Int64) -> LeadOutcome {
@@ -120,13 +137,21 @@ public struct LeadPipeline: Sendable {
     }
 
     /// Routes a lead that passed validation (or reports it a duplicate).
-    public mutating func route(_ lead: ParsedLead, now: Int64) -> LeadOutcome {
+    ///
+    /// - Parameter previousOwner: the partner the lead's account was routed to before, as
+    ///   the store knows it; leads routed since ``forgetRecent()`` take precedence.
+    public mutating func route(_ lead: ParsedLead, now: Int64, previousOwner: String? = nil) -> LeadOutcome {
         let leadID = lead.facts.leadID
         guard recentLeadIDs.insert(leadID).inserted else {
             counters.duplicates += 1
             return .duplicate(leadID: leadID)
         }
-        var decision = router.route(lead.facts)
+        let keys = AccountKey.keys(for: lead.facts).all
+        let owner = keys.first { recentOwners[$0] != nil }.flatMap { recentOwners[$0] } ?? previousOwner
+        var decision = router.route(lead.facts, context: RoutingContext(now: now, previousOwner: owner))
+        if let partnerID = decision.partnerID {
+            for key in keys { recentOwners[key] = partnerID }
+        }
         let assignmentID = AssignmentID.make(millisecondsSince1970: now, using: &random)
         decision.assignmentID = assignmentID
         let routedAt = Timestamp.rfc3339(millisecondsSince1970: now)
@@ -143,7 +168,9 @@ public struct LeadPipeline: Sendable {
             json.field("engagement", assignment.engagement?.rawValue)
             json.field("role", assignment.role.rawValue)
             json.field("lead", rawJSON: lead.raw)
+            json.field("rule", decision.rule.rawValue)
             json.field("reasons", decision.reasons)
+            if let qualification = decision.qualification { json.qualification(qualification) }
             json.field("routed_at", routedAt)
             json.endObject()
             messages.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: json.bytes))

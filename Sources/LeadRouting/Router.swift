@@ -11,7 +11,7 @@ public struct Assignment: Sendable, Equatable {
         case closer
         /// No partner was eligible; vendor sales works the lead directly.
         case direct
-        /// No partner was eligible; marketing nurtures the lead.
+        /// Held back from partners; marketing nurtures the lead.
         case nurture
     }
 
@@ -29,24 +29,105 @@ public struct Assignment: Sendable, Equatable {
     }
 }
 
+/// Why a partner did not receive a lead.
+public enum Exclusion: String, Error, Sendable, Equatable, CaseIterable {
+    case inactive
+    case paused
+    case territory
+    case product
+    case capacity
+    case grade
+    /// The lead's account is registered to another partner.
+    case registration
+}
+
+/// Which rule picked the destination.
+public enum ChoiceRule: String, Sendable, Equatable {
+    /// A valid deal registration for the lead's domain.
+    case registration
+    /// The lead's account is registered to a partner that cannot take it now: held in nurture.
+    case registrationHeld = "registration_held"
+    /// The partner owns the account (its `accounts`).
+    case account
+    /// The account was routed to this partner before.
+    case affinity
+    /// Smooth weighted rotation among the eligible partners.
+    case rotation
+    /// The only eligible partner.
+    case onlyEligible = "only_eligible"
+    /// Every otherwise-eligible partner refused the lead's grade: nurture.
+    case belowGrade = "below_grade"
+    /// No eligible partner: `routing.unmatched`.
+    case unmatched
+}
+
+/// A partner considered for a lead, and why it was passed over (`nil`: eligible).
+public struct Candidate: Sendable, Equatable {
+    public var partnerID: String
+    public var exclusion: Exclusion?
+
+    public init(partnerID: String, exclusion: Exclusion?) {
+        self.partnerID = partnerID
+        self.exclusion = exclusion
+    }
+}
+
 /// The outcome of routing one lead: what is published, and why.
 public struct RoutingDecision: Sendable, Equatable {
-    /// The chosen partner, or `nil` when none was eligible.
+    /// The chosen partner, or `nil` when none was.
     public var partnerID: String?
     public var assignments: [Assignment]
     /// Human-readable reasons, carried in every envelope of the decision.
     public var reasons: [String]
     /// `a-` and a ULID, shared by every envelope of the decision; set when the lead is routed.
     public var assignmentID: String = ""
+    public var qualification: Qualification?
+    public var rule: ChoiceRule = .unmatched
+    /// The partners whose territory covers the lead's country, in config order (at most
+    /// ``Router/recordedCandidates``), each with why it was passed over.
+    public var candidates: [Candidate] = []
+    /// Considered partners left out of ``candidates`` past the cap.
+    public var candidatesOmitted = 0
+    /// Why the omitted candidates were passed over, counted (`eligible` for those that were not).
+    public var omittedByReason: [String: Int] = [:]
+    /// Partners never considered: their territories do not include the lead's country.
+    public var outsideTerritory = 0
+    /// The lead's account keys (`d:domain`, `n:name`), for remembering who owns the account.
+    public var accountKeys: [String] = []
 
-    /// The decision as one JSON object, for the store: partner, reasons, and each
-    /// assignment with the topic and `seq` it was published under.
+    public init(partnerID: String?, assignments: [Assignment], reasons: [String]) {
+        self.partnerID = partnerID
+        self.assignments = assignments
+        self.reasons = reasons
+    }
+
+    /// The decision as one JSON object, for the store and `leadctl explain`: the choice, the
+    /// rule, the qualification, every candidate with its exclusion, and each assignment
+    /// with the topic and `seq` it was published under.
     public func record(messages: [OutgoingMessage]) -> String {
-        var json = JSONWriter(capacity: 256)
+        var json = JSONWriter(capacity: 512)
         json.beginObject()
         json.field("assignment_id", assignmentID)
         json.field("partner_id", partnerID)
+        json.field("rule", rule.rawValue)
         json.field("reasons", reasons)
+        if let qualification { json.qualification(qualification) }
+        json.arrayField("candidates")
+        for candidate in candidates {
+            json.beginElement()
+            json.beginObject()
+            json.field("partner_id", candidate.partnerID)
+            json.field("excluded", candidate.exclusion?.rawValue)
+            json.endObject()
+        }
+        json.endArray()
+        json.field("candidates_omitted", candidatesOmitted)
+        if !omittedByReason.isEmpty {
+            json.objectField("omitted_by_reason")
+            for (reason, count) in omittedByReason.sorted(by: { $0.key < $1.key }) { json.field(dynamic: reason, count) }
+            json.endObject()
+        }
+        json.field("outside_territory", outsideTerritory)
         json.arrayField("assignments")
         for (assignment, message) in zip(assignments, messages) {
             json.beginElement()
@@ -69,33 +150,130 @@ public enum FeedTopic {
     public static func partner(_ id: String) -> String { "partner/\(id)/" }
 }
 
-/// Chooses a partner for each lead: eligibility by the partner's rules, then a smooth
-/// weighted rotation among the eligible ones. Pure and deterministic: the same partners,
-/// rotation state and lead always give the same decision.
+/// What routing remembers about one partner between leads (and, through the store, restarts).
+public struct PartnerState: Sendable, Equatable {
+    /// Smooth weighted rotation counter.
+    public var currentWeight: Int
+    /// When the partner received its most recent leads (milliseconds), oldest first: only as
+    /// many as its capacity counts, inside its window.
+    public var recentAssignments: [Int64]
+
+    public init(currentWeight: Int = 0, recentAssignments: [Int64] = []) {
+        self.currentWeight = currentWeight
+        self.recentAssignments = recentAssignments
+    }
+}
+
+/// What a routing call needs from outside the router.
+public struct RoutingContext: Sendable, Equatable {
+    /// Milliseconds since 1970: for pauses, capacity windows and registration expiry.
+    public var now: Int64
+    /// The partner this lead's account was routed to before, when known.
+    public var previousOwner: String?
+
+    public init(now: Int64, previousOwner: String? = nil) {
+        self.now = now
+        self.previousOwner = previousOwner
+    }
+}
+
+/// Chooses a destination for each lead. The order of rules:
+///
+/// 1. a valid deal registration for the lead's domain: the registering partner (if it can
+///    take leads at all: active and not paused; else the lead is held in nurture);
+/// 2. the partner that owns the account (`accounts`), if eligible;
+/// 3. the partner the account was routed to before, if eligible;
+/// 4. a smooth weighted rotation among the eligible partners;
+/// 5. nobody eligible: nurture when every otherwise-eligible partner refused the grade,
+///    else `routing.unmatched`.
+///
+/// Eligible: active, not paused, territory covers the lead, a product matches, capacity
+/// left, grade at least `min_grade`. Pure and deterministic: the same partners, state,
+/// context and lead always give the same decision. Partners are indexed by country, so a
+/// lead only looks at the partners that could cover it.
 public struct Router: Sendable {
     public let partners: [Partner]
     public let unmatched: UnmatchedDestination
-    /// Smooth weighted round-robin state (nginx's algorithm), one counter per partner.
-    private var currentWeights: [Int]
+    public let qualifier: Qualifier
+    private let byCountry: [String: [Int]]
+    private let anywhere: [Int]
+    private let indexByID: [String: Int]
+    private let ownedAccounts: [String: Int]
+    private var registrations: [String: [Registration]] = [:]
+    private var states: [PartnerState]
+    /// Partners whose state changed since ``takeChangedStates()``.
+    private var changed: Set<Int> = []
 
-    public init(partners: [Partner], unmatched: UnmatchedDestination) {
+    /// Candidates recorded per decision by default; the rest are counted by reason.
+    public static let defaultRecordedCandidates = 1000
+    /// Candidates recorded per decision (the chosen partner is always among them).
+    public let recordedCandidates: Int
+
+    public init(config: RouterConfig, states: [String: PartnerState] = [:], registrations extra: [Registration] = []) {
+        self.init(partners: config.partners, unmatched: config.routing.unmatched, qualification: config.qualification,
+                  states: states, registrations: config.registrations + extra)
+    }
+
+    public init(partners: [Partner], unmatched: UnmatchedDestination, qualification: QualificationConfig = QualificationConfig(),
+                states: [String: PartnerState] = [:], registrations: [Registration] = [],
+                recordedCandidates: Int = Router.defaultRecordedCandidates) {
+        self.recordedCandidates = max(1, recordedCandidates)
         self.partners = partners
         self.unmatched = unmatched
-        self.currentWeights = Array(repeating: 0, count: partners.count)
+        self.qualifier = Qualifier(config: qualification)
+        var byCountry: [String: [Int]] = [:]
+        var anywhere: [Int] = []
+        var indexByID: [String: Int] = [:]
+        var owned: [String: Int] = [:]
+        for (i, partner) in partners.enumerated() {
+            indexByID[partner.id] = i
+            if partner.territories.isEmpty {
+                anywhere.append(i)
+            } else {
+                for country in Set(partner.territories.map(\.country)) { byCountry[country, default: []].append(i) }
+            }
+            for entry in partner.accounts {
+                let key = AccountKey.key(forAccountEntry: entry)
+                if owned[key] == nil { owned[key] = i }  // the first partner listing an account owns it
+            }
+        }
+        self.byCountry = byCountry
+        self.anywhere = anywhere
+        self.indexByID = indexByID
+        self.ownedAccounts = owned
+        self.states = partners.map { states[$0.id] ?? PartnerState() }
+        setRegistrations(registrations)
     }
 
-    public init(config: RouterConfig) {
-        self.init(partners: config.partners, unmatched: config.routing.unmatched)
+    /// Replaces the deal registrations. For one domain, the first valid one in this order wins.
+    public mutating func setRegistrations(_ list: [Registration]) {
+        var byDomain: [String: [Registration]] = [:]
+        for registration in list { byDomain[registration.domain, default: []].append(registration) }
+        registrations = byDomain
     }
 
-    /// Why a partner is not eligible for a lead.
-    public enum Exclusion: Error, Sendable, Equatable {
-        case inactive
-        case territory
-        case product
+    /// The registration in force for `domain` at `now`: the first unexpired one naming a
+    /// configured partner.
+    public func registration(for domain: String, at now: Int64) -> Registration? {
+        registrations[domain]?.first { $0.expires > now && indexByID[$0.partnerID] != nil }
     }
 
-    /// Whether `partner` may receive `lead`; on success, the reasons it may.
+    /// Every partner's state, for saving.
+    public var partnerStates: [String: PartnerState] {
+        Dictionary(uniqueKeysWithValues: zip(partners.map(\.id), states))
+    }
+
+    /// The states changed since the last call, for saving incrementally.
+    public mutating func takeChangedStates() -> [String: PartnerState] {
+        defer { changed.removeAll(keepingCapacity: true) }
+        var out: [String: PartnerState] = [:]
+        for i in changed { out[partners[i].id] = states[i] }
+        return out
+    }
+
+    // MARK: - Eligibility
+
+    /// The static part of eligibility (active, territory, product); on success, the reasons.
     public static func eligibility(of partner: Partner, for lead: LeadFacts) -> Result<[String], Exclusion> {
         guard partner.active else { return .failure(.inactive) }
         guard let territoryReason = territoryMatch(partner, lead) else { return .failure(.territory) }
@@ -103,7 +281,7 @@ public struct Router: Sendable {
         return .success([territoryReason, productReason])
     }
 
-    private static func territoryMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
+    static func territoryMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
         if partner.territories.isEmpty { return "territory anywhere" }
         var wholeCountry = false
         for territory in partner.territories where territory.country == lead.country {
@@ -118,7 +296,7 @@ public struct Router: Sendable {
         return wholeCountry ? "country \(lead.country) in territory" : nil
     }
 
-    private static func productMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
+    static func productMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
         if partner.products.isEmpty { return "every product offered" }
         for product in lead.products where partner.products.contains(product) {
             return "product \(product) offered"
@@ -126,38 +304,178 @@ public struct Router: Sendable {
         return nil
     }
 
-    /// Routes one lead, advancing the rotation.
-    public mutating func route(_ lead: LeadFacts) -> RoutingDecision {
-        var eligible: [(index: Int, reasons: [String])] = []
-        var excluded: [Exclusion: Int] = [:]
-        for (index, partner) in partners.enumerated() {
-            switch Router.eligibility(of: partner, for: lead) {
-            case .success(let reasons): eligible.append((index, reasons))
-            case .failure(let why): excluded[why, default: 0] += 1
+    private func isPaused(_ i: Int, at now: Int64) -> Bool {
+        if let until = partners[i].pausedUntil, until > now { return true }
+        return false
+    }
+
+    private func isFull(_ i: Int, at now: Int64) -> Bool {
+        guard let capacity = partners[i].capacity else { return false }
+        let since = now - capacity.perSeconds * 1000
+        return states[i].recentAssignments.count { $0 > since } >= capacity.max
+    }
+
+    /// Why partner `i` cannot take `lead` now, or `nil` when it can.
+    private func exclusion(_ i: Int, _ lead: LeadFacts, _ grade: Grade, _ now: Int64) -> Exclusion? {
+        let partner = partners[i]
+        if !partner.active { return .inactive }
+        if isPaused(i, at: now) { return .paused }
+        if Router.territoryMatch(partner, lead) == nil { return .territory }
+        if Router.productMatch(partner, lead) == nil { return .product }
+        if isFull(i, at: now) { return .capacity }
+        if let minimum = partner.minGrade, grade < minimum { return .grade }
+        return nil
+    }
+
+    /// The partners whose territories include the lead's country, in config order.
+    private func candidates(for lead: LeadFacts) -> [Int] {
+        let inCountry = byCountry[lead.country] ?? []
+        if anywhere.isEmpty { return inCountry }
+        if inCountry.isEmpty { return anywhere }
+        var merged: [Int] = []
+        merged.reserveCapacity(inCountry.count + anywhere.count)
+        var a = 0, b = 0
+        while a < inCountry.count || b < anywhere.count {
+            if b == anywhere.count || (a < inCountry.count && inCountry[a] < anywhere[b]) {
+                merged.append(inCountry[a])
+                a += 1
+            } else {
+                merged.append(anywhere[b])
+                b += 1
             }
         }
-        guard !eligible.isEmpty else { return unmatchedDecision(lead, excluded: excluded) }
+        return merged
+    }
 
-        // Smooth weighted rotation over the eligible partners only: each gains its weight,
-        // the highest (first in config order on ties) is chosen and pays the round's total.
+    // MARK: - Routing
+
+    /// Routes one lead at `context.now`, advancing rotation and capacity state.
+    public mutating func route(_ lead: LeadFacts, context: RoutingContext = RoutingContext(now: 0)) -> RoutingDecision {
+        let now = context.now
+        let qualification = qualifier.qualify(lead)
+        let grade = qualification.grade
+        let considered = candidates(for: lead)
+        var exclusions: [Exclusion?] = []
+        exclusions.reserveCapacity(considered.count)
+        var eligible: [Int] = []
+        var gradeRefusals = 0
+        for i in considered {
+            let exclusion = exclusion(i, lead, grade, now)
+            exclusions.append(exclusion)
+            if exclusion == nil { eligible.append(i) } else if exclusion == .grade { gradeRefusals += 1 }
+        }
+        let keys = AccountKey.keys(for: lead)
+        let gradeText = "grade \(grade.rawValue) (score \(qualification.score))"
+
+        var chosen: Int?
+        var rule = ChoiceRule.unmatched
+        var reasons: [String] = []
+        var registered: Int?
+
+        if let domain = keys.domain, let registration = registration(for: domain, at: now), let r = indexByID[registration.partnerID] {
+            registered = r
+            let partner = partners[r]
+            let expiry = Timestamp.rfc3339(millisecondsSince1970: registration.expires)
+            if partner.active && !isPaused(r, at: now) {
+                chosen = r
+                rule = .registration
+                reasons = ["deal registration of \(domain) by \(partner.id) until \(expiry)", gradeText]
+            } else {
+                rule = .registrationHeld
+                let why = partner.active ? "paused" : "inactive"
+                reasons = ["deal registration of \(domain) by \(partner.id) until \(expiry)", "\(partner.id) is \(why): held in nurture for it", gradeText]
+            }
+        } else if let owner = keys.all.first(where: { ownedAccounts[$0] != nil }).flatMap({ ownedAccounts[$0] }), eligible.contains(owner) {
+            chosen = owner
+            rule = .account
+            reasons = staticReasons(owner, lead) + [gradeText, "account \(keys.describe) owned by \(partners[owner].id)"]
+        } else if let previous = context.previousOwner, let owner = indexByID[previous], eligible.contains(owner) {
+            chosen = owner
+            rule = .affinity
+            reasons = staticReasons(owner, lead) + [gradeText, "account \(keys.describe) was routed to \(previous) before"]
+        } else if !eligible.isEmpty {
+            let pick = rotate(eligible)
+            chosen = pick.index
+            rule = eligible.count == 1 ? .onlyEligible : .rotation
+            reasons = staticReasons(pick.index, lead) + [gradeText]
+            if let minimum = partners[pick.index].minGrade { reasons.append("\(gradeText) meets min_grade \(minimum.rawValue)") }
+            reasons.append(eligible.count == 1
+                ? "only eligible partner"
+                : "weighted rotation among \(eligible.count) eligible partners (weight \(partners[pick.index].weight) of \(pick.total))")
+        }
+
+        var decision: RoutingDecision
+        if let chosen {
+            let partner = partners[chosen]
+            recordAssignment(chosen, at: now)
+            decision = RoutingDecision(partnerID: partner.id, assignments: Router.assignments(for: partner), reasons: reasons)
+        } else if rule == .registrationHeld {
+            decision = RoutingDecision(partnerID: nil, assignments: [Router.nurtureAssignment], reasons: reasons)
+        } else {
+            decision = unmatchedDecision(lead, considered: considered, exclusions: exclusions, gradeRefusals: gradeRefusals, gradeText: gradeText)
+            rule = decision.rule
+        }
+        decision.rule = rule
+        decision.qualification = qualification
+        decision.accountKeys = keys.all
+        decision.outsideTerritory = partners.count - considered.count
+
+        // Record the candidates in config order up to the cap (always the chosen and the
+        // registered partner); count the rest by reason.
+        var recorded: [Candidate] = []
+        recorded.reserveCapacity(min(considered.count, recordedCandidates))
+        var omitted = 0
+        var omittedByReason: [String: Int] = [:]
+        for (position, i) in considered.enumerated() {
+            var exclusion = exclusions[position]
+            if registered != nil && i != registered { exclusion = .registration }
+            if i == chosen { exclusion = nil }
+            if recorded.count < recordedCandidates || i == chosen || i == registered {
+                recorded.append(Candidate(partnerID: partners[i].id, exclusion: exclusion))
+            } else {
+                omitted += 1
+                omittedByReason[exclusion?.rawValue ?? "eligible", default: 0] += 1
+            }
+        }
+        if let registered, !considered.contains(registered) {
+            let exclusion: Exclusion? = registered == chosen ? nil : (partners[registered].active ? .paused : .inactive)
+            recorded.append(Candidate(partnerID: partners[registered].id, exclusion: exclusion))
+        }
+        decision.candidates = recorded
+        decision.candidatesOmitted = omitted
+        decision.omittedByReason = omittedByReason
+        return decision
+    }
+
+    private func staticReasons(_ i: Int, _ lead: LeadFacts) -> [String] {
+        (try? Router.eligibility(of: partners[i], for: lead).get()) ?? []
+    }
+
+    /// Smooth weighted rotation (nginx's algorithm) over the eligible partners only: each
+    /// gains its weight, the highest (first in config order on ties) is chosen and pays the
+    /// round's total. Partners not eligible neither gain nor pay, so a paused, full or
+    /// inactive partner never distorts the others' shares and gets no catch-up burst.
+    private mutating func rotate(_ eligible: [Int]) -> (index: Int, total: Int) {
         var total = 0
         var best = eligible[0]
-        for candidate in eligible {
-            let weight = partners[candidate.index].weight
-            currentWeights[candidate.index] += weight
-            total += weight
-            if currentWeights[candidate.index] > currentWeights[best.index] { best = candidate }
+        for i in eligible {
+            states[i].currentWeight += partners[i].weight
+            total += partners[i].weight
+            if states[i].currentWeight > states[best].currentWeight { best = i }
+            changed.insert(i)
         }
-        currentWeights[best.index] -= total
+        states[best].currentWeight -= total
+        return (best, total)
+    }
 
-        let partner = partners[best.index]
-        var reasons = best.reasons
-        if eligible.count == 1 {
-            reasons.append("only eligible partner")
-        } else {
-            reasons.append("weighted rotation among \(eligible.count) eligible partners (weight \(partner.weight) of \(total))")
-        }
-        return RoutingDecision(partnerID: partner.id, assignments: Router.assignments(for: partner), reasons: reasons)
+    private mutating func recordAssignment(_ i: Int, at now: Int64) {
+        guard let capacity = partners[i].capacity else { return }
+        let since = now - capacity.perSeconds * 1000
+        var recent = states[i].recentAssignments.filter { $0 > since }
+        recent.append(now)
+        if recent.count > capacity.max { recent.removeFirst(recent.count - capacity.max) }
+        states[i].recentAssignments = recent
+        changed.insert(i)
     }
 
     /// What the contract publishes for each engagement model when `partner` is chosen.
@@ -179,39 +497,83 @@ public struct Router: Sendable {
         }
     }
 
-    private func unmatchedDecision(_ lead: LeadFacts, excluded: [Exclusion: Int]) -> RoutingDecision {
+    static let nurtureAssignment = Assignment(topic: FeedTopic.nurture, role: .nurture, partnerID: nil, engagement: nil)
+
+    private func unmatchedDecision(_ lead: LeadFacts, considered: [Int], exclusions: [Exclusion?], gradeRefusals: Int, gradeText: String) -> RoutingDecision {
+        if gradeRefusals > 0 {
+            var decision = RoutingDecision(
+                partnerID: nil, assignments: [Router.nurtureAssignment],
+                reasons: ["\(gradeText) is below the min_grade of every otherwise-eligible partner (\(gradeRefusals))", "held back from partners: nurture"])
+            decision.rule = .belowGrade
+            return decision
+        }
         var reasons: [String] = []
         if partners.isEmpty {
             reasons.append("no partners configured")
         } else {
+            var counts: [Exclusion: Int] = [:]
+            for exclusion in exclusions { if let exclusion { counts[exclusion, default: 0] += 1 } }
+            counts[.territory, default: 0] += partners.count - considered.count
             var parts: [String] = []
-            if let n = excluded[.territory] { parts.append("\(n) without territory \(territoryText(lead))") }
-            if let n = excluded[.product] {
-                parts.append(lead.products.isEmpty
-                    ? "\(n) offering only some products (the lead names none)"
-                    : "\(n) not offering \(lead.products.joined(separator: ", "))")
+            for exclusion in Exclusion.allCases {
+                guard let n = counts[exclusion], n > 0 else { continue }
+                switch exclusion {
+                case .territory: parts.append("\(n) without territory \(territoryText(lead))")
+                case .product:
+                    parts.append(lead.products.isEmpty
+                        ? "\(n) offering only some products (the lead names none)"
+                        : "\(n) not offering \(lead.products.joined(separator: ", "))")
+                case .inactive: parts.append("\(n) inactive")
+                case .paused: parts.append("\(n) paused")
+                case .capacity: parts.append("\(n) at capacity")
+                case .grade, .registration: break
+                }
             }
-            if let n = excluded[.inactive] { parts.append("\(n) inactive") }
             reasons.append("no eligible partner: " + parts.joined(separator: "; "))
         }
+        reasons.append(gradeText)
+        var decision: RoutingDecision
         switch unmatched {
         case .vendorSales:
             reasons.append("routing.unmatched is vendor-sales")
-            return RoutingDecision(
+            decision = RoutingDecision(
                 partnerID: nil,
                 assignments: [Assignment(topic: FeedTopic.vendorSales, role: .direct, partnerID: nil, engagement: nil)],
                 reasons: reasons)
         case .nurture:
             reasons.append("routing.unmatched is nurture")
-            return RoutingDecision(
-                partnerID: nil,
-                assignments: [Assignment(topic: FeedTopic.nurture, role: .nurture, partnerID: nil, engagement: nil)],
-                reasons: reasons)
+            decision = RoutingDecision(partnerID: nil, assignments: [Router.nurtureAssignment], reasons: reasons)
         }
+        decision.rule = .unmatched
+        return decision
     }
 
     private func territoryText(_ lead: LeadFacts) -> String {
         if let region = lead.region { return "\(lead.country)-\(region)" }
         return lead.country
+    }
+}
+
+extension AccountKey {
+    /// Mail providers whose domain says nothing about the sender's company.
+    static let freemail: Set<String> = [
+        "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "msn.com",
+        "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "gmx.net",
+        "web.de", "mail.ru", "yandex.ru", "qq.com", "163.com", "126.com", "zoho.com", "mail.com",
+    ]
+
+    /// A lead's account keys: its domain (`company.domain`, else the contact's e-mail domain
+    /// unless a free-mail provider) and its normalised company name.
+    public static func keys(for lead: LeadFacts) -> (domain: String?, all: [String], describe: String) {
+        var domain = lead.companyDomain.map(normalizedDomain).flatMap { $0.isEmpty ? nil : $0 }
+        if domain == nil, let email = lead.contactEmail, let at = email.lastIndex(of: "@") {
+            let fromMail = normalizedDomain(String(email[email.index(after: at)...]))
+            if !fromMail.isEmpty && !freemail.contains(fromMail) { domain = fromMail }
+        }
+        let name = normalizedName(lead.companyName)
+        var all: [String] = []
+        if let domain { all.append("d:" + domain) }
+        if !name.isEmpty { all.append("n:" + name) }
+        return (domain, all, domain ?? lead.companyName)
     }
 }

@@ -82,6 +82,10 @@ public struct StoreBatch: Sendable {
     public var envelopes: [OutgoingMessage] = []
     public var envelopeLeadIDs: [String?] = []
     public var createdAt: Int64 = 0
+    /// Account keys (`d:domain`, `n:name`) routed to a partner in this batch, in order.
+    public var accountOwners: [(key: String, partnerID: String)] = []
+    /// Rotation and capacity state of the partners this batch changed.
+    public var partnerStates: [String: PartnerState] = [:]
     public init() {}
     public var isEmpty: Bool { leads.isEmpty && envelopes.isEmpty }
 }
@@ -170,6 +174,27 @@ public final class LeadStore: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2: account owners, partner state, registrations") { db in
+            try db.execute(sql: """
+                CREATE TABLE account_owners (
+                    account_key TEXT PRIMARY KEY,
+                    partner_id TEXT NOT NULL,
+                    routed_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE partner_state (
+                    partner_id TEXT PRIMARY KEY,
+                    current_weight INTEGER NOT NULL,
+                    recent TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE registrations (
+                    id INTEGER PRIMARY KEY,
+                    partner_id TEXT NOT NULL,
+                    domain TEXT NOT NULL,
+                    expires INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 
@@ -203,6 +228,23 @@ public final class LeadStore: Sendable {
                     ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
                     """)
                 for (topic, seq) in lastSeq { try upsert.execute(arguments: [topic, seq]) }
+                if !batch.accountOwners.isEmpty {
+                    let owner = try db.cachedStatement(sql: """
+                        INSERT INTO account_owners (account_key, partner_id, routed_at) VALUES (?, ?, ?)
+                        ON CONFLICT (account_key) DO UPDATE SET partner_id = excluded.partner_id, routed_at = excluded.routed_at
+                        """)
+                    for (key, partnerID) in batch.accountOwners { try owner.execute(arguments: [key, partnerID, batch.createdAt]) }
+                }
+                if !batch.partnerStates.isEmpty {
+                    let state = try db.cachedStatement(sql: """
+                        INSERT INTO partner_state (partner_id, current_weight, recent) VALUES (?, ?, ?)
+                        ON CONFLICT (partner_id) DO UPDATE SET current_weight = excluded.current_weight, recent = excluded.recent
+                        """)
+                    for (partnerID, value) in batch.partnerStates {
+                        let recent = value.recentAssignments.map(String.init).joined(separator: ",")
+                        try state.execute(arguments: [partnerID, value.currentWeight, recent])
+                    }
+                }
                 try LeadStore.writePublished(published, db)
             }
         } catch {
@@ -301,6 +343,78 @@ public final class LeadStore: Sendable {
             return try pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM leads") ?? 0 }
         } catch {
             throw StoreError.wrap(error, "counting leads", path: path)
+        }
+    }
+
+    /// The partner each of `keys` was last routed to.
+    public func accountOwners(_ keys: [String]) throws(StoreError) -> [String: String] {
+        guard !keys.isEmpty else { return [:] }
+        do {
+            return try pool.read { db in
+                var owners: [String: String] = [:]
+                for chunk in stride(from: 0, to: keys.count, by: 500) {
+                    let part = Array(keys[chunk..<min(chunk + 500, keys.count)])
+                    let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+                    for row in try Row.fetchAll(db, sql: "SELECT account_key, partner_id FROM account_owners WHERE account_key IN (\(marks))", arguments: StatementArguments(part)) {
+                        owners[row["account_key"]] = row["partner_id"]
+                    }
+                }
+                return owners
+            }
+        } catch {
+            throw StoreError.wrap(error, "looking up account owners", path: path)
+        }
+    }
+
+    /// Every partner's saved rotation and capacity state.
+    public func partnerStates() throws(StoreError) -> [String: PartnerState] {
+        do {
+            return try pool.read { db in
+                var states: [String: PartnerState] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT partner_id, current_weight, recent FROM partner_state") {
+                    let recent: String = row["recent"]
+                    states[row["partner_id"]] = PartnerState(
+                        currentWeight: row["current_weight"], recentAssignments: recent.split(separator: ",").compactMap { Int64($0) })
+                }
+                return states
+            }
+        } catch {
+            throw StoreError.wrap(error, "reading partner state", path: path)
+        }
+    }
+
+    /// Deal registrations added at run time (`leadctl register`), oldest first.
+    public func registrations() throws(StoreError) -> [Registration] {
+        do {
+            return try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT partner_id, domain, expires FROM registrations ORDER BY id").map {
+                    Registration(partnerID: $0["partner_id"], domain: $0["domain"], expires: $0["expires"])
+                }
+            }
+        } catch {
+            throw StoreError.wrap(error, "reading registrations", path: path)
+        }
+    }
+
+    /// Changes whenever a registration is added: the daemon polls it to reload.
+    public func registrationsVersion() throws(StoreError) -> Int64 {
+        do {
+            return try pool.read { try Int64.fetchOne($0, sql: "SELECT coalesce(max(id), 0) FROM registrations") ?? 0 }
+        } catch {
+            throw StoreError.wrap(error, "reading registrations", path: path)
+        }
+    }
+
+    /// Adds a deal registration; a running daemon picks it up within a second.
+    public func addRegistration(_ registration: Registration, now: Int64) throws(StoreError) {
+        do {
+            try pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO registrations (partner_id, domain, expires, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [registration.partnerID, registration.domain, registration.expires, now])
+            }
+        } catch {
+            throw StoreError.wrap(error, "adding a registration", path: path)
         }
     }
 

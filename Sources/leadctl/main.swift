@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
 import LeadRouterService
+import LeadRouting
+import LeadStore
 
 @main
 struct LeadCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "leadctl",
         abstract: "Publish leads to leadrouterd and follow its assignment feed.",
-        subcommands: [Publish.self, Tail.self]
+        subcommands: [Publish.self, Tail.self, Explain.self, Register.self]
     )
 
     /// Runs the command, mapping argument errors to exit code 2 (ArgumentParser uses 64).
@@ -267,5 +269,125 @@ extension Array where Element == UInt8 {
         let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }
         guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return [] }
         return Array(self[start...end])
+    }
+}
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Explain how a lead was routed: qualification, every candidate and why it was passed over, and the rule that chose.")
+
+    @Argument(help: "The lead_id.")
+    var leadID: String
+
+    @Option(help: "The daemon's state directory (its state_dir).")
+    var stateDir: String
+
+    @Flag(help: "Print the stored decision record as JSON instead.")
+    var json = false
+
+    func run() throws {
+        let store: LeadStore
+        do { store = try LeadStore(directory: stateDir, durability: .normal) } catch { throw fail("\(error)") }
+        let stored: StoredLead?
+        do { stored = try store.lead(leadID) } catch { throw fail("\(error)") }
+        guard let stored else {
+            throw fail("no lead \(leadID) in \(stateDir): never accepted, or pruned past retention")
+        }
+        if json {
+            print(stored.decision)
+            return
+        }
+        for line in Explanation.lines(for: stored) { print(line) }
+    }
+}
+
+/// Renders a stored decision for people.
+enum Explanation {
+    static func lines(for stored: StoredLead) -> [String] {
+        let record = (try? JSONSerialization.jsonObject(with: Data(stored.decision.utf8)) as? [String: Any]) ?? [:]
+        var out: [String] = []
+        out.append("lead \(stored.leadID), received \(Timestamp.rfc3339(millisecondsSince1970: stored.receivedAt)) on \(stored.channel), assignment \(stored.assignmentID)")
+        let rule = record["rule"] as? String ?? "?"
+        if let partner = stored.partnerID {
+            out.append("chosen: \(partner), by \(rule)")
+        } else {
+            out.append("chosen: no partner (\(rule))")
+        }
+        if let q = record["qualification"] as? [String: Any] {
+            let signals = (q["signals"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            out.append("qualification: grade \(q["grade"] ?? "?"), score \(q["score"] ?? "?") (\(signals.joined(separator: ", ")))")
+        }
+        out.append("reasons:")
+        for reason in record["reasons"] as? [String] ?? [] { out.append("  - \(reason)") }
+        let candidates = record["candidates"] as? [[String: Any]] ?? []
+        let outside = record["outside_territory"] as? Int ?? 0
+        let omitted = record["candidates_omitted"] as? Int ?? 0
+        out.append("candidates: \(candidates.count + omitted) considered, \(outside) outside the lead's territory")
+        for candidate in candidates {
+            let id = candidate["partner_id"] as? String ?? "?"
+            let verdict: String
+            if id == stored.partnerID {
+                verdict = "chosen"
+            } else if let excluded = candidate["excluded"] as? String {
+                verdict = "excluded: \(excluded)"
+            } else {
+                verdict = "eligible, not chosen"
+            }
+            out.append("  \(id.padding(toLength: max(24, id.count + 2), withPad: " ", startingAt: 0))\(verdict)")
+        }
+        if omitted > 0 { out.append("  … and \(omitted) more") }
+        out.append("published:")
+        for assignment in record["assignments"] as? [[String: Any]] ?? [] {
+            out.append("  \(assignment["topic"] ?? "?") seq \(assignment["seq"] ?? "?") as \(assignment["role"] ?? "?")")
+        }
+        return out
+    }
+}
+
+struct Register: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Add a deal registration without a restart: leads for DOMAIN go to PARTNER until EXPIRES.",
+        discussion: "Written to the daemon's store; a running leadrouterd applies it within a second. For one domain the first valid registration wins.")
+
+    @Option(help: "The daemon's config (for its partners and state_dir).")
+    var config: String
+
+    @Option(help: "Overrides state_dir in the config.")
+    var stateDir: String?
+
+    @Option(help: "The registering partner's id.")
+    var partner: String
+
+    @Option(help: "The account's domain, such as acme.example.")
+    var domain: String
+
+    @Option(help: "When the registration ends, RFC 3339, such as 2027-03-01T00:00:00Z.")
+    var expires: String
+
+    func run() throws {
+        let routerConfig: RouterConfig
+        switch ConfigFile.load(path: config, stateDirOverride: stateDir) {
+        case .success(let loaded): routerConfig = loaded
+        case .failure(let problems): throw fail(problems.lines.joined(separator: "\n"))
+        }
+        guard routerConfig.partners.contains(where: { $0.id == partner }) else {
+            throw fail("no partner \"\(partner)\" in \(config)")
+        }
+        let normalized = AccountKey.normalizedDomain(domain)
+        guard normalized.contains("."), normalized.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }) else {
+            throw fail("--domain must be a domain such as acme.example, got \"\(domain)\"")
+        }
+        guard let expiry = Timestamp.milliseconds(rfc3339: expires) else {
+            throw fail("--expires must be an RFC 3339 time such as 2027-03-01T00:00:00Z, got \"\(expires)\"")
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        guard expiry > now else { throw fail("--expires \(expires) is in the past") }
+        do {
+            let store = try LeadStore(directory: routerConfig.stateDir, durability: routerConfig.store.durability)
+            try store.addRegistration(Registration(partnerID: partner, domain: normalized, expires: expiry), now: now)
+        } catch {
+            throw fail("\(error)")
+        }
+        print("registered \(normalized) to \(partner) until \(Timestamp.rfc3339(millisecondsSince1970: expiry))")
     }
 }

@@ -26,6 +26,9 @@ struct LeadRouterDaemon: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Route a file of leads (JSON lines) with this config and print each decision and a per-partner summary; publishes and stores nothing.")
+    var dryRun: String?
+
     /// Runs the command, mapping argument errors to the contract's exit code 2.
     static func main() async {
         do {
@@ -57,6 +60,10 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         }
         if check {
             print(ConfigFile.summary(routerConfig, path: config))
+            return
+        }
+        if let dryRun {
+            try runDryRun(routerConfig, file: dryRun)
             return
         }
 
@@ -101,6 +108,23 @@ struct LeadRouterDaemon: AsyncParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// `--dry-run FILE`: each decision on its own line, then the summary.
+func runDryRun(_ config: RouterConfig, file: String) throws {
+    guard let data = FileManager.default.contents(atPath: file) else {
+        printError("leadrouterd: cannot read \(file)")
+        throw ExitCode(1)
+    }
+    var run = DryRun(config: config, now: Int64(Date().timeIntervalSince1970 * 1000))
+    var lineNumber = 0
+    for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+        lineNumber += 1
+        let bytes = Array(line).drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+        if bytes.isEmpty || bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+        print(run.route(line: lineNumber, Array(bytes)))
+    }
+    for line in run.summary() { print(line) }
 }
 
 /// Exits for `error` as ArgumentParser would, except that usage errors exit 2, not 64.

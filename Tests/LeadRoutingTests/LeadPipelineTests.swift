@@ -42,7 +42,12 @@ struct LeadPipelineTests {
         #expect(owner["engagement"] as? String == "co_sell")
         #expect(owner["role"] as? String == "owner")
         #expect(owner["routed_at"] as? String == "2026-11-22T10:00:00.123Z")
-        #expect(owner["reasons"] as? [String] == ["country US region CO in territory", "product email-security offered", "only eligible partner"])
+        #expect(owner["reasons"] as? [String] == ["country US region CO in territory", "product email-security offered", "grade A (score 95)", "only eligible partner"])
+        #expect(owner["rule"] as? String == "only_eligible")
+        let qualification = try #require(owner["qualification"] as? [String: Any])
+        #expect(qualification["grade"] as? String == "A")
+        #expect(qualification["score"] as? Int == 95)
+        #expect((qualification["signals"] as? [String: Int])?["authority"] == 20)
         let assignmentID = try #require(owner["assignment_id"] as? String)
         #expect(assignmentID.hasPrefix("a-") && assignmentID.count == 28)
         // The lead is spliced in exactly as received, unknown fields included.
