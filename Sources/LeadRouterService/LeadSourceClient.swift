@@ -63,7 +63,6 @@ public final class LeadPublisher {
 
 /// Subscribes to the assignment feed the way a partner or vendor sales does.
 public final class FeedSubscriber {
-    static let heartbeatPrefix = Array(#"{"type":"heartbeat""#.utf8)
 
     private let context: Context
     private let socket: Socket
@@ -95,8 +94,8 @@ public final class FeedSubscriber {
         return (topic, frames.count > 1 ? frames[frames.count - 1] : [], frames.count)
     }
 
-    /// Whether a feed message is a heartbeat (`{"type":"heartbeat",…}`) rather than an envelope.
-    public static func isHeartbeat(_ envelope: [UInt8]) -> Bool {
-        envelope.starts(with: FeedSubscriber.heartbeatPrefix)
+    /// Whether a feed message is a heartbeat (on a `heartbeat/…` topic) rather than an envelope.
+    public static func isHeartbeat(topic: String) -> Bool {
+        topic.hasPrefix("heartbeat/")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LeadRouting
 import ZeroMQ
 
 /// What the daemon answered for one lead sent to intake.
@@ -49,11 +50,17 @@ public final class ReliablePublisher {
         var inFlight: [Int] = []       // indexes awaiting a reply, in send order
         var retryLater: [Int] = []     // refused for storage reasons: send again after a pause
         var tries = 0
+        var storageRounds = 0
         var deadline = ContinuousClock.now + timeout
 
         while next < leads.count || !inFlight.isEmpty || !retryLater.isEmpty {
             if inFlight.isEmpty && !retryLater.isEmpty {
-                Thread.sleep(forTimeInterval: 0.2)
+                storageRounds += 1
+                // Back off up to 2 s; give up after as long as `retries` timeouts would take.
+                if Double(storageRounds) * 0.5 > Double(retries) * Double(timeout / .milliseconds(1)) / 1000 {
+                    throw ClientError("\(endpoint) keeps answering storage_unavailable: the daemon cannot store leads (disk full or read-only?); \(retryLater.count) leads were not accepted")
+                }
+                Thread.sleep(forTimeInterval: min(2.0, 0.1 * Double(storageRounds)))
                 inFlight = retryLater
                 retryLater.removeAll()
                 for index in inFlight { try send(leads[index]) }
@@ -155,7 +162,7 @@ public final class RecoveringSubscriber {
         self.retries = retries
         lastSeq = try RecoveringSubscriber.loadState(statePath)
         for topic in topics where lastSeq[topic] == nil { lastSeq[topic] = 0 }
-        subscriber = try FeedSubscriber(endpoint: feedEndpoint, topics: topics)
+        subscriber = try FeedSubscriber(endpoint: feedEndpoint, topics: topics + topics.map(Heartbeat.topic(for:)))
         context = try Context()
         replay = try RecoveringSubscriber.connect(context, replayEndpoint)
     }
@@ -178,11 +185,13 @@ public final class RecoveringSubscriber {
             if shouldStop() { return }
         }
         while !shouldStop() {
-            guard let message = try subscriber.next(timeout: idle), topics.contains(message.topic) else { continue }
-            let topic = message.topic
+            guard let message = try subscriber.next(timeout: idle) else { continue }
+            let isHeartbeat = message.topic.hasPrefix(Heartbeat.topicPrefix)
+            let topic = isHeartbeat ? String(message.topic.dropFirst(Heartbeat.topicPrefix.count)) : message.topic
+            guard topics.contains(topic) else { continue }
             guard let object = try? JSONSerialization.jsonObject(with: Data(message.envelope)) as? [String: Any] else { continue }
             let last = lastSeq[topic] ?? 0
-            if object["type"] as? String == "heartbeat" {
+            if isHeartbeat {
                 if let published = object["last_seq"] as? Int, published > last {
                     try catchUp(topic, through: published, shouldStop: shouldStop, deliver: deliver)
                 }

@@ -252,7 +252,10 @@ public final class RoutingLoop: Sendable {
                 storeBatch.envelopes.append(envelope)
                 storeBatch.envelopeLeadIDs.append(nil)
                 rejections.append(rejection)
-                if item.channel == .intake { replies.append((item.replyRoute, IntakeReply.rejected(rejection, leadID: nil))) }
+                if item.channel == .intake {
+                    let leadID = item.message.frames.count == 1 ? LeadParser.readableLeadID(item.message.frames[0]) : nil
+                    replies.append((item.replyRoute, IntakeReply.rejected(rejection, leadID: leadID)))
+                }
             case .success(let lead):
                 let leadID = lead.facts.leadID
                 let previousOwner = AccountKey.keys(for: lead.facts).all.lazy.compactMap { owners[$0] }.first
@@ -289,6 +292,7 @@ public final class RoutingLoop: Sendable {
             state.pipeline.forgetRecent()
             if state.storageFailing {
                 state.storageFailing = false
+                notifier.notify("STATUS=routing leads")
                 logger.notice("the store accepts writes again; routing resumed")
             }
         } catch {
@@ -317,11 +321,17 @@ public final class RoutingLoop: Sendable {
             return lead.facts.leadID
         }
         state.duties.logStorageFailure(error: error, ingestLeadIDs: lost, intakeCount: batch.count { $0.channel == .intake })
+        for case .failure(let rejection) in accepted { state.duties.logRejection(rejection) }
         guard let intake = sockets.intake else { return }
         for (item, result) in zip(batch, accepted) where item.channel == .intake {
-            let leadID = try? result.get().facts.leadID
-            let rejection = LeadRejection(.storageUnavailable, "the lead could not be stored (\(error.description)); it was not accepted: retry later")
-            sendReply(item.replyRoute, [IntakeReply.rejected(rejection, leadID: leadID)], on: intake)
+            switch result {
+            case .success(let lead):
+                let rejection = LeadRejection(.storageUnavailable, "the lead could not be stored (\(error.description)); it was not accepted: retry later")
+                sendReply(item.replyRoute, [IntakeReply.rejected(rejection, leadID: lead.facts.leadID)], on: intake)
+            case .failure(let rejection):
+                let leadID = item.message.frames.count == 1 ? LeadParser.readableLeadID(item.message.frames[0]) : nil
+                sendReply(item.replyRoute, [IntakeReply.rejected(rejection, leadID: leadID)], on: intake)
+            }
         }
     }
 
@@ -358,8 +368,12 @@ public final class RoutingLoop: Sendable {
         do {
             try store.markPublished(state.unsavedPublished)
             state.unsavedPublished.removeAll(keepingCapacity: true)
+            state.publishedSaveFailing = false
         } catch {
-            logger.warning("could not record published envelopes; they will be published again after a restart", metadata: ["error": "\(error)"])
+            if !state.publishedSaveFailing {
+                logger.warning("could not record published envelopes; they will be published again after a restart", metadata: ["error": "\(error)"])
+            }
+            state.publishedSaveFailing = true
         }
         state.lastPublishedSave = ContinuousClock.now
     }
@@ -385,8 +399,9 @@ public final class RoutingLoop: Sendable {
 
     // MARK: - Heartbeats
 
-    /// Every idle topic gets `{"type":"heartbeat","topic":…,"last_seq":…}` at least once per
-    /// `publish.heartbeat_ms`, so a subscriber learns of a missed last message.
+    /// Every idle topic's heartbeat topic (`heartbeat/<topic>`) gets
+    /// `{"type":"heartbeat","topic":…,"last_seq":…}` at least once per `publish.heartbeat_ms`,
+    /// so a subscriber that asks for heartbeats learns of a missed last message.
     private func sendHeartbeats(_ publish: Socket, state: inout LoopState) {
         let now = ContinuousClock.now
         let every = Duration.milliseconds(config.publish.heartbeatMilliseconds)
@@ -397,7 +412,7 @@ public final class RoutingLoop: Sendable {
             if let last = state.lastActivity[topic], now - last < every { continue }
             let body = Heartbeat.envelope(topic: topic, lastSeq: state.published[topic] ?? 0, sentAt: sentAt)
             do {
-                try publish.send([Array(topic.utf8), body], wait: false)
+                try publish.send([Array(Heartbeat.topic(for: topic).utf8), body], wait: false)
             } catch {
                 logger.warning("heartbeat failed", metadata: ["topic": "\(topic)", "error": "\(error)"])
             }
@@ -451,6 +466,7 @@ private struct LoopState {
     var lastActivity: [String: ContinuousClock.Instant] = [:]
     var lastHeartbeatRound = ContinuousClock.now - .seconds(3600)
     var storageFailing = false
+    var publishedSaveFailing = false
     var storageFailures = 0
     var registrationsVersion: Int64 = 0
     var lastRegistrationsCheck = ContinuousClock.now

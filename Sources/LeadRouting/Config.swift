@@ -194,8 +194,8 @@ public struct Partner: Sendable, Equatable {
     public var capacity: Capacity?
     /// Receives no leads before this instant (milliseconds since 1970); `nil`: not paused.
     public var pausedUntil: Int64?
-    /// Customers the partner already owns: domains (`acme.example`) or company names.
-    /// Stored normalised (see ``AccountKey``).
+    /// Customers the partner already owns: domains (`acme.example`) or company names, as
+    /// written (trimmed); the router normalises them (see ``AccountKey``).
     public var accounts: [String]
 
     public init(
@@ -272,13 +272,16 @@ public struct Capacity: Sendable, Equatable {
     /// Parses a window such as `30m`, `12h`, `7d`, `2w` into seconds.
     public static func seconds(in text: String) -> Int64? {
         guard let unit = text.last, let count = Int64(text.dropLast()), count > 0 else { return nil }
+        let scale: Int64
         switch unit {
-        case "m": return count * 60
-        case "h": return count * 3600
-        case "d": return count * 86_400
-        case "w": return count * 604_800
+        case "m": scale = 60
+        case "h": scale = 3600
+        case "d": scale = 86_400
+        case "w": scale = 604_800
         default: return nil
         }
+        let (seconds, overflow) = count.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : seconds
     }
 }
 
@@ -364,6 +367,26 @@ public enum AccountKey {
         }
         let words = cleaned.split(separator: " ").map(String.init).filter { !legal.contains($0) }
         return words.joined(separator: " ")
+    }
+
+    /// Why `domain` (already normalised) is not a valid domain name, or `nil` when it is.
+    public static func domainProblem(_ domain: String) -> String? {
+        if domain.isEmpty { return "it is empty" }
+        if let bad = domain.first(where: { !($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }) {
+            return bad.isWhitespace
+                ? "it contains a space" : "it contains \"\(bad)\"; only letters, digits, hyphens and dots are allowed"
+        }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        if labels.count < 2 { return "it has no dot" }
+        if labels.contains(where: \.isEmpty) { return "it has an empty label (a leading dot or two dots in a row)" }
+        if let label = labels.first(where: { $0.count > 63 }) {
+            return "the label \"\(label)\" is longer than 63 characters"
+        }
+        if let label = labels.first(where: { $0.hasPrefix("-") || $0.hasSuffix("-") }) {
+            return "the label \"\(label)\" starts or ends with a hyphen"
+        }
+        if domain.count > 253 { return "it is longer than 253 characters" }
+        return nil
     }
 
     /// Whether an `accounts` entry names a domain (has a dot, no spaces) rather than a company.

@@ -59,15 +59,26 @@ public enum ConfigLoader {
 // MARK: - Keys
 
 private enum Keys {
-    static let top = ["state_dir", "ingest", "intake", "publish", "replay", "routing", "store", "partners"]
+    static let top = [
+        "state_dir", "ingest", "intake", "publish", "replay", "routing", "store", "qualification", "partners",
+        "registrations",
+    ]
     static let ingest = ["bind", "connect", "topics", "max_message_bytes", "receive_hwm"]
     static let intake = ["bind"]
     static let publish = ["bind", "send_hwm", "heartbeat_ms"]
     static let replay = ["bind", "max_limit"]
     static let store = ["durability", "retention_days"]
     static let routing = ["unmatched"]
-    static let partner = ["id", "name", "engagement", "territories", "products", "weight", "active"]
+    static let qualification = ["weights", "grades", "timeline_days", "full_employees", "full_value"]
+    static let weights = ["need", "budget", "authority", "timeline", "company_size", "estimated_value"]
+    static let grades = ["A", "B", "C"]
+    static let partner = [
+        "id", "name", "engagement", "territories", "products", "weight", "active", "min_grade", "capacity",
+        "paused_until", "accounts",
+    ]
     static let territory = ["country", "regions"]
+    static let capacity = ["max", "per"]
+    static let registration = ["partner", "domain", "expires"]
 }
 
 private enum Limits {
@@ -79,6 +90,16 @@ private enum Limits {
     static let heartbeatMilliseconds = 100...60_000
     static let replayMaxLimit = 1...100_000
     static let retentionDays = 1...36_500
+    static let qualificationWeight = 0...1000
+    static let gradeScore = 0...100
+    static let timelineDays = 1...3650
+    static let fullEmployees = 1...10_000_000
+    static let maxFullValue = 1e12
+    static let capacityMax = 1...1_000_000
+    /// The longest capacity window: 366 days.
+    static let maxCapacityWindowSeconds: Int64 = 366 * 86_400
+    /// Longer counts are out of range whatever the unit (and would overflow in seconds).
+    static let maxWindowDigits = 9
 }
 
 // MARK: - Composing, with every duplicate key found
@@ -235,6 +256,9 @@ private struct Checker {
     private(set) var problems: [ConfigProblem] = []
     private var renamePrefixes: [String] = []
     private var bound: [BoundEndpoint] = []
+    /// Every id written in `partners`, valid or not, so a registration is checked only
+    /// against what the file says; `nil` when `partners` is not a list.
+    private var partnerIDs: Set<String>? = []
 
     func sortedProblems() -> [ConfigProblem] {
         // Stable: problems on the same line keep the order they were found in.
@@ -281,7 +305,9 @@ private struct Checker {
         config.replay = replay(top["replay"])
         if let entry = top["routing"] { config.routing = routing(entry) }
         if let entry = top["store"] { config.store = store(entry) }
+        if let entry = top["qualification"] { config.qualification = qualification(entry) }
         if let entry = top["partners"] { config.partners = partners(entry) }
+        if let entry = top["registrations"] { config.registrations = registrations(entry) }
         checkBoundEndpoints()
         return config
     }
@@ -421,10 +447,101 @@ private struct Checker {
         return routing
     }
 
+    // MARK: Qualification
+
+    private mutating func qualification(_ entry: Fields.Entry) -> QualificationConfig {
+        var qualification = QualificationConfig()
+        guard let fields = section(entry, at: "qualification", allowed: Keys.qualification) else {
+            return qualification
+        }
+        if let entry = fields["weights"] { weights(entry, into: &qualification) }
+        if let entry = fields["grades"] { grades(entry, into: &qualification) }
+        if let entry = fields["timeline_days"],
+           let value = int(entry, at: "qualification.timeline_days", in: Limits.timelineDays) {
+            qualification.timelineDays = value
+        }
+        if let entry = fields["full_employees"],
+           let value = int(entry, at: "qualification.full_employees", in: Limits.fullEmployees) {
+            qualification.fullEmployees = value
+        }
+        if let entry = fields["full_value"],
+           let value = number(entry, at: "qualification.full_value", atMost: Limits.maxFullValue) {
+            qualification.fullValue = value
+        }
+        return qualification
+    }
+
+    /// `qualification.weights`: each 0-1000, absent ones at their defaults, not all 0.
+    private mutating func weights(_ entry: Fields.Entry, into qualification: inout QualificationConfig) {
+        let path = "qualification.weights"
+        guard let fields = section(entry, at: path, allowed: Keys.weights) else { return }
+        let weights: [(name: String, keyPath: WritableKeyPath<QualificationConfig, Int>)] = [
+            ("need", \.needWeight), ("budget", \.budgetWeight), ("authority", \.authorityWeight),
+            ("timeline", \.timelineWeight), ("company_size", \.companySizeWeight),
+            ("estimated_value", \.estimatedValueWeight),
+        ]
+        let defaults = QualificationConfig()
+        var allRead = true
+        for weight in weights {
+            guard let entry = fields[weight.name] else { continue }
+            if let value = int(entry, at: "\(path).\(weight.name)", in: Limits.qualificationWeight) {
+                qualification[keyPath: weight.keyPath] = value
+            } else {
+                allRead = false
+            }
+        }
+        if allRead, weights.allSatisfy({ qualification[keyPath: $0.keyPath] == 0 }) {
+            let listed = weights.map { "\($0.name) \(defaults[keyPath: $0.keyPath])" }.joined(separator: ", ")
+            report(path, entry.keyLine ?? fields.line,
+                   "at least one weight must be greater than 0, but all are 0, so no lead could earn a score; "
+                       + "an absent weight keeps its default (\(listed))")
+        }
+    }
+
+    /// `qualification.grades`: each 0-100, absent ones at their defaults, with A > B > C.
+    private mutating func grades(_ entry: Fields.Entry, into qualification: inout QualificationConfig) {
+        let path = "qualification.grades"
+        guard let fields = section(entry, at: path, allowed: Keys.grades) else { return }
+        let grades: [(name: String, keyPath: WritableKeyPath<QualificationConfig, Int>)] = [
+            ("A", \.gradeA), ("B", \.gradeB), ("C", \.gradeC),
+        ]
+        struct Known {
+            var name: String
+            var value: Int
+            /// `nil`: absent, so the default.
+            var entry: Fields.Entry?
+            var described: String { entry == nil ? "\(value), its default" : "\(value)" }
+        }
+        // The grades whose value is known, best first: written and valid, or absent.
+        var known: [Known] = []
+        for grade in grades {
+            if let entry = fields[grade.name] {
+                guard let value = int(entry, at: "\(path).\(grade.name)", in: Limits.gradeScore) else { continue }
+                qualification[keyPath: grade.keyPath] = value
+                known.append(Known(name: grade.name, value: value, entry: entry))
+            } else {
+                known.append(Known(name: grade.name, value: qualification[keyPath: grade.keyPath], entry: nil))
+            }
+        }
+        for (higher, lower) in zip(known, known.dropFirst()) where higher.value <= lower.value {
+            let order = "grades need A > B > C (each the lowest score for that grade)"
+            if let entry = lower.entry {
+                report("\(path).\(lower.name)", line(entry),
+                       "must be less than \(higher.name) (\(higher.described)), got \(lower.value); \(order)")
+            } else if let entry = higher.entry {
+                report("\(path).\(higher.name)", line(entry),
+                       "must be greater than \(lower.name) (\(lower.described)), got \(higher.value); \(order)")
+            }
+        }
+    }
+
     // MARK: Partners
 
     private mutating func partners(_ entry: Fields.Entry) -> [Partner] {
-        guard let list = list(entry, at: "partners") else { return [] }
+        guard let list = list(entry, at: "partners") else {
+            partnerIDs = nil
+            return []
+        }
         var partners: [Partner] = []
         var firstIndex: [String: (index: Int, line: Int?)] = [:]
         for (index, node) in list.enumerated() {
@@ -439,6 +556,7 @@ private struct Checker {
             var id: String?
             if let entry = fields["id"] {
                 if let value = string(entry, at: "\(path).id") {
+                    partnerIDs?.insert(value)
                     if !Partner.isValidID(value) {
                         report("\(path).id", line(entry),
                                "must be 1-63 lower-case letters, digits and dashes, not starting with a dash "
@@ -515,10 +633,41 @@ private struct Checker {
                 if let value = bool(entry, at: "\(path).active") { active = value } else { valid = false }
             }
 
+            var minGrade: Grade?
+            if let entry = fields["min_grade"] {
+                if let value = choice(entry, at: "\(path).min_grade", of: Grade.self) {
+                    minGrade = value
+                } else {
+                    valid = false
+                }
+            }
+
+            var capacity: Capacity?
+            if let entry = fields["capacity"] {
+                if let value = self.capacity(entry, at: "\(path).capacity") { capacity = value } else { valid = false }
+            }
+
+            var pausedUntil: Int64?
+            if let entry = fields["paused_until"] {
+                if let value = timestamp(
+                    entry, at: "\(path).paused_until", nullHint: " (omit paused_until when the partner is not paused)"
+                ) {
+                    pausedUntil = value
+                } else {
+                    valid = false
+                }
+            }
+
+            var accounts: [String] = []
+            if let entry = fields["accounts"] {
+                if let value = self.accounts(entry, at: "\(path).accounts") { accounts = value } else { valid = false }
+            }
+
             if valid, let id, let engagement {
                 partners.append(Partner(
                     id: id, name: name, engagement: engagement, territories: territories,
-                    products: products, weight: weight, active: active
+                    products: products, weight: weight, active: active, minGrade: minGrade,
+                    capacity: capacity, pausedUntil: pausedUntil, accounts: accounts
                 ))
             }
         }
@@ -635,6 +784,195 @@ private struct Checker {
             }
         }
         return valid ? products : nil
+    }
+
+    /// `{max: 50, per: 7d}`; `nil` after reporting a problem.
+    private mutating func capacity(_ entry: Fields.Entry, at path: String) -> Capacity? {
+        guard let fields = fields(
+            of: entry.value, at: path, fallbackLine: entry.keyLine,
+            expected: "a mapping with the keys max and per, such as {max: 50, per: 7d} (omit capacity for no limit)",
+            allowed: Keys.capacity
+        ) else { return nil }
+        var max: Int?
+        if let entry = fields["max"] {
+            max = int(entry, at: "\(path).max", in: Limits.capacityMax)
+        } else {
+            report("\(path).max", fields.line,
+                   "is required: the most leads the partner receives in one window, "
+                       + "\(Limits.capacityMax.lowerBound)-\(Limits.capacityMax.upperBound)")
+        }
+        var per: (seconds: Int64, text: String)?
+        if let entry = fields["per"] {
+            per = window(entry, at: "\(path).per")
+        } else {
+            report("\(path).per", fields.line, "is required: the rolling window, such as 30m, 12h, 7d or 2w")
+        }
+        guard let max, let per else { return nil }
+        return Capacity(max: max, perSeconds: per.seconds, perText: per.text)
+    }
+
+    /// A window such as `7d`, in seconds and as written; `nil` after reporting a problem.
+    private mutating func window(_ entry: Fields.Entry, at path: String) -> (seconds: Int64, text: String)? {
+        let expected = "a window such as 30m, 12h, 7d or 2w"
+        guard let text = string(entry, at: path, expected: expected) else { return nil }
+        let count = text.dropLast()
+        guard let unit = text.last, "mhdw".contains(unit), !count.isEmpty,
+              count.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            report(path, line(entry),
+                   "must be \(expected): a whole number followed by m (minutes), h (hours), d (days) "
+                       + "or w (weeks), got \"\(text)\"")
+            return nil
+        }
+        let maxDays = Limits.maxCapacityWindowSeconds / 86_400
+        let tooLong = "must be at most \(maxDays)d (\(Limits.maxCapacityWindowSeconds) seconds), got \"\(text)\""
+        guard count.count <= Limits.maxWindowDigits else {
+            report(path, line(entry), tooLong)
+            return nil
+        }
+        guard let seconds = Capacity.seconds(in: text) else {
+            report(path, line(entry), "must be longer than 0, got \"\(text)\"")
+            return nil
+        }
+        guard seconds <= Limits.maxCapacityWindowSeconds else {
+            report(path, line(entry), tooLong)
+            return nil
+        }
+        return (seconds, text)
+    }
+
+    /// A partner's accounts, each trimmed, or `nil` when any is invalid.
+    private mutating func accounts(_ entry: Fields.Entry, at path: String) -> [String]? {
+        guard let list = list(entry, at: path, expected: "a list of domains and company names") else { return nil }
+        var accounts: [String] = []
+        var valid = true
+        var firstIndex: [String: (index: Int, text: String)] = [:]
+        for (index, node) in list.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            let expected = "a domain such as acme.example or a company name such as \"Globex Corporation\""
+            guard let value = string(node, at: itemPath, fallbackLine: line(entry), expected: expected) else {
+                valid = false
+                continue
+            }
+            let account = Checker.trimmed(value)
+            var problem: String?
+            if account.isEmpty {
+                problem = "must be \(expected), got an empty string"
+            } else if AccountKey.isDomain(account) {
+                if let reason = Checker.domainProblem(AccountKey.normalizedDomain(account)) {
+                    problem = "looks like a domain (it has a dot and no spaces) but is not one: \(reason); "
+                        + "expected a domain such as acme.example, or a company name with a space in it, "
+                        + "such as \"Acme, Inc.\", got \"\(value)\""
+                }
+            } else if AccountKey.normalizedName(account).isEmpty {
+                problem = "has nothing left to match once punctuation and legal-form words such as Inc, Corp, "
+                    + "LLC, GmbH and The are dropped; expected a company's distinctive name, got \"\(value)\""
+            }
+            if let problem {
+                report(itemPath, node.mark?.line, problem)
+                valid = false
+                continue
+            }
+            let key = AccountKey.key(forAccountEntry: account)
+            if let first = firstIndex[key] {
+                let what = key.hasPrefix("d:")
+                    ? "the domain \(key.dropFirst(2))" : "the company name \"\(key.dropFirst(2))\""
+                report(itemPath, node.mark?.line,
+                       "duplicate account \"\(account)\": \(path)[\(first.index)] (\"\(first.text)\") "
+                           + "already lists it; both are \(what) once normalised")
+                valid = false
+                continue
+            }
+            firstIndex[key] = (index, account)
+            accounts.append(account)
+        }
+        return valid ? accounts : nil
+    }
+
+    // MARK: Registrations
+
+    private mutating func registrations(_ entry: Fields.Entry) -> [Registration] {
+        guard let list = list(entry, at: "registrations") else { return [] }
+        var registrations: [Registration] = []
+        for (index, node) in list.enumerated() {
+            let path = "registrations[\(index)]"
+            guard let fields = fields(
+                of: node, at: path, fallbackLine: line(entry),
+                expected: "a registration mapping with the keys \(Keys.registration.joined(separator: ", "))",
+                allowed: Keys.registration
+            ) else { continue }
+
+            var partner: String?
+            if let entry = fields["partner"], let value = string(entry, at: "\(path).partner") {
+                if let ids = partnerIDs, !ids.contains(value) {
+                    var message = "unknown partner \"\(value)\": "
+                    if ids.isEmpty {
+                        message += "no partners are configured; expected the id of a partner in partners"
+                    } else {
+                        message += "no partner in partners has this id"
+                        if let suggestion = Checker.suggestion(for: value, among: ids.sorted()) {
+                            message += " (did you mean \"\(suggestion)\"?)"
+                        }
+                    }
+                    report("\(path).partner", line(entry), message)
+                } else {
+                    partner = value
+                }
+            } else if fields["partner"] == nil {
+                report("\(path).partner", fields.line, "is required: the id of the partner that registered the deal")
+            }
+
+            var domain: String?
+            if let entry = fields["domain"], let value = string(entry, at: "\(path).domain", expected: "a domain") {
+                if let reason = Checker.domainProblem(AccountKey.normalizedDomain(value)) {
+                    report("\(path).domain", line(entry),
+                           "must be a domain such as acme.example, got \"\(value)\": \(reason)")
+                } else {
+                    domain = value
+                }
+            } else if fields["domain"] == nil {
+                report("\(path).domain", fields.line, "is required: the customer's domain, such as acme.example")
+            }
+
+            var expires: Int64?
+            if let entry = fields["expires"] {
+                expires = timestamp(entry, at: "\(path).expires")
+            } else {
+                report("\(path).expires", fields.line,
+                       "is required: when the registration ends, an RFC 3339 timestamp such as 2027-03-01T00:00:00Z")
+            }
+
+            if let partner, let domain, let expires {
+                registrations.append(Registration(partnerID: partner, domain: domain, expires: expires))
+            }
+        }
+        return registrations
+    }
+
+    /// What makes `domain` (normalised: lower case, no `www.`, no trailing dot) not a
+    /// domain, or `nil` when it is one: dot-separated labels of letters (any script, as
+    /// `leadctl register` allows), digits and hyphens.
+    private static func domainProblem(_ domain: String) -> String? { AccountKey.domainProblem(domain) }
+
+    private static func trimmed(_ text: String) -> String {
+        guard let first = text.firstIndex(where: { !$0.isWhitespace }),
+              let last = text.lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(text[first...last])
+    }
+
+    // MARK: Timestamps
+
+    /// An RFC 3339 timestamp with an offset, in milliseconds since 1970; `nil` after
+    /// reporting a problem. Takes the scalar as written, whatever tag YAML gave it.
+    private mutating func timestamp(_ entry: Fields.Entry, at path: String, nullHint: String = "") -> Int64? {
+        let expected = "an RFC 3339 timestamp with an offset, such as 2026-12-01T00:00:00Z or 2026-12-01T00:00:00+02:00"
+        guard let text = string(entry, at: path, expected: expected, nullHint: nullHint) else { return nil }
+        switch RFC3339.parse(text) {
+        case let .instant(milliseconds):
+            return milliseconds
+        case let .invalid(reason):
+            report(path, line(entry), "must be \(expected), got \"\(text)\": \(reason)")
+            return nil
+        }
     }
 
     // MARK: Endpoints
@@ -904,6 +1242,38 @@ private struct Checker {
         return value
     }
 
+    /// A number greater than 0 and at most `atMost`, written as a decimal integer or a
+    /// float such as `2.5e4`; `nil` after reporting a problem.
+    private mutating func number(_ entry: Fields.Entry, at path: String, atMost limit: Double) -> Double? {
+        let node = entry.value
+        let line = line(entry)
+        guard case let .scalar(scalar) = node, tagName(node) == .int || tagName(node) == .float else {
+            report(path, line, "expected a number, got \(Checker.describe(node))")
+            return nil
+        }
+        let value: Double
+        if tagName(node) == .int {
+            guard let integer = int(entry, at: path) else { return nil }
+            value = Double(integer)
+        } else {
+            let digits = scalar.string.filter { $0 != "_" }
+            guard !digits.contains(":"), let parsed = Double(digits), parsed.isFinite else {
+                report(path, line, "expected a finite decimal number, got \(scalar.string)")
+                return nil
+            }
+            value = parsed
+        }
+        guard value > 0 else {
+            report(path, line, "must be greater than 0, got \(scalar.string)")
+            return nil
+        }
+        guard value <= limit else {
+            report(path, line, "must be at most \(Int64(limit)), got \(scalar.string)")
+            return nil
+        }
+        return value
+    }
+
     /// `true` or `false` (also `True`, `TRUE`, `False`, `FALSE`); YAML 1.1's yes, no, on
     /// and off are refused. `nil` after reporting a problem.
     private mutating func bool(_ entry: Fields.Entry, at path: String) -> Bool? {
@@ -961,4 +1331,111 @@ private struct Checker {
 /// The resolved tag of a node, such as `tag:yaml.org,2002:int` for a plain `5`.
 private func tagName(_ node: Node) -> Tag.Name {
     Tag.Name(rawValue: node.tag.rawValue)
+}
+
+// MARK: - RFC 3339
+
+/// Strict RFC 3339 date-times: `2026-12-01T00:00:00Z`, `2026-12-01T09:30:00.250+02:00`.
+///
+/// The offset is required (`Z` or `±hh:mm`); `T` and `Z` may be lower case; fractional
+/// seconds may have any number of digits, of which the first three count. A leap second
+/// (`:60`) is taken as `:59`, as milliseconds since 1970 have none. Accepts exactly what
+/// ``Timestamp/milliseconds(rfc3339:)`` accepts, and says what is wrong with the rest.
+private enum RFC3339 {
+    enum Parsed: Equatable {
+        /// Milliseconds since 1970-01-01T00:00:00Z.
+        case instant(Int64)
+        /// What is wrong, such as `the month must be 01-12, got 13`.
+        case invalid(String)
+    }
+
+    static func parse(_ text: String) -> Parsed {
+        let bytes = Array(text.utf8)
+        var index = 0
+
+        func digits(_ count: Int) -> Int64? {
+            guard index + count <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[index..<(index + count)] {
+                guard (0x30...0x39).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - 0x30)
+            }
+            index += count
+            return value
+        }
+        func take(_ characters: String) -> UInt8? {
+            guard index < bytes.count, characters.utf8.contains(bytes[index]) else { return nil }
+            index += 1
+            return bytes[index - 1]
+        }
+        let shape = "expected the form YYYY-MM-DDThh:mm:ss[.fraction] followed by Z or an offset such as +02:00"
+
+        guard let year = digits(4), take("-") != nil, let month = digits(2), take("-") != nil,
+              let day = digits(2) else { return .invalid(shape) }
+        if index == bytes.count {
+            return .invalid("a date alone is not enough; add a time and an offset, such as \(text)T00:00:00Z")
+        }
+        guard take("Tt") != nil else {
+            if bytes[index] == 0x20 { return .invalid("separate the date and the time with T, not a space") }
+            return .invalid(shape)
+        }
+        guard let hour = digits(2), take(":") != nil, let minute = digits(2), take(":") != nil,
+              let second = digits(2) else { return .invalid(shape) }
+        var milliseconds: Int64 = 0
+        if take(".") != nil {
+            var count = 0
+            while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
+                if count < 3 { milliseconds = milliseconds * 10 + Int64(bytes[index] - 0x30) }
+                count += 1
+                index += 1
+            }
+            guard count > 0 else { return .invalid("the fractional seconds after the dot are missing") }
+            for _ in count..<max(count, 3) { milliseconds *= 10 }
+        }
+        if index == bytes.count {
+            return .invalid("the offset is missing; add Z for UTC or an offset such as +02:00")
+        }
+        var offsetMinutes: Int64 = 0
+        if take("Zz") == nil {
+            guard let sign = take("+-"), let offsetHour = digits(2), take(":") != nil,
+                  let offsetMinute = digits(2) else {
+                return .invalid("the offset must be Z or ±hh:mm, such as +02:00")
+            }
+            guard offsetHour <= 23, offsetMinute <= 59 else {
+                return .invalid("the offset must be at most ±23:59")
+            }
+            offsetMinutes = (offsetHour * 60 + offsetMinute) * (sign == UInt8(ascii: "-") ? -1 : 1)
+        }
+        guard index == bytes.count else { return .invalid("unexpected text after the offset") }
+
+        guard (1...12).contains(month) else { return .invalid("the month must be 01-12, got \(month)") }
+        let monthDays = daysIn(month: month, year: year)
+        guard (1...monthDays).contains(day) else {
+            return .invalid("the day must be 01-\(monthDays) in \(text.prefix(7)), got \(day)")
+        }
+        guard hour <= 23 else { return .invalid("the hour must be 00-23, got \(hour)") }
+        guard minute <= 59 else { return .invalid("the minute must be 00-59, got \(minute)") }
+        guard second <= 60 else { return .invalid("the second must be 00-59 (60 for a leap second), got \(second)") }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offsetMinutes * 60
+        return .instant(seconds * 1000 + milliseconds)
+    }
+
+    private static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days since 1970-01-01 (Howard Hinnant's days_from_civil).
+    private static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
 }

@@ -40,9 +40,17 @@ public enum IntakeReply {
     }
 }
 
-/// The heartbeat each idle feed topic carries: `{"type":"heartbeat","topic":…,"last_seq":N,"sent_at":…}`.
-/// It has no `seq` of its own; `last_seq` is the last envelope published on the topic (0: none yet).
+/// Heartbeats of idle feed topics: `{"type":"heartbeat","topic":…,"last_seq":N,"sent_at":…}` on
+/// the topic `heartbeat/<topic>` (such as `heartbeat/partner/acme/`), so only subscribers
+/// that ask for them receive them. They travel on the same PUB socket, so a subscriber to
+/// both `partner/acme/` and `heartbeat/partner/acme/` sees them in order with the envelopes.
+/// `last_seq` is the last envelope published on the topic (0: none yet).
 public enum Heartbeat {
+    public static let topicPrefix = "heartbeat/"
+
+    /// The heartbeat topic of a feed topic: `heartbeat/partner/acme/`.
+    public static func topic(for feedTopic: String) -> String { topicPrefix + feedTopic }
+
     public static func envelope(topic: String, lastSeq: Int, sentAt: String) -> [UInt8] {
         var json = JSONWriter(capacity: 128)
         json.beginObject()

@@ -122,6 +122,13 @@ public enum LeadParser {
         return validate(wire).map { ParsedLead(facts: $0, raw: body) }
     }
 
+    /// The `lead_id` of a rejected input when it can still be read (the JSON is an object
+    /// with a valid `lead_id` string), so a reply can name it.
+    public static func readableLeadID(_ bytes: [UInt8]) -> String? {
+        guard let id = JSONField.string(named: "lead_id", in: bytes), isValidLeadID(id) else { return nil }
+        return id
+    }
+
     private static func isJSONWhitespace(_ b: UInt8) -> Bool {
         b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09
     }

@@ -435,6 +435,13 @@ public final class LeadStore: Sendable {
                     sql: "DELETE FROM envelopes WHERE id IN (SELECT id FROM envelopes WHERE created_at < ? ORDER BY id LIMIT ?)",
                     arguments: [cutoff, limit])
                 deleted += db.changesCount
+                // Account ownership learnt from routing lapses when the account has had no lead for as long.
+                try db.execute(
+                    sql: "DELETE FROM account_owners WHERE account_key IN (SELECT account_key FROM account_owners WHERE routed_at < ? LIMIT ?)",
+                    arguments: [cutoff, limit])
+                deleted += db.changesCount
+                try db.execute(sql: "DELETE FROM registrations WHERE expires < ?", arguments: [cutoff])
+                deleted += db.changesCount
                 return deleted
             }
         } catch {

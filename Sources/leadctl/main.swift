@@ -155,7 +155,7 @@ struct Tail: ParsableCommand {
     @Option(help: "Exit when no message arrives for this many seconds.")
     var idleTimeout: Double?
 
-    @Flag(help: "Print heartbeats too (`{\"type\":\"heartbeat\",…}`, sent on idle topics).")
+    @Flag(help: "Also subscribe to and print the heartbeats of the chosen topics (heartbeat/<topic>, sent on idle topics).")
     var heartbeats = false
 
     @Flag(help: "Never miss an envelope: fill seq gaps from the replay endpoint and resume from --state after a restart. Needs --replay-endpoint, --state and whole topics.")
@@ -208,7 +208,8 @@ struct Tail: ParsableCommand {
         }
         let subscriber: FeedSubscriber
         do {
-            subscriber = try FeedSubscriber(endpoint: endpoint, topics: topics)
+            let heartbeatTopics = heartbeats ? (topics.isEmpty ? ["heartbeat/"] : topics.map { "heartbeat/" + $0 }) : []
+            subscriber = try FeedSubscriber(endpoint: endpoint, topics: topics.isEmpty ? [""] : topics + heartbeatTopics)
         } catch let error as ClientError {
             throw fail(error.description)
         }
@@ -216,7 +217,7 @@ struct Tail: ParsableCommand {
         while count.map({ seen < $0 }) ?? true {
             let timeout = idleTimeout.map { Duration.milliseconds(Int64($0 * 1000)) }
             guard let message = try subscriber.next(timeout: timeout) else { break }
-            if !heartbeats && FeedSubscriber.isHeartbeat(message.envelope) { continue }
+            if !heartbeats && FeedSubscriber.isHeartbeat(topic: message.topic) { continue }
             if message.frames != 2 {
                 FileHandle.standardError.write(Data("leadctl: topic \(message.topic): expected 2 frames, got \(message.frames)\n".utf8))
             }
@@ -374,8 +375,8 @@ struct Register: ParsableCommand {
             throw fail("no partner \"\(partner)\" in \(config)")
         }
         let normalized = AccountKey.normalizedDomain(domain)
-        guard normalized.contains("."), normalized.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }) else {
-            throw fail("--domain must be a domain such as acme.example, got \"\(domain)\"")
+        if let problem = AccountKey.domainProblem(normalized) {
+            throw fail("--domain must be a domain such as acme.example, got \"\(domain)\": \(problem)")
         }
         guard let expiry = Timestamp.milliseconds(rfc3339: expires) else {
             throw fail("--expires must be an RFC 3339 time such as 2027-03-01T00:00:00Z, got \"\(expires)\"")

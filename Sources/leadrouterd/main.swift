@@ -85,8 +85,7 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         do {
             store = try LeadStore(directory: routerConfig.stateDir, durability: routerConfig.store.durability)
         } catch {
-            logger.critical("cannot open the store: \(error)")
-            printError("leadrouterd: \(error)")
+            printError("leadrouterd: cannot open the store: \(error)")
             throw ExitCode(1)
         }
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
@@ -103,8 +102,7 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         do {
             try await group.run()
         } catch let error as StartupError {
-            logger.critical("cannot start: \(error)")
-            printError("leadrouterd: \(error)")
+            printError("leadrouterd: cannot start: \(error)")
             throw ExitCode(1)
         }
     }

@@ -242,9 +242,13 @@ struct DurabilityTests {
     func heartbeats() throws {
         let daemon = try Daemon(partnersYAML: partnersYAML)
         try daemon.waitUntilReady()
-        let globex = try TestSubscriber(endpoint: daemon.publish, topics: ["partner/globex/"])
+        // A subscriber to partner/globex/ alone never sees heartbeats; one that asks does.
+        let plain = try TestSubscriber(endpoint: daemon.publish, topics: ["partner/globex/"])
+        let globex = try TestSubscriber(endpoint: daemon.publish, topics: ["partner/globex/", "heartbeat/partner/globex/"])
         var beat = try #require(try globex.next(timeout: 3000, heartbeats: true))
         #expect(beat.isHeartbeat)
+        #expect(beat.topic == "heartbeat/partner/globex/")
+        #expect(beat.json["type"] as? String == "heartbeat")
         #expect(beat.json["topic"] as? String == "partner/globex/")
         #expect(beat.json["last_seq"] as? Int == 0)
         let intake = try TestRequester(endpoint: daemon.intake)
@@ -256,6 +260,13 @@ struct DurabilityTests {
         } while !beat.isHeartbeat
         #expect(beat.json["last_seq"] as? Int == 1)
         #expect(Date().timeIntervalSince(start) < 2.5)
+        var plainSeen = 0
+        while let message = try plain.next(timeout: 1500, heartbeats: true) {
+            #expect(!message.isHeartbeat)
+            #expect(message.topic == "partner/globex/")
+            plainSeen += 1
+        }
+        #expect(plainSeen <= 1)
         #expect(daemon.terminate() == 0)
     }
 

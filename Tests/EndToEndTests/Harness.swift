@@ -320,7 +320,7 @@ struct FeedMessage {
     let frames: [[UInt8]]
     var topic: String { String(decoding: frames[0], as: UTF8.self) }
     var raw: [UInt8] { frames.last ?? [] }
-    var isHeartbeat: Bool { json["type"] as? String == "heartbeat" }
+    var isHeartbeat: Bool { topic.hasPrefix("heartbeat/") }
     var json: [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any]) ?? [:]
     }

@@ -163,6 +163,8 @@ private let partnerHead = """
     "{}",
     "state_dir: /var/lib/leadrouter\n",
     "ingest: {}\nintake: {}\npublish: {}\nreplay: {}\nrouting: {}\npartners: []\n",
+    "store: {}\nqualification: {}\nregistrations: []\n",
+    "qualification: {weights: {}, grades: {}}\n",
 ])
 func absentSectionsTakeTheDefaults(yaml: String) throws {
     #expect(try ConfigLoader.load(yaml: yaml) == RouterConfig())
@@ -181,7 +183,13 @@ func absentSectionsTakeTheDefaults(yaml: String) throws {
     #expect(config.publish.sendHighWaterMark == 1_000_000)
     #expect(config.replay.bind?.description == "tcp://127.0.0.1:5561")
     #expect(config.routing.unmatched == .vendorSales)
+    #expect(config.qualification == QualificationConfig(
+        needWeight: 20, budgetWeight: 20, authorityWeight: 20, timelineWeight: 20, companySizeWeight: 10,
+        estimatedValueWeight: 10, gradeA: 75, gradeB: 50, gradeC: 25, timelineDays: 90, fullEmployees: 500,
+        fullValue: 50_000
+    ))
     #expect(config.partners.isEmpty)
+    #expect(config.registrations.isEmpty)
 }
 
 @Test func partnerDefaults() throws {
@@ -193,6 +201,10 @@ func absentSectionsTakeTheDefaults(yaml: String) throws {
     #expect(partner.active)
     #expect(partner.territories.isEmpty)
     #expect(partner.products.isEmpty)
+    #expect(partner.minGrade == nil)
+    #expect(partner.capacity == nil)
+    #expect(partner.pausedUntil == nil)
+    #expect(partner.accounts.isEmpty)
 }
 
 @Test func codesAreNormalised() throws {
@@ -260,7 +272,9 @@ func yamlSyntaxErrorsCarryTheLine(_ c: ProblemCase) {
 
 @Test(arguments: [
     ProblemCase(name: "top level", yaml: "state_dir: /a\nstat_dir: /b\n", path: "stat_dir", line: 2,
-                mentions: ["\"stat_dir\"", "state_dir, ingest, intake, publish, replay, routing, store, partners",
+                mentions: ["\"stat_dir\"",
+                           "state_dir, ingest, intake, publish, replay, routing, store, qualification, partners, "
+                               + "registrations",
                            "did you mean \"state_dir\""]),
     ProblemCase(name: "ingest", yaml: "ingest:\n  topics: [lead]\n  hwm: 5\n", path: "ingest.hwm", line: 3,
                 mentions: ["\"hwm\"", "bind, connect, topics, max_message_bytes, receive_hwm"]),

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+let rulesYAML = """
+    qualification:
+      grades: {A: 75, B: 50, C: 25}
+    partners:
+      - id: acme
+        engagement: leads_only
+        territories: [{country: US, regions: [CO, WY]}]
+        products: [email-security]
+        accounts: [owned.example]
+      - id: rockies
+        engagement: co_sell
+        territories: [{country: US, regions: [CO]}]
+        min_grade: B
+        weight: 3
+      - id: globex
+        engagement: vendor_closes
+        territories: [{country: DE}]
+        capacity: {max: 2, per: 7d}
+      - id: frozen
+        engagement: leads_only
+        territories: [{country: FR}]
+        paused_until: 2099-01-01T00:00:00Z
+    registrations:
+      - {partner: globex, domain: registered.example, expires: 2099-01-01T00:00:00Z}
+    """
+
+func qualifiedLead(_ id: String, country: String, region: String? = nil, domain: String? = nil, grade: String = "A", receivedAt: String? = nil) -> String {
+    let regionField = region.map { #", "region": "\#($0)""# } ?? ""
+    let domainField = domain.map { #", "domain": "\#($0)""# } ?? ""
+    let qualification = grade == "A"
+        ? #", "qualification": {"need": "x", "budget": 1000, "authority": "decision_maker", "timeline_days": 30}"#
+        : ""
+    let received = receivedAt.map { #", "received_at": "\#($0)""# } ?? ""
+    return #"{"lead_id": "\#(id)", "company": {"name": "Co \#(id)", "country": "\#(country)"\#(regionField)\#(domainField)}, "products": ["email-security"]\#(qualification)\#(received)}"#
+}
+
+@Suite("Routing tools: dry run, explain, register, relationships", .serialized)
+struct RoutingToolsTests {
+    @Test("--dry-run routes a file with the config, prints each decision and a per-partner summary, and publishes and stores nothing")
+    func dryRun() throws {
+        let dir = try TemporaryDirectory()
+        let config = dir.file("leadrouter.yaml")
+        try "state_dir: \(dir.file("state"))\nrouting:\n  unmatched: vendor-sales\n\(rulesYAML)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let leads = [
+            qualifiedLead("d1", country: "US", region: "CO"),
+            qualifiedLead("d2", country: "US", region: "CO"),
+            qualifiedLead("d3", country: "US", region: "CO", grade: "D"),
+            qualifiedLead("d4", country: "DE", domain: "registered.example"),
+            qualifiedLead("d5", country: "FR"),
+            qualifiedLead("d6", country: "US", region: "WY", domain: "owned.example"),
+            "not json",
+            qualifiedLead("d1", country: "US", region: "CO"),
+        ]
+        try leads.joined(separator: "\n").write(toFile: dir.file("leads.jsonl"), atomically: true, encoding: .utf8)
+        let result = try run(Binaries.path("leadrouterd"), ["--config", config, "--dry-run", dir.file("leads.jsonl")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines[0].hasPrefix("d1 -> rockies [rotation grade A"))
+        #expect(lines[1].hasPrefix("d2 -> rockies") || lines[1].hasPrefix("d2 -> acme"))
+        #expect(lines[2].hasPrefix("d3 -> acme [only_eligible grade D"))
+        #expect(lines[2].contains("rockies:grade"))
+        #expect(lines[3].hasPrefix("d4 -> globex [registration"))
+        #expect(lines[4].hasPrefix("d5 -> vendor-sales/ [unmatched"))
+        #expect(lines[4].contains("1 paused"))
+        #expect(lines[5].hasPrefix("d6 -> acme [account"))
+        #expect(lines[6].hasPrefix("line 7 rejected: invalid_json"))
+        #expect(lines[7].hasPrefix("d1 duplicate"))
+        #expect(result.stdout.contains("summary: 6 routed, 5 to partners, 1 to vendor-sales/ (direct), 0 to nurture/, 1 duplicate, 1 rejected"))
+        #expect(result.stdout.contains("  globex: 1 leads (20.0%) weight 1 capacity 2/7d"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("state")))
+    }
+
+    @Test("leadctl explain prints the candidates, their exclusions and the rule that chose; register takes effect without a restart; affinity survives restarts")
+    func explainRegisterAffinity() throws {
+        let daemon = try Daemon(partnersYAML: rulesYAML)
+        try daemon.waitUntilReady()
+        let intake = try TestRequester(endpoint: daemon.intake)
+        func send(_ json: String) throws -> [String: Any] { jsonObject(try intake.request(json: json)[0]) }
+
+        #expect(try send(qualifiedLead("e1", country: "US", region: "CO", grade: "D"))["partner_id"] as? String == "acme")
+        let explained = try run(Binaries.path("leadctl"), ["explain", "e1", "--state-dir", daemon.stateDir])
+        #expect(explained.status == 0, "\(explained.stderr)")
+        #expect(explained.stdout.contains("chosen: acme, by only_eligible"))
+        #expect(explained.stdout.contains("qualification: grade D"))
+        #expect(explained.stdout.contains("rockies") && explained.stdout.contains("excluded: grade"))
+        #expect(explained.stdout.contains("partner/acme/ seq 1 as owner"))
+        let asJSON = try run(Binaries.path("leadctl"), ["explain", "e1", "--state-dir", daemon.stateDir, "--json"])
+        #expect(jsonObject(Array(asJSON.stdout.utf8))["rule"] as? String == "only_eligible")
+        let missing = try run(Binaries.path("leadctl"), ["explain", "nope", "--state-dir", daemon.stateDir])
+        #expect(missing.status == 1)
+
+        // A registration added at run time applies within a second, without a restart.
+        #expect(try send(qualifiedLead("e2", country: "US", region: "CO", domain: "newdeal.example"))["partner_id"] as? String == "rockies")
+        let register = try run(Binaries.path("leadctl"), ["register", "--config", daemon.configPath, "--partner", "globex",
+                                                          "--domain", "www.NewDeal.example", "--expires", "2099-01-01T00:00:00Z"])
+        #expect(register.status == 0, "\(register.stderr)")
+        Thread.sleep(forTimeInterval: 2)
+        let registered = try send(qualifiedLead("e3", country: "US", region: "CO", domain: "newdeal.example"))
+        #expect(registered["partner_id"] as? String == "globex")
+        let badPartner = try run(Binaries.path("leadctl"), ["register", "--config", daemon.configPath, "--partner", "nobody",
+                                                            "--domain", "x.example", "--expires", "2099-01-01T00:00:00Z"])
+        #expect(badPartner.status == 1)
+
+        // Affinity: the account routed to rockies goes back to rockies after a restart,
+        // though rotation (weight 3 vs 1) alone could pick either.
+        let e4 = try send(qualifiedLead("e4", country: "US", region: "CO", domain: "loyal.example"))
+        #expect(e4["status"] as? String == "accepted")
+        let first = try run(Binaries.path("leadctl"), ["explain", "e4", "--state-dir", daemon.stateDir, "--json"])
+        let owner = jsonObject(Array(first.stdout.utf8))["partner_id"] as? String
+        #expect(daemon.terminate() == 0)
+        try daemon.start()
+        try daemon.waitUntilReady()
+        let again = try TestRequester(endpoint: daemon.intake)
+        for i in 0..<4 {
+            let reply = jsonObject(try again.request(json: qualifiedLead("e5-\(i)", country: "US", region: "CO", domain: "loyal.example"))[0])
+            #expect(reply["partner_id"] as? String == owner)
+        }
+        let later = try run(Binaries.path("leadctl"), ["explain", "e5-0", "--state-dir", daemon.stateDir, "--json"])
+        #expect(jsonObject(Array(later.stdout.utf8))["rule"] as? String == "affinity")
+        #expect(daemon.terminate() == 0)
+    }
+}
