@@ -64,69 +64,112 @@ extension Timestamp {
     /// Milliseconds since 1970 for `text`, or `nil` when it is not a strict RFC 3339
     /// date-time with a zone offset (`2026-12-01T00:00:00Z`, `2026-12-01T02:00:00.250+02:00`).
     public static func milliseconds(rfc3339 text: String) -> Int64? {
-        let b = Array(text.utf8)
-        guard b.count >= 20 else { return nil }
-        func digits(_ from: Int, _ count: Int) -> Int64? {
-            guard from + count <= b.count else { return nil }
-            var v: Int64 = 0
-            for i in from..<(from + count) {
-                guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }
-                v = v * 10 + Int64(b[i] - 0x30)
+        if case .instant(let ms) = RFC3339.parse(text) { return ms }
+        return nil
+    }
+}
+
+/// Strict RFC 3339 date-times: `2026-12-01T00:00:00Z`, `2026-12-01T09:30:00.250+02:00`.
+///
+/// The offset is required (`Z` or `±hh:mm`); `T` and `Z` may be lower case; fractional
+/// seconds may have any number of digits, of which the first three count. A leap second
+/// (`:60`) is taken as `:59`, as milliseconds since 1970 have none. Accepts exactly what
+/// ``Timestamp/milliseconds(rfc3339:)`` accepts, and says what is wrong with the rest.
+public enum RFC3339 {
+    public enum Parsed: Equatable, Sendable {
+        /// Milliseconds since 1970-01-01T00:00:00Z.
+        case instant(Int64)
+        /// What is wrong, such as `the month must be 01-12, got 13`.
+        case invalid(String)
+    }
+
+    public static func parse(_ text: String) -> Parsed {
+        let bytes = Array(text.utf8)
+        var index = 0
+
+        func digits(_ count: Int) -> Int64? {
+            guard index + count <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[index..<(index + count)] {
+                guard (0x30...0x39).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - 0x30)
             }
-            return v
+            index += count
+            return value
         }
-        guard let year = digits(0, 4), b[4] == 0x2D, let month = digits(5, 2), b[7] == 0x2D, let day = digits(8, 2),
-              b[10] == 0x54 || b[10] == 0x74, let hour = digits(11, 2), b[13] == 0x3A, let minute = digits(14, 2),
-              b[16] == 0x3A, let second = digits(17, 2)
-        else { return nil }
-        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-              hour <= 23, minute <= 59, second <= 60
-        else { return nil }
-        var i = 19
-        var millis: Int64 = 0
-        if i < b.count && b[i] == 0x2E {
-            i += 1
-            var scale: Int64 = 100
-            let start = i
-            while i < b.count && b[i] >= 0x30 && b[i] <= 0x39 {
-                millis += Int64(b[i] - 0x30) * scale
-                scale /= 10
-                i += 1
+        func take(_ characters: String) -> UInt8? {
+            guard index < bytes.count, characters.utf8.contains(bytes[index]) else { return nil }
+            index += 1
+            return bytes[index - 1]
+        }
+        let shape = "expected the form YYYY-MM-DDThh:mm:ss[.fraction] followed by Z or an offset such as +02:00"
+
+        guard let year = digits(4), take("-") != nil, let month = digits(2), take("-") != nil,
+              let day = digits(2) else { return .invalid(shape) }
+        if index == bytes.count {
+            return .invalid("a date alone is not enough; add a time and an offset, such as \(text)T00:00:00Z")
+        }
+        guard take("Tt") != nil else {
+            if bytes[index] == 0x20 { return .invalid("separate the date and the time with T, not a space") }
+            return .invalid(shape)
+        }
+        guard let hour = digits(2), take(":") != nil, let minute = digits(2), take(":") != nil,
+              let second = digits(2) else { return .invalid(shape) }
+        var milliseconds: Int64 = 0
+        if take(".") != nil {
+            var count = 0
+            while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
+                if count < 3 { milliseconds = milliseconds * 10 + Int64(bytes[index] - 0x30) }
+                count += 1
+                index += 1
             }
-            guard i > start else { return nil }
+            guard count > 0 else { return .invalid("the fractional seconds after the dot are missing") }
+            for _ in count..<max(count, 3) { milliseconds *= 10 }
         }
-        guard i < b.count else { return nil }
+        if index == bytes.count {
+            return .invalid("the offset is missing; add Z for UTC or an offset such as +02:00")
+        }
         var offsetMinutes: Int64 = 0
-        if b[i] == 0x5A || b[i] == 0x7A {
-            i += 1
-        } else if b[i] == 0x2B || b[i] == 0x2D {
-            guard let oh = digits(i + 1, 2), i + 3 < b.count, b[i + 3] == 0x3A, let om = digits(i + 4, 2), oh <= 23, om <= 59 else { return nil }
-            offsetMinutes = (oh * 60 + om) * (b[i] == 0x2B ? 1 : -1)
-            i += 6
-        } else {
-            return nil
+        if take("Zz") == nil {
+            guard let sign = take("+-"), let offsetHour = digits(2), take(":") != nil,
+                  let offsetMinute = digits(2) else {
+                return .invalid("the offset must be Z or ±hh:mm, such as +02:00")
+            }
+            guard offsetHour <= 23, offsetMinute <= 59 else {
+                return .invalid("the offset must be at most ±23:59")
+            }
+            offsetMinutes = (offsetHour * 60 + offsetMinute) * (sign == UInt8(ascii: "-") ? -1 : 1)
         }
-        guard i == b.count else { return nil }
-        let days = daysFromCivil(year, month, day)
+        guard index == bytes.count else { return .invalid("unexpected text after the offset") }
+
+        guard (1...12).contains(month) else { return .invalid("the month must be 01-12, got \(month)") }
+        let monthDays = daysIn(month: month, year: year)
+        guard (1...monthDays).contains(day) else {
+            return .invalid("the day must be 01-\(monthDays) in \(text.prefix(7)), got \(day)")
+        }
+        guard hour <= 23 else { return .invalid("the hour must be 00-23, got \(hour)") }
+        guard minute <= 59 else { return .invalid("the minute must be 00-59, got \(minute)") }
+        guard second <= 60 else { return .invalid("the second must be 00-59 (60 for a leap second), got \(second)") }
+        let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offsetMinutes * 60
-        return seconds * 1000 + millis
+        return .instant(seconds * 1000 + milliseconds)
     }
 
     private static func daysIn(month: Int64, year: Int64) -> Int64 {
         switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
         }
     }
 
-    /// Howard Hinnant's days_from_civil.
-    private static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
+    /// Days since 1970-01-01 (Howard Hinnant's days_from_civil).
+    private static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 }
