@@ -73,7 +73,7 @@ public struct RetentionService: Service {
         var total = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let deleted = try store.prune(olderThan: cutoff)
+                let deleted = try store.prune(olderThan: cutoff, expiredBefore: Int64(now.timeIntervalSince1970 * 1000))
                 total += deleted
                 if deleted == 0 { break }
             } catch {

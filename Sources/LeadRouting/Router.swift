@@ -385,7 +385,7 @@ public struct Router: Sendable {
                 let why = partner.active ? "paused" : "inactive"
                 reasons = ["deal registration of \(domain) by \(partner.id) until \(expiry)", "\(partner.id) is \(why): held in nurture for it", gradeText]
             }
-        } else if let owner = keys.all.first(where: { ownedAccounts[$0] != nil }).flatMap({ ownedAccounts[$0] }), eligible.contains(owner) {
+        } else if let owner = keys.all.lazy.compactMap({ [ownedAccounts] in ownedAccounts[$0] }).first(where: { eligible.contains($0) }) {
             chosen = owner
             rule = .account
             reasons = staticReasons(owner, lead) + [gradeText, "account \(keys.describe) owned by \(partners[owner].id)"]
@@ -398,7 +398,7 @@ public struct Router: Sendable {
             chosen = pick.index
             rule = eligible.count == 1 ? .onlyEligible : .rotation
             reasons = staticReasons(pick.index, lead) + [gradeText]
-            if let minimum = partners[pick.index].minGrade { reasons.append("\(gradeText) meets min_grade \(minimum.rawValue)") }
+            if let minimum = partners[pick.index].minGrade { reasons.append("meets min_grade \(minimum.rawValue)") }
             reasons.append(eligible.count == 1
                 ? "only eligible partner"
                 : "weighted rotation among \(eligible.count) eligible partners (weight \(partners[pick.index].weight) of \(pick.total))")
@@ -418,7 +418,7 @@ public struct Router: Sendable {
         decision.rule = rule
         decision.qualification = qualification
         decision.accountKeys = keys.all
-        decision.outsideTerritory = partners.count - considered.count
+        decision.outsideTerritory = partners.count - considered.count - (registered.map { considered.contains($0) ? 0 : 1 } ?? 0)
 
         // Record the candidates in config order up to the cap (always the chosen and the
         // registered partner); count the rest by reason.

@@ -143,6 +143,26 @@ public final class LeadStore: Sendable {
         }
     }
 
+    /// Opens an existing store to read it (for `leadctl explain`): never creates a file,
+    /// never migrates, never writes.
+    public init(readingDirectory directory: String) throws(StoreError) {
+        let path = (directory as NSString).appendingPathComponent(LeadStore.fileName)
+        self.path = path
+        self.durability = .normal
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.unavailable, "no store at \(path): is \(directory) the daemon's state_dir?")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            _ = try pool.read { try Row.fetchOne($0, sql: "SELECT count(*) FROM leads") }
+        } catch {
+            throw StoreError.wrap(error, "opening the store to read", path: path)
+        }
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: leads, envelopes, topics") { db in
@@ -424,7 +444,8 @@ public final class LeadStore: Sendable {
     /// (milliseconds since 1970). Returns how many rows went; call again until 0.
     /// Each call is one short transaction, so routing never waits long behind it.
     /// Topic sequence counters are never pruned: `seq` keeps counting.
-    public func prune(olderThan cutoff: Int64, limit: Int = 1000) throws(StoreError) -> Int {
+    /// Registrations that expired before `expiredBefore` (default: `cutoff`) go too.
+    public func prune(olderThan cutoff: Int64, limit: Int = 1000, expiredBefore: Int64? = nil) throws(StoreError) -> Int {
         do {
             return try pool.write { db in
                 try db.execute(
@@ -440,7 +461,7 @@ public final class LeadStore: Sendable {
                     sql: "DELETE FROM account_owners WHERE account_key IN (SELECT account_key FROM account_owners WHERE routed_at < ? LIMIT ?)",
                     arguments: [cutoff, limit])
                 deleted += db.changesCount
-                try db.execute(sql: "DELETE FROM registrations WHERE expires < ?", arguments: [cutoff])
+                try db.execute(sql: "DELETE FROM registrations WHERE expires < ?", arguments: [expiredBefore ?? cutoff])
                 deleted += db.changesCount
                 return deleted
             }

@@ -288,7 +288,7 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         let store: LeadStore
-        do { store = try LeadStore(directory: stateDir, durability: .normal) } catch { throw fail("\(error)") }
+        do { store = try LeadStore(readingDirectory: stateDir) } catch { throw fail("\(error)") }
         let stored: StoredLead?
         do { stored = try store.lead(leadID) } catch { throw fail("\(error)") }
         guard let stored else {
