@@ -39,11 +39,17 @@ let package = Package(
             dependencies: ["CZeroMQ"],
             swiftSettings: strictSettings
         ),
+        // A strict, fast reader of lead JSON: simdjson (Debian's libsimdjson-dev) behind one C function.
+        .target(
+            name: "CLeadJSON",
+            cxxSettings: [.define("SIMDJSON_THREADS_ENABLED", to: "1")],
+            linkerSettings: [.linkedLibrary("simdjson")]
+        ),
         // The pure core: config model and validation, lead validation, routing decisions,
         // envelopes. No I/O.
         .target(
             name: "LeadRouting",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["CLeadJSON", .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
         // The embedded store (SQLite through GRDB): leads, decisions, envelopes, sequences.
@@ -121,5 +127,6 @@ let package = Package(
             dependencies: ["ZeroMQ", "LeadRouting"],
             swiftSettings: strictSettings
         ),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

@@ -79,30 +79,8 @@ public struct DryRun: Sendable {
 
     /// The lead's `received_at`, when it is a valid RFC 3339 time.
     static func receivedAt(_ raw: [UInt8]) -> Int64? {
-        guard let text = JSONField.string(named: "received_at", in: raw) else { return nil }
+        guard let text = WireLead.scan(raw).lead.received_at else { return nil }
         return Timestamp.milliseconds(rfc3339: text)
     }
 }
 
-/// Reads one top-level string field from JSON bytes without decoding the rest.
-enum JSONField {
-    static func string(named name: String, in raw: [UInt8]) -> String? {
-        struct Probe: Decodable {
-            let value: String?
-            init(from decoder: any Decoder) throws {
-                let container = try decoder.container(keyedBy: Key.self)
-                value = try? container.decodeIfPresent(String.self, forKey: Key(stringValue: decoder.userInfo[Probe.nameKey] as? String ?? "")!)
-            }
-            static let nameKey = CodingUserInfoKey(rawValue: "name")!
-        }
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init?(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-        let decoder = JSONDecoder()
-        decoder.userInfo[Probe.nameKey] = name
-        return (try? decoder.decode(Probe.self, from: Data(raw)))?.value
-    }
-}

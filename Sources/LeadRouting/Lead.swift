@@ -1,3 +1,4 @@
+import CLeadJSON
 import Foundation
 
 /// What routing needs to know about a lead, read from its JSON. The lead's original
@@ -111,21 +112,16 @@ public enum LeadParser {
         guard first == UInt8(ascii: "{") else {
             return .failure(LeadRejection(.invalidJSON, "a lead must be a JSON object, starting with {"))
         }
-        let wire: WireLead
-        do {
-            wire = try JSONDecoder().decode(WireLead.self, from: Data(body))
-        } catch let error as DecodingError {
-            return .failure(rejection(for: error))
-        } catch {
-            return .failure(LeadRejection(.invalidJSON, "not valid JSON: \(error)"))
+        switch WireLead.read(body) {
+        case .failure(let rejection): return .failure(rejection)
+        case .success(let wire): return validate(wire).map { ParsedLead(facts: $0, raw: body) }
         }
-        return validate(wire).map { ParsedLead(facts: $0, raw: body) }
     }
 
-    /// The `lead_id` of a rejected input when it can still be read (the JSON is an object
-    /// with a valid `lead_id` string), so a reply can name it.
+    /// The `lead_id` of a rejected input when it can still be read (the JSON is valid and
+    /// `lead_id` is a valid id ahead of the problem), so a reply can name it.
     public static func readableLeadID(_ bytes: [UInt8]) -> String? {
-        guard let id = JSONField.string(named: "lead_id", in: bytes), isValidLeadID(id) else { return nil }
+        guard let id = WireLead.scan(bytes).lead.lead_id, isValidLeadID(id) else { return nil }
         return id
     }
 
@@ -221,7 +217,7 @@ public enum LeadParser {
         return .success(LeadFacts(
             leadID: leadID, source: wire.source, companyName: name, companyDomain: company.domain,
             country: country, region: region, employees: employees, products: products,
-            qualification: qualification, estimatedValue: wire.estimated_value, contactEmail: wire.contact?.email))
+            qualification: qualification, estimatedValue: wire.estimated_value, contactEmail: wire.contactEmail))
     }
 
     /// A JSON number that must be a whole number, 0 or more.
@@ -238,72 +234,19 @@ public enum LeadParser {
         return "\"\(shown)\""
     }
 
-    private static func rejection(for error: DecodingError) -> LeadRejection {
-        switch error {
-        case .typeMismatch(let type, let context):
-            let path = fieldPath(context.codingPath)
-            return LeadRejection(.invalidField, field: path, "\(path) must be \(describe(type))")
-        case .valueNotFound(let type, let context):
-            let path = fieldPath(context.codingPath)
-            return LeadRejection(.invalidField, field: path, "\(path) must be \(describe(type)), got null")
-        case .keyNotFound(let key, let context):
-            let path = fieldPath(context.codingPath + [key])
-            return LeadRejection(.missingField, field: path, "\(path) is required")
-        case .dataCorrupted(let context):
-            if context.codingPath.isEmpty {
-                let detail = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-                    ?? context.debugDescription
-                return LeadRejection(.invalidJSON, "not valid JSON: \(detail)")
-            }
-            let path = fieldPath(context.codingPath)
-            return LeadRejection(.invalidField, field: path, "\(path): \(context.debugDescription)")
-        @unknown default:
-            return LeadRejection(.invalidJSON, "not valid JSON: \(error)")
-        }
-    }
-
-    private static func fieldPath(_ path: [any CodingKey]) -> String {
-        var out = ""
-        for key in path {
-            if let index = key.intValue {
-                out += "[\(index)]"
-            } else {
-                if !out.isEmpty { out += "." }
-                out += key.stringValue
-            }
-        }
-        return out
-    }
-
-    private static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type, is String?.Type: "a string"
-        case is Int.Type, is Int?.Type: "an integer"
-        case is Double.Type, is Double?.Type: "a number"
-        case is [String].Type, is [String]?.Type: "an array of strings"
-        default: "an object"
-        }
-    }
 }
 
-/// The known fields of a lead, with their JSON types. Decoding only these leaves the
-/// rest of the object unread; ``ParsedLead/raw`` keeps it.
-private struct WireLead: Decodable {
-    struct Company: Decodable {
+/// The known fields of a lead as the strict reader found them (simdjson, through
+/// `lj_parse_lead`): types are checked there, values here.
+struct WireLead {
+    struct Company {
         var name: String?
         var domain: String?
         var country: String?
         var region: String?
-        var postal_code: String?
         var employees: Double?
     }
-    struct Contact: Decodable {
-        var name: String?
-        var email: String?
-        var title: String?
-        var phone: String?
-    }
-    struct Qualification: Decodable {
+    struct Qualification {
         var need: String?
         var budget: Double?
         var currency: String?
@@ -312,11 +255,65 @@ private struct WireLead: Decodable {
     }
     var lead_id: String?
     var source: String?
-    var kind: String?
     var received_at: String?
     var company: Company?
-    var contact: Contact?
+    var contactEmail: String?
     var products: [String]?
     var qualification: Qualification?
     var estimated_value: Double?
+
+    /// Reads `bytes` strictly: the whole document must be valid JSON (RFC 8259, valid
+    /// UTF-8), the known fields of the right types, no known key given twice.
+    static func read(_ bytes: [UInt8]) -> Result<WireLead, LeadRejection> {
+        let (wire, code, field, message) = scan(bytes)
+        switch code {
+        case Int32(LJ_OK): return .success(wire)
+        case Int32(LJ_INVALID_FIELD): return .failure(LeadRejection(.invalidField, field: field.isEmpty ? nil : field, message))
+        default: return .failure(LeadRejection(.invalidJSON, message))
+        }
+    }
+
+    /// Runs the reader; on failure the fields read before the problem are still filled in.
+    static func scan(_ bytes: [UInt8]) -> (lead: WireLead, code: Int32, field: String, message: String) {
+        var out = lj_lead()
+        var scratch = [CChar](repeating: 0, count: bytes.count + 16)
+        let code = bytes.withUnsafeBufferPointer { input in
+            scratch.withUnsafeMutableBufferPointer { buffer in
+                lj_parse_lead(input.baseAddress, input.count, buffer.baseAddress, buffer.count, &out)
+            }
+        }
+        func text(_ span: lj_span) -> String? {
+            guard span.start >= 0 else { return nil }
+            return scratch.withUnsafeBufferPointer { buffer in
+                let start = UnsafeRawPointer(buffer.baseAddress! + Int(span.start)).assumingMemoryBound(to: UInt8.self)
+                return String(decoding: UnsafeBufferPointer(start: start, count: Int(span.length)), as: UTF8.self)
+            }
+        }
+        var wire = WireLead()
+        wire.lead_id = text(out.lead_id)
+        wire.source = text(out.source)
+        wire.received_at = text(out.received_at)
+        if out.has_company != 0 {
+            wire.company = Company(
+                name: text(out.company_name), domain: text(out.company_domain), country: text(out.country),
+                region: text(out.region), employees: out.has_employees != 0 ? out.employees : nil)
+        }
+        wire.contactEmail = text(out.contact_email)
+        if out.has_products != 0 {
+            let count = Int(out.product_count)
+            wire.products = withUnsafeBytes(of: out.products) { raw in
+                let spans = raw.bindMemory(to: lj_span.self)
+                return (0..<count).compactMap { text(spans[$0]) }
+            }
+        }
+        if out.has_qualification != 0 {
+            wire.qualification = Qualification(
+                need: text(out.need), budget: out.has_budget != 0 ? out.budget : nil, currency: text(out.currency),
+                authority: text(out.authority), timeline_days: out.has_timeline_days != 0 ? out.timeline_days : nil)
+        }
+        wire.estimated_value = out.has_estimated_value != 0 ? out.estimated_value : nil
+        let field = withUnsafeBytes(of: out.error_field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let message = withUnsafeBytes(of: out.error_message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return (wire, code, field, message)
+    }
 }

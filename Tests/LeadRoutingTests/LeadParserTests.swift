@@ -44,6 +44,12 @@ struct LeadParserTests {
         arguments: [
             "", "   ", "not json", "{\"lead_id\": ", "[1,2]", "\"a string\"", "42",
             "{\"lead_id\":\"a\",\"company\":{\"name\":\"A\",\"country\":\"US\"}} trailing",
+            // Strict JSON: what lenient parsers let through would make envelopes others cannot read.
+            "{\"lead_id\":\"a\",\"company\":{\"name\":\"A\",\"country\":\"US\",}}",
+            "{\"lead_id\":\"a\",\"company\":{\"name\":\"A\",\"country\":\"US\"},}",
+            "{\"lead_id\":'a'}",
+            "{\"lead_id\":\"a\" /* comment */}",
+            "{\"lead_id\":NaN}",
         ])
     func invalidJSON(input: String) {
         let result = LeadParser.parse(Array(input.utf8))
@@ -52,6 +58,32 @@ struct LeadParserTests {
             #expect(rejection.code == .invalidJSON)
             #expect(rejection.field == nil)
         }
+    }
+
+    @Test("a known field given twice is invalid_field, so no two readers can disagree on it")
+    func duplicateKeys() {
+        let inputs = [
+            (#"{"lead_id":"a","lead_id":"b","company":{"name":"A","country":"US"}}"#, "lead_id"),
+            (#"{"lead_id":"a","company":{"name":"A","country":"US","country":"DE"}}"#, "company.country"),
+        ]
+        for (input, field) in inputs {
+            guard case .failure(let rejection) = LeadParser.parse(Array(input.utf8)) else {
+                Issue.record("accepted: \(input)")
+                continue
+            }
+            #expect(rejection.code == .invalidField)
+            #expect(rejection.field == field)
+            #expect(rejection.message.contains("twice"))
+        }
+    }
+
+    @Test("escaped strings are read unescaped, and the raw bytes are kept as sent")
+    func escapes() throws {
+        let json = #"{"lead_id":"x","company":{"name":"Caf\u00e9 \"Z\u00fcrich\"","country":"CH"},"products":["e\u002dmail"]}"#
+        let lead = try LeadParser.parse(Array(json.utf8)).get()
+        #expect(lead.facts.companyName == "Café \"Zürich\"")
+        #expect(lead.facts.products == ["e-mail"])
+        #expect(lead.raw == Array(json.utf8))
     }
 
     @Test("binary input is invalid_json")

@@ -1,0 +1,192 @@
+#include "lead_json.h"
+
+#include <simdjson.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+namespace {
+
+struct Reader {
+    lj_lead *out;
+    char *scratch;
+    size_t capacity;
+    size_t used = 0;
+
+    int fail(int code, const char *field, const std::string &message) {
+        out->error_code = code;
+        std::snprintf(out->error_field, sizeof out->error_field, "%s", field);
+        std::snprintf(out->error_message, sizeof out->error_message, "%s", message.c_str());
+        return code;
+    }
+
+    static const char *describe(element value) {
+        switch (value.type()) {
+        case element_type::ARRAY: return "an array";
+        case element_type::OBJECT: return "an object";
+        case element_type::INT64:
+        case element_type::UINT64:
+        case element_type::DOUBLE: return "a number";
+        case element_type::STRING: return "a string";
+        case element_type::BOOL: return "true or false";
+        case element_type::NULL_VALUE: return "null";
+        }
+        return "something else";
+    }
+
+    int wrongType(const std::string &path, const char *expected, element value) {
+        return fail(LJ_INVALID_FIELD, path.c_str(), path + " must be " + expected + ", got " + describe(value));
+    }
+
+    /// A string field; null leaves it absent.
+    int string(element value, const std::string &path, lj_span &span) {
+        if (value.is_null()) return LJ_OK;
+        if (!value.is_string()) return wrongType(path, "a string", value);
+        std::string_view text = value.get_string().value_unsafe();
+        if (used + text.size() > capacity) return fail(LJ_INVALID_JSON, "", "the lead is too large to read");
+        std::memcpy(scratch + used, text.data(), text.size());
+        span.start = static_cast<int32_t>(used);
+        span.length = static_cast<int32_t>(text.size());
+        used += text.size();
+        return LJ_OK;
+    }
+
+    /// A number field; null leaves it absent.
+    int number(element value, const std::string &path, int32_t &has, double &number) {
+        if (value.is_null()) return LJ_OK;
+        if (!value.is_number()) return wrongType(path, "a number", value);
+        number = value.get_double().value_unsafe();
+        has = 1;
+        return LJ_OK;
+    }
+
+    /// Calls `each(key, value)` for every member, refusing a key in `known` given twice.
+    template <size_t N, typename Each>
+    int members(object obj, const std::string &prefix, const char *const (&known)[N], Each each) {
+        bool seen[N] = {};
+        for (auto member : obj) {
+            std::string_view key = member.key;
+            for (size_t i = 0; i < N; i++) {
+                if (key != known[i]) continue;
+                std::string path = prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+                if (seen[i]) return fail(LJ_INVALID_FIELD, path.c_str(), path + " is given twice; give each field once");
+                seen[i] = true;
+                if (int rc = each(i, member.value, path)) return rc;
+                break;
+            }
+        }
+        return LJ_OK;
+    }
+
+    int company(element value, const std::string &path) {
+        if (value.is_null()) return LJ_OK;
+        if (!value.is_object()) return wrongType(path, "an object", value);
+        out->has_company = 1;
+        static const char *const known[] = {"name", "domain", "country", "region", "postal_code", "employees"};
+        return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const std::string &p) {
+            switch (i) {
+            case 0: return string(v, p, out->company_name);
+            case 1: return string(v, p, out->company_domain);
+            case 2: return string(v, p, out->country);
+            case 3: return string(v, p, out->region);
+            case 4: return string(v, p, out->postal_code);
+            default: return number(v, p, out->has_employees, out->employees);
+            }
+        });
+    }
+
+    int contact(element value, const std::string &path) {
+        if (value.is_null()) return LJ_OK;
+        if (!value.is_object()) return wrongType(path, "an object", value);
+        static const char *const known[] = {"name", "email", "title", "phone"};
+        lj_span ignored{-1, 0};
+        return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const std::string &p) {
+            return i == 1 ? string(v, p, out->contact_email) : string(v, p, ignored);
+        });
+    }
+
+    int products(element value, const std::string &path) {
+        if (value.is_null()) return LJ_OK;
+        if (!value.is_array()) return wrongType(path, "an array of strings", value);
+        out->has_products = 1;
+        int32_t index = 0;
+        for (element item : value.get_array().value_unsafe()) {
+            std::string itemPath = path + "[" + std::to_string(index) + "]";
+            if (index >= LJ_MAX_PRODUCTS) {
+                return fail(LJ_INVALID_FIELD, path.c_str(), path + " may list at most " + std::to_string(LJ_MAX_PRODUCTS) + " products");
+            }
+            if (!item.is_string()) return wrongType(itemPath, "a string", item);
+            if (int rc = string(item, itemPath, out->products[index])) return rc;
+            index++;
+        }
+        out->product_count = index;
+        return LJ_OK;
+    }
+
+    int qualification(element value, const std::string &path) {
+        if (value.is_null()) return LJ_OK;
+        if (!value.is_object()) return wrongType(path, "an object", value);
+        out->has_qualification = 1;
+        static const char *const known[] = {"need", "budget", "currency", "authority", "timeline_days"};
+        return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const std::string &p) {
+            switch (i) {
+            case 0: return string(v, p, out->need);
+            case 1: return number(v, p, out->has_budget, out->budget);
+            case 2: return string(v, p, out->currency);
+            case 3: return string(v, p, out->authority);
+            default: return number(v, p, out->has_timeline_days, out->timeline_days);
+            }
+        });
+    }
+
+    int lead(element root) {
+        if (!root.is_object()) {
+            return fail(LJ_INVALID_JSON, "", std::string("a lead must be a JSON object, got ") + describe(root));
+        }
+        static const char *const known[] = {"lead_id", "source", "kind", "received_at", "company", "contact",
+                                            "products", "qualification", "estimated_value"};
+        lj_span ignored{-1, 0};
+        return members(root.get_object().value_unsafe(), "", known, [&](size_t i, element v, const std::string &p) {
+            switch (i) {
+            case 0: return string(v, p, out->lead_id);
+            case 1: return string(v, p, out->source);
+            case 2: return string(v, p, out->kind);
+            case 3: return string(v, p, out->received_at);
+            case 4: return company(v, p);
+            case 5: return contact(v, p);
+            case 6: return products(v, p);
+            case 7: return qualification(v, p);
+            default: return number(v, p, out->has_estimated_value, out->estimated_value);
+            }
+        });
+        (void)ignored;
+    }
+};
+
+void clear(lj_lead *out) {
+    std::memset(out, 0, sizeof *out);
+    lj_span *spans[] = {&out->lead_id, &out->source, &out->kind, &out->received_at, &out->company_name,
+                        &out->company_domain, &out->country, &out->region, &out->postal_code, &out->contact_email,
+                        &out->need, &out->currency, &out->authority};
+    for (lj_span *span : spans) span->start = -1;
+}
+
+}  // namespace
+
+extern "C" int lj_parse_lead(const uint8_t *data, size_t len, char *scratch, size_t scratch_len, lj_lead *out) {
+    clear(out);
+    thread_local simdjson::dom::parser parser;
+    Reader reader{out, scratch, scratch_len};
+    element root;
+    auto error = parser.parse(data, len, true).get(root);
+    if (error) {
+        return reader.fail(LJ_INVALID_JSON, "", std::string("not valid JSON: ") + simdjson::error_message(error));
+    }
+    return reader.lead(root);
+}
