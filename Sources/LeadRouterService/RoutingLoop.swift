@@ -34,6 +34,8 @@ public final class RoutingLoop: Sendable {
 
     /// Most messages in one group commit.
     public static let batchLimit = 2048
+    /// How often rotation counters are saved (they are also saved at shutdown).
+    static let rotationSaveInterval = Duration.seconds(5)
     /// How long the PUB socket keeps flushing to subscribers once the loop stops.
     static let publishLingerMilliseconds = 3000
 
@@ -133,6 +135,14 @@ public final class RoutingLoop: Sendable {
             process(batch, sockets: sockets, state: &state)
         }
         persistPublished(state: &state)
+        let rotation = state.pipeline.takeChangedPartnerStates(includingRotation: true)
+        if !rotation.isEmpty {
+            var final = StoreBatch()
+            final.partnerStates = rotation
+            do { try store.commit(final) } catch {
+                logger.warning("could not save rotation state; fairness resumes from the last save", metadata: ["error": "\(error)"])
+            }
+        }
         sockets.close(lingerMilliseconds: RoutingLoop.publishLingerMilliseconds)
         logger.info("leadrouterd stopped", metadata: LoopDuties.metadata(state.pipeline.counters, storageFailures: state.storageFailures))
     }
@@ -229,7 +239,7 @@ public final class RoutingLoop: Sendable {
         // Validate everything first, so one store look-up covers the batch's lead ids.
         let accepted = batch.map { state.pipeline.accept($0.message, from: $0.channel) }
         let ids = accepted.compactMap { try? $0.get().facts.leadID }.filter { !state.pipeline.hasRecentlyRouted(leadID: $0) }
-        let accountKeys = accepted.compactMap { try? $0.get() }.flatMap { AccountKey.keys(for: $0.facts).all }
+        let accountKeys = accepted.compactMap { try? $0.get() }.flatMap { $0.facts.account.all }
         let known: Set<String>
         let owners: [String: String]
         do {
@@ -258,7 +268,7 @@ public final class RoutingLoop: Sendable {
                 }
             case .success(let lead):
                 let leadID = lead.facts.leadID
-                let previousOwner = AccountKey.keys(for: lead.facts).all.lazy.compactMap { owners[$0] }.first
+                let previousOwner = lead.facts.account.all.lazy.compactMap { owners[$0] }.first
                 let outcome = known.contains(leadID)
                     ? state.pipeline.duplicate(leadID)
                     : state.pipeline.route(lead, now: item.receivedAt, previousOwner: previousOwner)
@@ -285,7 +295,12 @@ public final class RoutingLoop: Sendable {
             }
         }
 
-        storeBatch.partnerStates = state.pipeline.takeChangedPartnerStates()
+        // Capacity windows are saved with the decisions that filled them; rotation counters
+        // every few seconds (and at shutdown), since losing a few seconds of them in a crash
+        // only nudges fairness.
+        let saveRotation = ContinuousClock.now - state.lastRotationSave >= RoutingLoop.rotationSaveInterval
+        storeBatch.partnerStates = state.pipeline.takeChangedPartnerStates(includingRotation: saveRotation)
+        if saveRotation { state.lastRotationSave = ContinuousClock.now }
         do {
             try store.commit(storeBatch, published: state.unsavedPublished)
             state.unsavedPublished.removeAll(keepingCapacity: true)
@@ -469,6 +484,7 @@ private struct LoopState {
     var publishedSaveFailing = false
     var storageFailures = 0
     var registrationsVersion: Int64 = 0
+    var lastRotationSave = ContinuousClock.now
     var lastRegistrationsCheck = ContinuousClock.now
     var duties: LoopDuties
 

@@ -96,6 +96,16 @@ struct JSONWriter {
         needsComma = true
     }
 
+    mutating func field(dynamic name: String, _ values: [String]) {
+        key(dynamic: name)
+        bytes.append(UInt8(ascii: "["))
+        for (i, value) in values.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONWriter.appendString(value, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     mutating func field(dynamic name: String, _ value: Int) {
         key(dynamic: name)
         bytes.append(contentsOf: String(value).utf8)

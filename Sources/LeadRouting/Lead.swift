@@ -19,6 +19,8 @@ public struct LeadFacts: Sendable, Equatable {
     public var products: [String]
     public var qualification: Qualification?
     public var estimatedValue: Double?
+    /// The account keys, worked out once from the company and contact fields.
+    public private(set) var account: LeadAccount
 
     public init(
         leadID: String, source: String? = nil, companyName: String, companyDomain: String? = nil,
@@ -36,6 +38,7 @@ public struct LeadFacts: Sendable, Equatable {
         self.qualification = qualification
         self.estimatedValue = estimatedValue
         self.contactEmail = contactEmail
+        self.account = AccountKey.keys(companyName: companyName, companyDomain: companyDomain, contactEmail: contactEmail)
     }
 
     public struct Qualification: Sendable, Equatable {

@@ -102,8 +102,11 @@ public struct LeadPipeline: Sendable {
         router.setRegistrations(config.registrations + extra)
     }
 
-    /// Partner states changed since the last call, to save.
-    public mutating func takeChangedPartnerStates() -> [String: PartnerState] { router.takeChangedStates() }
+    /// Partner states changed since the last call, to save: capacity windows always,
+    /// rotation counters when `includingRotation`.
+    public mutating func takeChangedPartnerStates(includingRotation: Bool) -> [String: PartnerState] {
+        router.takeChangedStates(includingRotation: includingRotation)
+    }
 
     /// Handles one inbound message received at `now` (milliseconds since 1970).
     public mutating func process(_ message: InboundMessage, from channel: InboundChannel, now: Int64) -> LeadOutcome {
@@ -146,7 +149,7 @@ public struct LeadPipeline: Sendable {
             counters.duplicates += 1
             return .duplicate(leadID: leadID)
         }
-        let keys = AccountKey.keys(for: lead.facts).all
+        let keys = lead.facts.account.all
         let owner = keys.first { recentOwners[$0] != nil }.flatMap { recentOwners[$0] } ?? previousOwner
         var decision = router.route(lead.facts, context: RoutingContext(now: now, previousOwner: owner))
         if let partnerID = decision.partnerID {

@@ -112,15 +112,18 @@ public struct RoutingDecision: Sendable, Equatable {
         json.field("rule", rule.rawValue)
         json.field("reasons", reasons)
         if let qualification { json.qualification(qualification) }
-        json.arrayField("candidates")
+        // Candidates grouped by verdict, ids only: {"eligible":[…],"territory":[…],…}; the
+        // chosen partner is under "chosen".
+        json.objectField("candidates")
+        var groups: [String: [String]] = [:]
+        var order: [String] = []
         for candidate in candidates {
-            json.beginElement()
-            json.beginObject()
-            json.field("partner_id", candidate.partnerID)
-            json.field("excluded", candidate.exclusion?.rawValue)
-            json.endObject()
+            let verdict = candidate.partnerID == partnerID ? "chosen" : (candidate.exclusion?.rawValue ?? "eligible")
+            if groups[verdict] == nil { order.append(verdict) }
+            groups[verdict, default: []].append(candidate.partnerID)
         }
-        json.endArray()
+        for verdict in order { json.field(dynamic: verdict, groups[verdict] ?? []) }
+        json.endObject()
         json.field("candidates_omitted", candidatesOmitted)
         if !omittedByReason.isEmpty {
             json.objectField("omitted_by_reason")
@@ -201,11 +204,15 @@ public struct Router: Sendable {
     private let ownedAccounts: [String: Int]
     private var registrations: [String: [Registration]] = [:]
     private var states: [PartnerState]
-    /// Partners whose state changed since ``takeChangedStates()``.
-    private var changed: Set<Int> = []
+    /// Partners whose capacity window changed since ``takeChangedStates(includingRotation:)``:
+    /// these must be saved with the decisions that changed them.
+    private var capacityChanged: Set<Int> = []
+    /// Partners whose rotation counter changed: cheap to lose in a crash (fairness drifts by
+    /// at most the leads since the last save), so saved less often.
+    private var rotationChanged: Set<Int> = []
 
     /// Candidates recorded per decision by default; the rest are counted by reason.
-    public static let defaultRecordedCandidates = 1000
+    public static let defaultRecordedCandidates = 200
     /// Candidates recorded per decision (the chosen partner is always among them).
     public let recordedCandidates: Int
 
@@ -263,11 +270,16 @@ public struct Router: Sendable {
         Dictionary(uniqueKeysWithValues: zip(partners.map(\.id), states))
     }
 
-    /// The states changed since the last call, for saving incrementally.
-    public mutating func takeChangedStates() -> [String: PartnerState] {
-        defer { changed.removeAll(keepingCapacity: true) }
+    /// The states changed since the last call, for saving incrementally: those whose
+    /// capacity window changed always, those whose rotation counter changed when asked.
+    public mutating func takeChangedStates(includingRotation: Bool) -> [String: PartnerState] {
         var out: [String: PartnerState] = [:]
-        for i in changed { out[partners[i].id] = states[i] }
+        for i in capacityChanged { out[partners[i].id] = states[i] }
+        capacityChanged.removeAll(keepingCapacity: true)
+        if includingRotation {
+            for i in rotationChanged { out[partners[i].id] = states[i] }
+            rotationChanged.removeAll(keepingCapacity: true)
+        }
         return out
     }
 
@@ -364,7 +376,7 @@ public struct Router: Sendable {
             exclusions.append(exclusion)
             if exclusion == nil { eligible.append(i) } else if exclusion == .grade { gradeRefusals += 1 }
         }
-        let keys = AccountKey.keys(for: lead)
+        let keys = lead.account
         let gradeText = "grade \(grade.rawValue) (score \(qualification.score))"
 
         var chosen: Int?
@@ -462,7 +474,7 @@ public struct Router: Sendable {
             states[i].currentWeight += partners[i].weight
             total += partners[i].weight
             if states[i].currentWeight > states[best].currentWeight { best = i }
-            changed.insert(i)
+            rotationChanged.insert(i)
         }
         states[best].currentWeight -= total
         return (best, total)
@@ -475,7 +487,7 @@ public struct Router: Sendable {
         recent.append(now)
         if recent.count > capacity.max { recent.removeFirst(recent.count - capacity.max) }
         states[i].recentAssignments = recent
-        changed.insert(i)
+        capacityChanged.insert(i)
     }
 
     /// What the contract publishes for each engagement model when `partner` is chosen.
@@ -564,16 +576,28 @@ extension AccountKey {
 
     /// A lead's account keys: its domain (`company.domain`, else the contact's e-mail domain
     /// unless a free-mail provider) and its normalised company name.
-    public static func keys(for lead: LeadFacts) -> (domain: String?, all: [String], describe: String) {
-        var domain = lead.companyDomain.map(normalizedDomain).flatMap { $0.isEmpty ? nil : $0 }
-        if domain == nil, let email = lead.contactEmail, let at = email.lastIndex(of: "@") {
+    public static func keys(companyName: String, companyDomain: String?, contactEmail: String?) -> LeadAccount {
+        var domain = companyDomain.map(normalizedDomain).flatMap { $0.isEmpty ? nil : $0 }
+        if domain == nil, let email = contactEmail, let at = email.lastIndex(of: "@") {
             let fromMail = normalizedDomain(String(email[email.index(after: at)...]))
             if !fromMail.isEmpty && !freemail.contains(fromMail) { domain = fromMail }
         }
-        let name = normalizedName(lead.companyName)
+        let name = normalizedName(companyName)
         var all: [String] = []
         if let domain { all.append("d:" + domain) }
         if !name.isEmpty { all.append("n:" + name) }
-        return (domain, all, domain ?? lead.companyName)
+        return LeadAccount(domain: domain, all: all, describe: domain ?? companyName)
     }
+
+    public static func keys(for lead: LeadFacts) -> LeadAccount { lead.account }
+}
+
+/// The keys that identify a lead's customer account.
+public struct LeadAccount: Sendable, Equatable {
+    /// The normalised domain, when known.
+    public var domain: String?
+    /// `d:domain` and `n:name`, in that order.
+    public var all: [String]
+    /// How reasons name the account.
+    public var describe: String
 }

@@ -320,23 +320,27 @@ enum Explanation {
         }
         out.append("reasons:")
         for reason in record["reasons"] as? [String] ?? [] { out.append("  - \(reason)") }
-        let candidates = record["candidates"] as? [[String: Any]] ?? []
+        let groups = record["candidates"] as? [String: [String]] ?? [:]
         let outside = record["outside_territory"] as? Int ?? 0
         let omitted = record["candidates_omitted"] as? Int ?? 0
-        out.append("candidates: \(candidates.count + omitted) considered, \(outside) outside the lead's territory")
-        for candidate in candidates {
-            let id = candidate["partner_id"] as? String ?? "?"
-            let verdict: String
-            if id == stored.partnerID {
-                verdict = "chosen"
-            } else if let excluded = candidate["excluded"] as? String {
-                verdict = "excluded: \(excluded)"
-            } else {
-                verdict = "eligible, not chosen"
+        let listed = groups.values.reduce(0) { $0 + $1.count }
+        out.append("candidates: \(listed + omitted) considered, \(outside) outside the lead's territory")
+        let order = ["chosen", "eligible"] + Exclusion.allCases.map(\.rawValue)
+        for verdict in order {
+            for id in groups[verdict] ?? [] {
+                let text: String
+                switch verdict {
+                case "chosen": text = "chosen"
+                case "eligible": text = "eligible, not chosen"
+                default: text = "excluded: \(verdict)"
+                }
+                out.append("  \(id.padding(toLength: max(24, id.count + 2), withPad: " ", startingAt: 0))\(text)")
             }
-            out.append("  \(id.padding(toLength: max(24, id.count + 2), withPad: " ", startingAt: 0))\(verdict)")
         }
-        if omitted > 0 { out.append("  … and \(omitted) more") }
+        if omitted > 0 {
+            let reasons = (record["omitted_by_reason"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+            out.append("  … and \(omitted) more (\(reasons.joined(separator: ", ")))")
+        }
         out.append("published:")
         for assignment in record["assignments"] as? [[String: Any]] ?? [] {
             out.append("  \(assignment["topic"] ?? "?") seq \(assignment["seq"] ?? "?") as \(assignment["role"] ?? "?")")

@@ -181,7 +181,7 @@ struct RoutingRulesTests {
         ])
         let record = decision.record(messages: [])
         #expect(record.contains(#""rule":"only_eligible""#))
-        #expect(record.contains(#"{"partner_id":"picky","excluded":"grade"}"#))
+        #expect(record.contains(#""candidates":{"product":["fw"],"inactive":["off"],"grade":["picky"],"chosen":["chosen"],"territory":["co-only"]}"#))
     }
 
     @Test("rotation state carried across a restart continues exactly where it left off")
