@@ -358,11 +358,25 @@ public enum AccountKey {
             "gmbh", "ag", "sa", "sas", "sarl", "bv", "nv", "oy", "ab", "as", "spa", "srl", "kg", "pty", "the",
         ]
         var cleaned = ""
-        for scalar in name.lowercased().unicodeScalars {
-            if CharacterSet.alphanumerics.contains(scalar) {
-                cleaned.unicodeScalars.append(scalar)
-            } else {
-                cleaned.append(" ")
+        if name.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII, the common case: no Unicode tables needed.
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(name.utf8.count)
+            for b in name.utf8 {
+                switch b {
+                case 0x41...0x5A: bytes.append(b + 0x20)
+                case 0x61...0x7A, 0x30...0x39: bytes.append(b)
+                default: bytes.append(0x20)
+                }
+            }
+            cleaned = String(decoding: bytes, as: UTF8.self)
+        } else {
+            for scalar in name.lowercased().unicodeScalars {
+                if CharacterSet.alphanumerics.contains(scalar) {
+                    cleaned.unicodeScalars.append(scalar)
+                } else {
+                    cleaned.append(" ")
+                }
             }
         }
         let words = cleaned.split(separator: " ").map(String.init).filter { !legal.contains($0) }

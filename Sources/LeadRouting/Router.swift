@@ -115,14 +115,25 @@ public struct RoutingDecision: Sendable, Equatable {
         // Candidates grouped by verdict, ids only: {"eligible":[…],"territory":[…],…}; the
         // chosen partner is under "chosen".
         json.objectField("candidates")
-        var groups: [String: [String]] = [:]
-        var order: [String] = []
+        // Buckets in first-seen order: chosen, eligible, then one per exclusion.
+        var buckets = [[String]](repeating: [], count: 2 + Exclusion.allCases.count)
+        var order: [Int] = []
         for candidate in candidates {
-            let verdict = candidate.partnerID == partnerID ? "chosen" : (candidate.exclusion?.rawValue ?? "eligible")
-            if groups[verdict] == nil { order.append(verdict) }
-            groups[verdict, default: []].append(candidate.partnerID)
+            let bucket: Int
+            if candidate.partnerID == partnerID {
+                bucket = 0
+            } else if let exclusion = candidate.exclusion {
+                bucket = 2 + Exclusion.allCases.firstIndex(of: exclusion)!
+            } else {
+                bucket = 1
+            }
+            if buckets[bucket].isEmpty { order.append(bucket) }
+            buckets[bucket].append(candidate.partnerID)
         }
-        for verdict in order { json.field(dynamic: verdict, groups[verdict] ?? []) }
+        for bucket in order {
+            let name = bucket == 0 ? "chosen" : bucket == 1 ? "eligible" : Exclusion.allCases[bucket - 2].rawValue
+            json.field(dynamic: name, buckets[bucket])
+        }
         json.endObject()
         json.field("candidates_omitted", candidatesOmitted)
         if !omittedByReason.isEmpty {
@@ -198,8 +209,15 @@ public struct Router: Sendable {
     public let partners: [Partner]
     public let unmatched: UnmatchedDestination
     public let qualifier: Qualifier
-    private let byCountry: [String: [Int]]
-    private let anywhere: [Int]
+    /// For each country, the partners whose territory includes it (and those that cover
+    /// anywhere), in config order, with the regions they cover there (`nil`: all of it).
+    private let byCountry: [String: [CountryEntry]]
+    /// The partners that cover anywhere, for countries no territory names.
+    private let anywhere: [CountryEntry]
+    /// Eligibility facts per partner, flattened for a fast check.
+    private let rules: [PartnerRule]
+    /// Product names offered by some partner, numbered for bit sets.
+    private let productIDs: [String: Int]
     private let indexByID: [String: Int]
     private let ownedAccounts: [String: Int]
     private var registrations: [String: [Registration]] = [:]
@@ -228,24 +246,67 @@ public struct Router: Sendable {
         self.partners = partners
         self.unmatched = unmatched
         self.qualifier = Qualifier(config: qualification)
-        var byCountry: [String: [Int]] = [:]
-        var anywhere: [Int] = []
+        var productIDs: [String: Int] = [:]
+        for partner in partners {
+            for product in partner.products where productIDs[product] == nil { productIDs[product] = productIDs.count }
+        }
+        let words = max(1, (productIDs.count + 63) / 64)
+        var rules: [PartnerRule] = []
+        rules.reserveCapacity(partners.count)
+        var countryLists: [String: [CountryEntry]] = [:]
+        var anywhere: [CountryEntry] = []
         var indexByID: [String: Int] = [:]
         var owned: [String: Int] = [:]
         for (i, partner) in partners.enumerated() {
             indexByID[partner.id] = i
+            var bits = [UInt64](repeating: 0, count: words)
+            for product in partner.products {
+                let id = productIDs[product]!
+                bits[id / 64] |= 1 << UInt64(id % 64)
+            }
+            rules.append(PartnerRule(
+                active: partner.active, pausedUntil: partner.pausedUntil ?? .min, minGrade: partner.minGrade,
+                hasCapacity: partner.capacity != nil, everyProduct: partner.products.isEmpty, productBits: bits))
             if partner.territories.isEmpty {
-                anywhere.append(i)
+                anywhere.append(CountryEntry(partner: i, regions: nil))
             } else {
-                for country in Set(partner.territories.map(\.country)) { byCountry[country, default: []].append(i) }
+                for territory in partner.territories {
+                    let regions = territory.regions.map(Set.init)
+                    if let last = countryLists[territory.country]?.last, last.partner == i {
+                        // The same country twice in one partner: cover the union.
+                        let merged = last.regions.flatMap { old in regions.map { old.union($0) } }
+                        countryLists[territory.country]![countryLists[territory.country]!.count - 1].regions = merged
+                    } else {
+                        countryLists[territory.country, default: []].append(CountryEntry(partner: i, regions: regions))
+                    }
+                }
             }
             for entry in partner.accounts {
                 let key = AccountKey.key(forAccountEntry: entry)
                 if owned[key] == nil { owned[key] = i }  // the first partner listing an account owns it
             }
         }
+        // Each country's list includes the partners that cover anywhere, in config order.
+        var byCountry: [String: [CountryEntry]] = [:]
+        for (country, list) in countryLists {
+            var merged: [CountryEntry] = []
+            merged.reserveCapacity(list.count + anywhere.count)
+            var a = 0, b = 0
+            while a < list.count || b < anywhere.count {
+                if b == anywhere.count || (a < list.count && list[a].partner < anywhere[b].partner) {
+                    merged.append(list[a])
+                    a += 1
+                } else {
+                    merged.append(anywhere[b])
+                    b += 1
+                }
+            }
+            byCountry[country] = merged
+        }
         self.byCountry = byCountry
         self.anywhere = anywhere
+        self.rules = rules
+        self.productIDs = productIDs
         self.indexByID = indexByID
         self.ownedAccounts = owned
         self.states = partners.map { states[$0.id] ?? PartnerState() }
@@ -316,47 +377,50 @@ public struct Router: Sendable {
         return nil
     }
 
-    private func isPaused(_ i: Int, at now: Int64) -> Bool {
-        if let until = partners[i].pausedUntil, until > now { return true }
-        return false
-    }
+    private func isPaused(_ i: Int, at now: Int64) -> Bool { rules[i].pausedUntil > now }
 
     private func isFull(_ i: Int, at now: Int64) -> Bool {
-        guard let capacity = partners[i].capacity else { return false }
+        guard rules[i].hasCapacity, let capacity = partners[i].capacity else { return false }
         let since = now - capacity.perSeconds * 1000
         return states[i].recentAssignments.count { $0 > since } >= capacity.max
     }
 
-    /// Why partner `i` cannot take `lead` now, or `nil` when it can.
-    private func exclusion(_ i: Int, _ lead: LeadFacts, _ grade: Grade, _ now: Int64) -> Exclusion? {
-        let partner = partners[i]
-        if !partner.active { return .inactive }
-        if isPaused(i, at: now) { return .paused }
-        if Router.territoryMatch(partner, lead) == nil { return .territory }
-        if Router.productMatch(partner, lead) == nil { return .product }
-        if isFull(i, at: now) { return .capacity }
-        if let minimum = partner.minGrade, grade < minimum { return .grade }
+    /// The lead's products as a bit set over ``productIDs`` (products no partner lists are
+    /// left out: only partners offering every product can take those).
+    private func productBits(_ lead: LeadFacts) -> [UInt64] {
+        var bits = [UInt64](repeating: 0, count: max(1, (productIDs.count + 63) / 64))
+        for product in lead.products {
+            if let id = productIDs[product] { bits[id / 64] |= 1 << UInt64(id % 64) }
+        }
+        return bits
+    }
+
+    /// Why the candidate `entry` cannot take `lead` now, or `nil` when it can. Only flags,
+    /// bit sets and one region look-up: no strings are built here.
+    private func exclusion(_ entry: CountryEntry, _ lead: LeadFacts, _ leadProducts: [UInt64], _ grade: Grade, _ now: Int64) -> Exclusion? {
+        let i = entry.partner
+        let rule = rules[i]
+        if !rule.active { return .inactive }
+        if rule.pausedUntil > now { return .paused }
+        if let regions = entry.regions {
+            guard let region = lead.region, regions.contains(region) else { return .territory }
+        }
+        if !rule.everyProduct {
+            var overlap = false
+            for w in 0..<leadProducts.count where rule.productBits[w] & leadProducts[w] != 0 {
+                overlap = true
+                break
+            }
+            if !overlap { return .product }
+        }
+        if rule.hasCapacity && isFull(i, at: now) { return .capacity }
+        if let minimum = rule.minGrade, grade < minimum { return .grade }
         return nil
     }
 
     /// The partners whose territories include the lead's country, in config order.
-    private func candidates(for lead: LeadFacts) -> [Int] {
-        let inCountry = byCountry[lead.country] ?? []
-        if anywhere.isEmpty { return inCountry }
-        if inCountry.isEmpty { return anywhere }
-        var merged: [Int] = []
-        merged.reserveCapacity(inCountry.count + anywhere.count)
-        var a = 0, b = 0
-        while a < inCountry.count || b < anywhere.count {
-            if b == anywhere.count || (a < inCountry.count && inCountry[a] < anywhere[b]) {
-                merged.append(inCountry[a])
-                a += 1
-            } else {
-                merged.append(anywhere[b])
-                b += 1
-            }
-        }
-        return merged
+    private func candidates(for lead: LeadFacts) -> [CountryEntry] {
+        byCountry[lead.country] ?? anywhere
     }
 
     // MARK: - Routing
@@ -366,15 +430,19 @@ public struct Router: Sendable {
         let now = context.now
         let qualification = qualifier.qualify(lead)
         let grade = qualification.grade
-        let considered = candidates(for: lead)
+        let entries = candidates(for: lead)
+        let leadProducts = productBits(lead)
+        var considered: [Int] = []
+        considered.reserveCapacity(entries.count)
         var exclusions: [Exclusion?] = []
-        exclusions.reserveCapacity(considered.count)
+        exclusions.reserveCapacity(entries.count)
         var eligible: [Int] = []
         var gradeRefusals = 0
-        for i in considered {
-            let exclusion = exclusion(i, lead, grade, now)
+        for entry in entries {
+            let exclusion = exclusion(entry, lead, leadProducts, grade, now)
+            considered.append(entry.partner)
             exclusions.append(exclusion)
-            if exclusion == nil { eligible.append(i) } else if exclusion == .grade { gradeRefusals += 1 }
+            if exclusion == nil { eligible.append(entry.partner) } else if exclusion == .grade { gradeRefusals += 1 }
         }
         let keys = lead.account
         let gradeText = "grade \(grade.rawValue) (score \(qualification.score))"
@@ -564,6 +632,23 @@ public struct Router: Sendable {
         if let region = lead.region { return "\(lead.country)-\(region)" }
         return lead.country
     }
+}
+
+/// A candidate partner for leads of one country, and the regions it covers there.
+struct CountryEntry: Sendable {
+    var partner: Int
+    /// `nil`: the whole country.
+    var regions: Set<String>?
+}
+
+/// What eligibility needs of a partner, flattened.
+struct PartnerRule: Sendable {
+    var active: Bool
+    var pausedUntil: Int64
+    var minGrade: Grade?
+    var hasCapacity: Bool
+    var everyProduct: Bool
+    var productBits: [UInt64]
 }
 
 extension AccountKey {
