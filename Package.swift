@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 "LeadRouting",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),

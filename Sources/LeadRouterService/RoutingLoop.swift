@@ -243,8 +243,7 @@ public final class RoutingLoop: Sendable {
         let known: Set<String>
         let owners: [String: String]
         do {
-            known = try store.knownLeads(ids)
-            owners = try store.accountOwners(Array(Set(accountKeys)))
+            (known, owners) = try store.lookUp(leadIDs: ids, accountKeys: Array(Set(accountKeys)))
         } catch {
             failBatch(batch, accepted, error: error, sockets: sockets, state: &state)
             return

@@ -345,6 +345,10 @@ public struct QualificationConfig: Sendable, Equatable {
 public enum AccountKey {
     /// `www.Acme.Example.` → `acme.example`.
     public static func normalizedDomain(_ domain: String) -> String {
+        if domain.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x2D }),
+           !domain.hasPrefix("www."), !domain.hasSuffix(".") {
+            return domain  // already normal: lower-case ASCII, no www., no trailing dot
+        }
         var d = domain.trimmingCharacters(in: .whitespaces).lowercased()
         while d.hasSuffix(".") { d.removeLast() }
         if d.hasPrefix("www.") { d.removeFirst(4) }
@@ -353,10 +357,6 @@ public enum AccountKey {
 
     /// `Acme Corp., Inc.` → `acme`: lower case, punctuation dropped, legal-form words removed.
     public static func normalizedName(_ name: String) -> String {
-        let legal: Set<String> = [
-            "inc", "incorporated", "corp", "corporation", "co", "company", "llc", "ltd", "limited", "plc",
-            "gmbh", "ag", "sa", "sas", "sarl", "bv", "nv", "oy", "ab", "as", "spa", "srl", "kg", "pty", "the",
-        ]
         var cleaned = ""
         if name.utf8.allSatisfy({ $0 < 0x80 }) {
             // ASCII, the common case: no Unicode tables needed.
@@ -379,9 +379,15 @@ public enum AccountKey {
                 }
             }
         }
-        let words = cleaned.split(separator: " ").map(String.init).filter { !legal.contains($0) }
+        let words = cleaned.split(separator: " ").map(String.init).filter { !legalForms.contains($0) }
         return words.joined(separator: " ")
     }
+
+    /// Words of legal form dropped from company names.
+    static let legalForms: Set<String> = [
+        "inc", "incorporated", "corp", "corporation", "co", "company", "llc", "ltd", "limited", "plc",
+        "gmbh", "ag", "sa", "sas", "sarl", "bv", "nv", "oy", "ab", "as", "spa", "srl", "kg", "pty", "the",
+    ]
 
     /// Why `domain` (already normalised) is not a valid domain name, or `nil` when it is.
     public static func domainProblem(_ domain: String) -> String? {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 public import LeadRouting
 
 /// A store operation that failed: what was being done and SQLite's reason.
@@ -224,15 +225,23 @@ public final class LeadStore: Sendable {
     public func commit(_ batch: StoreBatch, published: [String: Int] = [:]) throws(StoreError) {
         do {
             try pool.write { db in
+                // The hot inserts bind straight through SQLite's C API: GRDB's argument
+                // boxing cost more than the inserts themselves (see docs/benchmarks.md).
                 let insertLead = try db.cachedStatement(sql: """
                     INSERT INTO leads (lead_id, channel, received_at, routed_at, assignment_id, partner_id, decision, lead)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 for lead in batch.leads {
-                    try insertLead.execute(arguments: [
-                        lead.leadID, lead.channel, lead.receivedAt, lead.routedAt, lead.assignmentID,
-                        lead.partnerID, lead.decision, Data(lead.lead),
-                    ])
+                    try RawInsert.run(insertLead, db) { s in
+                        RawInsert.text(s, 1, lead.leadID)
+                        RawInsert.text(s, 2, lead.channel)
+                        sqlite3_bind_int64(s, 3, lead.receivedAt)
+                        sqlite3_bind_int64(s, 4, lead.routedAt)
+                        RawInsert.text(s, 5, lead.assignmentID)
+                        if let partner = lead.partnerID { RawInsert.text(s, 6, partner) } else { sqlite3_bind_null(s, 6) }
+                        RawInsert.text(s, 7, lead.decision)
+                        RawInsert.blob(s, 8, lead.lead)
+                    }
                 }
                 let insertEnvelope = try db.cachedStatement(sql: """
                     INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope) VALUES (?, ?, ?, ?, ?)
@@ -240,7 +249,13 @@ public final class LeadStore: Sendable {
                 var lastSeq: [String: Int] = [:]
                 for (i, envelope) in batch.envelopes.enumerated() {
                     let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
-                    try insertEnvelope.execute(arguments: [envelope.topic, envelope.seq, leadID, batch.createdAt, Data(envelope.envelope)])
+                    try RawInsert.run(insertEnvelope, db) { s in
+                        RawInsert.text(s, 1, envelope.topic)
+                        sqlite3_bind_int64(s, 2, Int64(envelope.seq))
+                        if let leadID { RawInsert.text(s, 3, leadID) } else { sqlite3_bind_null(s, 3) }
+                        sqlite3_bind_int64(s, 4, batch.createdAt)
+                        RawInsert.blob(s, 5, envelope.envelope)
+                    }
                     lastSeq[envelope.topic] = max(lastSeq[envelope.topic] ?? 0, envelope.seq)
                 }
                 let upsert = try db.cachedStatement(sql: """
@@ -253,7 +268,13 @@ public final class LeadStore: Sendable {
                         INSERT INTO account_owners (account_key, partner_id, routed_at) VALUES (?, ?, ?)
                         ON CONFLICT (account_key) DO UPDATE SET partner_id = excluded.partner_id, routed_at = excluded.routed_at
                         """)
-                    for (key, partnerID) in batch.accountOwners { try owner.execute(arguments: [key, partnerID, batch.createdAt]) }
+                    for (key, partnerID) in batch.accountOwners {
+                        try RawInsert.run(owner, db) { s in
+                            RawInsert.text(s, 1, key)
+                            RawInsert.text(s, 2, partnerID)
+                            sqlite3_bind_int64(s, 3, batch.createdAt)
+                        }
+                    }
                 }
                 if !batch.partnerStates.isEmpty {
                     let state = try db.cachedStatement(sql: """
@@ -269,6 +290,18 @@ public final class LeadStore: Sendable {
             }
         } catch {
             throw StoreError.wrap(error, "committing \(batch.leads.count) leads and \(batch.envelopes.count) envelopes", path: path)
+        }
+    }
+
+    /// In one read: which of `leadIDs` the store holds, and who owns each of `accountKeys`.
+    public func lookUp(leadIDs: [String], accountKeys: [String]) throws(StoreError) -> (known: Set<String>, owners: [String: String]) {
+        guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], [:]) }
+        do {
+            return try pool.read { db in
+                (try LeadStore.known(leadIDs, db), try LeadStore.owners(accountKeys, db))
+            }
+        } catch {
+            throw StoreError.wrap(error, "looking up lead ids and account owners", path: path)
         }
     }
 
@@ -294,20 +327,33 @@ public final class LeadStore: Sendable {
     public func knownLeads(_ leadIDs: [String]) throws(StoreError) -> Set<String> {
         guard !leadIDs.isEmpty else { return [] }
         do {
-            return try pool.read { db in
-                var known = Set<String>()
-                // SQLite's default limit is 32766 parameters; stay well below it.
-                for chunk in stride(from: 0, to: leadIDs.count, by: 500) {
-                    let part = Array(leadIDs[chunk..<min(chunk + 500, leadIDs.count)])
-                    let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
-                    let rows = try String.fetchAll(db, sql: "SELECT lead_id FROM leads WHERE lead_id IN (\(marks))", arguments: StatementArguments(part))
-                    known.formUnion(rows)
-                }
-                return known
-            }
+            return try pool.read { db in try LeadStore.known(leadIDs, db) }
         } catch {
             throw StoreError.wrap(error, "looking up lead ids", path: path)
         }
+    }
+
+    private static func known(_ leadIDs: [String], _ db: Database) throws -> Set<String> {
+        var known = Set<String>()
+        // SQLite's default limit is 32766 parameters; stay well below it.
+        for chunk in stride(from: 0, to: leadIDs.count, by: 500) {
+            let part = Array(leadIDs[chunk..<min(chunk + 500, leadIDs.count)])
+            let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+            known.formUnion(try String.fetchAll(db, sql: "SELECT lead_id FROM leads WHERE lead_id IN (\(marks))", arguments: StatementArguments(part)))
+        }
+        return known
+    }
+
+    private static func owners(_ keys: [String], _ db: Database) throws -> [String: String] {
+        var owners: [String: String] = [:]
+        for chunk in stride(from: 0, to: keys.count, by: 500) {
+            let part = Array(keys[chunk..<min(chunk + 500, keys.count)])
+            let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+            for row in try Row.fetchAll(db, sql: "SELECT account_key, partner_id FROM account_owners WHERE account_key IN (\(marks))", arguments: StatementArguments(part)) {
+                owners[row["account_key"]] = row["partner_id"]
+            }
+        }
+        return owners
     }
 
     /// Every topic's numbering.
@@ -370,17 +416,7 @@ public final class LeadStore: Sendable {
     public func accountOwners(_ keys: [String]) throws(StoreError) -> [String: String] {
         guard !keys.isEmpty else { return [:] }
         do {
-            return try pool.read { db in
-                var owners: [String: String] = [:]
-                for chunk in stride(from: 0, to: keys.count, by: 500) {
-                    let part = Array(keys[chunk..<min(chunk + 500, keys.count)])
-                    let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
-                    for row in try Row.fetchAll(db, sql: "SELECT account_key, partner_id FROM account_owners WHERE account_key IN (\(marks))", arguments: StatementArguments(part)) {
-                        owners[row["account_key"]] = row["partner_id"]
-                    }
-                }
-                return owners
-            }
+            return try pool.read { db in try LeadStore.owners(keys, db) }
         } catch {
             throw StoreError.wrap(error, "looking up account owners", path: path)
         }
@@ -467,6 +503,38 @@ public final class LeadStore: Sendable {
             }
         } catch {
             throw StoreError.wrap(error, "pruning old leads", path: path)
+        }
+    }
+}
+
+/// Binding and stepping a cached statement through SQLite's C API.
+private enum RawInsert {
+    /// SQLite copies the bound bytes (SQLITE_TRANSIENT).
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    static func text(_ s: OpaquePointer, _ index: Int32, _ value: String) {
+        var value = value
+        value.withUTF8 { buffer in
+            _ = sqlite3_bind_text(s, index, UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(buffer.count), transient)
+        }
+    }
+
+    static func blob(_ s: OpaquePointer, _ index: Int32, _ value: [UInt8]) {
+        value.withUnsafeBytes { buffer in
+            _ = sqlite3_bind_blob(s, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32(buffer.count), transient)
+        }
+    }
+
+    /// Binds with `bind`, steps once, resets; a failure becomes GRDB's DatabaseError.
+    static func run(_ statement: Statement, _ db: Database, bind: (OpaquePointer) -> Void) throws {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        bind(s)
+        let rc = sqlite3_step(s)
+        sqlite3_reset(s)
+        guard rc == SQLITE_DONE else {
+            let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message, sql: statement.sql)
         }
     }
 }

@@ -1,0 +1,206 @@
+import Dispatch
+import Foundation
+import LeadRouting
+import LeadStore
+import Synchronization
+
+/// Fills a store directly through the LeadStore API, as if `count` leads had been routed
+/// over the last 30 days by a daemon with these partners.
+///
+/// The first `templates` leads are routed by the real ``LeadPipeline``, so decision records,
+/// envelopes, account owners and partner states have exactly the shape and size the daemon
+/// gives them. Routing a million leads that way would take minutes, so every further lead
+/// reuses a template's bytes with its own lead id, assignment id, per-topic `seq` and time
+/// patched in. Batches of `batchSize` are committed with the published watermarks (nothing
+/// is left to republish at start-up), on a second thread while the next batch is built.
+enum StoreBuilder {
+    struct Summary {
+        var leads: Int
+        var envelopes: Int
+        var seconds: Double
+        var bytesOnDisk: Int64
+        var averageDecisionBytes: Double
+        var averageEnvelopeBytes: Double
+    }
+
+    private struct Template {
+        var lead: [UInt8]
+        var leadIDOffsets: [Int]
+        var decision: [UInt8]
+        var decisionIDOffsets: [Int]
+        var decisionAssignmentOffsets: [Int]
+        var partnerID: String?
+        var accountKeys: [String]
+        /// Each envelope after its `{"seq":N` prefix, with the offsets of the ids in that rest.
+        var envelopes: [(topic: String, rest: [UInt8], idOffsets: [Int], assignmentOffsets: [Int])]
+    }
+
+    static func build(directory: String, count: Int, partners: [Partner], templates templateCount: Int = 2_000,
+                      batchSize: Int = 10_000, progress: (Int) -> Void) throws -> Summary {
+        let started = Clock.now
+        let store = try LeadStore(directory: directory, durability: .off)
+        var pipeline = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        // Spread over the last 30 days, well inside the default 180-day retention.
+        let spanMs: Int64 = 30 * 86_400_000
+        func at(_ i: Int) -> Int64 { nowMs - spanMs + spanMs * Int64(i) / Int64(max(count, 1)) }
+
+        // 1. Templates, routed for real.
+        let topicFrame = Array("lead".utf8)
+        var templates: [Template] = []
+        let k = min(count, templateCount)
+        templates.reserveCapacity(k)
+        var decisionBytes = 0, envelopeBytes = 0, envelopeCount = 0
+        for j in 0..<k {
+            let (bytes, _) = LeadFactory.lead(j, prefix: "stored")
+            guard case .routed(let leadID, let decision, let messages) = pipeline.process(
+                InboundMessage(frames: [topicFrame, bytes]), from: .ingest, now: at(j)) else {
+                throw BenchError("stored lead \(j) was not routed")
+            }
+            let id = Array(leadID.utf8)
+            let assignment = Array(decision.assignmentID.utf8)
+            let record = Array(decision.record(messages: messages).utf8)
+            decisionBytes += record.count
+            var envelopes: [(String, [UInt8], [Int], [Int])] = []
+            for m in messages {
+                envelopeBytes += m.envelope.count
+                envelopeCount += 1
+                guard let comma = m.envelope.firstIndex(of: UInt8(ascii: ",")) else { throw BenchError("unexpected envelope") }
+                let rest = Array(m.envelope[comma...])
+                envelopes.append((m.topic, rest, occurrences(id, in: rest), occurrences(assignment, in: rest)))
+            }
+            templates.append(Template(
+                lead: bytes, leadIDOffsets: occurrences(id, in: bytes), decision: record,
+                decisionIDOffsets: occurrences(id, in: record), decisionAssignmentOffsets: occurrences(assignment, in: record),
+                partnerID: decision.partnerID, accountKeys: decision.accountKeys, envelopes: envelopes))
+        }
+        let partnerStates = pipeline.takeChangedPartnerStates(includingRotation: true)
+
+        // 2. Batches, committed on another thread (at most two waiting).
+        let queue = Mutex<[(StoreBatch, [String: Int])]>([])
+        let available = DispatchSemaphore(value: 0)
+        let slots = DispatchSemaphore(value: 2)
+        let committed = Atomic<Int>(0)
+        let failure = Mutex<String?>(nil)
+        let committer = Worker<Bool>(name: "store-builder") {
+            while true {
+                available.wait()
+                guard let (batch, published) = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }), !batch.isEmpty else { return true }
+                if failure.withLock({ $0 }) == nil {
+                    do { try store.commit(batch, published: published) } catch {
+                        failure.withLock { $0 = "\(error)" }
+                    }
+                }
+                committed.add(batch.leads.count, ordering: .relaxed)
+                slots.signal()
+            }
+        }
+
+        var seqs: [String: Int] = [:]
+        var envelopes = 0
+        var done = 0
+        var lastProgress = 0
+        let assignmentPrefixLength = 12  // "a-" and the ULID's 10 time characters
+        while done < count {
+            if let error = failure.withLock({ $0 }) { throw BenchError("building the store: \(error)") }
+            let n = min(batchSize, count - done)
+            var batch = StoreBatch()
+            batch.leads.reserveCapacity(n)
+            batch.envelopes.reserveCapacity(n)
+            for i in done..<(done + n) {
+                let t = templates[i % k]
+                let leadID = "stored-" + LeadFactory.pad(i, 9)
+                let id = Array(leadID.utf8)
+                // Unique assignment id of the template's length: keep its time part, then i.
+                let templateAssignment = t.decisionAssignmentOffsets.first.map { Array(t.decision[$0..<($0 + 28)]) } ?? []
+                var assignment = templateAssignment
+                if assignment.count == 28 {
+                    let suffix = Array(crockford(i, width: 28 - assignmentPrefixLength).utf8)
+                    assignment.replaceSubrange(assignmentPrefixLength..<28, with: suffix)
+                }
+                var lead = t.lead
+                patch(&lead, id, at: t.leadIDOffsets)
+                var decision = t.decision
+                patch(&decision, id, at: t.decisionIDOffsets)
+                patch(&decision, assignment, at: t.decisionAssignmentOffsets)
+                let time = at(i)
+                batch.leads.append(StoredLead(
+                    leadID: leadID, channel: "ingest", receivedAt: time, routedAt: time,
+                    assignmentID: String(decoding: assignment, as: UTF8.self), partnerID: t.partnerID,
+                    decision: String(decoding: decision, as: UTF8.self), lead: lead))
+                for e in t.envelopes {
+                    let seq = (seqs[e.topic] ?? 0) + 1
+                    seqs[e.topic] = seq
+                    var rest = e.rest
+                    patch(&rest, id, at: e.idOffsets)
+                    patch(&rest, assignment, at: e.assignmentOffsets)
+                    batch.envelopes.append(OutgoingMessage(topic: e.topic, seq: seq, envelope: Array("{\"seq\":\(seq)".utf8) + rest))
+                    batch.envelopeLeadIDs.append(leadID)
+                }
+                if let partnerID = t.partnerID {
+                    // About three leads per account.
+                    for key in t.accountKeys { batch.accountOwners.append(("\(key)#\(i / 3)", partnerID)) }
+                }
+                batch.createdAt = time
+            }
+            if done == 0 { batch.partnerStates = partnerStates }
+            envelopes += batch.envelopes.count
+            slots.wait()
+            queue.withLock { $0.append((batch, seqs)) }
+            available.signal()
+            done += n
+            let stored = committed.load(ordering: .relaxed)
+            if stored != lastProgress {
+                lastProgress = stored
+                progress(stored)
+            }
+        }
+        queue.withLock { $0.append((StoreBatch(), [:])) }
+        available.signal()
+        _ = committer.join(timeout: 3600)
+        if let error = failure.withLock({ $0 }) { throw BenchError("building the store: \(error)") }
+        progress(count)
+        let seconds = Double(Clock.now - started) / 1e9
+        let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + LeadStore.fileName)
+        return Summary(
+            leads: done, envelopes: envelopes, seconds: seconds,
+            bytesOnDisk: (attributes?[.size] as? NSNumber)?.int64Value ?? 0,
+            averageDecisionBytes: Double(decisionBytes) / Double(max(k, 1)),
+            averageEnvelopeBytes: Double(envelopeBytes) / Double(max(envelopeCount, 1)))
+    }
+
+    /// Offsets of every occurrence of `pattern` in `bytes`.
+    private static func occurrences(_ pattern: [UInt8], in bytes: [UInt8]) -> [Int] {
+        guard !pattern.isEmpty, bytes.count >= pattern.count else { return [] }
+        var out: [Int] = []
+        var i = 0
+        while i <= bytes.count - pattern.count {
+            if bytes[i] == pattern[0] && bytes[i..<(i + pattern.count)].elementsEqual(pattern) {
+                out.append(i)
+                i += pattern.count
+            } else {
+                i += 1
+            }
+        }
+        return out
+    }
+
+    private static func patch(_ bytes: inout [UInt8], _ value: [UInt8], at offsets: [Int]) {
+        for offset in offsets where offset + value.count <= bytes.count {
+            bytes.replaceSubrange(offset..<(offset + value.count), with: value)
+        }
+    }
+
+    /// `value` in Crockford base 32, left-padded with zeros to `width`.
+    private static func crockford(_ value: Int, width: Int) -> String {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        var v = value
+        var out: [Character] = []
+        repeat {
+            out.append(alphabet[v % 32])
+            v /= 32
+        } while v > 0
+        while out.count < width { out.append("0") }
+        return String(out.reversed())
+    }
+}

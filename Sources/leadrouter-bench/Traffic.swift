@@ -1,0 +1,481 @@
+import Dispatch
+import Foundation
+import Synchronization
+import ZeroMQ
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A thread whose result the caller collects: each ZeroMQ socket is created, used and
+/// closed on the one thread that owns it, and only plain values come back.
+final class Worker<T: Sendable>: Sendable {
+    private let result = Mutex<T?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(name: String, _ body: @escaping @Sendable () -> T) {
+        let thread = Thread { [self] in
+            let value = body()
+            result.withLock { $0 = value }
+            done.signal()
+        }
+        thread.name = name
+        thread.stackSize = 4 << 20
+        thread.start()
+    }
+
+    /// The thread's result, or nil if it did not finish within `timeout` seconds.
+    func join(timeout: Double) -> T? {
+        guard done.wait(timeout: .now() + timeout) == .success else { return nil }
+        done.signal()  // a later join returns at once
+        return result.withLock { $0 }
+    }
+}
+
+/// One measured run against one endpoint pair: a lead source (XPUB connected to `ingest`)
+/// and a subscriber (SUB connected to `publish`), each on its own thread and context.
+struct PhasePlan: Sendable {
+    var name: String
+    var ingest: String
+    var publish: String
+    /// The SUB's subscriptions: the daemon's feed topics, or `lead` for the raw forwarder.
+    var subscriptions: [String]
+    /// Sent as fast as possible and waited for before the measured part (not measured).
+    var warmup: LeadSet?
+    var leads: LeadSet
+    /// As fast as possible only: send `leads` this many times (the raw forwarder does not
+    /// care about repeated ids; a daemon would drop them as duplicates).
+    var repeats: Int = 1
+    /// As fast as possible only: when the warm-up shows that all the leads would take longer
+    /// than this many seconds, send only as many as fit (at least 1,000).
+    var budgetSeconds: Double?
+    /// Leads per second on a fixed schedule; nil: as fast as possible.
+    var rate: Double?
+    /// On a schedule: stop sending once the backlog (sent, not yet out) exceeds both one
+    /// second of offered load and what the daemon, at the pace it has shown, would take this
+    /// long to clear. The run is then
+    /// "saturated": the offered load is beyond what the daemon sustains.
+    var maxBacklogSeconds: Double = 5
+    /// On a schedule: the daemon's leads/s as measured just before. When the offered rate is
+    /// above it, the run counts as saturated, and is cut short (to at least 500 leads) if
+    /// the backlog it builds would take more than about ``maxBacklogSeconds`` to clear.
+    var knownCapacity: Double?
+    /// Seconds to wait for subscriptions (the daemon's on ingest, ours on the feed).
+    var readyTimeout: Double = 15
+    /// Seconds without a new assignment before giving up on the rest (the daemon publishes
+    /// in batches of up to 2,048 leads, so a slow one is silent for a while).
+    var idleTimeout: Double = 60
+    /// Reads the daemon's CPU seconds; sampled when the measured part starts and ends.
+    var cpuSeconds: (@Sendable () -> Double?)?
+    /// Hard limit for the whole phase, in seconds.
+    var deadline: Double = 900
+}
+
+struct PhaseResult: Sendable {
+    var name: String
+    /// Leads the plan offered (all repeats included).
+    var planned: Int
+    var sent: Int
+    /// The offered load was above what the daemon sustains (see ``PhasePlan/knownCapacity``
+    /// and ``PhasePlan/maxBacklogSeconds``); `sent` may then be below `planned`.
+    var saturated: Bool
+    /// Assignments (or forwarded messages) received for the measured leads.
+    var received: Int
+    var firstSend: UInt64
+    var lastSend: UInt64
+    var lastReceive: UInt64
+    /// Receive time minus send time (the scheduled one, at a fixed rate), ns, in receive order.
+    var latencies: [Int64]
+    /// At a fixed rate: how late each send was against its schedule, ns.
+    var sendLag: [Int64]
+    var messagesIgnored: Int
+    /// The daemon's CPU seconds over the measured part, when ``PhasePlan/cpuSeconds`` was given.
+    var cpuSeconds: Double?
+
+    /// Leads/s from the first send to the last assignment received.
+    var rate: Double {
+        guard received > 0, lastReceive > firstSend else { return 0 }
+        return Double(received) / (Double(lastReceive - firstSend) / 1e9)
+    }
+    var complete: Bool { received == sent }
+    var sendSeconds: Double { lastSend > firstSend ? Double(lastSend - firstSend) / 1e9 : 0 }
+}
+
+/// Flags and counters the two threads of a phase share.
+final class PhaseShared: Sendable {
+    let subscriberReady = Atomic<Bool>(false)
+    let received = Atomic<Int>(0)
+    /// Messages the subscriber waits for (warm-up included); lowered when the source sends fewer.
+    let expected = Atomic<Int>(Int.max)
+    let sourceDone = Atomic<Bool>(false)
+    let subscriberDone = Atomic<Bool>(false)
+    let abort = Atomic<Bool>(false)
+    let error = Mutex<String?>(nil)
+
+    func fail(_ message: String) {
+        error.withLock { if $0 == nil { $0 = message } }
+        abort.store(true, ordering: .sequentiallyConsistent)
+    }
+    var aborted: Bool { abort.load(ordering: .relaxed) }
+}
+
+private struct SourceOutcome: Sendable {
+    var cpuAtStart: Double?
+    var sent = 0
+    var saturated = false
+    var firstSend: UInt64 = 0
+    var lastSend: UInt64 = 0
+    var sendLag: [Int64] = []
+}
+
+private struct SubscriberOutcome: Sendable {
+    var cpuAtEnd: Double?
+    var received = 0
+    var lastReceive: UInt64 = 0
+    var latencies: [Int64] = []
+    var ignored = 0
+}
+
+/// Runs one phase and returns what the subscriber measured.
+func runPhase(_ plan: PhasePlan) throws -> PhaseResult {
+    let shared = PhaseShared()
+    let warmupCount = plan.warmup?.count ?? 0
+    let planned = plan.leads.count * (plan.rate == nil ? plan.repeats : 1)
+    shared.expected.store(warmupCount + planned, ordering: .sequentiallyConsistent)
+    let subscriber = Worker<SubscriberOutcome>(name: "bench-sub") {
+        subscriberLoop(plan, warmupCount: warmupCount, shared: shared)
+    }
+    let source = Worker<SourceOutcome>(name: "bench-source") {
+        sourceLoop(plan, warmupCount: warmupCount, shared: shared)
+    }
+    guard let sub = subscriber.join(timeout: plan.deadline + 60),
+          let src = source.join(timeout: 60) else {
+        shared.fail("phase \(plan.name) did not finish within \(Int(plan.deadline)) s")
+        throw BenchError("phase \(plan.name) hung")
+    }
+    if let error = shared.error.withLock({ $0 }) { throw BenchError("\(plan.name): \(error)") }
+    return PhaseResult(
+        name: plan.name, planned: planned, sent: src.sent, saturated: src.saturated, received: sub.received - warmupCount,
+        firstSend: src.firstSend, lastSend: src.lastSend, lastReceive: sub.lastReceive,
+        latencies: sub.latencies, sendLag: src.sendLag, messagesIgnored: sub.ignored,
+        cpuSeconds: src.cpuAtStart.flatMap { start in sub.cpuAtEnd.map { $0 - start } })
+}
+
+private func sourceLoop(_ plan: PhasePlan, warmupCount: Int, shared: PhaseShared) -> SourceOutcome {
+    var outcome = SourceOutcome()
+    do {
+        let context = try Context(ioThreads: 1)
+        let socket = try Socket(context, type: .xpub)
+        defer { socket.close() }
+        try socket.set(.xpubNoDrop, 1)
+        try socket.set(.sendHighWaterMark, 1_000_000)
+        try socket.set(.linger, 0)
+        try socket.connect(plan.ingest)
+
+        // 1. The daemon's (or forwarder's) subscription: 0x01 followed by a prefix of "lead".
+        let readyBy = Clock.now + UInt64(plan.readyTimeout * 1e9)
+        var subscribed = false
+        while !subscribed && Clock.now < readyBy && !shared.aborted {
+            // A subscription message: 0x01 then the prefix. Nothing yet: wait and look again.
+            guard let frame = try socket.receive(wait: false)?.first else {
+                Clock.sleep(seconds: 0.005)
+                continue
+            }
+            if frame.first == 1 { subscribed = Array("lead".utf8).starts(with: frame.dropFirst()) }
+        }
+        guard subscribed else {
+            if !shared.aborted { shared.fail("no subscription on \(plan.ingest) within \(Int(plan.readyTimeout)) s") }
+            return outcome
+        }
+
+        // 2. Our subscription on the feed: probes (small valid leads without a stamp, each
+        // yielding one assignment the subscriber ignores) until the subscriber sees one.
+        let topic = Array("lead".utf8)
+        while !shared.subscriberReady.load(ordering: .acquiring) {
+            if shared.aborted { return outcome }
+            if Clock.now > readyBy {
+                shared.fail("the feed subscriber saw nothing on \(plan.publish) within \(Int(plan.readyTimeout)) s")
+                return outcome
+            }
+            try socket.send([topic, Probe.next()])
+            Clock.sleep(seconds: 0.01)
+        }
+        Clock.sleep(seconds: 0.02)
+
+        let topicBuffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: topic.count)
+        _ = topicBuffer.initialize(from: topic)
+        defer { topicBuffer.deallocate() }
+        let topicFrame = UnsafeBufferPointer(topicBuffer)
+
+        // 3. Warm-up, as fast as possible, then wait until all of it came out.
+        var warmupSeconds = 0.0
+        if let warmup = plan.warmup {
+            let warmupStart = Clock.now
+            var bytes = warmup.bytes
+            try bytes.withUnsafeMutableBufferPointer { buffer in
+                for i in 0..<warmup.count {
+                    stamp(buffer, at: warmup.stampOffsets[i], Clock.now)
+                    let lead = UnsafeBufferPointer(rebasing: buffer[warmup.starts[i]..<warmup.starts[i + 1]])
+                    try socket.send([topicFrame, lead])
+                }
+            }
+            var seen = 0
+            var progressAt = Clock.now
+            while seen < warmupCount {
+                if shared.aborted { return outcome }
+                let now = Clock.now
+                let got = shared.received.load(ordering: .acquiring)
+                if got > seen {
+                    seen = got
+                    progressAt = now
+                } else if now - progressAt > UInt64(plan.idleTimeout * 1e9) {
+                    shared.fail("warm-up: only \(got) of \(warmupCount) leads came out, none in the last \(Int(plan.idleTimeout)) s")
+                    return outcome
+                }
+                Clock.sleep(seconds: 0.001)
+            }
+            warmupSeconds = Double(Clock.now - warmupStart) / 1e9
+        }
+
+        // 4. The measured leads.
+        outcome.cpuAtStart = plan.cpuSeconds?()
+        let leads = plan.leads
+        var bytes = leads.bytes
+        if plan.rate != nil { outcome.sendLag.reserveCapacity(leads.count) }
+        try bytes.withUnsafeMutableBufferPointer { buffer in
+            if let rate = plan.rate {
+                // Send times come from the schedule, never from when the previous send
+                // finished: a daemon that falls behind shows it in the latencies.
+                let interval = 1e9 / rate
+                var count = leads.count
+                if let capacity = plan.knownCapacity, capacity > 0, capacity < rate {
+                    let seconds = plan.maxBacklogSeconds * capacity / (rate - capacity)
+                    count = min(count, max(500, Int(rate * seconds)))
+                    outcome.saturated = true
+                }
+                let start = Clock.now + 1_000_000
+                outcome.firstSend = start
+                for i in 0..<count {
+                    if i & 255 == 0 && i > 0 {
+                        if shared.aborted { return }
+                        // Saturated: the backlog would take the daemon too long to clear.
+                        let now = Clock.now
+                        if now > start + 1_000_000_000 {
+                            let out = shared.received.load(ordering: .acquiring) - warmupCount
+                            let pace = Double(out) / (Double(now - start) / 1e9)
+                            // At least one second of offered load may queue (the daemon works in batches).
+                            if Double(i - out) > max(rate, 1000, pace * plan.maxBacklogSeconds) {
+                                outcome.saturated = true
+                                break
+                            }
+                        }
+                    }
+                    let scheduled = start + UInt64(Double(i) * interval)
+                    var now = Clock.now
+                    if now < scheduled {
+                        Clock.sleep(until: scheduled)
+                        now = Clock.now
+                    }
+                    stamp(buffer, at: leads.stampOffsets[i], scheduled)
+                    let lead = UnsafeBufferPointer(rebasing: buffer[leads.starts[i]..<leads.starts[i + 1]])
+                    try socket.send([topicFrame, lead])
+                    outcome.sendLag.append(Int64(now) - Int64(scheduled))
+                    outcome.sent += 1
+                }
+            } else {
+                let total = leads.count * plan.repeats
+                var count = total
+                if let budget = plan.budgetSeconds, warmupCount > 0, warmupSeconds > 0 {
+                    let pace = Double(warmupCount) / warmupSeconds
+                    count = min(total, max(min(total, 1000), Int(pace * budget)))
+                }
+                shared.expected.store(warmupCount + count, ordering: .sequentiallyConsistent)
+                outcome.firstSend = Clock.now
+                for k in 0..<count {
+                    if k & 1023 == 0 && shared.aborted { return }
+                    let i = k % leads.count
+                    stamp(buffer, at: leads.stampOffsets[i], Clock.now)
+                    let lead = UnsafeBufferPointer(rebasing: buffer[leads.starts[i]..<leads.starts[i + 1]])
+                    try socket.send([topicFrame, lead])
+                    outcome.sent += 1
+                }
+            }
+        }
+        outcome.lastSend = Clock.now
+        shared.expected.store(warmupCount + outcome.sent, ordering: .sequentiallyConsistent)
+        shared.sourceDone.store(true, ordering: .releasing)
+
+        // 5. Keep the connection until the subscriber has everything (or gives up).
+        while !shared.subscriberDone.load(ordering: .acquiring) && !shared.aborted {
+            Clock.sleep(seconds: 0.005)
+        }
+    } catch {
+        shared.fail("source: \(error)")
+    }
+    return outcome
+}
+
+private func subscriberLoop(_ plan: PhasePlan, warmupCount: Int, shared: PhaseShared) -> SubscriberOutcome {
+    var outcome = SubscriberOutcome()
+    defer { shared.subscriberDone.store(true, ordering: .releasing) }
+    do {
+        let context = try Context(ioThreads: 1)
+        let socket = try Socket(context, type: .sub)
+        defer { socket.close() }
+        try socket.set(.receiveHighWaterMark, 0)  // no limit: never drop on our side
+        try socket.set(.linger, 0)
+        for topic in plan.subscriptions { try socket.subscribe(topic) }
+        try socket.connect(plan.publish)
+        try socket.set(.receiveTimeout, 100)
+        outcome.latencies.reserveCapacity(min(plan.leads.count * plan.repeats, 4_000_000))
+
+        let phaseDeadline = Clock.now + UInt64(plan.deadline * 1e9)
+        let idle = UInt64(plan.idleTimeout * 1e9)
+        var lastProgress = Clock.now
+        var sourceFinished = false
+        var received = 0
+        while received < shared.expected.load(ordering: .acquiring) {
+            var stampValue: UInt64? = nil
+            let frames = try socket.inspectMessage { index, bytes in
+                if index == 1 { stampValue = findStamp(bytes) }
+            }
+            let now = Clock.now
+            if frames != nil {
+                if let sent = stampValue {
+                    if received >= warmupCount { outcome.latencies.append(Int64(now) - Int64(sent)) }
+                    received += 1
+                    outcome.lastReceive = now
+                    lastProgress = now
+                    shared.received.store(received, ordering: .releasing)
+                } else {
+                    outcome.ignored += 1  // a probe's assignment (or a heartbeat)
+                    if !shared.subscriberReady.load(ordering: .relaxed) { shared.subscriberReady.store(true, ordering: .releasing) }
+                }
+            }
+            if shared.aborted { break }
+            if now > phaseDeadline { break }
+            // Idleness counts only once the source has sent everything.
+            if !sourceFinished {
+                if shared.sourceDone.load(ordering: .acquiring) {
+                    sourceFinished = true
+                    lastProgress = max(lastProgress, now)
+                }
+            } else if now > lastProgress && now - lastProgress > idle {
+                break
+            }
+        }
+        outcome.received = received
+        outcome.cpuAtEnd = plan.cpuSeconds?()
+    } catch {
+        shared.fail("subscriber: \(error)")
+    }
+    return outcome
+}
+
+/// Probe leads: valid, tiny, with ids unique in the whole run and no `bench_t` stamp.
+enum Probe {
+    private static let counter = Atomic<Int>(0)
+    private static let tag = String(UInt32.random(in: .min ... .max), radix: 36)
+
+    static func next() -> [UInt8] {
+        let n = counter.add(1, ordering: .relaxed).newValue
+        return Array(#"{"lead_id":"probe-\#(tag)-\#(n)","company":{"name":"Bench Probe","country":"US","region":"CO"},"products":["firewall"]}"#.utf8)
+    }
+}
+
+/// Writes `value` as 18 decimal digits at `offset`.
+@inline(__always)
+private func stamp(_ buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int, _ value: UInt64) {
+    var v = value
+    var i = offset + LeadFactory.stampDigits - 1
+    while i >= offset {
+        buffer[i] = 0x30 + UInt8(v % 10)
+        v /= 10
+        i -= 1
+    }
+}
+
+private let stampNeedle: [UInt8] = LeadFactory.stampKey
+
+/// The send time in an envelope or forwarded lead: the digits after `"bench_t":"`.
+/// Searched from the end, since the lead (which ends with the stamp) comes late in an envelope.
+@inline(__always)
+func findStamp(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+    let needleCount = stampNeedle.count
+    let digits = LeadFactory.stampDigits
+    guard bytes.count >= needleCount + digits else { return nil }
+    return stampNeedle.withUnsafeBytes { needle -> UInt64? in
+        var i = bytes.count - needleCount - digits
+        while i >= 0 {
+            if bytes[i] == 0x22 && bytes[i + 1] == 0x62 && memcmp(bytes.baseAddress! + i, needle.baseAddress!, needleCount) == 0 {
+                var value: UInt64 = 0
+                for j in (i + needleCount)..<(i + needleCount + digits) {
+                    let d = bytes[j] &- 0x30
+                    guard d < 10 else { return nil }
+                    value = value &* 10 &+ UInt64(d)
+                }
+                return value
+            }
+            i -= 1
+        }
+        return nil
+    }
+}
+
+/// The raw transport limit: a forwarder that does nothing, SUB bound where the daemon's
+/// ingest would be, PUB bound where its feed would be, moving each message on without
+/// copying (as `zbench fwd`), on its own thread with its own context.
+final class RawForwarder {
+    let ingest: String
+    let publish: String
+    private let context: Context
+    private let worker: Worker<String?>
+
+    init() throws {
+        let endpoints = try freeEndpoints(2)
+        ingest = endpoints[0]
+        publish = endpoints[1]
+        let context = try Context(ioThreads: 1)
+        self.context = context
+        let (ingest, publish) = (ingest, publish)
+        let bound = DispatchSemaphore(value: 0)
+        worker = Worker(name: "raw-forwarder") {
+            var failure: String?
+            do {
+                let input = try Socket(context, type: .sub)
+                let output = try Socket(context, type: .pub)
+                defer {
+                    input.close()
+                    output.close()
+                }
+                try input.set(.linger, 0)
+                try input.set(.receiveHighWaterMark, 100_000)  // the daemon's ingest.receive_hwm
+                try output.set(.linger, 0)
+                try output.set(.sendHighWaterMark, 1_000_000)  // the daemon's publish.send_hwm
+                try output.set(.xpubNoDrop, 1)
+                try input.subscribe("lead")
+                try input.bind(ingest)
+                try output.bind(publish)
+                bound.signal()
+                while true {
+                    do {
+                        try input.forwardMessage(to: output)
+                    } catch let error as ZMQError {
+                        if error.isContextTerminated { break }
+                        throw error
+                    }
+                }
+            } catch {
+                failure = "\(error)"
+                bound.signal()
+            }
+            return failure
+        }
+        if bound.wait(timeout: .now() + 10) != .success { throw BenchError("the raw forwarder did not start") }
+    }
+
+    func stop() {
+        context.shutdown()
+        if let failure = worker.join(timeout: 10), let failure { FileHandle.standardError.write(Data("raw forwarder: \(failure)\n".utf8)) }
+    }
+}
