@@ -86,3 +86,35 @@ public struct RetentionService: Service {
         return total
     }
 }
+
+/// Checkpoints the store's write-ahead log once a second from its own connection, so the
+/// routing thread's commits never stop to do it (SQLite's auto-checkpoint is off).
+public struct CheckpointService: Service {
+    private let store: LeadStore
+    private let logger: Logger
+    private let every: Duration
+
+    public init(store: LeadStore, logger: Logger, every: Duration = .seconds(1)) {
+        self.store = store
+        self.logger = logger
+        self.every = every
+    }
+
+    public func run() async throws {
+        let (store, logger, every) = (self.store, self.logger, self.every)
+        try? await cancelWhenGracefulShutdown {
+            var failing = false
+            while !Task.isCancelled {
+                try await Task.sleep(for: every)
+                do {
+                    try store.checkpoint()
+                    failing = false
+                } catch {
+                    if !failing { logger.warning("checkpoint failed; will retry", metadata: ["error": "\(error)"]) }
+                    failing = true
+                }
+            }
+        }
+        _ = try? store.checkpoint()
+    }
+}

@@ -85,6 +85,8 @@ final class Results {
     var unmatchedShare = 0.0
 
     var raw: ThroughputRun?
+    /// Each of the raw forwarder's runs (`raw` is their median).
+    var rawRuns: [Double] = []
     var rawLatency10k: LatencyRun?
     var durable: ThroughputRun?
     var durablePeakRSS: Double?
@@ -101,6 +103,7 @@ final class Results {
     var readyStored: [Double] = []
 
     var totalSeconds = 0.0
+    var loadAverageAtEnd = ""
     var errors: [String] = []
 
     var rawRate: Double? { raw?.rate }
@@ -246,7 +249,7 @@ extension Bench {
             out += "\nFailed sections:\n"
             for e in r.errors { out += "  \(e)\n" }
         }
-        out += String(format: "\ntotal run time %.0f s\n", r.totalSeconds)
+        out += String(format: "\ntotal run time %.0f s; load average at the end %@ (the machine may be shared: compare ratios, not absolute figures)\n", r.totalSeconds, r.loadAverageAtEnd)
         return out
     }
 
@@ -267,7 +270,7 @@ extension Bench {
         put("durable_ratio", r.durableRatio, round3)
         put("relaxed_ratio", r.relaxedRatio, round3)
         j["throughput"] = [
-            "raw": r.raw?.json ?? NSNull(), "durable": r.durable?.json ?? NSNull(), "relaxed": r.relaxed?.json ?? NSNull(),
+            "raw": r.raw?.json ?? NSNull(), "raw_runs_msgs_per_s": r.rawRuns.map(round1), "durable": r.durable?.json ?? NSNull(), "relaxed": r.relaxed?.json ?? NSNull(),
             "max_seconds": r.maxSeconds,
         ] as [String: Any]
         put("p50_ms_at_1k", r.latency1k?.summary?.p50, round3)
@@ -311,6 +314,7 @@ extension Bench {
             (t.name, ["goal": t.goal, "value": t.value, "met": t.met.map { $0 as Any } ?? NSNull()] as [String: Any])
         })
         var machineJSON = machine.json
+        machineJSON["load_average_at_end"] = r.loadAverageAtEnd
         machineJSON["libzmq"] = machine.libzmq
         j["machine"] = machineJSON
         j["libzmq_version"] = machine.libzmq

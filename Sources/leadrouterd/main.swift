@@ -91,10 +91,12 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         let service = try LeadRouterService(config: routerConfig, store: store, logger: logger, notifier: notifier)
         let retention = RetentionService(store: store, retentionDays: routerConfig.store.retentionDays, logger: logger)
+        let checkpoints = CheckpointService(store: store, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: retention, successTerminationBehavior: .ignore),
+                .init(service: checkpoints, successTerminationBehavior: .ignore),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
