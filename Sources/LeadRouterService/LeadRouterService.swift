@@ -87,14 +87,14 @@ public struct RetentionService: Service {
     }
 }
 
-/// Checkpoints the store's write-ahead log once a second from its own connection, so the
+/// Checkpoints the store's write-ahead log five times a second from its own connection, so the
 /// routing thread's commits never stop to do it (SQLite's auto-checkpoint is off).
 public struct CheckpointService: Service {
     private let store: LeadStore
     private let logger: Logger
     private let every: Duration
 
-    public init(store: LeadStore, logger: Logger, every: Duration = .seconds(1)) {
+    public init(store: LeadStore, logger: Logger, every: Duration = .milliseconds(200)) {
         self.store = store
         self.logger = logger
         self.every = every

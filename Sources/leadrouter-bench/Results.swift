@@ -249,7 +249,7 @@ extension Bench {
             out += "\nFailed sections:\n"
             for e in r.errors { out += "  \(e)\n" }
         }
-        out += String(format: "\ntotal run time %.0f s; load average at the end %@ (the machine may be shared: compare ratios, not absolute figures)\n", r.totalSeconds, r.loadAverageAtEnd)
+        out += String(format: "\ntotal run time %.0f s", r.totalSeconds) + "; load average at the end \(r.loadAverageAtEnd) (on a shared machine, compare ratios rather than absolute figures)\n"
         return out
     }
 
