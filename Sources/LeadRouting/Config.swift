@@ -62,7 +62,7 @@ public struct IngestConfig: Sendable, Equatable {
         connect: [Endpoint] = [],
         topics: [String] = ["lead"],
         maxMessageBytes: Int = 65_536,
-        receiveHighWaterMark: Int = 100_000
+        receiveHighWaterMark: Int = 10_000
     ) {
         self.bind = bind
         self.connect = connect

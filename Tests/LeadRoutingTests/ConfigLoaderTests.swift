@@ -88,7 +88,7 @@ private let partnerHead = """
             connect: [],
             topics: ["lead"],
             maxMessageBytes: 65_536,
-            receiveHighWaterMark: 100_000
+            receiveHighWaterMark: 10_000
         ),
         intake: IntakeConfig(bind: Endpoint(validating: "tcp://127.0.0.1:5551")),
         publish: PublishConfig(
@@ -177,7 +177,7 @@ func absentSectionsTakeTheDefaults(yaml: String) throws {
     #expect(config.ingest.connect.isEmpty)
     #expect(config.ingest.topics == ["lead"])
     #expect(config.ingest.maxMessageBytes == 65_536)
-    #expect(config.ingest.receiveHighWaterMark == 100_000)
+    #expect(config.ingest.receiveHighWaterMark == 10_000)
     #expect(config.intake.bind?.description == "tcp://127.0.0.1:5551")
     #expect(config.publish.bind.description == "tcp://127.0.0.1:5560")
     #expect(config.publish.sendHighWaterMark == 1_000_000)
