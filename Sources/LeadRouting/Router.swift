@@ -83,14 +83,14 @@ public struct RoutingDecision: Sendable, Equatable {
     public var assignmentID: String = ""
     public var qualification: Qualification?
     public var rule: ChoiceRule = .unmatched
-    /// The partners whose territory covers the lead's country, in config order (at most
-    /// ``Router/recordedCandidates``), each with why it was passed over.
+    /// The partners whose territory covers the lead (its country, its region, or anywhere),
+    /// in config order (at most ``Router/recordedCandidates``), each with why it was passed over.
     public var candidates: [Candidate] = []
     /// Considered partners left out of ``candidates`` past the cap.
     public var candidatesOmitted = 0
     /// Why the omitted candidates were passed over, counted (`eligible` for those that were not).
     public var omittedByReason: [String: Int] = [:]
-    /// Partners never considered: their territories do not include the lead's country.
+    /// Partners never considered: their territories do not cover the lead's country and region.
     public var outsideTerritory = 0
     /// The lead's account keys (`d:domain`, `n:name`), for remembering who owns the account.
     public var accountKeys: [String] = []
@@ -209,11 +209,12 @@ public struct Router: Sendable {
     public let partners: [Partner]
     public let unmatched: UnmatchedDestination
     public let qualifier: Qualifier
-    /// For each country, the partners whose territory includes it (and those that cover
-    /// anywhere), in config order, with the regions they cover there (`nil`: all of it).
-    private let byCountry: [String: [CountryEntry]]
+    /// For each country: the partners that cover all of it (or anywhere), and for each of
+    /// its regions the partners that list that region, in config order. A lead only looks
+    /// at the partners whose territory covers it.
+    private let byCountry: [String: CountryIndex]
     /// The partners that cover anywhere, for countries no territory names.
-    private let anywhere: [CountryEntry]
+    private let anywhere: [Int]
     /// Eligibility facts per partner, flattened for a fast check.
     private let rules: [PartnerRule]
     /// Product names offered by some partner, numbered for bit sets.
@@ -253,8 +254,9 @@ public struct Router: Sendable {
         let words = max(1, (productIDs.count + 63) / 64)
         var rules: [PartnerRule] = []
         rules.reserveCapacity(partners.count)
-        var countryLists: [String: [CountryEntry]] = [:]
-        var anywhere: [CountryEntry] = []
+        var wholeCountry: [String: [Int]] = [:]
+        var byRegion: [String: [String: [Int]]] = [:]
+        var anywhere: [Int] = []
         var indexByID: [String: Int] = [:]
         var owned: [String: Int] = [:]
         for (i, partner) in partners.enumerated() {
@@ -268,16 +270,13 @@ public struct Router: Sendable {
                 active: partner.active, pausedUntil: partner.pausedUntil ?? .min, minGrade: partner.minGrade,
                 hasCapacity: partner.capacity != nil, everyProduct: partner.products.isEmpty, productBits: bits))
             if partner.territories.isEmpty {
-                anywhere.append(CountryEntry(partner: i, regions: nil))
+                anywhere.append(i)
             } else {
                 for territory in partner.territories {
-                    let regions = territory.regions.map(Set.init)
-                    if let last = countryLists[territory.country]?.last, last.partner == i {
-                        // The same country twice in one partner: cover the union.
-                        let merged = last.regions.flatMap { old in regions.map { old.union($0) } }
-                        countryLists[territory.country]![countryLists[territory.country]!.count - 1].regions = merged
+                    if let regions = territory.regions {
+                        for region in Set(regions) { byRegion[territory.country, default: [:]][region, default: []].append(i) }
                     } else {
-                        countryLists[territory.country, default: []].append(CountryEntry(partner: i, regions: regions))
+                        wholeCountry[territory.country, default: []].append(i)
                     }
                 }
             }
@@ -286,22 +285,12 @@ public struct Router: Sendable {
                 if owned[key] == nil { owned[key] = i }  // the first partner listing an account owns it
             }
         }
-        // Each country's list includes the partners that cover anywhere, in config order.
-        var byCountry: [String: [CountryEntry]] = [:]
-        for (country, list) in countryLists {
-            var merged: [CountryEntry] = []
-            merged.reserveCapacity(list.count + anywhere.count)
-            var a = 0, b = 0
-            while a < list.count || b < anywhere.count {
-                if b == anywhere.count || (a < list.count && list[a].partner < anywhere[b].partner) {
-                    merged.append(list[a])
-                    a += 1
-                } else {
-                    merged.append(anywhere[b])
-                    b += 1
-                }
-            }
-            byCountry[country] = merged
+        // Each country's whole-country list includes the partners that cover anywhere.
+        var byCountry: [String: CountryIndex] = [:]
+        for country in Set(wholeCountry.keys).union(byRegion.keys) {
+            byCountry[country] = CountryIndex(
+                whole: Router.merged(Router.unique(wholeCountry[country] ?? []), anywhere),
+                regions: (byRegion[country] ?? [:]).mapValues(Router.unique))
         }
         self.byCountry = byCountry
         self.anywhere = anywhere
@@ -395,16 +384,12 @@ public struct Router: Sendable {
         return bits
     }
 
-    /// Why the candidate `entry` cannot take `lead` now, or `nil` when it can. Only flags,
-    /// bit sets and one region look-up: no strings are built here.
-    private func exclusion(_ entry: CountryEntry, _ lead: LeadFacts, _ leadProducts: [UInt64], _ grade: Grade, _ now: Int64) -> Exclusion? {
-        let i = entry.partner
+    /// Why candidate `i` (whose territory covers the lead) cannot take `lead` now, or `nil`
+    /// when it can. Only flags and bit sets: no strings are built here.
+    private func exclusion(_ i: Int, _ leadProducts: [UInt64], _ grade: Grade, _ now: Int64) -> Exclusion? {
         let rule = rules[i]
         if !rule.active { return .inactive }
         if rule.pausedUntil > now { return .paused }
-        if let regions = entry.regions {
-            guard let region = lead.region, regions.contains(region) else { return .territory }
-        }
         if !rule.everyProduct {
             var overlap = false
             for w in 0..<leadProducts.count where rule.productBits[w] & leadProducts[w] != 0 {
@@ -418,9 +403,41 @@ public struct Router: Sendable {
         return nil
     }
 
-    /// The partners whose territories include the lead's country, in config order.
-    private func candidates(for lead: LeadFacts) -> [CountryEntry] {
-        byCountry[lead.country] ?? anywhere
+    /// The partners whose territory covers the lead (its whole country, its region, or
+    /// anywhere), in config order.
+    private func candidates(for lead: LeadFacts) -> [Int] {
+        guard let index = byCountry[lead.country] else { return anywhere }
+        guard let region = lead.region, let regional = index.regions[region] else { return index.whole }
+        return Router.merged(index.whole, regional)
+    }
+
+    /// Two ascending lists of partner indexes merged into one, without repeats.
+    static func merged(_ a: [Int], _ b: [Int]) -> [Int] {
+        if b.isEmpty { return a }
+        if a.isEmpty { return b }
+        var out: [Int] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i] < b[j]) {
+                out.append(a[i])
+                i += 1
+            } else if i == a.count || b[j] < a[i] {
+                out.append(b[j])
+                j += 1
+            } else {
+                out.append(a[i])
+                i += 1
+                j += 1
+            }
+        }
+        return out
+    }
+
+    static func unique(_ list: [Int]) -> [Int] {
+        var out: [Int] = []
+        for i in list where out.last != i { out.append(i) }
+        return out
     }
 
     // MARK: - Routing
@@ -430,19 +447,16 @@ public struct Router: Sendable {
         let now = context.now
         let qualification = qualifier.qualify(lead)
         let grade = qualification.grade
-        let entries = candidates(for: lead)
+        let considered = candidates(for: lead)
         let leadProducts = productBits(lead)
-        var considered: [Int] = []
-        considered.reserveCapacity(entries.count)
         var exclusions: [Exclusion?] = []
-        exclusions.reserveCapacity(entries.count)
+        exclusions.reserveCapacity(considered.count)
         var eligible: [Int] = []
         var gradeRefusals = 0
-        for entry in entries {
-            let exclusion = exclusion(entry, lead, leadProducts, grade, now)
-            considered.append(entry.partner)
+        for i in considered {
+            let exclusion = exclusion(i, leadProducts, grade, now)
             exclusions.append(exclusion)
-            if exclusion == nil { eligible.append(entry.partner) } else if exclusion == .grade { gradeRefusals += 1 }
+            if exclusion == nil { eligible.append(i) } else if exclusion == .grade { gradeRefusals += 1 }
         }
         let keys = lead.account
         let gradeText = "grade \(grade.rawValue) (score \(qualification.score))"
@@ -634,11 +648,10 @@ public struct Router: Sendable {
     }
 }
 
-/// A candidate partner for leads of one country, and the regions it covers there.
-struct CountryEntry: Sendable {
-    var partner: Int
-    /// `nil`: the whole country.
-    var regions: Set<String>?
+/// The partners covering one country: all of it (or anywhere), or some of its regions.
+struct CountryIndex: Sendable {
+    var whole: [Int]
+    var regions: [String: [Int]]
 }
 
 /// What eligibility needs of a partner, flattened.

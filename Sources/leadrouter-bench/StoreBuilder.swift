@@ -4,6 +4,10 @@ import LeadRouting
 import LeadStore
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Fills a store directly through the LeadStore API, as if `count` leads had been routed
 /// over the last 30 days by a daemon with these partners.
 ///
@@ -12,7 +16,8 @@ import Synchronization
 /// gives them. Routing a million leads that way would take minutes, so every further lead
 /// reuses a template's bytes with its own lead id, assignment id, per-topic `seq` and time
 /// patched in. Batches of `batchSize` are committed with the published watermarks (nothing
-/// is left to republish at start-up), on a second thread while the next batch is built.
+/// is left to republish at start-up), and checkpointed, on a second thread while the next
+/// batch is built.
 enum StoreBuilder {
     struct Summary {
         var leads: Int
@@ -38,7 +43,7 @@ enum StoreBuilder {
     static func build(directory: String, count: Int, partners: [Partner], templates templateCount: Int = 2_000,
                       batchSize: Int = 10_000, progress: (Int) -> Void) throws -> Summary {
         let started = Clock.now
-        let store = try LeadStore(directory: directory, durability: .off)
+        let box = StoreBox(try LeadStore(directory: directory, durability: .off))
         var pipeline = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         // Spread over the last 30 days, well inside the default 180-day retention.
@@ -83,11 +88,16 @@ enum StoreBuilder {
         let committed = Atomic<Int>(0)
         let failure = Mutex<String?>(nil)
         let committer = Worker<Bool>(name: "store-builder") {
+            guard let store = box.store else { return false }
             while true {
                 available.wait()
                 guard let (batch, published) = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }), !batch.isEmpty else { return true }
                 if failure.withLock({ $0 }) == nil {
-                    do { try store.commit(batch, published: published) } catch {
+                    do {
+                        try store.commit(batch, published: published)
+                        // As the daemon does once a second: keep the write-ahead log short.
+                        _ = try? store.checkpoint()
+                    } catch {
                         failure.withLock { $0 = "\(error)" }
                     }
                 }
@@ -158,13 +168,21 @@ enum StoreBuilder {
         queue.withLock { $0.append((StoreBatch(), [:])) }
         available.signal()
         _ = committer.join(timeout: 3600)
+        // Closing the store (its last connection) checkpoints what is left in the log, as a
+        // daemon's clean stop would.
+        box.store = nil
         if let error = failure.withLock({ $0 }) { throw BenchError("building the store: \(error)") }
         progress(count)
         let seconds = Double(Clock.now - started) / 1e9
-        let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + LeadStore.fileName)
+        // The database and whatever is left of its write-ahead log.
+        var bytesOnDisk: Int64 = 0
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasPrefix(LeadStore.fileName) {
+            var info = stat()
+            if stat(directory + "/" + file, &info) == 0 { bytesOnDisk += Int64(info.st_size) }
+        }
         return Summary(
             leads: done, envelopes: envelopes, seconds: seconds,
-            bytesOnDisk: (attributes?[.size] as? NSNumber)?.int64Value ?? 0,
+            bytesOnDisk: bytesOnDisk,
             averageDecisionBytes: Double(decisionBytes) / Double(max(k, 1)),
             averageEnvelopeBytes: Double(envelopeBytes) / Double(max(envelopeCount, 1)))
     }
@@ -203,4 +221,10 @@ enum StoreBuilder {
         while out.count < width { out.append("0") }
         return String(out.reversed())
     }
+}
+
+/// Holds the store so that the builder can close it (by letting it go) once the committer is done.
+private final class StoreBox: @unchecked Sendable {
+    var store: LeadStore?
+    init(_ store: LeadStore) { self.store = store }
 }

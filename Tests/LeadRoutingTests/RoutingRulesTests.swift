@@ -173,15 +173,16 @@ struct RoutingRulesTests {
         var router = Router(partners: partners, unmatched: .vendorSales)
         let decision = router.route(lead("e1", region: "TX", grade: .B), context: .init(now: t0))
         #expect(decision.partnerID == "chosen")
-        #expect(decision.outsideTerritory == 1)
+        // "de" and "co-only" (another region) do not cover US-TX: never considered, counted.
+        #expect(decision.outsideTerritory == 2)
         #expect(decision.candidates == [
             Candidate(partnerID: "fw", exclusion: .product), Candidate(partnerID: "off", exclusion: .inactive),
             Candidate(partnerID: "picky", exclusion: .grade), Candidate(partnerID: "chosen", exclusion: nil),
-            Candidate(partnerID: "co-only", exclusion: .territory),
         ])
         let record = decision.record(messages: [])
         #expect(record.contains(#""rule":"only_eligible""#))
-        #expect(record.contains(#""candidates":{"product":["fw"],"inactive":["off"],"grade":["picky"],"chosen":["chosen"],"territory":["co-only"]}"#))
+        #expect(record.contains(#""candidates":{"product":["fw"],"inactive":["off"],"grade":["picky"],"chosen":["chosen"]}"#))
+        #expect(record.contains(#""outside_territory":2"#))
     }
 
     @Test("rotation state carried across a restart continues exactly where it left off")
