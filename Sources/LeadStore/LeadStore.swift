@@ -227,6 +227,9 @@ public final class LeadStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3: index account owners by time, for pruning") { db in
+            try db.execute(sql: "CREATE INDEX account_owners_routed_at ON account_owners (routed_at)")
+        }
         return migrator
     }
 
@@ -493,7 +496,8 @@ public final class LeadStore: Sendable {
     @discardableResult
     public func checkpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int) {
         do {
-            return try checkpointer.write { db in
+            // A checkpoint cannot run inside a transaction: no `write`, which opens one.
+            return try checkpointer.writeWithoutTransaction { db in
                 let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
                 return (row?[1] ?? 0, row?[2] ?? 0)
             }
@@ -512,13 +516,15 @@ public final class LeadStore: Sendable {
     public func prune(olderThan cutoff: Int64, limit: Int = 1000, expiredBefore: Int64? = nil) throws(StoreError) -> Int {
         do {
             return try pool.write { db in
+                // Rows are appended in time order, so the oldest are the first ids: look only at
+                // the first `limit` rows, never scan the whole table for old ones.
                 try db.execute(
-                    sql: "DELETE FROM leads WHERE id IN (SELECT id FROM leads WHERE routed_at < ? ORDER BY id LIMIT ?)",
-                    arguments: [cutoff, limit])
+                    sql: "DELETE FROM leads WHERE id IN (SELECT id FROM (SELECT id, routed_at FROM leads ORDER BY id LIMIT ?) WHERE routed_at < ?)",
+                    arguments: [limit, cutoff])
                 var deleted = db.changesCount
                 try db.execute(
-                    sql: "DELETE FROM envelopes WHERE id IN (SELECT id FROM envelopes WHERE created_at < ? ORDER BY id LIMIT ?)",
-                    arguments: [cutoff, limit])
+                    sql: "DELETE FROM envelopes WHERE id IN (SELECT id FROM (SELECT id, created_at FROM envelopes ORDER BY id LIMIT ?) WHERE created_at < ?)",
+                    arguments: [limit, cutoff])
                 deleted += db.changesCount
                 // Account ownership learnt from routing lapses when the account has had no lead for as long.
                 try db.execute(

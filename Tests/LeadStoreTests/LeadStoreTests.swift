@@ -490,3 +490,37 @@ func everyDurabilityOpensAndCommits(_ durability: Durability) throws {
         }
     }
 }
+
+// MARK: - Checkpoints and bounded pruning
+
+@Test("a checkpoint from its own connection succeeds beside the writer and moves the log into the database")
+func checkpointMovesTheLog() throws {
+    try withStateDirectory { directory in
+        try withStore(directory) { store in
+            for i in 0..<20 {
+                try store.commit(batch(leads: [storedLead("c\(i)")], envelopes: [message("partner/acme/", i + 1)], leadIDs: ["c\(i)"]))
+            }
+            let result = try store.checkpoint()
+            #expect(result.walPages > 0)
+            #expect(result.checkpointed == result.walPages)
+            #expect(try store.leadCount() == 20)
+        }
+    }
+}
+
+@Test("pruning looks only at the oldest rows: new rows behind old ones are never touched, and a store with nothing old is left alone")
+func pruningStopsAtNewRows() throws {
+    try withStateDirectory { directory in
+        try withStore(directory) { store in
+            let old: Int64 = 1_700_000_000_000
+            let new = old + 86_400_000 * 400
+            try store.commit(batch(leads: (0..<5).map { storedLead("o\($0)", routedAt: old) }, createdAt: old))
+            try store.commit(batch(leads: (0..<5).map { storedLead("n\($0)", routedAt: new) }, createdAt: new))
+            #expect(try store.prune(olderThan: old + 1, limit: 3) == 3)
+            #expect(try store.prune(olderThan: old + 1, limit: 3) == 2)
+            #expect(try store.prune(olderThan: old + 1, limit: 3) == 0)
+            #expect(try store.leadCount() == 5)
+            #expect(try store.knownLeads((0..<5).map { "n\($0)" }).count == 5)
+        }
+    }
+}
