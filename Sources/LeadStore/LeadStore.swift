@@ -123,10 +123,12 @@ public final class LeadStore: Sendable {
         var configuration = Configuration()
         configuration.label = "leadrouter"
         configuration.busyMode = .timeout(10)
+        // The routing loop reads from one thread; replay and explain rarely: two readers do.
+        configuration.maximumReaderCount = 2
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue.uppercased())")
             // Room for a large group commit without spilling dirty pages mid-transaction.
-            try db.execute(sql: "PRAGMA cache_size = -32768")
+            try db.execute(sql: "PRAGMA cache_size = -16384")
             // Commits never stop to checkpoint: ``checkpoint()`` does it, off the routing thread.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
