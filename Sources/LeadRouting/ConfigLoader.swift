@@ -371,17 +371,24 @@ private struct Checker {
 
     private mutating func intake(_ entry: Fields.Entry?) -> IntakeConfig {
         var intake = IntakeConfig()
-        guard let entry else {
-            bindByDefault(intake.bind.map { [$0] } ?? [], at: "intake.bind")
-            return intake
-        }
-        guard let fields = section(entry, at: "intake", allowed: Keys.intake) else { return intake }
-        if let bind = fields["bind"] {
-            intake.bind = endpoint(bind, at: "intake.bind", default: intake.bind)
-        } else {
-            bindByDefault(intake.bind.map { [$0] } ?? [], at: "intake.bind")
-        }
+        _ = socketSection(entry, "intake", allowed: Keys.intake, bind: &intake.bind)
         return intake
+    }
+
+    /// A section with an optional `bind` (intake, replay): reads the endpoint, or records the
+    /// default as bound; returns the section's fields for its other keys.
+    private mutating func socketSection(_ entry: Fields.Entry?, _ name: String, allowed: [String], bind: inout Endpoint?) -> Fields? {
+        guard let entry else {
+            bindByDefault(bind.map { [$0] } ?? [], at: "\(name).bind")
+            return nil
+        }
+        guard let fields = section(entry, at: name, allowed: allowed) else { return nil }
+        if let value = fields["bind"] {
+            bind = endpoint(value, at: "\(name).bind", default: bind)
+        } else {
+            bindByDefault(bind.map { [$0] } ?? [], at: "\(name).bind")
+        }
+        return fields
     }
 
     private mutating func publish(_ entry: Fields.Entry?) -> PublishConfig {
@@ -409,16 +416,7 @@ private struct Checker {
 
     private mutating func replay(_ entry: Fields.Entry?) -> ReplayConfig {
         var replay = ReplayConfig()
-        guard let entry else {
-            bindByDefault(replay.bind.map { [$0] } ?? [], at: "replay.bind")
-            return replay
-        }
-        guard let fields = section(entry, at: "replay", allowed: Keys.replay) else { return replay }
-        if let bind = fields["bind"] {
-            replay.bind = endpoint(bind, at: "replay.bind", default: replay.bind)
-        } else {
-            bindByDefault(replay.bind.map { [$0] } ?? [], at: "replay.bind")
-        }
+        guard let fields = socketSection(entry, "replay", allowed: Keys.replay, bind: &replay.bind) else { return replay }
         if let entry = fields["max_limit"], let value = int(entry, at: "replay.max_limit", in: Limits.replayMaxLimit) {
             replay.maxLimit = value
         }
