@@ -449,7 +449,7 @@ final class RawForwarder {
                     output.close()
                 }
                 try input.set(.linger, 0)
-                try input.set(.receiveHighWaterMark, 100_000)  // the daemon's ingest.receive_hwm
+                try input.set(.receiveHighWaterMark, 10_000)  // as the daemon's ingest.receive_hwm default
                 try output.set(.linger, 0)
                 try output.set(.sendHighWaterMark, 1_000_000)  // the daemon's publish.send_hwm
                 try output.set(.xpubNoDrop, 1)
