@@ -102,7 +102,6 @@ public final class RoutingLoop: Sendable {
         notifier.notify("READY=1\nSTATUS=routing leads")
         onReady()
 
-        let commits = CommitWorker(store: store, wakeup: wakeup)
         var poller = Poller()
         poller.add(sockets.ingest)
         if let intake = sockets.intake { poller.add(intake) }
@@ -116,14 +115,9 @@ public final class RoutingLoop: Sendable {
                 logger.error("poll failed; retrying", metadata: ["error": "\(error)"])
             }
             wakeup.drain()
-            // A commit that finished meanwhile: acknowledge and publish it first.
-            if let inFlight = state.inFlight, let result = commits.result() {
-                state.inFlight = nil
-                finish(inFlight, result, sockets: sockets, state: &state)
-            }
             if let replay = sockets.replay { answerReplays(replay, state: &state) }
             let batch = collect(sockets, limit: RoutingLoop.batchLimit)
-            if !batch.isEmpty { process(batch, commits: commits, sockets: sockets, state: &state) }
+            if !batch.isEmpty { process(batch, sockets: sockets, state: &state) }
             sendHeartbeats(sockets.publish, state: &state)
             persistPublishedIfIdle(batch.isEmpty, state: &state)
             reloadRegistrationsIfChanged(state: &state)
@@ -138,11 +132,7 @@ public final class RoutingLoop: Sendable {
         while true {
             let batch = collect(sockets, limit: RoutingLoop.batchLimit)
             if batch.isEmpty { break }
-            process(batch, commits: commits, sockets: sockets, state: &state)
-        }
-        if let inFlight = state.inFlight {
-            state.inFlight = nil
-            finish(inFlight, commits.waitForResult(), sockets: sockets, state: &state)
+            process(batch, sockets: sockets, state: &state)
         }
         persistPublished(state: &state)
         let rotation = state.pipeline.takeChangedPartnerStates(includingRotation: true)
@@ -184,7 +174,7 @@ public final class RoutingLoop: Sendable {
     // MARK: - Batches
 
     /// A message taken off a socket, with what is needed to answer it.
-    fileprivate struct Received {
+    private struct Received {
         var channel: InboundChannel
         /// For intake: the ROUTER's routing frames (identity, and the empty delimiter of a REQ client).
         var replyRoute: [[UInt8]]
@@ -244,61 +234,8 @@ public final class RoutingLoop: Sendable {
     }
 
     /// Validates, routes and commits one batch, then answers and publishes.
-    /// One batch on its way through: routed, waiting for (or in) its commit.
-    fileprivate struct PreparedBatch {
-        var items: [Received]
-        var accepted: [Result<ParsedLead, LeadRejection>]
-        var storeBatch: StoreBatch
-        var replies: [(route: [[UInt8]], body: [UInt8])]
-        var rejections: [LeadRejection]
-        /// The pipeline as it was before this batch was routed, to go back to if the commit fails.
-        var before: LeadPipeline
-        var generation: Int
-        /// The published watermarks sent with the commit.
-        var published: [String: Int] = [:]
-    }
-
-    /// Routes `batch` while the previous one commits (on the commit worker), then waits for
-    /// that commit, acknowledges and publishes it, and hands this batch to the worker. At
-    /// most one commit is in flight, and batches are acknowledged and published in order.
-    private func process(_ batch: [Received], commits: CommitWorker, sockets: Sockets, state: inout LoopState) {
+    private func process(_ batch: [Received], sockets: Sockets, state: inout LoopState) {
         state.pipeline.countReceived(batch.count)
-        var prepared = prepare(batch, state: &state)
-        if let inFlight = state.inFlight {
-            state.inFlight = nil
-            let result = commits.waitForResult()
-            let failed = (try? result.get()) == nil
-            // The earlier batch is answered first: intake clients match replies in order.
-            finish(inFlight, result, sockets: sockets, state: &state)
-            if failed, case .success = prepared {
-                // The failed batch's state was undone, and this batch was routed on top of
-                // it: route it again from the restored state.
-                prepared = prepare(batch, state: &state)
-            }
-        }
-        var next: PreparedBatch
-        switch prepared {
-        case .failure(let failure):
-            failBatch(batch, failure.accepted, error: failure.error, sockets: sockets, state: &state)
-            return
-        case .success(let ready):
-            next = ready
-        }
-        next.published = state.unsavedPublished
-        commits.submit(next.storeBatch, published: next.published)
-        state.inFlight = next
-    }
-
-    /// The store could not be asked about a batch's leads.
-    fileprivate struct LookUpFailure: Error {
-        var error: StoreError
-        var accepted: [Result<ParsedLead, LeadRejection>]
-    }
-
-    /// Validates, de-duplicates and routes a batch, and builds what its commit writes; fails
-    /// when the store could not be asked about its leads (the caller fails the batch, after
-    /// answering any batch before it).
-    private func prepare(_ batch: [Received], state: inout LoopState) -> Result<PreparedBatch, LookUpFailure> {
         // Validate everything first, so one store look-up covers the batch's lead ids.
         let accepted = batch.map { state.pipeline.accept($0.message, from: $0.channel) }
         let ids = accepted.compactMap { try? $0.get().facts.leadID }.filter { !state.pipeline.hasRecentlyRouted(leadID: $0) }
@@ -308,11 +245,11 @@ public final class RoutingLoop: Sendable {
         do {
             (known, owners) = try store.lookUp(leadIDs: ids, accountKeys: Array(Set(accountKeys)))
         } catch {
-            return .failure(LookUpFailure(error: error, accepted: accepted))
+            failBatch(batch, accepted, error: error, sockets: sockets, state: &state)
+            return
         }
 
         let before = state.pipeline
-        let generation = state.pipeline.beginBatch()
         var storeBatch = StoreBatch()
         storeBatch.createdAt = RoutingLoop.nowMilliseconds()
         var replies: [(route: [[UInt8]], body: [UInt8])] = []
@@ -363,34 +300,25 @@ public final class RoutingLoop: Sendable {
         let saveRotation = ContinuousClock.now - state.lastRotationSave >= RoutingLoop.rotationSaveInterval
         storeBatch.partnerStates = state.pipeline.takeChangedPartnerStates(includingRotation: saveRotation)
         if saveRotation { state.lastRotationSave = ContinuousClock.now }
-        return .success(PreparedBatch(
-            items: batch, accepted: accepted, storeBatch: storeBatch, replies: replies, rejections: rejections,
-            before: before, generation: generation))
-    }
-
-    /// Acknowledges and publishes a committed batch, or undoes it when its commit failed.
-    private func finish(_ batch: PreparedBatch, _ result: Result<Void, StoreError>, sockets: Sockets, state: inout LoopState) {
-        switch result {
-        case .failure(let error):
-            // Back to before the batch (and any later batch routed on top of it).
-            state.pipeline = batch.before
-            failBatch(batch.items, batch.accepted, error: error, sockets: sockets, state: &state)
-        case .success:
-            for (topic, seq) in batch.published where state.unsavedPublished[topic] == seq {
-                state.unsavedPublished[topic] = nil
-            }
-            state.pipeline.forgetRecent(through: batch.generation)
+        do {
+            try store.commit(storeBatch, published: state.unsavedPublished)
+            state.unsavedPublished.removeAll(keepingCapacity: true)
+            state.pipeline.forgetRecent()
             if state.storageFailing {
                 state.storageFailing = false
                 notifier.notify("STATUS=routing leads")
                 logger.notice("the store accepts writes again; routing resumed")
             }
-            for rejection in batch.rejections { state.duties.logRejection(rejection) }
-            if let intake = sockets.intake {
-                for reply in batch.replies { sendReply(reply.route, [reply.body], on: intake) }
-            }
-            send(batch.storeBatch.envelopes, on: sockets.publish, state: &state)
+        } catch {
+            state.pipeline = before
+            failBatch(batch, accepted, error: error, sockets: sockets, state: &state)
+            return
         }
+        for rejection in rejections { state.duties.logRejection(rejection) }
+        if let intake = sockets.intake {
+            for reply in replies { sendReply(reply.route, [reply.body], on: intake) }
+        }
+        send(storeBatch.envelopes, on: sockets.publish, state: &state)
     }
 
     /// The store cannot take the batch: nothing in it is acknowledged or published. Intake
@@ -556,8 +484,6 @@ private struct LoopState {
     var storageFailures = 0
     var registrationsVersion: Int64 = 0
     var lastRotationSave = ContinuousClock.now
-    /// The batch whose commit is running on the commit worker.
-    var inFlight: RoutingLoop.PreparedBatch?
     var lastRegistrationsCheck = ContinuousClock.now
     var duties: LoopDuties
 
@@ -636,55 +562,5 @@ private final class Sockets {
         replay?.close()
         try? publish.set(.linger, lingerMilliseconds)
         publish.close()
-    }
-}
-
-/// Runs commits on a thread of their own, one at a time, so the routing thread routes the
-/// next batch meanwhile. The routing thread collects each result (after the worker has
-/// signalled the loop's wakeup) before it acknowledges or publishes anything of the batch.
-final class CommitWorker: Sendable {
-    private let store: LeadStore
-    private let wakeup: Wakeup
-    private let queue = DispatchQueue(label: "leadrouter-commit")
-    private let outcome = Mutex<Result<Void, StoreError>?>(nil)
-    private let done = DispatchSemaphore(value: 0)
-
-    init(store: LeadStore, wakeup: Wakeup) {
-        self.store = store
-        self.wakeup = wakeup
-    }
-
-    /// Starts committing `batch`. Only one commit is in flight: collect its result first.
-    func submit(_ batch: StoreBatch, published: [String: Int]) {
-        queue.async { [self] in
-            let result: Result<Void, StoreError>
-            do throws(StoreError) {
-                try store.commit(batch, published: published)
-                result = .success(())
-            } catch {
-                result = .failure(error)
-            }
-            outcome.withLock { $0 = result }
-            done.signal()
-            wakeup.signal()
-        }
-    }
-
-    /// The result of the commit in flight, when it has finished.
-    func result() -> Result<Void, StoreError>? {
-        guard done.wait(timeout: .now()) == .success else { return nil }
-        return outcome.withLock { value in
-            defer { value = nil }
-            return value
-        }
-    }
-
-    /// Waits for the commit in flight and returns its result.
-    func waitForResult() -> Result<Void, StoreError> {
-        done.wait()
-        return outcome.withLock { value in
-            defer { value = nil }
-            return value ?? .success(())
-        }
     }
 }

@@ -66,13 +66,10 @@ public struct LeadPipeline: Sendable {
     public private(set) var lastSeq: [String: Int]
     /// Lead ids routed since the owner last called ``forgetRecent()``; older ones are the
     /// store's to remember.
-    private var recentLeadIDs: [String: Int] = [:]
+    private var recentLeadIDs: Set<String> = []
     /// Account keys routed since ``forgetRecent()``, and to whom: later leads of the same
     /// account in the same batch see them before the store does.
-    private var recentOwners: [String: (partner: String, generation: Int)] = [:]
-    /// The batch now being routed: recent ids and owners are tagged with it, so a caller that
-    /// commits batches in order can forget exactly those that are stored.
-    public private(set) var generation = 0
+    private var recentOwners: [String: String] = [:]
     private var random: SplitMix64
 
     /// Bytes of the input quoted in a `rejected/` envelope.
@@ -92,19 +89,7 @@ public struct LeadPipeline: Sendable {
     }
 
     /// Whether a lead with this id was routed since ``forgetRecent()``.
-    public func hasRecentlyRouted(leadID: String) -> Bool { recentLeadIDs[leadID] != nil }
-
-    /// Starts a new batch; returns its generation.
-    public mutating func beginBatch() -> Int {
-        generation += 1
-        return generation
-    }
-
-    /// Forgets the ids and owners of batches up to `generation`, once the store has them.
-    public mutating func forgetRecent(through generation: Int) {
-        recentLeadIDs = recentLeadIDs.filter { $0.value > generation }
-        recentOwners = recentOwners.filter { $0.value.generation > generation }
-    }
+    public func hasRecentlyRouted(leadID: String) -> Bool { recentLeadIDs.contains(leadID) }
 
     /// Forgets the ids and account owners of leads routed so far, once a store remembers them.
     public mutating func forgetRecent() {
@@ -160,16 +145,15 @@ public struct LeadPipeline: Sendable {
     ///   the store knows it; leads routed since ``forgetRecent()`` take precedence.
     public mutating func route(_ lead: ParsedLead, now: Int64, previousOwner: String? = nil) -> LeadOutcome {
         let leadID = lead.facts.leadID
-        guard recentLeadIDs[leadID] == nil else {
+        guard recentLeadIDs.insert(leadID).inserted else {
             counters.duplicates += 1
             return .duplicate(leadID: leadID)
         }
         let keys = lead.facts.account.all
-        recentLeadIDs[leadID] = generation
-        let owner = keys.first { recentOwners[$0] != nil }.flatMap { recentOwners[$0]?.partner } ?? previousOwner
+        let owner = keys.first { recentOwners[$0] != nil }.flatMap { recentOwners[$0] } ?? previousOwner
         var decision = router.route(lead.facts, context: RoutingContext(now: now, previousOwner: owner))
         if let partnerID = decision.partnerID {
-            for key in keys { recentOwners[key] = (partnerID, generation) }
+            for key in keys { recentOwners[key] = partnerID }
         }
         let assignmentID = AssignmentID.make(millisecondsSince1970: now, using: &random)
         decision.assignmentID = assignmentID
