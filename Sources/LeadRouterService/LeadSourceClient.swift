@@ -80,16 +80,8 @@ public final class FeedSubscriber {
 
     /// The next feed message: its topic and envelope. `nil` when `timeout` passed first.
     public func next(timeout: Duration? = nil) throws -> (topic: String, envelope: [UInt8], frames: Int)? {
-        let ms = timeout.map { Int($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? -1
-        try socket.set(.receiveTimeout, ms)
-        let frames: [[UInt8]]
-        do {
-            guard let received = try socket.receive() else { return nil }
-            frames = received
-        } catch {
-            if error.isWouldBlock { return nil }
-            throw error
-        }
+        let ms = timeout.map { Int($0 / .milliseconds(1)) } ?? -1
+        guard let frames = try socket.receive(timeoutMilliseconds: ms) else { return nil }
         let topic = String(decoding: frames[0], as: UTF8.self)
         return (topic, frames.count > 1 ? frames[frames.count - 1] : [], frames.count)
     }

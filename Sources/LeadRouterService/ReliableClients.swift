@@ -35,12 +35,7 @@ public final class ReliablePublisher {
     }
 
     private static func connect(_ context: Context, _ endpoint: String) throws -> Socket {
-        let socket = try Socket(context, type: .dealer)
-        try socket.set(.linger, 0)
-        do { try socket.connect(endpoint) } catch {
-            throw ClientError("cannot connect to \(endpoint): \(error.message)")
-        }
-        return socket
+        try dealer(context, connectedTo: endpoint, describing: endpoint)
     }
 
     /// Sends every lead, calling `onReply(index, status)` once per lead as its final answer
@@ -75,16 +70,12 @@ public final class ReliablePublisher {
             guard !inFlight.isEmpty else { continue }
 
             let remaining = deadline - ContinuousClock.now
-            let waitMs = max(0, Int(remaining / .milliseconds(1)))
-            try socket.set(.receiveTimeout, max(1, waitMs))
-            var frames: [[UInt8]]?
-            do {
-                frames = try socket.receive()
-            } catch {
-                if !error.isWouldBlock { throw ClientError("intake at \(endpoint): \(error)") }
-                frames = nil
+            let waitMs = max(1, Int(remaining / .milliseconds(1)))
+            let reply: [[UInt8]]?
+            do { reply = try socket.receive(timeoutMilliseconds: waitMs) } catch {
+                throw ClientError("intake at \(endpoint): \(error)")
             }
-            guard let frames else {
+            guard let frames = reply else {
                 // Lazy Pirate: the oldest request went unanswered. Start over on a new socket.
                 tries += 1
                 if tries >= retries {
@@ -168,12 +159,7 @@ public final class RecoveringSubscriber {
     }
 
     private static func connect(_ context: Context, _ endpoint: String) throws -> Socket {
-        let socket = try Socket(context, type: .dealer)
-        try socket.set(.linger, 0)
-        do { try socket.connect(endpoint) } catch {
-            throw ClientError("cannot connect to replay endpoint \(endpoint): \(error.message)")
-        }
-        return socket
+        try dealer(context, connectedTo: endpoint, describing: "replay endpoint \(endpoint)")
     }
 
     /// Delivers every envelope after the saved position, in `seq` order per topic, calling
@@ -243,10 +229,9 @@ public final class RecoveringSubscriber {
         let body = try JSONSerialization.data(withJSONObject: ["topic": topic, "from_seq": fromSeq, "limit": limit])
         for attempt in 1...retries {
             try replay.send([[], [UInt8](body)])
-            try replay.set(.receiveTimeout, Int(timeout / .milliseconds(1)))
-            var frames: [[UInt8]]?
-            do { frames = try replay.receive() } catch {
-                if !error.isWouldBlock { throw ClientError("replay at \(replayEndpoint): \(error)") }
+            let frames: [[UInt8]]?
+            do { frames = try replay.receive(timeoutMilliseconds: Int(timeout / .milliseconds(1))) } catch {
+                throw ClientError("replay at \(replayEndpoint): \(error)")
             }
             if let frames, frames.count >= 2 {
                 let header = (try? JSONSerialization.jsonObject(with: Data(frames[1])) as? [String: Any]) ?? [:]
@@ -283,4 +268,15 @@ public final class RecoveringSubscriber {
         }
         return topics
     }
+}
+
+/// A DEALER socket connected to a ROUTER endpoint, closed at once on close (linger 0): the
+/// request/reply clients make a new one for every Lazy Pirate retry.
+private func dealer(_ context: Context, connectedTo endpoint: String, describing what: String) throws -> Socket {
+    let socket = try Socket(context, type: .dealer)
+    try socket.set(.linger, 0)
+    do { try socket.connect(endpoint) } catch {
+        throw ClientError("cannot connect to \(what): \(error.message)")
+    }
+    return socket
 }

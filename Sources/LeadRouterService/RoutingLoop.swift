@@ -238,12 +238,16 @@ public final class RoutingLoop: Sendable {
         state.pipeline.countReceived(batch.count)
         // Validate everything first, so one store look-up covers the batch's lead ids.
         let accepted = batch.map { state.pipeline.accept($0.message, from: $0.channel) }
-        let ids = accepted.compactMap { try? $0.get().facts.leadID }.filter { !state.pipeline.hasRecentlyRouted(leadID: $0) }
-        let accountKeys = accepted.compactMap { try? $0.get() }.flatMap { $0.facts.account.all }
+        var ids: [String] = []
+        var accountKeys = Set<String>()
+        for case .success(let lead) in accepted {
+            if !state.pipeline.hasRecentlyRouted(leadID: lead.facts.leadID) { ids.append(lead.facts.leadID) }
+            accountKeys.formUnion(lead.facts.account.all)
+        }
         let known: Set<String>
         let owners: [String: String]
         do {
-            (known, owners) = try store.lookUp(leadIDs: ids, accountKeys: Array(Set(accountKeys)))
+            (known, owners) = try store.lookUp(leadIDs: ids, accountKeys: Array(accountKeys))
         } catch {
             failBatch(batch, accepted, error: error, sockets: sockets, state: &state)
             return

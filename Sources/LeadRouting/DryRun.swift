@@ -29,7 +29,7 @@ public struct DryRun: Sendable {
         let at: Int64
         switch pipeline.accept(message, from: .intake) {
         case .success(let lead):
-            at = DryRun.receivedAt(lead.raw) ?? now
+            at = lead.facts.receivedAt.flatMap(Timestamp.milliseconds(rfc3339:)) ?? now
             let outcome = pipeline.route(lead, now: at)
             return describe(outcome, line: line)
         case .failure(let rejection):
@@ -75,12 +75,6 @@ public struct DryRun: Sendable {
             lines.append("  \(partner.id): \(n) leads (\(String(format: "%.1f", share))%) weight \(partner.weight)\(flags)")
         }
         return lines
-    }
-
-    /// The lead's `received_at`, when it is a valid RFC 3339 time.
-    static func receivedAt(_ raw: [UInt8]) -> Int64? {
-        guard let text = WireLead.scan(raw).lead.received_at else { return nil }
-        return Timestamp.milliseconds(rfc3339: text)
     }
 }
 

@@ -10,6 +10,8 @@ public struct LeadFacts: Sendable, Equatable {
     public var companyName: String
     public var companyDomain: String?
     public var contactEmail: String?
+    /// The lead's `received_at` as sent (RFC 3339 by convention; not validated).
+    public var receivedAt: String?
     /// Upper-case ISO 3166-1 alpha-2.
     public var country: String
     /// Upper-case region code without a country prefix (`CO`, from `CO` or `US-CO`).
@@ -25,7 +27,8 @@ public struct LeadFacts: Sendable, Equatable {
     public init(
         leadID: String, source: String? = nil, companyName: String, companyDomain: String? = nil,
         country: String, region: String? = nil, employees: Int? = nil, products: [String] = [],
-        qualification: Qualification? = nil, estimatedValue: Double? = nil, contactEmail: String? = nil
+        qualification: Qualification? = nil, estimatedValue: Double? = nil, contactEmail: String? = nil,
+        receivedAt: String? = nil
     ) {
         self.leadID = leadID
         self.source = source
@@ -38,6 +41,7 @@ public struct LeadFacts: Sendable, Equatable {
         self.qualification = qualification
         self.estimatedValue = estimatedValue
         self.contactEmail = contactEmail
+        self.receivedAt = receivedAt
         self.account = AccountKey.keys(companyName: companyName, companyDomain: companyDomain, contactEmail: contactEmail)
     }
 
@@ -220,7 +224,7 @@ public enum LeadParser {
         return .success(LeadFacts(
             leadID: leadID, source: wire.source, companyName: name, companyDomain: company.domain,
             country: country, region: region, employees: employees, products: products,
-            qualification: qualification, estimatedValue: wire.estimated_value, contactEmail: wire.contactEmail))
+            qualification: qualification, estimatedValue: wire.estimated_value, contactEmail: wire.contactEmail, receivedAt: wire.received_at))
     }
 
     /// A JSON number that must be a whole number, 0 or more.

@@ -686,8 +686,6 @@ extension AccountKey {
         if !name.isEmpty { all.append("n:" + name) }
         return LeadAccount(domain: domain, all: all, describe: domain ?? companyName)
     }
-
-    public static func keys(for lead: LeadFacts) -> LeadAccount { lead.account }
 }
 
 /// The keys that identify a lead's customer account.

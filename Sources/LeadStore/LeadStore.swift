@@ -428,16 +428,6 @@ public final class LeadStore: Sendable {
         }
     }
 
-    /// The partner each of `keys` was last routed to.
-    public func accountOwners(_ keys: [String]) throws(StoreError) -> [String: String] {
-        guard !keys.isEmpty else { return [:] }
-        do {
-            return try pool.read { db in try LeadStore.owners(keys, db) }
-        } catch {
-            throw StoreError.wrap(error, "looking up account owners", path: path)
-        }
-    }
-
     /// Every partner's saved rotation and capacity state.
     public func partnerStates() throws(StoreError) -> [String: PartnerState] {
         do {

@@ -301,6 +301,17 @@ public final class Socket {
     public func receive(wait: Bool = true) throws(ZMQError) -> [[UInt8]]? {
         try receiveMessage(wait: wait).map { $0.frames.map(\.bytes) }
     }
+
+    /// Receives one whole multipart message, waiting at most `timeoutMilliseconds` (-1:
+    /// forever); `nil` when none arrived in time. Sets ``IntOption/receiveTimeout``.
+    public func receive(timeoutMilliseconds: Int) throws(ZMQError) -> [[UInt8]]? {
+        try set(.receiveTimeout, timeoutMilliseconds)
+        do {
+            return try receive()
+        } catch where error.isWouldBlock {
+            return nil
+        }
+    }
 }
 
 private func sendRetrying(_ socket: UnsafeMutableRawPointer, _ base: UnsafePointer<UInt8>?, _ count: Int, _ flags: Int32) -> Int32 {

@@ -254,16 +254,7 @@ final class TestSubscriber {
     }
 
     private func nextMessage(timeout: Int) throws -> FeedMessage? {
-        try socket.set(.receiveTimeout, timeout)
-        let frames: [[UInt8]]
-        do {
-            guard let received = try socket.receive() else { return nil }
-            frames = received
-        } catch {
-            if error.isWouldBlock { return nil }
-            throw error
-        }
-        return FeedMessage(frames: frames)
+        try socket.receive(timeoutMilliseconds: timeout).map(FeedMessage.init)
     }
 
     /// Receives until `count` messages arrived or `timeout` ms pass without one.
@@ -289,8 +280,7 @@ final class TestRequester {
     /// Sends one request frame and returns the reply frames (delimiter removed).
     func request(_ body: [UInt8], timeout: Int = 10_000) throws -> [[UInt8]] {
         try socket.send([[], body])
-        try socket.set(.receiveTimeout, timeout)
-        guard let frames = try socket.receive() else { throw HarnessError("no reply") }
+        guard let frames = try socket.receive(timeoutMilliseconds: timeout) else { throw HarnessError("no reply within \(timeout) ms") }
         return Array(frames.dropFirst())
     }
 
