@@ -115,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LeadStoreTests",
-            dependencies: ["LeadStore", "LeadRouting"],
+            dependencies: ["LeadStore", "LeadRouting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -66,7 +66,9 @@ public final class RoutingLoop: Sendable {
         let partnerStates: [String: PartnerState]
         let registrations: [Registration]
         let registrationsVersion: Int64
+        let partnerList: Int64
         do {
+            partnerList = try store.partnerListID(config.partners.map(\.id))
             topicStates = try store.topicStates()
             partnerStates = try store.partnerStates()
             registrations = try store.registrations()
@@ -85,6 +87,7 @@ public final class RoutingLoop: Sendable {
             published: topicStates.mapValues(\.publishedSeq),
             notifier: notifier, logger: logger)
         state.registrationsVersion = registrationsVersion
+        state.partnerList = partnerList
         state.feedTopics = Set(config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected])
             .union(topicStates.keys)
 
@@ -283,7 +286,7 @@ public final class RoutingLoop: Sendable {
                     storeBatch.leads.append(StoredLead(
                         leadID: leadID, channel: item.channel.rawValue, receivedAt: item.receivedAt,
                         routedAt: item.receivedAt, assignmentID: decision.assignmentID, partnerID: decision.partnerID,
-                        decision: decision.record(messages: messages), lead: lead.raw))
+                        decision: decision.record(messages: messages, partnerList: state.partnerList), lead: lead.raw))
                     for message in messages {
                         storeBatch.envelopes.append(message)
                         storeBatch.envelopeLeadIDs.append(leadID)
@@ -487,6 +490,8 @@ private struct LoopState {
     var publishedSaveFailing = false
     var storageFailures = 0
     var registrationsVersion: Int64 = 0
+    /// The store's id for the configured partner list, which decision records index into.
+    var partnerList: Int64 = 0
     var lastRotationSave = ContinuousClock.now
     var lastRegistrationsCheck = ContinuousClock.now
     var duties: LoopDuties

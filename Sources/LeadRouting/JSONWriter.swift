@@ -26,7 +26,7 @@ struct JSONWriter {
 
     mutating func field(_ name: StaticString, _ value: Int) {
         key(name)
-        bytes.append(contentsOf: String(value).utf8)
+        appendInt(value)
     }
 
     mutating func field(_ name: StaticString, _ value: String?) {
@@ -44,10 +44,13 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    /// A field whose value is JSON already (a validated lead).
-    mutating func field(_ name: StaticString, rawJSON: [UInt8]) {
+    /// A field whose value is JSON already (a validated lead); returns where it sits in ``bytes``.
+    @discardableResult
+    mutating func field(_ name: StaticString, rawJSON: [UInt8]) -> Range<Int> {
         key(name)
+        let start = bytes.count
         bytes.append(contentsOf: rawJSON)
+        return start..<bytes.count
     }
 
     /// Opens an array-valued field; add elements with ``beginElement()``, close with ``endArray()``.
@@ -96,6 +99,41 @@ struct JSONWriter {
         needsComma = true
     }
 
+    /// Appends `value` in decimal, without building a String.
+    mutating func appendInt(_ value: Int) {
+        if value < 0 {
+            guard value != .min else { bytes.append(contentsOf: String(value).utf8); return }
+            bytes.append(UInt8(ascii: "-"))
+            appendInt(-value)
+            return
+        }
+        if value < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            bytes.append(contentsOf: buffer[(24 - count)...])
+        }
+    }
+
+    mutating func field(dynamic name: String, _ values: [Int]) {
+        key(dynamic: name)
+        bytes.append(UInt8(ascii: "["))
+        for (i, value) in values.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            appendInt(value)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     mutating func field(dynamic name: String, _ values: [String]) {
         key(dynamic: name)
         bytes.append(UInt8(ascii: "["))
@@ -108,7 +146,7 @@ struct JSONWriter {
 
     mutating func field(dynamic name: String, _ value: Int) {
         key(dynamic: name)
-        bytes.append(contentsOf: String(value).utf8)
+        appendInt(value)
     }
 
     /// Appends `value` as a JSON string literal, escaping what RFC 8259 requires.

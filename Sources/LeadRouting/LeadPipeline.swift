@@ -23,11 +23,20 @@ public struct OutgoingMessage: Sendable, Equatable {
     public var topic: String
     public var seq: Int
     public var envelope: [UInt8]
+    /// Where the lead's bytes, as received, sit in ``envelope``: the store keeps the envelope
+    /// without them and splices them back in from the stored lead.
+    public var leadRange: Range<Int>?
 
-    public init(topic: String, seq: Int, envelope: [UInt8]) {
+    public init(topic: String, seq: Int, envelope: [UInt8], leadRange: Range<Int>? = nil) {
         self.topic = topic
         self.seq = seq
         self.envelope = envelope
+        self.leadRange = leadRange
+    }
+
+    /// Equal when they publish the same bytes under the same topic and `seq`.
+    public static func == (a: OutgoingMessage, b: OutgoingMessage) -> Bool {
+        a.topic == b.topic && a.seq == b.seq && a.envelope == b.envelope
     }
 }
 
@@ -170,13 +179,13 @@ public struct LeadPipeline: Sendable {
             json.field("partner_id", assignment.partnerID)
             json.field("engagement", assignment.engagement?.rawValue)
             json.field("role", assignment.role.rawValue)
-            json.field("lead", rawJSON: lead.raw)
+            let leadRange = json.field("lead", rawJSON: lead.raw)
             json.field("rule", decision.rule.rawValue)
             json.field("reasons", decision.reasons)
             if let qualification = decision.qualification { json.qualification(qualification) }
             json.field("routed_at", routedAt)
             json.endObject()
-            messages.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: json.bytes))
+            messages.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: json.bytes, leadRange: leadRange))
         }
         counters.routed += 1
         if decision.partnerID == nil { counters.unmatched += 1 } else { counters.routedToPartner += 1 }

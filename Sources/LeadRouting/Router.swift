@@ -85,7 +85,18 @@ public struct RoutingDecision: Sendable, Equatable {
     public var rule: ChoiceRule = .unmatched
     /// The partners whose territory covers the lead (its country, its region, or anywhere),
     /// in config order (at most ``Router/recordedCandidates``), each with why it was passed over.
-    public var candidates: [Candidate] = []
+    public var candidates: [Candidate] {
+        candidateCodes.map { code in
+            Candidate(partnerID: partnerIDs[Int(code >> 3)], exclusion: CandidateCode.exclusion(code))
+        }
+    }
+    /// ``candidates`` packed: the partner's index in ``partnerIDs`` shifted left by 3, and in
+    /// the low 3 bits 0 (eligible) or 1 + the exclusion's position in `Exclusion.allCases`.
+    public var candidateCodes: [UInt32] = []
+    /// Every configured partner's id, in config order (shared with the router, not copied).
+    public var partnerIDs: [String] = []
+    /// The chosen partner's index in ``partnerIDs``.
+    public var chosenIndex: Int?
     /// Considered partners left out of ``candidates`` past the cap.
     public var candidatesOmitted = 0
     /// Why the omitted candidates were passed over, counted (`eligible` for those that were not).
@@ -104,35 +115,37 @@ public struct RoutingDecision: Sendable, Equatable {
     /// The decision as one JSON object, for the store and `leadctl explain`: the choice, the
     /// rule, the qualification, every candidate with its exclusion, and each assignment
     /// with the topic and `seq` it was published under.
-    public func record(messages: [OutgoingMessage]) -> String {
-        var json = JSONWriter(capacity: 512)
+    ///
+    /// - Parameter partnerList: when given, the id under which the store keeps this
+    ///   router's partner list: candidates are then written as indexes into that list
+    ///   (`"partner_list": id`), a few bytes each instead of their ids.
+    public func record(messages: [OutgoingMessage], partnerList: Int64? = nil) -> [UInt8] {
+        var json = JSONWriter(capacity: 384 + candidateCodes.count * 6)
         json.beginObject()
         json.field("assignment_id", assignmentID)
         json.field("partner_id", partnerID)
         json.field("rule", rule.rawValue)
         json.field("reasons", reasons)
         if let qualification { json.qualification(qualification) }
-        // Candidates grouped by verdict, ids only: {"eligible":[…],"territory":[…],…}; the
-        // chosen partner is under "chosen".
+        if let partnerList { json.field("partner_list", Int(partnerList)) }
+        // Candidates grouped by verdict: {"eligible":[…],"territory":[…],…}; the chosen
+        // partner is under "chosen". Buckets in first-seen order.
         json.objectField("candidates")
-        // Buckets in first-seen order: chosen, eligible, then one per exclusion.
-        var buckets = [[String]](repeating: [], count: 2 + Exclusion.allCases.count)
+        var buckets = [[Int]](repeating: [], count: 2 + Exclusion.allCases.count)
         var order: [Int] = []
-        for candidate in candidates {
-            let bucket: Int
-            if candidate.partnerID == partnerID {
-                bucket = 0
-            } else if let exclusion = candidate.exclusion {
-                bucket = 2 + Exclusion.allCases.firstIndex(of: exclusion)!
-            } else {
-                bucket = 1
-            }
+        for code in candidateCodes {
+            let index = Int(code >> 3)
+            let bucket = index == chosenIndex ? 0 : code & 7 == 0 ? 1 : 1 + Int(code & 7)
             if buckets[bucket].isEmpty { order.append(bucket) }
-            buckets[bucket].append(candidate.partnerID)
+            buckets[bucket].append(index)
         }
         for bucket in order {
             let name = bucket == 0 ? "chosen" : bucket == 1 ? "eligible" : Exclusion.allCases[bucket - 2].rawValue
-            json.field(dynamic: name, buckets[bucket])
+            if partnerList != nil {
+                json.field(dynamic: name, buckets[bucket])
+            } else {
+                json.field(dynamic: name, buckets[bucket].map { partnerIDs[$0] })
+            }
         }
         json.endObject()
         json.field("candidates_omitted", candidatesOmitted)
@@ -153,7 +166,34 @@ public struct RoutingDecision: Sendable, Equatable {
         }
         json.endArray()
         json.endObject()
-        return String(decoding: json.bytes, as: UTF8.self)
+        return json.bytes
+    }
+}
+
+/// Packing a candidate's verdict with its partner index (see ``RoutingDecision/candidateCodes``).
+enum CandidateCode {
+    @inline(__always)
+    static func make(_ index: Int, _ exclusion: Exclusion?) -> UInt32 {
+        UInt32(truncatingIfNeeded: index) << 3 | verdict(exclusion)
+    }
+
+    /// 0 for eligible, else 1 + the exclusion's position in `Exclusion.allCases`.
+    @inline(__always)
+    static func verdict(_ exclusion: Exclusion?) -> UInt32 {
+        switch exclusion {
+        case nil: 0
+        case .inactive: 1
+        case .paused: 2
+        case .territory: 3
+        case .product: 4
+        case .capacity: 5
+        case .grade: 6
+        case .registration: 7
+        }
+    }
+
+    static func exclusion(_ code: UInt32) -> Exclusion? {
+        code & 7 == 0 ? nil : Exclusion.allCases[Int(code & 7) - 1]
     }
 }
 
@@ -207,6 +247,8 @@ public struct RoutingContext: Sendable, Equatable {
 /// lead only looks at the partners that could cover it.
 public struct Router: Sendable {
     public let partners: [Partner]
+    /// Every partner's id, in config order.
+    public let partnerIDs: [String]
     public let unmatched: UnmatchedDestination
     public let qualifier: Qualifier
     /// For each country: the partners that cover all of it (or anywhere), and for each of
@@ -245,6 +287,7 @@ public struct Router: Sendable {
                 recordedCandidates: Int = Router.defaultRecordedCandidates) {
         self.recordedCandidates = max(1, recordedCandidates)
         self.partners = partners
+        self.partnerIDs = partners.map(\.id)
         self.unmatched = unmatched
         self.qualifier = Qualifier(config: qualification)
         var productIDs: [String: Int] = [:]
@@ -516,28 +559,34 @@ public struct Router: Sendable {
 
         // Record the candidates in config order up to the cap (always the chosen and the
         // registered partner); count the rest by reason.
-        var recorded: [Candidate] = []
-        recorded.reserveCapacity(min(considered.count, recordedCandidates))
+        var recorded: [UInt32] = []
+        recorded.reserveCapacity(min(considered.count, recordedCandidates) + 1)
         var omitted = 0
-        var omittedByReason: [String: Int] = [:]
+        var omittedCounts = [Int](repeating: 0, count: 8)
         for (position, i) in considered.enumerated() {
             var exclusion = exclusions[position]
             if registered != nil && i != registered { exclusion = .registration }
             if i == chosen { exclusion = nil }
             if recorded.count < recordedCandidates || i == chosen || i == registered {
-                recorded.append(Candidate(partnerID: partners[i].id, exclusion: exclusion))
+                recorded.append(CandidateCode.make(i, exclusion))
             } else {
                 omitted += 1
-                omittedByReason[exclusion?.rawValue ?? "eligible", default: 0] += 1
+                omittedCounts[Int(CandidateCode.verdict(exclusion))] += 1
             }
         }
         if let registered, !considered.contains(registered) {
-            let exclusion: Exclusion? = registered == chosen ? nil : (partners[registered].active ? .paused : .inactive)
-            recorded.append(Candidate(partnerID: partners[registered].id, exclusion: exclusion))
+            let exclusion: Exclusion? = registered == chosen ? nil : (rules[registered].active ? .paused : .inactive)
+            recorded.append(CandidateCode.make(registered, exclusion))
         }
-        decision.candidates = recorded
+        if omitted > 0 {
+            for (verdict, count) in omittedCounts.enumerated() where count > 0 {
+                decision.omittedByReason[CandidateCode.exclusion(UInt32(verdict))?.rawValue ?? "eligible"] = count
+            }
+        }
+        decision.candidateCodes = recorded
+        decision.partnerIDs = partnerIDs
+        decision.chosenIndex = chosen
         decision.candidatesOmitted = omitted
-        decision.omittedByReason = omittedByReason
         return decision
     }
 

@@ -59,12 +59,15 @@ public struct StoredLead: Sendable, Equatable {
     public var routedAt: Int64
     public var assignmentID: String
     public var partnerID: String?
-    /// The decision as JSON: reasons and the assignments published.
-    public var decision: String
+    /// The decision as JSON (UTF-8): reasons, candidates and the assignments published.
+    public var decision: [UInt8]
     /// The lead's bytes as received.
     public var lead: [UInt8]
 
-    public init(leadID: String, channel: String, receivedAt: Int64, routedAt: Int64, assignmentID: String, partnerID: String?, decision: String, lead: [UInt8]) {
+    /// The decision as JSON text.
+    public var decisionText: String { String(decoding: decision, as: UTF8.self) }
+
+    public init(leadID: String, channel: String, receivedAt: Int64, routedAt: Int64, assignmentID: String, partnerID: String?, decision: [UInt8], lead: [UInt8]) {
         self.leadID = leadID
         self.channel = channel
         self.receivedAt = receivedAt
@@ -232,6 +235,20 @@ public final class LeadStore: Sendable {
         migrator.registerMigration("v3: index account owners by time, for pruning") { db in
             try db.execute(sql: "CREATE INDEX account_owners_routed_at ON account_owners (routed_at)")
         }
+        migrator.registerMigration("v4: envelopes without their lead; partner lists") { db in
+            // An envelope with `lead_at` is stored without the lead's bytes, which are spliced
+            // back in at that offset from `leads`; one without (rejections, older rows) is whole.
+            // Decision records name candidates by their index in a stored partner list.
+            try db.execute(sql: """
+                ALTER TABLE envelopes ADD COLUMN lead_at INTEGER;
+                CREATE TABLE partner_lists (
+                    id INTEGER PRIMARY KEY,
+                    digest INTEGER NOT NULL,
+                    partners TEXT NOT NULL
+                );
+                CREATE INDEX partner_lists_digest ON partner_lists (digest);
+                """)
+        }
         return migrator
     }
 
@@ -248,29 +265,43 @@ public final class LeadStore: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 for lead in batch.leads {
-                    try RawInsert.run(insertLead, db) { s in
-                        RawInsert.text(s, 1, lead.leadID)
-                        RawInsert.text(s, 2, lead.channel)
+                    try RawSQL.run(insertLead, db) { s in
+                        RawSQL.text(s, 1, lead.leadID)
+                        RawSQL.text(s, 2, lead.channel)
                         sqlite3_bind_int64(s, 3, lead.receivedAt)
                         sqlite3_bind_int64(s, 4, lead.routedAt)
-                        RawInsert.text(s, 5, lead.assignmentID)
-                        if let partner = lead.partnerID { RawInsert.text(s, 6, partner) } else { sqlite3_bind_null(s, 6) }
-                        RawInsert.text(s, 7, lead.decision)
-                        RawInsert.blob(s, 8, lead.lead)
+                        RawSQL.text(s, 5, lead.assignmentID)
+                        if let partner = lead.partnerID { RawSQL.text(s, 6, partner) } else { sqlite3_bind_null(s, 6) }
+                        RawSQL.text(s, 7, bytes: lead.decision)
+                        RawSQL.blob(s, 8, lead.lead)
                     }
                 }
                 let insertEnvelope = try db.cachedStatement(sql: """
-                    INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope) VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope, lead_at) VALUES (?, ?, ?, ?, ?, ?)
                     """)
                 var lastSeq: [String: Int] = [:]
+                var trimmed: [UInt8] = []
                 for (i, envelope) in batch.envelopes.enumerated() {
                     let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
-                    try RawInsert.run(insertEnvelope, db) { s in
-                        RawInsert.text(s, 1, envelope.topic)
+                    // The lead is stored once, in `leads`: the envelope goes without it.
+                    let leadRange = leadID == nil ? nil : envelope.leadRange
+                    if let leadRange {
+                        trimmed.removeAll(keepingCapacity: true)
+                        trimmed.append(contentsOf: envelope.envelope[..<leadRange.lowerBound])
+                        trimmed.append(contentsOf: envelope.envelope[leadRange.upperBound...])
+                    }
+                    try RawSQL.run(insertEnvelope, db) { s in
+                        RawSQL.text(s, 1, envelope.topic)
                         sqlite3_bind_int64(s, 2, Int64(envelope.seq))
-                        if let leadID { RawInsert.text(s, 3, leadID) } else { sqlite3_bind_null(s, 3) }
+                        if let leadID { RawSQL.text(s, 3, leadID) } else { sqlite3_bind_null(s, 3) }
                         sqlite3_bind_int64(s, 4, batch.createdAt)
-                        RawInsert.blob(s, 5, envelope.envelope)
+                        if let leadRange {
+                            RawSQL.blob(s, 5, trimmed)
+                            sqlite3_bind_int64(s, 6, Int64(leadRange.lowerBound))
+                        } else {
+                            RawSQL.blob(s, 5, envelope.envelope)
+                            sqlite3_bind_null(s, 6)
+                        }
                     }
                     lastSeq[envelope.topic] = max(lastSeq[envelope.topic] ?? 0, envelope.seq)
                 }
@@ -285,9 +316,9 @@ public final class LeadStore: Sendable {
                         ON CONFLICT (account_key) DO UPDATE SET partner_id = excluded.partner_id, routed_at = excluded.routed_at
                         """)
                     for (key, partnerID) in batch.accountOwners {
-                        try RawInsert.run(owner, db) { s in
-                            RawInsert.text(s, 1, key)
-                            RawInsert.text(s, 2, partnerID)
+                        try RawSQL.run(owner, db) { s in
+                            RawSQL.text(s, 1, key)
+                            RawSQL.text(s, 2, partnerID)
                             sqlite3_bind_int64(s, 3, batch.createdAt)
                         }
                     }
@@ -349,25 +380,20 @@ public final class LeadStore: Sendable {
         }
     }
 
+    // One prepared probe per key, bound through the C API: an `IN (?, …)` list is a new
+    // statement to prepare for every batch size, which cost more than the probes.
     private static func known(_ leadIDs: [String], _ db: Database) throws -> Set<String> {
         var known = Set<String>()
-        // SQLite's default limit is 32766 parameters; stay well below it.
-        for chunk in stride(from: 0, to: leadIDs.count, by: 500) {
-            let part = Array(leadIDs[chunk..<min(chunk + 500, leadIDs.count)])
-            let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
-            known.formUnion(try String.fetchAll(db, sql: "SELECT lead_id FROM leads WHERE lead_id IN (\(marks))", arguments: StatementArguments(part)))
-        }
+        let probe = try db.cachedStatement(sql: "SELECT 1 FROM leads WHERE lead_id = ?")
+        for id in leadIDs where try RawSQL.first(probe, db, id) != nil { known.insert(id) }
         return known
     }
 
     private static func owners(_ keys: [String], _ db: Database) throws -> [String: String] {
         var owners: [String: String] = [:]
-        for chunk in stride(from: 0, to: keys.count, by: 500) {
-            let part = Array(keys[chunk..<min(chunk + 500, keys.count)])
-            let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
-            for row in try Row.fetchAll(db, sql: "SELECT account_key, partner_id FROM account_owners WHERE account_key IN (\(marks))", arguments: StatementArguments(part)) {
-                owners[row["account_key"]] = row["partner_id"]
-            }
+        let probe = try db.cachedStatement(sql: "SELECT partner_id FROM account_owners WHERE account_key = ?")
+        for key in keys {
+            if let owner = try RawSQL.first(probe, db, key) { owners[key] = owner }
         }
         return owners
     }
@@ -391,12 +417,27 @@ public final class LeadStore: Sendable {
     public func envelopes(topic: String, fromSeq: Int, limit: Int) throws(StoreError) -> [OutgoingMessage] {
         do {
             return try pool.read { db in
+                // An envelope stored without its lead gets the lead's bytes back at `lead_at`; one
+                // whose lead was pruned a moment before it is left out, as if pruned too.
                 let rows = try Row.fetchAll(
-                    db, sql: "SELECT seq, envelope FROM envelopes WHERE topic = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                    db, sql: """
+                        SELECT e.seq, e.envelope, e.lead_at, l.lead FROM envelopes e
+                        LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.lead_id = e.lead_id
+                        WHERE e.topic = ? AND e.seq >= ? ORDER BY e.seq LIMIT ?
+                        """,
                     arguments: [topic, fromSeq, limit])
-                return rows.map { row in
-                    let data: Data = row["envelope"]
-                    return OutgoingMessage(topic: topic, seq: row["seq"], envelope: [UInt8](data))
+                return rows.compactMap { row -> OutgoingMessage? in
+                    let stored: Data = row["envelope"]
+                    guard let at: Int = row["lead_at"] else {
+                        return OutgoingMessage(topic: topic, seq: row["seq"], envelope: [UInt8](stored))
+                    }
+                    guard let lead: Data = row["lead"], at >= 0, at <= stored.count else { return nil }
+                    var envelope: [UInt8] = []
+                    envelope.reserveCapacity(stored.count + lead.count)
+                    envelope.append(contentsOf: stored.prefix(at))
+                    envelope.append(contentsOf: lead)
+                    envelope.append(contentsOf: stored.dropFirst(at))
+                    return OutgoingMessage(topic: topic, seq: row["seq"], envelope: envelope)
                 }
             }
         } catch {
@@ -412,7 +453,8 @@ public final class LeadStore: Sendable {
                 let data: Data = row["lead"]
                 return StoredLead(
                     leadID: row["lead_id"], channel: row["channel"], receivedAt: row["received_at"], routedAt: row["routed_at"],
-                    assignmentID: row["assignment_id"], partnerID: row["partner_id"], decision: row["decision"], lead: [UInt8](data))
+                    assignmentID: row["assignment_id"], partnerID: row["partner_id"],
+                    decision: Array((row["decision"] as String).utf8), lead: [UInt8](data))
             }
         } catch {
             throw StoreError.wrap(error, "reading lead \(leadID)", path: path)
@@ -443,6 +485,47 @@ public final class LeadStore: Sendable {
         } catch {
             throw StoreError.wrap(error, "reading partner state", path: path)
         }
+    }
+
+    /// The id under which this list of partner ids (in this order) is kept, adding it when
+    /// the store does not have it yet. Decision records name candidates by their index in it.
+    public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 {
+        do {
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: partnerIDs), as: UTF8.self)
+            let digest = LeadStore.digest(text)
+            return try pool.write { db in
+                if let id = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM partner_lists WHERE digest = ? AND partners = ? ORDER BY id LIMIT 1",
+                    arguments: [digest, text]) {
+                    return id
+                }
+                try db.execute(sql: "INSERT INTO partner_lists (digest, partners) VALUES (?, ?)", arguments: [digest, text])
+                return db.lastInsertedRowID
+            }
+        } catch {
+            throw StoreError.wrap(error, "recording the partner list", path: path)
+        }
+    }
+
+    /// The partner ids kept under `id` by ``partnerListID(_:)``, in order.
+    public func partnerList(_ id: Int64) throws(StoreError) -> [String]? {
+        do {
+            guard let text = try pool.read({ try String.fetchOne($0, sql: "SELECT partners FROM partner_lists WHERE id = ?", arguments: [id]) })
+            else { return nil }
+            return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String]
+        } catch {
+            throw StoreError.wrap(error, "reading partner list \(id)", path: path)
+        }
+    }
+
+    /// FNV-1a, 64 bits, as a signed SQLite integer.
+    static func digest(_ text: String) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return Int64(bitPattern: hash)
     }
 
     /// Deal registrations added at run time (`leadctl register`), oldest first.
@@ -534,7 +617,7 @@ public final class LeadStore: Sendable {
 }
 
 /// Binding and stepping a cached statement through SQLite's C API.
-private enum RawInsert {
+private enum RawSQL {
     /// SQLite copies the bound bytes (SQLITE_TRANSIENT).
     static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
@@ -545,9 +628,34 @@ private enum RawInsert {
         }
     }
 
+    static func text(_ s: OpaquePointer, _ index: Int32, bytes value: [UInt8]) {
+        value.withUnsafeBytes { buffer in
+            _ = sqlite3_bind_text(s, index, (buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self), Int32(buffer.count), transient)
+        }
+    }
+
     static func blob(_ s: OpaquePointer, _ index: Int32, _ value: [UInt8]) {
         value.withUnsafeBytes { buffer in
             _ = sqlite3_bind_blob(s, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32(buffer.count), transient)
+        }
+    }
+
+    /// Binds `key` to the statement's one parameter and returns the first column of the first
+    /// row as text (`""` when NULL), or `nil` when there is no row.
+    static func first(_ statement: Statement, _ db: Database, _ key: String) throws -> String? {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        text(s, 1, key)
+        defer { sqlite3_reset(s) }
+        switch sqlite3_step(s) {
+        case SQLITE_ROW:
+            guard let text = sqlite3_column_text(s, 0) else { return "" }
+            return String(cString: text)
+        case SQLITE_DONE:
+            return nil
+        case let rc:
+            let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message, sql: statement.sql)
         }
     }
 

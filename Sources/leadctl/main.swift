@@ -294,18 +294,35 @@ struct Explain: ParsableCommand {
         guard let stored else {
             throw fail("no lead \(leadID) in \(stateDir): never accepted, or pruned past retention")
         }
+        let record: [String: Any]
+        do { record = try Explanation.record(of: stored, in: store) } catch { throw fail("\(error)") }
         if json {
-            print(stored.decision)
+            let data = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data(stored.decision)
+            print(String(decoding: data, as: UTF8.self))
             return
         }
-        for line in Explanation.lines(for: stored) { print(line) }
+        for line in Explanation.lines(for: stored, record: record) { print(line) }
     }
 }
 
 /// Renders a stored decision for people.
 enum Explanation {
-    static func lines(for stored: StoredLead) -> [String] {
-        let record = (try? JSONSerialization.jsonObject(with: Data(stored.decision.utf8)) as? [String: Any]) ?? [:]
+    /// The stored decision record, with candidates named by their ids: records that index
+    /// a stored partner list (`partner_list`) get the ids from that list.
+    static func record(of stored: StoredLead, in store: LeadStore) throws(StoreError) -> [String: Any] {
+        guard var record = (try? JSONSerialization.jsonObject(with: Data(stored.decision))) as? [String: Any] else { return [:] }
+        guard let listID = record["partner_list"] as? Int else { return record }
+        let list = try store.partnerList(Int64(listID)) ?? []
+        if let groups = record["candidates"] as? [String: [Int]] {
+            record["candidates"] = groups.mapValues { indexes in
+                indexes.map { $0 >= 0 && $0 < list.count ? list[$0] : "#\($0) (not in partner list \(listID))" }
+            }
+        }
+        record["partner_list"] = nil
+        return record
+    }
+
+    static func lines(for stored: StoredLead, record: [String: Any]) -> [String] {
         var out: [String] = []
         out.append("lead \(stored.leadID), received \(Timestamp.rfc3339(millisecondsSince1970: stored.receivedAt)) on \(stored.channel), assignment \(stored.assignmentID)")
         let rule = record["rule"] as? String ?? "?"

@@ -37,7 +37,7 @@ enum StoreBuilder {
         var partnerID: String?
         var accountKeys: [String]
         /// Each envelope after its `{"seq":N` prefix, with the offsets of the ids in that rest.
-        var envelopes: [(topic: String, rest: [UInt8], idOffsets: [Int], assignmentOffsets: [Int])]
+        var envelopes: [(topic: String, rest: [UInt8], idOffsets: [Int], assignmentOffsets: [Int], leadInRest: Range<Int>?)]
     }
 
     static func build(directory: String, count: Int, partners: [Partner], templates templateCount: Int = 2_000,
@@ -45,6 +45,8 @@ enum StoreBuilder {
         let started = Clock.now
         let box = StoreBox(try LeadStore(directory: directory, durability: .off))
         var pipeline = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
+        // As the daemon does: decision records index the partner list the store keeps.
+        let partnerList = try box.store.map { try $0.partnerListID(partners.map(\.id)) }
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         // Spread over the last 30 days, well inside the default 180-day retention.
         let spanMs: Int64 = 30 * 86_400_000
@@ -64,15 +66,17 @@ enum StoreBuilder {
             }
             let id = Array(leadID.utf8)
             let assignment = Array(decision.assignmentID.utf8)
-            let record = Array(decision.record(messages: messages).utf8)
+            let record = decision.record(messages: messages, partnerList: partnerList)
             decisionBytes += record.count
-            var envelopes: [(String, [UInt8], [Int], [Int])] = []
+            var envelopes: [(String, [UInt8], [Int], [Int], Range<Int>?)] = []
             for m in messages {
-                envelopeBytes += m.envelope.count
+                // What the store keeps: the envelope without the lead, which it stores once.
+                envelopeBytes += m.envelope.count - (m.leadRange?.count ?? 0)
                 envelopeCount += 1
                 guard let comma = m.envelope.firstIndex(of: UInt8(ascii: ",")) else { throw BenchError("unexpected envelope") }
                 let rest = Array(m.envelope[comma...])
-                envelopes.append((m.topic, rest, occurrences(id, in: rest), occurrences(assignment, in: rest)))
+                let leadInRest = m.leadRange.map { ($0.lowerBound - comma)..<($0.upperBound - comma) }
+                envelopes.append((m.topic, rest, occurrences(id, in: rest), occurrences(assignment, in: rest), leadInRest))
             }
             templates.append(Template(
                 lead: bytes, leadIDOffsets: occurrences(id, in: bytes), decision: record,
@@ -137,14 +141,16 @@ enum StoreBuilder {
                 batch.leads.append(StoredLead(
                     leadID: leadID, channel: "ingest", receivedAt: time, routedAt: time,
                     assignmentID: String(decoding: assignment, as: UTF8.self), partnerID: t.partnerID,
-                    decision: String(decoding: decision, as: UTF8.self), lead: lead))
+                    decision: decision, lead: lead))
                 for e in t.envelopes {
                     let seq = (seqs[e.topic] ?? 0) + 1
                     seqs[e.topic] = seq
                     var rest = e.rest
                     patch(&rest, id, at: e.idOffsets)
                     patch(&rest, assignment, at: e.assignmentOffsets)
-                    batch.envelopes.append(OutgoingMessage(topic: e.topic, seq: seq, envelope: Array("{\"seq\":\(seq)".utf8) + rest))
+                    let prefix = Array("{\"seq\":\(seq)".utf8)
+                    let leadRange = e.leadInRest.map { ($0.lowerBound + prefix.count)..<($0.upperBound + prefix.count) }
+                    batch.envelopes.append(OutgoingMessage(topic: e.topic, seq: seq, envelope: prefix + rest, leadRange: leadRange))
                     batch.envelopeLeadIDs.append(leadID)
                 }
                 if let partnerID = t.partnerID {

@@ -179,10 +179,13 @@ struct RoutingRulesTests {
             Candidate(partnerID: "fw", exclusion: .product), Candidate(partnerID: "off", exclusion: .inactive),
             Candidate(partnerID: "picky", exclusion: .grade), Candidate(partnerID: "chosen", exclusion: nil),
         ])
-        let record = decision.record(messages: [])
+        let record = String(decoding: decision.record(messages: []), as: UTF8.self)
         #expect(record.contains(#""rule":"only_eligible""#))
         #expect(record.contains(#""candidates":{"product":["fw"],"inactive":["off"],"grade":["picky"],"chosen":["chosen"]}"#))
         #expect(record.contains(#""outside_territory":2"#))
+        // As the daemon stores it: candidates as indexes into the stored partner list 7.
+        let indexed = String(decoding: decision.record(messages: [], partnerList: 7), as: UTF8.self)
+        #expect(indexed.contains(#""partner_list":7,"candidates":{"product":[1],"inactive":[2],"grade":[3],"chosen":[4]}"#))
     }
 
     @Test("rotation state carried across a restart continues exactly where it left off")

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import LeadRouting
 import LeadStore
 import Testing
@@ -33,7 +34,7 @@ private func storedLead(
     StoredLead(
         leadID: id, channel: "webform", receivedAt: routedAt - 5, routedAt: routedAt,
         assignmentID: "as-\(id)", partnerID: partner,
-        decision: #"{"reasons":["territory"],"assignments":[{"topic":"partner/acme"}]}"#,
+        decision: Array(#"{"reasons":["territory"],"assignments":[{"topic":"partner/acme"}]}"#.utf8),
         lead: bytes ?? Array(#"{"lead_id":"\#(id)"}"#.utf8))
 }
 
@@ -521,6 +522,64 @@ func pruningStopsAtNewRows() throws {
             #expect(try store.prune(olderThan: old + 1, limit: 3) == 0)
             #expect(try store.leadCount() == 5)
             #expect(try store.knownLeads((0..<5).map { "n\($0)" }).count == 5)
+        }
+    }
+}
+
+@Test("an envelope is stored without its lead, which is kept once, and comes back byte for byte")
+func envelopesAreStoredWithoutTheirLead() throws {
+    // A lead with escapes, non-ASCII text and a NUL escape: the splice must not touch it.
+    let leadBytes = Array(#"{"lead_id":"web-1","notes":"caf\u00e9 \"quoted\" ünïcode \u0000"}"#.utf8)
+    let lead = storedLead("web-1", bytes: leadBytes)
+    func envelope(_ topic: String, _ seq: Int) -> OutgoingMessage {
+        let head = Array(#"{"seq":\#(seq),"topic":"\#(topic)","lead":"#.utf8)
+        let tail = Array(#","rule":"rotation"}"#.utf8)
+        return OutgoingMessage(
+            topic: topic, seq: seq, envelope: head + leadBytes + tail, leadRange: head.count..<(head.count + leadBytes.count))
+    }
+    let owner = envelope("partner/acme", 1), coSeller = envelope("vendor-sales/", 1)
+    let rejection = message("rejected/", 1)
+    try withStateDirectory { directory throws in
+        try withStore(directory) { store throws in
+            try store.commit(batch(leads: [lead], envelopes: [owner, coSeller, rejection], leadIDs: ["web-1", "web-1", nil]))
+            #expect(try store.envelopes(topic: "partner/acme", fromSeq: 1, limit: 10).map(\.envelope) == [owner.envelope])
+            #expect(try store.envelopes(topic: "vendor-sales/", fromSeq: 1, limit: 10).map(\.envelope) == [coSeller.envelope])
+            #expect(try store.envelopes(topic: "rejected/", fromSeq: 1, limit: 10).map(\.envelope) == [rejection.envelope])
+        }
+        let rows = try DatabaseQueue(path: storeFile(directory)).read { db in
+            try Row.fetchAll(db, sql: "SELECT topic, length(envelope) AS size, lead_at FROM envelopes ORDER BY topic")
+        }
+        let stored = Dictionary(uniqueKeysWithValues: rows.map { ($0["topic"] as String, ($0["size"] as Int, $0["lead_at"] as Int?)) })
+        #expect(stored["partner/acme"]?.0 == owner.envelope.count - leadBytes.count)
+        #expect(stored["partner/acme"]?.1 == owner.leadRange?.lowerBound)
+        #expect(stored["vendor-sales/"]?.0 == coSeller.envelope.count - leadBytes.count)
+        #expect(stored["rejected/"]?.0 == rejection.envelope.count)
+        #expect(stored["rejected/"]?.1 == nil)
+        // A lead pruned a moment before its envelopes: they are not replayed without it.
+        try DatabaseQueue(path: storeFile(directory)).write { db in try db.execute(sql: "DELETE FROM leads") }
+        try withStore(directory) { store throws in
+            #expect(try store.envelopes(topic: "partner/acme", fromSeq: 1, limit: 10).isEmpty)
+            #expect(try store.envelopes(topic: "rejected/", fromSeq: 1, limit: 10).map(\.envelope) == [rejection.envelope])
+        }
+    }
+}
+
+@Test("a partner list is stored once and found again by its content, across restarts")
+func partnerListsAreKeptByContent() throws {
+    try withStateDirectory { directory throws in
+        var first: Int64 = 0
+        try withStore(directory) { store throws in
+            first = try store.partnerListID(["acme", "beta", "gamma"])
+            #expect(try store.partnerListID(["acme", "beta", "gamma"]) == first)
+            let reordered = try store.partnerListID(["beta", "acme", "gamma"])
+            #expect(reordered != first)
+            #expect(try store.partnerList(reordered) == ["beta", "acme", "gamma"])
+            #expect(try store.partnerListID([]) != first)
+            #expect(try store.partnerList(9_999) == nil)
+        }
+        try withStore(directory) { store throws in
+            #expect(try store.partnerListID(["acme", "beta", "gamma"]) == first)
+            #expect(try store.partnerList(first) == ["acme", "beta", "gamma"])
         }
     }
 }
