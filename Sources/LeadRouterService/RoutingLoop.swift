@@ -34,8 +34,9 @@ public final class RoutingLoop: Sendable {
 
     /// Most messages in one group commit.
     public static let batchLimit = 2048
-    /// How often rotation counters are saved (they are also saved at shutdown).
-    static let rotationSaveInterval = Duration.seconds(5)
+    /// Most changed rotation counters saved with one commit (all are saved at shutdown):
+    /// a bounded share each time, so no commit stalls to write every partner's.
+    static let rotationStatesPerCommit = 256
     /// How long the PUB socket keeps flushing to subscribers once the loop stops.
     static let publishLingerMilliseconds = 3000
 
@@ -138,7 +139,7 @@ public final class RoutingLoop: Sendable {
             process(batch, sockets: sockets, state: &state)
         }
         persistPublished(state: &state)
-        let rotation = state.pipeline.takeChangedPartnerStates(includingRotation: true)
+        let rotation = state.pipeline.takeChangedPartnerStates()
         if !rotation.isEmpty {
             var final = StoreBatch()
             final.partnerStates = rotation
@@ -301,12 +302,10 @@ public final class RoutingLoop: Sendable {
             }
         }
 
-        // Capacity windows are saved with the decisions that filled them; rotation counters
-        // every few seconds (and at shutdown), since losing a few seconds of them in a crash
-        // only nudges fairness.
-        let saveRotation = ContinuousClock.now - state.lastRotationSave >= RoutingLoop.rotationSaveInterval
-        storeBatch.partnerStates = state.pipeline.takeChangedPartnerStates(includingRotation: saveRotation)
-        if saveRotation { state.lastRotationSave = ContinuousClock.now }
+        // Capacity windows are saved with the decisions that filled them; rotation counters a
+        // bounded number per commit, oldest change first (and all at shutdown), since losing
+        // the latest of them in a crash only nudges fairness.
+        storeBatch.partnerStates = state.pipeline.takeChangedPartnerStates(rotationLimit: RoutingLoop.rotationStatesPerCommit)
         do {
             try store.commit(storeBatch, published: state.unsavedPublished)
             state.unsavedPublished.removeAll(keepingCapacity: true)
@@ -492,7 +491,6 @@ private struct LoopState {
     var registrationsVersion: Int64 = 0
     /// The store's id for the configured partner list, which decision records index into.
     var partnerList: Int64 = 0
-    var lastRotationSave = ContinuousClock.now
     var lastRegistrationsCheck = ContinuousClock.now
     var duties: LoopDuties
 

@@ -124,7 +124,7 @@ struct JSONWriter {
         }
     }
 
-    mutating func field(dynamic name: String, _ values: [Int]) {
+    mutating func field(dynamic name: String, _ values: some Sequence<Int>) {
         key(dynamic: name)
         bytes.append(UInt8(ascii: "["))
         for (i, value) in values.enumerated() {
@@ -134,7 +134,7 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    mutating func field(dynamic name: String, _ values: [String]) {
+    mutating func field(dynamic name: String, _ values: some Sequence<String>) {
         key(dynamic: name)
         bytes.append(UInt8(ascii: "["))
         for (i, value) in values.enumerated() {

@@ -160,13 +160,13 @@ public enum LeadParser {
         guard let name = company.name else {
             return .failure(LeadRejection(.missingField, field: "company.name", "company.name is required"))
         }
-        guard !name.allSatisfy(\.isWhitespace) else {
+        guard !LeadParser.isBlank(name) else {
             return .failure(LeadRejection(.invalidField, field: "company.name", "company.name must not be empty"))
         }
         guard let rawCountry = company.country else {
             return .failure(LeadRejection(.missingField, field: "company.country", "company.country is required"))
         }
-        let country = rawCountry.uppercased()
+        let country = LeadParser.upperCased(rawCountry)
         guard ISOCountry.isValid(country) else {
             return .failure(LeadRejection(
                 .invalidField, field: "company.country",
@@ -174,7 +174,7 @@ public enum LeadParser {
         }
         var region: String?
         if let rawRegion = company.region {
-            var code = rawRegion.uppercased()
+            var code = LeadParser.upperCased(rawRegion)
             if code.hasPrefix(country + "-") { code.removeFirst(country.count + 1) }
             guard (1...3).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
                 return .failure(LeadRejection(
@@ -190,11 +190,11 @@ public enum LeadParser {
         }
         var products: [String] = []
         for (i, product) in (wire.products ?? []).enumerated() {
-            let trimmed = product.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty else {
+            let normalized = LeadParser.normalizedProduct(product)
+            guard !normalized.isEmpty else {
                 return .failure(LeadRejection(.invalidField, field: "products[\(i)]", "a product must be a non-empty string"))
             }
-            products.append(trimmed.lowercased())
+            products.append(normalized)
         }
         var qualification: LeadFacts.Qualification?
         if let q = wire.qualification {
@@ -225,6 +225,36 @@ public enum LeadParser {
             leadID: leadID, source: wire.source, companyName: name, companyDomain: company.domain,
             country: country, region: region, employees: employees, products: products,
             qualification: qualification, estimatedValue: wire.estimated_value, contactEmail: wire.contactEmail, receivedAt: wire.received_at))
+    }
+
+    /// Whether `text` is empty or only white space (an ASCII fast path, else by Character).
+    static func isBlank(_ text: String) -> Bool {
+        var ascii = true
+        for byte in text.utf8 {
+            if byte >= 0x80 { ascii = false; break }
+            if byte != 0x20 && !(0x09...0x0D).contains(byte) { return false }
+        }
+        return ascii || text.allSatisfy(\.isWhitespace)
+    }
+
+    /// Upper case; ASCII without consulting Unicode tables.
+    static func upperCased(_ text: String) -> String {
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return text.uppercased() }
+        guard text.utf8.contains(where: { (0x61...0x7A).contains($0) }) else { return text }
+        return String(decoding: text.utf8.map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// A product name as routing compares it: trimmed of spaces and tabs, lower case.
+    static func normalizedProduct(_ product: String) -> String {
+        let utf8 = product.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else {
+            return product.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        let isSpace = { (b: UInt8) in b == 0x20 || b == 0x09 }
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }), let last = utf8.lastIndex(where: { !isSpace($0) }) else { return "" }
+        let core = utf8[first...last]
+        if core.count == utf8.count && !core.contains(where: { (0x41...0x5A).contains($0) }) { return product }
+        return String(decoding: core.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
     }
 
     /// A JSON number that must be a whole number, 0 or more.

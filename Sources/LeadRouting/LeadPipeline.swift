@@ -111,10 +111,10 @@ public struct LeadPipeline: Sendable {
         router.setRegistrations(config.registrations + extra)
     }
 
-    /// Partner states changed since the last call, to save: capacity windows always,
-    /// rotation counters when `includingRotation`.
-    public mutating func takeChangedPartnerStates(includingRotation: Bool) -> [String: PartnerState] {
-        router.takeChangedStates(includingRotation: includingRotation)
+    /// Partner states changed since the last call, to save: capacity windows always, and
+    /// up to `rotationLimit` changed rotation counters, those that changed first.
+    public mutating func takeChangedPartnerStates(rotationLimit: Int = .max) -> [String: PartnerState] {
+        router.takeChangedStates(rotationLimit: rotationLimit)
     }
 
     /// Handles one inbound message received at `now` (milliseconds since 1970).

@@ -131,20 +131,22 @@ public struct RoutingDecision: Sendable, Equatable {
         // Candidates grouped by verdict: {"eligible":[…],"territory":[…],…}; the chosen
         // partner is under "chosen". Buckets in first-seen order.
         json.objectField("candidates")
-        var buckets = [[Int]](repeating: [], count: 2 + Exclusion.allCases.count)
-        var order: [Int] = []
-        for code in candidateCodes {
-            let index = Int(code >> 3)
-            let bucket = index == chosenIndex ? 0 : code & 7 == 0 ? 1 : 1 + Int(code & 7)
-            if buckets[bucket].isEmpty { order.append(bucket) }
-            buckets[bucket].append(index)
+        // Buckets: 0 chosen, 1 eligible, 2... one per exclusion; written in first-seen order.
+        var firstSeen = [Int](repeating: Int.max, count: 2 + Exclusion.allCases.count)
+        for (position, code) in candidateCodes.enumerated() {
+            let bucket = Int(code >> 3) == chosenIndex ? 0 : 1 + Int(code & 7)
+            if firstSeen[bucket] == Int.max { firstSeen[bucket] = position }
         }
+        let order = firstSeen.indices.filter { firstSeen[$0] != Int.max }.sorted { firstSeen[$0] < firstSeen[$1] }
         for bucket in order {
             let name = bucket == 0 ? "chosen" : bucket == 1 ? "eligible" : Exclusion.allCases[bucket - 2].rawValue
+            let members = candidateCodes[firstSeen[bucket]...].lazy.filter { code in
+                (Int(code >> 3) == chosenIndex ? 0 : 1 + Int(code & 7)) == bucket
+            }.map { Int($0 >> 3) }
             if partnerList != nil {
-                json.field(dynamic: name, buckets[bucket])
+                json.field(dynamic: name, members)
             } else {
-                json.field(dynamic: name, buckets[bucket].map { partnerIDs[$0] })
+                json.field(dynamic: name, members.map { partnerIDs[$0] })
             }
         }
         json.endObject()
@@ -259,18 +261,27 @@ public struct Router: Sendable {
     private let anywhere: [Int]
     /// Eligibility facts per partner, flattened for a fast check.
     private let rules: [PartnerRule]
+    /// Product bit-set words beyond the first (more than 64 products): partner `i`'s are at
+    /// `i * extraProductWords ..< (i + 1) * extraProductWords` in ``extraProductBits``.
+    private let extraProductWords: Int
+    private let extraProductBits: [UInt64]
     /// Product names offered by some partner, numbered for bit sets.
     private let productIDs: [String: Int]
     private let indexByID: [String: Int]
     private let ownedAccounts: [String: Int]
     private var registrations: [String: [Registration]] = [:]
     private var states: [PartnerState]
-    /// Partners whose capacity window changed since ``takeChangedStates(includingRotation:)``:
+    /// Partners whose capacity window changed since ``takeChangedStates(rotationLimit:)``:
     /// these must be saved with the decisions that changed them.
     private var capacityChanged: Set<Int> = []
     /// Partners whose rotation counter changed: cheap to lose in a crash (fairness drifts by
     /// at most the leads since the last save), so saved less often.
-    private var rotationChanged: Set<Int> = []
+    private var rotationChanged: [Int] = []
+    /// Whether partner `i` is in ``rotationChanged`` already.
+    private var rotationMarked: [Bool]
+    /// Reused by every ``route(_:context:)``: the verdict on each partner considered.
+    private var exclusions: [Exclusion?] = []
+    private var eligible: [Int] = []
 
     /// Candidates recorded per decision by default; the rest are counted by reason.
     public static let defaultRecordedCandidates = 200
@@ -294,7 +305,8 @@ public struct Router: Sendable {
         for partner in partners {
             for product in partner.products where productIDs[product] == nil { productIDs[product] = productIDs.count }
         }
-        let words = max(1, (productIDs.count + 63) / 64)
+        let extraWords = max(0, (productIDs.count + 63) / 64 - 1)
+        var extraBits = [UInt64](repeating: 0, count: extraWords * partners.count)
         var rules: [PartnerRule] = []
         rules.reserveCapacity(partners.count)
         var wholeCountry: [String: [Int]] = [:]
@@ -304,14 +316,14 @@ public struct Router: Sendable {
         var owned: [String: Int] = [:]
         for (i, partner) in partners.enumerated() {
             indexByID[partner.id] = i
-            var bits = [UInt64](repeating: 0, count: words)
+            var bits: UInt64 = 0
             for product in partner.products {
                 let id = productIDs[product]!
-                bits[id / 64] |= 1 << UInt64(id % 64)
+                if id < 64 { bits |= 1 << UInt64(id) } else { extraBits[i * extraWords + id / 64 - 1] |= 1 << UInt64(id % 64) }
             }
             rules.append(PartnerRule(
                 active: partner.active, pausedUntil: partner.pausedUntil ?? .min, minGrade: partner.minGrade,
-                hasCapacity: partner.capacity != nil, everyProduct: partner.products.isEmpty, productBits: bits))
+                hasCapacity: partner.capacity != nil, everyProduct: partner.products.isEmpty, products: bits))
             if partner.territories.isEmpty {
                 anywhere.append(i)
             } else {
@@ -328,16 +340,21 @@ public struct Router: Sendable {
                 if owned[key] == nil { owned[key] = i }  // the first partner listing an account owns it
             }
         }
-        // Each country's whole-country list includes the partners that cover anywhere.
+        // Each country's whole-country list includes the partners that cover anywhere, and
+        // each region's list those that cover the whole country: a lead takes one list as is.
         var byCountry: [String: CountryIndex] = [:]
         for country in Set(wholeCountry.keys).union(byRegion.keys) {
+            let whole = Router.merged(Router.unique(wholeCountry[country] ?? []), anywhere)
             byCountry[country] = CountryIndex(
-                whole: Router.merged(Router.unique(wholeCountry[country] ?? []), anywhere),
-                regions: (byRegion[country] ?? [:]).mapValues(Router.unique))
+                whole: whole,
+                regions: (byRegion[country] ?? [:]).mapValues { Router.merged(whole, Router.unique($0)) })
         }
         self.byCountry = byCountry
         self.anywhere = anywhere
         self.rules = rules
+        self.extraProductWords = extraWords
+        self.extraProductBits = extraBits
+        self.rotationMarked = [Bool](repeating: false, count: partners.count)
         self.productIDs = productIDs
         self.indexByID = indexByID
         self.ownedAccounts = owned
@@ -363,16 +380,19 @@ public struct Router: Sendable {
         Dictionary(uniqueKeysWithValues: zip(partners.map(\.id), states))
     }
 
-    /// The states changed since the last call, for saving incrementally: those whose
-    /// capacity window changed always, those whose rotation counter changed when asked.
-    public mutating func takeChangedStates(includingRotation: Bool) -> [String: PartnerState] {
+    /// The states changed since the last call, for saving incrementally: every one whose
+    /// capacity window changed, and of those whose rotation counter changed, the
+    /// `rotationLimit` that changed first (the rest wait for a later call).
+    public mutating func takeChangedStates(rotationLimit: Int = .max) -> [String: PartnerState] {
         var out: [String: PartnerState] = [:]
         for i in capacityChanged { out[partners[i].id] = states[i] }
         capacityChanged.removeAll(keepingCapacity: true)
-        if includingRotation {
-            for i in rotationChanged { out[partners[i].id] = states[i] }
-            rotationChanged.removeAll(keepingCapacity: true)
+        let taken = min(max(0, rotationLimit), rotationChanged.count)
+        for i in rotationChanged[..<taken] {
+            out[partners[i].id] = states[i]
+            rotationMarked[i] = false
         }
+        rotationChanged.removeFirst(taken)
         return out
     }
 
@@ -419,23 +439,25 @@ public struct Router: Sendable {
 
     /// The lead's products as a bit set over ``productIDs`` (products no partner lists are
     /// left out: only partners offering every product can take those).
-    private func productBits(_ lead: LeadFacts) -> [UInt64] {
-        var bits = [UInt64](repeating: 0, count: max(1, (productIDs.count + 63) / 64))
+    private func productBits(_ lead: LeadFacts) -> LeadProducts {
+        var bits = LeadProducts(first: 0, extra: [UInt64](repeating: 0, count: extraProductWords))
         for product in lead.products {
-            if let id = productIDs[product] { bits[id / 64] |= 1 << UInt64(id % 64) }
+            guard let id = productIDs[product] else { continue }
+            if id < 64 { bits.first |= 1 << UInt64(id) } else { bits.extra[id / 64 - 1] |= 1 << UInt64(id % 64) }
         }
         return bits
     }
 
     /// Why candidate `i` (whose territory covers the lead) cannot take `lead` now, or `nil`
     /// when it can. Only flags and bit sets: no strings are built here.
-    private func exclusion(_ i: Int, _ leadProducts: [UInt64], _ grade: Grade, _ now: Int64) -> Exclusion? {
+    private func exclusion(_ i: Int, _ leadProducts: LeadProducts, _ grade: Grade, _ now: Int64) -> Exclusion? {
         let rule = rules[i]
         if !rule.active { return .inactive }
         if rule.pausedUntil > now { return .paused }
-        if !rule.everyProduct {
+        if !rule.everyProduct && rule.products & leadProducts.first == 0 {
             var overlap = false
-            for w in 0..<leadProducts.count where rule.productBits[w] & leadProducts[w] != 0 {
+            let base = i * extraProductWords
+            for w in 0..<extraProductWords where extraProductBits[base + w] & leadProducts.extra[w] != 0 {
                 overlap = true
                 break
             }
@@ -451,7 +473,7 @@ public struct Router: Sendable {
     private func candidates(for lead: LeadFacts) -> [Int] {
         guard let index = byCountry[lead.country] else { return anywhere }
         guard let region = lead.region, let regional = index.regions[region] else { return index.whole }
-        return Router.merged(index.whole, regional)
+        return regional
     }
 
     /// Two ascending lists of partner indexes merged into one, without repeats.
@@ -492,9 +514,17 @@ public struct Router: Sendable {
         let grade = qualification.grade
         let considered = candidates(for: lead)
         let leadProducts = productBits(lead)
+        // The scratch buffers are taken out of `self` for the call, so appending never copies them.
         var exclusions: [Exclusion?] = []
-        exclusions.reserveCapacity(considered.count)
         var eligible: [Int] = []
+        swap(&exclusions, &self.exclusions)
+        swap(&eligible, &self.eligible)
+        exclusions.removeAll(keepingCapacity: true)
+        eligible.removeAll(keepingCapacity: true)
+        defer {
+            swap(&exclusions, &self.exclusions)
+            swap(&eligible, &self.eligible)
+        }
         var gradeRefusals = 0
         for i in considered {
             let exclusion = exclusion(i, leadProducts, grade, now)
@@ -605,7 +635,10 @@ public struct Router: Sendable {
             states[i].currentWeight += partners[i].weight
             total += partners[i].weight
             if states[i].currentWeight > states[best].currentWeight { best = i }
-            rotationChanged.insert(i)
+            if !rotationMarked[i] {
+                rotationMarked[i] = true
+                rotationChanged.append(i)
+            }
         }
         states[best].currentWeight -= total
         return (best, total)
@@ -699,7 +732,9 @@ public struct Router: Sendable {
 
 /// The partners covering one country: all of it (or anywhere), or some of its regions.
 struct CountryIndex: Sendable {
+    /// The partners covering all of the country (or anywhere).
     var whole: [Int]
+    /// Per region: the partners covering that region or all of the country (or anywhere).
     var regions: [String: [Int]]
 }
 
@@ -710,7 +745,14 @@ struct PartnerRule: Sendable {
     var minGrade: Grade?
     var hasCapacity: Bool
     var everyProduct: Bool
-    var productBits: [UInt64]
+    /// The products offered among the first 64 numbered (more are in `extraProductBits`).
+    var products: UInt64
+}
+
+/// A lead's products as a bit set over the router's product numbers.
+struct LeadProducts {
+    var first: UInt64
+    var extra: [UInt64]
 }
 
 extension AccountKey {

@@ -83,7 +83,7 @@ enum StoreBuilder {
                 decisionIDOffsets: occurrences(id, in: record), decisionAssignmentOffsets: occurrences(assignment, in: record),
                 partnerID: decision.partnerID, accountKeys: decision.accountKeys, envelopes: envelopes))
         }
-        let partnerStates = pipeline.takeChangedPartnerStates(includingRotation: true)
+        let partnerStates = pipeline.takeChangedPartnerStates()
 
         // 2. Batches, committed on another thread (at most two waiting).
         let queue = Mutex<[(StoreBatch, [String: Int])]>([])

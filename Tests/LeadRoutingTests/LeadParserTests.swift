@@ -148,3 +148,40 @@ struct LeadParserTests {
         #expect(rejection.field == field, "\(rejection)")
     }
 }
+
+@Suite struct NormalisationFastPaths {
+    private func facts(name: String = "Acme", country: String = "us", region: String? = nil, products: [String]) throws -> LeadFacts {
+        let object: [String: Any] = [
+            "lead_id": "n-1",
+            "company": ["name": name, "country": country].merging(region.map { ["region": $0] } ?? [:]) { a, _ in a },
+            "products": products,
+        ]
+        let bytes = try JSONSerialization.data(withJSONObject: object)
+        return try LeadParser.parse(Array(bytes)).get().facts
+    }
+
+    @Test("ASCII and non-ASCII products, countries and regions normalise as Foundation would")
+    func normalisation() throws {
+        let inputs = ["  Firewall ", "\tEDR\t", "email-security", "ÉDR ", " Zürich-Cloud", "MiXeD Case", "\u{00A0}Nbsp\u{00A0}"]
+        let lead = try facts(country: "de", region: "de-by", products: inputs)
+        #expect(lead.products == inputs.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        #expect(lead.country == "DE")
+        #expect(lead.region == "BY")
+    }
+
+    @Test("a company name of white space only is rejected, ASCII or not", arguments: [" ", "\t \n", "\u{00A0}", " \u{2003} "])
+    func blankNames(name: String) throws {
+        let object: [String: Any] = ["lead_id": "n-2", "company": ["name": name, "country": "US"]]
+        let result = LeadParser.parse(Array(try JSONSerialization.data(withJSONObject: object)))
+        guard case .failure(let rejection) = result else {
+            Issue.record("a blank name was accepted")
+            return
+        }
+        #expect(rejection.field == "company.name")
+    }
+
+    @Test("a product of spaces only is rejected")
+    func blankProduct() throws {
+        #expect(throws: LeadRejection.self) { try facts(products: ["ok", "  \t "]) }
+    }
+}
