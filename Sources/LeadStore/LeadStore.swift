@@ -114,6 +114,8 @@ public final class LeadStore: Sendable {
     private let checkpointer: DatabaseQueue
 
     public static let fileName = "leadrouter.sqlite"
+    /// How stale an account owner's `routed_at` may get before a lead of the account rewrites it.
+    static let ownerRefreshMilliseconds: Int64 = 3_600_000
 
     /// Opens (creating when absent) the store in `directory` and brings its schema up to date.
     ///
@@ -311,11 +313,17 @@ public final class LeadStore: Sendable {
                     """)
                 for (topic, seq) in lastSeq { try upsert.execute(arguments: [topic, seq]) }
                 if !batch.accountOwners.isEmpty {
+                    // A row changes only when the owner changes, or its time is over an hour
+                    // old: a returning account costs no write (its ownership lapses at most an
+                    // hour early, against a retention of days). The last owner in the batch wins.
                     let owner = try db.cachedStatement(sql: """
                         INSERT INTO account_owners (account_key, partner_id, routed_at) VALUES (?, ?, ?)
                         ON CONFLICT (account_key) DO UPDATE SET partner_id = excluded.partner_id, routed_at = excluded.routed_at
+                        WHERE account_owners.partner_id != excluded.partner_id
+                           OR account_owners.routed_at < excluded.routed_at - \(LeadStore.ownerRefreshMilliseconds)
                         """)
-                    for (key, partnerID) in batch.accountOwners {
+                    var seen = Set<String>(minimumCapacity: batch.accountOwners.count)
+                    for (key, partnerID) in batch.accountOwners.reversed() where seen.insert(key).inserted {
                         try RawSQL.run(owner, db) { s in
                             RawSQL.text(s, 1, key)
                             RawSQL.text(s, 2, partnerID)

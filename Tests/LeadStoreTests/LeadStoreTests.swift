@@ -583,3 +583,43 @@ func partnerListsAreKeptByContent() throws {
         }
     }
 }
+
+@Test("account owners: the last owner in a batch wins; a returning account is rewritten only when its owner changes or its time is an hour old")
+func accountOwnersAreWrittenOnlyWhenTheyChange() throws {
+    let t0: Int64 = 1_700_000_000_000
+    func owners(_ list: [(String, String)], at time: Int64) -> StoreBatch {
+        var b = batch(createdAt: time)
+        b.accountOwners = list.map { (key: $0.0, partnerID: $0.1) }
+        return b
+    }
+    try withStateDirectory { directory throws in
+        func routedAt(_ key: String) throws -> Int64? {
+            try DatabaseQueue(path: storeFile(directory)).read { db in
+                try Int64.fetchOne(db, sql: "SELECT routed_at FROM account_owners WHERE account_key = ?", arguments: [key])
+            }
+        }
+        try withStore(directory) { store throws in
+            try store.commit(owners([("d:a.example", "acme"), ("n:a", "acme"), ("d:a.example", "beta")], at: t0))
+            let found = try store.lookUp(leadIDs: [], accountKeys: ["d:a.example", "n:a", "n:unknown"]).owners
+            #expect(found == ["d:a.example": "beta", "n:a": "acme"])
+            // Same owner, 10 minutes later: not rewritten.
+            try store.commit(owners([("n:a", "acme")], at: t0 + 600_000))
+        }
+        #expect(try routedAt("n:a") == t0)
+        try withStore(directory) { store throws in
+            // Another owner within the hour: rewritten at once.
+            try store.commit(owners([("n:a", "gamma")], at: t0 + 700_000))
+            #expect(try store.lookUp(leadIDs: [], accountKeys: ["n:a"]).owners == ["n:a": "gamma"])
+        }
+        #expect(try routedAt("n:a") == t0 + 700_000)
+        try withStore(directory) { store throws in
+            // Same owner, over an hour later: its time moves on, so retention counts from there.
+            try store.commit(owners([("d:a.example", "beta")], at: t0 + 2 * 3_600_000))
+        }
+        #expect(try routedAt("d:a.example") == t0 + 2 * 3_600_000)
+        try withStore(directory) { store throws in
+            _ = try store.prune(olderThan: t0 + 3_600_000)
+            #expect(try store.lookUp(leadIDs: [], accountKeys: ["d:a.example", "n:a"]).owners == ["d:a.example": "beta"])
+        }
+    }
+}
