@@ -89,8 +89,10 @@ public final class RoutingLoop: Sendable {
             notifier: notifier, logger: logger)
         state.registrationsVersion = registrationsVersion
         state.partnerList = partnerList
-        state.feedTopics = Set(config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected])
-            .union(topicStates.keys)
+        for topic in config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected]
+            + topicStates.keys.sorted() {
+            state.addFeedTopic(topic)
+        }
 
         try republishUnpublished(topicStates, sockets: sockets, state: &state)
 
@@ -374,7 +376,7 @@ public final class RoutingLoop: Sendable {
             state.published[message.topic] = max(state.published[message.topic] ?? 0, message.seq)
             state.unsavedPublished[message.topic] = message.seq
             state.lastActivity[message.topic] = now
-            state.feedTopics.insert(message.topic)
+            state.addFeedTopic(message.topic)
         }
     }
 
@@ -420,15 +422,25 @@ public final class RoutingLoop: Sendable {
     // MARK: - Heartbeats
 
     /// Every idle topic's heartbeat topic (`heartbeat/<topic>`) gets
-    /// `{"type":"heartbeat","topic":…,"last_seq":…}` at least once per `publish.heartbeat_ms`,
+    /// `{"type":"heartbeat","topic":…,"last_seq":…}` about once per `publish.heartbeat_ms`,
     /// so a subscriber that asks for heartbeats learns of a missed last message.
+    ///
+    /// The topics are looked at a slice per pass of the loop, in turn, each about four times
+    /// per `heartbeat_ms`: with thousands of partner topics, checking (and sending to) them all
+    /// at once would hold up routing for milliseconds.
     private func sendHeartbeats(_ publish: Socket, state: inout LoopState) {
         let now = ContinuousClock.now
         let every = Duration.milliseconds(config.publish.heartbeatMilliseconds)
-        guard now - state.lastHeartbeatRound >= every / 4 else { return }
-        state.lastHeartbeatRound = now
+        let count = state.topicOrder.count
+        guard count > 0 else { return }
+        let elapsed = now - state.lastHeartbeatPass
+        let due = Int((Double(count) * 4 * (elapsed / every)).rounded(.up))
+        guard due > 0 else { return }
+        state.lastHeartbeatPass = now
         let sentAt = Timestamp.rfc3339(millisecondsSince1970: RoutingLoop.nowMilliseconds())
-        for topic in state.feedTopics {
+        for _ in 0..<min(count, due) {
+            let topic = state.topicOrder[state.heartbeatCursor]
+            state.heartbeatCursor = (state.heartbeatCursor + 1) % count
             if let last = state.lastActivity[topic], now - last < every { continue }
             let body = Heartbeat.envelope(topic: topic, lastSeq: state.published[topic] ?? 0, sentAt: sentAt)
             do {
@@ -482,9 +494,12 @@ private struct LoopState {
     var unsavedPublished: [String: Int] = [:]
     var lastPublishedSave = ContinuousClock.now
     /// Every topic the feed serves: heartbeats go to these, replay answers for these.
-    var feedTopics: Set<String> = []
+    private(set) var feedTopics: Set<String> = []
+    /// ``feedTopics`` in the order they became known, which heartbeats go through in turn.
+    private(set) var topicOrder: [String] = []
+    var heartbeatCursor = 0
+    var lastHeartbeatPass = ContinuousClock.now - .seconds(3600)
     var lastActivity: [String: ContinuousClock.Instant] = [:]
-    var lastHeartbeatRound = ContinuousClock.now - .seconds(3600)
     var storageFailing = false
     var publishedSaveFailing = false
     var storageFailures = 0
@@ -493,6 +508,10 @@ private struct LoopState {
     var partnerList: Int64 = 0
     var lastRegistrationsCheck = ContinuousClock.now
     var duties: LoopDuties
+
+    mutating func addFeedTopic(_ topic: String) {
+        if feedTopics.insert(topic).inserted { topicOrder.append(topic) }
+    }
 
     init(pipeline: LeadPipeline, published: [String: Int], notifier: SystemdNotifier, logger: Logger) {
         self.pipeline = pipeline
