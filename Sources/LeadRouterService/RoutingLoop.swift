@@ -34,9 +34,9 @@ public final class RoutingLoop: Sendable {
 
     /// Most messages in one group commit.
     public static let batchLimit = 2048
-    /// Most changed rotation counters saved with one commit (all are saved at shutdown):
-    /// a bounded share each time, so no commit stalls to write every partner's.
-    static let rotationStatesPerCommit = 256
+    /// Changed rotation counters are saved within about this long (and all at shutdown),
+    /// a share with each commit, so no commit stalls to write every partner's at once.
+    static let rotationSaveInterval = Duration.seconds(5)
     /// How long the PUB socket keeps flushing to subscribers once the loop stops.
     static let publishLingerMilliseconds = 3000
 
@@ -304,10 +304,15 @@ public final class RoutingLoop: Sendable {
             }
         }
 
-        // Capacity windows are saved with the decisions that filled them; rotation counters a
-        // bounded number per commit, oldest change first (and all at shutdown), since losing
-        // the latest of them in a crash only nudges fairness.
-        storeBatch.partnerStates = state.pipeline.takeChangedPartnerStates(rotationLimit: RoutingLoop.rotationStatesPerCommit)
+        // Capacity windows are saved with the decisions that filled them. Rotation counters go
+        // a share per commit, oldest change first, so that all are saved within about
+        // `rotationSaveInterval` (and all at shutdown): losing the latest in a crash only nudges
+        // fairness, and saving them all with every commit would cost more than routing.
+        let now = ContinuousClock.now
+        let share = (now - state.lastRotationSave) / RoutingLoop.rotationSaveInterval
+        let rotationLimit = Int((Double(state.pipeline.pendingRotationStates) * min(1, share)).rounded(.up))
+        if rotationLimit > 0 { state.lastRotationSave = now }
+        storeBatch.partnerStates = state.pipeline.takeChangedPartnerStates(rotationLimit: rotationLimit)
         do {
             try store.commit(storeBatch, published: state.unsavedPublished)
             state.unsavedPublished.removeAll(keepingCapacity: true)
@@ -504,6 +509,7 @@ private struct LoopState {
     var publishedSaveFailing = false
     var storageFailures = 0
     var registrationsVersion: Int64 = 0
+    var lastRotationSave = ContinuousClock.now
     /// The store's id for the configured partner list, which decision records index into.
     var partnerList: Int64 = 0
     var lastRegistrationsCheck = ContinuousClock.now

@@ -117,6 +117,9 @@ public struct LeadPipeline: Sendable {
         router.takeChangedStates(rotationLimit: rotationLimit)
     }
 
+    /// How many changed rotation counters wait to be saved.
+    public var pendingRotationStates: Int { router.pendingRotationStates }
+
     /// Handles one inbound message received at `now` (milliseconds since 1970).
     public mutating func process(_ message: InboundMessage, from channel: InboundChannel, now: Int64) -> LeadOutcome {
         counters.received += 1

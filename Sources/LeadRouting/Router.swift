@@ -380,6 +380,9 @@ public struct Router: Sendable {
         Dictionary(uniqueKeysWithValues: zip(partners.map(\.id), states))
     }
 
+    /// How many changed rotation counters ``takeChangedStates(rotationLimit:)`` has not taken yet.
+    public var pendingRotationStates: Int { rotationChanged.count }
+
     /// The states changed since the last call, for saving incrementally: every one whose
     /// capacity window changed, and of those whose rotation counter changed, the
     /// `rotationLimit` that changed first (the rest wait for a later call).

@@ -338,7 +338,11 @@ public final class LeadStore: Sendable {
                         """)
                     for (partnerID, value) in batch.partnerStates {
                         let recent = value.recentAssignments.map(String.init).joined(separator: ",")
-                        try state.execute(arguments: [partnerID, value.currentWeight, recent])
+                        try RawSQL.run(state, db) { s in
+                            RawSQL.text(s, 1, partnerID)
+                            sqlite3_bind_int64(s, 2, Int64(value.currentWeight))
+                            RawSQL.text(s, 3, recent)
+                        }
                     }
                 }
                 try LeadStore.writePublished(published, db)

@@ -199,6 +199,28 @@ struct RoutingRulesTests {
             #expect(uninterrupted.route(lead("x\(i)"), context: context) == restarted.route(lead("x\(i)"), context: context))
         }
     }
+
+    @Test("changed rotation counters are handed out for saving a share at a time, oldest change first; capacity windows always")
+    func rotationStatesInShares() {
+        let partners = [p("a"), p("b"), p("c"), p("d", capacity: Capacity(max: 5, perSeconds: 3600))]
+        var router = Router(partners: partners, unmatched: .vendorSales)
+        _ = router.route(lead("r1"), context: .init(now: t0))
+        // Every eligible partner's counter moved; the chosen one's capacity window too, if it has one.
+        #expect(router.pendingRotationStates == 4)
+        let first = router.takeChangedStates(rotationLimit: 1)
+        #expect(first.keys.contains("a"))
+        #expect(router.pendingRotationStates == 3)
+        let none = router.takeChangedStates(rotationLimit: 0)
+        #expect(none.isEmpty)
+        let rest = router.takeChangedStates()
+        #expect(Set(rest.keys) == ["b", "c", "d"])
+        #expect(router.pendingRotationStates == 0)
+        // A partner changed again after being taken is pending again, once.
+        _ = router.route(lead("r2"), context: .init(now: t0 + 1))
+        _ = router.route(lead("r3"), context: .init(now: t0 + 2))
+        #expect(router.pendingRotationStates == 4)
+        #expect(router.takeChangedStates().count == 4)
+    }
 }
 
 /// Property tests over random partners and leads, from fixed seeds so failures reproduce.
