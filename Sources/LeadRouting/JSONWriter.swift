@@ -124,24 +124,23 @@ struct JSONWriter {
         }
     }
 
-    mutating func field(dynamic name: String, _ values: some Sequence<Int>) {
+    /// Opens an array-valued field with a computed name; add values with ``element(_:)``.
+    mutating func arrayField(dynamic name: String) {
         key(dynamic: name)
         bytes.append(UInt8(ascii: "["))
-        for (i, value) in values.enumerated() {
-            if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            appendInt(value)
-        }
-        bytes.append(UInt8(ascii: "]"))
+        needsComma = false
     }
 
-    mutating func field(dynamic name: String, _ values: some Sequence<String>) {
-        key(dynamic: name)
-        bytes.append(UInt8(ascii: "["))
-        for (i, value) in values.enumerated() {
-            if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONWriter.appendString(value, to: &bytes)
-        }
-        bytes.append(UInt8(ascii: "]"))
+    mutating func element(_ value: Int) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        appendInt(value)
+        needsComma = true
+    }
+
+    mutating func element(_ value: String) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        JSONWriter.appendString(value, to: &bytes)
+        needsComma = true
     }
 
     mutating func field(dynamic name: String, _ value: Int) {

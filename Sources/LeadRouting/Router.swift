@@ -140,14 +140,13 @@ public struct RoutingDecision: Sendable, Equatable {
         let order = firstSeen.indices.filter { firstSeen[$0] != Int.max }.sorted { firstSeen[$0] < firstSeen[$1] }
         for bucket in order {
             let name = bucket == 0 ? "chosen" : bucket == 1 ? "eligible" : Exclusion.allCases[bucket - 2].rawValue
-            let members = candidateCodes[firstSeen[bucket]...].lazy.filter { code in
-                (Int(code >> 3) == chosenIndex ? 0 : 1 + Int(code & 7)) == bucket
-            }.map { Int($0 >> 3) }
-            if partnerList != nil {
-                json.field(dynamic: name, members)
-            } else {
-                json.field(dynamic: name, members.map { partnerIDs[$0] })
+            json.arrayField(dynamic: name)
+            for code in candidateCodes[firstSeen[bucket]...] {
+                let index = Int(code >> 3)
+                guard (index == chosenIndex ? 0 : 1 + Int(code & 7)) == bucket else { continue }
+                if partnerList != nil { json.element(index) } else { json.element(partnerIDs[index]) }
             }
+            json.endArray()
         }
         json.endObject()
         json.field("candidates_omitted", candidatesOmitted)
