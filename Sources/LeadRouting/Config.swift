@@ -360,16 +360,27 @@ public enum AccountKey {
         var cleaned = ""
         if name.utf8.allSatisfy({ $0 < 0x80 }) {
             // ASCII, the common case: no Unicode tables needed.
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(name.utf8.count)
+            // Words are runs of letters and digits, lower-cased; legal forms are dropped.
+            var out: [UInt8] = []
+            out.reserveCapacity(name.utf8.count)
+            var word: [UInt8] = []
+            func endWord() {
+                guard !word.isEmpty else { return }
+                if !legalFormBytes.contains(word) {
+                    if !out.isEmpty { out.append(0x20) }
+                    out.append(contentsOf: word)
+                }
+                word.removeAll(keepingCapacity: true)
+            }
             for b in name.utf8 {
                 switch b {
-                case 0x41...0x5A: bytes.append(b + 0x20)
-                case 0x61...0x7A, 0x30...0x39: bytes.append(b)
-                default: bytes.append(0x20)
+                case 0x41...0x5A: word.append(b + 0x20)
+                case 0x61...0x7A, 0x30...0x39: word.append(b)
+                default: endWord()
                 }
             }
-            cleaned = String(decoding: bytes, as: UTF8.self)
+            endWord()
+            return String(decoding: out, as: UTF8.self)
         } else {
             for scalar in name.lowercased().unicodeScalars {
                 if CharacterSet.alphanumerics.contains(scalar) {
@@ -382,6 +393,9 @@ public enum AccountKey {
         let words = cleaned.split(separator: " ").map(String.init).filter { !legalForms.contains($0) }
         return words.joined(separator: " ")
     }
+
+    /// ``legalForms`` as bytes, for the ASCII path.
+    static let legalFormBytes: [[UInt8]] = legalForms.map { Array($0.utf8) }
 
     /// Words of legal form dropped from company names.
     static let legalForms: Set<String> = [

@@ -185,3 +185,25 @@ struct LeadParserTests {
         #expect(throws: LeadRejection.self) { try facts(products: ["ok", "  \t "]) }
     }
 }
+
+@Suite struct AccountKeyNormalisation {
+    @Test("company names: lower case, punctuation dropped, legal forms removed; ASCII and Unicode alike",
+          arguments: [
+              ("Acme Corp., Inc.", "acme"), ("  The Acme   Company ", "acme"), ("ACME-Widgets GmbH & Co. KG", "acme widgets"),
+              ("Inc", ""), ("Corp", ""), ("Incorporated Widgets", "widgets"), ("3M", "3m"), ("Acme Ltd.", "acme"),
+              ("Müller GmbH", "müller"), ("Société Générale SA", "société générale"), ("The Ünited Co.", "ünited"),
+          ])
+    func names(input: String, expected: String) {
+        #expect(AccountKey.normalizedName(input) == expected)
+    }
+
+    @Test("the ASCII path gives what the Unicode path would for the same name")
+    func asciiMatchesUnicode() {
+        // A trailing non-ASCII letter sends a name down the Unicode path; its ASCII part must agree.
+        for name in ["Acme Corp., Inc.", "The Acme Company", "ACME-Widgets GmbH & Co. KG", "Pty Ltd Holdings", "a.b,c;d"] {
+            let ascii = AccountKey.normalizedName(name)
+            let unicode = AccountKey.normalizedName(name + " é")
+            #expect(unicode == (ascii.isEmpty ? "é" : ascii + " é"), "\(name)")
+        }
+    }
+}
