@@ -45,6 +45,8 @@ let package = Package(
             cxxSettings: [.define("SIMDJSON_THREADS_ENABLED", to: "1")],
             linkerSettings: [.linkedLibrary("simdjson")]
         ),
+        // Malloc tuning applied before main, for leadrouterd only.
+        .target(name: "CProcessTuning"),
         // The pure core: config model and validation, lead validation, routing decisions,
         // envelopes. No I/O.
         .target(
@@ -77,6 +79,7 @@ let package = Package(
         .executableTarget(
             name: "leadrouterd",
             dependencies: [
+                "CProcessTuning",
                 "LeadRouterService",
                 "LeadRouting",
                 "LeadStore",

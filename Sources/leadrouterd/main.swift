@@ -1,4 +1,5 @@
 import ArgumentParser
+import CProcessTuning
 import Foundation
 import LeadRouterService
 import LeadRouting
@@ -74,6 +75,9 @@ struct LeadRouterDaemon: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "leadrouterd")
+        logger.debug("malloc", metadata: [
+            "arena_max": "\(lr_malloc_arena_max() == 0 ? "left to the environment" : "\(lr_malloc_arena_max())")",
+        ])
 
         do {
             try ConfigFile.prepareStateDir(routerConfig.stateDir)
