@@ -528,10 +528,14 @@ public struct Router: Sendable {
             swap(&eligible, &self.eligible)
         }
         var gradeRefusals = 0
-        for i in considered {
+        // Verdicts past the recording cap are only counted (see the recording below).
+        var beyondCap = [Int](repeating: 0, count: 8)
+        exclusions.reserveCapacity(considered.count)
+        for (position, i) in considered.enumerated() {
             let exclusion = exclusion(i, leadProducts, grade, now)
             exclusions.append(exclusion)
             if exclusion == nil { eligible.append(i) } else if exclusion == .grade { gradeRefusals += 1 }
+            if position >= recordedCandidates { beyondCap[Int(CandidateCode.verdict(exclusion))] += 1 }
         }
         let keys = lead.account
         let gradeText = "grade \(grade.rawValue) (score \(qualification.score))"
@@ -592,18 +596,34 @@ public struct Router: Sendable {
         // Record the candidates in config order up to the cap (always the chosen and the
         // registered partner); count the rest by reason.
         var recorded: [UInt32] = []
-        recorded.reserveCapacity(min(considered.count, recordedCandidates) + 1)
+        recorded.reserveCapacity(min(considered.count, recordedCandidates) + 2)
         var omitted = 0
         var omittedCounts = [Int](repeating: 0, count: 8)
-        for (position, i) in considered.enumerated() {
-            var exclusion = exclusions[position]
-            if registered != nil && i != registered { exclusion = .registration }
-            if i == chosen { exclusion = nil }
-            if recorded.count < recordedCandidates || i == chosen || i == registered {
-                recorded.append(CandidateCode.make(i, exclusion))
-            } else {
-                omitted += 1
-                omittedCounts[Int(CandidateCode.verdict(exclusion))] += 1
+        if registered == nil {
+            // The first `recordedCandidates` in full; past them only the chosen partner, and
+            // the counts the first pass took (the chosen one moved from eligible to recorded).
+            for (position, i) in considered.prefix(recordedCandidates).enumerated() {
+                recorded.append(CandidateCode.make(i, i == chosen ? nil : exclusions[position]))
+            }
+            if considered.count > recordedCandidates {
+                omittedCounts = beyondCap
+                omitted = considered.count - recordedCandidates
+                if let chosen, let position = considered[recordedCandidates...].firstIndex(of: chosen) {
+                    recorded.append(CandidateCode.make(chosen, nil))
+                    omittedCounts[Int(CandidateCode.verdict(exclusions[position]))] -= 1
+                    omitted -= 1
+                }
+            }
+        } else {
+            // A registration excludes every other partner: a rare case, recorded the long way.
+            for (position, i) in considered.enumerated() {
+                let exclusion: Exclusion? = i == chosen ? nil : i == registered ? exclusions[position] : .registration
+                if recorded.count < recordedCandidates || i == chosen || i == registered {
+                    recorded.append(CandidateCode.make(i, exclusion))
+                } else {
+                    omitted += 1
+                    omittedCounts[Int(CandidateCode.verdict(exclusion))] += 1
+                }
             }
         }
         if let registered, !considered.contains(registered) {
