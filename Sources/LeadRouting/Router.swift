@@ -257,7 +257,7 @@ public struct Router: Sendable {
     /// at the partners whose territory covers it.
     private let byCountry: [String: CountryIndex]
     /// The partners that cover anywhere, for countries no territory names.
-    private let anywhere: [Int]
+    private let anywhere: CandidateList
     /// Eligibility facts per partner, flattened for a fast check.
     private let rules: [PartnerRule]
     /// Product bit-set words beyond the first (more than 64 products): partner `i`'s are at
@@ -269,7 +269,11 @@ public struct Router: Sendable {
     private let indexByID: [String: Int]
     private let ownedAccounts: [String: Int]
     private var registrations: [String: [Registration]] = [:]
-    private var states: [PartnerState]
+    /// Each partner's configured weight, and its rotation counter and recent assignment
+    /// times (its ``PartnerState``), kept apart so that rotation reads only small arrays.
+    private let weights: [Int]
+    private var currentWeights: [Int]
+    private var recentAssignments: [[Int64]]
     /// Partners whose capacity window changed since ``takeChangedStates(rotationLimit:)``:
     /// these must be saved with the decisions that changed them.
     private var capacityChanged: Set<Int> = []
@@ -342,14 +346,15 @@ public struct Router: Sendable {
         // Each country's whole-country list includes the partners that cover anywhere, and
         // each region's list those that cover the whole country: a lead takes one list as is.
         var byCountry: [String: CountryIndex] = [:]
+        func list(_ partners: [Int]) -> CandidateList { CandidateList(partners: partners, rules: partners.map { rules[$0] }) }
         for country in Set(wholeCountry.keys).union(byRegion.keys) {
             let whole = Router.merged(Router.unique(wholeCountry[country] ?? []), anywhere)
             byCountry[country] = CountryIndex(
-                whole: whole,
-                regions: (byRegion[country] ?? [:]).mapValues { Router.merged(whole, Router.unique($0)) })
+                whole: list(whole),
+                regions: (byRegion[country] ?? [:]).mapValues { list(Router.merged(whole, Router.unique($0))) })
         }
         self.byCountry = byCountry
-        self.anywhere = anywhere
+        self.anywhere = list(anywhere)
         self.rules = rules
         self.extraProductWords = extraWords
         self.extraProductBits = extraBits
@@ -357,7 +362,10 @@ public struct Router: Sendable {
         self.productIDs = productIDs
         self.indexByID = indexByID
         self.ownedAccounts = owned
-        self.states = partners.map { states[$0.id] ?? PartnerState() }
+        let initial = partners.map { states[$0.id] ?? PartnerState() }
+        self.weights = partners.map(\.weight)
+        self.currentWeights = initial.map(\.currentWeight)
+        self.recentAssignments = initial.map(\.recentAssignments)
         setRegistrations(registrations)
     }
 
@@ -376,7 +384,11 @@ public struct Router: Sendable {
 
     /// Every partner's state, for saving.
     public var partnerStates: [String: PartnerState] {
-        Dictionary(uniqueKeysWithValues: zip(partners.map(\.id), states))
+        Dictionary(uniqueKeysWithValues: partners.indices.map { (partners[$0].id, state($0)) })
+    }
+
+    private func state(_ i: Int) -> PartnerState {
+        PartnerState(currentWeight: currentWeights[i], recentAssignments: recentAssignments[i])
     }
 
     /// How many changed rotation counters ``takeChangedStates(rotationLimit:)`` has not taken yet.
@@ -387,11 +399,11 @@ public struct Router: Sendable {
     /// `rotationLimit` that changed first (the rest wait for a later call).
     public mutating func takeChangedStates(rotationLimit: Int = .max) -> [String: PartnerState] {
         var out: [String: PartnerState] = [:]
-        for i in capacityChanged { out[partners[i].id] = states[i] }
+        for i in capacityChanged { out[partners[i].id] = state(i) }
         capacityChanged.removeAll(keepingCapacity: true)
         let taken = min(max(0, rotationLimit), rotationChanged.count)
         for i in rotationChanged[..<taken] {
-            out[partners[i].id] = states[i]
+            out[partners[i].id] = state(i)
             rotationMarked[i] = false
         }
         rotationChanged.removeFirst(taken)
@@ -436,7 +448,7 @@ public struct Router: Sendable {
     private func isFull(_ i: Int, at now: Int64) -> Bool {
         guard rules[i].hasCapacity, let capacity = partners[i].capacity else { return false }
         let since = now - capacity.perSeconds * 1000
-        return states[i].recentAssignments.count { $0 > since } >= capacity.max
+        return recentAssignments[i].count { $0 > since } >= capacity.max
     }
 
     /// The lead's products as a bit set over ``productIDs`` (products no partner lists are
@@ -452,8 +464,7 @@ public struct Router: Sendable {
 
     /// Why candidate `i` (whose territory covers the lead) cannot take `lead` now, or `nil`
     /// when it can. Only flags and bit sets: no strings are built here.
-    private func exclusion(_ i: Int, _ leadProducts: LeadProducts, _ grade: Grade, _ now: Int64) -> Exclusion? {
-        let rule = rules[i]
+    private func exclusion(_ i: Int, _ rule: PartnerRule, _ leadProducts: LeadProducts, _ grade: Grade, _ now: Int64) -> Exclusion? {
         if !rule.active { return .inactive }
         if rule.pausedUntil > now { return .paused }
         if !rule.everyProduct && rule.products & leadProducts.first == 0 {
@@ -472,7 +483,7 @@ public struct Router: Sendable {
 
     /// The partners whose territory covers the lead (its whole country, its region, or
     /// anywhere), in config order.
-    private func candidates(for lead: LeadFacts) -> [Int] {
+    private func candidates(for lead: LeadFacts) -> CandidateList {
         guard let index = byCountry[lead.country] else { return anywhere }
         guard let region = lead.region, let regional = index.regions[region] else { return index.whole }
         return regional
@@ -514,7 +525,9 @@ public struct Router: Sendable {
         let now = context.now
         let qualification = qualifier.qualify(lead)
         let grade = qualification.grade
-        let considered = candidates(for: lead)
+        let candidateList = candidates(for: lead)
+        let considered = candidateList.partners
+        let consideredRules = candidateList.rules
         let leadProducts = productBits(lead)
         // The scratch buffers are taken out of `self` for the call, so appending never copies them.
         var exclusions: [Exclusion?] = []
@@ -532,7 +545,7 @@ public struct Router: Sendable {
         var beyondCap = [Int](repeating: 0, count: 8)
         exclusions.reserveCapacity(considered.count)
         for (position, i) in considered.enumerated() {
-            let exclusion = exclusion(i, leadProducts, grade, now)
+            let exclusion = exclusion(i, consideredRules[position], leadProducts, grade, now)
             exclusions.append(exclusion)
             if exclusion == nil { eligible.append(i) } else if exclusion == .grade { gradeRefusals += 1 }
             if position >= recordedCandidates { beyondCap[Int(CandidateCode.verdict(exclusion))] += 1 }
@@ -654,25 +667,25 @@ public struct Router: Sendable {
         var total = 0
         var best = eligible[0]
         for i in eligible {
-            states[i].currentWeight += partners[i].weight
-            total += partners[i].weight
-            if states[i].currentWeight > states[best].currentWeight { best = i }
+            currentWeights[i] += weights[i]
+            total += weights[i]
+            if currentWeights[i] > currentWeights[best] { best = i }
             if !rotationMarked[i] {
                 rotationMarked[i] = true
                 rotationChanged.append(i)
             }
         }
-        states[best].currentWeight -= total
+        currentWeights[best] -= total
         return (best, total)
     }
 
     private mutating func recordAssignment(_ i: Int, at now: Int64) {
         guard let capacity = partners[i].capacity else { return }
         let since = now - capacity.perSeconds * 1000
-        var recent = states[i].recentAssignments.filter { $0 > since }
+        var recent = recentAssignments[i].filter { $0 > since }
         recent.append(now)
         if recent.count > capacity.max { recent.removeFirst(recent.count - capacity.max) }
-        states[i].recentAssignments = recent
+        recentAssignments[i] = recent
         capacityChanged.insert(i)
     }
 
@@ -755,20 +768,37 @@ public struct Router: Sendable {
 /// The partners covering one country: all of it (or anywhere), or some of its regions.
 struct CountryIndex: Sendable {
     /// The partners covering all of the country (or anywhere).
-    var whole: [Int]
+    var whole: CandidateList
     /// Per region: the partners covering that region or all of the country (or anywhere).
-    var regions: [String: [Int]]
+    var regions: [String: CandidateList]
+}
+
+/// Partners that may take a lead from one territory, in config order, each with a copy of
+/// its eligibility rule: a lead reads them front to back, not scattered over every partner's.
+struct CandidateList: Sendable {
+    var partners: [Int]
+    var rules: [PartnerRule]
 }
 
 /// What eligibility needs of a partner, flattened.
 struct PartnerRule: Sendable {
-    var active: Bool
+    // Declared widest first: 24 bytes a rule, so a cache line holds more than two.
     var pausedUntil: Int64
+    /// The products offered among the first 64 numbered (more are in `extraProductBits`).
+    var products: UInt64
+    var active: Bool
     var minGrade: Grade?
     var hasCapacity: Bool
     var everyProduct: Bool
-    /// The products offered among the first 64 numbered (more are in `extraProductBits`).
-    var products: UInt64
+
+    init(active: Bool, pausedUntil: Int64, minGrade: Grade?, hasCapacity: Bool, everyProduct: Bool, products: UInt64) {
+        self.pausedUntil = pausedUntil
+        self.products = products
+        self.active = active
+        self.minGrade = minGrade
+        self.hasCapacity = hasCapacity
+        self.everyProduct = everyProduct
+    }
 }
 
 /// A lead's products as a bit set over the router's product numbers.
