@@ -131,10 +131,12 @@ struct JSONWriter {
         needsComma = false
     }
 
-    mutating func element(_ value: Int) {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        appendInt(value)
-        needsComma = true
+    /// A string field whose value is ASCII that needs no escaping (``PackedPositions``).
+    mutating func field(dynamic name: String, ascii value: [UInt8]) {
+        key(dynamic: name)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: value)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     mutating func element(_ value: String) {

@@ -117,8 +117,9 @@ public struct RoutingDecision: Sendable, Equatable {
     /// with the topic and `seq` it was published under.
     ///
     /// - Parameter partnerList: when given, the id under which the store keeps this
-    ///   router's partner list: candidates are then written as indexes into that list
-    ///   (`"partner_list": id`), a few bytes each instead of their ids.
+    ///   router's partner list: each group of candidates is then one string of their
+    ///   positions in that list, packed (``PackedPositions``, `"partner_list": id`): about a
+    ///   byte per candidate instead of its id.
     public func record(messages: [OutgoingMessage], partnerList: Int64? = nil) -> [UInt8] {
         var json = JSONWriter(capacity: 384 + candidateCodes.count * 6)
         json.beginObject()
@@ -138,15 +139,24 @@ public struct RoutingDecision: Sendable, Equatable {
             if firstSeen[bucket] == Int.max { firstSeen[bucket] = position }
         }
         let order = firstSeen.indices.filter { firstSeen[$0] != Int.max }.sorted { firstSeen[$0] < firstSeen[$1] }
+        var members: [Int] = []
+        var packed: [UInt8] = []
         for bucket in order {
             let name = bucket == 0 ? "chosen" : bucket == 1 ? "eligible" : Exclusion.allCases[bucket - 2].rawValue
-            json.arrayField(dynamic: name)
+            members.removeAll(keepingCapacity: true)
             for code in candidateCodes[firstSeen[bucket]...] {
                 let index = Int(code >> 3)
-                guard (index == chosenIndex ? 0 : 1 + Int(code & 7)) == bucket else { continue }
-                if partnerList != nil { json.element(index) } else { json.element(partnerIDs[index]) }
+                if (index == chosenIndex ? 0 : 1 + Int(code & 7)) == bucket { members.append(index) }
             }
-            json.endArray()
+            if partnerList != nil {
+                packed.removeAll(keepingCapacity: true)
+                PackedPositions.encode(members, into: &packed)
+                json.field(dynamic: name, ascii: packed)
+            } else {
+                json.arrayField(dynamic: name)
+                for index in members { json.element(partnerIDs[index]) }
+                json.endArray()
+            }
         }
         json.endObject()
         json.field("candidates_omitted", candidatesOmitted)
@@ -168,6 +178,57 @@ public struct RoutingDecision: Sendable, Equatable {
         json.endArray()
         json.endObject()
         return json.bytes
+    }
+}
+
+/// A list of partner positions as a short ASCII string, for stored decision records: the
+/// gaps between positions in ascending order (each the distance from the one before, minus
+/// one; the first from -1), each as a little-endian base-32 varint written in the URL-safe
+/// base64 alphabet, 32 added to every digit but a number's last. Positions a few apart, as
+/// a territory's partners are, take one character each.
+public enum PackedPositions {
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    static let values: [Int8] = {
+        var table = [Int8](repeating: -1, count: 128)
+        for (value, char) in alphabet.enumerated() { table[Int(char)] = Int8(value) }
+        return table
+    }()
+
+    /// Appends `positions` (sorted first when they are not) to `bytes`.
+    public static func encode(_ positions: [Int], into bytes: inout [UInt8]) {
+        var sorted = positions
+        if zip(positions, positions.dropFirst()).contains(where: { $0 >= $1 }) { sorted = Array(Set(positions)).sorted() }
+        var previous = -1
+        for position in sorted where position > previous {
+            var gap = position - previous - 1
+            while gap >= 32 {
+                bytes.append(alphabet[32 | (gap & 31)])
+                gap >>= 5
+            }
+            bytes.append(alphabet[gap])
+            previous = position
+        }
+    }
+
+    /// The positions `text` encodes, or `nil` when it is not such a string.
+    public static func decode(_ text: String) -> [Int]? {
+        var positions: [Int] = []
+        var previous = -1
+        var gap = 0
+        var shift = 0
+        for char in text.utf8 {
+            guard char < 128, case let value = Int(values[Int(char)]), value >= 0, shift < 55 else { return nil }
+            gap |= (value & 31) << shift
+            if value & 32 != 0 {
+                shift += 5
+                continue
+            }
+            previous += gap + 1
+            positions.append(previous)
+            gap = 0
+            shift = 0
+        }
+        return shift == 0 ? positions : nil
     }
 }
 

@@ -308,14 +308,16 @@ struct Explain: ParsableCommand {
 /// Renders a stored decision for people.
 enum Explanation {
     /// The stored decision record, with candidates named by their ids: records that index
-    /// a stored partner list (`partner_list`) get the ids from that list.
+    /// a stored partner list (`partner_list`) get the ids from that list, their groups packed
+    /// (``PackedPositions``).
     static func record(of stored: StoredLead, in store: LeadStore) throws(StoreError) -> [String: Any] {
         guard var record = (try? JSONSerialization.jsonObject(with: Data(stored.decision))) as? [String: Any] else { return [:] }
         guard let listID = record["partner_list"] as? Int else { return record }
         let list = try store.partnerList(Int64(listID)) ?? []
-        if let groups = record["candidates"] as? [String: [Int]] {
-            record["candidates"] = groups.mapValues { indexes in
-                indexes.map { $0 >= 0 && $0 < list.count ? list[$0] : "#\($0) (not in partner list \(listID))" }
+        if let groups = record["candidates"] as? [String: String] {
+            record["candidates"] = groups.mapValues { packed in
+                guard let positions = PackedPositions.decode(packed) else { return ["(unreadable: \(packed))"] }
+                return positions.map { $0 < list.count ? list[$0] : "#\($0) (not in partner list \(listID))" }
             }
         }
         record["partner_list"] = nil

@@ -183,9 +183,9 @@ struct RoutingRulesTests {
         #expect(record.contains(#""rule":"only_eligible""#))
         #expect(record.contains(#""candidates":{"product":["fw"],"inactive":["off"],"grade":["picky"],"chosen":["chosen"]}"#))
         #expect(record.contains(#""outside_territory":2"#))
-        // As the daemon stores it: candidates as indexes into the stored partner list 7.
+        // As the daemon stores it: each group packs its positions in the stored partner list 7.
         let indexed = String(decoding: decision.record(messages: [], partnerList: 7), as: UTF8.self)
-        #expect(indexed.contains(#""partner_list":7,"candidates":{"product":[1],"inactive":[2],"grade":[3],"chosen":[4]}"#))
+        #expect(indexed.contains(#""partner_list":7,"candidates":{"product":"B","inactive":"C","grade":"D","chosen":"E"}"#))
     }
 
     @Test("rotation state carried across a restart continues exactly where it left off")
@@ -353,5 +353,33 @@ struct RoutingPropertyTests {
         #expect(decision.candidates.last == Candidate(partnerID: "p49", exclusion: nil))
         #expect(decision.candidatesOmitted == 39)
         #expect(decision.omittedByReason == ["product": 39])
+    }
+}
+
+@Suite("Packed candidate positions")
+struct PackedPositionsTests {
+    @Test("positions survive packing and unpacking, sorted and without repeats, from 0 to millions")
+    func roundTrip() {
+        var rng = SplitMix64(seed: 42)
+        let cases: [[Int]] = [[], [0], [31], [32], [1023], [1024], [0, 1, 2, 3], [5, 3, 5, 1], [2_000_000, 7]]
+            + (0..<200).map { _ in (0..<Int.random(in: 0...300, using: &rng)).map { _ in Int.random(in: 0..<100_000, using: &rng) } }
+        for positions in cases {
+            var packed: [UInt8] = []
+            PackedPositions.encode(positions, into: &packed)
+            #expect(packed.allSatisfy { $0 >= 0x2D && $0 <= 0x7A }, "not URL-safe base64")
+            #expect(PackedPositions.decode(String(decoding: packed, as: UTF8.self)) == Array(Set(positions)).sorted())
+        }
+    }
+
+    @Test("neighbouring positions take a character each")
+    func compact() {
+        var packed: [UInt8] = []
+        PackedPositions.encode(Array(stride(from: 100, to: 2_100, by: 10)), into: &packed)
+        #expect(packed.count == 1 + 200)  // the first gap (100) takes two characters, the other 199 one
+    }
+
+    @Test("anything else is not read as positions", arguments: ["!", "g", "AB=", "é", "__________________"])
+    func garbage(text: String) {
+        #expect(PackedPositions.decode(text) == nil)
     }
 }
