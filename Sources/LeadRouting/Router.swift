@@ -139,23 +139,27 @@ public struct RoutingDecision: Sendable, Equatable {
             if firstSeen[bucket] == Int.max { firstSeen[bucket] = position }
         }
         let order = firstSeen.indices.filter { firstSeen[$0] != Int.max }.sorted { firstSeen[$0] < firstSeen[$1] }
-        var members: [Int] = []
-        var packed: [UInt8] = []
-        for bucket in order {
-            let name = bucket == 0 ? "chosen" : bucket == 1 ? "eligible" : Exclusion.allCases[bucket - 2].rawValue
-            members.removeAll(keepingCapacity: true)
-            for code in candidateCodes[firstSeen[bucket]...] {
-                let index = Int(code >> 3)
-                if (index == chosenIndex ? 0 : 1 + Int(code & 7)) == bucket { members.append(index) }
-            }
-            if partnerList != nil {
-                packed.removeAll(keepingCapacity: true)
-                PackedPositions.encode(members, into: &packed)
-                json.field(dynamic: name, ascii: packed)
-            } else {
-                json.arrayField(dynamic: name)
-                for index in members { json.element(partnerIDs[index]) }
-                json.endArray()
+        if partnerList != nil, let groups = packedGroups() {
+            for bucket in order { json.field(dynamic: RoutingDecision.groupName(bucket), ascii: groups[bucket]) }
+        } else {
+            // Names (no partner list), or a group out of order: one pass per group.
+            var members: [Int] = []
+            var packed: [UInt8] = []
+            for bucket in order {
+                members.removeAll(keepingCapacity: true)
+                for code in candidateCodes[firstSeen[bucket]...] {
+                    let index = Int(code >> 3)
+                    if (index == chosenIndex ? 0 : 1 + Int(code & 7)) == bucket { members.append(index) }
+                }
+                if partnerList != nil {
+                    packed.removeAll(keepingCapacity: true)
+                    PackedPositions.encode(members, into: &packed)
+                    json.field(dynamic: RoutingDecision.groupName(bucket), ascii: packed)
+                } else {
+                    json.arrayField(dynamic: RoutingDecision.groupName(bucket))
+                    for index in members { json.element(partnerIDs[index]) }
+                    json.endArray()
+                }
             }
         }
         json.endObject()
@@ -181,6 +185,29 @@ public struct RoutingDecision: Sendable, Equatable {
     }
 }
 
+extension RoutingDecision {
+    /// The record's name for candidate group `bucket`: 0 chosen, 1 eligible, then one per exclusion.
+    static func groupName(_ bucket: Int) -> String {
+        bucket == 0 ? "chosen" : bucket == 1 ? "eligible" : Exclusion.allCases[bucket - 2].rawValue
+    }
+
+    /// Each verdict group's positions, packed (``PackedPositions``), in one pass over the
+    /// candidates; `nil` when a group is not in ascending order (a registering partner from
+    /// outside the territory, recorded last), which the caller then sorts.
+    func packedGroups() -> [[UInt8]]? {
+        var groups = [[UInt8]](repeating: [], count: 2 + Exclusion.allCases.count)
+        var previous = [Int](repeating: -1, count: groups.count)
+        for code in candidateCodes {
+            let index = Int(code >> 3)
+            let bucket = index == chosenIndex ? 0 : 1 + Int(code & 7)
+            guard index > previous[bucket] else { return nil }
+            PackedPositions.appendGap(index - previous[bucket] - 1, to: &groups[bucket])
+            previous[bucket] = index
+        }
+        return groups
+    }
+}
+
 /// A list of partner positions as a short ASCII string, for stored decision records: the
 /// gaps between positions in ascending order (each the distance from the one before, minus
 /// one; the first from -1), each as a little-endian base-32 varint written in the URL-safe
@@ -200,14 +227,19 @@ public enum PackedPositions {
         if zip(positions, positions.dropFirst()).contains(where: { $0 >= $1 }) { sorted = Array(Set(positions)).sorted() }
         var previous = -1
         for position in sorted where position > previous {
-            var gap = position - previous - 1
-            while gap >= 32 {
-                bytes.append(alphabet[32 | (gap & 31)])
-                gap >>= 5
-            }
-            bytes.append(alphabet[gap])
+            appendGap(position - previous - 1, to: &bytes)
             previous = position
         }
+    }
+
+    @inline(__always)
+    static func appendGap(_ gap: Int, to bytes: inout [UInt8]) {
+        var gap = gap
+        while gap >= 32 {
+            bytes.append(alphabet[32 | (gap & 31)])
+            gap >>= 5
+        }
+        bytes.append(alphabet[gap])
     }
 
     /// The positions `text` encodes, or `nil` when it is not such a string.
