@@ -34,6 +34,14 @@ public final class RoutingLoop: Sendable {
 
     /// Most messages in one group commit.
     public static let batchLimit = 2048
+    /// When the write-ahead log holds more than this many pages (16 MB of 4 KB pages) and no
+    /// lead is waiting, the routing thread finishes a checkpoint itself, so the next commit
+    /// starts the log afresh (see ``LeadStore/finishCheckpoint()``).
+    static let walFinishPagesWhenIdle = 4_096
+    /// Past this many pages (1 GB), it does so between commits even under load: finishing
+    /// makes that commit wait for the rest of the log to be copied and synced (tens of
+    /// milliseconds), so it is kept for when the log would otherwise grow without bound.
+    static let walFinishPagesUnderLoad = 262_144
     /// Changed rotation counters are saved within about this long (and all at shutdown),
     /// a share with each commit, so no commit stalls to write every partner's at once.
     static let rotationSaveInterval = Duration.seconds(5)
@@ -126,6 +134,7 @@ public final class RoutingLoop: Sendable {
             if !batch.isEmpty { process(batch, sockets: sockets, state: &state) }
             sendHeartbeats(sockets.publish, state: &state)
             persistPublishedIfIdle(batch.isEmpty, state: &state)
+            if batch.isEmpty { finishCheckpointIfLogIsLong(idle: true, state: &state) }
             reloadRegistrationsIfChanged(state: &state)
             state.duties.tick(counters: state.pipeline.counters)
         }
@@ -317,6 +326,7 @@ public final class RoutingLoop: Sendable {
             try store.commit(storeBatch, published: state.unsavedPublished)
             state.unsavedPublished.removeAll(keepingCapacity: true)
             state.pipeline.forgetRecent()
+            finishCheckpointIfLogIsLong(idle: false, state: &state)
             if state.storageFailing {
                 state.storageFailing = false
                 notifier.notify("STATUS=routing leads")
@@ -337,6 +347,32 @@ public final class RoutingLoop: Sendable {
     /// The store cannot take the batch: nothing in it is acknowledged or published. Intake
     /// clients are told `rejected` with `storage_unavailable` (their retries are safe), and
     /// leads that came by SUB are reported in the log, since no one can be answered.
+    /// Bounds the write-ahead log under a steady stream of commits (see
+    /// ``LeadStore/finishCheckpoint()``): the background checkpoint copies most of it, and this
+    /// copies the rest with no commit racing it, so the next commit starts the log afresh.
+    /// Right after a background checkpoint completed, so little is left to copy; when idle,
+    /// or under load once the log is very long; at most once a second.
+    private func finishCheckpointIfLogIsLong(idle: Bool, state: inout LoopState) {
+        let now = ContinuousClock.now
+        let completed = store.completedCheckpoints
+        let limit = idle ? RoutingLoop.walFinishPagesWhenIdle : RoutingLoop.walFinishPagesUnderLoad
+        guard completed != state.checkpointsSeen, store.lastKnownWALPages > limit,
+              now - state.lastCheckpointFinish >= .seconds(1) else { return }
+        state.checkpointsSeen = completed
+        state.lastCheckpointFinish = now
+        do {
+            let started = ContinuousClock.now
+            if let result = try store.finishCheckpoint() {
+                logger.debug("finished a checkpoint between commits", metadata: [
+                    "wal_pages": "\(result.walPages)", "checkpointed": "\(result.checkpointed)",
+                    "idle": "\(idle)", "took": "\(ContinuousClock.now - started)",
+                ])
+            }
+        } catch {
+            logger.warning("could not checkpoint between commits; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+
     private func failBatch(_ batch: [Received], _ accepted: [Result<ParsedLead, LeadRejection>], error: StoreError, sockets: Sockets, state: inout LoopState) {
         state.storageFailures += batch.count
         if !state.storageFailing {
@@ -510,6 +546,9 @@ private struct LoopState {
     var storageFailures = 0
     var registrationsVersion: Int64 = 0
     var lastRotationSave = ContinuousClock.now
+    var lastCheckpointFinish = ContinuousClock.now
+    /// ``LeadStore/completedCheckpoints`` when the loop last finished one.
+    var checkpointsSeen = 0
     /// The store's id for the configured partner list, which decision records index into.
     var partnerList: Int64 = 0
     var lastRegistrationsCheck = ContinuousClock.now

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import LeadRouting
 import LeadStore
 import Testing
@@ -620,6 +621,42 @@ func accountOwnersAreWrittenOnlyWhenTheyChange() throws {
         try withStore(directory) { store throws in
             _ = try store.prune(olderThan: t0 + 3_600_000)
             #expect(try store.lookUp(leadIDs: [], accountKeys: ["d:a.example", "n:a"]).owners == ["d:a.example": "beta"])
+        }
+    }
+}
+
+@Test("after commits raced by checkpoints from another connection, a checkpoint finished from the writer copies everything back and the next commit starts the log afresh")
+func finishedCheckpointRewindsTheLog() throws {
+    let payload = [UInt8](repeating: 0x61, count: 4_000)
+    func leads(_ from: Int, _ count: Int) -> StoreBatch {
+        batch(leads: (from..<(from + count)).map { storedLead("wal-\($0)", bytes: Array(#"{"lead_id":"wal-\#($0)","x":""#.utf8) + payload + Array(#""}"#.utf8)) })
+    }
+    try withStateDirectory { directory throws in
+        try withStore(directory) { store throws in
+            let walPath = store.path + "-wal"
+            func walBytes() -> Int { ((try? FileManager.default.attributesOfItem(atPath: walPath))?[.size] as? Int) ?? 0 }
+            // Commits with a background checkpoint racing them, as in the daemon under load.
+            let stop = Atomic<Bool>(false)
+            let checkpoints = Thread { while !stop.load(ordering: .relaxed) { _ = try? store.checkpoint() } }
+            checkpoints.start()
+            var next = 0
+            for _ in 0..<40 {
+                try store.commit(leads(next, 50))
+                next += 50
+            }
+            stop.store(true, ordering: .relaxed)
+            Thread.sleep(forTimeInterval: 0.2)
+            let grown = walBytes()
+            #expect(grown > 4_000_000, "the log should hold several MB before it is rewound (\(grown) bytes)")
+            // Finished from the writer: everything is copied back...
+            let finished = try #require(try store.finishCheckpoint())
+            #expect(finished.checkpointed == finished.walPages)
+            // ...so the next commit writes from the start of the log again, not after its end.
+            try store.commit(leads(next, 1))
+            let after = try store.checkpoint()
+            #expect(after.walPages < 100, "the log was not rewound: \(after.walPages) pages")
+            #expect(store.lastKnownWALPages == after.walPages)
+            #expect(walBytes() == grown, "the file keeps its size; only its use starts again")
         }
     }
 }
