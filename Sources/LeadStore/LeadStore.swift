@@ -316,7 +316,12 @@ public final class LeadStore: Sendable {
                     INSERT INTO topics (topic, last_seq, published_seq) VALUES (?, ?, 0)
                     ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
                     """)
-                for (topic, seq) in lastSeq { try upsert.execute(arguments: [topic, seq]) }
+                for (topic, seq) in lastSeq {
+                    try RawSQL.run(upsert, db) { s in
+                        RawSQL.text(s, 1, topic)
+                        sqlite3_bind_int64(s, 2, Int64(seq))
+                    }
+                }
                 if !batch.accountOwners.isEmpty {
                     // A row changes only when the owner changes, or its time is over an hour
                     // old: a returning account costs no write (its ownership lapses at most an
@@ -382,7 +387,12 @@ public final class LeadStore: Sendable {
     private static func writePublished(_ published: [String: Int], _ db: Database) throws {
         guard !published.isEmpty else { return }
         let update = try db.cachedStatement(sql: "UPDATE topics SET published_seq = max(published_seq, ?) WHERE topic = ?")
-        for (topic, seq) in published { try update.execute(arguments: [seq, topic]) }
+        for (topic, seq) in published {
+            try RawSQL.run(update, db) { s in
+                sqlite3_bind_int64(s, 1, Int64(seq))
+                RawSQL.text(s, 2, topic)
+            }
+        }
     }
 
     // MARK: - Reading
