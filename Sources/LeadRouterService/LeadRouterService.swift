@@ -3,6 +3,7 @@ public import LeadRouting
 public import LeadStore
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// The daemon as a swift-service-lifecycle `Service`: runs the ``RoutingLoop`` on its own
 /// thread and stops it gracefully when the service group shuts down (SIGTERM, SIGINT).
@@ -112,18 +113,19 @@ public struct CheckpointService: Service {
         let worker = CheckpointThread(store: store, logger: logger, every: every)
         worker.start()
         try? await gracefulShutdown()
-        worker.stop()
+        await worker.stop()
         _ = try? store.checkpoint()
     }
 }
 
 /// The checkpoint loop's own thread; ``stop()`` wakes it and waits for it to end.
-private final class CheckpointThread: @unchecked Sendable {
+private final class CheckpointThread: Sendable {
     private let store: LeadStore
     private let logger: Logger
     private let every: Duration
     private let wake = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
+    /// Whether the thread has ended, or who waits for it to.
+    private let ending = Mutex<(ended: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     init(store: LeadStore, logger: Logger, every: Duration) {
         self.store = store
@@ -134,15 +136,27 @@ private final class CheckpointThread: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             loop()
-            done.signal()
+            let waiter = ending.withLock { state in
+                state.ended = true
+                return state.waiter
+            }
+            waiter?.resume()
         }
         thread.name = "checkpoint"
         thread.start()
     }
 
-    func stop() {
+    /// Wakes the thread to end and waits, without blocking a thread of the async pool, for a
+    /// checkpoint in progress to finish.
+    func stop() async {
         wake.signal()
-        done.wait()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ended = ending.withLock { state in
+                if !state.ended { state.waiter = continuation }
+                return state.ended
+            }
+            if ended { continuation.resume() }
+        }
     }
 
     private func loop() {
@@ -156,8 +170,11 @@ private final class CheckpointThread: @unchecked Sendable {
         // Nearing the length at which the routing thread finishes a checkpoint under load, run
         // back to back: each pass then copies only what the last one left, so what the routing
         // thread has to copy itself (while commits wait) is a few milliseconds' worth.
+        // (Only while commits keep adding to it: a long log that is all copied back, waiting
+        // for the next commit to rewind it, needs no more passes.)
         let hurryPages = RoutingLoop.walFinishPagesUnderLoad / 4 * 3
-        while wake.wait(timeout: .now() + (store.lastKnownWALPages > hurryPages ? 0.005 : interval)) == .timedOut {
+        func hurry() -> Bool { store.lastKnownWALPages > hurryPages && store.lastKnownWALBacklog > 0 }
+        while wake.wait(timeout: .now() + (hurry() ? 0.005 : interval)) == .timedOut {
             do {
                 try store.checkpoint()
                 failing = false

@@ -75,9 +75,15 @@ public final class RoutingLoop: Sendable {
         let partnerStates: [String: PartnerState]
         let registrations: [Registration]
         let registrationsVersion: Int64
-        let partnerList: Int64
+        // Decision records index the stored partner list; a store that cannot take it now (a
+        // full disk) does not stop start-up: records then name the partners.
+        var partnerList: Int64?
         do {
             partnerList = try store.partnerListID(config.partners.map(\.id))
+        } catch {
+            logger.warning("could not record the partner list; decision records name partners in full", metadata: ["error": "\(error)"])
+        }
+        do {
             topicStates = try store.topicStates()
             partnerStates = try store.partnerStates()
             registrations = try store.registrations()
@@ -314,19 +320,23 @@ public final class RoutingLoop: Sendable {
         }
 
         // Capacity windows are saved with the decisions that filled them. Rotation counters go
-        // a share per commit, oldest change first, so that all are saved within about
-        // `rotationSaveInterval` (and all at shutdown): losing the latest in a crash only nudges
-        // fairness, and saving them all with every commit would cost more than routing.
+        // a share per commit, oldest change first (and all at shutdown): each window of
+        // `rotationSaveInterval` saves, spread over its commits, as many as were waiting when it
+        // began, so a change waits at most about two windows. Losing the latest in a crash only
+        // nudges fairness, and saving them all with every commit would cost more than routing.
         let now = ContinuousClock.now
-        let share = (now - state.lastRotationSave) / RoutingLoop.rotationSaveInterval
-        let rotationLimit = Int((Double(state.pipeline.pendingRotationStates) * min(1, share)).rounded(.up))
-        if rotationLimit > 0 { state.lastRotationSave = now }
+        if now - state.rotationWindowStart >= RoutingLoop.rotationSaveInterval {
+            state.rotationWindowStart = now
+            state.rotationWindowPending = state.pipeline.pendingRotationStates
+        }
+        let share = min(1, (now - state.lastRotationSave) / RoutingLoop.rotationSaveInterval)
+        let rotationLimit = Int((Double(state.rotationWindowPending) * share).rounded(.up))
         storeBatch.partnerStates = state.pipeline.takeChangedPartnerStates(rotationLimit: rotationLimit)
         do {
             try store.commit(storeBatch, published: state.unsavedPublished)
             state.unsavedPublished.removeAll(keepingCapacity: true)
             state.pipeline.forgetRecent()
-            finishCheckpointIfLogIsLong(idle: false, state: &state)
+            if rotationLimit > 0 { state.lastRotationSave = now }
             if state.storageFailing {
                 state.storageFailing = false
                 notifier.notify("STATUS=routing leads")
@@ -342,11 +352,10 @@ public final class RoutingLoop: Sendable {
             for reply in replies { sendReply(reply.route, [reply.body], on: intake) }
         }
         send(storeBatch.envelopes, on: sockets.publish, state: &state)
+        // After the batch is answered and published: finishing may take milliseconds.
+        finishCheckpointIfLogIsLong(idle: false, state: &state)
     }
 
-    /// The store cannot take the batch: nothing in it is acknowledged or published. Intake
-    /// clients are told `rejected` with `storage_unavailable` (their retries are safe), and
-    /// leads that came by SUB are reported in the log, since no one can be answered.
     /// Bounds the write-ahead log under a steady stream of commits (see
     /// ``LeadStore/finishCheckpoint()``): the background checkpoint copies most of it, and this
     /// copies the rest with no commit racing it, so the next commit starts the log afresh.
@@ -373,6 +382,9 @@ public final class RoutingLoop: Sendable {
         }
     }
 
+    /// The store cannot take the batch: nothing in it is acknowledged or published. Intake
+    /// clients are told `rejected` with `storage_unavailable` (their retries are safe), and
+    /// leads that came by SUB are reported in the log, since no one can be answered.
     private func failBatch(_ batch: [Received], _ accepted: [Result<ParsedLead, LeadRejection>], error: StoreError, sockets: Sockets, state: inout LoopState) {
         state.storageFailures += batch.count
         if !state.storageFailing {
@@ -546,11 +558,14 @@ private struct LoopState {
     var storageFailures = 0
     var registrationsVersion: Int64 = 0
     var lastRotationSave = ContinuousClock.now
+    /// The current rotation-save window: when it began, and how many changes were waiting then.
+    var rotationWindowStart = ContinuousClock.now - .seconds(3600)
+    var rotationWindowPending = 0
     var lastCheckpointFinish = ContinuousClock.now
     /// ``LeadStore/completedCheckpoints`` when the loop last finished one.
     var checkpointsSeen = 0
     /// The store's id for the configured partner list, which decision records index into.
-    var partnerList: Int64 = 0
+    var partnerList: Int64?
     var lastRegistrationsCheck = ContinuousClock.now
     var duties: LoopDuties
 

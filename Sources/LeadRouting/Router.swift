@@ -255,7 +255,9 @@ public enum PackedPositions {
                 shift += 5
                 continue
             }
-            previous += gap + 1
+            let (next, overflow) = previous.addingReportingOverflow(gap + 1)
+            guard !overflow else { return nil }
+            previous = next
             positions.append(previous)
             gap = 0
             shift = 0

@@ -113,9 +113,10 @@ public final class LeadStore: Sendable {
     private let pool: DatabasePool
     /// A second connection used only for checkpoints, so they run beside the writer.
     private let checkpointer: DatabaseQueue
-    /// The log's length in pages at the last checkpoint, and how many ``checkpoint()`` calls
-    /// have completed.
+    /// The log's length in pages at the last checkpoint, the pages it had not copied back yet,
+    /// and how many ``checkpoint()`` calls have completed.
     private let walPages = Atomic<Int>(0)
+    private let walBacklog = Atomic<Int>(0)
     private let checkpoints = Atomic<Int>(0)
 
     public static let fileName = "leadrouter.sqlite"
@@ -244,10 +245,13 @@ public final class LeadStore: Sendable {
         }
         migrator.registerMigration("v4: envelopes without their lead; partner lists") { db in
             // An envelope with `lead_at` is stored without the lead's bytes, which are spliced
-            // back in at that offset from `leads`; one without (rejections, older rows) is whole.
-            // Decision records name candidates by their index in a stored partner list.
+            // back in at that offset from the `leads` row `lead_row` (its row id, never reused:
+            // not its lead_id, which a lead sent again after pruning gets anew); one without
+            // (rejections, older rows) is whole. Decision records name candidates by their index
+            // in a stored partner list.
             try db.execute(sql: """
                 ALTER TABLE envelopes ADD COLUMN lead_at INTEGER;
+                ALTER TABLE envelopes ADD COLUMN lead_row INTEGER;
                 CREATE TABLE partner_lists (
                     id INTEGER PRIMARY KEY,
                     digest INTEGER NOT NULL,
@@ -271,7 +275,11 @@ public final class LeadStore: Sendable {
                     INSERT INTO leads (lead_id, channel, received_at, routed_at, assignment_id, partner_id, decision, lead)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """)
+                // Each lead's row id, for its envelopes to point at.
+                var leadRows: [String: Int64] = [:]
+                leadRows.reserveCapacity(batch.leads.count)
                 for lead in batch.leads {
+                    defer { leadRows[lead.leadID] = db.lastInsertedRowID }
                     try RawSQL.run(insertLead, db) { s in
                         RawSQL.text(s, 1, lead.leadID)
                         RawSQL.text(s, 2, lead.channel)
@@ -284,14 +292,16 @@ public final class LeadStore: Sendable {
                     }
                 }
                 let insertEnvelope = try db.cachedStatement(sql: """
-                    INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope, lead_at) VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope, lead_at, lead_row) VALUES (?, ?, ?, ?, ?, ?, ?)
                     """)
                 var lastSeq: [String: Int] = [:]
                 var trimmed: [UInt8] = []
                 for (i, envelope) in batch.envelopes.enumerated() {
                     let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
-                    // The lead is stored once, in `leads`: the envelope goes without it.
-                    let leadRange = leadID == nil ? nil : envelope.leadRange
+                    // The lead is stored once, in `leads`: the envelope goes without it, pointing at
+                    // the lead's row (a lead of this batch; else the envelope is stored whole).
+                    let leadRow = leadID.flatMap { leadRows[$0] }
+                    let leadRange = leadRow == nil ? nil : envelope.leadRange
                     if let leadRange {
                         trimmed.removeAll(keepingCapacity: true)
                         trimmed.append(contentsOf: envelope.envelope[..<leadRange.lowerBound])
@@ -302,12 +312,14 @@ public final class LeadStore: Sendable {
                         sqlite3_bind_int64(s, 2, Int64(envelope.seq))
                         if let leadID { RawSQL.text(s, 3, leadID) } else { sqlite3_bind_null(s, 3) }
                         sqlite3_bind_int64(s, 4, batch.createdAt)
-                        if let leadRange {
+                        if let leadRange, let leadRow {
                             RawSQL.blob(s, 5, trimmed)
                             sqlite3_bind_int64(s, 6, Int64(leadRange.lowerBound))
+                            sqlite3_bind_int64(s, 7, leadRow)
                         } else {
                             RawSQL.blob(s, 5, envelope.envelope)
                             sqlite3_bind_null(s, 6)
+                            sqlite3_bind_null(s, 7)
                         }
                     }
                     lastSeq[envelope.topic] = max(lastSeq[envelope.topic] ?? 0, envelope.seq)
@@ -444,13 +456,15 @@ public final class LeadStore: Sendable {
     public func envelopes(topic: String, fromSeq: Int, limit: Int) throws(StoreError) -> [OutgoingMessage] {
         do {
             return try pool.read { db in
-                // An envelope stored without its lead gets the lead's bytes back at `lead_at`; one
-                // whose lead was pruned a moment before it is left out, as if pruned too.
+                // An envelope stored without its lead gets the lead's bytes back at `lead_at`, from
+                // its own lead's row; one whose lead was pruned a moment before it is left out, as
+                // if pruned too (in SQL, so that LIMIT counts only envelopes returned).
                 let rows = try Row.fetchAll(
                     db, sql: """
                         SELECT e.seq, e.envelope, e.lead_at, l.lead FROM envelopes e
-                        LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.lead_id = e.lead_id
-                        WHERE e.topic = ? AND e.seq >= ? ORDER BY e.seq LIMIT ?
+                        LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.id = e.lead_row AND l.lead_id = e.lead_id
+                        WHERE e.topic = ? AND e.seq >= ? AND (e.lead_at IS NULL OR l.id IS NOT NULL)
+                        ORDER BY e.seq LIMIT ?
                         """,
                     arguments: [topic, fromSeq, limit])
                 return rows.compactMap { row -> OutgoingMessage? in
@@ -600,8 +614,12 @@ public final class LeadStore: Sendable {
         do {
             // A checkpoint cannot run inside a transaction: no `write`, which opens one.
             let result = try checkpointer.writeWithoutTransaction { db in try LeadStore.passiveCheckpoint(db) }
-            walPages.store(result.walPages, ordering: .relaxed)
-            if !result.busy { checkpoints.add(1, ordering: .releasing) }
+            // A busy result (another checkpoint held the lock) reports nothing: -1, -1.
+            if !result.busy {
+                walPages.store(result.walPages, ordering: .relaxed)
+                walBacklog.store(max(0, result.walPages - result.checkpointed), ordering: .relaxed)
+                checkpoints.add(1, ordering: .releasing)
+            }
             return (result.walPages, result.checkpointed)
         } catch {
             throw StoreError.wrap(error, "checkpointing the write-ahead log", path: path)
@@ -610,6 +628,10 @@ public final class LeadStore: Sendable {
 
     /// The write-ahead log's length in pages when it was last checkpointed.
     public var lastKnownWALPages: Int { walPages.load(ordering: .relaxed) }
+
+    /// The pages the last checkpoint found in the log but could not copy back (added while it
+    /// ran, or held by a reader).
+    public var lastKnownWALBacklog: Int { walBacklog.load(ordering: .relaxed) }
 
     /// How many checkpoints ``checkpoint()`` has completed: a writer finishes one
     /// (``finishCheckpoint()``) just after this changes, when little is left to copy.
@@ -652,13 +674,18 @@ public final class LeadStore: Sendable {
         do {
             return try pool.write { db in
                 // Rows are appended in time order, so the oldest are the first ids: look only at
-                // the first `limit` rows, never scan the whole table for old ones.
+                // the first `limit` rows, never scan the whole table for old ones. Envelopes go
+                // first, and a lead only once no stored envelope splices it in.
                 try db.execute(
-                    sql: "DELETE FROM leads WHERE id IN (SELECT id FROM (SELECT id, routed_at FROM leads ORDER BY id LIMIT ?) WHERE routed_at < ?)",
+                    sql: "DELETE FROM envelopes WHERE id IN (SELECT id FROM (SELECT id, created_at FROM envelopes ORDER BY id LIMIT ?) WHERE created_at < ?)",
                     arguments: [limit, cutoff])
                 var deleted = db.changesCount
                 try db.execute(
-                    sql: "DELETE FROM envelopes WHERE id IN (SELECT id FROM (SELECT id, created_at FROM envelopes ORDER BY id LIMIT ?) WHERE created_at < ?)",
+                    sql: """
+                        DELETE FROM leads WHERE id IN (SELECT id FROM (SELECT id, routed_at FROM leads ORDER BY id LIMIT ?)
+                            WHERE routed_at < ?
+                              AND id < coalesce((SELECT lead_row FROM envelopes WHERE lead_row IS NOT NULL ORDER BY id LIMIT 1), 9223372036854775807))
+                        """,
                     arguments: [limit, cutoff])
                 deleted += db.changesCount
                 // Account ownership learnt from routing lapses when the account has had no lead for as long.

@@ -378,7 +378,12 @@ struct PackedPositionsTests {
         #expect(packed.count == 1 + 200)  // the first gap (100) takes two characters, the other 199 one
     }
 
-    @Test("anything else is not read as positions", arguments: ["!", "g", "AB=", "é", "__________________"])
+    @Test("a verdict fits the 3 bits a candidate code keeps for it")
+    func verdictsFit() {
+        #expect(Exclusion.allCases.count <= 7)
+    }
+
+    @Test("anything else is not read as positions", arguments: ["!", "g", "AB=", "é", "__________________", "_________-" + String(repeating: "_________-", count: 8)])
     func garbage(text: String) {
         #expect(PackedPositions.decode(text) == nil)
     }

@@ -637,7 +637,11 @@ func finishedCheckpointRewindsTheLog() throws {
             func walBytes() -> Int { ((try? FileManager.default.attributesOfItem(atPath: walPath))?[.size] as? Int) ?? 0 }
             // Commits with a background checkpoint racing them, as in the daemon under load.
             let stop = Atomic<Bool>(false)
-            let checkpoints = Thread { while !stop.load(ordering: .relaxed) { _ = try? store.checkpoint() } }
+            let stopped = DispatchSemaphore(value: 0)
+            let checkpoints = Thread {
+                while !stop.load(ordering: .relaxed) { _ = try? store.checkpoint() }
+                stopped.signal()
+            }
             checkpoints.start()
             var next = 0
             for _ in 0..<40 {
@@ -645,7 +649,7 @@ func finishedCheckpointRewindsTheLog() throws {
                 next += 50
             }
             stop.store(true, ordering: .relaxed)
-            Thread.sleep(forTimeInterval: 0.2)
+            stopped.wait()
             let grown = walBytes()
             #expect(grown > 4_000_000, "the log should hold several MB before it is rewound (\(grown) bytes)")
             // Finished from the writer: everything is copied back...
@@ -657,6 +661,59 @@ func finishedCheckpointRewindsTheLog() throws {
             #expect(after.walPages < 100, "the log was not rewound: \(after.walPages) pages")
             #expect(store.lastKnownWALPages == after.walPages)
             #expect(walBytes() == grown, "the file keeps its size; only its use starts again")
+        }
+    }
+}
+
+private func spliced(_ topic: String, _ seq: Int, _ lead: [UInt8]) -> OutgoingMessage {
+    let head = Array(#"{"seq":\#(seq),"topic":"\#(topic)","lead":"#.utf8)
+    let tail = Array(#","rule":"rotation"}"#.utf8)
+    return OutgoingMessage(topic: topic, seq: seq, envelope: head + lead + tail, leadRange: head.count..<(head.count + lead.count))
+}
+
+@Test("replay's limit counts only the envelopes it returns: one whose lead is gone does not use up the page")
+func replayLimitSkipsEnvelopesWithoutTheirLead() throws {
+    let a = Array(#"{"lead_id":"a"}"#.utf8), b = Array(#"{"lead_id":"b"}"#.utf8)
+    try withStateDirectory { directory throws in
+        try withStore(directory) { store throws in
+            try store.commit(batch(leads: [storedLead("a", bytes: a), storedLead("b", bytes: b)],
+                                   envelopes: [spliced("partner/acme/", 1, a), spliced("partner/acme/", 2, b)], leadIDs: ["a", "b"]))
+        }
+        try DatabaseQueue(path: storeFile(directory)).write { db in try db.execute(sql: "DELETE FROM leads WHERE lead_id = 'a'") }
+        try withStore(directory) { store throws in
+            #expect(try store.envelopes(topic: "partner/acme/", fromSeq: 1, limit: 1).map(\.seq) == [2])
+        }
+    }
+}
+
+@Test("an old envelope is never spliced with a later lead of the same lead_id, and pruning keeps a lead while an envelope needs it")
+func envelopesKeepTheirOwnLead() throws {
+    let old = Array(#"{"lead_id":"x","v":1}"#.utf8), new = Array(#"{"lead_id":"x","v":2}"#.utf8)
+    let t0: Int64 = 1_700_000_000_000
+    let owner = spliced("partner/acme/", 1, old), coSeller = spliced("vendor-sales/", 1, old)
+    try withStateDirectory { directory throws in
+        try withStore(directory) { store throws in
+            try store.commit(batch(leads: [storedLead("x", routedAt: t0, bytes: old)], envelopes: [owner, coSeller], leadIDs: ["x", "x"], createdAt: t0))
+            // One small pruning step takes one envelope; the lead stays while the other needs it.
+            #expect(try store.prune(olderThan: t0 + 1, limit: 1) == 1)
+            #expect(try store.knownLeads(["x"]) == ["x"])
+            #expect(try store.envelopes(topic: "vendor-sales/", fromSeq: 1, limit: 10).map(\.envelope) == [coSeller.envelope])
+            // The next step takes the other envelope, then the lead.
+            _ = try store.prune(olderThan: t0 + 1, limit: 1)
+            _ = try store.prune(olderThan: t0 + 1, limit: 1)
+            #expect(try store.knownLeads(["x"]).isEmpty)
+        }
+        // Even if a lead row went first (only by hand: pruning keeps it), a lead with the same id
+        // routed later is not spliced into the old envelope: it is left out instead.
+        try withStore(directory) { store throws in
+            try store.commit(batch(leads: [storedLead("y", routedAt: t0, bytes: old)], envelopes: [spliced("vendor-sales/", 2, old)], leadIDs: ["y"], createdAt: t0))
+            try store.commit(batch(leads: [storedLead("z", routedAt: t0, bytes: old)], createdAt: t0))
+        }
+        try DatabaseQueue(path: storeFile(directory)).write { db in try db.execute(sql: "DELETE FROM leads WHERE lead_id = 'y'") }
+        try withStore(directory) { store throws in
+            try store.commit(batch(leads: [storedLead("y", routedAt: t0 + 10, bytes: new)], envelopes: [spliced("partner/acme/", 2, new)], leadIDs: ["y"], createdAt: t0 + 10))
+            #expect(try store.envelopes(topic: "vendor-sales/", fromSeq: 1, limit: 10).isEmpty)
+            #expect(try store.envelopes(topic: "partner/acme/", fromSeq: 2, limit: 10).map(\.envelope) == [spliced("partner/acme/", 2, new).envelope])
         }
     }
 }
