@@ -381,6 +381,9 @@ public struct Router: Sendable {
     private var exclusions: [Exclusion?] = []
     private var eligible: [Int] = []
 
+    /// Longest whole-country list copied into each of the country's region lists.
+    public static let defaultPremergedRegionLimit = 1024
+
     /// Candidates recorded per decision by default; the rest are counted by reason.
     public static let defaultRecordedCandidates = 200
     /// Candidates recorded per decision (the chosen partner is always among them).
@@ -393,7 +396,8 @@ public struct Router: Sendable {
 
     public init(partners: [Partner], unmatched: UnmatchedDestination, qualification: QualificationConfig = QualificationConfig(),
                 states: [String: PartnerState] = [:], registrations: [Registration] = [],
-                recordedCandidates: Int = Router.defaultRecordedCandidates) {
+                recordedCandidates: Int = Router.defaultRecordedCandidates,
+                premergedRegionLimit: Int = Router.defaultPremergedRegionLimit) {
         self.recordedCandidates = max(1, recordedCandidates)
         self.partners = partners
         self.partnerIDs = partners.map(\.id)
@@ -440,13 +444,18 @@ public struct Router: Sendable {
         }
         // Each country's whole-country list includes the partners that cover anywhere, and
         // each region's list those that cover the whole country: a lead takes one list as is.
+        // (Unless the whole-country list is long: copying it into every region's list could take
+        // hundreds of megabytes with thousands of partners covering anywhere and many regions
+        // listed, so such a country's leads merge the two lists as they come.)
         var byCountry: [String: CountryIndex] = [:]
         func list(_ partners: [Int]) -> CandidateList { CandidateList(partners: partners, rules: partners.map { rules[$0] }) }
         for country in Set(wholeCountry.keys).union(byRegion.keys) {
             let whole = Router.merged(Router.unique(wholeCountry[country] ?? []), anywhere)
+            let premerged = whole.count <= premergedRegionLimit
             byCountry[country] = CountryIndex(
                 whole: list(whole),
-                regions: (byRegion[country] ?? [:]).mapValues { list(Router.merged(whole, Router.unique($0))) })
+                regions: (byRegion[country] ?? [:]).mapValues { list(premerged ? Router.merged(whole, Router.unique($0)) : Router.unique($0)) },
+                regionsIncludeWhole: premerged)
         }
         self.byCountry = byCountry
         self.anywhere = list(anywhere)
@@ -581,7 +590,7 @@ public struct Router: Sendable {
     private func candidates(for lead: LeadFacts) -> CandidateList {
         guard let index = byCountry[lead.country] else { return anywhere }
         guard let region = lead.region, let regional = index.regions[region] else { return index.whole }
-        return regional
+        return index.regionsIncludeWhole ? regional : CandidateList.merged(index.whole, regional)
     }
 
     /// Two ascending lists of partner indexes merged into one, without repeats.
@@ -864,8 +873,10 @@ public struct Router: Sendable {
 struct CountryIndex: Sendable {
     /// The partners covering all of the country (or anywhere).
     var whole: CandidateList
-    /// Per region: the partners covering that region or all of the country (or anywhere).
+    /// Per region: the partners covering that region, and those covering all of the country (or
+    /// anywhere) when `regionsIncludeWhole`; else a lead merges them with `whole`.
     var regions: [String: CandidateList]
+    var regionsIncludeWhole: Bool
 }
 
 /// Partners that may take a lead from one territory, in config order, each with a copy of
@@ -873,6 +884,29 @@ struct CountryIndex: Sendable {
 struct CandidateList: Sendable {
     var partners: [Int]
     var rules: [PartnerRule]
+
+    /// Two lists in config order merged into one, without repeats.
+    static func merged(_ a: CandidateList, _ b: CandidateList) -> CandidateList {
+        if b.partners.isEmpty { return a }
+        if a.partners.isEmpty { return b }
+        var out = CandidateList(partners: [], rules: [])
+        out.partners.reserveCapacity(a.partners.count + b.partners.count)
+        out.rules.reserveCapacity(a.partners.count + b.partners.count)
+        var i = 0, j = 0
+        while i < a.partners.count || j < b.partners.count {
+            if j == b.partners.count || (i < a.partners.count && a.partners[i] < b.partners[j]) {
+                out.partners.append(a.partners[i])
+                out.rules.append(a.rules[i])
+                i += 1
+            } else {
+                if i < a.partners.count && a.partners[i] == b.partners[j] { i += 1 }
+                out.partners.append(b.partners[j])
+                out.rules.append(b.rules[j])
+                j += 1
+            }
+        }
+        return out
+    }
 }
 
 /// What eligibility needs of a partner, flattened.

@@ -343,6 +343,19 @@ struct RoutingPropertyTests {
         }
     }
 
+    @Test("region lists merged at start-up and merged per lead give the same decisions")
+    func premergedAndLazyRegionsAgree() {
+        var rng = SplitMix64(seed: 7)
+        let partners = Self.randomPartners(2_000, &rng)
+        var premerged = Router(partners: partners, unmatched: .vendorSales)
+        var lazy = Router(partners: partners, unmatched: .vendorSales, premergedRegionLimit: 0)
+        for i in 0..<500 {
+            let facts = Self.randomLead(i, &rng)
+            let context = RoutingContext(now: t0 + Int64(i))
+            #expect(premerged.route(facts, context: context) == lazy.route(facts, context: context))
+        }
+    }
+
     @Test("past the recording cap the chosen partner is still recorded and the rest are counted by reason")
     func recordingCap() {
         let partners = (0..<50).map { p("p\($0)", products: $0 < 49 ? ["firewall"] : []) }
