@@ -1,0 +1,301 @@
+/// One published role in a routing decision: which topic gets the lead, and as what.
+public struct Assignment: Sendable, Equatable {
+    public enum Role: String, Sendable, Equatable {
+        /// The partner works the lead (`leads_only`, `co_sell`).
+        case owner
+        /// Vendor sales co-sells with the owning partner.
+        case coSeller = "co_seller"
+        /// The partner keeps the customer relationship; vendor sales closes (`vendor_closes`).
+        case relationshipOwner = "relationship_owner"
+        /// Vendor sales closes a `vendor_closes` partner's lead.
+        case closer
+        /// No partner was eligible; vendor sales works the lead directly.
+        case direct
+        /// Held back from partners; marketing nurtures the lead.
+        case nurture
+    }
+
+    public var topic: String
+    public var role: Role
+    /// The chosen partner, `nil` when none was eligible.
+    public var partnerID: String?
+    public var engagement: EngagementModel?
+
+    public init(topic: String, role: Role, partnerID: String?, engagement: EngagementModel?) {
+        self.topic = topic
+        self.role = role
+        self.partnerID = partnerID
+        self.engagement = engagement
+    }
+}
+
+/// Why a partner did not receive a lead.
+public enum Exclusion: String, Error, Sendable, Equatable, CaseIterable {
+    case inactive
+    case paused
+    case territory
+    case product
+    case capacity
+    case grade
+    /// The lead's account is registered to another partner.
+    case registration
+}
+
+/// Which rule picked the destination.
+public enum ChoiceRule: String, Sendable, Equatable {
+    /// A valid deal registration for the lead's domain.
+    case registration
+    /// The lead's account is registered to a partner that cannot take it now: held in nurture.
+    case registrationHeld = "registration_held"
+    /// The partner owns the account (its `accounts`).
+    case account
+    /// The account was routed to this partner before.
+    case affinity
+    /// Smooth weighted rotation among the eligible partners.
+    case rotation
+    /// The only eligible partner.
+    case onlyEligible = "only_eligible"
+    /// Every otherwise-eligible partner refused the lead's grade: nurture.
+    case belowGrade = "below_grade"
+    /// No eligible partner: `routing.unmatched`.
+    case unmatched
+}
+
+/// A partner considered for a lead, and why it was passed over (`nil`: eligible).
+public struct Candidate: Sendable, Equatable {
+    public var partnerID: String
+    public var exclusion: Exclusion?
+
+    public init(partnerID: String, exclusion: Exclusion?) {
+        self.partnerID = partnerID
+        self.exclusion = exclusion
+    }
+}
+
+/// The outcome of routing one lead: what is published, and why.
+public struct RoutingDecision: Sendable, Equatable {
+    /// The chosen partner, or `nil` when none was.
+    public var partnerID: String?
+    public var assignments: [Assignment]
+    /// Human-readable reasons, carried in every envelope of the decision.
+    public var reasons: [String]
+    /// `a-` and a ULID, shared by every envelope of the decision; set when the lead is routed.
+    public var assignmentID: String = ""
+    public var qualification: Qualification?
+    public var rule: ChoiceRule = .unmatched
+    /// The partners whose territory covers the lead (its country, its region, or anywhere),
+    /// in config order (at most ``Router/recordedCandidates``), each with why it was passed over.
+    public var candidates: [Candidate] {
+        candidateCodes.map { code in
+            Candidate(partnerID: partnerIDs[Int(code >> 3)], exclusion: CandidateCode.exclusion(code))
+        }
+    }
+    /// ``candidates`` packed: the partner's index in ``partnerIDs`` shifted left by 3, and in
+    /// the low 3 bits 0 (eligible) or 1 + the exclusion's position in `Exclusion.allCases`.
+    public var candidateCodes: [UInt32] = []
+    /// Every configured partner's id, in config order (shared with the router, not copied).
+    public var partnerIDs: [String] = []
+    /// The chosen partner's index in ``partnerIDs``.
+    public var chosenIndex: Int?
+    /// Considered partners left out of ``candidates`` past the cap.
+    public var candidatesOmitted = 0
+    /// Why the omitted candidates were passed over, counted (`eligible` for those that were not).
+    public var omittedByReason: [String: Int] = [:]
+    /// Partners never considered: their territories do not cover the lead's country and region.
+    public var outsideTerritory = 0
+    /// The lead's account keys (`d:domain`, `n:name`), for remembering who owns the account.
+    public var accountKeys: [String] = []
+
+    public init(partnerID: String?, assignments: [Assignment], reasons: [String]) {
+        self.partnerID = partnerID
+        self.assignments = assignments
+        self.reasons = reasons
+    }
+
+    /// The decision as one JSON object, for the store and `leadctl explain`: the choice, the
+    /// rule, the qualification, every candidate with its exclusion, and each assignment
+    /// with the topic and `seq` it was published under.
+    ///
+    /// - Parameter partnerList: when given, the id under which the store keeps this
+    ///   router's partner list: each group of candidates is then one string of their
+    ///   positions in that list, packed (``PackedPositions``, `"partner_list": id`): about a
+    ///   byte per candidate instead of its id.
+    public func record(messages: [OutgoingMessage], partnerList: Int64? = nil) -> [UInt8] {
+        var json = JSONWriter(capacity: 384 + candidateCodes.count * 6)
+        json.beginObject()
+        json.field("assignment_id", assignmentID)
+        json.field("partner_id", partnerID)
+        json.field("rule", rule.rawValue)
+        json.field("reasons", reasons)
+        if let qualification { json.qualification(qualification) }
+        if let partnerList { json.field("partner_list", Int(partnerList)) }
+        // Candidates grouped by verdict: {"eligible":[…],"territory":[…],…}; the chosen
+        // partner is under "chosen". Buckets in first-seen order.
+        json.objectField("candidates")
+        // Buckets: 0 chosen, 1 eligible, 2... one per exclusion; written in first-seen order.
+        var firstSeen = [Int](repeating: Int.max, count: 2 + Exclusion.allCases.count)
+        for (position, code) in candidateCodes.enumerated() {
+            let bucket = Int(code >> 3) == chosenIndex ? 0 : 1 + Int(code & 7)
+            if firstSeen[bucket] == Int.max { firstSeen[bucket] = position }
+        }
+        let order = firstSeen.indices.filter { firstSeen[$0] != Int.max }.sorted { firstSeen[$0] < firstSeen[$1] }
+        if partnerList != nil, let groups = packedGroups() {
+            for bucket in order { json.field(dynamic: RoutingDecision.groupName(bucket), ascii: groups[bucket]) }
+        } else {
+            // Names (no partner list), or a group out of order: one pass per group.
+            var members: [Int] = []
+            var packed: [UInt8] = []
+            for bucket in order {
+                members.removeAll(keepingCapacity: true)
+                for code in candidateCodes[firstSeen[bucket]...] {
+                    let index = Int(code >> 3)
+                    if (index == chosenIndex ? 0 : 1 + Int(code & 7)) == bucket { members.append(index) }
+                }
+                if partnerList != nil {
+                    packed.removeAll(keepingCapacity: true)
+                    PackedPositions.encode(members, into: &packed)
+                    json.field(dynamic: RoutingDecision.groupName(bucket), ascii: packed)
+                } else {
+                    json.arrayField(dynamic: RoutingDecision.groupName(bucket))
+                    for index in members { json.element(partnerIDs[index]) }
+                    json.endArray()
+                }
+            }
+        }
+        json.endObject()
+        json.field("candidates_omitted", candidatesOmitted)
+        if !omittedByReason.isEmpty {
+            json.objectField("omitted_by_reason")
+            for (reason, count) in omittedByReason.sorted(by: { $0.key < $1.key }) { json.field(dynamic: reason, count) }
+            json.endObject()
+        }
+        json.field("outside_territory", outsideTerritory)
+        json.arrayField("assignments")
+        for (assignment, message) in zip(assignments, messages) {
+            json.beginElement()
+            json.beginObject()
+            json.field("topic", assignment.topic)
+            json.field("seq", message.seq)
+            json.field("role", assignment.role.rawValue)
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        return json.bytes
+    }
+}
+
+extension RoutingDecision {
+    /// The record's name for candidate group `bucket`: 0 chosen, 1 eligible, then one per exclusion.
+    static func groupName(_ bucket: Int) -> String {
+        bucket == 0 ? "chosen" : bucket == 1 ? "eligible" : Exclusion.allCases[bucket - 2].rawValue
+    }
+
+    /// Each verdict group's positions, packed (``PackedPositions``), in one pass over the
+    /// candidates; `nil` when a group is not in ascending order (a registering partner from
+    /// outside the territory, recorded last), which the caller then sorts.
+    func packedGroups() -> [[UInt8]]? {
+        var groups = [[UInt8]](repeating: [], count: 2 + Exclusion.allCases.count)
+        var previous = [Int](repeating: -1, count: groups.count)
+        for code in candidateCodes {
+            let index = Int(code >> 3)
+            let bucket = index == chosenIndex ? 0 : 1 + Int(code & 7)
+            guard index > previous[bucket] else { return nil }
+            PackedPositions.appendGap(index - previous[bucket] - 1, to: &groups[bucket])
+            previous[bucket] = index
+        }
+        return groups
+    }
+}
+
+/// A list of partner positions as a short ASCII string, for stored decision records: the
+/// gaps between positions in ascending order (each the distance from the one before, minus
+/// one; the first from -1), each as a little-endian base-32 varint written in the URL-safe
+/// base64 alphabet, 32 added to every digit but a number's last. Positions a few apart, as
+/// a territory's partners are, take one character each.
+public enum PackedPositions {
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    static let values: [Int8] = {
+        var table = [Int8](repeating: -1, count: 128)
+        for (value, char) in alphabet.enumerated() { table[Int(char)] = Int8(value) }
+        return table
+    }()
+
+    /// Appends `positions` (sorted first when they are not) to `bytes`.
+    public static func encode(_ positions: [Int], into bytes: inout [UInt8]) {
+        var sorted = positions
+        if zip(positions, positions.dropFirst()).contains(where: { $0 >= $1 }) { sorted = Array(Set(positions)).sorted() }
+        var previous = -1
+        for position in sorted where position > previous {
+            appendGap(position - previous - 1, to: &bytes)
+            previous = position
+        }
+    }
+
+    @inline(__always)
+    static func appendGap(_ gap: Int, to bytes: inout [UInt8]) {
+        var gap = gap
+        while gap >= 32 {
+            bytes.append(alphabet[32 | (gap & 31)])
+            gap >>= 5
+        }
+        bytes.append(alphabet[gap])
+    }
+
+    /// The positions `text` encodes, or `nil` when it is not such a string.
+    public static func decode(_ text: String) -> [Int]? {
+        var positions: [Int] = []
+        var previous = -1
+        var gap = 0
+        var shift = 0
+        for char in text.utf8 {
+            guard char < 128, case let value = Int(values[Int(char)]), value >= 0, shift < 55 else { return nil }
+            gap |= (value & 31) << shift
+            if value & 32 != 0 {
+                shift += 5
+                continue
+            }
+            let (next, overflow) = previous.addingReportingOverflow(gap + 1)
+            guard !overflow else { return nil }
+            previous = next
+            positions.append(previous)
+            gap = 0
+            shift = 0
+        }
+        return shift == 0 ? positions : nil
+    }
+}
+
+/// Packing a candidate's verdict with its partner index (see ``RoutingDecision/candidateCodes``).
+enum CandidateCode {
+    @inline(__always)
+    static func make(_ index: Int, _ exclusion: Exclusion?) -> UInt32 {
+        UInt32(truncatingIfNeeded: index) << 3 | verdict(exclusion)
+    }
+
+    /// 0 for eligible, else 1 + the exclusion's position in `Exclusion.allCases`.
+    @inline(__always)
+    static func verdict(_ exclusion: Exclusion?) -> UInt32 {
+        switch exclusion {
+        case nil: 0
+        case .inactive: 1
+        case .paused: 2
+        case .territory: 3
+        case .product: 4
+        case .capacity: 5
+        case .grade: 6
+        case .registration: 7
+        }
+    }
+
+    static func exclusion(_ code: UInt32) -> Exclusion? {
+        code & 7 == 0 ? nil : Exclusion.allCases[Int(code & 7) - 1]
+    }
+}
+
+public enum FeedTopic {
+    public static let vendorSales = "vendor-sales/"
+    public static let nurture = "nurture/"
+    public static let rejected = "rejected/"
+    public static func partner(_ id: String) -> String { "partner/\(id)/" }
+}
