@@ -717,3 +717,29 @@ func envelopesKeepTheirOwnLead() throws {
         }
     }
 }
+
+@Test("a store written before schema v4 (envelopes stored whole, records naming partners) opens, migrates and replays as before")
+func storeFromBeforeV4Migrates() throws {
+    let whole = message("partner/acme", 1)
+    try withStateDirectory { directory throws in
+        try withStore(directory) { store throws in
+            try store.commit(batch(leads: [storedLead("old-1")], envelopes: [whole], leadIDs: ["old-1"]))
+        }
+        // Take the file back to schema v3, as the previous leadrouterd left it.
+        try DatabaseQueue(path: storeFile(directory)).write { db in
+            try db.execute(sql: """
+                ALTER TABLE envelopes DROP COLUMN lead_row;
+                ALTER TABLE envelopes DROP COLUMN lead_at;
+                DROP TABLE partner_lists;
+                DELETE FROM grdb_migrations WHERE identifier LIKE 'v4%';
+                """)
+        }
+        try withStore(directory) { store throws in
+            #expect(try store.envelopes(topic: "partner/acme", fromSeq: 1, limit: 10) == [whole])
+            #expect(try store.lead("old-1")?.decisionText.contains("territory") == true)
+            #expect(try store.partnerListID(["acme"]) > 0)
+        }
+        let columns = try DatabaseQueue(path: storeFile(directory)).read { db in try db.columns(in: "envelopes").map(\.name) }
+        #expect(columns.contains("lead_at") && columns.contains("lead_row"))
+    }
+}
