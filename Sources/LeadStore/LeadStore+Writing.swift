@@ -1,0 +1,151 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import LeadRouting
+
+/// Group commits, published watermarks, partner lists and run-time registrations.
+extension LeadStore {
+    // MARK: - Writing
+
+    /// Commits `batch` in one transaction, together with the published watermarks.
+    public func commit(_ batch: StoreBatch, published: [String: Int] = [:]) throws(StoreError) {
+        do {
+            try pool.write { db in
+                // The hot inserts bind straight through SQLite's C API: GRDB's argument
+                // boxing cost more than the inserts themselves (see docs/benchmarks.md).
+                let insertLead = try db.cachedStatement(sql: """
+                    INSERT INTO leads (lead_id, channel, received_at, routed_at, assignment_id, partner_id, decision, lead)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                // Each lead's row id, for its envelopes to point at.
+                var leadRows: [String: Int64] = [:]
+                leadRows.reserveCapacity(batch.leads.count)
+                for lead in batch.leads {
+                    defer { leadRows[lead.leadID] = db.lastInsertedRowID }
+                    try RawSQL.run(insertLead, db) { s in
+                        RawSQL.text(s, 1, lead.leadID)
+                        RawSQL.text(s, 2, lead.channel)
+                        sqlite3_bind_int64(s, 3, lead.receivedAt)
+                        sqlite3_bind_int64(s, 4, lead.routedAt)
+                        RawSQL.text(s, 5, lead.assignmentID)
+                        if let partner = lead.partnerID { RawSQL.text(s, 6, partner) } else { sqlite3_bind_null(s, 6) }
+                        RawSQL.text(s, 7, bytes: lead.decision)
+                        RawSQL.blob(s, 8, lead.lead)
+                    }
+                }
+                let insertEnvelope = try db.cachedStatement(sql: """
+                    INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope, lead_at, lead_row) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+                var lastSeq: [String: Int] = [:]
+                var trimmed: [UInt8] = []
+                for (i, envelope) in batch.envelopes.enumerated() {
+                    let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
+                    // The lead is stored once, in `leads`: the envelope goes without it, pointing at
+                    // the lead's row (a lead of this batch; else the envelope is stored whole).
+                    let leadRow = leadID.flatMap { leadRows[$0] }
+                    let leadRange = leadRow == nil ? nil : envelope.leadRange
+                    if let leadRange {
+                        trimmed.removeAll(keepingCapacity: true)
+                        trimmed.append(contentsOf: envelope.envelope[..<leadRange.lowerBound])
+                        trimmed.append(contentsOf: envelope.envelope[leadRange.upperBound...])
+                    }
+                    try RawSQL.run(insertEnvelope, db) { s in
+                        RawSQL.text(s, 1, envelope.topic)
+                        sqlite3_bind_int64(s, 2, Int64(envelope.seq))
+                        if let leadID { RawSQL.text(s, 3, leadID) } else { sqlite3_bind_null(s, 3) }
+                        sqlite3_bind_int64(s, 4, batch.createdAt)
+                        if let leadRange, let leadRow {
+                            RawSQL.blob(s, 5, trimmed)
+                            sqlite3_bind_int64(s, 6, Int64(leadRange.lowerBound))
+                            sqlite3_bind_int64(s, 7, leadRow)
+                        } else {
+                            RawSQL.blob(s, 5, envelope.envelope)
+                            sqlite3_bind_null(s, 6)
+                            sqlite3_bind_null(s, 7)
+                        }
+                    }
+                    lastSeq[envelope.topic] = max(lastSeq[envelope.topic] ?? 0, envelope.seq)
+                }
+                let upsert = try db.cachedStatement(sql: """
+                    INSERT INTO topics (topic, last_seq, published_seq) VALUES (?, ?, 0)
+                    ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
+                    """)
+                for (topic, seq) in lastSeq {
+                    try RawSQL.run(upsert, db) { s in
+                        RawSQL.text(s, 1, topic)
+                        sqlite3_bind_int64(s, 2, Int64(seq))
+                    }
+                }
+                if !batch.accountOwners.isEmpty {
+                    // A row changes only when the owner changes, or its time is over an hour
+                    // old: a returning account costs no write (its ownership lapses at most an
+                    // hour early, against a retention of days). The last owner in the batch wins.
+                    let owner = try db.cachedStatement(sql: """
+                        INSERT INTO account_owners (account_key, partner_id, routed_at) VALUES (?, ?, ?)
+                        ON CONFLICT (account_key) DO UPDATE SET partner_id = excluded.partner_id, routed_at = excluded.routed_at
+                        WHERE account_owners.partner_id != excluded.partner_id
+                           OR account_owners.routed_at < excluded.routed_at - \(LeadStore.ownerRefreshMilliseconds)
+                        """)
+                    var seen = Set<String>(minimumCapacity: batch.accountOwners.count)
+                    for (key, partnerID) in batch.accountOwners.reversed() where seen.insert(key).inserted {
+                        try RawSQL.run(owner, db) { s in
+                            RawSQL.text(s, 1, key)
+                            RawSQL.text(s, 2, partnerID)
+                            sqlite3_bind_int64(s, 3, batch.createdAt)
+                        }
+                    }
+                }
+                if !batch.partnerStates.isEmpty {
+                    let state = try db.cachedStatement(sql: """
+                        INSERT INTO partner_state (partner_id, current_weight, recent) VALUES (?, ?, ?)
+                        ON CONFLICT (partner_id) DO UPDATE SET current_weight = excluded.current_weight, recent = excluded.recent
+                        """)
+                    for (partnerID, value) in batch.partnerStates {
+                        let recent = value.recentAssignments.map(String.init).joined(separator: ",")
+                        try RawSQL.run(state, db) { s in
+                            RawSQL.text(s, 1, partnerID)
+                            sqlite3_bind_int64(s, 2, Int64(value.currentWeight))
+                            RawSQL.text(s, 3, recent)
+                        }
+                    }
+                }
+                try LeadStore.writePublished(published, db)
+            }
+        } catch {
+            throw StoreError.wrap(error, "committing \(batch.leads.count) leads and \(batch.envelopes.count) envelopes", path: path)
+        }
+    }
+
+    /// In one read: which of `leadIDs` the store holds, and who owns each of `accountKeys`.
+    public func lookUp(leadIDs: [String], accountKeys: [String]) throws(StoreError) -> (known: Set<String>, owners: [String: String]) {
+        guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], [:]) }
+        do {
+            return try pool.read { db in
+                (try LeadStore.known(leadIDs, db), try LeadStore.owners(accountKeys, db))
+            }
+        } catch {
+            throw StoreError.wrap(error, "looking up lead ids and account owners", path: path)
+        }
+    }
+
+    /// Records that envelopes up to these `seq`s were handed to the publish socket.
+    public func markPublished(_ published: [String: Int]) throws(StoreError) {
+        guard !published.isEmpty else { return }
+        do {
+            try pool.write { db in try LeadStore.writePublished(published, db) }
+        } catch {
+            throw StoreError.wrap(error, "recording published envelopes", path: path)
+        }
+    }
+
+    static func writePublished(_ published: [String: Int], _ db: Database) throws {
+        guard !published.isEmpty else { return }
+        let update = try db.cachedStatement(sql: "UPDATE topics SET published_seq = max(published_seq, ?) WHERE topic = ?")
+        for (topic, seq) in published {
+            try RawSQL.run(update, db) { s in
+                sqlite3_bind_int64(s, 1, Int64(seq))
+                RawSQL.text(s, 2, topic)
+            }
+        }
+    }
+}

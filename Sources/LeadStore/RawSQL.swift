@@ -1,0 +1,59 @@
+import GRDB
+import GRDBSQLite
+
+/// Binding and stepping a cached statement through SQLite's C API.
+enum RawSQL {
+    /// SQLite copies the bound bytes (SQLITE_TRANSIENT).
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    static func text(_ s: OpaquePointer, _ index: Int32, _ value: String) {
+        var value = value
+        value.withUTF8 { buffer in
+            _ = sqlite3_bind_text(s, index, UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(buffer.count), transient)
+        }
+    }
+
+    static func text(_ s: OpaquePointer, _ index: Int32, bytes value: [UInt8]) {
+        value.withUnsafeBytes { buffer in
+            _ = sqlite3_bind_text(s, index, (buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self), Int32(buffer.count), transient)
+        }
+    }
+
+    static func blob(_ s: OpaquePointer, _ index: Int32, _ value: [UInt8]) {
+        value.withUnsafeBytes { buffer in
+            _ = sqlite3_bind_blob(s, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32(buffer.count), transient)
+        }
+    }
+
+    /// Binds `key` to the statement's one parameter and returns the first column of the first
+    /// row as text (`""` when NULL), or `nil` when there is no row.
+    static func first(_ statement: Statement, _ db: Database, _ key: String) throws -> String? {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        text(s, 1, key)
+        defer { sqlite3_reset(s) }
+        switch sqlite3_step(s) {
+        case SQLITE_ROW:
+            guard let text = sqlite3_column_text(s, 0) else { return "" }
+            return String(cString: text)
+        case SQLITE_DONE:
+            return nil
+        case let rc:
+            let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message, sql: statement.sql)
+        }
+    }
+
+    /// Binds with `bind`, steps once, resets; a failure becomes GRDB's DatabaseError.
+    static func run(_ statement: Statement, _ db: Database, bind: (OpaquePointer) -> Void) throws {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        bind(s)
+        let rc = sqlite3_step(s)
+        sqlite3_reset(s)
+        guard rc == SQLITE_DONE else {
+            let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message, sql: statement.sql)
+        }
+    }
+}
