@@ -102,11 +102,7 @@ extension LeadStore {
 
     /// How many leads the store holds.
     public func leadCount() throws(StoreError) -> Int {
-        do {
-            return try pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM leads") ?? 0 }
-        } catch {
-            throw StoreError.wrap(error, "counting leads", path: path)
-        }
+        try reading("counting leads") { try Int.fetchOne($0, sql: "SELECT count(*) FROM leads") ?? 0 }
     }
 
     /// Every partner's saved rotation and capacity state.
@@ -182,10 +178,15 @@ extension LeadStore {
 
     /// Changes whenever a registration is added: the daemon polls it to reload.
     public func registrationsVersion() throws(StoreError) -> Int64 {
+        try reading("reading registrations") { try Int64.fetchOne($0, sql: "SELECT coalesce(max(id), 0) FROM registrations") ?? 0 }
+    }
+
+    /// Runs `body` in a read transaction; a failure becomes a ``StoreError`` saying `what` failed.
+    private func reading<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.read { try Int64.fetchOne($0, sql: "SELECT coalesce(max(id), 0) FROM registrations") ?? 0 }
+            return try pool.read(body)
         } catch {
-            throw StoreError.wrap(error, "reading registrations", path: path)
+            throw StoreError.wrap(error, what, path: path)
         }
     }
 
