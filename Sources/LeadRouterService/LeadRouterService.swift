@@ -165,7 +165,7 @@ private final class CheckpointThread: Sendable {
         if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, CheckpointService.niceness) != 0 {
             logger.debug("could not lower the checkpoint thread's priority", metadata: ["errno": "\(errno)"])
         }
-        let interval = Double(every.components.seconds) + Double(every.components.attoseconds) / 1e18
+        let interval = every / .seconds(1)
         var failing = false
         // Nearing the length at which the routing thread finishes a checkpoint under load, run
         // back to back: each pass then copies only what the last one left, so what the routing

@@ -147,16 +147,20 @@ public struct Router: Sendable {
         // listed, so such a country's leads merge the two lists as they come.)
         var byCountry: [String: CountryIndex] = [:]
         func list(_ partners: [Int]) -> CandidateList { CandidateList(partners: partners, rules: partners.map { rules[$0] }) }
+        let anywhereList = list(anywhere)
         for country in Set(wholeCountry.keys).union(byRegion.keys) {
-            let whole = Router.merged(Router.unique(wholeCountry[country] ?? []), anywhere)
-            let premerged = whole.count <= premergedRegionLimit
+            let whole = CandidateList.merged(list(Router.unique(wholeCountry[country] ?? [])), anywhereList)
+            let premerged = whole.partners.count <= premergedRegionLimit
             byCountry[country] = CountryIndex(
-                whole: list(whole),
-                regions: (byRegion[country] ?? [:]).mapValues { list(premerged ? Router.merged(whole, Router.unique($0)) : Router.unique($0)) },
+                whole: whole,
+                regions: (byRegion[country] ?? [:]).mapValues { regional in
+                    let own = list(Router.unique(regional))
+                    return premerged ? CandidateList.merged(whole, own) : own
+                },
                 regionsIncludeWhole: premerged)
         }
         self.byCountry = byCountry
-        self.anywhere = list(anywhere)
+        self.anywhere = anywhereList
         self.rules = rules
         self.extraProductWords = extraWords
         self.extraProductBits = extraBits
@@ -291,29 +295,7 @@ public struct Router: Sendable {
         return index.regionsIncludeWhole ? regional : CandidateList.merged(index.whole, regional)
     }
 
-    /// Two ascending lists of partner indexes merged into one, without repeats.
-    static func merged(_ a: [Int], _ b: [Int]) -> [Int] {
-        if b.isEmpty { return a }
-        if a.isEmpty { return b }
-        var out: [Int] = []
-        out.reserveCapacity(a.count + b.count)
-        var i = 0, j = 0
-        while i < a.count || j < b.count {
-            if j == b.count || (i < a.count && a[i] < b[j]) {
-                out.append(a[i])
-                i += 1
-            } else if i == a.count || b[j] < a[i] {
-                out.append(b[j])
-                j += 1
-            } else {
-                out.append(a[i])
-                i += 1
-                j += 1
-            }
-        }
-        return out
-    }
-
+    /// A list in ascending order without its repeats (a partner naming a country twice).
     static func unique(_ list: [Int]) -> [Int] {
         var out: [Int] = []
         for i in list where out.last != i { out.append(i) }
@@ -343,14 +325,15 @@ public struct Router: Sendable {
             swap(&eligible, &self.eligible)
         }
         var gradeRefusals = 0
-        // Verdicts past the recording cap are only counted (see the recording below).
-        var beyondCap = [Int](repeating: 0, count: 8)
+        // Verdicts past the recording cap are only counted (see the recording below); no
+        // counts are allocated for a lead whose candidates all fit under the cap.
+        var omittedCounts: [Int] = considered.count > recordedCandidates ? [Int](repeating: 0, count: 8) : []
         exclusions.reserveCapacity(considered.count)
         for (position, i) in considered.enumerated() {
             let exclusion = exclusion(i, consideredRules[position], leadProducts, grade, now)
             exclusions.append(exclusion)
             if exclusion == nil { eligible.append(i) } else if exclusion == .grade { gradeRefusals += 1 }
-            if position >= recordedCandidates { beyondCap[Int(CandidateCode.verdict(exclusion))] += 1 }
+            if position >= recordedCandidates { omittedCounts[Int(CandidateCode.verdict(exclusion))] += 1 }
         }
         let keys = lead.account
         let gradeText = "grade \(grade.rawValue) (score \(qualification.score))"
@@ -413,7 +396,6 @@ public struct Router: Sendable {
         var recorded: [UInt32] = []
         recorded.reserveCapacity(min(considered.count, recordedCandidates) + 2)
         var omitted = 0
-        var omittedCounts = [Int](repeating: 0, count: 8)
         if registered == nil {
             // The first `recordedCandidates` in full; past them only the chosen partner, and
             // the counts the first pass took (the chosen one moved from eligible to recorded).
@@ -421,7 +403,6 @@ public struct Router: Sendable {
                 recorded.append(CandidateCode.make(i, i == chosen ? nil : exclusions[position]))
             }
             if considered.count > recordedCandidates {
-                omittedCounts = beyondCap
                 omitted = considered.count - recordedCandidates
                 if let chosen, let position = considered[recordedCandidates...].firstIndex(of: chosen) {
                     recorded.append(CandidateCode.make(chosen, nil))
@@ -430,7 +411,9 @@ public struct Router: Sendable {
                 }
             }
         } else {
-            // A registration excludes every other partner: a rare case, recorded the long way.
+            // A registration excludes every other partner: a rare case, recorded (and counted
+            // afresh) the long way.
+            omittedCounts = [Int](repeating: 0, count: 8)
             for (position, i) in considered.enumerated() {
                 let exclusion: Exclusion? = i == chosen ? nil : i == registered ? exclusions[position] : .registration
                 if recorded.count < recordedCandidates || i == chosen || i == registered {

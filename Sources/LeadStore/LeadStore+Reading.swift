@@ -10,11 +10,7 @@ extension LeadStore {
     /// Which of `leadIDs` the store holds already.
     public func knownLeads(_ leadIDs: [String]) throws(StoreError) -> Set<String> {
         guard !leadIDs.isEmpty else { return [] }
-        do {
-            return try pool.read { db in try LeadStore.known(leadIDs, db) }
-        } catch {
-            throw StoreError.wrap(error, "looking up lead ids", path: path)
-        }
+        return try reading("looking up lead ids") { db in try LeadStore.known(leadIDs, db) }
     }
 
     // One prepared probe per key, bound through the C API: an `IN (?, …)` list is a new
@@ -37,66 +33,54 @@ extension LeadStore {
 
     /// Every topic's numbering.
     public func topicStates() throws(StoreError) -> [String: TopicState] {
-        do {
-            return try pool.read { db in
-                var states: [String: TopicState] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT topic, last_seq, published_seq FROM topics") {
-                    states[row["topic"]] = TopicState(lastSeq: row["last_seq"], publishedSeq: row["published_seq"])
-                }
-                return states
+        try reading("reading topic sequences") { db in
+            var states: [String: TopicState] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT topic, last_seq, published_seq FROM topics") {
+                states[row["topic"]] = TopicState(lastSeq: row["last_seq"], publishedSeq: row["published_seq"])
             }
-        } catch {
-            throw StoreError.wrap(error, "reading topic sequences", path: path)
+            return states
         }
     }
 
     /// Envelopes of `topic` from `fromSeq`, in `seq` order, at most `limit`.
     public func envelopes(topic: String, fromSeq: Int, limit: Int) throws(StoreError) -> [OutgoingMessage] {
-        do {
-            return try pool.read { db in
-                // An envelope stored without its lead gets the lead's bytes back at `lead_at`, from
-                // its own lead's row; one whose lead was pruned a moment before it is left out, as
-                // if pruned too (in SQL, so that LIMIT counts only envelopes returned).
-                let rows = try Row.fetchAll(
-                    db, sql: """
-                        SELECT e.seq, e.envelope, e.lead_at, l.lead FROM envelopes e
-                        LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.id = e.lead_row AND l.lead_id = e.lead_id
-                        WHERE e.topic = ? AND e.seq >= ? AND (e.lead_at IS NULL OR l.id IS NOT NULL)
-                        ORDER BY e.seq LIMIT ?
-                        """,
-                    arguments: [topic, fromSeq, limit])
-                return rows.compactMap { row -> OutgoingMessage? in
-                    let stored: Data = row["envelope"]
-                    guard let at: Int = row["lead_at"] else {
-                        return OutgoingMessage(topic: topic, seq: row["seq"], envelope: [UInt8](stored))
-                    }
-                    guard let lead: Data = row["lead"], at >= 0, at <= stored.count else { return nil }
-                    var envelope: [UInt8] = []
-                    envelope.reserveCapacity(stored.count + lead.count)
-                    envelope.append(contentsOf: stored.prefix(at))
-                    envelope.append(contentsOf: lead)
-                    envelope.append(contentsOf: stored.dropFirst(at))
-                    return OutgoingMessage(topic: topic, seq: row["seq"], envelope: envelope)
+        try reading("reading envelopes of \(topic)") { db in
+            // An envelope stored without its lead gets the lead's bytes back at `lead_at`, from
+            // its own lead's row; one whose lead was pruned a moment before it is left out, as
+            // if pruned too (in SQL, so that LIMIT counts only envelopes returned).
+            let rows = try Row.fetchAll(
+                db, sql: """
+                    SELECT e.seq, e.envelope, e.lead_at, l.lead FROM envelopes e
+                    LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.id = e.lead_row AND l.lead_id = e.lead_id
+                    WHERE e.topic = ? AND e.seq >= ? AND (e.lead_at IS NULL OR l.id IS NOT NULL)
+                    ORDER BY e.seq LIMIT ?
+                    """,
+                arguments: [topic, fromSeq, limit])
+            return rows.compactMap { row -> OutgoingMessage? in
+                let stored: Data = row["envelope"]
+                guard let at: Int = row["lead_at"] else {
+                    return OutgoingMessage(topic: topic, seq: row["seq"], envelope: [UInt8](stored))
                 }
+                guard let lead: Data = row["lead"], at >= 0, at <= stored.count else { return nil }
+                var envelope: [UInt8] = []
+                envelope.reserveCapacity(stored.count + lead.count)
+                envelope.append(contentsOf: stored.prefix(at))
+                envelope.append(contentsOf: lead)
+                envelope.append(contentsOf: stored.dropFirst(at))
+                return OutgoingMessage(topic: topic, seq: row["seq"], envelope: envelope)
             }
-        } catch {
-            throw StoreError.wrap(error, "reading envelopes of \(topic)", path: path)
         }
     }
 
     /// The stored record of a lead, when present.
     public func lead(_ leadID: String) throws(StoreError) -> StoredLead? {
-        do {
-            return try pool.read { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM leads WHERE lead_id = ?", arguments: [leadID]) else { return nil }
-                let data: Data = row["lead"]
-                return StoredLead(
-                    leadID: row["lead_id"], channel: row["channel"], receivedAt: row["received_at"], routedAt: row["routed_at"],
-                    assignmentID: row["assignment_id"], partnerID: row["partner_id"],
-                    decision: Array((row["decision"] as String).utf8), lead: [UInt8](data))
-            }
-        } catch {
-            throw StoreError.wrap(error, "reading lead \(leadID)", path: path)
+        try reading("reading lead \(leadID)") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM leads WHERE lead_id = ?", arguments: [leadID]) else { return nil }
+            let data: Data = row["lead"]
+            return StoredLead(
+                leadID: row["lead_id"], channel: row["channel"], receivedAt: row["received_at"], routedAt: row["routed_at"],
+                assignmentID: row["assignment_id"], partnerID: row["partner_id"],
+                decision: Array((row["decision"] as String).utf8), lead: [UInt8](data))
         }
     }
 
@@ -107,38 +91,14 @@ extension LeadStore {
 
     /// Every partner's saved rotation and capacity state.
     public func partnerStates() throws(StoreError) -> [String: PartnerState] {
-        do {
-            return try pool.read { db in
-                var states: [String: PartnerState] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT partner_id, current_weight, recent FROM partner_state") {
-                    let recent: String = row["recent"]
-                    states[row["partner_id"]] = PartnerState(
-                        currentWeight: row["current_weight"], recentAssignments: recent.split(separator: ",").compactMap { Int64($0) })
-                }
-                return states
+        try reading("reading partner state") { db in
+            var states: [String: PartnerState] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT partner_id, current_weight, recent FROM partner_state") {
+                let recent: String = row["recent"]
+                states[row["partner_id"]] = PartnerState(
+                    currentWeight: row["current_weight"], recentAssignments: recent.split(separator: ",").compactMap { Int64($0) })
             }
-        } catch {
-            throw StoreError.wrap(error, "reading partner state", path: path)
-        }
-    }
-
-    /// The id under which this list of partner ids (in this order) is kept, adding it when
-    /// the store does not have it yet. Decision records name candidates by their index in it.
-    public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 {
-        do {
-            let text = String(decoding: try JSONSerialization.data(withJSONObject: partnerIDs), as: UTF8.self)
-            let digest = LeadStore.digest(text)
-            return try pool.write { db in
-                if let id = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM partner_lists WHERE digest = ? AND partners = ? ORDER BY id LIMIT 1",
-                    arguments: [digest, text]) {
-                    return id
-                }
-                try db.execute(sql: "INSERT INTO partner_lists (digest, partners) VALUES (?, ?)", arguments: [digest, text])
-                return db.lastInsertedRowID
-            }
-        } catch {
-            throw StoreError.wrap(error, "recording the partner list", path: path)
+            return states
         }
     }
 
@@ -153,26 +113,12 @@ extension LeadStore {
         }
     }
 
-    /// FNV-1a, 64 bits, as a signed SQLite integer.
-    static func digest(_ text: String) -> Int64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        return Int64(bitPattern: hash)
-    }
-
     /// Deal registrations added at run time (`leadctl register`), oldest first.
     public func registrations() throws(StoreError) -> [Registration] {
-        do {
-            return try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT partner_id, domain, expires FROM registrations ORDER BY id").map {
-                    Registration(partnerID: $0["partner_id"], domain: $0["domain"], expires: $0["expires"])
-                }
+        try reading("reading registrations") { db in
+            try Row.fetchAll(db, sql: "SELECT partner_id, domain, expires FROM registrations ORDER BY id").map {
+                Registration(partnerID: $0["partner_id"], domain: $0["domain"], expires: $0["expires"])
             }
-        } catch {
-            throw StoreError.wrap(error, "reading registrations", path: path)
         }
     }
 
@@ -182,7 +128,7 @@ extension LeadStore {
     }
 
     /// Runs `body` in a read transaction; a failure becomes a ``StoreError`` saying `what` failed.
-    private func reading<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+    func reading<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try pool.read(body)
         } catch {
@@ -190,16 +136,11 @@ extension LeadStore {
         }
     }
 
-    /// Adds a deal registration; a running daemon picks it up within a second.
-    public func addRegistration(_ registration: Registration, now: Int64) throws(StoreError) {
-        do {
-            try pool.write { db in
-                try db.execute(
-                    sql: "INSERT INTO registrations (partner_id, domain, expires, created_at) VALUES (?, ?, ?, ?)",
-                    arguments: [registration.partnerID, registration.domain, registration.expires, now])
-            }
-        } catch {
-            throw StoreError.wrap(error, "adding a registration", path: path)
+    /// In one read: which of `leadIDs` the store holds, and who owns each of `accountKeys`.
+    public func lookUp(leadIDs: [String], accountKeys: [String]) throws(StoreError) -> (known: Set<String>, owners: [String: String]) {
+        guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], [:]) }
+        return try reading("looking up lead ids and account owners") { db in
+            (try LeadStore.known(leadIDs, db), try LeadStore.owners(accountKeys, db))
         }
     }
 }

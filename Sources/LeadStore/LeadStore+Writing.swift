@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
-import LeadRouting
+public import LeadRouting
 
 /// Group commits, published watermarks, partner lists and run-time registrations.
 extension LeadStore {
@@ -116,18 +116,6 @@ extension LeadStore {
         }
     }
 
-    /// In one read: which of `leadIDs` the store holds, and who owns each of `accountKeys`.
-    public func lookUp(leadIDs: [String], accountKeys: [String]) throws(StoreError) -> (known: Set<String>, owners: [String: String]) {
-        guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], [:]) }
-        do {
-            return try pool.read { db in
-                (try LeadStore.known(leadIDs, db), try LeadStore.owners(accountKeys, db))
-            }
-        } catch {
-            throw StoreError.wrap(error, "looking up lead ids and account owners", path: path)
-        }
-    }
-
     /// Records that envelopes up to these `seq`s were handed to the publish socket.
     public func markPublished(_ published: [String: Int]) throws(StoreError) {
         guard !published.isEmpty else { return }
@@ -146,6 +134,49 @@ extension LeadStore {
                 sqlite3_bind_int64(s, 1, Int64(seq))
                 RawSQL.text(s, 2, topic)
             }
+        }
+    }
+
+    /// The id under which this list of partner ids (in this order) is kept, adding it when
+    /// the store does not have it yet. Decision records name candidates by their index in it.
+    public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 {
+        do {
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: partnerIDs), as: UTF8.self)
+            let digest = LeadStore.digest(text)
+            return try pool.write { db in
+                if let id = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM partner_lists WHERE digest = ? AND partners = ? ORDER BY id LIMIT 1",
+                    arguments: [digest, text]) {
+                    return id
+                }
+                try db.execute(sql: "INSERT INTO partner_lists (digest, partners) VALUES (?, ?)", arguments: [digest, text])
+                return db.lastInsertedRowID
+            }
+        } catch {
+            throw StoreError.wrap(error, "recording the partner list", path: path)
+        }
+    }
+
+    /// FNV-1a, 64 bits, as a signed SQLite integer.
+    static func digest(_ text: String) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return Int64(bitPattern: hash)
+    }
+
+    /// Adds a deal registration; a running daemon picks it up within a second.
+    public func addRegistration(_ registration: Registration, now: Int64) throws(StoreError) {
+        do {
+            try pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO registrations (partner_id, domain, expires, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [registration.partnerID, registration.domain, registration.expires, now])
+            }
+        } catch {
+            throw StoreError.wrap(error, "adding a registration", path: path)
         }
     }
 }
