@@ -79,8 +79,9 @@ public struct Router: Sendable {
     private var exclusions: [Exclusion?] = []
     private var eligible: [Int] = []
 
-    /// Longest whole-country list copied into each of the country's region lists.
-    public static let defaultPremergedRegionLimit = 1024
+    /// How many whole-country entries, in all, may be copied into region lists (32 MB at
+    /// 32 bytes an entry).
+    public static let defaultPremergedEntryBudget = 1_000_000
 
     /// Candidates recorded per decision by default; the rest are counted by reason.
     public static let defaultRecordedCandidates = 200
@@ -95,7 +96,7 @@ public struct Router: Sendable {
     public init(partners: [Partner], unmatched: UnmatchedDestination, qualification: QualificationConfig = QualificationConfig(),
                 states: [String: PartnerState] = [:], registrations: [Registration] = [],
                 recordedCandidates: Int = Router.defaultRecordedCandidates,
-                premergedRegionLimit: Int = Router.defaultPremergedRegionLimit) {
+                premergedEntryBudget: Int = Router.defaultPremergedEntryBudget) {
         self.recordedCandidates = max(1, recordedCandidates)
         self.partners = partners
         self.partnerIDs = partners.map(\.id)
@@ -142,15 +143,21 @@ public struct Router: Sendable {
         }
         // Each country's whole-country list includes the partners that cover anywhere, and
         // each region's list those that cover the whole country: a lead takes one list as is.
-        // (Unless the whole-country list is long: copying it into every region's list could take
-        // hundreds of megabytes with thousands of partners covering anywhere and many regions
-        // listed, so such a country's leads merge the two lists as they come.)
+        // (Within a budget: copying every whole-country list into each of its regions' lists
+        // could take hundreds of megabytes with thousands of partners covering anywhere and
+        // many regions listed. Countries whose copies cost least come first; the leads of a
+        // country past the budget merge the two lists as they come.)
         var byCountry: [String: CountryIndex] = [:]
         func list(_ partners: [Int]) -> CandidateList { CandidateList(partners: partners, rules: partners.map { rules[$0] }) }
         let anywhereList = list(anywhere)
-        for country in Set(wholeCountry.keys).union(byRegion.keys) {
-            let whole = CandidateList.merged(list(Router.unique(wholeCountry[country] ?? [])), anywhereList)
-            let premerged = whole.partners.count <= premergedRegionLimit
+        let wholes = Set(wholeCountry.keys).union(byRegion.keys).map { country in
+            (country, CandidateList.merged(list(Router.unique(wholeCountry[country] ?? [])), anywhereList))
+        }
+        func copyCost(_ entry: (String, CandidateList)) -> Int { entry.1.partners.count * (byRegion[entry.0]?.count ?? 0) }
+        var budget = premergedEntryBudget
+        for (country, whole) in wholes.sorted(by: { (copyCost($0), $0.0) < (copyCost($1), $1.0) }) {
+            let premerged = copyCost((country, whole)) <= budget
+            if premerged { budget -= copyCost((country, whole)) }
             byCountry[country] = CountryIndex(
                 whole: whole,
                 regions: (byRegion[country] ?? [:]).mapValues { regional in

@@ -348,7 +348,7 @@ struct RoutingPropertyTests {
         var rng = SplitMix64(seed: 7)
         let partners = Self.randomPartners(2_000, &rng)
         var premerged = Router(partners: partners, unmatched: .vendorSales)
-        var lazy = Router(partners: partners, unmatched: .vendorSales, premergedRegionLimit: 0)
+        var lazy = Router(partners: partners, unmatched: .vendorSales, premergedEntryBudget: 0)
         for i in 0..<500 {
             let facts = Self.randomLead(i, &rng)
             let context = RoutingContext(now: t0 + Int64(i))
