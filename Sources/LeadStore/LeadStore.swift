@@ -137,7 +137,6 @@ public final class LeadStore: Sendable {
         // The routing loop reads from one thread; replay and explain rarely: two readers do.
         configuration.maximumReaderCount = 2
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue.uppercased())")
             // Room for a large group commit without spilling dirty pages mid-transaction.
             try db.execute(sql: "PRAGMA cache_size = -16384")
             // Commits never stop to checkpoint: ``checkpoint()`` does it, off the routing thread.
@@ -154,9 +153,14 @@ public final class LeadStore: Sendable {
                 throw StoreError(.newerSchema, "the store \(path) was written by a newer leadrouterd; run that version or restore a backup")
             }
             try migrator.migrate(pool)
+            // GRDB turns the writer to `synchronous = NORMAL` when it sets up WAL mode, after
+            // `prepareDatabase`: set the level again, on the connection every commit runs on.
+            let synchronous = "PRAGMA synchronous = \(durability.rawValue.uppercased())"
+            try pool.writeWithoutTransaction { try $0.execute(sql: synchronous) }
             var checkpointConfiguration = Configuration()
             checkpointConfiguration.label = "leadrouter-checkpoint"
             checkpointConfiguration.busyMode = .timeout(10)
+            checkpointConfiguration.prepareDatabase { try $0.execute(sql: synchronous) }
             checkpointer = try DatabaseQueue(path: path, configuration: checkpointConfiguration)
             // Touch every table: a damaged file fails here, at start-up, not on the first lead.
             _ = try pool.read { db in

@@ -474,6 +474,9 @@ func everyDurabilityOpensAndCommits(_ durability: Durability) throws {
     try withStateDirectory { directory throws in
         try withStore(directory, durability: durability) { store throws in
             #expect(store.durability == durability)
+            // Every commit runs on the writer's connection at the configured level.
+            let level: [Durability: Int] = [.full: 2, .normal: 1, .off: 0]
+            #expect(try store.writerSynchronousLevel() == level[durability])
             try store.commit(batch(leads: [storedLead("web-1")], envelopes: [message("t", 1)], leadIDs: ["web-1"]), published: ["t": 1])
             #expect(try store.leadCount() == 1)
         }
