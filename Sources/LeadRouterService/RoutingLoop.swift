@@ -18,7 +18,9 @@ public struct StartupError: Error, Sendable, CustomStringConvertible {
 ///    ``batchLimit``): a batch is whatever arrived while the previous commit ran;
 /// 3. validates, de-duplicates and routes them with the pure ``LeadPipeline``;
 /// 4. commits the batch to the ``LeadStore`` in one transaction (group commit);
-/// 5. only then acknowledges intake clients and publishes the envelopes;
+/// 5. only once it is durable acknowledges intake clients and publishes the envelopes:
+///    with `durability: full` a ``LogSyncer`` flushes the log to disk while the next batch
+///    is routed and committed, and the batches a sync covered are released when it ends;
 /// 6. sends heartbeats on idle topics, pings the systemd watchdog.
 ///
 /// ZeroMQ sockets are not thread-safe, so they are created, used and closed on this one
@@ -103,6 +105,7 @@ public final class RoutingLoop: Sendable {
             notifier: notifier, logger: logger)
         state.registrationsVersion = registrationsVersion
         state.partnerList = partnerList
+        if store.syncsLogOnRequest { state.syncer = LogSyncer(store: store, wakeup: wakeup) }
         for topic in config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected]
             + topicStates.keys.sorted() {
             state.addFeedTopic(topic)
@@ -135,6 +138,7 @@ public final class RoutingLoop: Sendable {
                 logger.error("poll failed; retrying", metadata: ["error": "\(error)"])
             }
             wakeup.drain()
+            collectSync(sockets: sockets, state: &state)
             if let replay = sockets.replay { answerReplays(replay, state: &state) }
             let batch = collect(sockets, limit: RoutingLoop.batchLimit)
             if !batch.isEmpty { process(batch, sockets: sockets, state: &state) }
@@ -155,6 +159,7 @@ public final class RoutingLoop: Sendable {
             if batch.isEmpty { break }
             process(batch, sockets: sockets, state: &state)
         }
+        settleSyncs(sockets: sockets, state: &state)
         persistPublished(state: &state)
         let rotation = state.pipeline.takeChangedPartnerStates()
         if !rotation.isEmpty {
@@ -162,6 +167,11 @@ public final class RoutingLoop: Sendable {
             final.partnerStates = rotation
             do { try store.commit(final) } catch {
                 logger.warning("could not save rotation state; fairness resumes from the last save", metadata: ["error": "\(error)"])
+            }
+        }
+        if store.syncsLogOnRequest {
+            do { try store.syncLog() } catch {
+                logger.warning("could not sync the store at shutdown", metadata: ["error": "\(error)"])
             }
         }
         sockets.close(lingerMilliseconds: RoutingLoop.publishLingerMilliseconds)
@@ -270,6 +280,7 @@ public final class RoutingLoop: Sendable {
         do {
             (known, owners) = try store.lookUp(leadIDs: ids, accountKeys: Array(accountKeys))
         } catch {
+            settleSyncs(sockets: sockets, state: &state)
             failBatch(batch, accepted, error: error, sockets: sockets, state: &state)
             return
         }
@@ -344,16 +355,98 @@ public final class RoutingLoop: Sendable {
             }
         } catch {
             state.pipeline = before
+            // Batches committed before this one are answered first.
+            settleSyncs(sockets: sockets, state: &state)
             failBatch(batch, accepted, error: error, sockets: sockets, state: &state)
             return
         }
-        for rejection in rejections { state.duties.logRejection(rejection) }
-        if let intake = sockets.intake {
-            for reply in replies { sendReply(reply.route, [reply.body], on: intake) }
+        let committed = CommittedBatch(replies: replies, rejections: rejections, envelopes: storeBatch.envelopes)
+        if state.syncer != nil {
+            state.unsynced.append(committed)
+            startSyncIfDue(state: &state)
+        } else {
+            release(committed, sockets: sockets, state: &state)
         }
-        send(storeBatch.envelopes, on: sockets.publish, state: &state)
         // After the batch is answered and published: finishing may take milliseconds.
         finishCheckpointIfLogIsLong(idle: false, state: &state)
+    }
+
+    /// What a committed batch answers and publishes once it is durable.
+    fileprivate struct CommittedBatch {
+        var replies: [(route: [[UInt8]], body: [UInt8])]
+        var rejections: [LeadRejection]
+        var envelopes: [OutgoingMessage]
+    }
+
+    private func release(_ batch: CommittedBatch, sockets: Sockets, state: inout LoopState) {
+        for rejection in batch.rejections { state.duties.logRejection(rejection) }
+        if let intake = sockets.intake {
+            for reply in batch.replies { sendReply(reply.route, [reply.body], on: intake) }
+        }
+        send(batch.envelopes, on: sockets.publish, state: &state)
+    }
+
+    // MARK: - Log syncs (durability: full)
+
+    /// Releases the batches of a sync that has ended, and starts the next one when due.
+    private func collectSync(sockets: Sockets, state: inout LoopState) {
+        guard let syncer = state.syncer else { return }
+        if state.syncInFlight, let result = syncer.result() { _ = syncEnded(result, sockets: sockets, state: &state) }
+        startSyncIfDue(state: &state)
+    }
+
+    /// Starts a sync of every batch committed since the last one began, unless one is in
+    /// flight (the batches wait for the next) or the last failed under a second ago.
+    private func startSyncIfDue(state: inout LoopState) {
+        guard let syncer = state.syncer, !state.syncInFlight, !state.unsynced.isEmpty,
+              ContinuousClock.now >= state.syncRetryAt else { return }
+        state.syncing = state.unsynced
+        state.unsynced.removeAll()
+        state.syncInFlight = true
+        syncer.start()
+    }
+
+    /// Waits until every committed batch is synced and released, giving up after a few
+    /// failed syncs (they are retried later): before a failure is answered, and at shutdown.
+    private func settleSyncs(sockets: Sockets, state: inout LoopState) {
+        guard let syncer = state.syncer else { return }
+        var failures = 0
+        while (state.syncInFlight || !state.unsynced.isEmpty) && failures < 3 {
+            if !state.syncInFlight {
+                state.syncRetryAt = ContinuousClock.now
+                startSyncIfDue(state: &state)
+            }
+            if !syncEnded(syncer.waitForResult(), sockets: sockets, state: &state) { failures += 1 }
+        }
+    }
+
+    /// Releases the batches a successful sync covered, in commit order; after a failure
+    /// they wait (committed, neither acknowledged nor published) for a sync that succeeds.
+    private func syncEnded(_ result: Result<Void, StoreError>, sockets: Sockets, state: inout LoopState) -> Bool {
+        state.syncInFlight = false
+        let batches = state.syncing
+        state.syncing.removeAll()
+        switch result {
+        case .success:
+            for batch in batches { release(batch, sockets: sockets, state: &state) }
+            if state.syncFailing {
+                state.syncFailing = false
+                notifier.notify("STATUS=routing leads")
+                logger.notice("the store's log syncs to disk again; held leads acknowledged and published")
+            }
+            return true
+        case .failure(let error):
+            state.unsynced.insert(contentsOf: batches, at: 0)
+            state.syncRetryAt = ContinuousClock.now + .seconds(1)
+            if !state.syncFailing {
+                state.syncFailing = true
+                notifier.notify("STATUS=store failing: \(error.description.prefix(200))")
+                logger.error("could not sync the store's log to disk; committed leads are held, neither acknowledged nor published, until a sync succeeds", metadata: [
+                    "error": "\(error)", "held_batches": "\(state.unsynced.count)",
+                ])
+            }
+            return false
+        }
     }
 
     /// Bounds the write-ahead log under a steady stream of commits (see
@@ -568,6 +661,14 @@ private struct LoopState {
     var partnerList: Int64?
     var lastRegistrationsCheck = ContinuousClock.now
     var duties: LoopDuties
+    /// With ``LeadStore/syncsLogOnRequest``: committed batches that wait for the log sync in
+    /// flight (`syncing`) or for the next one (`unsynced`), oldest first.
+    var syncer: LogSyncer?
+    fileprivate var syncing: [RoutingLoop.CommittedBatch] = []
+    fileprivate var unsynced: [RoutingLoop.CommittedBatch] = []
+    var syncInFlight = false
+    var syncFailing = false
+    var syncRetryAt = ContinuousClock.now
 
     mutating func addFeedTopic(_ topic: String) {
         if feedTopics.insert(topic).inserted { topicOrder.append(topic) }

@@ -5,6 +5,46 @@ import Synchronization
 
 /// Checkpoints of the write-ahead log, and retention.
 extension LeadStore {
+    // MARK: - Syncing on request
+
+    /// Makes every commit that returned before this call durable: syncs the write-ahead
+    /// log's file (`fdatasync`), which holds them. Safe from any thread; only meaningful with
+    /// ``syncsLogOnRequest`` (otherwise commits are synced, or not, as they go).
+    public func syncLog() throws(StoreError) {
+        let logPath = path + "-wal"
+        try logFile.withLock { (fd: inout Int32) throws(StoreError) in
+            // SQLite keeps the log's file while the store is open; should it be gone or
+            // replaced all the same, sync the one at the path now.
+            var open = stat(), atPath = stat()
+            if fd >= 0, fstat(fd, &open) != 0 || stat(logPath, &atPath) != 0 || open.st_ino != atPath.st_ino || open.st_nlink == 0 {
+                close(fd)
+                fd = -1
+            }
+            if fd < 0 {
+                fd = Glibc.open(logPath, O_RDWR | O_CLOEXEC)
+                if fd < 0 { throw StoreError(.unavailable, "cannot open the write-ahead log \(logPath) to sync it: \(String(cString: strerror(errno)))") }
+            }
+            var result: Int32
+            repeat { result = fdatasync(fd) } while result != 0 && errno == EINTR
+            if result != 0 {
+                let reason = String(cString: strerror(errno))
+                throw StoreError(errno == ENOSPC ? .full : .unavailable, "syncing the write-ahead log \(logPath) to disk failed: \(reason)")
+            }
+        }
+        logSyncCount.add(1, ordering: .relaxed)
+    }
+
+    /// How many ``syncLog()`` calls have succeeded.
+    public var logSyncs: Int { logSyncCount.load(ordering: .relaxed) }
+
+    /// Syncs a directory, so that files created in it survive a power loss.
+    static func syncDirectory(_ directory: String) throws(StoreError) {
+        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError(.unavailable, "cannot open \(directory) to sync it: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw StoreError(.unavailable, "syncing the directory \(directory) failed: \(String(cString: strerror(errno)))") }
+    }
+
     // MARK: - Checkpoints
 
     /// Copies committed pages from the write-ahead log into the database file (a passive

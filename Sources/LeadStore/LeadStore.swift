@@ -116,6 +116,14 @@ public final class LeadStore: Sendable {
     /// The log's length in pages at the last checkpoint, the pages it had not copied back yet,
     /// and how many ``checkpoint()`` calls have completed.
     let walPages = Atomic<Int>(0)
+    /// With ``syncsLogOnRequest``: the write-ahead log's file, opened to sync it.
+    let logFile = Mutex<Int32>(-1)
+    let logSyncCount = Atomic<Int>(0)
+    /// Whether commits return before they are on disk, made durable by ``syncLog()``: the
+    /// routing loop's way of syncing while it routes the next batch (`durability: full`,
+    /// opened with `syncLogOnRequest`). Otherwise a commit is as durable as `durability` says
+    /// when it returns.
+    public let syncsLogOnRequest: Bool
     let walBacklog = Atomic<Int>(0)
     let checkpoints = Atomic<Int>(0)
 
@@ -127,10 +135,16 @@ public final class LeadStore: Sendable {
     ///
     /// A damaged file, a file that is not a store, a newer schema or an unwritable directory
     /// is an error; the store never silently starts afresh over data it cannot read.
-    public init(directory: String, durability: Durability = .full) throws(StoreError) {
+    ///
+    /// - Parameter syncLogOnRequest: with `durability: full`, commits return once written,
+    ///   before they are synced; the caller calls ``syncLog()`` (from any thread) and treats a
+    ///   commit as durable only after a sync that started after it returned. Group commits then
+    ///   overlap the disk's flush with routing the next batch.
+    public init(directory: String, durability: Durability = .full, syncLogOnRequest: Bool = false) throws(StoreError) {
         let path = (directory as NSString).appendingPathComponent(LeadStore.fileName)
         self.path = path
         self.durability = durability
+        self.syncsLogOnRequest = syncLogOnRequest && durability == .full
         var configuration = Configuration()
         configuration.label = "leadrouter"
         configuration.busyMode = .timeout(10)
@@ -156,7 +170,9 @@ public final class LeadStore: Sendable {
             // GRDB turns the writer to `synchronous = NORMAL` when it sets up WAL mode, after
             // `prepareDatabase`: set the level again, on the connection every commit runs on.
             let synchronous = "PRAGMA synchronous = \(durability.rawValue.uppercased())"
-            try pool.writeWithoutTransaction { try $0.execute(sql: synchronous) }
+            // Syncing on request, commits only write (NORMAL still syncs at checkpoints).
+            let writerLevel = syncsLogOnRequest ? "PRAGMA synchronous = NORMAL" : synchronous
+            try pool.writeWithoutTransaction { try $0.execute(sql: writerLevel) }
             var checkpointConfiguration = Configuration()
             checkpointConfiguration.label = "leadrouter-checkpoint"
             checkpointConfiguration.busyMode = .timeout(10)
@@ -169,6 +185,14 @@ public final class LeadStore: Sendable {
         } catch {
             throw StoreError.wrap(error, "opening the store", path: path)
         }
+        // The log's own syncs do not cover its entry in the directory, created just now.
+        if syncsLogOnRequest { try LeadStore.syncDirectory(directory) }
+    }
+
+    deinit {
+        logFile.withLock { fd in
+            if fd >= 0 { close(fd) }
+        }
     }
 
     /// Opens an existing store to read it (for `leadctl explain`): never creates a file,
@@ -177,6 +201,7 @@ public final class LeadStore: Sendable {
         let path = (directory as NSString).appendingPathComponent(LeadStore.fileName)
         self.path = path
         self.durability = .normal
+        self.syncsLogOnRequest = false
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.unavailable, "no store at \(path): is \(directory) the daemon's state_dir?")
         }

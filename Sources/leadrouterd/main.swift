@@ -87,7 +87,7 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         }
         let store: LeadStore
         do {
-            store = try LeadStore(directory: routerConfig.stateDir, durability: routerConfig.store.durability)
+            store = try LeadStore(directory: routerConfig.stateDir, durability: routerConfig.store.durability, syncLogOnRequest: true)
         } catch {
             printError("leadrouterd: cannot open the store: \(error)")
             throw ExitCode(1)

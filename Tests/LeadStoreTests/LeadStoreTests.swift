@@ -496,6 +496,33 @@ func everyDurabilityOpensAndCommits(_ durability: Durability) throws {
     }
 }
 
+@Test("syncing on request: with durability full, commits only write and syncLog makes them durable, also after the log starts afresh; other levels sync as they go")
+func syncOnRequest() throws {
+    for durability in Durability.allCases {
+        try withStateDirectory { directory throws in
+            let store = try LeadStore(directory: directory, durability: durability, syncLogOnRequest: true)
+            #expect(store.syncsLogOnRequest == (durability == .full))
+            let level: [Durability: Int] = [.full: 1, .normal: 1, .off: 0]
+            #expect(try store.writerSynchronousLevel() == level[durability])
+            guard durability == .full else { return }
+            for i in 0..<10 {
+                try store.commit(batch(leads: [storedLead("s\(i)")], envelopes: [message("partner/acme/", i + 1)], leadIDs: ["s\(i)"]))
+                try store.syncLog()
+            }
+            #expect(store.logSyncs == 10)
+            // Once a finished checkpoint has the next commit start the log afresh.
+            _ = try store.finishCheckpoint()
+            try store.commit(batch(leads: [storedLead("s10")], envelopes: [message("partner/acme/", 11)], leadIDs: ["s10"]))
+            try store.syncLog()
+            #expect(store.logSyncs == 11)
+            try withStore(directory) { reopened throws in
+                #expect(try reopened.leadCount() == 11)
+                #expect(try reopened.envelopes(topic: "partner/acme/", fromSeq: 1, limit: 20).count == 11)
+            }
+        }
+    }
+}
+
 // MARK: - Checkpoints and bounded pruning
 
 @Test("a checkpoint from its own connection succeeds beside the writer and moves the log into the database")
