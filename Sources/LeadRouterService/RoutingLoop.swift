@@ -47,6 +47,8 @@ public final class RoutingLoop: Sendable {
     /// Changed rotation counters are saved within about this long (and all at shutdown),
     /// a share with each commit, so no commit stalls to write every partner's at once.
     static let rotationSaveInterval = Duration.seconds(5)
+    /// How often the published watermarks (what start-up publishes again) are saved.
+    static let publishedSaveInterval = Duration.seconds(1)
     /// How long the PUB socket keeps flushing to subscribers once the loop stops.
     static let publishLingerMilliseconds = 3000
 
@@ -343,9 +345,15 @@ public final class RoutingLoop: Sendable {
         let share = min(1, (now - state.lastRotationSave) / RoutingLoop.rotationSaveInterval)
         let rotationLimit = Int((Double(state.rotationWindowPending) * share).rounded(.up))
         storeBatch.partnerStates = state.pipeline.takeChangedPartnerStates(rotationLimit: rotationLimit)
+        // Published watermarks ride along at most once a second (and at shutdown): after a
+        // crash, at most that much of the feed is published again, with the same `seq`s.
+        let savePublished = now - state.lastPublishedSave >= RoutingLoop.publishedSaveInterval
         do {
-            try store.commit(storeBatch, published: state.unsavedPublished)
-            state.unsavedPublished.removeAll(keepingCapacity: true)
+            try store.commit(storeBatch, published: savePublished ? state.unsavedPublished : [:])
+            if savePublished {
+                state.unsavedPublished.removeAll(keepingCapacity: true)
+                state.lastPublishedSave = now
+            }
             state.pipeline.forgetRecent()
             if rotationLimit > 0 { state.lastRotationSave = now }
             if state.storageFailing {
@@ -527,7 +535,7 @@ public final class RoutingLoop: Sendable {
     }
 
     private func persistPublishedIfIdle(_ idle: Bool, state: inout LoopState) {
-        guard idle, !state.unsavedPublished.isEmpty, ContinuousClock.now - state.lastPublishedSave >= .seconds(1) else { return }
+        guard idle, !state.unsavedPublished.isEmpty, ContinuousClock.now - state.lastPublishedSave >= RoutingLoop.publishedSaveInterval else { return }
         persistPublished(state: &state)
     }
 
