@@ -51,7 +51,7 @@ final class LogSyncer: Sendable {
     private func take() -> Result<Void, StoreError> {
         outcome.withLock { value in
             defer { value = nil }
-            return value ?? .success(())
+            return value ?? .failure(StoreError(.other, "a log sync ended without a result"))
         }
     }
 }

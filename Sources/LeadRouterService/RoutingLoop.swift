@@ -11,6 +11,14 @@ public struct StartupError: Error, Sendable, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+/// The store's log could not be synced to disk: the daemon stops rather than acknowledge
+/// or publish what may not be on disk (after a failed `fdatasync`, Linux may report the
+/// next one as a success without the lost pages). A restart recovers from what the disk has.
+public struct LogSyncFailure: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// The thread that owns every LeadRouter socket. Each turn it:
 ///
 /// 1. answers replay requests;
@@ -47,6 +55,8 @@ public final class RoutingLoop: Sendable {
     /// Changed rotation counters are saved within about this long (and all at shutdown),
     /// a share with each commit, so no commit stalls to write every partner's at once.
     static let rotationSaveInterval = Duration.seconds(5)
+    /// Most committed batches held behind one sync before the loop waits for it.
+    static let heldBatchLimit = 64
     /// How often the published watermarks (what start-up publishes again) are saved.
     static let publishedSaveInterval = Duration.seconds(1)
     /// How long the PUB socket keeps flushing to subscribers once the loop stops.
@@ -133,7 +143,7 @@ public final class RoutingLoop: Sendable {
         if let replay = sockets.replay { poller.add(replay) }
         poller.add(fileDescriptor: wakeup.fileDescriptor)
 
-        while !stopping {
+        while !stopping && state.syncFailure == nil {
             do {
                 _ = try poller.poll(timeoutMilliseconds: state.duties.pollTimeoutMilliseconds(heartbeatEvery: config.publish.heartbeatMilliseconds))
             } catch {
@@ -151,6 +161,10 @@ public final class RoutingLoop: Sendable {
             state.duties.tick(counters: state.pipeline.counters)
         }
 
+        if let failure = state.syncFailure {
+            sockets.close(lingerMilliseconds: 0)
+            throw LogSyncFailure("\(failure)")
+        }
         // Graceful stop: take no new messages, route what was already received, flush.
         notifier.notify("STOPPING=1\nSTATUS=stopping: finishing in-flight leads")
         for endpoint in config.ingest.bind { try? sockets.ingest.unbind(endpoint.description) }
@@ -162,6 +176,10 @@ public final class RoutingLoop: Sendable {
             process(batch, sockets: sockets, state: &state)
         }
         settleSyncs(sockets: sockets, state: &state)
+        if let failure = state.syncFailure {
+            sockets.close(lingerMilliseconds: 0)
+            throw LogSyncFailure("\(failure)")
+        }
         persistPublished(state: &state)
         let rotation = state.pipeline.takeChangedPartnerStates()
         if !rotation.isEmpty {
@@ -396,64 +414,56 @@ public final class RoutingLoop: Sendable {
 
     // MARK: - Log syncs (durability: full)
 
-    /// Releases the batches of a sync that has ended, and starts the next one when due.
+    /// Releases the batches of a sync that has ended, and starts the next one. With many
+    /// batches held behind a slow sync, waits for it: held batches are memory, and routing
+    /// further ahead of the disk gains nothing.
     private func collectSync(sockets: Sockets, state: inout LoopState) {
         guard let syncer = state.syncer else { return }
-        if state.syncInFlight, let result = syncer.result() { _ = syncEnded(result, sockets: sockets, state: &state) }
+        if state.syncInFlight {
+            if state.unsynced.count >= RoutingLoop.heldBatchLimit {
+                syncEnded(syncer.waitForResult(), sockets: sockets, state: &state)
+            } else if let result = syncer.result() {
+                syncEnded(result, sockets: sockets, state: &state)
+            }
+        }
         startSyncIfDue(state: &state)
     }
 
     /// Starts a sync of every batch committed since the last one began, unless one is in
-    /// flight (the batches wait for the next) or the last failed under a second ago.
+    /// flight (the batches wait for the next).
     private func startSyncIfDue(state: inout LoopState) {
-        guard let syncer = state.syncer, !state.syncInFlight, !state.unsynced.isEmpty,
-              ContinuousClock.now >= state.syncRetryAt else { return }
+        guard let syncer = state.syncer, !state.syncInFlight, !state.unsynced.isEmpty, state.syncFailure == nil else { return }
         state.syncing = state.unsynced
         state.unsynced.removeAll()
         state.syncInFlight = true
         syncer.start()
     }
 
-    /// Waits until every committed batch is synced and released, giving up after a few
-    /// failed syncs (they are retried later): before a failure is answered, and at shutdown.
+    /// Waits until every committed batch is synced and released (or a sync failed): before
+    /// a failed batch is answered, so replies keep their order, and at shutdown.
     private func settleSyncs(sockets: Sockets, state: inout LoopState) {
         guard let syncer = state.syncer else { return }
-        var failures = 0
-        while (state.syncInFlight || !state.unsynced.isEmpty) && failures < 3 {
-            if !state.syncInFlight {
-                state.syncRetryAt = ContinuousClock.now
-                startSyncIfDue(state: &state)
-            }
-            if !syncEnded(syncer.waitForResult(), sockets: sockets, state: &state) { failures += 1 }
+        while state.syncFailure == nil && (state.syncInFlight || !state.unsynced.isEmpty) {
+            startSyncIfDue(state: &state)
+            syncEnded(syncer.waitForResult(), sockets: sockets, state: &state)
         }
     }
 
-    /// Releases the batches a successful sync covered, in commit order; after a failure
-    /// they wait (committed, neither acknowledged nor published) for a sync that succeeds.
-    private func syncEnded(_ result: Result<Void, StoreError>, sockets: Sockets, state: inout LoopState) -> Bool {
+    /// Releases the batches a successful sync covered, in commit order. A failed sync is
+    /// the end: nothing it covered, nor anything after, is released, and the loop stops.
+    private func syncEnded(_ result: Result<Void, StoreError>, sockets: Sockets, state: inout LoopState) {
         state.syncInFlight = false
         let batches = state.syncing
         state.syncing.removeAll()
         switch result {
         case .success:
             for batch in batches { release(batch, sockets: sockets, state: &state) }
-            if state.syncFailing {
-                state.syncFailing = false
-                notifier.notify("STATUS=routing leads")
-                logger.notice("the store's log syncs to disk again; held leads acknowledged and published")
-            }
-            return true
         case .failure(let error):
-            state.unsynced.insert(contentsOf: batches, at: 0)
-            state.syncRetryAt = ContinuousClock.now + .seconds(1)
-            if !state.syncFailing {
-                state.syncFailing = true
-                notifier.notify("STATUS=store failing: \(error.description.prefix(200))")
-                logger.error("could not sync the store's log to disk; committed leads are held, neither acknowledged nor published, until a sync succeeds", metadata: [
-                    "error": "\(error)", "held_batches": "\(state.unsynced.count)",
-                ])
-            }
-            return false
+            state.syncFailure = error
+            notifier.notify("STATUS=stopping: the store's log could not be synced to disk")
+            logger.critical("could not sync the store's log to disk: stopping; held leads were neither acknowledged nor published, and the next start recovers what the disk has", metadata: [
+                "error": "\(error)", "held_batches": "\(batches.count + state.unsynced.count)",
+            ])
         }
     }
 
@@ -622,7 +632,10 @@ public final class RoutingLoop: Sendable {
                     reply = [ReplayError(code: "unknown_topic", message: "no feed topic \(request.topic); topics look like partner/<id>/, vendor-sales/, nurture/, rejected/").json]
                 } else {
                     do {
-                        let envelopes = try store.envelopes(topic: request.topic, fromSeq: request.fromSeq, limit: request.limit)
+                        // Only what was published: later envelopes may not be on disk yet.
+                        let envelopes = try store.envelopes(
+                            topic: request.topic, fromSeq: request.fromSeq, limit: request.limit,
+                            throughSeq: state.published[request.topic] ?? 0)
                         let header = ReplayRequest.header(request, envelopes: envelopes, topicLastSeq: state.published[request.topic] ?? 0)
                         reply = [header] + envelopes.map(\.envelope)
                     } catch {
@@ -675,8 +688,8 @@ private struct LoopState {
     fileprivate var syncing: [RoutingLoop.CommittedBatch] = []
     fileprivate var unsynced: [RoutingLoop.CommittedBatch] = []
     var syncInFlight = false
-    var syncFailing = false
-    var syncRetryAt = ContinuousClock.now
+    /// Set when a sync failed: the loop stops.
+    var syncFailure: StoreError?
 
     mutating func addFeedTopic(_ topic: String) {
         if feedTopics.insert(topic).inserted { topicOrder.append(topic) }

@@ -25,10 +25,13 @@ extension LeadStore {
                 if fd < 0 { throw StoreError(.unavailable, "cannot open the write-ahead log \(logPath) to sync it: \(String(cString: strerror(errno)))") }
             }
             var result: Int32
-            repeat { result = fdatasync(fd) } while result != 0 && errno == EINTR
+            var code: Int32 = 0
+            repeat {
+                result = fdatasync(fd)
+                code = result == 0 ? 0 : errno
+            } while code == EINTR
             if result != 0 {
-                let reason = String(cString: strerror(errno))
-                throw StoreError(errno == ENOSPC ? .full : .unavailable, "syncing the write-ahead log \(logPath) to disk failed: \(reason)")
+                throw StoreError(code == ENOSPC ? .full : .unavailable, "syncing the write-ahead log \(logPath) to disk failed: \(String(cString: strerror(code)))")
             }
         }
         logSyncCount.add(1, ordering: .relaxed)

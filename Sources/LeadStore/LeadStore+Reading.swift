@@ -42,8 +42,9 @@ extension LeadStore {
         }
     }
 
-    /// Envelopes of `topic` from `fromSeq`, in `seq` order, at most `limit`.
-    public func envelopes(topic: String, fromSeq: Int, limit: Int) throws(StoreError) -> [OutgoingMessage] {
+    /// Envelopes of `topic` from `fromSeq` (through `throughSeq`, when given), in `seq`
+    /// order, at most `limit`.
+    public func envelopes(topic: String, fromSeq: Int, limit: Int, throughSeq: Int = .max) throws(StoreError) -> [OutgoingMessage] {
         try reading("reading envelopes of \(topic)") { db in
             // An envelope stored without its lead gets the lead's bytes back at `lead_at`, from
             // its own lead's row; one whose lead was pruned a moment before it is left out, as
@@ -52,10 +53,10 @@ extension LeadStore {
                 db, sql: """
                     SELECT e.seq, e.envelope, e.lead_at, l.lead FROM envelopes e
                     LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.id = e.lead_row AND l.lead_id = e.lead_id
-                    WHERE e.topic = ? AND e.seq >= ? AND (e.lead_at IS NULL OR l.id IS NOT NULL)
+                    WHERE e.topic = ? AND e.seq >= ? AND e.seq <= ? AND (e.lead_at IS NULL OR l.id IS NOT NULL)
                     ORDER BY e.seq LIMIT ?
                     """,
-                arguments: [topic, fromSeq, limit])
+                arguments: [topic, fromSeq, throughSeq, limit])
             return rows.compactMap { row -> OutgoingMessage? in
                 let stored: Data = row["envelope"]
                 guard let at: Int = row["lead_at"] else {

@@ -186,7 +186,12 @@ public final class LeadStore: Sendable {
             throw StoreError.wrap(error, "opening the store", path: path)
         }
         // The log's own syncs do not cover its entry in the directory, created just now.
-        if syncsLogOnRequest { try LeadStore.syncDirectory(directory) }
+        // And what a process that crashed before its sync left in the log is synced now,
+        // before anything is published again or answered from it.
+        if syncsLogOnRequest {
+            try LeadStore.syncDirectory(directory)
+            try syncLog()
+        }
     }
 
     deinit {

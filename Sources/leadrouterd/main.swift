@@ -110,6 +110,9 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         } catch let error as StartupError {
             printError("leadrouterd: cannot start: \(error)")
             throw ExitCode(1)
+        } catch let error as LogSyncFailure {
+            printError("leadrouterd: stopped: the store's log could not be synced to disk: \(error)")
+            throw ExitCode(1)
         }
     }
 }

@@ -502,6 +502,8 @@ func syncOnRequest() throws {
         try withStateDirectory { directory throws in
             let store = try LeadStore(directory: directory, durability: durability, syncLogOnRequest: true)
             #expect(store.syncsLogOnRequest == (durability == .full))
+            // Opening syncs what a crashed process may have left unsynced in the log.
+            #expect(store.logSyncs == (durability == .full ? 1 : 0))
             let level: [Durability: Int] = [.full: 1, .normal: 1, .off: 0]
             #expect(try store.writerSynchronousLevel() == level[durability])
             guard durability == .full else { return }
@@ -509,12 +511,15 @@ func syncOnRequest() throws {
                 try store.commit(batch(leads: [storedLead("s\(i)")], envelopes: [message("partner/acme/", i + 1)], leadIDs: ["s\(i)"]))
                 try store.syncLog()
             }
-            #expect(store.logSyncs == 10)
+            #expect(store.logSyncs == 11)
             // Once a finished checkpoint has the next commit start the log afresh.
             _ = try store.finishCheckpoint()
             try store.commit(batch(leads: [storedLead("s10")], envelopes: [message("partner/acme/", 11)], leadIDs: ["s10"]))
             try store.syncLog()
-            #expect(store.logSyncs == 11)
+            #expect(store.logSyncs == 12)
+            // Replay's bound: only through the last published seq.
+            #expect(try store.envelopes(topic: "partner/acme/", fromSeq: 3, limit: 20, throughSeq: 5).map(\.seq) == [3, 4, 5])
+            #expect(try store.envelopes(topic: "partner/acme/", fromSeq: 3, limit: 20, throughSeq: 0).isEmpty)
             try withStore(directory) { reopened throws in
                 #expect(try reopened.leadCount() == 11)
                 #expect(try reopened.envelopes(topic: "partner/acme/", fromSeq: 1, limit: 20).count == 11)
