@@ -87,7 +87,11 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         }
         let store: LeadStore
         do {
-            store = try LeadStore(directory: routerConfig.stateDir, durability: routerConfig.store.durability, syncLogOnRequest: true)
+            // A failpoint for the end-to-end tests: log syncs fail after this many.
+            let failSyncs = ProcessInfo.processInfo.environment["LEADROUTER_FAILPOINT_LOG_SYNC_AFTER"].flatMap { Int($0) }
+            store = try LeadStore(
+                directory: routerConfig.stateDir, durability: routerConfig.store.durability,
+                syncLogOnRequest: true, failLogSyncsAfter: failSyncs)
         } catch {
             printError("leadrouterd: cannot open the store: \(error)")
             throw ExitCode(1)

@@ -151,6 +151,29 @@ struct DurabilityTests {
         #expect(daemon.terminate() == 0)
     }
 
+    @Test("a failed log sync: nothing it covered is acknowledged or published, the daemon exits 1, and the next start recovers the lead")
+    func failedLogSync() throws {
+        // Syncs: one when the store opens, then one per batch; the second lead's fails.
+        let daemon = try Daemon(partnersYAML: partnersYAML, environment: ["LEADROUTER_FAILPOINT_LOG_SYNC_AFTER": "2"])
+        try daemon.waitUntilReady()
+        let intake = try TestRequester(endpoint: daemon.intake)
+        #expect(jsonObject(try intake.request(json: lead("sync-1", country: "US", region: "CO"))[0])["status"] as? String == "accepted")
+        #expect(throws: HarnessError.self) { try intake.request(json: lead("sync-2", country: "US", region: "CO"), timeout: 3_000) }
+        #expect(daemon.waitForExit(timeout: 20) == 1)
+        #expect(daemon.log.contains("could not sync the store's log to disk"))
+
+        // The lead was committed, never acknowledged: the next start has it, synced, and
+        // publishes it; a resend is a duplicate, and replay shows both, gapless.
+        let next = try Daemon(partnersYAML: partnersYAML, stateDir: daemon.stateDir)
+        try next.waitUntilReady()
+        let again = try TestRequester(endpoint: next.intake)
+        #expect(jsonObject(try again.request(json: lead("sync-2", country: "US", region: "CO"))[0])["status"] as? String == "duplicate")
+        let envelopes = try TestRequester(endpoint: next.replay).replayAll("partner/acme/").map(jsonObject)
+        #expect(envelopes.map { $0["seq"] as? Int } == [1, 2])
+        #expect(envelopes.map { $0["lead_id"] as? String } == ["sync-1", "sync-2"])
+        #expect(next.terminate() == 0)
+    }
+
     @Test("intake answers accepted, duplicate and rejected (with the error), and REQ clients work as is")
     func intakeReplies() throws {
         let daemon = try Daemon(partnersYAML: partnersYAML)
