@@ -55,6 +55,9 @@ public final class RoutingLoop: Sendable {
     /// Changed rotation counters are saved within about this long (and all at shutdown),
     /// a share with each commit, so no commit stalls to write every partner's at once.
     static let rotationSaveInterval = Duration.seconds(5)
+    /// While a log sync is in flight, a batch smaller than this waits for it to end (and
+    /// grows meanwhile); a larger one, a backlog, is routed and committed beside it.
+    static let overlapBatch = 256
     /// Most committed batches held behind one sync before the loop waits for it.
     static let heldBatchLimit = 64
     /// How often the published watermarks (what start-up publishes again) are saved.
@@ -152,8 +155,17 @@ public final class RoutingLoop: Sendable {
             wakeup.drain()
             collectSync(sockets: sockets, state: &state)
             if let replay = sockets.replay { answerReplays(replay, state: &state) }
-            let batch = collect(sockets, limit: RoutingLoop.batchLimit)
-            if !batch.isEmpty { process(batch, sockets: sockets, state: &state) }
+            var batch = state.held
+            state.held.removeAll()
+            batch += collect(sockets, limit: RoutingLoop.batchLimit - batch.count)
+            if state.syncInFlight && !batch.isEmpty && batch.count < RoutingLoop.overlapBatch {
+                // A batch committed now would wait for the next sync all the same: hold it
+                // until this one ends, and commit what arrived meanwhile with it. Under a
+                // backlog, commit beside the sync instead.
+                state.held = batch
+            } else if !batch.isEmpty {
+                process(batch, sockets: sockets, state: &state)
+            }
             sendHeartbeats(sockets.publish, state: &state)
             persistPublishedIfIdle(batch.isEmpty, state: &state)
             if batch.isEmpty { finishCheckpointIfLogIsLong(idle: true, state: &state) }
@@ -171,7 +183,8 @@ public final class RoutingLoop: Sendable {
         for endpoint in config.ingest.connect { try? sockets.ingest.disconnect(endpoint.description) }
         if let intake = sockets.intake, let endpoint = config.intake.bind { try? intake.unbind(endpoint.description) }
         while true {
-            let batch = collect(sockets, limit: RoutingLoop.batchLimit)
+            let batch = state.held + collect(sockets, limit: RoutingLoop.batchLimit - state.held.count)
+            state.held.removeAll()
             if batch.isEmpty { break }
             process(batch, sockets: sockets, state: &state)
         }
@@ -225,7 +238,7 @@ public final class RoutingLoop: Sendable {
     // MARK: - Batches
 
     /// A message taken off a socket, with what is needed to answer it.
-    private struct Received {
+    fileprivate struct Received {
         var channel: InboundChannel
         /// For intake: the ROUTER's routing frames (identity, and the empty delimiter of a REQ client).
         var replyRoute: [[UInt8]]
@@ -688,6 +701,8 @@ private struct LoopState {
     fileprivate var syncing: [RoutingLoop.CommittedBatch] = []
     fileprivate var unsynced: [RoutingLoop.CommittedBatch] = []
     var syncInFlight = false
+    /// Messages received while a sync was in flight, waiting for it to end.
+    fileprivate var held: [RoutingLoop.Received] = []
     /// Set when a sync failed: the loop stops.
     var syncFailure: StoreError?
 
