@@ -48,6 +48,9 @@ public final class RoutingLoop: Sendable {
     /// lead is waiting, the routing thread finishes a checkpoint itself, so the next commit
     /// starts the log afresh (see ``LeadStore/finishCheckpoint()``).
     static let walFinishPagesWhenIdle = 4_096
+    /// How long without a message before the loop counts as idle: a loop pass that finds
+    /// nothing between two leads of a steady stream is not.
+    static let quietBeforeFinish = Duration.milliseconds(250)
     /// Past this many pages (1 GB), it does so between commits even under load: finishing
     /// makes that commit wait for the rest of the log to be copied and synced (tens of
     /// milliseconds), so it is kept for when the log would otherwise grow without bound.
@@ -168,7 +171,11 @@ public final class RoutingLoop: Sendable {
             }
             sendHeartbeats(sockets.publish, state: &state)
             persistPublishedIfIdle(batch.isEmpty, state: &state)
-            if batch.isEmpty { finishCheckpointIfLogIsLong(idle: true, state: &state) }
+            if !batch.isEmpty || !state.held.isEmpty {
+                state.lastTraffic = ContinuousClock.now
+            } else if ContinuousClock.now - state.lastTraffic >= RoutingLoop.quietBeforeFinish {
+                finishCheckpointIfLogIsLong(idle: true, state: &state)
+            }
             reloadRegistrationsIfChanged(state: &state)
             state.duties.tick(counters: state.pipeline.counters)
         }
@@ -689,6 +696,8 @@ private struct LoopState {
     var rotationWindowStart = ContinuousClock.now - .seconds(3600)
     var rotationWindowPending = 0
     var lastCheckpointFinish = ContinuousClock.now
+    /// When a message was last received.
+    var lastTraffic = ContinuousClock.now
     /// ``LeadStore/completedCheckpoints`` when the loop last finished one.
     var checkpointsSeen = 0
     /// The store's id for the configured partner list, which decision records index into.
