@@ -32,9 +32,11 @@ struct LoopDuties {
         return timeout
     }
 
-    mutating func tick(counters: PipelineCounters) {
+    /// - Parameter healthy: when false (a log sync hangs), the systemd watchdog is not pinged,
+    ///   so systemd restarts a daemon that can no longer acknowledge anything.
+    mutating func tick(counters: PipelineCounters, healthy: Bool = true) {
         let now = ContinuousClock.now
-        if let watchdogEvery, now - lastWatchdog >= watchdogEvery {
+        if healthy, let watchdogEvery, now - lastWatchdog >= watchdogEvery {
             notifier.notify("WATCHDOG=1")
             lastWatchdog = now
         }

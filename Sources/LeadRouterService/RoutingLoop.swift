@@ -61,6 +61,8 @@ public final class RoutingLoop: Sendable {
     /// While a log sync is in flight, a batch smaller than this waits for it to end (and
     /// grows meanwhile); a larger one, a backlog, is routed and committed beside it.
     static let overlapBatch = 256
+    /// A log sync in flight this long counts as hung (see ``syncIsHealthy(state:)``).
+    static let hungSyncAfter = Duration.seconds(10)
     /// Most committed batches held behind one sync before the loop waits for it.
     static let heldBatchLimit = 64
     /// How often the published watermarks (what start-up publishes again) are saved.
@@ -157,6 +159,7 @@ public final class RoutingLoop: Sendable {
             }
             wakeup.drain()
             collectSync(sockets: sockets, state: &state)
+            if state.syncFailure != nil { break }
             if let replay = sockets.replay { answerReplays(replay, state: &state) }
             var batch = state.held
             state.held.removeAll()
@@ -177,7 +180,7 @@ public final class RoutingLoop: Sendable {
                 finishCheckpointIfLogIsLong(idle: true, state: &state)
             }
             reloadRegistrationsIfChanged(state: &state)
-            state.duties.tick(counters: state.pipeline.counters)
+            state.duties.tick(counters: state.pipeline.counters, healthy: syncIsHealthy(state: &state))
         }
 
         if let failure = state.syncFailure {
@@ -186,6 +189,14 @@ public final class RoutingLoop: Sendable {
         }
         // Graceful stop: take no new messages, route what was already received, flush.
         notifier.notify("STOPPING=1\nSTATUS=stopping: finishing in-flight leads")
+        // Answer what was received and committed before intake is unbound, which closes
+        // its connections.
+        if !state.held.isEmpty {
+            let held = state.held
+            state.held.removeAll()
+            process(held, sockets: sockets, state: &state)
+        }
+        settleSyncs(sockets: sockets, state: &state)
         for endpoint in config.ingest.bind { try? sockets.ingest.unbind(endpoint.description) }
         for endpoint in config.ingest.connect { try? sockets.ingest.disconnect(endpoint.description) }
         if let intake = sockets.intake, let endpoint = config.intake.bind { try? intake.unbind(endpoint.description) }
@@ -413,7 +424,8 @@ public final class RoutingLoop: Sendable {
         } else {
             release(committed, sockets: sockets, state: &state)
         }
-        // After the batch is answered and published: finishing may take milliseconds.
+        // Finishing may take milliseconds: release what an ended sync covered first.
+        collectSync(sockets: sockets, state: &state)
         finishCheckpointIfLogIsLong(idle: false, state: &state)
     }
 
@@ -449,6 +461,23 @@ public final class RoutingLoop: Sendable {
         startSyncIfDue(state: &state)
     }
 
+    /// False once a sync has been in flight for ``hungSyncAfter``: nothing can be acknowledged
+    /// while it hangs, so the systemd watchdog is no longer pinged (and it is logged once).
+    private func syncIsHealthy(state: inout LoopState) -> Bool {
+        guard state.syncInFlight, ContinuousClock.now - state.syncStarted >= RoutingLoop.hungSyncAfter else {
+            state.syncHangLogged = false
+            return true
+        }
+        if !state.syncHangLogged {
+            state.syncHangLogged = true
+            notifier.notify("STATUS=the store's log sync has not returned for \(RoutingLoop.hungSyncAfter)")
+            logger.error("a sync of the store's log has not returned; nothing is acknowledged meanwhile, and the systemd watchdog is no longer pinged", metadata: [
+                "held_batches": "\(state.syncing.count + state.unsynced.count)",
+            ])
+        }
+        return false
+    }
+
     /// Starts a sync of every batch committed since the last one began, unless one is in
     /// flight (the batches wait for the next).
     private func startSyncIfDue(state: inout LoopState) {
@@ -456,6 +485,7 @@ public final class RoutingLoop: Sendable {
         state.syncing = state.unsynced
         state.unsynced.removeAll()
         state.syncInFlight = true
+        state.syncStarted = ContinuousClock.now
         syncer.start()
     }
 
@@ -483,6 +513,7 @@ public final class RoutingLoop: Sendable {
             notifier.notify("STATUS=stopping: the store's log could not be synced to disk")
             logger.critical("could not sync the store's log to disk: stopping; held leads were neither acknowledged nor published, and the next start recovers what the disk has", metadata: [
                 "error": "\(error)", "held_batches": "\(batches.count + state.unsynced.count)",
+                "held_messages": "\(state.held.count)",
             ])
         }
     }
@@ -710,6 +741,8 @@ private struct LoopState {
     fileprivate var syncing: [RoutingLoop.CommittedBatch] = []
     fileprivate var unsynced: [RoutingLoop.CommittedBatch] = []
     var syncInFlight = false
+    var syncStarted = ContinuousClock.now
+    var syncHangLogged = false
     /// Messages received while a sync was in flight, waiting for it to end.
     fileprivate var held: [RoutingLoop.Received] = []
     /// Set when a sync failed: the loop stops.

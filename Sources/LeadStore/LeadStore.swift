@@ -193,8 +193,16 @@ public final class LeadStore: Sendable {
         // The log's own syncs do not cover its entry in the directory, created just now.
         // And what a process that crashed before its sync left in the log is synced now,
         // before anything is published again or answered from it.
+        // A sync alone is not enough after a sync failed: Linux may then report success for
+        // pages it lost. Copying the log into the database file writes everything afresh, and
+        // syncs it; TRUNCATE then empties the log (busy only if another process reads now).
         if syncsLogOnRequest {
             try LeadStore.syncDirectory(directory)
+            do {
+                _ = try pool.writeWithoutTransaction { try Row.fetchOne($0, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            } catch {
+                throw StoreError.wrap(error, "copying the log into the store at start-up", path: path)
+            }
             try syncLog()
         }
     }

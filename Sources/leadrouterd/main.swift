@@ -87,8 +87,12 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         }
         let store: LeadStore
         do {
-            // A failpoint for the end-to-end tests: log syncs fail after this many.
+            // A failpoint for the end-to-end tests (debug builds only): log syncs fail after this many.
+            #if DEBUG
             let failSyncs = ProcessInfo.processInfo.environment["LEADROUTER_FAILPOINT_LOG_SYNC_AFTER"].flatMap { Int($0) }
+            #else
+            let failSyncs: Int? = nil
+            #endif
             store = try LeadStore(
                 directory: routerConfig.stateDir, durability: routerConfig.store.durability,
                 syncLogOnRequest: true, failLogSyncsAfter: failSyncs)
