@@ -36,10 +36,10 @@ public struct LogSyncFailure: Error, Sendable, CustomStringConvertible {
 /// signals an eventfd the loop polls alongside its sockets.
 public final class RoutingLoop: Sendable {
     public let config: RouterConfig
-    private let store: LeadStore
-    private let logger: Logger
-    private let notifier: SystemdNotifier
-    private let wakeup: Wakeup
+    let store: LeadStore
+    let logger: Logger
+    let notifier: SystemdNotifier
+    let wakeup: Wakeup
     private let stopRequested = Atomic<Bool>(false)
 
     /// Most messages in one group commit.
@@ -85,7 +85,7 @@ public final class RoutingLoop: Sendable {
         wakeup.signal()
     }
 
-    private var stopping: Bool { stopRequested.load(ordering: .sequentiallyConsistent) }
+    var stopping: Bool { stopRequested.load(ordering: .sequentiallyConsistent) }
 
     /// Runs the loop on the calling thread until ``requestStop()``.
     ///
@@ -232,7 +232,7 @@ public final class RoutingLoop: Sendable {
     // MARK: - Recovery
 
     /// Publishes what was committed but not yet published before the last stop or crash.
-    private func republishUnpublished(_ states: [String: TopicState], sockets: Sockets, state: inout LoopState) throws {
+    func republishUnpublished(_ states: [String: TopicState], sockets: Sockets, state: inout LoopState) throws {
         var republished = 0
         for (topic, topicState) in states.sorted(by: { $0.key < $1.key }) where topicState.lastSeq > topicState.publishedSeq {
             var next = topicState.publishedSeq + 1
@@ -256,7 +256,7 @@ public final class RoutingLoop: Sendable {
     // MARK: - Batches
 
     /// A message taken off a socket, with what is needed to answer it.
-    fileprivate struct Received {
+    struct Received {
         var channel: InboundChannel
         /// For intake: the ROUTER's routing frames (identity, and the empty delimiter of a REQ client).
         var replyRoute: [[UInt8]]
@@ -264,7 +264,7 @@ public final class RoutingLoop: Sendable {
         var receivedAt: Int64
     }
 
-    private func collect(_ sockets: Sockets, limit: Int) -> [Received] {
+    func collect(_ sockets: Sockets, limit: Int) -> [Received] {
         var batch: [Received] = []
         let copyLimit = max(config.ingest.maxMessageBytes, LeadPipeline.quotedInputBytes)
         var ingestOpen = true
@@ -296,7 +296,7 @@ public final class RoutingLoop: Sendable {
         return batch
     }
 
-    private func receive(_ socket: Socket, copyLimit: Int, name: String) -> ReceivedMessage? {
+    func receive(_ socket: Socket, copyLimit: Int, name: String) -> ReceivedMessage? {
         do {
             return try socket.receiveMessage(wait: false, copyLimit: copyLimit)
         } catch {
@@ -316,7 +316,7 @@ public final class RoutingLoop: Sendable {
     }
 
     /// Validates, routes and commits one batch, then answers and publishes.
-    private func process(_ batch: [Received], sockets: Sockets, state: inout LoopState) {
+    func process(_ batch: [Received], sockets: Sockets, state: inout LoopState) {
         state.pipeline.countReceived(batch.count)
         // Validate everything first, so one store look-up covers the batch's lead ids.
         let accepted = batch.map { state.pipeline.accept($0.message, from: $0.channel) }
@@ -429,125 +429,10 @@ public final class RoutingLoop: Sendable {
         finishCheckpointIfLogIsLong(idle: false, state: &state)
     }
 
-    /// What a committed batch answers and publishes once it is durable.
-    fileprivate struct CommittedBatch {
-        var replies: [(route: [[UInt8]], body: [UInt8])]
-        var rejections: [LeadRejection]
-        var envelopes: [OutgoingMessage]
-    }
-
-    private func release(_ batch: CommittedBatch, sockets: Sockets, state: inout LoopState) {
-        for rejection in batch.rejections { state.duties.logRejection(rejection) }
-        if let intake = sockets.intake {
-            for reply in batch.replies { sendReply(reply.route, [reply.body], on: intake) }
-        }
-        send(batch.envelopes, on: sockets.publish, state: &state)
-    }
-
-    // MARK: - Log syncs (durability: full)
-
-    /// Releases the batches of a sync that has ended, and starts the next one. With many
-    /// batches held behind a slow sync, waits for it: held batches are memory, and routing
-    /// further ahead of the disk gains nothing.
-    private func collectSync(sockets: Sockets, state: inout LoopState) {
-        guard let syncer = state.syncer else { return }
-        if state.syncInFlight {
-            if state.unsynced.count >= RoutingLoop.heldBatchLimit {
-                syncEnded(syncer.waitForResult(), sockets: sockets, state: &state)
-            } else if let result = syncer.result() {
-                syncEnded(result, sockets: sockets, state: &state)
-            }
-        }
-        startSyncIfDue(state: &state)
-    }
-
-    /// False once a sync has been in flight for ``hungSyncAfter``: nothing can be acknowledged
-    /// while it hangs, so the systemd watchdog is no longer pinged (and it is logged once).
-    private func syncIsHealthy(state: inout LoopState) -> Bool {
-        guard state.syncInFlight, ContinuousClock.now - state.syncStarted >= RoutingLoop.hungSyncAfter else {
-            state.syncHangLogged = false
-            return true
-        }
-        if !state.syncHangLogged {
-            state.syncHangLogged = true
-            notifier.notify("STATUS=the store's log sync has not returned for \(RoutingLoop.hungSyncAfter)")
-            logger.error("a sync of the store's log has not returned; nothing is acknowledged meanwhile, and the systemd watchdog is no longer pinged", metadata: [
-                "held_batches": "\(state.syncing.count + state.unsynced.count)",
-            ])
-        }
-        return false
-    }
-
-    /// Starts a sync of every batch committed since the last one began, unless one is in
-    /// flight (the batches wait for the next).
-    private func startSyncIfDue(state: inout LoopState) {
-        guard let syncer = state.syncer, !state.syncInFlight, !state.unsynced.isEmpty, state.syncFailure == nil else { return }
-        state.syncing = state.unsynced
-        state.unsynced.removeAll()
-        state.syncInFlight = true
-        state.syncStarted = ContinuousClock.now
-        syncer.start()
-    }
-
-    /// Waits until every committed batch is synced and released (or a sync failed): before
-    /// a failed batch is answered, so replies keep their order, and at shutdown.
-    private func settleSyncs(sockets: Sockets, state: inout LoopState) {
-        guard let syncer = state.syncer else { return }
-        while state.syncFailure == nil && (state.syncInFlight || !state.unsynced.isEmpty) {
-            startSyncIfDue(state: &state)
-            syncEnded(syncer.waitForResult(), sockets: sockets, state: &state)
-        }
-    }
-
-    /// Releases the batches a successful sync covered, in commit order. A failed sync is
-    /// the end: nothing it covered, nor anything after, is released, and the loop stops.
-    private func syncEnded(_ result: Result<Void, StoreError>, sockets: Sockets, state: inout LoopState) {
-        state.syncInFlight = false
-        let batches = state.syncing
-        state.syncing.removeAll()
-        switch result {
-        case .success:
-            for batch in batches { release(batch, sockets: sockets, state: &state) }
-        case .failure(let error):
-            state.syncFailure = error
-            notifier.notify("STATUS=stopping: the store's log could not be synced to disk")
-            logger.critical("could not sync the store's log to disk: stopping; held leads were neither acknowledged nor published, and the next start recovers what the disk has", metadata: [
-                "error": "\(error)", "held_batches": "\(batches.count + state.unsynced.count)",
-                "held_messages": "\(state.held.count)",
-            ])
-        }
-    }
-
-    /// Bounds the write-ahead log under a steady stream of commits (see
-    /// ``LeadStore/finishCheckpoint()``): the background checkpoint copies most of it, and this
-    /// copies the rest with no commit racing it, so the next commit starts the log afresh.
-    /// Right after a background checkpoint completed, so little is left to copy; when idle,
-    /// or under load once the log is very long; at most once a second.
-    private func finishCheckpointIfLogIsLong(idle: Bool, state: inout LoopState) {
-        let now = ContinuousClock.now
-        let completed = store.completedCheckpoints
-        let limit = idle ? RoutingLoop.walFinishPagesWhenIdle : RoutingLoop.walFinishPagesUnderLoad
-        guard completed != state.checkpointsSeen, store.lastKnownWALPages > limit,
-              now - state.lastCheckpointFinish >= .seconds(1) else { return }
-        state.checkpointsSeen = completed
-        state.lastCheckpointFinish = now
-        do {
-            let started = ContinuousClock.now
-            if let result = try store.finishCheckpoint() {
-                logger.debug("finished a checkpoint between commits", metadata: [
-                    "wal_pages": "\(result.walPages)", "checkpointed": "\(result.checkpointed)",
-                    "idle": "\(idle)", "took": "\(ContinuousClock.now - started)",
-                ])
-            }
-        } catch {
-            logger.warning("could not checkpoint between commits; will retry", metadata: ["error": "\(error)"])
-        }
-    }
-
     /// The store cannot take the batch: nothing in it is acknowledged or published. Intake
     /// clients are told `rejected` with `storage_unavailable` (their retries are safe), and
     /// leads that came by SUB are reported in the log, since no one can be answered.
-    private func failBatch(_ batch: [Received], _ accepted: [Result<ParsedLead, LeadRejection>], error: StoreError, sockets: Sockets, state: inout LoopState) {
+    func failBatch(_ batch: [Received], _ accepted: [Result<ParsedLead, LeadRejection>], error: StoreError, sockets: Sockets, state: inout LoopState) {
         state.storageFailures += batch.count
         if !state.storageFailing {
             state.storageFailing = true
@@ -572,7 +457,7 @@ public final class RoutingLoop: Sendable {
         }
     }
 
-    private func sendReply(_ route: [[UInt8]], _ body: [[UInt8]], on socket: Socket) {
+    func sendReply(_ route: [[UInt8]], _ body: [[UInt8]], on socket: Socket) {
         do {
             try socket.send(route + body, wait: false)
         } catch {
@@ -580,7 +465,7 @@ public final class RoutingLoop: Sendable {
         }
     }
 
-    private func send(_ messages: [OutgoingMessage], on publish: Socket, state: inout LoopState) {
+    func send(_ messages: [OutgoingMessage], on publish: Socket, state: inout LoopState) {
         let now = ContinuousClock.now
         for message in messages {
             do {
@@ -595,12 +480,12 @@ public final class RoutingLoop: Sendable {
         }
     }
 
-    private func persistPublishedIfIdle(_ idle: Bool, state: inout LoopState) {
+    func persistPublishedIfIdle(_ idle: Bool, state: inout LoopState) {
         guard idle, !state.unsavedPublished.isEmpty, ContinuousClock.now - state.lastPublishedSave >= RoutingLoop.publishedSaveInterval else { return }
         persistPublished(state: &state)
     }
 
-    private func persistPublished(state: inout LoopState) {
+    func persistPublished(state: inout LoopState) {
         guard !state.unsavedPublished.isEmpty else { return }
         do {
             try store.markPublished(state.unsavedPublished)
@@ -615,217 +500,7 @@ public final class RoutingLoop: Sendable {
         state.lastPublishedSave = ContinuousClock.now
     }
 
-    // MARK: - Registrations
-
-    /// Picks up deal registrations added at run time (`leadctl register`), once a second.
-    private func reloadRegistrationsIfChanged(state: inout LoopState) {
-        let now = ContinuousClock.now
-        guard now - state.lastRegistrationsCheck >= .seconds(1) else { return }
-        state.lastRegistrationsCheck = now
-        do {
-            let version = try store.registrationsVersion()
-            guard version != state.registrationsVersion else { return }
-            let added = try store.registrations()
-            state.pipeline.setRegistrations(added, config: config)
-            state.registrationsVersion = version
-            logger.notice("deal registrations reloaded", metadata: ["run_time_registrations": "\(added.count)"])
-        } catch {
-            logger.warning("could not reload registrations; keeping the current ones", metadata: ["error": "\(error)"])
-        }
-    }
-
-    // MARK: - Heartbeats
-
-    /// Every idle topic's heartbeat topic (`heartbeat/<topic>`) gets
-    /// `{"type":"heartbeat","topic":…,"last_seq":…}` about once per `publish.heartbeat_ms`,
-    /// so a subscriber that asks for heartbeats learns of a missed last message.
-    ///
-    /// The topics are looked at a slice per pass of the loop, in turn, each about four times
-    /// per `heartbeat_ms`: with thousands of partner topics, checking (and sending to) them all
-    /// at once would hold up routing for milliseconds.
-    private func sendHeartbeats(_ publish: Socket, state: inout LoopState) {
-        let now = ContinuousClock.now
-        let every = Duration.milliseconds(config.publish.heartbeatMilliseconds)
-        let count = state.topicOrder.count
-        guard count > 0 else { return }
-        let elapsed = now - state.lastHeartbeatPass
-        let due = Int((Double(count) * 4 * (elapsed / every)).rounded(.up))
-        guard due > 0 else { return }
-        state.lastHeartbeatPass = now
-        let sentAt = Timestamp.rfc3339(millisecondsSince1970: RoutingLoop.nowMilliseconds())
-        for _ in 0..<min(count, due) {
-            let topic = state.topicOrder[state.heartbeatCursor]
-            state.heartbeatCursor = (state.heartbeatCursor + 1) % count
-            if let last = state.lastActivity[topic], now - last < every { continue }
-            let body = Heartbeat.envelope(topic: topic, lastSeq: state.published[topic] ?? 0, sentAt: sentAt)
-            do {
-                try publish.send([Array(Heartbeat.topic(for: topic).utf8), body], wait: false)
-            } catch {
-                logger.warning("heartbeat failed", metadata: ["topic": "\(topic)", "error": "\(error)"])
-            }
-            state.lastActivity[topic] = now
-        }
-    }
-
-    // MARK: - Replay
-
-    private func answerReplays(_ socket: Socket, state: inout LoopState) {
-        for _ in 0..<64 {
-            guard let message = receive(socket, copyLimit: 4096, name: "replay") else { return }
-            let (route, payload) = RoutingLoop.splitRoute(message.frames)
-            guard !route.isEmpty else { continue }
-            let reply: [[UInt8]]
-            switch ReplayRequest.parse(payload.map(\.bytes), maxLimit: config.replay.maxLimit) {
-            case .failure(let error):
-                reply = [error.json]
-            case .success(let request):
-                if !state.feedTopics.contains(request.topic) {
-                    reply = [ReplayError(code: "unknown_topic", message: "no feed topic \(request.topic); topics look like partner/<id>/, vendor-sales/, nurture/, rejected/").json]
-                } else {
-                    do {
-                        // Only what was published: later envelopes may not be on disk yet.
-                        let envelopes = try store.envelopes(
-                            topic: request.topic, fromSeq: request.fromSeq, limit: request.limit,
-                            throughSeq: state.published[request.topic] ?? 0)
-                        let header = ReplayRequest.header(request, envelopes: envelopes, topicLastSeq: state.published[request.topic] ?? 0)
-                        reply = [header] + envelopes.map(\.envelope)
-                    } catch {
-                        reply = [ReplayError(code: "storage_unavailable", message: error.description).json]
-                    }
-                }
-            }
-            sendReply(route, reply, on: socket)
-        }
-    }
-
     static func nowMilliseconds() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-    }
-}
-
-/// The loop's mutable state, owned by its thread.
-private struct LoopState {
-    var pipeline: LeadPipeline
-    /// The last `seq` handed to the PUB socket, per topic.
-    var published: [String: Int]
-    /// Published `seq`s not yet recorded in the store.
-    var unsavedPublished: [String: Int] = [:]
-    var lastPublishedSave = ContinuousClock.now
-    /// Every topic the feed serves: heartbeats go to these, replay answers for these.
-    private(set) var feedTopics: Set<String> = []
-    /// ``feedTopics`` in the order they became known, which heartbeats go through in turn.
-    private(set) var topicOrder: [String] = []
-    var heartbeatCursor = 0
-    var lastHeartbeatPass = ContinuousClock.now - .seconds(3600)
-    var lastActivity: [String: ContinuousClock.Instant] = [:]
-    var storageFailing = false
-    var publishedSaveFailing = false
-    var storageFailures = 0
-    var registrationsVersion: Int64 = 0
-    var lastRotationSave = ContinuousClock.now
-    /// The current rotation-save window: when it began, and how many changes were waiting then.
-    var rotationWindowStart = ContinuousClock.now - .seconds(3600)
-    var rotationWindowPending = 0
-    var lastCheckpointFinish = ContinuousClock.now
-    /// When a message was last received.
-    var lastTraffic = ContinuousClock.now
-    /// ``LeadStore/completedCheckpoints`` when the loop last finished one.
-    var checkpointsSeen = 0
-    /// The store's id for the configured partner list, which decision records index into.
-    var partnerList: Int64?
-    var lastRegistrationsCheck = ContinuousClock.now
-    var duties: LoopDuties
-    /// With ``LeadStore/syncsLogOnRequest``: committed batches that wait for the log sync in
-    /// flight (`syncing`) or for the next one (`unsynced`), oldest first.
-    var syncer: LogSyncer?
-    fileprivate var syncing: [RoutingLoop.CommittedBatch] = []
-    fileprivate var unsynced: [RoutingLoop.CommittedBatch] = []
-    var syncInFlight = false
-    var syncStarted = ContinuousClock.now
-    var syncHangLogged = false
-    /// Messages received while a sync was in flight, waiting for it to end.
-    fileprivate var held: [RoutingLoop.Received] = []
-    /// Set when a sync failed: the loop stops.
-    var syncFailure: StoreError?
-
-    mutating func addFeedTopic(_ topic: String) {
-        if feedTopics.insert(topic).inserted { topicOrder.append(topic) }
-    }
-
-    init(pipeline: LeadPipeline, published: [String: Int], notifier: SystemdNotifier, logger: Logger) {
-        self.pipeline = pipeline
-        self.published = published
-        self.duties = LoopDuties(notifier: notifier, logger: logger)
-    }
-}
-
-/// The daemon's sockets, opened and bound per the config.
-private final class Sockets {
-    let ingest: Socket
-    let intake: Socket?
-    let publish: Socket
-    let replay: Socket?
-
-    init(config: RouterConfig, context: Context) throws {
-        ingest = try Socket(context, type: .sub)
-        try ingest.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
-        try ingest.set(.linger, 0)
-        // A hard cap far above max_message_bytes: messages between the two are received and
-        // rejected as too_large; beyond it libzmq drops the sending peer to protect memory.
-        try ingest.setMaximumMessageSize(Int64(Sockets.hardMessageCap(config.ingest.maxMessageBytes)))
-        for topic in config.ingest.topics { try ingest.subscribe(topic) }
-        for (i, endpoint) in config.ingest.bind.enumerated() {
-            try Sockets.bind(ingest, endpoint, key: "ingest.bind[\(i)]")
-        }
-        for (i, endpoint) in config.ingest.connect.enumerated() {
-            do { try ingest.connect(endpoint.description) } catch {
-                throw StartupError("cannot connect ingest.connect[\(i)] \(endpoint): \(error.message)")
-            }
-        }
-
-        if let endpoint = config.intake.bind {
-            let intake = try Socket(context, type: .router)
-            try intake.set(.linger, 0)
-            try intake.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
-            try intake.setMaximumMessageSize(Int64(Sockets.hardMessageCap(config.ingest.maxMessageBytes)))
-            try Sockets.bind(intake, endpoint, key: "intake.bind")
-            self.intake = intake
-        } else {
-            intake = nil
-        }
-
-        publish = try Socket(context, type: .pub)
-        try publish.set(.sendHighWaterMark, config.publish.sendHighWaterMark)
-        try publish.set(.linger, 0)
-        try Sockets.bind(publish, config.publish.bind, key: "publish.bind")
-
-        if let endpoint = config.replay.bind {
-            let replay = try Socket(context, type: .router)
-            try replay.set(.linger, 0)
-            try replay.setMaximumMessageSize(1 << 20)
-            try Sockets.bind(replay, endpoint, key: "replay.bind")
-            self.replay = replay
-        } else {
-            replay = nil
-        }
-    }
-
-    private static func bind(_ socket: Socket, _ endpoint: Endpoint, key: String) throws {
-        do { try socket.bind(endpoint.description) } catch {
-            throw StartupError("cannot bind \(key) \(endpoint): \(error.message)")
-        }
-    }
-
-    /// libzmq's own limit on inbound messages: 16 times `max_message_bytes`, at least 16 MiB.
-    static func hardMessageCap(_ maxMessageBytes: Int) -> Int {
-        max(16 << 20, maxMessageBytes.multipliedReportingOverflow(by: 16).partialValue)
-    }
-
-    func close(lingerMilliseconds: Int) {
-        ingest.close()
-        intake?.close()
-        replay?.close()
-        try? publish.set(.linger, lingerMilliseconds)
-        publish.close()
     }
 }
