@@ -161,9 +161,7 @@ public final class RoutingLoop: Sendable {
             collectSync(sockets: sockets, state: &state)
             if state.syncFailure != nil { break }
             if let replay = sockets.replay { answerReplays(replay, state: &state) }
-            var batch = state.held
-            state.held.removeAll()
-            batch += collect(sockets, limit: RoutingLoop.batchLimit - batch.count)
+            let batch = takeBatch(sockets, state: &state)
             if state.syncInFlight && !batch.isEmpty && batch.count < RoutingLoop.overlapBatch {
                 // A batch committed now would wait for the next sync all the same: hold it
                 // until this one ends, and commit what arrived meanwhile with it. Under a
@@ -183,10 +181,7 @@ public final class RoutingLoop: Sendable {
             state.duties.tick(counters: state.pipeline.counters, healthy: syncIsHealthy(state: &state))
         }
 
-        if let failure = state.syncFailure {
-            sockets.close(lingerMilliseconds: 0)
-            throw LogSyncFailure("\(failure)")
-        }
+        try stopIfSyncFailed(sockets, state: state)
         // Graceful stop: take no new messages, route what was already received, flush.
         notifier.notify("STOPPING=1\nSTATUS=stopping: finishing in-flight leads")
         // Answer what was received and committed before intake is unbound, which closes
@@ -201,16 +196,12 @@ public final class RoutingLoop: Sendable {
         for endpoint in config.ingest.connect { try? sockets.ingest.disconnect(endpoint.description) }
         if let intake = sockets.intake, let endpoint = config.intake.bind { try? intake.unbind(endpoint.description) }
         while true {
-            let batch = state.held + collect(sockets, limit: RoutingLoop.batchLimit - state.held.count)
-            state.held.removeAll()
+            let batch = takeBatch(sockets, state: &state)
             if batch.isEmpty { break }
             process(batch, sockets: sockets, state: &state)
         }
         settleSyncs(sockets: sockets, state: &state)
-        if let failure = state.syncFailure {
-            sockets.close(lingerMilliseconds: 0)
-            throw LogSyncFailure("\(failure)")
-        }
+        try stopIfSyncFailed(sockets, state: state)
         persistPublished(state: &state)
         let rotation = state.pipeline.takeChangedPartnerStates()
         if !rotation.isEmpty {
@@ -227,6 +218,13 @@ public final class RoutingLoop: Sendable {
         }
         sockets.close(lingerMilliseconds: RoutingLoop.publishLingerMilliseconds)
         logger.info("leadrouterd stopped", metadata: LoopDuties.metadata(state.pipeline.counters, storageFailures: state.storageFailures))
+    }
+
+    /// After a failed log sync: nothing more is answered or published.
+    private func stopIfSyncFailed(_ sockets: Sockets, state: LoopState) throws {
+        guard let failure = state.syncFailure else { return }
+        sockets.close(lingerMilliseconds: 0)
+        throw LogSyncFailure("\(failure)")
     }
 
     // MARK: - Recovery
@@ -262,6 +260,13 @@ public final class RoutingLoop: Sendable {
         var replyRoute: [[UInt8]]
         var message: InboundMessage
         var receivedAt: Int64
+    }
+
+    /// The messages held for a log sync, then what waits on the sockets, up to a batch.
+    func takeBatch(_ sockets: Sockets, state: inout LoopState) -> [Received] {
+        let held = state.held
+        state.held.removeAll()
+        return held + collect(sockets, limit: RoutingLoop.batchLimit - held.count)
     }
 
     func collect(_ sockets: Sockets, limit: Int) -> [Received] {
@@ -420,12 +425,12 @@ public final class RoutingLoop: Sendable {
         let committed = CommittedBatch(replies: replies, rejections: rejections, envelopes: storeBatch.envelopes)
         if state.syncer != nil {
             state.unsynced.append(committed)
-            startSyncIfDue(state: &state)
+            // Releases what an ended sync covered (finishing a checkpoint below may take
+            // milliseconds) and starts the next, for this batch.
+            collectSync(sockets: sockets, state: &state)
         } else {
             release(committed, sockets: sockets, state: &state)
         }
-        // Finishing may take milliseconds: release what an ended sync covered first.
-        collectSync(sockets: sockets, state: &state)
         finishCheckpointIfLogIsLong(idle: false, state: &state)
     }
 

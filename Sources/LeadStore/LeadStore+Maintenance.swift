@@ -96,12 +96,8 @@ extension LeadStore {
     /// returns `nil`.
     @discardableResult
     public func finishCheckpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int)? {
-        do {
-            let result = try pool.writeWithoutTransaction { db in try LeadStore.passiveCheckpoint(db) }
-            return result.busy ? nil : (result.walPages, result.checkpointed)
-        } catch {
-            throw StoreError.wrap(error, "checkpointing the write-ahead log from the writer", path: path)
-        }
+        let result = try onWriter("checkpointing the write-ahead log from the writer") { try LeadStore.passiveCheckpoint($0) }
+        return result.busy ? nil : (result.walPages, result.checkpointed)
     }
 
     /// Busy is true when another checkpoint held the lock and nothing was done.

@@ -131,11 +131,7 @@ extension LeadStore {
     /// SQLite's `synchronous` level on the writer's connection (0 off, 1 normal, 2 full), the
     /// one every commit runs under.
     public func writerSynchronousLevel() throws(StoreError) -> Int {
-        do {
-            return try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
-        } catch {
-            throw StoreError.wrap(error, "reading the synchronous level", path: path)
-        }
+        try onWriter("reading the synchronous level") { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Runs `body` in a read transaction; a failure becomes a ``StoreError`` saying `what` failed.
@@ -147,22 +143,28 @@ extension LeadStore {
         }
     }
 
+    /// Runs `body` on the writer's connection, outside any transaction; a failure becomes a
+    /// ``StoreError`` saying `what` failed.
+    func onWriter<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.writeWithoutTransaction(body)
+        } catch {
+            throw StoreError.wrap(error, what, path: path)
+        }
+    }
+
     /// In one read: which of `leadIDs` the store holds, and who owns each of `accountKeys`.
     public func lookUp(leadIDs: [String], accountKeys: [String]) throws(StoreError) -> (known: Set<String>, owners: [String: String]) {
         guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], [:]) }
         // On the writer's connection, whose page cache the last commit left warm (a reader's
         // is invalidated by every commit), in one snapshot without a pooled read's set-up.
-        do {
-            return try pool.writeWithoutTransaction { db in
-                var result: (known: Set<String>, owners: [String: String]) = ([], [:])
-                try db.inTransaction(.deferred) {
-                    result = (try LeadStore.known(leadIDs, db), try LeadStore.owners(accountKeys, db))
-                    return .commit
-                }
-                return result
+        return try onWriter("looking up lead ids and account owners") { db in
+            var result: (known: Set<String>, owners: [String: String]) = ([], [:])
+            try db.inTransaction(.deferred) {
+                result = (try LeadStore.known(leadIDs, db), try LeadStore.owners(accountKeys, db))
+                return .commit
             }
-        } catch {
-            throw StoreError.wrap(error, "looking up lead ids and account owners", path: path)
+            return result
         }
     }
 }

@@ -190,19 +190,15 @@ public final class LeadStore: Sendable {
         } catch {
             throw StoreError.wrap(error, "opening the store", path: path)
         }
-        // The log's own syncs do not cover its entry in the directory, created just now.
-        // And what a process that crashed before its sync left in the log is synced now,
-        // before anything is published again or answered from it.
-        // A sync alone is not enough after a sync failed: Linux may then report success for
-        // pages it lost. Copying the log into the database file writes everything afresh, and
-        // syncs it; TRUNCATE then empties the log (busy only if another process reads now).
+        // Syncing on request: the directory, since the log's own syncs do not cover its entry
+        // there; and what a process that crashed before its sync left in the log, before
+        // anything is published again or answered from it. A bare sync is not enough after a
+        // failed one (Linux may report success for pages it lost): the TRUNCATE checkpoint
+        // writes the log into the database file afresh and syncs it (busy, doing nothing, only
+        // if another process reads just then), and the sync covers whatever is left.
         if syncsLogOnRequest {
             try LeadStore.syncDirectory(directory)
-            do {
-                _ = try pool.writeWithoutTransaction { try Row.fetchOne($0, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-            } catch {
-                throw StoreError.wrap(error, "copying the log into the store at start-up", path: path)
-            }
+            _ = try onWriter("copying the log into the store at start-up") { try Row.fetchOne($0, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
             try syncLog()
         }
     }
