@@ -10,8 +10,9 @@ import Synchronization
 public struct LeadRouterService: Service {
     private let loop: RoutingLoop
 
-    public init(config: RouterConfig, store: LeadStore, logger: Logger, notifier: SystemdNotifier) throws {
-        self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier)
+    public init(config: RouterConfig, store: LeadStore, logger: Logger, notifier: SystemdNotifier,
+                pipelineBatch: Int = RoutingLoop.defaultPipelineBatch) throws {
+        self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier, pipelineBatch: pipelineBatch)
     }
 
     public func run() async throws {

@@ -65,12 +65,15 @@ extension RoutingLoop {
         state.unsynced.removeAll()
         state.syncInFlight = true
         state.syncStarted = ContinuousClock.now
-        syncer.start()
+        let store = self.store
+        syncer.start { () throws(StoreError) in try store.syncLog() }
     }
 
-    /// Waits until every committed batch is synced and released (or a sync failed): before
-    /// a failed batch is answered, so replies keep their order, and at shutdown.
+    /// Waits until the commit in flight has ended and every committed batch is synced and
+    /// released (or a sync failed): before a failed batch is answered, so replies keep their
+    /// order, and at shutdown.
     func settleSyncs(sockets: Sockets, state: inout LoopState) {
+        awaitCommit(sockets: sockets, state: &state)
         guard let syncer = state.syncer else { return }
         while state.syncFailure == nil && (state.syncInFlight || !state.unsynced.isEmpty) {
             startSyncIfDue(state: &state)
@@ -103,6 +106,8 @@ extension RoutingLoop {
     /// Right after a background checkpoint completed, so little is left to copy; when idle,
     /// or under load once the log is very long; at most once a second.
     func finishCheckpointIfLogIsLong(idle: Bool, state: inout LoopState) {
+        // It needs the writer's connection, which a commit in flight holds.
+        guard state.committing == nil else { return }
         let now = ContinuousClock.now
         let completed = store.completedCheckpoints
         let limit = idle ? RoutingLoop.walFinishPagesWhenIdle : RoutingLoop.walFinishPagesUnderLoad

@@ -25,9 +25,10 @@ public struct LogSyncFailure: Error, Sendable, CustomStringConvertible {
 /// 2. takes every message waiting on the ingest SUB and the intake ROUTER (up to
 ///    ``batchLimit``): a batch is whatever arrived while the previous commit ran;
 /// 3. validates, de-duplicates and routes them with the pure ``LeadPipeline``;
-/// 4. commits the batch to the ``LeadStore`` in one transaction (group commit);
+/// 4. commits the batch to the ``LeadStore`` in one transaction (group commit); under a
+///    backlog, on a ``StoreWorker`` of its own while the next batch is routed;
 /// 5. only once it is durable acknowledges intake clients and publishes the envelopes:
-///    with `durability: full` a ``LogSyncer`` flushes the log to disk while the next batch
+///    with `durability: full` a ``StoreWorker`` flushes the log to disk while the next batch
 ///    is routed and committed, and the batches a sync covered are released when it ends;
 /// 6. sends heartbeats on idle topics, pings the systemd watchdog.
 ///
@@ -61,6 +62,13 @@ public final class RoutingLoop: Sendable {
     /// While a log sync is in flight, a batch smaller than this waits for it to end (and
     /// grows meanwhile); a larger one, a backlog, is routed and committed beside it.
     static let overlapBatch = 256
+    /// A batch at least this large (a backlog) commits on a thread of its own while the
+    /// next one is routed; a smaller one commits on the routing thread, which then has
+    /// nothing else to do. Pipelining every batch was measured to raise latency at a steady
+    /// load on two cores (docs/benchmarks.md).
+    public static let defaultPipelineBatch = 256
+    /// ``defaultPipelineBatch``, or another for tests.
+    let pipelineBatch: Int
     /// A log sync in flight this long counts as hung (see ``syncIsHealthy(state:)``).
     static let hungSyncAfter = Duration.seconds(10)
     /// Most committed batches held behind one sync before the loop waits for it.
@@ -70,7 +78,11 @@ public final class RoutingLoop: Sendable {
     /// How long the PUB socket keeps flushing to subscribers once the loop stops.
     static let publishLingerMilliseconds = 3000
 
-    public init(config: RouterConfig, store: LeadStore, logger: Logger, notifier: SystemdNotifier) throws {
+    /// - Parameter pipelineBatch: the smallest batch that commits beside routing (see
+    ///   ``defaultPipelineBatch``); tests use 1 to pipeline every batch.
+    public init(config: RouterConfig, store: LeadStore, logger: Logger, notifier: SystemdNotifier,
+                pipelineBatch: Int = RoutingLoop.defaultPipelineBatch) throws {
+        self.pipelineBatch = max(1, pipelineBatch)
         self.config = config
         self.store = store
         self.logger = logger
@@ -125,7 +137,8 @@ public final class RoutingLoop: Sendable {
             notifier: notifier, logger: logger)
         state.registrationsVersion = registrationsVersion
         state.partnerList = partnerList
-        if store.syncsLogOnRequest { state.syncer = LogSyncer(store: store, wakeup: wakeup) }
+        if store.syncsLogOnRequest { state.syncer = StoreWorker(label: "leadrouter-log-sync", wakeup: wakeup) }
+        state.committer = StoreWorker(label: "leadrouter-commit", wakeup: wakeup)
         for topic in config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected]
             + topicStates.keys.sorted() {
             state.addFeedTopic(topic)
@@ -158,6 +171,7 @@ public final class RoutingLoop: Sendable {
                 logger.error("poll failed; retrying", metadata: ["error": "\(error)"])
             }
             wakeup.drain()
+            collectCommit(sockets: sockets, state: &state)
             collectSync(sockets: sockets, state: &state)
             if state.syncFailure != nil { break }
             if let replay = sockets.replay { answerReplays(replay, state: &state) }
@@ -320,8 +334,87 @@ public final class RoutingLoop: Sendable {
         return ([identity.bytes], Array(frames.dropFirst()))
     }
 
-    /// Validates, routes and commits one batch, then answers and publishes.
+    /// One batch on its way through: validated and routed, waiting for or in its commit.
+    struct PreparedBatch {
+        var items: [Received]
+        var accepted: [Result<ParsedLead, LeadRejection>]
+        var storeBatch: StoreBatch
+        var replies: [(route: [[UInt8]], body: [UInt8])]
+        var rejections: [LeadRejection]
+        /// The pipeline before this batch was routed: restored if its commit fails (undoing
+        /// any batch routed on top of it as well).
+        var before: LeadPipeline
+        var generation: Int
+        /// The published watermarks committed with it.
+        var published: [String: Int]
+        /// When it was prepared, if it saves a share of the rotation counters.
+        var rotationSave: ContinuousClock.Instant?
+    }
+
+    /// The store could not be asked about a batch's leads.
+    struct LookUpFailure: Error {
+        var error: StoreError
+        var accepted: [Result<ParsedLead, LeadRejection>]
+    }
+
+    /// Validates, routes and commits one batch; it is answered and published once durable.
+    ///
+    /// A batch of ``pipelineBatch`` or more (a backlog) commits on the committer's thread
+    /// while the routing thread goes on with the next one. At most one commit is in flight,
+    /// and batches are committed, answered and published in the order they were routed.
     func process(_ batch: [Received], sockets: Sockets, state: inout LoopState) {
+        var prepared = prepare(batch, state: &state)
+        if state.committing != nil, !awaitCommit(sockets: sockets, state: &state) {
+            // The batch in flight failed and the pipeline went back to before it, which this
+            // batch was routed on top of: route it again from there.
+            prepared = prepare(batch, state: &state)
+        }
+        let ready: PreparedBatch
+        switch prepared {
+        case .failure(let failure):
+            settleSyncs(sockets: sockets, state: &state)
+            failBatch(batch, failure.accepted, error: failure.error, sockets: sockets, state: &state)
+            return
+        case .success(let value):
+            ready = value
+        }
+        if let committer = state.committer, batch.count >= pipelineBatch {
+            let store = self.store
+            let storeBatch = ready.storeBatch, published = ready.published
+            committer.start { () throws(StoreError) in try store.commit(storeBatch, published: published) }
+            state.committing = ready
+            return
+        }
+        let result: Result<Void, StoreError>
+        do throws(StoreError) {
+            try store.commit(ready.storeBatch, published: ready.published)
+            result = .success(())
+        } catch {
+            result = .failure(error)
+        }
+        committed(ready, result, sockets: sockets, state: &state)
+    }
+
+    /// Waits for the commit in flight and handles its outcome; false when it failed.
+    @discardableResult
+    func awaitCommit(sockets: Sockets, state: inout LoopState) -> Bool {
+        guard let inFlight = state.committing, let committer = state.committer else { return true }
+        let result = committer.waitForResult()
+        state.committing = nil
+        committed(inFlight, result, sockets: sockets, state: &state)
+        return (try? result.get()) != nil
+    }
+
+    /// Handles the commit in flight if it has ended.
+    func collectCommit(sockets: Sockets, state: inout LoopState) {
+        guard let inFlight = state.committing, let result = state.committer?.result() else { return }
+        state.committing = nil
+        committed(inFlight, result, sockets: sockets, state: &state)
+    }
+
+    /// Validates, de-duplicates and routes a batch, and builds what its commit writes. Fails
+    /// when the store could not be asked about its leads.
+    func prepare(_ batch: [Received], state: inout LoopState) -> Result<PreparedBatch, LookUpFailure> {
         state.pipeline.countReceived(batch.count)
         // Validate everything first, so one store look-up covers the batch's lead ids.
         let accepted = batch.map { state.pipeline.accept($0.message, from: $0.channel) }
@@ -334,14 +427,15 @@ public final class RoutingLoop: Sendable {
         let known: Set<String>
         let owners: [String: String]
         do {
-            (known, owners) = try store.lookUp(leadIDs: ids, accountKeys: Array(accountKeys))
+            // Beside a commit in flight, a reader sees the store without that batch, whose
+            // ids and owners the pipeline still remembers.
+            (known, owners) = try store.lookUp(leadIDs: ids, accountKeys: Array(accountKeys), besideCommit: state.committing != nil)
         } catch {
-            settleSyncs(sockets: sockets, state: &state)
-            failBatch(batch, accepted, error: error, sockets: sockets, state: &state)
-            return
+            return .failure(LookUpFailure(error: error, accepted: accepted))
         }
 
         let before = state.pipeline
+        let generation = state.pipeline.beginBatch()
         var storeBatch = StoreBatch()
         storeBatch.createdAt = RoutingLoop.nowMilliseconds()
         var replies: [(route: [[UInt8]], body: [UInt8])] = []
@@ -401,28 +495,38 @@ public final class RoutingLoop: Sendable {
         storeBatch.partnerStates = state.pipeline.takeChangedPartnerStates(rotationLimit: rotationLimit)
         // Published watermarks ride along at most once a second (and at shutdown): after a
         // crash, at most that much of the feed is published again, with the same `seq`s.
-        let savePublished = now - state.lastPublishedSave >= RoutingLoop.publishedSaveInterval
-        do {
-            try store.commit(storeBatch, published: savePublished ? state.unsavedPublished : [:])
-            if savePublished {
-                state.unsavedPublished.removeAll(keepingCapacity: true)
-                state.lastPublishedSave = now
-            }
-            state.pipeline.forgetRecent()
-            if rotationLimit > 0 { state.lastRotationSave = now }
-            if state.storageFailing {
-                state.storageFailing = false
-                notifier.notify("STATUS=routing leads")
-                logger.notice("the store accepts writes again; routing resumed")
-            }
-        } catch {
-            state.pipeline = before
+        var published: [String: Int] = [:]
+        if now - state.lastPublishedSave >= RoutingLoop.publishedSaveInterval {
+            published = state.unsavedPublished
+            state.lastPublishedSave = now
+        }
+        return .success(PreparedBatch(
+            items: batch, accepted: accepted, storeBatch: storeBatch, replies: replies, rejections: rejections,
+            before: before, generation: generation, published: published, rotationSave: rotationLimit > 0 ? now : nil))
+    }
+
+    /// After a batch's commit: releases it once durable, or undoes and fails it.
+    func committed(_ batch: PreparedBatch, _ result: Result<Void, StoreError>, sockets: Sockets, state: inout LoopState) {
+        if case .failure(let error) = result {
+            // Back to before the batch (and any batch routed on top of it since).
+            state.pipeline = batch.before
             // Batches committed before this one are answered first.
             settleSyncs(sockets: sockets, state: &state)
-            failBatch(batch, accepted, error: error, sockets: sockets, state: &state)
+            failBatch(batch.items, batch.accepted, error: error, sockets: sockets, state: &state)
             return
         }
-        let committed = CommittedBatch(replies: replies, rejections: rejections, envelopes: storeBatch.envelopes)
+        // Watermarks published since were newer: those stay to be saved.
+        for (topic, seq) in batch.published where state.unsavedPublished[topic] == seq {
+            state.unsavedPublished[topic] = nil
+        }
+        state.pipeline.forgetRecent(through: batch.generation)
+        if let rotationSave = batch.rotationSave { state.lastRotationSave = rotationSave }
+        if state.storageFailing {
+            state.storageFailing = false
+            notifier.notify("STATUS=routing leads")
+            logger.notice("the store accepts writes again; routing resumed")
+        }
+        let committed = CommittedBatch(replies: batch.replies, rejections: batch.rejections, envelopes: batch.storeBatch.envelopes)
         if state.syncer != nil {
             state.unsynced.append(committed)
             // Releases what an ended sync covered (finishing a checkpoint below may take
@@ -486,7 +590,7 @@ public final class RoutingLoop: Sendable {
     }
 
     func persistPublishedIfIdle(_ idle: Bool, state: inout LoopState) {
-        guard idle, !state.unsavedPublished.isEmpty, ContinuousClock.now - state.lastPublishedSave >= RoutingLoop.publishedSaveInterval else { return }
+        guard idle, state.committing == nil, !state.unsavedPublished.isEmpty, ContinuousClock.now - state.lastPublishedSave >= RoutingLoop.publishedSaveInterval else { return }
         persistPublished(state: &state)
     }
 

@@ -39,12 +39,16 @@ struct LoopState {
     var duties: LoopDuties
     /// With ``LeadStore/syncsLogOnRequest``: committed batches that wait for the log sync in
     /// flight (`syncing`) or for the next one (`unsynced`), oldest first.
-    var syncer: LogSyncer?
+    var syncer: StoreWorker?
     var syncing: [RoutingLoop.CommittedBatch] = []
     var unsynced: [RoutingLoop.CommittedBatch] = []
     var syncInFlight = false
     var syncStarted = ContinuousClock.now
     var syncHangLogged = false
+    /// Commits batches of ``RoutingLoop/pipelineBatch`` or more while the next is routed;
+    /// `committing` is the batch whose commit is in flight.
+    var committer: StoreWorker?
+    var committing: RoutingLoop.PreparedBatch?
     /// Messages received while a sync was in flight, waiting for it to end.
     var held: [RoutingLoop.Received] = []
     /// Set when a sync failed: the loop stops.

@@ -73,12 +73,16 @@ public struct LeadPipeline: Sendable {
     public private(set) var counters = PipelineCounters()
     /// The last `seq` published on each topic.
     public private(set) var lastSeq: [String: Int]
-    /// Lead ids routed since the owner last called ``forgetRecent()``; older ones are the
-    /// store's to remember.
-    private var recentLeadIDs: Set<String> = []
-    /// Account keys routed since ``forgetRecent()``, and to whom: later leads of the same
-    /// account in the same batch see them before the store does.
-    private var recentOwners: [String: String] = [:]
+    /// Lead ids routed and not yet forgotten (see ``forgetRecent(through:)``), with the batch
+    /// (``generation``) that routed each; older ones are the store's to remember.
+    private var recentLeadIDs: [String: Int] = [:]
+    /// Account keys routed and not yet forgotten, to whom and in which batch: later leads of
+    /// the same account see them before the store does.
+    private var recentOwners: [String: (partnerID: String, generation: Int)] = [:]
+    /// The batch being routed: recent ids and owners are tagged with it, so a caller that
+    /// commits batches in order, one still committing while the next is routed, forgets
+    /// exactly those that are stored. See ``beginBatch()``.
+    public private(set) var generation = 0
     private var random: SplitMix64
 
     /// Bytes of the input quoted in a `rejected/` envelope.
@@ -97,13 +101,30 @@ public struct LeadPipeline: Sendable {
         self.random = SplitMix64(seed: seed)
     }
 
-    /// Whether a lead with this id was routed since ``forgetRecent()``.
-    public func hasRecentlyRouted(leadID: String) -> Bool { recentLeadIDs.contains(leadID) }
+    /// Whether a lead with this id was routed and not forgotten since.
+    public func hasRecentlyRouted(leadID: String) -> Bool { recentLeadIDs[leadID] != nil }
+
+    /// Starts a new batch: what is routed from now on is tagged with the returned generation.
+    public mutating func beginBatch() -> Int {
+        generation += 1
+        return generation
+    }
 
     /// Forgets the ids and account owners of leads routed so far, once a store remembers them.
     public mutating func forgetRecent() {
-        recentLeadIDs.removeAll(keepingCapacity: true)
-        recentOwners.removeAll(keepingCapacity: true)
+        forgetRecent(through: generation)
+    }
+
+    /// Forgets the ids and account owners routed in batches up to `generation`, once the
+    /// store has them; later batches' stay until theirs are stored too.
+    public mutating func forgetRecent(through generation: Int) {
+        if generation >= self.generation {
+            recentLeadIDs.removeAll(keepingCapacity: true)
+            recentOwners.removeAll(keepingCapacity: true)
+        } else {
+            recentLeadIDs = recentLeadIDs.filter { $0.value > generation }
+            recentOwners = recentOwners.filter { $0.value.generation > generation }
+        }
     }
 
     /// Replaces the run-time deal registrations (the config's stay).
@@ -157,15 +178,21 @@ public struct LeadPipeline: Sendable {
     ///   the store knows it; leads routed since ``forgetRecent()`` take precedence.
     public mutating func route(_ lead: ParsedLead, now: Int64, previousOwner: String? = nil) -> LeadOutcome {
         let leadID = lead.facts.leadID
-        guard recentLeadIDs.insert(leadID).inserted else {
+        guard recentLeadIDs.updateValue(generation, forKey: leadID) == nil else {
             counters.duplicates += 1
             return .duplicate(leadID: leadID)
         }
         let keys = lead.facts.account.all
-        let owner = keys.first { recentOwners[$0] != nil }.flatMap { recentOwners[$0] } ?? previousOwner
+        var owner = previousOwner
+        for key in keys {
+            if let recent = recentOwners[key] {
+                owner = recent.partnerID
+                break
+            }
+        }
         var decision = router.route(lead.facts, context: RoutingContext(now: now, previousOwner: owner))
         if let partnerID = decision.partnerID {
-            for key in keys { recentOwners[key] = partnerID }
+            for key in keys { recentOwners[key] = (partnerID, generation) }
         }
         let assignmentID = AssignmentID.make(millisecondsSince1970: now, using: &random)
         decision.assignmentID = assignmentID

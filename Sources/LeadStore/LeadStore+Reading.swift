@@ -154,11 +154,19 @@ extension LeadStore {
     }
 
     /// In one read: which of `leadIDs` the store holds, and who owns each of `accountKeys`.
-    public func lookUp(leadIDs: [String], accountKeys: [String]) throws(StoreError) -> (known: Set<String>, owners: [String: String]) {
+    ///
+    /// - Parameter besideCommit: a commit is running on another thread: read from a pooled
+    ///   reader, beside it, instead of waiting for the writer's connection. The reader sees
+    ///   what was committed before that commit began.
+    public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool = false) throws(StoreError) -> (known: Set<String>, owners: [String: String]) {
         guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], [:]) }
+        let what = "looking up lead ids and account owners"
+        if besideCommit {
+            return try reading(what) { db in (try LeadStore.known(leadIDs, db), try LeadStore.owners(accountKeys, db)) }
+        }
         // On the writer's connection, whose page cache the last commit left warm (a reader's
         // is invalidated by every commit), in one snapshot without a pooled read's set-up.
-        return try onWriter("looking up lead ids and account owners") { db in
+        return try onWriter(what) { db in
             var result: (known: Set<String>, owners: [String: String]) = ([], [:])
             try db.inTransaction(.deferred) {
                 result = (try LeadStore.known(leadIDs, db), try LeadStore.owners(accountKeys, db))

@@ -101,7 +101,15 @@ struct LeadRouterDaemon: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
-        let service = try LeadRouterService(config: routerConfig, store: store, logger: logger, notifier: notifier)
+        // For the end-to-end tests (debug builds only): pipeline commits from this batch size.
+        #if DEBUG
+        let pipelineBatch = ProcessInfo.processInfo.environment["LEADROUTER_TEST_PIPELINE_BATCH"].flatMap { Int($0) }
+        #else
+        let pipelineBatch: Int? = nil
+        #endif
+        let service = try LeadRouterService(
+            config: routerConfig, store: store, logger: logger, notifier: notifier,
+            pipelineBatch: pipelineBatch ?? RoutingLoop.defaultPipelineBatch)
         let retention = RetentionService(store: store, retentionDays: routerConfig.store.retentionDays, logger: logger)
         let checkpoints = CheckpointService(store: store, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

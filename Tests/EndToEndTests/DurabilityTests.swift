@@ -69,9 +69,15 @@ func writeLeads(_ path: String, prefix: String, count: Int) throws {
 
 @Suite("Nothing lost: durable store, intake, replay, recovery", .serialized)
 struct DurabilityTests {
-    @Test("SIGKILL at random moments while leads stream through intake: every acknowledged lead routed exactly once, seq gapless, replay matches the live feed byte for byte")
-    func crashLoop() throws {
-        let daemon = try Daemon(partnersYAML: partnersYAML)
+    /// The daemon's environment for each way of committing: batches under a backlog commit on
+    /// a thread of their own while the next is routed; the tests also run with every batch
+    /// committed that way (`LEADROUTER_TEST_PIPELINE_BATCH`, honoured by debug builds).
+    static let commitModes: [[String: String]] = [[:], ["LEADROUTER_TEST_PIPELINE_BATCH": "1"]]
+
+    @Test("SIGKILL at random moments while leads stream through intake: every acknowledged lead routed exactly once, seq gapless, replay matches the live feed byte for byte",
+          arguments: commitModes)
+    func crashLoop(environment: [String: String]) throws {
+        let daemon = try Daemon(partnersYAML: partnersYAML, environment: environment)
         try daemon.waitUntilReady()
         let live = LiveCollector(endpoint: daemon.publish)
         try #require(live.waitUntilSubscribed())
@@ -329,8 +335,9 @@ struct DurabilityTests {
         #expect(daemon.log.contains(state), "\(daemon.log)")
     }
 
-    @Test("disk full at run time: intake answers rejected storage_unavailable, SUB leads are reported, and routing resumes by itself when space returns", .enabled(if: getuid() == 0))
-    func diskFull() throws {
+    @Test("disk full at run time: intake answers rejected storage_unavailable, SUB leads are reported, and routing resumes by itself when space returns",
+          .enabled(if: getuid() == 0), arguments: commitModes)
+    func diskFull(environment: [String: String]) throws {
         let dir = try TemporaryDirectory()
         let state = dir.file("small")
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
@@ -338,7 +345,7 @@ struct DurabilityTests {
         try #require(mount.status == 0, "\(mount.stderr)")
         defer { _ = try? run("/bin/umount", ["-l", state]) }
 
-        let daemon = try Daemon(partnersYAML: partnersYAML, stateDir: state)
+        let daemon = try Daemon(partnersYAML: partnersYAML, stateDir: state, environment: environment)
         try daemon.waitUntilReady()
         let intake = try TestRequester(endpoint: daemon.intake)
         #expect(jsonObject(try intake.request(json: lead("df-0", country: "DE"))[0])["status"] as? String == "accepted")

@@ -106,6 +106,35 @@ struct LeadPipelineTests {
         #expect(p.lastSeq["partner/a/"] == 1)
     }
 
+    @Test("ids and owners are forgotten per batch: a batch routed while the one before commits keeps its own")
+    func forgettingByBatch() throws {
+        var p = pipeline([partner("a"), partner("b")])
+        func route(_ id: String) -> RoutingDecision? {
+            guard case .routed(_, let decision, _) = p.process(ingest(leadJSON(id: id)), from: .ingest, now: Self.now) else { return nil }
+            return decision
+        }
+        let first = p.beginBatch()
+        let owner = try #require(route("batch1-lead")?.partnerID)
+        let second = p.beginBatch()
+        #expect(second == first + 1)
+        // Same account, routed while the first batch is not stored yet: it follows the owner.
+        let follower = try #require(route("batch2-lead"))
+        #expect(follower.partnerID == owner)
+        #expect(follower.rule.rawValue == "affinity")
+
+        p.forgetRecent(through: first)
+        #expect(!p.hasRecentlyRouted(leadID: "batch1-lead"))
+        #expect(p.hasRecentlyRouted(leadID: "batch2-lead"))
+        #expect(p.process(ingest(leadJSON(id: "batch2-lead")), from: .ingest, now: Self.now) == .duplicate(leadID: "batch2-lead"))
+        // The account's owner was refreshed by the second batch, so it is still remembered.
+        _ = p.beginBatch()
+        #expect(route("batch3-lead")?.partnerID == owner)
+
+        p.forgetRecent(through: p.generation)
+        #expect(!p.hasRecentlyRouted(leadID: "batch2-lead"))
+        #expect(!p.hasRecentlyRouted(leadID: "batch3-lead"))
+    }
+
     @Test(
         "each kind of bad input yields a rejected/ envelope with code, field, message, input and received_at",
         arguments: [
