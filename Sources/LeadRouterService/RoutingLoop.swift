@@ -62,11 +62,12 @@ public final class RoutingLoop: Sendable {
     /// While a log sync is in flight, a batch smaller than this waits for it to end (and
     /// grows meanwhile); a larger one, a backlog, is routed and committed beside it.
     static let overlapBatch = 256
-    /// A batch at least this large (a backlog) commits on a thread of its own while the
-    /// next one is routed; a smaller one commits on the routing thread, which then has
-    /// nothing else to do. Pipelining every batch was measured to raise latency at a steady
-    /// load on two cores (docs/benchmarks.md).
-    public static let defaultPipelineBatch = 256
+    /// A batch this large (a full one: more was waiting, a backlog) commits on a thread of
+    /// its own while the next one is routed; a smaller one commits on the routing thread,
+    /// which then has nothing else to do. Pipelining smaller batches (256 or more) was
+    /// measured to raise latency at a steady 10,000 leads/s on two cores: once a hiccup
+    /// made one batch that large, the extra CPU per lead kept batches large (docs/benchmarks.md).
+    public static let defaultPipelineBatch = batchLimit
     /// ``defaultPipelineBatch``, or another for tests.
     let pipelineBatch: Int
     /// A log sync in flight this long counts as hung (see ``syncIsHealthy(state:)``).

@@ -88,6 +88,8 @@ final class Results {
     /// Each of the raw forwarder's runs (`raw` is their median).
     var rawRuns: [Double] = []
     var rawLatency10k: LatencyRun?
+    /// (d) The disk alone: how long an fdatasync of a small append takes where the durable runs keep their state.
+    var diskSync: DiskProbe.Result?
     var durable: ThroughputRun?
     var durablePeakRSS: Double?
     var readyEmpty: Double?
@@ -203,6 +205,10 @@ extension Bench {
         rows.append(latencyRow("(a) durable, 10,000 leads/s", r.latency10k, verdict("p99_ms_at_10k")))
         rows.append(latencyRow("(b) relaxed, 10,000 leads/s", r.relaxedLatency10k, ""))
         rows.append(latencyRow("(c) raw forwarder, 10,000 msg/s", r.rawLatency10k, ""))
+        if let disk = r.diskSync, let s = disk.syncs {
+            rows.append(["(d) disk alone: fdatasync of a \(disk.bytes / 1024) KB append, 1,000/s", Table.ms(s.p50), Table.ms(s.p99),
+                         Table.ms(s.p999), Table.ms(s.max), Table.number(Double(s.count)), ""])
+        }
         out += Table.render(rows)
         let allLatency = [r.latency1k, r.latency10k, r.relaxedLatency10k, r.rawLatency10k] + r.scale.map(\.latency)
         if allLatency.contains(where: { $0?.saturated == true }) {
@@ -284,6 +290,12 @@ extension Bench {
         if let l = r.latency10k { latency["durable_10k"] = l.json }
         if let l = r.relaxedLatency10k { latency["relaxed_10k"] = l.json }
         if let l = r.rawLatency10k { latency["raw_10k"] = l.json }
+        if let d = r.diskSync, var disk = d.syncs?.json {
+            disk["append_bytes"] = d.bytes
+            disk["per_second"] = d.rate
+            latency["disk_fdatasync"] = disk
+        }
+        put("disk_fdatasync_p99_ms", r.diskSync?.syncs?.p99, round3)
         j["latency"] = latency
         j["latency_seconds_at_10k"] = latencySeconds
         put("durable_peak_rss_mb", r.durablePeakRSS)

@@ -211,8 +211,17 @@ struct Bench {
             }
         }
 
-        // 2. (a) The daemon as shipped: durable store on disk.
+        // 2. (a) The daemon as shipped: durable store on disk. First the disk's own floor:
+        // appends and fdatasyncs at 1,000/s in the same directory, with nothing else writing.
         if !skipping("durable") {
+            section("disk") {
+                let probe = try DiskProbe.measure(directory: workBase)
+                results.diskSync = probe
+                if let s = probe.syncs {
+                    note(String(format: "(d) disk alone: append %d KB + fdatasync at 1,000/s: p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms",
+                                probe.bytes / 1024, s.p50, s.p99, s.p999))
+                }
+            }
             section("durable") {
                 let daemon = try DaemonProcess(label: "durable", executable: daemonPath, partnersYAML: mainYAML,
                                                workBase: workBase, stateDir: nil, durability: nil)
