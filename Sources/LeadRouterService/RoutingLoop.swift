@@ -466,7 +466,7 @@ public final class RoutingLoop: Sendable {
                     storeBatch.leads.append(StoredLead(
                         leadID: leadID, channel: item.channel.rawValue, receivedAt: item.receivedAt,
                         routedAt: item.receivedAt, assignmentID: decision.assignmentID, partnerID: decision.partnerID,
-                        decision: decision.record(messages: messages, partnerList: state.partnerList), lead: lead.raw))
+                        decision: decision.record(messages: messages, partnerList: state.partnerList, reasonsInEnvelope: true), lead: lead.raw))
                     for message in messages {
                         storeBatch.envelopes.append(message)
                         storeBatch.envelopeLeadIDs.append(leadID)

@@ -116,18 +116,24 @@ public struct RoutingDecision: Sendable, Equatable {
     /// rule, the qualification, every candidate with its exclusion, and each assignment
     /// with the topic and `seq` it was published under.
     ///
+    /// - Parameter reasonsInEnvelope: leave out `rule`, `reasons` and `qualification`, which
+    ///   every envelope of the decision carries too and the store keeps (the daemon's
+    ///   records): `leadctl explain` reads them from the first assignment's envelope. Kept
+    ///   when there is no envelope.
     /// - Parameter partnerList: when given, the id under which the store keeps this
     ///   router's partner list: each group of candidates is then one string of their
     ///   positions in that list, packed (``PackedPositions``, `"partner_list": id`): about a
     ///   byte per candidate instead of its id.
-    public func record(messages: [OutgoingMessage], partnerList: Int64? = nil) -> [UInt8] {
+    public func record(messages: [OutgoingMessage], partnerList: Int64? = nil, reasonsInEnvelope: Bool = false) -> [UInt8] {
         var json = JSONWriter(capacity: 384 + candidateCodes.count * 6)
         json.beginObject()
         json.field("assignment_id", assignmentID)
         json.field("partner_id", partnerID)
-        json.field("rule", rule.rawValue)
-        json.field("reasons", reasons)
-        if let qualification { json.qualification(qualification) }
+        if !reasonsInEnvelope || messages.isEmpty {
+            json.field("rule", rule.rawValue)
+            json.field("reasons", reasons)
+            if let qualification { json.qualification(qualification) }
+        }
         if let partnerList { json.field("partner_list", Int(partnerList)) }
         // Candidates grouped by verdict: {"eligible":[…],"territory":[…],…}; the chosen
         // partner is under "chosen". Buckets in first-seen order.

@@ -310,8 +310,19 @@ enum Explanation {
     /// The stored decision record, with candidates named by their ids: records that index
     /// a stored partner list (`partner_list`) get the ids from that list, their groups packed
     /// (``PackedPositions``).
+    ///
+    /// The daemon's records leave out `rule`, `reasons` and `qualification`, which its
+    /// envelopes carry: they are read back from the envelope of the first assignment.
     static func record(of stored: StoredLead, in store: LeadStore) throws(StoreError) -> [String: Any] {
         guard var record = (try? JSONSerialization.jsonObject(with: Data(stored.decision))) as? [String: Any] else { return [:] }
+        if record["rule"] == nil, let first = (record["assignments"] as? [[String: Any]])?.first,
+           let topic = first["topic"] as? String, let seq = first["seq"] as? Int {
+            let envelope = try store.envelopes(topic: topic, fromSeq: seq, limit: 1).first { $0.seq == seq }
+            if let envelope, let object = (try? JSONSerialization.jsonObject(with: Data(envelope.envelope))) as? [String: Any],
+               object["lead_id"] as? String == stored.leadID {
+                for key in ["rule", "reasons", "qualification"] { record[key] = object[key] }
+            }
+        }
         guard let listID = record["partner_list"] as? Int else { return record }
         let list = try store.partnerList(Int64(listID)) ?? []
         if let groups = record["candidates"] as? [String: String] {
@@ -337,8 +348,12 @@ enum Explanation {
             let signals = (q["signals"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
             out.append("qualification: grade \(q["grade"] ?? "?"), score \(q["score"] ?? "?") (\(signals.joined(separator: ", ")))")
         }
-        out.append("reasons:")
-        for reason in record["reasons"] as? [String] ?? [] { out.append("  - \(reason)") }
+        if let reasons = record["reasons"] as? [String] {
+            out.append("reasons:")
+            for reason in reasons { out.append("  - \(reason)") }
+        } else {
+            out.append("reasons: not stored any more (they were kept with the lead's envelopes, which were pruned)")
+        }
         let groups = record["candidates"] as? [String: [String]] ?? [:]
         let outside = record["outside_territory"] as? Int ?? 0
         let omitted = record["candidates_omitted"] as? Int ?? 0

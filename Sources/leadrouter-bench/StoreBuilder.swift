@@ -66,7 +66,7 @@ enum StoreBuilder {
             }
             let id = Array(leadID.utf8)
             let assignment = Array(decision.assignmentID.utf8)
-            let record = decision.record(messages: messages, partnerList: partnerList)
+            let record = decision.record(messages: messages, partnerList: partnerList, reasonsInEnvelope: true)
             decisionBytes += record.count
             var envelopes: [(String, [UInt8], [Int], [Int], Range<Int>?)] = []
             for m in messages {

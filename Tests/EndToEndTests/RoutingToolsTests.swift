@@ -85,6 +85,8 @@ struct RoutingToolsTests {
         #expect(explained.status == 0, "\(explained.stderr)")
         #expect(explained.stdout.contains("chosen: acme, by only_eligible"))
         #expect(explained.stdout.contains("qualification: grade D"))
+        // Read back from the lead's envelope: the stored record leaves them out.
+        #expect(explained.stdout.contains("reasons:\n  - "), "\(explained.stdout)")
         #expect(explained.stdout.contains("rockies") && explained.stdout.contains("excluded: grade"))
         #expect(explained.stdout.contains("partner/acme/ seq 1 as owner"))
         let asJSON = try run(Binaries.path("leadctl"), ["explain", "e1", "--state-dir", daemon.stateDir, "--json"])

@@ -186,6 +186,15 @@ struct RoutingRulesTests {
         // As the daemon stores it: each group packs its positions in the stored partner list 7.
         let indexed = String(decoding: decision.record(messages: [], partnerList: 7), as: UTF8.self)
         #expect(indexed.contains(#""partner_list":7,"candidates":{"product":"B","inactive":"C","grade":"D","chosen":"E"}"#))
+        // The daemon leaves the rule, reasons and qualification to the envelopes it stores;
+        // with no envelope to read them from, they stay.
+        let envelope = OutgoingMessage(topic: "partner/chosen/", seq: 4, envelope: [])
+        let slim = String(decoding: decision.record(messages: [envelope], partnerList: 7, reasonsInEnvelope: true), as: UTF8.self)
+        #expect(!slim.contains(#""rule""#) && !slim.contains(#""reasons""#) && !slim.contains(#""qualification""#))
+        #expect(slim.contains(#""assignment_id""#) && slim.contains(#""partner_list":7"#))
+        #expect(slim.contains(#""assignments":[{"topic":"partner/chosen/","seq":4,"role":"owner"}]"#))
+        let kept = String(decoding: decision.record(messages: [], reasonsInEnvelope: true), as: UTF8.self)
+        #expect(kept.contains(#""rule":"only_eligible""#) && kept.contains(#""reasons":["#))
     }
 
     @Test("rotation state carried across a restart continues exactly where it left off")
