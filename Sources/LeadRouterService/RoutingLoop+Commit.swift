@@ -38,7 +38,7 @@ extension RoutingLoop {
     /// and batches are committed, answered and published in the order they were routed.
     func process(_ batch: [Received], sockets: Sockets, state: inout LoopState) {
         var prepared = prepare(batch, state: &state)
-        if state.committing != nil, !awaitCommit(sockets: sockets, state: &state) {
+        if state.committing != nil, !collectCommit(waiting: true, sockets: sockets, state: &state) {
             // The batch in flight failed and the pipeline went back to before it, which this
             // batch was routed on top of: route it again from there.
             prepared = prepare(batch, state: &state)
@@ -59,31 +59,19 @@ extension RoutingLoop {
             state.committing = ready
             return
         }
-        let result: Result<Void, StoreError>
-        do throws(StoreError) {
-            try store.commit(ready.storeBatch, published: ready.published)
-            result = .success(())
-        } catch {
-            result = .failure(error)
-        }
+        let result = Result { () throws(StoreError) in try store.commit(ready.storeBatch, published: ready.published) }
         committed(ready, result, sockets: sockets, state: &state)
     }
 
-    /// Waits for the commit in flight and handles its outcome; false when it failed.
+    /// Handles the outcome of the commit in flight once it has ended, first waiting for it
+    /// when `waiting`; false when it failed.
     @discardableResult
-    func awaitCommit(sockets: Sockets, state: inout LoopState) -> Bool {
-        guard let inFlight = state.committing, let committer = state.committer else { return true }
-        let result = committer.waitForResult()
+    func collectCommit(waiting: Bool, sockets: Sockets, state: inout LoopState) -> Bool {
+        guard let inFlight = state.committing, let committer = state.committer,
+              let result = waiting ? committer.waitForResult() : committer.result() else { return true }
         state.committing = nil
         committed(inFlight, result, sockets: sockets, state: &state)
         return (try? result.get()) != nil
-    }
-
-    /// Handles the commit in flight if it has ended.
-    func collectCommit(sockets: Sockets, state: inout LoopState) {
-        guard let inFlight = state.committing, let result = state.committer?.result() else { return }
-        state.committing = nil
-        committed(inFlight, result, sockets: sockets, state: &state)
     }
 
     /// Validates, de-duplicates and routes a batch, and builds what its commit writes. Fails

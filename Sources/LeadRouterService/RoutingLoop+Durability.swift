@@ -73,7 +73,7 @@ extension RoutingLoop {
     /// released (or a sync failed): before a failed batch is answered, so replies keep their
     /// order, and at shutdown.
     func settleSyncs(sockets: Sockets, state: inout LoopState) {
-        awaitCommit(sockets: sockets, state: &state)
+        collectCommit(waiting: true, sockets: sockets, state: &state)
         guard let syncer = state.syncer else { return }
         while state.syncFailure == nil && (state.syncInFlight || !state.unsynced.isEmpty) {
             startSyncIfDue(state: &state)

@@ -172,7 +172,7 @@ public final class RoutingLoop: Sendable {
                 logger.error("poll failed; retrying", metadata: ["error": "\(error)"])
             }
             wakeup.drain()
-            collectCommit(sockets: sockets, state: &state)
+            collectCommit(waiting: false, sockets: sockets, state: &state)
             collectSync(sockets: sockets, state: &state)
             if state.syncFailure != nil { break }
             if let replay = sockets.replay { answerReplays(replay, state: &state) }

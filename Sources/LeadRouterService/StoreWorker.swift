@@ -24,13 +24,7 @@ final class StoreWorker: Sendable {
     /// before starting another.
     func start(_ operation: @escaping @Sendable () throws(StoreError) -> Void) {
         queue.async { [self] in
-            let result: Result<Void, StoreError>
-            do throws(StoreError) {
-                try operation()
-                result = .success(())
-            } catch {
-                result = .failure(error)
-            }
+            let result = Result(catching: operation)
             outcome.withLock { $0 = result }
             done.signal()
             wakeup.signal()

@@ -110,11 +110,6 @@ public struct LeadPipeline: Sendable {
         return generation
     }
 
-    /// Forgets the ids and account owners of leads routed so far, once a store remembers them.
-    public mutating func forgetRecent() {
-        forgetRecent(through: generation)
-    }
-
     /// Forgets the ids and account owners routed in batches up to `generation`, once the
     /// store has them; later batches' stay until theirs are stored too.
     public mutating func forgetRecent(through generation: Int) {
@@ -175,7 +170,7 @@ public struct LeadPipeline: Sendable {
     /// Routes a lead that passed validation (or reports it a duplicate).
     ///
     /// - Parameter previousOwner: the partner the lead's account was routed to before, as
-    ///   the store knows it; leads routed since ``forgetRecent()`` take precedence.
+    ///   the store knows it; leads routed and not yet forgotten (``forgetRecent(through:)``) take precedence.
     public mutating func route(_ lead: ParsedLead, now: Int64, previousOwner: String? = nil) -> LeadOutcome {
         let leadID = lead.facts.leadID
         guard recentLeadIDs.updateValue(generation, forKey: leadID) == nil else {
