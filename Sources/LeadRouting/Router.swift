@@ -48,36 +48,36 @@ public struct Router: Sendable {
     /// For each country: the partners that cover all of it (or anywhere), and for each of
     /// its regions the partners that list that region, in config order. A lead only looks
     /// at the partners whose territory covers it.
-    private let byCountry: [String: CountryIndex]
+    let byCountry: [String: CountryIndex]
     /// The partners that cover anywhere, for countries no territory names.
-    private let anywhere: CandidateList
+    let anywhere: CandidateList
     /// Eligibility facts per partner, flattened for a fast check.
-    private let rules: [PartnerRule]
+    let rules: [PartnerRule]
     /// Product bit-set words beyond the first (more than 64 products): partner `i`'s are at
     /// `i * extraProductWords ..< (i + 1) * extraProductWords` in ``extraProductBits``.
-    private let extraProductWords: Int
-    private let extraProductBits: [UInt64]
+    let extraProductWords: Int
+    let extraProductBits: [UInt64]
     /// Product names offered by some partner, numbered for bit sets.
-    private let productIDs: [String: Int]
-    private let indexByID: [String: Int]
-    private let ownedAccounts: [String: Int]
-    private var registrations: [String: [Registration]] = [:]
+    let productIDs: [String: Int]
+    let indexByID: [String: Int]
+    let ownedAccounts: [String: Int]
+    var registrations: [String: [Registration]] = [:]
     /// Each partner's configured weight, and its rotation counter and recent assignment
     /// times (its ``PartnerState``), kept apart so that rotation reads only small arrays.
-    private let weights: [Int]
-    private var currentWeights: [Int]
-    private var recentAssignments: [[Int64]]
+    let weights: [Int]
+    var currentWeights: [Int]
+    var recentAssignments: [[Int64]]
     /// Partners whose capacity window changed since ``takeChangedStates(rotationLimit:)``:
     /// these must be saved with the decisions that changed them.
-    private var capacityChanged: Set<Int> = []
+    var capacityChanged: Set<Int> = []
     /// Partners whose rotation counter changed: cheap to lose in a crash (fairness drifts by
     /// at most the leads since the last save), so saved less often.
-    private var rotationChanged: [Int] = []
+    var rotationChanged: [Int] = []
     /// Whether partner `i` is in ``rotationChanged`` already.
-    private var rotationMarked: [Bool]
+    var rotationMarked: [Bool]
     /// Reused by every ``route(_:context:)``: the verdict on each partner considered.
-    private var exclusions: [Exclusion?] = []
-    private var eligible: [Int] = []
+    var exclusions: [Exclusion?] = []
+    var eligible: [Int] = []
 
     /// How many whole-country entries, in all, may be copied into region lists (32 MB at
     /// 32 bytes an entry).
@@ -200,7 +200,7 @@ public struct Router: Sendable {
         Dictionary(uniqueKeysWithValues: partners.indices.map { (partners[$0].id, state($0)) })
     }
 
-    private func state(_ i: Int) -> PartnerState {
+    func state(_ i: Int) -> PartnerState {
         PartnerState(currentWeight: currentWeights[i], recentAssignments: recentAssignments[i])
     }
 
@@ -220,92 +220,6 @@ public struct Router: Sendable {
             rotationMarked[i] = false
         }
         rotationChanged.removeFirst(taken)
-        return out
-    }
-
-    // MARK: - Eligibility
-
-    /// The static part of eligibility (active, territory, product); on success, the reasons.
-    public static func eligibility(of partner: Partner, for lead: LeadFacts) -> Result<[String], Exclusion> {
-        guard partner.active else { return .failure(.inactive) }
-        guard let territoryReason = territoryMatch(partner, lead) else { return .failure(.territory) }
-        guard let productReason = productMatch(partner, lead) else { return .failure(.product) }
-        return .success([territoryReason, productReason])
-    }
-
-    static func territoryMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
-        if partner.territories.isEmpty { return "territory anywhere" }
-        var wholeCountry = false
-        for territory in partner.territories where territory.country == lead.country {
-            guard let regions = territory.regions else {
-                wholeCountry = true
-                continue
-            }
-            if let region = lead.region, regions.contains(region) {
-                return "country \(lead.country) region \(region) in territory"
-            }
-        }
-        return wholeCountry ? "country \(lead.country) in territory" : nil
-    }
-
-    static func productMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
-        if partner.products.isEmpty { return "every product offered" }
-        for product in lead.products where partner.products.contains(product) {
-            return "product \(product) offered"
-        }
-        return nil
-    }
-
-    private func isPaused(_ i: Int, at now: Int64) -> Bool { rules[i].pausedUntil > now }
-
-    private func isFull(_ i: Int, at now: Int64) -> Bool {
-        guard rules[i].hasCapacity, let capacity = partners[i].capacity else { return false }
-        let since = now - capacity.perSeconds * 1000
-        return recentAssignments[i].count { $0 > since } >= capacity.max
-    }
-
-    /// The lead's products as a bit set over ``productIDs`` (products no partner lists are
-    /// left out: only partners offering every product can take those).
-    private func productBits(_ lead: LeadFacts) -> LeadProducts {
-        var bits = LeadProducts(first: 0, extra: [UInt64](repeating: 0, count: extraProductWords))
-        for product in lead.products {
-            guard let id = productIDs[product] else { continue }
-            if id < 64 { bits.first |= 1 << UInt64(id) } else { bits.extra[id / 64 - 1] |= 1 << UInt64(id % 64) }
-        }
-        return bits
-    }
-
-    /// Why candidate `i` (whose territory covers the lead) cannot take `lead` now, or `nil`
-    /// when it can. Only flags and bit sets: no strings are built here.
-    private func exclusion(_ i: Int, _ rule: PartnerRule, _ leadProducts: LeadProducts, _ grade: Grade, _ now: Int64) -> Exclusion? {
-        if !rule.active { return .inactive }
-        if rule.pausedUntil > now { return .paused }
-        if !rule.everyProduct && rule.products & leadProducts.first == 0 {
-            var overlap = false
-            let base = i * extraProductWords
-            for w in 0..<extraProductWords where extraProductBits[base + w] & leadProducts.extra[w] != 0 {
-                overlap = true
-                break
-            }
-            if !overlap { return .product }
-        }
-        if rule.hasCapacity && isFull(i, at: now) { return .capacity }
-        if let minimum = rule.minGrade, grade < minimum { return .grade }
-        return nil
-    }
-
-    /// The partners whose territory covers the lead (its whole country, its region, or
-    /// anywhere), in config order.
-    private func candidates(for lead: LeadFacts) -> CandidateList {
-        guard let index = byCountry[lead.country] else { return anywhere }
-        guard let region = lead.region, let regional = index.regions[region] else { return index.whole }
-        return index.regionsIncludeWhole ? regional : CandidateList.merged(index.whole, regional)
-    }
-
-    /// A list in ascending order without its repeats (a partner naming a country twice).
-    static func unique(_ list: [Int]) -> [Int] {
-        var out: [Int] = []
-        for i in list where out.last != i { out.append(i) }
         return out
     }
 
@@ -447,7 +361,7 @@ public struct Router: Sendable {
         return decision
     }
 
-    private func staticReasons(_ i: Int, _ lead: LeadFacts) -> [String] {
+    func staticReasons(_ i: Int, _ lead: LeadFacts) -> [String] {
         (try? Router.eligibility(of: partners[i], for: lead).get()) ?? []
     }
 
@@ -455,7 +369,7 @@ public struct Router: Sendable {
     /// gains its weight, the highest (first in config order on ties) is chosen and pays the
     /// round's total. Partners not eligible neither gain nor pay, so a paused, full or
     /// inactive partner never distorts the others' shares and gets no catch-up burst.
-    private mutating func rotate(_ eligible: [Int]) -> (index: Int, total: Int) {
+    mutating func rotate(_ eligible: [Int]) -> (index: Int, total: Int) {
         var total = 0
         var best = eligible[0]
         for i in eligible {
@@ -471,7 +385,7 @@ public struct Router: Sendable {
         return (best, total)
     }
 
-    private mutating func recordAssignment(_ i: Int, at now: Int64) {
+    mutating func recordAssignment(_ i: Int, at now: Int64) {
         guard let capacity = partners[i].capacity else { return }
         let since = now - capacity.perSeconds * 1000
         var recent = recentAssignments[i].filter { $0 > since }
@@ -502,7 +416,7 @@ public struct Router: Sendable {
 
     static let nurtureAssignment = Assignment(topic: FeedTopic.nurture, role: .nurture, partnerID: nil, engagement: nil)
 
-    private func unmatchedDecision(_ lead: LeadFacts, considered: [Int], exclusions: [Exclusion?], gradeRefusals: Int, gradeText: String) -> RoutingDecision {
+    func unmatchedDecision(_ lead: LeadFacts, considered: [Int], exclusions: [Exclusion?], gradeRefusals: Int, gradeText: String) -> RoutingDecision {
         if gradeRefusals > 0 {
             var decision = RoutingDecision(
                 partnerID: nil, assignments: [Router.nurtureAssignment],
@@ -551,109 +465,8 @@ public struct Router: Sendable {
         return decision
     }
 
-    private func territoryText(_ lead: LeadFacts) -> String {
+    func territoryText(_ lead: LeadFacts) -> String {
         if let region = lead.region { return "\(lead.country)-\(region)" }
         return lead.country
     }
-}
-
-/// The partners covering one country: all of it (or anywhere), or some of its regions.
-struct CountryIndex: Sendable {
-    /// The partners covering all of the country (or anywhere).
-    var whole: CandidateList
-    /// Per region: the partners covering that region, and those covering all of the country (or
-    /// anywhere) when `regionsIncludeWhole`; else a lead merges them with `whole`.
-    var regions: [String: CandidateList]
-    var regionsIncludeWhole: Bool
-}
-
-/// Partners that may take a lead from one territory, in config order, each with a copy of
-/// its eligibility rule: a lead reads them front to back, not scattered over every partner's.
-struct CandidateList: Sendable {
-    var partners: [Int]
-    var rules: [PartnerRule]
-
-    /// Two lists in config order merged into one, without repeats.
-    static func merged(_ a: CandidateList, _ b: CandidateList) -> CandidateList {
-        if b.partners.isEmpty { return a }
-        if a.partners.isEmpty { return b }
-        var out = CandidateList(partners: [], rules: [])
-        out.partners.reserveCapacity(a.partners.count + b.partners.count)
-        out.rules.reserveCapacity(a.partners.count + b.partners.count)
-        var i = 0, j = 0
-        while i < a.partners.count || j < b.partners.count {
-            if j == b.partners.count || (i < a.partners.count && a.partners[i] < b.partners[j]) {
-                out.partners.append(a.partners[i])
-                out.rules.append(a.rules[i])
-                i += 1
-            } else {
-                if i < a.partners.count && a.partners[i] == b.partners[j] { i += 1 }
-                out.partners.append(b.partners[j])
-                out.rules.append(b.rules[j])
-                j += 1
-            }
-        }
-        return out
-    }
-}
-
-/// What eligibility needs of a partner, flattened.
-struct PartnerRule: Sendable {
-    // Declared widest first: 24 bytes a rule, so a cache line holds more than two.
-    var pausedUntil: Int64
-    /// The products offered among the first 64 numbered (more are in `extraProductBits`).
-    var products: UInt64
-    var active: Bool
-    var minGrade: Grade?
-    var hasCapacity: Bool
-    var everyProduct: Bool
-
-    init(active: Bool, pausedUntil: Int64, minGrade: Grade?, hasCapacity: Bool, everyProduct: Bool, products: UInt64) {
-        self.pausedUntil = pausedUntil
-        self.products = products
-        self.active = active
-        self.minGrade = minGrade
-        self.hasCapacity = hasCapacity
-        self.everyProduct = everyProduct
-    }
-}
-
-/// A lead's products as a bit set over the router's product numbers.
-struct LeadProducts {
-    var first: UInt64
-    var extra: [UInt64]
-}
-
-extension AccountKey {
-    /// Mail providers whose domain says nothing about the sender's company.
-    static let freemail: Set<String> = [
-        "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "msn.com",
-        "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "gmx.net",
-        "web.de", "mail.ru", "yandex.ru", "qq.com", "163.com", "126.com", "zoho.com", "mail.com",
-    ]
-
-    /// A lead's account keys: its domain (`company.domain`, else the contact's e-mail domain
-    /// unless a free-mail provider) and its normalised company name.
-    public static func keys(companyName: String, companyDomain: String?, contactEmail: String?) -> LeadAccount {
-        var domain = companyDomain.map(normalizedDomain).flatMap { $0.isEmpty ? nil : $0 }
-        if domain == nil, let email = contactEmail, let at = email.lastIndex(of: "@") {
-            let fromMail = normalizedDomain(String(email[email.index(after: at)...]))
-            if !fromMail.isEmpty && !freemail.contains(fromMail) { domain = fromMail }
-        }
-        let name = normalizedName(companyName)
-        var all: [String] = []
-        if let domain { all.append("d:" + domain) }
-        if !name.isEmpty { all.append("n:" + name) }
-        return LeadAccount(domain: domain, all: all, describe: domain ?? companyName)
-    }
-}
-
-/// The keys that identify a lead's customer account.
-public struct LeadAccount: Sendable, Equatable {
-    /// The normalised domain, when known.
-    public var domain: String?
-    /// `d:domain` and `n:name`, in that order.
-    public var all: [String]
-    /// How reasons name the account.
-    public var describe: String
 }

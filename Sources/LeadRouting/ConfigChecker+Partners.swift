@@ -1,0 +1,428 @@
+internal import Yams
+
+/// Checking `partners` and `registrations`.
+extension Checker {
+    // MARK: Partners
+
+    mutating func partners(_ entry: Fields.Entry) -> [Partner] {
+        guard let list = list(entry, at: "partners") else {
+            partnerIDs = nil
+            return []
+        }
+        var partners: [Partner] = []
+        var firstIndex: [String: (index: Int, line: Int?)] = [:]
+        for (index, node) in list.enumerated() {
+            let path = "partners[\(index)]"
+            guard let fields = fields(
+                of: node, at: path, fallbackLine: line(entry),
+                expected: "a partner mapping with the keys \(Keys.partner.joined(separator: ", "))",
+                allowed: Keys.partner
+            ) else { continue }
+            var valid = true
+
+            var id: String?
+            if let entry = fields["id"] {
+                if let value = string(entry, at: "\(path).id") {
+                    partnerIDs?.insert(value)
+                    if !Partner.isValidID(value) {
+                        report("\(path).id", line(entry),
+                               "must be 1-63 lower-case letters, digits and dashes, not starting with a dash "
+                                   + "(^[a-z0-9][a-z0-9-]{0,62}$), got \"\(value)\"")
+                    } else if let first = firstIndex[value] {
+                        let at = first.line.map { " (line \($0))" } ?? ""
+                        report("\(path).id", line(entry),
+                               "duplicate partner id \"\(value)\": partners[\(first.index)]\(at) already uses it")
+                    } else {
+                        firstIndex[value] = (index, line(entry))
+                        id = value
+                    }
+                }
+            } else {
+                report("\(path).id", fields.line, "is required: a unique partner id such as \"rocky-mountain-it\"")
+            }
+
+            var name: String?
+            if let entry = fields["name"],
+               let value = string(entry, at: "\(path).name", nullHint: " (omit name to use the partner id)") {
+                if value.allSatisfy(\.isWhitespace) {
+                    report("\(path).name", line(entry), "must not be empty; omit it to use the partner id")
+                    valid = false
+                } else {
+                    name = value
+                }
+            }
+
+            var engagement: EngagementModel?
+            if let entry = fields["engagement"] {
+                engagement = choice(entry, at: "\(path).engagement", of: EngagementModel.self)
+            } else {
+                report("\(path).engagement", fields.line,
+                       "is required: one of \(Checker.allowed(EngagementModel.self))")
+            }
+
+            var territories: [Territory] = []
+            if let entry = fields["territories"] {
+                if let value = self.territories(entry, at: "\(path).territories") {
+                    territories = value
+                } else {
+                    valid = false
+                }
+            }
+
+            var products: [String] = []
+            if let entry = fields["products"] {
+                if let value = self.products(entry, at: "\(path).products") {
+                    products = value
+                } else {
+                    valid = false
+                }
+            }
+
+            var weight = 1
+            if let entry = fields["weight"] {
+                if let value = int(entry, at: "\(path).weight") {
+                    if value <= 0 {
+                        report("\(path).weight", line(entry), "must be greater than 0, got \(value)")
+                        valid = false
+                    } else if value > Limits.maxWeight {
+                        report("\(path).weight", line(entry), "must be at most \(Limits.maxWeight), got \(value)")
+                        valid = false
+                    } else {
+                        weight = value
+                    }
+                } else {
+                    valid = false
+                }
+            }
+
+            var active = true
+            if let entry = fields["active"] {
+                if let value = bool(entry, at: "\(path).active") { active = value } else { valid = false }
+            }
+
+            var minGrade: Grade?
+            if let entry = fields["min_grade"] {
+                if let value = choice(entry, at: "\(path).min_grade", of: Grade.self) {
+                    minGrade = value
+                } else {
+                    valid = false
+                }
+            }
+
+            var capacity: Capacity?
+            if let entry = fields["capacity"] {
+                if let value = self.capacity(entry, at: "\(path).capacity") { capacity = value } else { valid = false }
+            }
+
+            var pausedUntil: Int64?
+            if let entry = fields["paused_until"] {
+                if let value = timestamp(
+                    entry, at: "\(path).paused_until", nullHint: " (omit paused_until when the partner is not paused)"
+                ) {
+                    pausedUntil = value
+                } else {
+                    valid = false
+                }
+            }
+
+            var accounts: [String] = []
+            if let entry = fields["accounts"] {
+                if let value = self.accounts(entry, at: "\(path).accounts") { accounts = value } else { valid = false }
+            }
+
+            if valid, let id, let engagement {
+                partners.append(Partner(
+                    id: id, name: name, engagement: engagement, territories: territories,
+                    products: products, weight: weight, active: active, minGrade: minGrade,
+                    capacity: capacity, pausedUntil: pausedUntil, accounts: accounts
+                ))
+            }
+        }
+        return partners
+    }
+
+    /// The territories of a partner, or `nil` when any is invalid.
+    mutating func territories(_ entry: Fields.Entry, at path: String) -> [Territory]? {
+        guard let list = list(entry, at: path) else { return nil }
+        var territories: [Territory] = []
+        var valid = true
+        var firstIndex: [String: Int] = [:]
+        for (index, node) in list.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            guard let fields = fields(
+                of: node, at: itemPath, fallbackLine: line(entry),
+                expected: "a territory mapping with the keys country and regions", allowed: Keys.territory
+            ) else {
+                valid = false
+                continue
+            }
+            var country: String?
+            if let entry = fields["country"] {
+                if let value = string(entry, at: "\(itemPath).country") {
+                    let code = value.uppercased()
+                    if !ISOCountry.isValid(code) {
+                        report("\(itemPath).country", line(entry),
+                               "must be an ISO 3166-1 alpha-2 country code such as US or DE, got \"\(value)\"")
+                    } else if let first = firstIndex[code] {
+                        report("\(itemPath).country", line(entry),
+                               "country \(code) is already listed at \(path)[\(first)]; "
+                                   + "list all of a country's regions in one entry")
+                    } else {
+                        firstIndex[code] = index
+                        country = code
+                    }
+                }
+            } else {
+                report("\(itemPath).country", fields.line, "is required: an ISO 3166-1 alpha-2 country code such as US")
+            }
+            var regions: [String]?
+            var regionsValid = true
+            if let entry = fields["regions"] {
+                regions = self.regions(entry, at: "\(itemPath).regions")
+                regionsValid = regions != nil
+            }
+            if let country, regionsValid {
+                territories.append(Territory(country: country, regions: regions))
+            } else {
+                valid = false
+            }
+        }
+        return valid ? territories : nil
+    }
+
+    mutating func regions(_ entry: Fields.Entry, at path: String) -> [String]? {
+        guard let list = list(entry, at: path) else { return nil }
+        if list.isEmpty {
+            report(path, line(entry), "must not be empty; omit regions to cover the whole country")
+            return nil
+        }
+        var regions: [String] = []
+        var valid = true
+        var firstIndex: [String: Int] = [:]
+        for (index, node) in list.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            guard let value = string(node, at: itemPath, fallbackLine: line(entry)) else {
+                valid = false
+                continue
+            }
+            let code = value.uppercased()
+            let isCode = (1...3).contains(code.utf8.count)
+                && code.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }
+            if !isCode {
+                var message = "must be a region code of 1-3 letters or digits, such as CO, got \"\(value)\""
+                if let dash = code.firstIndex(of: "-") {
+                    message += "; write only the part after the dash (\(code[code.index(after: dash)...]))"
+                }
+                report(itemPath, node.mark?.line, message)
+                valid = false
+            } else if let first = firstIndex[code] {
+                report(itemPath, node.mark?.line, "duplicate region \(code): \(path)[\(first)] already lists it")
+                valid = false
+            } else {
+                firstIndex[code] = index
+                regions.append(code)
+            }
+        }
+        return valid ? regions : nil
+    }
+
+    mutating func products(_ entry: Fields.Entry, at path: String) -> [String]? {
+        guard let list = list(entry, at: path) else { return nil }
+        var products: [String] = []
+        var valid = true
+        var firstIndex: [String: Int] = [:]
+        for (index, node) in list.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            guard let value = string(node, at: itemPath, fallbackLine: line(entry)) else {
+                valid = false
+                continue
+            }
+            let key = value.lowercased()
+            if value.allSatisfy(\.isWhitespace) {
+                report(itemPath, node.mark?.line, "must be a product name, got an empty string")
+                valid = false
+            } else if let first = firstIndex[key] {
+                report(itemPath, node.mark?.line,
+                       "duplicate product \"\(value)\": \(path)[\(first)] already lists it (case is ignored)")
+                valid = false
+            } else {
+                firstIndex[key] = index
+                products.append(value)
+            }
+        }
+        return valid ? products : nil
+    }
+
+    /// `{max: 50, per: 7d}`; `nil` after reporting a problem.
+    mutating func capacity(_ entry: Fields.Entry, at path: String) -> Capacity? {
+        guard let fields = fields(
+            of: entry.value, at: path, fallbackLine: entry.keyLine,
+            expected: "a mapping with the keys max and per, such as {max: 50, per: 7d} (omit capacity for no limit)",
+            allowed: Keys.capacity
+        ) else { return nil }
+        var max: Int?
+        if let entry = fields["max"] {
+            max = int(entry, at: "\(path).max", in: Limits.capacityMax)
+        } else {
+            report("\(path).max", fields.line,
+                   "is required: the most leads the partner receives in one window, "
+                       + "\(Limits.capacityMax.lowerBound)-\(Limits.capacityMax.upperBound)")
+        }
+        var per: (seconds: Int64, text: String)?
+        if let entry = fields["per"] {
+            per = window(entry, at: "\(path).per")
+        } else {
+            report("\(path).per", fields.line, "is required: the rolling window, such as 30m, 12h, 7d or 2w")
+        }
+        guard let max, let per else { return nil }
+        return Capacity(max: max, perSeconds: per.seconds, perText: per.text)
+    }
+
+    /// A window such as `7d`, in seconds and as written; `nil` after reporting a problem.
+    mutating func window(_ entry: Fields.Entry, at path: String) -> (seconds: Int64, text: String)? {
+        let expected = "a window such as 30m, 12h, 7d or 2w"
+        guard let text = string(entry, at: path, expected: expected) else { return nil }
+        let count = text.dropLast()
+        guard let unit = text.last, "mhdw".contains(unit), !count.isEmpty,
+              count.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            report(path, line(entry),
+                   "must be \(expected): a whole number followed by m (minutes), h (hours), d (days) "
+                       + "or w (weeks), got \"\(text)\"")
+            return nil
+        }
+        let maxDays = Limits.maxCapacityWindowSeconds / 86_400
+        let tooLong = "must be at most \(maxDays)d (\(Limits.maxCapacityWindowSeconds) seconds), got \"\(text)\""
+        guard count.count <= Limits.maxWindowDigits else {
+            report(path, line(entry), tooLong)
+            return nil
+        }
+        guard let seconds = Capacity.seconds(in: text) else {
+            report(path, line(entry), "must be longer than 0, got \"\(text)\"")
+            return nil
+        }
+        guard seconds <= Limits.maxCapacityWindowSeconds else {
+            report(path, line(entry), tooLong)
+            return nil
+        }
+        return (seconds, text)
+    }
+
+    /// A partner's accounts, each trimmed, or `nil` when any is invalid.
+    mutating func accounts(_ entry: Fields.Entry, at path: String) -> [String]? {
+        guard let list = list(entry, at: path, expected: "a list of domains and company names") else { return nil }
+        var accounts: [String] = []
+        var valid = true
+        var firstIndex: [String: (index: Int, text: String)] = [:]
+        for (index, node) in list.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            let expected = "a domain such as acme.example or a company name such as \"Globex Corporation\""
+            guard let value = string(node, at: itemPath, fallbackLine: line(entry), expected: expected) else {
+                valid = false
+                continue
+            }
+            let account = Checker.trimmed(value)
+            var problem: String?
+            if account.isEmpty {
+                problem = "must be \(expected), got an empty string"
+            } else if AccountKey.isDomain(account) {
+                if let reason = Checker.domainProblem(AccountKey.normalizedDomain(account)) {
+                    problem = "looks like a domain (it has a dot and no spaces) but is not one: \(reason); "
+                        + "expected a domain such as acme.example, or a company name with a space in it, "
+                        + "such as \"Acme, Inc.\", got \"\(value)\""
+                }
+            } else if AccountKey.normalizedName(account).isEmpty {
+                problem = "has nothing left to match once punctuation and legal-form words such as Inc, Corp, "
+                    + "LLC, GmbH and The are dropped; expected a company's distinctive name, got \"\(value)\""
+            }
+            if let problem {
+                report(itemPath, node.mark?.line, problem)
+                valid = false
+                continue
+            }
+            let key = AccountKey.key(forAccountEntry: account)
+            if let first = firstIndex[key] {
+                let what = key.hasPrefix("d:")
+                    ? "the domain \(key.dropFirst(2))" : "the company name \"\(key.dropFirst(2))\""
+                report(itemPath, node.mark?.line,
+                       "duplicate account \"\(account)\": \(path)[\(first.index)] (\"\(first.text)\") "
+                           + "already lists it; both are \(what) once normalised")
+                valid = false
+                continue
+            }
+            firstIndex[key] = (index, account)
+            accounts.append(account)
+        }
+        return valid ? accounts : nil
+    }
+
+    // MARK: Registrations
+
+    mutating func registrations(_ entry: Fields.Entry) -> [Registration] {
+        guard let list = list(entry, at: "registrations") else { return [] }
+        var registrations: [Registration] = []
+        for (index, node) in list.enumerated() {
+            let path = "registrations[\(index)]"
+            guard let fields = fields(
+                of: node, at: path, fallbackLine: line(entry),
+                expected: "a registration mapping with the keys \(Keys.registration.joined(separator: ", "))",
+                allowed: Keys.registration
+            ) else { continue }
+
+            var partner: String?
+            if let entry = fields["partner"], let value = string(entry, at: "\(path).partner") {
+                if let ids = partnerIDs, !ids.contains(value) {
+                    var message = "unknown partner \"\(value)\": "
+                    if ids.isEmpty {
+                        message += "no partners are configured; expected the id of a partner in partners"
+                    } else {
+                        message += "no partner in partners has this id"
+                        if let suggestion = Checker.suggestion(for: value, among: ids.sorted()) {
+                            message += " (did you mean \"\(suggestion)\"?)"
+                        }
+                    }
+                    report("\(path).partner", line(entry), message)
+                } else {
+                    partner = value
+                }
+            } else if fields["partner"] == nil {
+                report("\(path).partner", fields.line, "is required: the id of the partner that registered the deal")
+            }
+
+            var domain: String?
+            if let entry = fields["domain"], let value = string(entry, at: "\(path).domain", expected: "a domain") {
+                if let reason = Checker.domainProblem(AccountKey.normalizedDomain(value)) {
+                    report("\(path).domain", line(entry),
+                           "must be a domain such as acme.example, got \"\(value)\": \(reason)")
+                } else {
+                    domain = value
+                }
+            } else if fields["domain"] == nil {
+                report("\(path).domain", fields.line, "is required: the customer's domain, such as acme.example")
+            }
+
+            var expires: Int64?
+            if let entry = fields["expires"] {
+                expires = timestamp(entry, at: "\(path).expires")
+            } else {
+                report("\(path).expires", fields.line,
+                       "is required: when the registration ends, an RFC 3339 timestamp such as 2027-03-01T00:00:00Z")
+            }
+
+            if let partner, let domain, let expires {
+                registrations.append(Registration(partnerID: partner, domain: domain, expires: expires))
+            }
+        }
+        return registrations
+    }
+
+    /// What makes `domain` (normalised: lower case, no `www.`, no trailing dot) not a
+    /// domain, or `nil` when it is one: dot-separated labels of letters (any script, as
+    /// `leadctl register` allows), digits and hyphens.
+    static func domainProblem(_ domain: String) -> String? { AccountKey.domainProblem(domain) }
+
+    static func trimmed(_ text: String) -> String {
+        guard let first = text.firstIndex(where: { !$0.isWhitespace }),
+              let last = text.lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(text[first...last])
+    }
+}

@@ -1,0 +1,88 @@
+/// Which partners may take a lead, and why the others may not.
+extension Router {
+    // MARK: - Eligibility
+
+    /// The static part of eligibility (active, territory, product); on success, the reasons.
+    public static func eligibility(of partner: Partner, for lead: LeadFacts) -> Result<[String], Exclusion> {
+        guard partner.active else { return .failure(.inactive) }
+        guard let territoryReason = territoryMatch(partner, lead) else { return .failure(.territory) }
+        guard let productReason = productMatch(partner, lead) else { return .failure(.product) }
+        return .success([territoryReason, productReason])
+    }
+
+    static func territoryMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
+        if partner.territories.isEmpty { return "territory anywhere" }
+        var wholeCountry = false
+        for territory in partner.territories where territory.country == lead.country {
+            guard let regions = territory.regions else {
+                wholeCountry = true
+                continue
+            }
+            if let region = lead.region, regions.contains(region) {
+                return "country \(lead.country) region \(region) in territory"
+            }
+        }
+        return wholeCountry ? "country \(lead.country) in territory" : nil
+    }
+
+    static func productMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
+        if partner.products.isEmpty { return "every product offered" }
+        for product in lead.products where partner.products.contains(product) {
+            return "product \(product) offered"
+        }
+        return nil
+    }
+
+    func isPaused(_ i: Int, at now: Int64) -> Bool { rules[i].pausedUntil > now }
+
+    func isFull(_ i: Int, at now: Int64) -> Bool {
+        guard rules[i].hasCapacity, let capacity = partners[i].capacity else { return false }
+        let since = now - capacity.perSeconds * 1000
+        return recentAssignments[i].count { $0 > since } >= capacity.max
+    }
+
+    /// The lead's products as a bit set over ``productIDs`` (products no partner lists are
+    /// left out: only partners offering every product can take those).
+    func productBits(_ lead: LeadFacts) -> LeadProducts {
+        var bits = LeadProducts(first: 0, extra: [UInt64](repeating: 0, count: extraProductWords))
+        for product in lead.products {
+            guard let id = productIDs[product] else { continue }
+            if id < 64 { bits.first |= 1 << UInt64(id) } else { bits.extra[id / 64 - 1] |= 1 << UInt64(id % 64) }
+        }
+        return bits
+    }
+
+    /// Why candidate `i` (whose territory covers the lead) cannot take `lead` now, or `nil`
+    /// when it can. Only flags and bit sets: no strings are built here.
+    func exclusion(_ i: Int, _ rule: PartnerRule, _ leadProducts: LeadProducts, _ grade: Grade, _ now: Int64) -> Exclusion? {
+        if !rule.active { return .inactive }
+        if rule.pausedUntil > now { return .paused }
+        if !rule.everyProduct && rule.products & leadProducts.first == 0 {
+            var overlap = false
+            let base = i * extraProductWords
+            for w in 0..<extraProductWords where extraProductBits[base + w] & leadProducts.extra[w] != 0 {
+                overlap = true
+                break
+            }
+            if !overlap { return .product }
+        }
+        if rule.hasCapacity && isFull(i, at: now) { return .capacity }
+        if let minimum = rule.minGrade, grade < minimum { return .grade }
+        return nil
+    }
+
+    /// The partners whose territory covers the lead (its whole country, its region, or
+    /// anywhere), in config order.
+    func candidates(for lead: LeadFacts) -> CandidateList {
+        guard let index = byCountry[lead.country] else { return anywhere }
+        guard let region = lead.region, let regional = index.regions[region] else { return index.whole }
+        return index.regionsIncludeWhole ? regional : CandidateList.merged(index.whole, regional)
+    }
+
+    /// A list in ascending order without its repeats (a partner naming a country twice).
+    static func unique(_ list: [Int]) -> [Int] {
+        var out: [Int] = []
+        for i in list where out.last != i { out.append(i) }
+        return out
+    }
+}
