@@ -16,7 +16,9 @@ public enum IntakeStatus: Sendable, Equatable {
 /// answers `duplicate` for one it had already accepted). After `retries` fruitless tries
 /// in a row it gives up.
 ///
-/// Replies come back in request order on one connection, so they are matched in order.
+/// Replies are matched to leads by the `lead_id` they name, not by their order: the DEALER
+/// reconnects by itself to a restarted daemon, and the new process answers the leads sent
+/// after the crash while those the old one lost go unanswered (and are sent again).
 public final class ReliablePublisher {
     public let endpoint: String
     public let window: Int
@@ -47,6 +49,9 @@ public final class ReliablePublisher {
         var tries = 0
         var storageRounds = 0
         var deadline = ContinuousClock.now + timeout
+        // Replies are matched by the lead_id they name: after the daemon restarts, the same
+        // connection can carry replies to leads sent after the ones the old process lost.
+        let leadIDs = leads.map { LeadParser.readableLeadID($0) }
 
         while next < leads.count || !inFlight.isEmpty || !retryLater.isEmpty {
             if inFlight.isEmpty && !retryLater.isEmpty {
@@ -87,10 +92,13 @@ public final class ReliablePublisher {
                 deadline = ContinuousClock.now + timeout
                 continue
             }
+            let (status, repliedID) = ReliablePublisher.reply(frames.last ?? [])
+            // A reply naming no lead (its JSON was unreadable) answers the oldest; one naming a
+            // lead no longer in flight (answered already, sent again) is stale.
+            guard let position = repliedID.map({ id in inFlight.firstIndex { leadIDs[$0] == id } }) ?? 0 else { continue }
             tries = 0
-            let index = inFlight.removeFirst()
+            let index = inFlight.remove(at: position)
             deadline = ContinuousClock.now + timeout
-            let status = ReliablePublisher.status(of: frames.last ?? [])
             if case .rejected(let code, _, _) = status, code == "storage_unavailable" {
                 retryLater.append(index)
             } else {
@@ -106,18 +114,21 @@ public final class ReliablePublisher {
         }
     }
 
-    static func status(of reply: [UInt8]) -> IntakeStatus {
+    /// The status a reply gives, and the lead it names (`lead_id`, absent when the daemon
+    /// could not read one).
+    static func reply(_ reply: [UInt8]) -> (status: IntakeStatus, leadID: String?) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any],
               let status = object["status"] as? String
         else {
-            return .rejected(code: "bad_reply", field: nil, message: "unreadable reply: \(String(decoding: reply.prefix(200), as: UTF8.self))")
+            return (.rejected(code: "bad_reply", field: nil, message: "unreadable reply: \(String(decoding: reply.prefix(200), as: UTF8.self))"), nil)
         }
+        let leadID = object["lead_id"] as? String
         switch status {
-        case "accepted": return .accepted
-        case "duplicate": return .duplicate
+        case "accepted": return (.accepted, leadID)
+        case "duplicate": return (.duplicate, leadID)
         default:
             let error = object["error"] as? [String: Any]
-            return .rejected(code: error?["code"] as? String ?? "unknown", field: error?["field"] as? String, message: error?["message"] as? String ?? "")
+            return (.rejected(code: error?["code"] as? String ?? "unknown", field: error?["field"] as? String, message: error?["message"] as? String ?? ""), leadID)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZeroMQ
 
 @Suite("Operations: systemd, leadctl, other ZeroMQ bindings", .serialized)
 struct OperationsTests {
@@ -73,6 +74,49 @@ struct OperationsTests {
         #expect(result.stderr.contains("no subscriber"))
         let usage = try run(Binaries.path("leadctl"), ["tail"])
         #expect(usage.status == 2)
+    }
+
+    @Test("leadctl publish --reliable matches replies by lead_id: leads a restarted daemon never answered are sent again")
+    func reliableRepliesMatchedByLeadID() throws {
+        // A stand-in for intake that behaves as a daemon restarted under a connected client:
+        // of the three leads in flight, only the last is answered (the old process took the
+        // first two with it); the rest must come again after the timeout.
+        let context = try Context()
+        let intake = try Socket(context, type: .router)
+        try intake.set(.linger, 0)
+        try intake.bind("tcp://127.0.0.1:*")
+        let endpoint = try intake.lastEndpoint
+        let directory = try TemporaryDirectory()
+        let file = directory.file("leads.jsonl")
+        try ["rel-a", "rel-b", "rel-c"].map { lead($0, country: "US") }.joined(separator: "\n").appending("\n")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: Binaries.path("leadctl"))
+        client.arguments = ["publish", "--reliable", "--endpoint", endpoint, "--timeout", "1", "--retries", "5", "--window", "3", file]
+        let clientErr = Pipe()
+        client.standardError = clientErr
+        try client.run()
+
+        func leadID(_ frames: [[UInt8]]) -> String { jsonObject(frames.last ?? [])["lead_id"] as? String ?? "?" }
+        func answer(_ frames: [[UInt8]]) throws {
+            let reply = #"{"status":"accepted","lead_id":"\#(leadID(frames))"}"#
+            try intake.send([frames[0], [], Array(reply.utf8)])
+        }
+        var firstRound: [[[UInt8]]] = []
+        while firstRound.count < 3, let frames = try intake.receive(timeoutMilliseconds: 10_000) { firstRound.append(frames) }
+        #expect(firstRound.map(leadID) == ["rel-a", "rel-b", "rel-c"])
+        if let last = firstRound.last { try answer(last) }
+        var resent: [String] = []
+        while resent.count < 2, let frames = try intake.receive(timeoutMilliseconds: 10_000) {
+            resent.append(leadID(frames))
+            try answer(frames)
+        }
+        #expect(resent == ["rel-a", "rel-b"], "the unanswered leads were not sent again")
+        let summary = String(decoding: clientErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        client.waitUntilExit()
+        #expect(client.terminationStatus == 0, "\(summary)")
+        intake.close()
+        context.shutdown()
     }
 
     @Test("a pyzmq lead source and pyzmq subscriber talk to the daemon as any ZeroMQ binding would")
