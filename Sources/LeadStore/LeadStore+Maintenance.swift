@@ -119,9 +119,20 @@ extension LeadStore {
                 // Rows are appended in time order, so the oldest are the first ids: look only at
                 // the first `limit` rows, never scan the whole table for old ones. Envelopes go
                 // first, and a lead only once no stored envelope splices it in.
+                let old = "SELECT id FROM (SELECT id, created_at FROM envelopes ORDER BY id LIMIT ?) WHERE created_at < ?"
+                // Commits leave a topic's last `seq` to its envelopes: before they go, it is saved
+                // in `topics`, so a topic whose envelopes are all pruned never numbers from 1 again.
                 try db.execute(
-                    sql: "DELETE FROM envelopes WHERE id IN (SELECT id FROM (SELECT id, created_at FROM envelopes ORDER BY id LIMIT ?) WHERE created_at < ?)",
+                    sql: """
+                        INSERT INTO topics (topic, last_seq, published_seq)
+                        SELECT topic, max(seq), 0 FROM envelopes WHERE id IN (\(old)) GROUP BY topic
+                        ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
+                        """,
                     arguments: [limit, cutoff])
+                try db.execute(
+                    sql: "DELETE FROM envelope_index WHERE (topic, seq) IN (SELECT topic, seq FROM envelopes WHERE id IN (\(old)))",
+                    arguments: [limit, cutoff])
+                try db.execute(sql: "DELETE FROM envelopes WHERE id IN (\(old))", arguments: [limit, cutoff])
                 var deleted = db.changesCount
                 try db.execute(
                     sql: """

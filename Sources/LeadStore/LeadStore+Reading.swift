@@ -33,10 +33,15 @@ extension LeadStore {
 
     /// Every topic's numbering.
     public func topicStates() throws(StoreError) -> [String: TopicState] {
-        try reading("reading topic sequences") { db in
+        let pending: PendingIndex
+        // A store older than v5 (read as it is) rewrote `last_seq` in every commit; a newer one
+        // holds it in its index and pending entries too (``PendingIndex/lastSeq``).
+        do { pending = hasEnvelopeIndex ? try pendingSnapshot() : PendingIndex() } catch { throw StoreError.wrap(error, "reading topic sequences", path: path) }
+        return try reading("reading topic sequences") { db in
             var states: [String: TopicState] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT topic, last_seq, published_seq FROM topics") {
-                states[row["topic"]] = TopicState(lastSeq: row["last_seq"], publishedSeq: row["published_seq"])
+                let topic: String = row["topic"]
+                states[topic] = TopicState(lastSeq: pending.lastSeq[topic] ?? row["last_seq"], publishedSeq: row["published_seq"])
             }
             return states
         }
@@ -45,32 +50,75 @@ extension LeadStore {
     /// Envelopes of `topic` from `fromSeq` (through `throughSeq`, when given), in `seq`
     /// order, at most `limit`.
     public func envelopes(topic: String, fromSeq: Int, limit: Int, throughSeq: Int = .max) throws(StoreError) -> [OutgoingMessage] {
-        try reading("reading envelopes of \(topic)") { db in
+        guard hasEnvelopeIndex else { return try unindexedEnvelopes(topic: topic, fromSeq: fromSeq, limit: limit, throughSeq: throughSeq) }
+        // Pending entries are taken before the read begins (see ``pendingSnapshot()``).
+        let waiting: [PendingIndex.Entry]
+        do {
+            waiting = try pendingSnapshot().entries[topic]?.filter { $0.seq >= fromSeq && $0.seq <= throughSeq } ?? []
+        } catch {
+            throw StoreError.wrap(error, "reading envelopes of \(topic)", path: path)
+        }
+        return try reading("reading envelopes of \(topic)") { db in
             // An envelope stored without its lead gets the lead's bytes back at `lead_at`, from
             // its own lead's row; one whose lead was pruned a moment before it is left out, as
             // if pruned too (in SQL, so that LIMIT counts only envelopes returned).
             let rows = try Row.fetchAll(
+                db, sql: """
+                    SELECT e.seq, e.envelope, e.lead_at, l.lead FROM envelope_index i
+                    JOIN envelopes e ON e.id = i.envelope_id
+                    LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.id = e.lead_row AND l.lead_id = e.lead_id
+                    WHERE i.topic = ? AND i.seq >= ? AND i.seq <= ? AND (e.lead_at IS NULL OR l.id IS NOT NULL)
+                    ORDER BY i.seq LIMIT ?
+                    """,
+                arguments: [topic, fromSeq, throughSeq, limit])
+            var messages = rows.compactMap { LeadStore.envelope(topic, $0) }
+            guard messages.count < limit, !waiting.isEmpty else { return messages }
+            // Then the pending ones, all later than the indexed (one indexed since the
+            // snapshot is found both ways: shown once).
+            let shown = Set(messages.map(\.seq))
+            let byID = try db.cachedStatement(sql: """
+                SELECT e.seq, e.envelope, e.lead_at, l.lead FROM envelopes e
+                LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.id = e.lead_row AND l.lead_id = e.lead_id
+                WHERE e.id = ? AND (e.lead_at IS NULL OR l.id IS NOT NULL)
+                """)
+            for entry in waiting where !shown.contains(entry.seq) {
+                guard messages.count < limit else { break }
+                if let row = try Row.fetchOne(byID, arguments: [entry.id]), let message = LeadStore.envelope(topic, row) {
+                    messages.append(message)
+                }
+            }
+            return messages
+        }
+    }
+
+    /// A store of schema v4 or older, read as it is: its envelopes are indexed by `(topic, seq)`.
+    private func unindexedEnvelopes(topic: String, fromSeq: Int, limit: Int, throughSeq: Int) throws(StoreError) -> [OutgoingMessage] {
+        try reading("reading envelopes of \(topic)") { db in
+            try Row.fetchAll(
                 db, sql: """
                     SELECT e.seq, e.envelope, e.lead_at, l.lead FROM envelopes e
                     LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.id = e.lead_row AND l.lead_id = e.lead_id
                     WHERE e.topic = ? AND e.seq >= ? AND e.seq <= ? AND (e.lead_at IS NULL OR l.id IS NOT NULL)
                     ORDER BY e.seq LIMIT ?
                     """,
-                arguments: [topic, fromSeq, throughSeq, limit])
-            return rows.compactMap { row -> OutgoingMessage? in
-                let stored: Data = row["envelope"]
-                guard let at: Int = row["lead_at"] else {
-                    return OutgoingMessage(topic: topic, seq: row["seq"], envelope: [UInt8](stored))
-                }
-                guard let lead: Data = row["lead"], at >= 0, at <= stored.count else { return nil }
-                var envelope: [UInt8] = []
-                envelope.reserveCapacity(stored.count + lead.count)
-                envelope.append(contentsOf: stored.prefix(at))
-                envelope.append(contentsOf: lead)
-                envelope.append(contentsOf: stored.dropFirst(at))
-                return OutgoingMessage(topic: topic, seq: row["seq"], envelope: envelope)
-            }
+                arguments: [topic, fromSeq, throughSeq, limit]
+            ).compactMap { LeadStore.envelope(topic, $0) }
         }
+    }
+
+    /// An envelope as published, its lead spliced back in; `nil` when its lead is gone.
+    static func envelope(_ topic: String, _ row: Row) -> OutgoingMessage? {
+        let stored: Data = row["envelope"]
+        guard let at: Int = row["lead_at"] else {
+            return OutgoingMessage(topic: topic, seq: row["seq"], envelope: [UInt8](stored))
+        }
+        guard let lead: Data = row["lead"], at >= 0, at <= stored.count else { return nil }
+        var envelope: [UInt8] = []
+        envelope.reserveCapacity(stored.count + lead.count)
+        envelope.append(contentsOf: stored.prefix(at))
+        envelope.append(contentsOf: lead)
+        envelope.append(contentsOf: stored.dropFirst(at))
+        return OutgoingMessage(topic: topic, seq: row["seq"], envelope: envelope)
     }
 
     /// The stored record of a lead, when present.

@@ -9,8 +9,9 @@ extension LeadStore {
 
     /// Commits `batch` in one transaction, together with the published watermarks.
     public func commit(_ batch: StoreBatch, published: [String: Int] = [:]) throws(StoreError) {
+        let result: (added: [String: [PendingIndex.Entry]], indexed: [String: [PendingIndex.Entry]])
         do {
-            try pool.write { db in
+            result = try pool.write { db in
                 // The hot inserts bind straight through SQLite's C API: GRDB's argument
                 // boxing cost more than the inserts themselves (see docs/benchmarks.md).
                 let insertLead = try db.cachedStatement(sql: """
@@ -36,7 +37,7 @@ extension LeadStore {
                 let insertEnvelope = try db.cachedStatement(sql: """
                     INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope, lead_at, lead_row) VALUES (?, ?, ?, ?, ?, ?, ?)
                     """)
-                var lastSeq: [String: Int] = [:]
+                var added: [String: [PendingIndex.Entry]] = [:]
                 var trimmed: [UInt8] = []
                 for (i, envelope) in batch.envelopes.enumerated() {
                     let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
@@ -64,16 +65,26 @@ extension LeadStore {
                             sqlite3_bind_null(s, 7)
                         }
                     }
-                    lastSeq[envelope.topic] = max(lastSeq[envelope.topic] ?? 0, envelope.seq)
+                    added[envelope.topic, default: []].append(PendingIndex.Entry(seq: envelope.seq, id: db.lastInsertedRowID))
                 }
+                // Their index entries wait, and go in a topic at a time (LeadStore+EnvelopeIndex.swift).
+                for topic in added.keys { added[topic]?.sort { $0.seq < $1.seq } }
+                let pending = try pendingForCommit(db)
+                try LeadStore.checkSequence(added, pending)
+                let indexed = pending.plan(
+                    adding: added, newestID: db.lastInsertedRowID, group: LeadStore.indexGroup, age: LeadStore.indexAge)
+                try LeadStore.writeIndex(indexed, db)
+                // A topic's row is written once, when it is new: rewriting `last_seq` in every
+                // commit dirtied a page of `topics` for each topic in the batch. The envelopes
+                // hold the last `seq` (``PendingIndex/lastSeq``, loaded from them at start-up).
                 let upsert = try db.cachedStatement(sql: """
                     INSERT INTO topics (topic, last_seq, published_seq) VALUES (?, ?, 0)
                     ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
                     """)
-                for (topic, seq) in lastSeq {
+                for (topic, entries) in added where pending.lastSeq[topic] == nil {
                     try RawSQL.run(upsert, db) { s in
                         RawSQL.text(s, 1, topic)
-                        sqlite3_bind_int64(s, 2, Int64(seq))
+                        sqlite3_bind_int64(s, 2, Int64(entries.last?.seq ?? 0))
                     }
                 }
                 if !batch.accountOwners.isEmpty {
@@ -110,9 +121,19 @@ extension LeadStore {
                     }
                 }
                 try LeadStore.writePublished(published, db)
+                if !published.isEmpty, let from = pending.oldestID ?? added.values.lazy.compactMap(\.first?.id).min() {
+                    // With the watermarks (about once a second): where a restart looks for
+                    // pending entries. An older bound only means looking a little further.
+                    try LeadStore.writePendingFrom(from, db)
+                }
+                return (added, indexed)
             }
         } catch {
+            // Rolled back: no topic rows, no index entries, nothing pending.
             throw StoreError.wrap(error, "committing \(batch.leads.count) leads and \(batch.envelopes.count) envelopes", path: path)
+        }
+        if !result.added.isEmpty {
+            pendingEnvelopes.withLock { $0?.apply(adding: result.added, indexed: result.indexed) }
         }
     }
 

@@ -128,6 +128,12 @@ public final class LeadStore: Sendable {
     let failLogSyncsAfter: Int?
     let walBacklog = Atomic<Int>(0)
     let checkpoints = Atomic<Int>(0)
+    /// Envelopes committed but not in `envelope_index` yet, and each topic's last `seq`
+    /// (`nil` until loaded).
+    let pendingEnvelopes = Mutex<PendingIndex?>(nil)
+    /// Whether the store has `envelope_index` (schema v5): only a store read as it is, never
+    /// migrated, may be older.
+    let hasEnvelopeIndex: Bool
 
     public static let fileName = "leadrouter.sqlite"
     /// How stale an account owner's `routed_at` may get before a lead of the account rewrites it.
@@ -150,6 +156,7 @@ public final class LeadStore: Sendable {
         self.durability = durability
         self.syncsLogOnRequest = syncLogOnRequest && durability == .full
         self.failLogSyncsAfter = failLogSyncsAfter
+        self.hasEnvelopeIndex = true
         var configuration = Configuration()
         configuration.label = "leadrouter"
         configuration.busyMode = .timeout(10)
@@ -185,8 +192,13 @@ public final class LeadStore: Sendable {
             checkpointer = try DatabaseQueue(path: path, configuration: checkpointConfiguration)
             // Touch every table: a damaged file fails here, at start-up, not on the first lead.
             _ = try pool.read { db in
-                try Row.fetchOne(db, sql: "SELECT (SELECT count(*) FROM topics), (SELECT max(id) FROM leads), (SELECT max(id) FROM envelopes)")
+                try Row.fetchOne(db, sql: """
+                    SELECT (SELECT count(*) FROM topics), (SELECT max(id) FROM leads), (SELECT max(id) FROM envelopes),
+                           (SELECT count(*) FROM store_state), (SELECT topic FROM envelope_index LIMIT 1)
+                    """)
             }
+            let pending = try pool.read { try LeadStore.loadPendingIndex($0) }
+            pendingEnvelopes.withLock { $0 = pending }
         } catch {
             throw StoreError.wrap(error, "opening the store", path: path)
         }
@@ -226,7 +238,10 @@ public final class LeadStore: Sendable {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             checkpointer = try DatabaseQueue(path: path, configuration: configuration)
-            _ = try pool.read { try Row.fetchOne($0, sql: "SELECT count(*) FROM leads") }
+            hasEnvelopeIndex = try pool.read { db in
+                _ = try Row.fetchOne(db, sql: "SELECT count(*) FROM leads")
+                return try db.tableExists("envelope_index")
+            }
         } catch {
             throw StoreError.wrap(error, "opening the store to read", path: path)
         }
@@ -302,6 +317,39 @@ public final class LeadStore: Sendable {
                     partners TEXT NOT NULL
                 );
                 CREATE INDEX partner_lists_digest ON partner_lists (digest);
+                """)
+        }
+        migrator.registerMigration("v5: envelopes indexed a topic at a time") { db in
+            // `envelopes` loses its UNIQUE (topic, seq) index, which SQLite keeps only by
+            // rebuilding the table; `envelope_index` takes over, written in groups per topic
+            // (see LeadStore+EnvelopeIndex.swift).
+            try db.execute(sql: """
+                CREATE TABLE envelopes_v5 (
+                    id INTEGER PRIMARY KEY,
+                    topic TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    lead_id TEXT,
+                    created_at INTEGER NOT NULL,
+                    envelope BLOB NOT NULL,
+                    lead_at INTEGER,
+                    lead_row INTEGER
+                );
+                INSERT INTO envelopes_v5 (id, topic, seq, lead_id, created_at, envelope, lead_at, lead_row)
+                    SELECT id, topic, seq, lead_id, created_at, envelope, lead_at, lead_row FROM envelopes;
+                DROP TABLE envelopes;
+                ALTER TABLE envelopes_v5 RENAME TO envelopes;
+                CREATE TABLE envelope_index (
+                    topic TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    envelope_id INTEGER NOT NULL,
+                    PRIMARY KEY (topic, seq)
+                ) WITHOUT ROWID;
+                INSERT INTO envelope_index (topic, seq, envelope_id) SELECT topic, seq, id FROM envelopes ORDER BY topic, seq;
+                CREATE TABLE store_state (
+                    key TEXT PRIMARY KEY,
+                    value INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO store_state (key, value) VALUES ('\(LeadStore.pendingFromKey)', coalesce((SELECT max(id) FROM envelopes), 0) + 1);
                 """)
         }
         return migrator

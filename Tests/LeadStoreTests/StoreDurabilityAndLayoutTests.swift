@@ -306,6 +306,7 @@ func storeFromBeforeV4Migrates() throws {
         }
         // Take the file back to schema v3, as the previous leadrouterd left it.
         try DatabaseQueue(path: storeFile(directory)).write { db in
+            try rewindToV4(db)
             try db.execute(sql: """
                 ALTER TABLE envelopes DROP COLUMN lead_row;
                 ALTER TABLE envelopes DROP COLUMN lead_at;
@@ -321,4 +322,23 @@ func storeFromBeforeV4Migrates() throws {
         let columns = try DatabaseQueue(path: storeFile(directory)).read { db in try db.columns(in: "envelopes").map(\.name) }
         #expect(columns.contains("lead_at") && columns.contains("lead_row"))
     }
+}
+
+/// Takes a store back to schema v4, as leadrouterd left it before v5: every envelope indexed
+/// by `(topic, seq)` in its own table, and `topics.last_seq` current.
+func rewindToV4(_ db: Database) throws {
+    try db.execute(sql: """
+        UPDATE topics SET last_seq = max(last_seq, coalesce((SELECT max(seq) FROM envelopes e WHERE e.topic = topics.topic), 0));
+        CREATE TABLE envelopes_v4 (
+            id INTEGER PRIMARY KEY, topic TEXT NOT NULL, seq INTEGER NOT NULL, lead_id TEXT,
+            created_at INTEGER NOT NULL, envelope BLOB NOT NULL, lead_at INTEGER, lead_row INTEGER,
+            UNIQUE (topic, seq)
+        );
+        INSERT INTO envelopes_v4 SELECT id, topic, seq, lead_id, created_at, envelope, lead_at, lead_row FROM envelopes;
+        DROP TABLE envelopes;
+        ALTER TABLE envelopes_v4 RENAME TO envelopes;
+        DROP TABLE envelope_index;
+        DROP TABLE store_state;
+        DELETE FROM grdb_migrations WHERE identifier LIKE 'v5%';
+        """)
 }

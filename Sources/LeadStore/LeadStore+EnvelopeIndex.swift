@@ -1,0 +1,179 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+// MARK: - The envelope index, written a topic at a time
+
+/// Where each envelope is found by `(topic, seq)`, for replay.
+///
+/// Indexing every envelope as it was committed dirtied one leaf page of the index per topic in
+/// each commit: with 1,000 partner topics, as many pages as leads in a small batch, and about
+/// 1,000 pages for a batch of 2,048. A lead's envelope cost more to index than to store (see
+/// docs/benchmarks.md). So a commit adds a topic's entries only once it has
+/// ``LeadStore/indexGroup`` of them waiting (one leaf page takes them all), or once the oldest
+/// has waited ``LeadStore/indexAge`` envelopes. Until then they are *pending*: held in memory
+/// and found there by replay; after a restart, found again among the envelopes committed
+/// since the stored lower bound `index_pending_from` (see ``LeadStore/loadPendingIndex(_:)``).
+struct PendingIndex {
+    struct Entry: Equatable {
+        var seq: Int
+        var id: Int64
+    }
+
+    /// Per topic, its pending entries in `seq` order, all after its indexed ones.
+    var entries: [String: [Entry]] = [:]
+    /// Topics by the row id of their oldest pending entry, oldest first. An item is stale once
+    /// its topic's first entry is another one (the topic was indexed since).
+    var order: [(id: Int64, topic: String)] = []
+    var head = 0
+    /// Per topic, the highest `seq` committed (indexed, pending, or pruned since).
+    var lastSeq: [String: Int] = [:]
+
+    /// The oldest pending envelope's row id, or `nil` when none is pending.
+    var oldestID: Int64? {
+        var i = head
+        while i < order.count {
+            if entries[order[i].topic]?.first?.id == order[i].id { return order[i].id }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Which topics to index in a commit that adds `added` (`newestID` its last envelope's
+    /// row id): each with every entry it would have pending, the commit's included.
+    func plan(adding added: [String: [Entry]], newestID: Int64, group: Int, age: Int64) -> [String: [Entry]] {
+        var flush: [String: [Entry]] = [:]
+        for (topic, new) in added {
+            let waiting = entries[topic] ?? []
+            if waiting.count + new.count >= group { flush[topic] = waiting + new }
+        }
+        var i = head
+        while i < order.count, order[i].id <= newestID - age {
+            let topic = order[i].topic
+            if flush[topic] == nil, let waiting = entries[topic], waiting.first?.id == order[i].id {
+                flush[topic] = waiting + (added[topic] ?? [])
+            }
+            i += 1
+        }
+        return flush
+    }
+
+    /// After the commit of `plan(adding: added, …)`: adds `added` and drops what was indexed.
+    mutating func apply(adding added: [String: [Entry]], indexed: [String: [Entry]]) {
+        var started: [(id: Int64, topic: String)] = []
+        for (topic, new) in added {
+            if let last = new.last?.seq { lastSeq[topic] = max(lastSeq[topic] ?? 0, last) }
+        }
+        for (topic, new) in added where indexed[topic] == nil {
+            if entries[topic, default: []].isEmpty, let first = new.first { started.append((first.id, topic)) }
+            entries[topic, default: []].append(contentsOf: new)
+        }
+        // Row ids only grow from one commit to the next: sorting the commit's own keeps
+        // `order` sorted, so its first live item is the oldest pending entry.
+        order.append(contentsOf: started.sorted { $0.id < $1.id })
+        for topic in indexed.keys { entries[topic] = nil }
+        while head < order.count, entries[order[head].topic]?.first?.id != order[head].id { head += 1 }
+        if head > 4096, head * 2 > order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+    }
+}
+
+extension LeadStore {
+    /// A topic's pending entries are indexed once this many wait.
+    static let indexGroup = 64
+    /// …or once the oldest has waited for this many later envelopes (of any topic): this
+    /// bounds what a restart reads to find the pending entries again.
+    static let indexAge: Int64 = 32_768
+    static let pendingFromKey = "index_pending_from"
+
+    /// Rebuilds the pending entries from the envelopes committed since `index_pending_from`
+    /// that the index does not hold (at start-up, or on a reader's first use).
+    static func loadPendingIndex(_ db: Database) throws -> PendingIndex {
+        let from = try Int64.fetchOne(db, sql: "SELECT value FROM store_state WHERE key = ?", arguments: [pendingFromKey]) ?? 0
+        var pending = PendingIndex()
+        // A topic's row holds its `seq` when it was new (and when envelopes were pruned);
+        // the index and the pending entries hold the rest.
+        for row in try Row.fetchAll(db, sql: """
+            SELECT t.topic, max(t.last_seq, coalesce((SELECT max(i.seq) FROM envelope_index i WHERE i.topic = t.topic), 0)) FROM topics t
+            """) {
+            pending.lastSeq[row[0]] = row[1]
+        }
+        let rows = try Row.fetchCursor(
+            db, sql: """
+                SELECT e.id, e.topic, e.seq FROM envelopes e
+                WHERE e.id >= ? AND NOT EXISTS (SELECT 1 FROM envelope_index i WHERE i.topic = e.topic AND i.seq = e.seq)
+                ORDER BY e.id
+                """,
+            arguments: [from])
+        var added: [String: [PendingIndex.Entry]] = [:]
+        while let row = try rows.next() {
+            added[row[1], default: []].append(PendingIndex.Entry(seq: row[2], id: row[0]))
+        }
+        // In `seq` order per topic (commits may store a topic's envelopes out of order).
+        for topic in added.keys { added[topic]?.sort { $0.seq < $1.seq } }
+        pending.apply(adding: added, indexed: [:])
+        return pending
+    }
+
+    /// The pending entries, loaded on first use. A reader takes them before its own read
+    /// begins: an entry indexed meanwhile is then found twice (and shown once), never missed.
+    func pendingSnapshot() throws -> PendingIndex {
+        if let pending = pendingEnvelopes.withLock({ $0 }) { return pending }
+        let pending = try pool.read { try LeadStore.loadPendingIndex($0) }
+        return pendingEnvelopes.withLock { stored in
+            if stored == nil { stored = pending }
+            return stored!
+        }
+    }
+
+    /// Inside a commit: a topic's `seq`s only grow from one commit to the next (within one,
+    /// any order), each used once.
+    static func checkSequence(_ added: [String: [PendingIndex.Entry]], _ pending: PendingIndex) throws {
+        for (topic, entries) in added {
+            let last = pending.lastSeq[topic] ?? 0
+            var previous = last
+            for entry in entries {
+                guard entry.seq > previous else {
+                    throw SequenceClash(topic: topic, seq: entry.seq, last: last)
+                }
+                previous = entry.seq
+            }
+        }
+    }
+
+    struct SequenceClash: Error, CustomStringConvertible {
+        var topic: String
+        var seq: Int
+        var last: Int
+        var description: String { "envelope seq \(seq) of \(topic) is used already (the topic's last committed seq is \(last))" }
+    }
+
+    /// Inside a commit, on the writer's connection.
+    func pendingForCommit(_ db: Database) throws -> PendingIndex {
+        if let pending = pendingEnvelopes.withLock({ $0 }) { return pending }
+        let pending = try LeadStore.loadPendingIndex(db)
+        pendingEnvelopes.withLock { $0 = pending }
+        return pending
+    }
+
+    /// Inside a commit: indexes the topics `plan` picked. An envelope pruned while pending
+    /// gets no entry.
+    static func writeIndex(_ flush: [String: [PendingIndex.Entry]], _ db: Database) throws {
+        guard !flush.isEmpty else { return }
+        let insert = try db.cachedStatement(sql: "INSERT INTO envelope_index (topic, seq, envelope_id) SELECT topic, seq, id FROM envelopes WHERE id = ?")
+        for entries in flush.values {
+            for entry in entries {
+                try RawSQL.run(insert, db) { s in sqlite3_bind_int64(s, 1, entry.id) }
+            }
+        }
+    }
+
+    /// Inside a commit: records a lower bound of the pending entries' row ids.
+    static func writePendingFrom(_ id: Int64, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO store_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+            arguments: [pendingFromKey, id])
+    }
+}
