@@ -39,6 +39,16 @@ struct PendingIndex {
         return nil
     }
 
+    /// Forgets the entries of envelopes up to row `id`, pruned.
+    mutating func drop(through id: Int64) {
+        for (topic, waiting) in entries where waiting.contains(where: { $0.id <= id }) {
+            let kept = waiting.filter { $0.id > id }
+            entries[topic] = kept.isEmpty ? nil : kept
+        }
+        order = entries.compactMap { topic, waiting in waiting.first.map { (id: $0.id, topic: topic) } }.sorted { $0.id < $1.id }
+        head = 0
+    }
+
     /// Which topics to index in a commit that adds `added` (`newestID` its last envelope's
     /// row id): each with every entry it would have pending, the commit's included.
     func plan(adding added: [String: [Entry]], newestID: Int64, group: Int, age: Int64) -> [String: [Entry]] {
@@ -158,14 +168,18 @@ extension LeadStore {
         return pending
     }
 
-    /// Inside a commit: indexes the topics `plan` picked. An envelope pruned while pending
-    /// gets no entry.
+    /// Inside a commit: indexes the topics `plan` picked, from memory (reading each envelope
+    /// back to check it is still there cost a page read each: they are long out of cache).
     static func writeIndex(_ flush: [String: [PendingIndex.Entry]], _ db: Database) throws {
         guard !flush.isEmpty else { return }
-        let insert = try db.cachedStatement(sql: "INSERT INTO envelope_index (topic, seq, envelope_id) SELECT topic, seq, id FROM envelopes WHERE id = ?")
-        for entries in flush.values {
+        let insert = try db.cachedStatement(sql: "INSERT INTO envelope_index (topic, seq, envelope_id) VALUES (?, ?, ?)")
+        for (topic, entries) in flush {
             for entry in entries {
-                try RawSQL.run(insert, db) { s in sqlite3_bind_int64(s, 1, entry.id) }
+                try RawSQL.run(insert, db) { s in
+                    RawSQL.text(s, 1, topic)
+                    sqlite3_bind_int64(s, 2, Int64(entry.seq))
+                    sqlite3_bind_int64(s, 3, entry.id)
+                }
             }
         }
     }

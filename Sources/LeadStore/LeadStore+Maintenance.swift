@@ -115,40 +115,49 @@ extension LeadStore {
     /// Registrations that expired before `expiredBefore` (default: `cutoff`) go too.
     public func prune(olderThan cutoff: Int64, limit: Int = 1000, expiredBefore: Int64? = nil) throws(StoreError) -> Int {
         do {
-            return try pool.write { db in
-                // Rows are appended in time order, so the oldest are the first ids: look only at
-                // the first `limit` rows, never scan the whole table for old ones. Envelopes go
-                // first, and a lead only once no stored envelope splices it in.
-                let old = "SELECT id FROM (SELECT id, created_at FROM envelopes ORDER BY id LIMIT ?) WHERE created_at < ?"
-                // Commits leave a topic's last `seq` to its envelopes: before they go, it is saved
-                // in `topics`, so a topic whose envelopes are all pruned never numbers from 1 again.
-                try db.execute(
-                    sql: """
-                        INSERT INTO topics (topic, last_seq, published_seq)
-                        SELECT topic, max(seq), 0 FROM envelopes WHERE id IN (\(old)) GROUP BY topic
-                        ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
-                        """,
-                    arguments: [limit, cutoff])
-                try db.execute(
-                    sql: "DELETE FROM envelope_index WHERE (topic, seq) IN (SELECT topic, seq FROM envelopes WHERE id IN (\(old)))",
-                    arguments: [limit, cutoff])
-                try db.execute(sql: "DELETE FROM envelopes WHERE id IN (\(old))", arguments: [limit, cutoff])
-                var deleted = db.changesCount
-                try db.execute(
-                    sql: """
-                        DELETE FROM leads WHERE id IN (SELECT id FROM (SELECT id, routed_at FROM leads ORDER BY id LIMIT ?)
-                            WHERE routed_at < ?
-                              AND id < coalesce((SELECT lead_row FROM envelopes WHERE lead_row IS NOT NULL ORDER BY id LIMIT 1), 9223372036854775807))
-                        """,
-                    arguments: [limit, cutoff])
-                deleted += db.changesCount
-                // Account ownership learnt from routing lapses when the account has had no lead for as long.
-                try db.execute(
-                    sql: "DELETE FROM account_owners WHERE account_key IN (SELECT account_key FROM account_owners WHERE routed_at < ? LIMIT ?)",
-                    arguments: [cutoff, limit])
-                deleted += db.changesCount
-                try db.execute(sql: "DELETE FROM registrations WHERE expires < ?", arguments: [expiredBefore ?? cutoff])
-                deleted += db.changesCount
+            return try pool.writeWithoutTransaction { db in
+                var deleted = 0
+                var lastPruned: Int64?
+                try db.inTransaction {
+                    // Rows are appended in time order, so the oldest are the first ids: look only at
+                    // the first `limit` rows, never scan the whole table for old ones. Envelopes go
+                    // first, and a lead only once no stored envelope splices it in.
+                    let old = "SELECT id FROM (SELECT id, created_at FROM envelopes ORDER BY id LIMIT ?) WHERE created_at < ?"
+                    // Commits leave a topic's last `seq` to its envelopes: before they go, it is saved
+                    // in `topics`, so a topic whose envelopes are all pruned never numbers from 1 again.
+                    try db.execute(
+                        sql: """
+                            INSERT INTO topics (topic, last_seq, published_seq)
+                            SELECT topic, max(seq), 0 FROM envelopes WHERE id IN (\(old)) GROUP BY topic
+                            ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
+                            """,
+                        arguments: [limit, cutoff])
+                    try db.execute(
+                        sql: "DELETE FROM envelope_index WHERE (topic, seq) IN (SELECT topic, seq FROM envelopes WHERE id IN (\(old)))",
+                        arguments: [limit, cutoff])
+                    lastPruned = try Int64.fetchOne(db, sql: "SELECT max(id) FROM (\(old))", arguments: [limit, cutoff])
+                    try db.execute(sql: "DELETE FROM envelopes WHERE id IN (\(old))", arguments: [limit, cutoff])
+                    deleted = db.changesCount
+                    try db.execute(
+                        sql: """
+                            DELETE FROM leads WHERE id IN (SELECT id FROM (SELECT id, routed_at FROM leads ORDER BY id LIMIT ?)
+                                WHERE routed_at < ?
+                                  AND id < coalesce((SELECT lead_row FROM envelopes WHERE lead_row IS NOT NULL ORDER BY id LIMIT 1), 9223372036854775807))
+                            """,
+                        arguments: [limit, cutoff])
+                    deleted += db.changesCount
+                    // Account ownership learnt from routing lapses when the account has had no lead for as long.
+                    try db.execute(
+                        sql: "DELETE FROM account_owners WHERE account_key IN (SELECT account_key FROM account_owners WHERE routed_at < ? LIMIT ?)",
+                        arguments: [cutoff, limit])
+                    deleted += db.changesCount
+                    try db.execute(sql: "DELETE FROM registrations WHERE expires < ?", arguments: [expiredBefore ?? cutoff])
+                    deleted += db.changesCount
+                    return .commit
+                }
+                // Committed, and still before any other commit: pending index entries of pruned
+                // envelopes go too, so none is indexed after its envelope is gone.
+                if let lastPruned { pendingEnvelopes.withLock { $0?.drop(through: lastPruned) } }
                 return deleted
             }
         } catch {

@@ -191,3 +191,17 @@ func storeFromBeforeV5Migrates() throws {
         }
     }
 }
+
+@Test func envelopesPrunedWhilePendingAreNeverIndexed() throws {
+    try withStateDirectory { directory throws in
+        try withStore(directory) { store throws in
+            try store.commit(batch(envelopes: messages("t", 1...10), createdAt: 1000))
+            #expect(try store.prune(olderThan: 2000) == 10)
+            try store.commit(batch(envelopes: messages("t", 11...80), createdAt: 5000))
+            // Only the 70 still stored were indexed: none points at a pruned envelope.
+            #expect(try indexedCount(directory, "t") == 70)
+            #expect(try store.envelopes(topic: "t", fromSeq: 0, limit: 100) == messages("t", 11...80))
+            #expect(try numbering(store) == ["t": state(80)])
+        }
+    }
+}
