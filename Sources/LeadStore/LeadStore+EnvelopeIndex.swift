@@ -29,14 +29,13 @@ struct PendingIndex {
     /// Per topic, the highest `seq` committed (indexed, pending, or pruned since).
     var lastSeq: [String: Int] = [:]
 
-    /// The oldest pending envelope's row id, or `nil` when none is pending.
-    var oldestID: Int64? {
-        var i = head
-        while i < order.count {
-            if entries[order[i].topic]?.first?.id == order[i].id { return order[i].id }
-            i += 1
-        }
-        return nil
+    /// The oldest pending envelope's row id, or `nil` when none is pending. Every mutation
+    /// leaves `head` at a live item (see ``skipStale()``).
+    var oldestID: Int64? { head < order.count ? order[head].id : nil }
+
+    /// Moves `head` past items whose topic was indexed since.
+    private mutating func skipStale() {
+        while head < order.count, entries[order[head].topic]?.first?.id != order[head].id { head += 1 }
     }
 
     /// Forgets the entries of envelopes up to row `id`, pruned.
@@ -82,7 +81,7 @@ struct PendingIndex {
         // `order` sorted, so its first live item is the oldest pending entry.
         order.append(contentsOf: started.sorted { $0.id < $1.id })
         for topic in indexed.keys { entries[topic] = nil }
-        while head < order.count, entries[order[head].topic]?.first?.id != order[head].id { head += 1 }
+        skipStale()
         if head > 4096, head * 2 > order.count {
             order.removeFirst(head)
             head = 0
@@ -127,15 +126,21 @@ extension LeadStore {
         return pending
     }
 
-    /// The pending entries, loaded on first use. A reader takes them before its own read
+    /// The pending entries, loaded with `load` on first use (a writable store loads them when
+    /// it opens; a reader, on its first replay). A reader takes them before its own read
     /// begins: an entry indexed meanwhile is then found twice (and shown once), never missed.
-    func pendingSnapshot() throws -> PendingIndex {
+    func pendingIndex(orLoad load: () throws -> PendingIndex) throws -> PendingIndex {
         if let pending = pendingEnvelopes.withLock({ $0 }) { return pending }
-        let pending = try pool.read { try LeadStore.loadPendingIndex($0) }
+        let pending = try load()
         return pendingEnvelopes.withLock { stored in
             if stored == nil { stored = pending }
             return stored!
         }
+    }
+
+    /// For a reader, outside any transaction.
+    func pendingSnapshot() throws -> PendingIndex {
+        try pendingIndex { try pool.read { try LeadStore.loadPendingIndex($0) } }
     }
 
     /// Inside a commit: a topic's `seq`s only grow from one commit to the next (within one,
@@ -158,14 +163,6 @@ extension LeadStore {
         var seq: Int
         var last: Int
         var description: String { "envelope seq \(seq) of \(topic) is used already (the topic's last committed seq is \(last))" }
-    }
-
-    /// Inside a commit, on the writer's connection.
-    func pendingForCommit(_ db: Database) throws -> PendingIndex {
-        if let pending = pendingEnvelopes.withLock({ $0 }) { return pending }
-        let pending = try LeadStore.loadPendingIndex(db)
-        pendingEnvelopes.withLock { $0 = pending }
-        return pending
     }
 
     /// Inside a commit: indexes the topics `plan` picked, from memory (reading each envelope

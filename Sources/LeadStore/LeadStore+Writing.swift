@@ -69,7 +69,7 @@ extension LeadStore {
                 }
                 // Their index entries wait, and go in a topic at a time (LeadStore+EnvelopeIndex.swift).
                 for topic in added.keys { added[topic]?.sort { $0.seq < $1.seq } }
-                let pending = try pendingForCommit(db)
+                let pending = try pendingIndex { try LeadStore.loadPendingIndex(db) }
                 try LeadStore.checkSequence(added, pending)
                 let indexed = pending.plan(
                     adding: added, newestID: db.lastInsertedRowID, group: LeadStore.indexGroup, age: LeadStore.indexAge)

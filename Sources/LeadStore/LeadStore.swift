@@ -197,8 +197,8 @@ public final class LeadStore: Sendable {
                            (SELECT count(*) FROM store_state), (SELECT topic FROM envelope_index LIMIT 1)
                     """)
             }
-            let pending = try pool.read { try LeadStore.loadPendingIndex($0) }
-            pendingEnvelopes.withLock { $0 = pending }
+            // The envelopes not yet indexed, found once, before the first commit needs them.
+            _ = try pendingSnapshot()
         } catch {
             throw StoreError.wrap(error, "opening the store", path: path)
         }
