@@ -226,6 +226,9 @@ public final class RoutingLoop: Sendable {
                 logger.warning("could not save rotation state; fairness resumes from the last save", metadata: ["error": "\(error)"])
             }
         }
+        do { try store.flushAccountOwners() } catch {
+            logger.warning("could not write pending account owners; the next start finds them again from the leads", metadata: ["error": "\(error)"])
+        }
         if store.syncsLogOnRequest {
             do { try store.syncLog() } catch {
                 logger.warning("could not sync the store at shutdown", metadata: ["error": "\(error)"])

@@ -148,7 +148,7 @@ extension LeadStore {
                     deleted += db.changesCount
                     // Account ownership learnt from routing lapses when the account has had no lead for as long.
                     try db.execute(
-                        sql: "DELETE FROM account_owners WHERE account_key IN (SELECT account_key FROM account_owners WHERE routed_at < ? LIMIT ?)",
+                        sql: "DELETE FROM account_owners WHERE (bucket, account_key) IN (SELECT bucket, account_key FROM account_owners WHERE routed_at < ? LIMIT ?)",
                         arguments: [cutoff, limit])
                     deleted += db.changesCount
                     try db.execute(sql: "DELETE FROM registrations WHERE expires < ?", arguments: [expiredBefore ?? cutoff])

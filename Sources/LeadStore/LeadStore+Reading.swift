@@ -22,15 +22,6 @@ extension LeadStore {
         return known
     }
 
-    static func owners(_ keys: [String], _ db: Database) throws -> [String: String] {
-        var owners: [String: String] = [:]
-        let probe = try db.cachedStatement(sql: "SELECT partner_id FROM account_owners WHERE account_key = ?")
-        for key in keys {
-            if let owner = try RawSQL.first(probe, db, key) { owners[key] = owner }
-        }
-        return owners
-    }
-
     /// Every topic's numbering.
     public func topicStates() throws(StoreError) -> [String: TopicState] {
         let pending: PendingIndex
@@ -210,14 +201,14 @@ extension LeadStore {
         guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], [:]) }
         let what = "looking up lead ids and account owners"
         if besideCommit {
-            return try reading(what) { db in (try LeadStore.known(leadIDs, db), try LeadStore.owners(accountKeys, db)) }
+            return try reading(what) { db in (try LeadStore.known(leadIDs, db), try owners(accountKeys, db)) }
         }
         // On the writer's connection, whose page cache the last commit left warm (a reader's
         // is invalidated by every commit), in one snapshot without a pooled read's set-up.
         return try onWriter(what) { db in
             var result: (known: Set<String>, owners: [String: String]) = ([], [:])
             try db.inTransaction(.deferred) {
-                result = (try LeadStore.known(leadIDs, db), try LeadStore.owners(accountKeys, db))
+                result = (try LeadStore.known(leadIDs, db), try owners(accountKeys, db))
                 return .commit
             }
             return result

@@ -9,7 +9,7 @@ extension LeadStore {
 
     /// Commits `batch` in one transaction, together with the published watermarks.
     public func commit(_ batch: StoreBatch, published: [String: Int] = [:]) throws(StoreError) {
-        let result: (added: [String: [PendingIndex.Entry]], indexed: [String: [PendingIndex.Entry]])
+        let result: (added: [String: [PendingIndex.Entry]], indexed: [String: [PendingIndex.Entry]], owners: PendingOwners.Plan)
         do {
             result = try pool.write { db in
                 // The hot inserts bind straight through SQLite's C API: GRDB's argument
@@ -87,25 +87,13 @@ extension LeadStore {
                         sqlite3_bind_int64(s, 2, Int64(entries.last?.seq ?? 0))
                     }
                 }
-                if !batch.accountOwners.isEmpty {
-                    // A row changes only when the owner changes, or its time is over an hour
-                    // old: a returning account costs no write (its ownership lapses at most an
-                    // hour early, against a retention of days). The last owner in the batch wins.
-                    let owner = try db.cachedStatement(sql: """
-                        INSERT INTO account_owners (account_key, partner_id, routed_at) VALUES (?, ?, ?)
-                        ON CONFLICT (account_key) DO UPDATE SET partner_id = excluded.partner_id, routed_at = excluded.routed_at
-                        WHERE account_owners.partner_id != excluded.partner_id
-                           OR account_owners.routed_at < excluded.routed_at - \(LeadStore.ownerRefreshMilliseconds)
-                        """)
-                    var seen = Set<String>(minimumCapacity: batch.accountOwners.count)
-                    for (key, partnerID) in batch.accountOwners.reversed() where seen.insert(key).inserted {
-                        try RawSQL.run(owner, db) { s in
-                            RawSQL.text(s, 1, key)
-                            RawSQL.text(s, 2, partnerID)
-                            sqlite3_bind_int64(s, 3, batch.createdAt)
-                        }
-                    }
+                // Owners wait, and go in a bucket range at a time (LeadStore+AccountOwners.swift).
+                let owners = try withPendingOwners(db) { pending in
+                    try pending.plan(
+                        adding: batch.accountOwners, leads: batch.leads.count, firstLeadRow: leadRows.values.min(), at: batch.createdAt,
+                        nextLeadRow: { try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM leads") ?? 1 })
                 }
+                try LeadStore.writeOwners(owners, db)
                 if !batch.partnerStates.isEmpty {
                     let state = try db.cachedStatement(sql: """
                         INSERT INTO partner_state (partner_id, current_weight, recent) VALUES (?, ?, ?)
@@ -126,15 +114,16 @@ extension LeadStore {
                     // pending entries. An older bound only means looking a little further.
                     try LeadStore.writePendingFrom(from, db)
                 }
-                return (added, indexed)
+                return (added, indexed, owners)
             }
         } catch {
-            // Rolled back: no topic rows, no index entries, nothing pending.
+            // Rolled back: no topic rows, no index entries, no owners, nothing pending.
             throw StoreError.wrap(error, "committing \(batch.leads.count) leads and \(batch.envelopes.count) envelopes", path: path)
         }
         if !result.added.isEmpty {
             pendingEnvelopes.withLock { $0?.apply(adding: result.added, indexed: result.indexed) }
         }
+        pendingOwners.withLock { $0?.apply(result.owners) }
     }
 
     /// Records that envelopes up to these `seq`s were handed to the publish socket.

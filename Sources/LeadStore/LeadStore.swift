@@ -131,6 +131,9 @@ public final class LeadStore: Sendable {
     /// Envelopes committed but not in `envelope_index` yet, and each topic's last `seq`
     /// (`nil` until loaded).
     let pendingEnvelopes = Mutex<PendingIndex?>(nil)
+    /// Account owners routed but not in `account_owners` yet (`nil` until loaded; never, for
+    /// a store opened to read).
+    let pendingOwners = Mutex<PendingOwners?>(nil)
     /// Whether the store has `envelope_index` (schema v5): only a store read as it is, never
     /// migrated, may be older.
     let hasEnvelopeIndex: Bool
@@ -197,8 +200,11 @@ public final class LeadStore: Sendable {
                            (SELECT count(*) FROM store_state), (SELECT topic FROM envelope_index LIMIT 1)
                     """)
             }
-            // The envelopes not yet indexed, found once, before the first commit needs them.
+            // The envelopes not yet indexed and the owners not yet written, found once, before
+            // the first commit needs them.
             _ = try pendingSnapshot()
+            let owners = try pool.read { try LeadStore.loadPendingOwners($0) }
+            pendingOwners.withLock { $0 = owners }
         } catch {
             throw StoreError.wrap(error, "opening the store", path: path)
         }
@@ -216,6 +222,8 @@ public final class LeadStore: Sendable {
     }
 
     deinit {
+        // Leaves nothing for the next start to find again (a crash only makes it read more).
+        if pendingOwners.withLock({ !($0?.owners.isEmpty ?? true) }) { try? flushAccountOwners() }
         logFile.withLock { fd in
             if fd >= 0 { close(fd) }
         }
@@ -350,6 +358,31 @@ public final class LeadStore: Sendable {
                     value INTEGER NOT NULL
                 ) WITHOUT ROWID;
                 INSERT INTO store_state (key, value) VALUES ('\(LeadStore.pendingFromKey)', coalesce((SELECT max(id) FROM envelopes), 0) + 1);
+                """)
+        }
+        migrator.registerMigration("v6: account owners bucketed for their sweep") { db in
+            // Keyed by bucket first, so the owners a commit writes (a range of buckets, see
+            // LeadStore+AccountOwners.swift) share leaf pages.
+            try db.execute(sql: """
+                CREATE TABLE account_owners_v6 (
+                    bucket INTEGER NOT NULL,
+                    account_key TEXT NOT NULL,
+                    partner_id TEXT NOT NULL,
+                    routed_at INTEGER NOT NULL,
+                    PRIMARY KEY (bucket, account_key)
+                ) WITHOUT ROWID
+                """)
+            let insert = try db.makeStatement(sql: "INSERT INTO account_owners_v6 (bucket, account_key, partner_id, routed_at) VALUES (?, ?, ?, ?)")
+            let rows = try Row.fetchCursor(db, sql: "SELECT account_key, partner_id, routed_at FROM account_owners")
+            while let row = try rows.next() {
+                let key: String = row[0]
+                try insert.execute(arguments: [LeadStore.ownerBucket(key), key, row[1], row[2]])
+            }
+            try db.execute(sql: """
+                DROP TABLE account_owners;
+                ALTER TABLE account_owners_v6 RENAME TO account_owners;
+                CREATE INDEX account_owners_routed_at ON account_owners (routed_at);
+                INSERT INTO store_state (key, value) VALUES ('\(LeadStore.ownersPendingFromKey)', coalesce((SELECT max(id) FROM leads), 0) + 1);
                 """)
         }
         return migrator

@@ -327,6 +327,7 @@ func storeFromBeforeV4Migrates() throws {
 /// Takes a store back to schema v4, as leadrouterd left it before v5: every envelope indexed
 /// by `(topic, seq)` in its own table, and `topics.last_seq` current.
 func rewindToV4(_ db: Database) throws {
+    try rewindToV5(db)
     try db.execute(sql: """
         UPDATE topics SET last_seq = max(last_seq, coalesce((SELECT max(seq) FROM envelopes e WHERE e.topic = topics.topic), 0));
         CREATE TABLE envelopes_v4 (
@@ -340,5 +341,21 @@ func rewindToV4(_ db: Database) throws {
         DROP TABLE envelope_index;
         DROP TABLE store_state;
         DELETE FROM grdb_migrations WHERE identifier LIKE 'v5%';
+        """)
+}
+
+/// Takes a store back to schema v5, as leadrouterd left it before v6: account owners keyed by
+/// their key alone, each written as it was routed.
+func rewindToV5(_ db: Database) throws {
+    try db.execute(sql: """
+        CREATE TABLE account_owners_v5 (
+            account_key TEXT PRIMARY KEY, partner_id TEXT NOT NULL, routed_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO account_owners_v5 SELECT account_key, partner_id, routed_at FROM account_owners;
+        DROP TABLE account_owners;
+        ALTER TABLE account_owners_v5 RENAME TO account_owners;
+        CREATE INDEX account_owners_routed_at ON account_owners (routed_at);
+        DELETE FROM store_state WHERE key = 'owners_pending_from';
+        DELETE FROM grdb_migrations WHERE identifier LIKE 'v6%';
         """)
 }

@@ -1,0 +1,293 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import LeadRouting
+
+// MARK: - Account owners, written by a sweep
+
+/// Who each account was last routed to, waiting to be written to `account_owners`.
+///
+/// Writing every routed lead's account keys as it was committed dirtied one leaf page of
+/// `account_owners` per key: two random pages per lead, most of a small commit's pages (a
+/// steady 10,000 leads/s commits in batches of tens). So a commit leaves its owners *pending*
+/// here, and the table is written by a sweep: each key belongs to one of
+/// ``LeadStore/ownerBuckets`` buckets (a hash of the key, the table's first key column), and
+/// each commit writes the pending owners of the next buckets in turn, as many buckets as its
+/// share of a cycle (``LeadStore/ownerCycleLeads`` leads, or ``LeadStore/ownerCycleMilliseconds``,
+/// whichever comes first). The owners of a bucket's range are written together, a leaf page
+/// once for all of them.
+///
+/// Routing reads pending owners before the table (``LeadStore/lookUp(leadIDs:accountKeys:besideCommit:)``).
+/// After a crash they are found again from the leads they came from: every key pending at the
+/// start of a cycle is written during it, so once a cycle ends, every pending owner came from a
+/// lead at or after the start of the cycle that just ended, and that lead's row id is stored as
+/// `owners_pending_from`. At start-up the leads from there are read again (at most about two
+/// cycles of them).
+struct PendingOwners {
+    struct Owner: Equatable {
+        var partnerID: String
+        var routedAt: Int64
+    }
+
+    var owners: [String: Owner] = [:]
+    /// Per bucket, its keys in ``owners`` (each once).
+    var buckets = [[String]](repeating: [], count: LeadStore.ownerBuckets)
+    /// How many buckets this cycle has swept, with a fraction.
+    var cursor = 0.0
+    /// The row id of the first lead whose owners this cycle left pending (`nil`: none yet).
+    var cycleStart: Int64?
+    /// When the last commit was made (its `createdAt`).
+    var lastTime: Int64?
+
+    /// The owner of `key`, when one is pending.
+    func owner(_ key: String) -> String? { owners[key]?.partnerID }
+
+    /// What a commit writes of the owners, and leaves pending.
+    struct Plan {
+        /// Rows to write now, in the table's order.
+        var write: [(bucket: Int, key: String, owner: Owner)] = []
+        /// The batch's owners left pending.
+        var keep: [(key: String, owner: Owner)] = []
+        /// Every bucket swept by this commit (whose pending keys are all written).
+        var swept: [Range<Int>] = []
+        var cursor = 0.0
+        /// When a cycle ended: the lower bound to store, and the new cycle's first lead row.
+        var bound: Int64?
+        var wrapped = false
+        var firstLeadRow: Int64?
+        var time: Int64 = 0
+    }
+
+    /// The same owner again only moves its time on once it is ``LeadStore/ownerRefreshMilliseconds``
+    /// old, as the table's upsert does; another owner replaces it at once.
+    static func merged(_ old: Owner?, _ new: Owner) -> Owner {
+        guard let old, old.partnerID == new.partnerID, old.routedAt >= new.routedAt - LeadStore.ownerRefreshMilliseconds else { return new }
+        return old
+    }
+
+    /// The plan for a commit at `time` of `leads` leads (the first of them at row
+    /// `firstLeadRow`) routing accounts to `added`, in order (the last owner of a key wins).
+    func plan(adding added: [(key: String, partnerID: String)], leads: Int, firstLeadRow: Int64?, at time: Int64, nextLeadRow: () throws -> Int64) rethrows -> Plan {
+        var plan = Plan()
+        plan.time = time
+        plan.firstLeadRow = firstLeadRow
+        var batch: [String: Owner] = [:]
+        var order: [String] = []
+        for (key, partnerID) in added {
+            let previous = batch[key] ?? owners[key]
+            if batch[key] == nil { order.append(key) }
+            batch[key] = PendingOwners.merged(previous, Owner(partnerID: partnerID, routedAt: time))
+        }
+        let count = LeadStore.ownerBuckets
+        var advance = Double(count) * Double(leads) / Double(LeadStore.ownerCycleLeads)
+        if let lastTime, time > lastTime {
+            advance += Double(count) * Double(time - lastTime) / Double(LeadStore.ownerCycleMilliseconds)
+        }
+        let from = Int(cursor)
+        var to = cursor + advance
+        if advance >= Double(count) {
+            plan.swept = [0..<count]
+            to = to.truncatingRemainder(dividingBy: Double(count))
+            plan.wrapped = true
+        } else if to >= Double(count) {
+            to -= Double(count)
+            plan.swept = [from..<count, 0..<Int(to)]
+            plan.wrapped = true
+        } else {
+            plan.swept = [from..<Int(to)]
+        }
+        plan.cursor = to
+        if plan.wrapped {
+            // Every owner pending when the ended cycle began is written by now.
+            plan.bound = try cycleStart ?? firstLeadRow ?? nextLeadRow()
+        }
+        func swept(_ bucket: Int) -> Bool { plan.swept.contains { $0.contains(bucket) } }
+        for range in plan.swept {
+            for bucket in range {
+                for key in buckets[bucket] where batch[key] == nil {
+                    plan.write.append((bucket, key, owners[key]!))
+                }
+            }
+        }
+        for key in order {
+            let bucket = LeadStore.ownerBucket(key)
+            if swept(bucket) {
+                plan.write.append((bucket, key, batch[key]!))
+            } else {
+                plan.keep.append((key, batch[key]!))
+            }
+        }
+        plan.write.sort { ($0.bucket, $0.key) < ($1.bucket, $1.key) }
+        return plan
+    }
+
+    /// After the commit of `plan`.
+    mutating func apply(_ plan: Plan) {
+        for range in plan.swept {
+            for bucket in range {
+                for key in buckets[bucket] { owners[key] = nil }
+                buckets[bucket].removeAll()
+            }
+        }
+        for (key, owner) in plan.keep {
+            if owners.updateValue(owner, forKey: key) == nil { buckets[LeadStore.ownerBucket(key)].append(key) }
+        }
+        cursor = plan.cursor
+        lastTime = max(lastTime ?? plan.time, plan.time)
+        if plan.wrapped {
+            cycleStart = plan.keep.isEmpty ? nil : plan.firstLeadRow
+        } else if cycleStart == nil, !plan.keep.isEmpty {
+            cycleStart = plan.firstLeadRow
+        }
+    }
+
+    /// Adds an owner found again at start-up.
+    mutating func recover(_ key: String, _ owner: Owner) {
+        let merged = PendingOwners.merged(owners[key], owner)
+        if owners.updateValue(merged, forKey: key) == nil { buckets[LeadStore.ownerBucket(key)].append(key) }
+    }
+}
+
+extension LeadStore {
+    /// Buckets of the sweep (the table's first key column).
+    static let ownerBuckets = 4096
+    /// A cycle of the sweep writes every bucket once within this many leads…
+    public static let ownerCycleLeads = 16_384
+    /// …or this long, whichever comes first.
+    static let ownerCycleMilliseconds: Int64 = 60_000
+    static let ownersPendingFromKey = "owners_pending_from"
+
+    /// The bucket of an account key: the top bits of its FNV-1a digest, mixed.
+    static func ownerBucket(_ key: String) -> Int {
+        var z = UInt64(bitPattern: digest(key))
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Int(z >> 52)
+    }
+
+    /// The pending owners, loaded on first use.
+    func withPendingOwners<T>(_ db: Database, _ body: (inout PendingOwners) throws -> T) throws -> T {
+        if let value = try pendingOwners.withLock({ owners -> T? in
+            guard owners != nil else { return nil }
+            return try body(&owners!)
+        }) { return value }
+        let loaded = try LeadStore.loadPendingOwners(db)
+        return try pendingOwners.withLock { owners in
+            if owners == nil { owners = loaded }
+            return try body(&owners!)
+        }
+    }
+
+    /// Finds the owners pending at the last stop again, from the leads since `owners_pending_from`.
+    static func loadPendingOwners(_ db: Database) throws -> PendingOwners {
+        var pending = PendingOwners()
+        guard var from = try Int64.fetchOne(db, sql: "SELECT value FROM store_state WHERE key = ?", arguments: [ownersPendingFromKey]) else {
+            return pending
+        }
+        // Row ids start again from 1 once pruning has deleted every lead: a bound past the
+        // newest lead then means rows were numbered again below it, so read them all (few).
+        if from > (try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM leads") ?? 1) { from = 0 }
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT id, partner_id, routed_at, lead FROM leads WHERE id >= ? AND partner_id IS NOT NULL ORDER BY id",
+            arguments: [from])
+        while let row = try rows.next() {
+            let id: Int64 = row[0]
+            let partnerID: String = row[1]
+            let routedAt: Int64 = row[2]
+            let lead: [UInt8] = [UInt8](row[3] as Data)
+            // The keys routing used: the lead's bytes as received parse as they did then.
+            guard case .success(let parsed) = LeadParser.parse(lead) else { continue }
+            if pending.cycleStart == nil { pending.cycleStart = id }
+            for key in parsed.facts.account.all { pending.recover(key, PendingOwners.Owner(partnerID: partnerID, routedAt: routedAt)) }
+        }
+        if pending.owners.isEmpty { pending.cycleStart = nil }
+        return pending
+    }
+
+    /// Inside a commit: writes the owners the sweep reaches (and, when a cycle ended, the bound).
+    static func writeOwners(_ plan: PendingOwners.Plan, _ db: Database) throws {
+        if !plan.write.isEmpty {
+            // A row changes only when the owner changes, or its time is over an hour old: a
+            // returning account costs no write (its ownership lapses at most an hour early,
+            // against a retention of days).
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO account_owners (bucket, account_key, partner_id, routed_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (bucket, account_key) DO UPDATE SET partner_id = excluded.partner_id, routed_at = excluded.routed_at
+                WHERE account_owners.partner_id != excluded.partner_id
+                   OR account_owners.routed_at < excluded.routed_at - \(LeadStore.ownerRefreshMilliseconds)
+                """)
+            for (bucket, key, owner) in plan.write {
+                try RawSQL.run(upsert, db) { s in
+                    sqlite3_bind_int64(s, 1, Int64(bucket))
+                    RawSQL.text(s, 2, key)
+                    RawSQL.text(s, 3, owner.partnerID)
+                    sqlite3_bind_int64(s, 4, owner.routedAt)
+                }
+            }
+        }
+        if let bound = plan.bound {
+            // Not `max`: a bound may go back (row ids start again once every lead is pruned).
+            try db.execute(
+                sql: "INSERT INTO store_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                arguments: [ownersPendingFromKey, bound])
+        }
+    }
+
+    /// Writes every pending owner now (at a clean stop, so the next start reads no leads again).
+    public func flushAccountOwners() throws(StoreError) {
+        do {
+            let plan = try pool.write { db -> PendingOwners.Plan? in
+                let next = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM leads") ?? 1
+                let plan = try withPendingOwners(db) { pending -> PendingOwners.Plan? in
+                    guard !pending.owners.isEmpty else { return nil }
+                    var plan = PendingOwners.Plan()
+                    plan.swept = [0..<LeadStore.ownerBuckets]
+                    plan.wrapped = true
+                    plan.bound = next
+                    plan.cursor = pending.cursor
+                    plan.time = pending.lastTime ?? 0
+                    for (key, owner) in pending.owners { plan.write.append((LeadStore.ownerBucket(key), key, owner)) }
+                    plan.write.sort { ($0.bucket, $0.key) < ($1.bucket, $1.key) }
+                    return plan
+                }
+                if let plan { try LeadStore.writeOwners(plan, db) }
+                return plan
+            }
+            if let plan { pendingOwners.withLock { $0?.apply(plan) } }
+        } catch {
+            throw StoreError.wrap(error, "writing account owners", path: path)
+        }
+    }
+
+    /// The owners of `keys`: pending ones first, then the table's.
+    func owners(_ keys: [String], _ db: Database) throws -> [String: String] {
+        var owners: [String: String] = [:]
+        var rest: [String] = []
+        // Taken before the table is read: an owner written meanwhile is still pending here.
+        pendingOwners.withLock { pending in
+            for key in keys {
+                if let owner = pending?.owner(key) { owners[key] = owner } else { rest.append(key) }
+            }
+        }
+        guard !rest.isEmpty else { return owners }
+        let probe = try db.cachedStatement(sql: "SELECT partner_id FROM account_owners WHERE bucket = ? AND account_key = ?")
+        let s = probe.sqliteStatement
+        for key in rest {
+            sqlite3_reset(s)
+            sqlite3_bind_int64(s, 1, Int64(LeadStore.ownerBucket(key)))
+            RawSQL.text(s, 2, key)
+            defer { sqlite3_reset(s) }
+            switch sqlite3_step(s) {
+            case SQLITE_ROW:
+                if let text = sqlite3_column_text(s, 0) { owners[key] = String(cString: text) }
+            case SQLITE_DONE:
+                break
+            case let rc:
+                let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message, sql: probe.sql)
+            }
+        }
+        return owners
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import GRDB
+import LeadRouting
+import LeadStore
+import Testing
+
+// Account owners wait in memory and are written by a sweep over buckets of keys
+// (LeadStore+AccountOwners.swift): a commit writes only the buckets its share of a cycle
+// reaches; look-ups see pending owners; a crash loses none, since they are found again from
+// the leads they came from.
+
+private let t0: Int64 = 1_700_000_000_000
+
+/// A lead routing can parse, of the account `company` (domain `company.example`).
+private func accountLead(_ id: String, company: String, partner: String?, at time: Int64 = t0) -> StoredLead {
+    let json = #"{"lead_id":"\#(id)","company":{"name":"\#(company)","domain":"\#(company).example","country":"US"}}"#
+    return storedLead(id, partner: partner, routedAt: time, bytes: Array(json.utf8))
+}
+
+/// The account keys routing uses for `company`.
+private func keys(_ company: String) -> [String] {
+    AccountKey.keys(companyName: company, companyDomain: "\(company).example", contactEmail: nil).all
+}
+
+/// A batch routing each of `leads` to its partner, with the owners routing would record.
+private func ownersBatch(_ leads: [StoredLead], companies: [String], at time: Int64 = t0) -> StoreBatch {
+    var b = batch(leads: leads, createdAt: time)
+    for (lead, company) in zip(leads, companies) {
+        guard let partner = lead.partnerID else { continue }
+        for key in keys(company) { b.accountOwners.append((key: key, partnerID: partner)) }
+    }
+    return b
+}
+
+/// Leads with no account owner to write, `count` of them from `start`: they move the sweep on.
+private func fillerBatch(_ start: Int, _ count: Int, at time: Int64 = t0) -> StoreBatch {
+    batch(leads: (start..<(start + count)).map { storedLead("filler-\($0)", partner: nil, routedAt: time) }, createdAt: time)
+}
+
+private func ownerRows(_ directory: String) throws -> [String: String] {
+    try DatabaseQueue(path: storeFile(directory)).read { db in
+        Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT account_key, partner_id FROM account_owners").map { ($0[0], $0[1]) })
+    }
+}
+
+/// Copies the store's files as a crash would leave them (the log, not its shared-memory
+/// index), while the store is still open, into a new directory.
+private func crashCopy(_ directory: String) throws -> String {
+    let copy = directory + "-crashed"
+    try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: false)
+    for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: storeFile(directory) + suffix) {
+        try FileManager.default.copyItem(atPath: storeFile(directory) + suffix, toPath: storeFile(copy) + suffix)
+    }
+    return copy
+}
+
+@Test("owners wait in memory and routing finds them; a commit writes the buckets its share of a cycle reaches, a cycle writes every one")
+func ownersAreWrittenByTheSweep() throws {
+    let companies = (0..<200).map { "company\($0)" }
+    let leads = companies.enumerated().map { accountLead("lead-\($0.offset)", company: $0.element, partner: $0.offset % 2 == 0 ? "acme" : "beta") }
+    try withStateDirectory { directory throws in
+        let store = try LeadStore(directory: directory)
+        try store.commit(ownersBatch(leads, companies: companies))
+        let all = companies.flatMap(keys)
+        let expected = Dictionary(uniqueKeysWithValues: companies.enumerated().flatMap { i, c in keys(c).map { ($0, i % 2 == 0 ? "acme" : "beta") } })
+        #expect(try store.lookUp(leadIDs: [], accountKeys: all + ["n:nobody"]).owners == expected)
+        // 200 leads are 1/82 of a cycle: some of the 400 keys fall in the buckets it reached, most wait.
+        let first = try ownerRows(directory)
+        #expect(first.count < 50, "a commit wrote \(first.count) of 400 owners")
+        // Half a cycle on: about half.
+        try store.commit(fillerBatch(0, 8_000))
+        let half = try ownerRows(directory)
+        #expect(half.count > 100 && half.count < 300, "half a cycle wrote \(half.count) of 400")
+        #expect(try store.lookUp(leadIDs: [], accountKeys: all).owners == expected)
+        // A whole cycle: every owner, as routed.
+        for i in 0..<9 { try store.commit(fillerBatch(8_000 + i * 1_000, 1_000)) }
+        #expect(try ownerRows(directory) == expected)
+        #expect(try store.lookUp(leadIDs: [], accountKeys: all).owners == expected)
+    }
+}
+
+@Test("a cycle also ends with time: owners of a quiet store are written within a minute of commits")
+func ownersOfAQuietStoreAreWrittenWithinAMinute() throws {
+    try withStateDirectory { directory throws in
+        let store = try LeadStore(directory: directory)
+        try store.commit(ownersBatch([accountLead("l1", company: "quiet", partner: "acme")], companies: ["quiet"]))
+        try store.commit(fillerBatch(0, 1, at: t0 + 61_000))
+        #expect(try ownerRows(directory) == Dictionary(uniqueKeysWithValues: keys("quiet").map { ($0, "acme") }))
+    }
+}
+
+@Test("after a crash, owners that were only pending are found again from their leads, the last owner of an account winning")
+func pendingOwnersSurviveACrash() throws {
+    try withStateDirectory { directory throws in
+        let store = try LeadStore(directory: directory)
+        // Written for good by a full cycle first; then changed, and new, only pending.
+        try store.commit(ownersBatch([accountLead("l1", company: "moved", partner: "acme")], companies: ["moved"]))
+        try store.commit(fillerBatch(0, LeadStore.ownerCycleLeads))
+        #expect(try ownerRows(directory)["n:moved"] == "acme")
+        try store.commit(ownersBatch(
+            [accountLead("l2", company: "moved", partner: "beta", at: t0 + 1), accountLead("l3", company: "new", partner: "gamma", at: t0 + 1),
+             accountLead("l4", company: "nobody", partner: nil, at: t0 + 1)],
+            companies: ["moved", "new", "nobody"], at: t0 + 1))
+        let copy = try crashCopy(directory)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        #expect(try ownerRows(copy)["n:moved"] == "acme", "the change was written before the crash: this test needs it pending")
+        let recovered = try LeadStore(directory: copy)
+        let found = try recovered.lookUp(leadIDs: [], accountKeys: keys("moved") + keys("new") + keys("nobody")).owners
+        #expect(found == Dictionary(uniqueKeysWithValues: keys("moved").map { ($0, "beta") } + keys("new").map { ($0, "gamma") }))
+        _ = store
+    }
+}
+
+@Test("a clean close writes every pending owner, so the next start has nothing to find again")
+func aCleanCloseWritesPendingOwners() throws {
+    try withStateDirectory { directory throws in
+        try withStore(directory) { store throws in
+            try store.commit(ownersBatch([accountLead("l1", company: "closing", partner: "acme")], companies: ["closing"]))
+            #expect(try ownerRows(directory).isEmpty)
+            try store.flushAccountOwners()
+            #expect(try ownerRows(directory) == Dictionary(uniqueKeysWithValues: keys("closing").map { ($0, "acme") }))
+        }
+        try withStore(directory) { store throws in
+            #expect(try store.lookUp(leadIDs: [], accountKeys: keys("closing")).owners == Dictionary(uniqueKeysWithValues: keys("closing").map { ($0, "acme") }))
+        }
+    }
+}
+
+@Test("a store written before schema v6 (owners keyed by account alone) migrates and keeps its owners")
+func ownersMigrateToBuckets() throws {
+    try withStateDirectory { directory throws in
+        try withStore(directory) { store throws in
+            try store.commit(ownersBatch([accountLead("l1", company: "old", partner: "acme")], companies: ["old"]))
+        }
+        try DatabaseQueue(path: storeFile(directory)).write { try rewindToV5($0) }
+        #expect(try ownerRows(directory) == Dictionary(uniqueKeysWithValues: keys("old").map { ($0, "acme") }))
+        try withStore(directory) { store throws in
+            #expect(try store.lookUp(leadIDs: ["l1"], accountKeys: keys("old") + ["n:other"]).owners
+                == Dictionary(uniqueKeysWithValues: keys("old").map { ($0, "acme") }))
+        }
+        let columns = try DatabaseQueue(path: storeFile(directory)).read { db in try db.columns(in: "account_owners").map(\.name) }
+        #expect(columns.first == "bucket")
+    }
+}
