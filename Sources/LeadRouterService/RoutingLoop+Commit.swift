@@ -87,7 +87,7 @@ extension RoutingLoop {
             accountKeys.formUnion(lead.facts.account.all)
         }
         let known: Set<String>
-        let owners: [String: String]
+        let owners: [String: AccountOwner]
         do {
             // Beside a commit in flight, a reader sees the store without that batch, whose
             // ids and owners the pipeline still remembers.
@@ -115,14 +115,23 @@ extension RoutingLoop {
                 }
             case .success(let lead):
                 let leadID = lead.facts.leadID
-                let previousOwner = lead.facts.account.all.lazy.compactMap { owners[$0] }.first
+                let keys = lead.facts.account.all
+                let previousOwner = keys.lazy.compactMap { owners[$0]?.partnerID }.first
+                // Who leads not yet stored routed each account to, before this one.
+                let recent = keys.map { state.pipeline.recentOwner($0) }
                 let outcome = known.contains(leadID)
                     ? state.pipeline.duplicate(leadID)
                     : state.pipeline.route(lead, now: item.receivedAt, previousOwner: previousOwner)
                 switch outcome {
                 case .routed(_, let decision, let messages):
                     if let partnerID = decision.partnerID {
-                        for key in decision.accountKeys { storeBatch.accountOwners.append((key, partnerID)) }
+                        // Only owners that change what is stored: most leads of a returning
+                        // account go to its owner again, and writing that cost a look-up apiece.
+                        for (key, recent) in zip(keys, recent) {
+                            let unchanged = recent.map { $0 == partnerID }
+                                ?? owners[key]?.isCurrent(for: partnerID, at: storeBatch.createdAt) ?? false
+                            if !unchanged { storeBatch.accountOwners.append((key, partnerID)) }
+                        }
                     }
                     storeBatch.leads.append(StoredLead(
                         leadID: leadID, channel: item.channel.rawValue, receivedAt: item.receivedAt,

@@ -104,6 +104,10 @@ public struct LeadPipeline: Sendable {
     /// Whether a lead with this id was routed and not forgotten since.
     public func hasRecentlyRouted(leadID: String) -> Bool { recentLeadIDs[leadID] != nil }
 
+    /// The partner an account key was last routed to by a lead not yet forgotten (see
+    /// ``forgetRecent(through:)``), when there is one.
+    public func recentOwner(_ key: String) -> String? { recentOwners[key]?.partnerID }
+
     /// Starts a new batch: what is routed from now on is tagged with the returned generation.
     public mutating func beginBatch() -> Int {
         generation += 1

@@ -39,8 +39,8 @@ struct PendingOwners {
     /// When the last commit was made (its `createdAt`).
     var lastTime: Int64?
 
-    /// The owner of `key`, when one is pending.
-    func owner(_ key: String) -> String? { owners[key]?.partnerID }
+    /// The owner of `key` and since when, when one is pending.
+    func owner(_ key: String) -> Owner? { owners[key] }
 
     /// What a commit writes of the owners, and leaves pending.
     struct Plan {
@@ -260,18 +260,22 @@ extension LeadStore {
         }
     }
 
-    /// The owners of `keys`: pending ones first, then the table's.
-    func owners(_ keys: [String], _ db: Database) throws -> [String: String] {
-        var owners: [String: String] = [:]
+    /// The owners of `keys`, and since when: pending ones first, then the table's.
+    func owners(_ keys: [String], _ db: Database) throws -> [String: AccountOwner] {
+        var owners: [String: AccountOwner] = [:]
         var rest: [String] = []
         // Taken before the table is read: an owner written meanwhile is still pending here.
         pendingOwners.withLock { pending in
             for key in keys {
-                if let owner = pending?.owner(key) { owners[key] = owner } else { rest.append(key) }
+                if let owner = pending?.owner(key) {
+                    owners[key] = AccountOwner(partnerID: owner.partnerID, routedAt: owner.routedAt)
+                } else {
+                    rest.append(key)
+                }
             }
         }
         guard !rest.isEmpty else { return owners }
-        let probe = try db.cachedStatement(sql: "SELECT partner_id FROM account_owners WHERE bucket = ? AND account_key = ?")
+        let probe = try db.cachedStatement(sql: "SELECT partner_id, routed_at FROM account_owners WHERE bucket = ? AND account_key = ?")
         let s = probe.sqliteStatement
         for key in rest {
             sqlite3_reset(s)
@@ -280,7 +284,9 @@ extension LeadStore {
             defer { sqlite3_reset(s) }
             switch sqlite3_step(s) {
             case SQLITE_ROW:
-                if let text = sqlite3_column_text(s, 0) { owners[key] = String(cString: text) }
+                if let text = sqlite3_column_text(s, 0) {
+                    owners[key] = AccountOwner(partnerID: String(cString: text), routedAt: sqlite3_column_int64(s, 1))
+                }
             case SQLITE_DONE:
                 break
             case let rc:
@@ -289,5 +295,18 @@ extension LeadStore {
             }
         }
         return owners
+    }
+}
+
+/// Who an account was last routed to, and when that was recorded.
+public struct AccountOwner: Sendable, Equatable {
+    public var partnerID: String
+    /// Milliseconds since 1970. The same owner again is recorded anew only once this is
+    /// ``LeadStore/ownerRefreshMilliseconds`` old.
+    public var routedAt: Int64
+
+    /// Whether routing the account to `partnerID` at `now` would change nothing stored.
+    public func isCurrent(for partnerID: String, at now: Int64) -> Bool {
+        self.partnerID == partnerID && routedAt >= now - LeadStore.ownerRefreshMilliseconds
     }
 }

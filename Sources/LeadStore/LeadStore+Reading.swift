@@ -192,12 +192,12 @@ extension LeadStore {
         }
     }
 
-    /// In one read: which of `leadIDs` the store holds, and who owns each of `accountKeys`.
+    /// In one read: which of `leadIDs` the store holds, and who owns each of `accountKeys` (and since when).
     ///
     /// - Parameter besideCommit: a commit is running on another thread: read from a pooled
     ///   reader, beside it, instead of waiting for the writer's connection. The reader sees
     ///   what was committed before that commit began.
-    public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool = false) throws(StoreError) -> (known: Set<String>, owners: [String: String]) {
+    public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool = false) throws(StoreError) -> (known: Set<String>, owners: [String: AccountOwner]) {
         guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], [:]) }
         let what = "looking up lead ids and account owners"
         if besideCommit {
@@ -206,7 +206,7 @@ extension LeadStore {
         // On the writer's connection, whose page cache the last commit left warm (a reader's
         // is invalidated by every commit), in one snapshot without a pooled read's set-up.
         return try onWriter(what) { db in
-            var result: (known: Set<String>, owners: [String: String]) = ([], [:])
+            var result: (known: Set<String>, owners: [String: AccountOwner]) = ([], [:])
             try db.inTransaction(.deferred) {
                 result = (try LeadStore.known(leadIDs, db), try owners(accountKeys, db))
                 return .commit

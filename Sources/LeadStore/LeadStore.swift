@@ -140,7 +140,7 @@ public final class LeadStore: Sendable {
 
     public static let fileName = "leadrouter.sqlite"
     /// How stale an account owner's `routed_at` may get before a lead of the account rewrites it.
-    static let ownerRefreshMilliseconds: Int64 = 3_600_000
+    public static let ownerRefreshMilliseconds: Int64 = 3_600_000
 
     /// Opens (creating when absent) the store in `directory` and brings its schema up to date.
     ///

@@ -124,4 +124,26 @@ struct RoutingToolsTests {
         #expect(jsonObject(Array(later.stdout.utf8))["rule"] as? String == "affinity")
         #expect(daemon.terminate() == 0)
     }
+
+    @Test("affinity survives a crash: account owners not yet written are found again from the stored leads")
+    func affinitySurvivesACrash() throws {
+        let daemon = try Daemon(partnersYAML: rulesYAML)
+        try daemon.waitUntilReady()
+        let intake = try TestRequester(endpoint: daemon.intake)
+        let first = jsonObject(try intake.request(json: qualifiedLead("k1", country: "US", region: "CO", domain: "crashing.example"))[0])
+        let owner = first["partner_id"] as? String
+        #expect(owner != nil)
+        // Acknowledged means committed; the owner waits in memory for its bucket's turn.
+        daemon.crash()
+        try daemon.start()
+        try daemon.waitUntilReady()
+        let again = try TestRequester(endpoint: daemon.intake)
+        for i in 0..<4 {
+            let reply = jsonObject(try again.request(json: qualifiedLead("k2-\(i)", country: "US", region: "CO", domain: "crashing.example"))[0])
+            #expect(reply["partner_id"] as? String == owner)
+        }
+        let explained = try run(Binaries.path("leadctl"), ["explain", "k2-0", "--state-dir", daemon.stateDir, "--json"])
+        #expect(jsonObject(Array(explained.stdout.utf8))["rule"] as? String == "affinity")
+        #expect(daemon.terminate() == 0)
+    }
 }

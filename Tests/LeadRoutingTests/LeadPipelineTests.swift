@@ -122,6 +122,11 @@ struct LeadPipelineTests {
         #expect(follower.partnerID == owner)
         #expect(follower.rule.rawValue == "affinity")
 
+        let keys = follower.accountKeys
+        #expect(!keys.isEmpty)
+        #expect(keys.allSatisfy { p.recentOwner($0) == owner })
+        #expect(p.recentOwner("n:never routed") == nil)
+
         p.forgetRecent(through: first)
         #expect(!p.hasRecentlyRouted(leadID: "batch1-lead"))
         #expect(p.hasRecentlyRouted(leadID: "batch2-lead"))
@@ -133,6 +138,7 @@ struct LeadPipelineTests {
         p.forgetRecent(through: p.generation)
         #expect(!p.hasRecentlyRouted(leadID: "batch2-lead"))
         #expect(!p.hasRecentlyRouted(leadID: "batch3-lead"))
+        #expect(keys.allSatisfy { p.recentOwner($0) == nil })
     }
 
     @Test(
