@@ -113,16 +113,21 @@ struct RoutingToolsTests {
         let first = try run(Binaries.path("leadctl"), ["explain", "e4", "--state-dir", daemon.stateDir, "--json"])
         let owner = jsonObject(Array(first.stdout.utf8))["partner_id"] as? String
         #expect(daemon.terminate() == 0)
+        try expectAffinityAfterRestart(daemon, owner: owner, ids: "e5", domain: "loyal.example")
+        #expect(daemon.terminate() == 0)
+    }
+
+    /// Starts `daemon` again and checks that four more leads of `domain` go to `owner`, by affinity.
+    func expectAffinityAfterRestart(_ daemon: Daemon, owner: String?, ids: String, domain: String) throws {
         try daemon.start()
         try daemon.waitUntilReady()
         let again = try TestRequester(endpoint: daemon.intake)
         for i in 0..<4 {
-            let reply = jsonObject(try again.request(json: qualifiedLead("e5-\(i)", country: "US", region: "CO", domain: "loyal.example"))[0])
+            let reply = jsonObject(try again.request(json: qualifiedLead("\(ids)-\(i)", country: "US", region: "CO", domain: domain))[0])
             #expect(reply["partner_id"] as? String == owner)
         }
-        let later = try run(Binaries.path("leadctl"), ["explain", "e5-0", "--state-dir", daemon.stateDir, "--json"])
+        let later = try run(Binaries.path("leadctl"), ["explain", "\(ids)-0", "--state-dir", daemon.stateDir, "--json"])
         #expect(jsonObject(Array(later.stdout.utf8))["rule"] as? String == "affinity")
-        #expect(daemon.terminate() == 0)
     }
 
     @Test("affinity survives a crash: account owners not yet written are found again from the stored leads")
@@ -135,15 +140,7 @@ struct RoutingToolsTests {
         #expect(owner != nil)
         // Acknowledged means committed; the owner waits in memory for its bucket's turn.
         daemon.crash()
-        try daemon.start()
-        try daemon.waitUntilReady()
-        let again = try TestRequester(endpoint: daemon.intake)
-        for i in 0..<4 {
-            let reply = jsonObject(try again.request(json: qualifiedLead("k2-\(i)", country: "US", region: "CO", domain: "crashing.example"))[0])
-            #expect(reply["partner_id"] as? String == owner)
-        }
-        let explained = try run(Binaries.path("leadctl"), ["explain", "k2-0", "--state-dir", daemon.stateDir, "--json"])
-        #expect(jsonObject(Array(explained.stdout.utf8))["rule"] as? String == "affinity")
+        try expectAffinityAfterRestart(daemon, owner: owner, ids: "k2", domain: "crashing.example")
         #expect(daemon.terminate() == 0)
     }
 }
