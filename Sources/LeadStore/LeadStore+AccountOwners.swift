@@ -24,10 +24,7 @@ import LeadRouting
 /// `owners_pending_from`. At start-up the leads from there are read again (at most about two
 /// cycles of them).
 struct PendingOwners {
-    struct Owner: Equatable {
-        var partnerID: String
-        var routedAt: Int64
-    }
+    typealias Owner = AccountOwner
 
     var owners: [String: Owner] = [:]
     /// Per bucket, its keys in ``owners`` (each once).
@@ -61,7 +58,7 @@ struct PendingOwners {
     /// The same owner again only moves its time on once it is ``LeadStore/ownerRefreshMilliseconds``
     /// old, as the table's upsert does; another owner replaces it at once.
     static func merged(_ old: Owner?, _ new: Owner) -> Owner {
-        guard let old, old.partnerID == new.partnerID, old.routedAt >= new.routedAt - LeadStore.ownerRefreshMilliseconds else { return new }
+        guard let old, old.isCurrent(for: new.partnerID, at: new.routedAt) else { return new }
         return old
     }
 
@@ -101,7 +98,25 @@ struct PendingOwners {
             // Every owner pending when the ended cycle began is written by now.
             plan.bound = try cycleStart ?? firstLeadRow ?? nextLeadRow()
         }
-        func swept(_ bucket: Int) -> Bool { plan.swept.contains { $0.contains(bucket) } }
+        fill(&plan, batch: batch, order: order)
+        return plan
+    }
+
+    /// The plan that writes every pending owner (at a clean stop); `next` is the next lead's row id.
+    func planWritingAll(next: Int64) -> Plan {
+        var plan = Plan()
+        plan.swept = [0..<LeadStore.ownerBuckets]
+        plan.wrapped = true
+        plan.bound = next
+        plan.cursor = cursor
+        plan.time = lastTime ?? 0
+        fill(&plan, batch: [:], order: [])
+        return plan
+    }
+
+    /// Adds to `plan` what its swept buckets write (pending owners, and the batch's there, in
+    /// table order) and the batch's owners it leaves pending.
+    private func fill(_ plan: inout Plan, batch: [String: Owner], order: [String]) {
         for range in plan.swept {
             for bucket in range {
                 for key in buckets[bucket] where batch[key] == nil {
@@ -111,14 +126,13 @@ struct PendingOwners {
         }
         for key in order {
             let bucket = LeadStore.ownerBucket(key)
-            if swept(bucket) {
+            if plan.swept.contains(where: { $0.contains(bucket) }) {
                 plan.write.append((bucket, key, batch[key]!))
             } else {
                 plan.keep.append((key, batch[key]!))
             }
         }
         plan.write.sort { ($0.bucket, $0.key) < ($1.bucket, $1.key) }
-        return plan
     }
 
     /// After the commit of `plan`.
@@ -164,19 +178,6 @@ extension LeadStore {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         z ^= z >> 31
         return Int(z >> 52)
-    }
-
-    /// The pending owners, loaded on first use.
-    func withPendingOwners<T>(_ db: Database, _ body: (inout PendingOwners) throws -> T) throws -> T {
-        if let value = try pendingOwners.withLock({ owners -> T? in
-            guard owners != nil else { return nil }
-            return try body(&owners!)
-        }) { return value }
-        let loaded = try LeadStore.loadPendingOwners(db)
-        return try pendingOwners.withLock { owners in
-            if owners == nil { owners = loaded }
-            return try body(&owners!)
-        }
     }
 
     /// Finds the owners pending at the last stop again, from the leads since `owners_pending_from`.
@@ -239,22 +240,11 @@ extension LeadStore {
         do {
             let plan = try pool.write { db -> PendingOwners.Plan? in
                 let next = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM leads") ?? 1
-                let plan = try withPendingOwners(db) { pending -> PendingOwners.Plan? in
-                    guard !pending.owners.isEmpty else { return nil }
-                    var plan = PendingOwners.Plan()
-                    plan.swept = [0..<LeadStore.ownerBuckets]
-                    plan.wrapped = true
-                    plan.bound = next
-                    plan.cursor = pending.cursor
-                    plan.time = pending.lastTime ?? 0
-                    for (key, owner) in pending.owners { plan.write.append((LeadStore.ownerBucket(key), key, owner)) }
-                    plan.write.sort { ($0.bucket, $0.key) < ($1.bucket, $1.key) }
-                    return plan
-                }
-                if let plan { try LeadStore.writeOwners(plan, db) }
+                guard let plan = pendingOwners.withLock({ $0.owners.isEmpty ? nil : $0.planWritingAll(next: next) }) else { return nil }
+                try LeadStore.writeOwners(plan, db)
                 return plan
             }
-            if let plan { pendingOwners.withLock { $0?.apply(plan) } }
+            if let plan { pendingOwners.withLock { $0.apply(plan) } }
         } catch {
             throw StoreError.wrap(error, "writing account owners", path: path)
         }
@@ -267,8 +257,8 @@ extension LeadStore {
         // Taken before the table is read: an owner written meanwhile is still pending here.
         pendingOwners.withLock { pending in
             for key in keys {
-                if let owner = pending?.owner(key) {
-                    owners[key] = AccountOwner(partnerID: owner.partnerID, routedAt: owner.routedAt)
+                if let owner = pending.owner(key) {
+                    owners[key] = owner
                 } else {
                     rest.append(key)
                 }
@@ -276,23 +266,13 @@ extension LeadStore {
         }
         guard !rest.isEmpty else { return owners }
         let probe = try db.cachedStatement(sql: "SELECT partner_id, routed_at FROM account_owners WHERE bucket = ? AND account_key = ?")
-        let s = probe.sqliteStatement
         for key in rest {
-            sqlite3_reset(s)
-            sqlite3_bind_int64(s, 1, Int64(LeadStore.ownerBucket(key)))
-            RawSQL.text(s, 2, key)
-            defer { sqlite3_reset(s) }
-            switch sqlite3_step(s) {
-            case SQLITE_ROW:
-                if let text = sqlite3_column_text(s, 0) {
-                    owners[key] = AccountOwner(partnerID: String(cString: text), routedAt: sqlite3_column_int64(s, 1))
-                }
-            case SQLITE_DONE:
-                break
-            case let rc:
-                let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
-                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message, sql: probe.sql)
-            }
+            owners[key] = try RawSQL.firstRow(probe, db, bind: { s in
+                sqlite3_bind_int64(s, 1, Int64(LeadStore.ownerBucket(key)))
+                RawSQL.text(s, 2, key)
+            }, read: { s in
+                AccountOwner(partnerID: sqlite3_column_text(s, 0).map { String(cString: $0) } ?? "", routedAt: sqlite3_column_int64(s, 1))
+            })
         }
         return owners
     }

@@ -88,7 +88,7 @@ extension LeadStore {
                     }
                 }
                 // Owners wait, and go in a bucket range at a time (LeadStore+AccountOwners.swift).
-                let owners = try withPendingOwners(db) { pending in
+                let owners = try pendingOwners.withLock { pending in
                     try pending.plan(
                         adding: batch.accountOwners, leads: batch.leads.count, firstLeadRow: leadRows.values.min(), at: batch.createdAt,
                         nextLeadRow: { try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM leads") ?? 1 })
@@ -123,7 +123,7 @@ extension LeadStore {
         if !result.added.isEmpty {
             pendingEnvelopes.withLock { $0?.apply(adding: result.added, indexed: result.indexed) }
         }
-        pendingOwners.withLock { $0?.apply(result.owners) }
+        pendingOwners.withLock { $0.apply(result.owners) }
     }
 
     /// Records that envelopes up to these `seq`s were handed to the publish socket.

@@ -131,9 +131,9 @@ public final class LeadStore: Sendable {
     /// Envelopes committed but not in `envelope_index` yet, and each topic's last `seq`
     /// (`nil` until loaded).
     let pendingEnvelopes = Mutex<PendingIndex?>(nil)
-    /// Account owners routed but not in `account_owners` yet (`nil` until loaded; never, for
-    /// a store opened to read).
-    let pendingOwners = Mutex<PendingOwners?>(nil)
+    /// Account owners routed but not in `account_owners` yet (loaded when a writable store
+    /// opens; none, for a store opened to read).
+    let pendingOwners = Mutex(PendingOwners())
     /// Whether the store has `envelope_index` (schema v5): only a store read as it is, never
     /// migrated, may be older.
     let hasEnvelopeIndex: Bool
@@ -223,7 +223,7 @@ public final class LeadStore: Sendable {
 
     deinit {
         // Leaves nothing for the next start to find again (a crash only makes it read more).
-        if pendingOwners.withLock({ !($0?.owners.isEmpty ?? true) }) { try? flushAccountOwners() }
+        if pendingOwners.withLock({ !$0.owners.isEmpty }) { try? flushAccountOwners() }
         logFile.withLock { fd in
             if fd >= 0 { close(fd) }
         }

@@ -28,14 +28,21 @@ enum RawSQL {
     /// Binds `key` to the statement's one parameter and returns the first column of the first
     /// row as text (`""` when NULL), or `nil` when there is no row.
     static func first(_ statement: Statement, _ db: Database, _ key: String) throws -> String? {
+        try firstRow(statement, db, bind: { text($0, 1, key) }) { s in
+            sqlite3_column_text(s, 0).map { String(cString: $0) } ?? ""
+        }
+    }
+
+    /// Binds with `bind`, steps once and reads the first row with `read`; `nil` when there is
+    /// no row. A failure becomes GRDB's DatabaseError.
+    static func firstRow<T>(_ statement: Statement, _ db: Database, bind: (OpaquePointer) -> Void, read: (OpaquePointer) -> T) throws -> T? {
         let s = statement.sqliteStatement
         sqlite3_reset(s)
-        text(s, 1, key)
+        bind(s)
         defer { sqlite3_reset(s) }
         switch sqlite3_step(s) {
         case SQLITE_ROW:
-            guard let text = sqlite3_column_text(s, 0) else { return "" }
-            return String(cString: text)
+            return read(s)
         case SQLITE_DONE:
             return nil
         case let rc:
