@@ -196,61 +196,34 @@ extension Checker {
             report(path, line(entry), "must not be empty; omit regions to cover the whole country")
             return nil
         }
-        var regions: [String] = []
-        var valid = true
-        var firstIndex: [String: Int] = [:]
-        for (index, node) in list.enumerated() {
-            let itemPath = "\(path)[\(index)]"
-            guard let value = string(node, at: itemPath, fallbackLine: line(entry)) else {
-                valid = false
-                continue
-            }
+        let regions = distinctStrings(list, at: path, fallbackLine: line(entry)) { value in
             let code = value.uppercased()
             let isCode = (1...3).contains(code.utf8.count)
                 && code.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }
-            if !isCode {
+            guard isCode else {
                 var message = "must be a region code of 1-3 letters or digits, such as CO, got \"\(value)\""
                 if let dash = code.firstIndex(of: "-") {
                     message += "; write only the part after the dash (\(code[code.index(after: dash)...]))"
                 }
-                report(itemPath, node.mark?.line, message)
-                valid = false
-            } else if let first = firstIndex[code] {
-                report(itemPath, node.mark?.line, "duplicate region \(code): \(path)[\(first)] already lists it")
-                valid = false
-            } else {
-                firstIndex[code] = index
-                regions.append(code)
+                return .failure(ItemProblem(message: message))
             }
+            return .success((code, code))
+        } repeated: { code, first in
+            "duplicate region \(code): \(path)[\(first)] already lists it"
         }
-        return valid ? regions : nil
+        return regions.valid ? regions.values : nil
     }
 
     mutating func products(_ entry: Fields.Entry, at path: String) -> [String]? {
         guard let list = list(entry, at: path) else { return nil }
-        var products: [String] = []
-        var valid = true
-        var firstIndex: [String: Int] = [:]
-        for (index, node) in list.enumerated() {
-            let itemPath = "\(path)[\(index)]"
-            guard let value = string(node, at: itemPath, fallbackLine: line(entry)) else {
-                valid = false
-                continue
-            }
-            let key = value.lowercased()
-            if value.allSatisfy(\.isWhitespace) {
-                report(itemPath, node.mark?.line, "must be a product name, got an empty string")
-                valid = false
-            } else if let first = firstIndex[key] {
-                report(itemPath, node.mark?.line,
-                       "duplicate product \"\(value)\": \(path)[\(first)] already lists it (case is ignored)")
-                valid = false
-            } else {
-                firstIndex[key] = index
-                products.append(value)
-            }
+        let products = distinctStrings(list, at: path, fallbackLine: line(entry)) { value in
+            value.allSatisfy(\.isWhitespace)
+                ? .failure(ItemProblem(message: "must be a product name, got an empty string"))
+                : .success((value.lowercased(), value))
+        } repeated: { value, first in
+            "duplicate product \"\(value)\": \(path)[\(first)] already lists it (case is ignored)"
         }
-        return valid ? products : nil
+        return products.valid ? products.values : nil
     }
 
     /// `{max: 50, per: 7d}`; `nil` after reporting a problem.

@@ -225,6 +225,41 @@ extension Checker {
         return Array(sequence)
     }
 
+    /// The strings of `list` (the items of `path`), each checked by `check`: the value to keep
+    /// and the key a repeat is recognised by, or the problem to report. A repeated key is
+    /// reported with `repeated(value, first)`, `first` being the index that listed it already.
+    /// `valid` is false once any item was reported.
+    mutating func distinctStrings(
+        _ list: [Node], at path: String, fallbackLine: Int?,
+        check: (String) -> Result<(key: String, value: String), ItemProblem>,
+        repeated: (String, Int) -> String
+    ) -> (values: [String], valid: Bool) {
+        var values: [String] = []
+        var valid = true
+        var firstIndex: [String: Int] = [:]
+        for (index, node) in list.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            guard let text = string(node, at: itemPath, fallbackLine: fallbackLine) else {
+                valid = false
+                continue
+            }
+            switch check(text) {
+            case .failure(let problem):
+                report(itemPath, node.mark?.line, problem.message)
+                valid = false
+            case .success(let item):
+                if let first = firstIndex[item.key] {
+                    report(itemPath, node.mark?.line, repeated(item.value, first))
+                    valid = false
+                } else {
+                    firstIndex[item.key] = index
+                    values.append(item.value)
+                }
+            }
+        }
+        return (values, valid)
+    }
+
     /// The text of any non-null scalar, exactly as written (so `country: NO` is Norway,
     /// not `false`); `nil` after reporting a problem.
     mutating func string(
@@ -377,3 +412,8 @@ func tagName(_ node: Node) -> Tag.Name {
 }
 
 // MARK: - RFC 3339
+
+/// What is wrong with one item of a list, for ``Checker/distinctStrings(_:at:fallbackLine:check:repeated:)``.
+struct ItemProblem: Error {
+    let message: String
+}

@@ -109,19 +109,9 @@ struct Checker {
                        + "list at least one endpoint in either")
         }
         if let topics = fields["topics"], let list = list(topics, at: "ingest.topics") {
-            var values: [String] = []
-            var firstIndex: [String: Int] = [:]
-            for (index, node) in list.enumerated() {
-                let path = "ingest.topics[\(index)]"
-                guard let topic = string(node, at: path, fallbackLine: line(topics)) else { continue }
-                if let first = firstIndex[topic] {
-                    report(path, node.mark?.line,
-                           "duplicate topic \"\(topic)\": ingest.topics[\(first)] already subscribes to it")
-                    continue
-                }
-                firstIndex[topic] = index
-                values.append(topic)
-            }
+            let values = distinctStrings(list, at: "ingest.topics", fallbackLine: line(topics)) { .success(($0, $0)) } repeated: { topic, first in
+                "duplicate topic \"\(topic)\": ingest.topics[\(first)] already subscribes to it"
+            }.values
             if list.isEmpty {
                 report("ingest.topics", line(topics),
                        "must list at least one subscription topic prefix, such as [\"lead\"]")
