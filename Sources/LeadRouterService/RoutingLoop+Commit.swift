@@ -133,14 +133,8 @@ extension RoutingLoop {
                             if !unchanged { storeBatch.accountOwners.append((key, partnerID)) }
                         }
                     }
-                    storeBatch.leads.append(StoredLead(
-                        leadID: leadID, channel: item.channel.rawValue, receivedAt: item.receivedAt,
-                        routedAt: item.receivedAt, assignmentID: decision.assignmentID, partnerID: decision.partnerID,
-                        decision: decision.record(messages: messages, partnerList: state.partnerList, reasonsInEnvelope: true), lead: lead.raw))
-                    for message in messages {
-                        storeBatch.envelopes.append(message)
-                        storeBatch.envelopeLeadIDs.append(leadID)
-                    }
+                    storeBatch.add(routed: lead, channel: item.channel, receivedAt: item.receivedAt, decision: decision,
+                                   messages: messages, partnerList: state.partnerList)
                     if item.channel == .intake { replies.append((item.replyRoute, IntakeReply.accepted(leadID, decision: decision))) }
                 case .duplicate:
                     logger.debug("duplicate lead ignored", metadata: ["lead_id": "\(leadID)", "channel": "\(item.channel.rawValue)"])

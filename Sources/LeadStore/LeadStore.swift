@@ -93,6 +93,21 @@ public struct StoreBatch: Sendable {
     public var partnerStates: [String: PartnerState] = [:]
     public init() {}
     public var isEmpty: Bool { leads.isEmpty && envelopes.isEmpty }
+
+    /// Adds a routed lead as the daemon stores it: its row, with the decision record, and its
+    /// envelopes, which point at that row (the lead's bytes are stored once).
+    public mutating func add(routed lead: ParsedLead, channel: InboundChannel, receivedAt: Int64,
+                             decision: RoutingDecision, messages: [OutgoingMessage], partnerList: Int64?) {
+        let leadID = lead.facts.leadID
+        leads.append(StoredLead(
+            leadID: leadID, channel: channel.rawValue, receivedAt: receivedAt,
+            routedAt: receivedAt, assignmentID: decision.assignmentID, partnerID: decision.partnerID,
+            decision: decision.record(messages: messages, partnerList: partnerList, reasonsInEnvelope: true), lead: lead.raw))
+        for message in messages {
+            envelopes.append(message)
+            envelopeLeadIDs.append(leadID)
+        }
+    }
 }
 
 /// Where each topic's numbering stands.

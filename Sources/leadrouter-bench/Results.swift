@@ -90,6 +90,8 @@ final class Results {
     var rawLatency10k: LatencyRun?
     /// (d) The disk alone: how long an fdatasync of a small append takes where the durable runs keep their state.
     var diskSync: DiskProbe.Result?
+    /// (e) The durable store alone and (f) routing alone, in process.
+    var storeAlone: StoreAlone.Result?
     var durable: ThroughputRun?
     var durablePeakRSS: Double?
     var readyEmpty: Double?
@@ -113,6 +115,7 @@ final class Results {
     var relaxedRate: Double? { relaxed?.rate }
     var durableRatio: Double? { ratio(durableRate, rawRate) }
     var relaxedRatio: Double? { ratio(relaxedRate, rawRate) }
+    var storeAloneRatio: Double? { ratio(storeAlone?.storeLeadsPerSecond, rawRate) }
 
     var readyStoredMedian: Double? {
         guard !readyStored.isEmpty else { return nil }
@@ -187,9 +190,17 @@ extension Bench {
         rows.append(throughputRow("(c) raw ZeroMQ forwarder, no work", r.raw, r.raw == nil ? nil : 1, ""))
         rows.append(throughputRow("(a) durable, as shipped", r.durable, r.durableRatio, verdict("durable_ratio")))
         rows.append(throughputRow("(b) relaxed: durability off, tmpfs", r.relaxed, r.relaxedRatio, ""))
+        if let e = r.storeAlone {
+            rows.append(["(e) durable store alone, no routing", Table.number(e.storeLeadsPerSecond), r.storeAloneRatio.map { Table.percent($0) } ?? "-",
+                         Table.number(Double(e.leads)), Table.number(e.storeCPUMicrosecondsPerLead), "the most (a) can reach here"])
+        }
         out += Table.render(rows)
         if [r.durable, r.relaxed].contains(where: { $0?.capped == true }) {
             out += "  * fewer than --leads: the warm-up showed that all of them would take longer than \(Table.number(r.maxSeconds)) s\n"
+        }
+        if let e = r.storeAlone {
+            out += String(format: "  (f) routing alone, no I/O: %.1f µs per lead on one thread; (e) commits what it routed as the daemon does, in process: batches of %d, log synced beside, checkpoints every 200 ms\n",
+                          e.routingMicrosecondsPerLead, StoreAlone.batchSize)
         }
         if let cores = r.durable?.cpuCores { out += String(format: "  leadrouterd kept %.2f cores busy during (a)", cores) + (r.relaxed?.cpuCores.map { String(format: ", %.2f during (b)", $0) } ?? "") + "\n" }
         out += "\n"
@@ -275,8 +286,12 @@ extension Bench {
         put("raw_forwarder_msgs_per_s", r.rawRate)
         put("durable_ratio", r.durableRatio, round3)
         put("relaxed_ratio", r.relaxedRatio, round3)
+        put("store_alone_leads_per_s", r.storeAlone?.storeLeadsPerSecond)
+        put("store_alone_ratio", r.storeAloneRatio, round3)
+        put("routing_alone_us_per_lead", r.storeAlone?.routingMicrosecondsPerLead)
         j["throughput"] = [
             "raw": r.raw?.json ?? NSNull(), "raw_runs_msgs_per_s": r.rawRuns.map(round1), "durable": r.durable?.json ?? NSNull(), "relaxed": r.relaxed?.json ?? NSNull(),
+            "store_alone": r.storeAlone?.json ?? NSNull(),
             "max_seconds": r.maxSeconds,
         ] as [String: Any]
         put("p50_ms_at_1k", r.latency1k?.summary?.p50, round3)

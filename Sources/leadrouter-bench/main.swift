@@ -46,7 +46,7 @@ struct LeadRouterBench: ParsableCommand {
     @Flag(help: "Also measure 100,000 partners in the scale runs (slow).")
     var huge = false
 
-    @Option(help: "Skip a section: raw, durable, relaxed, scale or ready (repeatable).")
+    @Option(help: "Skip a section: raw, store, durable, relaxed, scale or ready (repeatable).")
     var skip: [String] = []
 
     @Option(help: "Directory for the durable runs' state and the stored-leads store (default: the system temporary directory; it should be on disk, not tmpfs).")
@@ -64,9 +64,9 @@ struct LeadRouterBench: ParsableCommand {
         if let maxSeconds, maxSeconds <= 0 { throw ValidationError("--max-seconds must be positive") }
         if let storedLeads, storedLeads < 0 { throw ValidationError("--stored-leads must be 0 or more") }
         guard (1...100_000).contains(partners) else { throw ValidationError("--partners must be 1 to 100000") }
-        let sections: Set<String> = ["raw", "durable", "relaxed", "scale", "ready"]
+        let sections: Set<String> = ["raw", "store", "durable", "relaxed", "scale", "ready"]
         for s in skip where !sections.contains(s) {
-            throw ValidationError("--skip takes raw, durable, relaxed, scale or ready, got \(s)")
+            throw ValidationError("--skip takes raw, store, durable, relaxed, scale or ready, got \(s)")
         }
     }
 
@@ -208,6 +208,21 @@ struct Bench {
                 results.rawLatency10k = try latencyRun(PhasePlan(
                     name: "raw latency 10k/s", ingest: forwarder.ingest, publish: forwarder.publish, subscriptions: ["lead"],
                     leads: latency10k.prefix(Int(10_000 * latencySeconds)), rate: 10_000), label: "(c) raw forwarder")
+            }
+        }
+
+        // (e), (f) The daemon's halves apart, in process: routing alone, then the durable
+        // store alone committing what it routed (StoreAlone.swift).
+        if !skipping("store") {
+            section("store") {
+                let storeDir = try TemporaryDirectory(base: workBase, label: "store-alone")
+                defer { if !options.keepTemp { storeDir.remove() } }
+                let alone = try StoreAlone.measure(directory: storeDir.path, leads: throughputLeads, partners: mainPartners)
+                results.storeAlone = alone
+                note(String(format: "(f) routing alone: %.1f µs per lead on one thread (%d leads, no I/O)", alone.routingMicrosecondsPerLead, alone.leads))
+                note("(e) durable store alone: \(Table.number(alone.storeLeadsPerSecond)) leads/s (\(Table.number(Double(alone.leads))) leads, "
+                     + "\(Table.number(Double(alone.envelopes))) envelopes, \(alone.commits) commits, \(alone.syncs) log syncs); "
+                     + String(format: "%.0f µs CPU per lead", alone.storeCPUMicrosecondsPerLead))
             }
         }
 

@@ -1,0 +1,177 @@
+import Dispatch
+import Foundation
+import LeadRouting
+import LeadStore
+import Synchronization
+
+/// Rows (e) and (f): the daemon's two halves measured apart, in process, on the same leads.
+///
+/// (f) **Routing alone.** The leads go through the real ``LeadPipeline`` on one thread, as the
+/// routing loop does (validate, route, decision record, the batch the store takes), with no
+/// socket and no store look-up: the routing core's cost per lead.
+///
+/// (e) **The durable store alone.** Those batches are then committed to a fresh store in the
+/// directory the daemon's runs use, as the daemon commits them: `durability: full`, batches
+/// of ``batchSize`` (the daemon's largest), the log synced on a second thread while the next
+/// batch commits, a background checkpoint every 200 ms. Nothing else runs meanwhile, so this
+/// is the most leads per second the durable store takes on this machine, whatever routing
+/// costs: the daemon, which also routes and moves every lead through ZeroMQ on the same
+/// cores, cannot beat it.
+enum StoreAlone {
+    struct Result {
+        /// (f) Routing's CPU per lead, on one thread.
+        var routingMicrosecondsPerLead: Double
+        /// (e) Leads per second committed and synced.
+        var storeLeadsPerSecond: Double
+        /// (e) CPU (every thread of the bench) per lead while committing.
+        var storeCPUMicrosecondsPerLead: Double
+        var leads: Int
+        var envelopes: Int
+        var commits: Int
+        var syncs: Int
+
+        var json: [String: Any] {
+            ["routing_alone_us_per_lead": round1(routingMicrosecondsPerLead),
+             "store_alone_leads_per_s": round1(storeLeadsPerSecond),
+             "store_alone_cpu_us_per_lead": round1(storeCPUMicrosecondsPerLead),
+             "leads": leads, "envelopes": envelopes, "commits": commits, "log_syncs": syncs]
+        }
+    }
+
+    static let batchSize = 2048
+
+    static func measure(directory: String, leads: LeadSet, partners: [Partner]) throws -> Result {
+        // (f) Route every lead first, in the daemon's batches, timing only that.
+        let partnerIDs = partners.map(\.id)
+        let store = try LeadStore(directory: directory, durability: .full, syncLogOnRequest: true)
+        let partnerList = try store.partnerListID(partnerIDs)
+        var pipeline = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
+        let topic = Array("lead".utf8)
+        let messages = (0..<leads.count).map {
+            InboundMessage(frames: [topic, Array(leads.bytes[leads.starts[$0]..<leads.starts[$0 + 1]])])
+        }
+        var batches: [StoreBatch] = []
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let cpuBeforeRouting = ownCPUSeconds()
+        for start in stride(from: 0, to: messages.count, by: batchSize) {
+            _ = pipeline.beginBatch()
+            var batch = StoreBatch()
+            batch.createdAt = now
+            for message in messages[start..<min(start + batchSize, messages.count)] {
+                guard case .success(let lead) = pipeline.accept(message, from: .ingest) else {
+                    throw BenchError("a bench lead was rejected")
+                }
+                let keys = lead.facts.account.all
+                let recent = keys.map { pipeline.recentOwner($0) }
+                guard case .routed(_, let decision, let out) = pipeline.route(lead, now: now) else {
+                    throw BenchError("a bench lead was not routed")
+                }
+                if let partnerID = decision.partnerID {
+                    // As the daemon: only owners that change (here every later lead of an
+                    // account is remembered, so this writes no more owners than the daemon).
+                    for (key, recent) in zip(keys, recent) where recent != partnerID {
+                        batch.accountOwners.append((key, partnerID))
+                    }
+                }
+                batch.add(routed: lead, channel: .ingest, receivedAt: now, decision: decision, messages: out, partnerList: partnerList)
+            }
+            batches.append(batch)
+        }
+        let routingSeconds = ownCPUSeconds() - cpuBeforeRouting
+        let envelopes = batches.reduce(0) { $0 + $1.envelopes.count }
+
+        // (e) Commit them as the daemon does, timing from the first commit to the last sync.
+        let syncer = LogSyncer(store)
+        let checkpoints = Checkpointer(store)
+        checkpoints.start()
+        let started = Clock.now
+        let cpuBefore = ownCPUSeconds()
+        for batch in batches {
+            try store.commit(batch)
+            try syncer.request()
+        }
+        try syncer.finish()
+        let seconds = Double(Clock.now - started) / 1e9
+        let cpu = ownCPUSeconds() - cpuBefore
+        checkpoints.stop()
+        return Result(
+            routingMicrosecondsPerLead: routingSeconds / Double(max(leads.count, 1)) * 1e6,
+            storeLeadsPerSecond: Double(leads.count) / max(seconds, 1e-9),
+            storeCPUMicrosecondsPerLead: cpu / Double(max(leads.count, 1)) * 1e6,
+            leads: leads.count, envelopes: envelopes, commits: batches.count, syncs: syncer.syncs)
+    }
+
+    /// Syncs the log on a thread of its own: a sync asked for while one runs starts when it
+    /// ends and covers every commit since, as the daemon's syncer does.
+    final class LogSyncer: Sendable {
+        private let store: LeadStore
+        private let queue = DispatchQueue(label: "bench-log-sync")
+        private struct State {
+            var inFlight = false
+            var again = false
+            var failure: StoreError?
+            var syncs = 0
+        }
+        private let state = Mutex(State())
+
+        init(_ store: LeadStore) { self.store = store }
+
+        var syncs: Int { state.withLock { $0.syncs } }
+
+        func request() throws(StoreError) {
+            let start = try state.withLock { (s: inout State) throws(StoreError) -> Bool in
+                if let failure = s.failure { throw failure }
+                if s.inFlight { s.again = true; return false }
+                s.inFlight = true
+                return true
+            }
+            guard start else { return }
+            queue.async { [self] in
+                while true {
+                    var failure: StoreError?
+                    do throws(StoreError) { try store.syncLog() } catch { failure = error }
+                    let more = state.withLock { s in
+                        s.syncs += 1
+                        if let failure { s.failure = failure }
+                        s.inFlight = s.again && failure == nil
+                        s.again = false
+                        return s.inFlight
+                    }
+                    if !more { return }
+                }
+            }
+        }
+
+        /// Waits for the syncs asked for, then syncs once more so every commit is covered.
+        func finish() throws(StoreError) {
+            queue.sync {}
+            if let failure = state.withLock({ $0.failure }) { throw failure }
+            try store.syncLog()
+            state.withLock { $0.syncs += 1 }
+        }
+    }
+
+    /// Passive checkpoints every 200 ms, as the daemon's checkpoint thread runs them.
+    final class Checkpointer: Sendable {
+        private let store: LeadStore
+        private let stopped = DispatchSemaphore(value: 0)
+        private let ended = DispatchSemaphore(value: 0)
+
+        init(_ store: LeadStore) { self.store = store }
+
+        func start() {
+            let thread = Thread { [self] in
+                while stopped.wait(timeout: .now() + 0.2) == .timedOut {
+                    _ = try? store.checkpoint()
+                }
+                ended.signal()
+            }
+            thread.start()
+        }
+
+        func stop() {
+            stopped.signal()
+            ended.wait()
+        }
+    }
+}
