@@ -350,7 +350,7 @@ public final class RoutingLoop: Sendable {
         let now = ContinuousClock.now
         for message in messages {
             do {
-                try publish.send([Array(message.topic.utf8), message.envelope], wait: false)
+                try publish.send(topic: message.topic, body: message.envelope, wait: false)
             } catch {
                 logger.error("publish failed", metadata: ["topic": "\(message.topic)", "seq": "\(message.seq)", "error": "\(error)"])
             }

@@ -153,13 +153,16 @@ struct JSONWriter {
     /// Appends `value` as a JSON string literal, escaping what RFC 8259 requires.
     static func appendString(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        // Most strings need no escaping: copy them in one go.
-        let plain = value.utf8.withContiguousStorageIfAvailable { buffer -> Bool in
+        // Most strings need no escaping: copy them in one go. (`withUTF8`, unlike the UTF-8
+        // view's `withContiguousStorageIfAvailable`, also reaches small strings' bytes: ids,
+        // topics and codes, most of what is written, are small.)
+        var value = value
+        let plain = value.withUTF8 { buffer -> Bool in
             for b in buffer where b < 0x20 || b == 0x22 || b == 0x5C { return false }
             bytes.append(contentsOf: buffer)
             return true
         }
-        if plain == true {
+        if plain {
             bytes.append(UInt8(ascii: "\""))
             return
         }

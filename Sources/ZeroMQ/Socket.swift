@@ -246,6 +246,27 @@ public final class Socket {
         try send([frame], wait: wait)
     }
 
+    /// Sends `[topic][body]`, as a PUB socket publishes, straight from the caller's storage:
+    /// no array of frames, no copy of the topic's bytes.
+    ///
+    /// - Returns: `false` when `wait` is `false` and the message could not be queued
+    ///   (`EAGAIN`); nothing was sent.
+    @discardableResult
+    public func send(topic: String, body: [UInt8], wait: Bool = true) throws(ZMQError) -> Bool {
+        let h = handle
+        let dontWait = wait ? 0 : ZMQ_DONTWAIT
+        var topic = topic
+        let first = topic.withUTF8 { sendRetrying(h, $0.baseAddress, $0.count, ZMQ_SNDMORE | dontWait) }
+        if first < 0 {
+            let error = ZMQError(code: zmq_errno(), operation: "send")
+            if error.isWouldBlock { return false }
+            throw error
+        }
+        let second = body.withUnsafeBufferPointer { sendRetrying(h, $0.baseAddress, $0.count, dontWait) }
+        if second < 0 { throw ZMQError(code: zmq_errno(), operation: "send") }
+        return true
+    }
+
     private func sendFrame<Bytes: Collection<UInt8>>(_ frame: Bytes, flags: Int32) throws(ZMQError) {
         let h = handle
         let sent: Int32? = frame.withContiguousStorageIfAvailable { buffer in

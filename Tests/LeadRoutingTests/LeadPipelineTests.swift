@@ -213,4 +213,17 @@ struct LeadPipelineTests {
         #expect(Timestamp.rfc3339(millisecondsSince1970: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
         #expect(Timestamp.rfc3339(millisecondsSince1970: Self.now) == "2026-11-22T10:00:00.123Z")
     }
+
+    @Test("strings written into replies are escaped, short and long alike")
+    func escapedStrings() throws {
+        // Short strings (stored inline) and long ones take the same way into the JSON.
+        let cases = ["plain", "a\"b", "c\\d", "e\nf\tg\rh", "\u{1}\u{1f}", "ü", "ok—✓",
+                     "a long plain string, well over fifteen bytes", "a long one with a \"quote\" and a \\ and a \u{7}"]
+        for text in cases {
+            let reply = IntakeReply.rejected(LeadRejection(.invalidField, field: text, text), leadID: nil)
+            let error = try #require(try object(reply)["error"] as? [String: Any])
+            #expect(error["field"] as? String == text)
+            #expect(error["message"] as? String == text)
+        }
+    }
 }

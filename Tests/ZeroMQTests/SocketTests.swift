@@ -69,6 +69,24 @@ struct SocketTests {
         #expect(got == [Array("partner/acme/".utf8), Array("y".utf8)])
     }
 
+    @Test("a topic and a body sent as two frames, small and large topics alike")
+    func topicAndBody() throws {
+        let context = try Context()
+        let pub = try Socket(context, type: .pub)
+        try pub.bind("inproc://topic-body")
+        let sub = try Socket(context, type: .sub)
+        try sub.subscribe("")
+        try sub.connect("inproc://topic-body")
+        try sub.set(.receiveTimeout, 2000)
+        Thread.sleep(forTimeInterval: 0.05)
+        // A small string (stored inline) and a long one (stored on the heap), and an empty body.
+        let long = "partner/" + String(repeating: "a-long-partner-id-", count: 4) + "/"
+        #expect(try pub.send(topic: "partner/p1/", body: Array("{\"seq\":1}".utf8), wait: false))
+        #expect(try pub.send(topic: long, body: [], wait: false))
+        #expect(try sub.receive() == [Array("partner/p1/".utf8), Array("{\"seq\":1}".utf8)])
+        #expect(try sub.receive() == [Array(long.utf8), []])
+    }
+
     @Test("the poller reports readable sockets and a signalled wakeup")
     func poller() throws {
         let context = try Context()
