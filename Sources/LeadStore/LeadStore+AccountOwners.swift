@@ -155,6 +155,12 @@ struct PendingOwners {
         }
     }
 
+    /// After pruning, when no lead at or past `next` is left: a cycle that began at a pruned
+    /// lead began, for the bound it will store, where rows numbered again from 1 begin.
+    mutating func lowerCycleStart(to next: Int64) {
+        if let start = cycleStart, start > next { cycleStart = next }
+    }
+
     /// Adds an owner found again at start-up.
     mutating func recover(_ key: String, _ owner: Owner) {
         let merged = PendingOwners.merged(owners[key], owner)

@@ -118,6 +118,7 @@ extension LeadStore {
             return try pool.writeWithoutTransaction { db in
                 var deleted = 0
                 var lastPruned: Int64?
+                var nextLeadRow: Int64?
                 try db.inTransaction {
                     // Rows are appended in time order, so the oldest are the first ids: look only at
                     // the first `limit` rows, never scan the whole table for old ones. Envelopes go
@@ -153,11 +154,21 @@ extension LeadStore {
                     deleted += db.changesCount
                     try db.execute(sql: "DELETE FROM registrations WHERE expires < ?", arguments: [expiredBefore ?? cutoff])
                     deleted += db.changesCount
+                    // Once the newest rows are pruned (every envelope, or every lead), SQLite numbers
+                    // new rows from 1 again. A stored lower bound past the next row id would then make
+                    // a restart after a crash look for pending rows above the ones numbered again
+                    // (and miss them): it comes down to the next row id.
+                    for (key, table) in [(LeadStore.pendingFromKey, "envelopes"), (LeadStore.ownersPendingFromKey, "leads")] {
+                        let next = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM \(table)") ?? 1
+                        try db.execute(sql: "UPDATE store_state SET value = ? WHERE key = ? AND value > ?", arguments: [next, key, next])
+                        if table == "leads" { nextLeadRow = next }
+                    }
                     return .commit
                 }
                 // Committed, and still before any other commit: pending index entries of pruned
                 // envelopes go too, so none is indexed after its envelope is gone.
                 if let lastPruned { pendingEnvelopes.withLock { $0?.drop(through: lastPruned) } }
+                if let nextLeadRow { pendingOwners.withLock { $0.lowerCycleStart(to: nextLeadRow) } }
                 return deleted
             }
         } catch {

@@ -43,17 +43,6 @@ private func ownerRows(_ directory: String) throws -> [String: String] {
     }
 }
 
-/// Copies the store's files as a crash would leave them (the log, not its shared-memory
-/// index), while the store is still open, into a new directory.
-private func crashCopy(_ directory: String) throws -> String {
-    let copy = directory + "-crashed"
-    try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: false)
-    for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: storeFile(directory) + suffix) {
-        try FileManager.default.copyItem(atPath: storeFile(directory) + suffix, toPath: storeFile(copy) + suffix)
-    }
-    return copy
-}
-
 @Test("owners wait in memory and routing finds them; a commit writes the buckets its share of a cycle reaches, a cycle writes every one")
 func ownersAreWrittenByTheSweep() throws {
     let companies = (0..<200).map { "company\($0)" }
@@ -142,3 +131,31 @@ func ownersMigrateToBuckets() throws {
         #expect(columns.first == "bucket")
     }
 }
+
+@Test("once every lead is pruned, row ids start again from 1: after a crash, owners of the leads numbered again are still found")
+func pendingOwnersNumberedAgainSurviveACrash() throws {
+    let old = (0..<10).map { "old\($0)" }
+    let new = (0..<20).map { "new\($0)" }
+    let later = t0 + 86_400_000
+    try withStateDirectory { directory throws in
+        let store = try LeadStore(directory: directory)
+        try store.commit(ownersBatch(old.enumerated().map { accountLead("o-\($0.offset)", company: $0.element, partner: "acme") }, companies: old))
+        // Written at a clean stop: the bound is then the next lead's row.
+        try store.flushAccountOwners()
+        #expect(try storedBound(directory, "owners_pending_from") == 11)
+        while try store.prune(olderThan: later) > 0 {}
+        #expect(try storedBound(directory, "owners_pending_from") == 1)
+        // Rows 1 to 20 again, more than the old bound, their owners mostly pending (the commit is
+        // a millisecond after the last, so the sweep moves on by a few buckets only).
+        let leads = new.enumerated().map { accountLead("n-\($0.offset)", company: $0.element, partner: "beta", at: later) }
+        try store.commit(ownersBatch(leads, companies: new, at: t0 + 1))
+        let copy = try crashCopy(directory)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        #expect(try ownerRows(copy).count < 10, "most owners must be pending for this test")
+        let recovered = try LeadStore(directory: copy)
+        let found = try recovered.lookUp(leadIDs: [], accountKeys: new.flatMap(keys)).owners.mapValues(\.partnerID)
+        #expect(found == Dictionary(uniqueKeysWithValues: new.flatMap(keys).map { ($0, "beta") }))
+        _ = store
+    }
+}
+

@@ -205,3 +205,26 @@ func storeFromBeforeV5Migrates() throws {
         }
     }
 }
+
+@Test("once every envelope is pruned, row ids start again from 1: after a crash, envelopes not yet indexed are still found")
+func pendingEnvelopesNumberedAgainSurviveACrash() throws {
+    try withStateDirectory { directory throws in
+        let store = try LeadStore(directory: directory)
+        // 200 envelopes are indexed at once; the 201st waits, and its row is the bound saved
+        // with the watermarks.
+        try store.commit(batch(envelopes: messages("t", 1...200), createdAt: 1000))
+        try store.commit(batch(envelopes: messages("t", 201...201), createdAt: 1000), published: ["t": 201])
+        #expect(try storedBound(directory, "index_pending_from") == 201)
+        #expect(try store.prune(olderThan: 2000) == 201)
+        #expect(try storedBound(directory, "index_pending_from") == 1)
+        // Rows 1 to 5 again, waiting to be indexed when the process dies.
+        try store.commit(batch(envelopes: messages("t", 202...206), createdAt: 5000))
+        let copy = try crashCopy(directory)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let recovered = try LeadStore(directory: copy)
+        #expect(try recovered.envelopes(topic: "t", fromSeq: 1, limit: 100) == messages("t", 202...206))
+        #expect(try numbering(recovered)["t"]?.lastSeq == 206)
+        _ = store
+    }
+}
+

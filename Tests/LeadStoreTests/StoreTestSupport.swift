@@ -70,3 +70,21 @@ func state(_ lastSeq: Int, _ publishedSeq: Int = 0) -> Numbering {
 func numbering(_ store: LeadStore) throws -> [String: Numbering] {
     try store.topicStates().mapValues { Numbering(lastSeq: $0.lastSeq, publishedSeq: $0.publishedSeq) }
 }
+
+/// Copies the store's files as a crash would leave them (the log, not its shared-memory
+/// index), while the store is still open, into a new directory.
+func crashCopy(_ directory: String) throws -> String {
+    let copy = directory + "-crashed"
+    try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: false)
+    for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: storeFile(directory) + suffix) {
+        try FileManager.default.copyItem(atPath: storeFile(directory) + suffix, toPath: storeFile(copy) + suffix)
+    }
+    return copy
+}
+
+/// A lower bound the store keeps in `store_state` (`index_pending_from`, `owners_pending_from`).
+func storedBound(_ directory: String, _ key: String) throws -> Int64? {
+    try DatabaseQueue(path: storeFile(directory)).read { db in
+        try Int64.fetchOne(db, sql: "SELECT value FROM store_state WHERE key = ?", arguments: [key])
+    }
+}
