@@ -47,17 +47,16 @@ enum StoreAlone {
         let partnerList = try store.partnerListID(partnerIDs)
         var pipeline = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
         let topic = Array("lead".utf8)
-        let messages = (0..<leads.count).map {
-            InboundMessage(frames: [topic, Array(leads.bytes[leads.starts[$0]..<leads.starts[$0 + 1]])])
-        }
         var batches: [StoreBatch] = []
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let cpuBeforeRouting = ownCPUSeconds()
-        for start in stride(from: 0, to: messages.count, by: batchSize) {
+        for start in stride(from: 0, to: leads.count, by: batchSize) {
             _ = pipeline.beginBatch()
             var batch = StoreBatch()
             batch.createdAt = now
-            for message in messages[start..<min(start + batchSize, messages.count)] {
+            for i in start..<min(start + batchSize, leads.count) {
+                // As the daemon receives it: the frames copied out of the socket's message.
+                let message = InboundMessage(frames: [topic, Array(leads.bytes[leads.starts[i]..<leads.starts[i + 1]])])
                 guard case .success(let lead) = pipeline.accept(message, from: .ingest) else {
                     throw BenchError("a bench lead was rejected")
                 }
