@@ -159,3 +159,32 @@ func pendingOwnersNumberedAgainSurviveACrash() throws {
     }
 }
 
+@Test("when every lead is pruned within a cycle, the cycle's bound comes down too: owners of leads numbered again below its start survive a crash")
+func aCycleStartedBeforeRenumberingStillCoversItsLeads() throws {
+    let new = (0..<20).map { "late\($0)" }
+    let start = t0 + 61_000  // a minute on: the first commit then ends a cycle by time
+    let later = t0 + 86_400_000
+    try withStateDirectory { directory throws in
+        let store = try LeadStore(directory: directory)
+        try store.commit(fillerBatch(0, 10))
+        try store.commit(fillerBatch(10, 1, at: start))
+        // The new cycle begins at row 12; the sweep then goes almost all the way round.
+        try store.commit(ownersBatch([accountLead("first", company: "first", partner: "acme", at: start)], companies: ["first"], at: start))
+        try store.commit(fillerBatch(100, 16_076, at: start))
+        while try store.prune(olderThan: later) > 0 {}
+        // Rows 1 to 20 again, routed after the sweep passed most of their buckets: they wait for
+        // the next cycle, and the one ending now must not store a bound past them.
+        let leads = new.enumerated().map { accountLead("late-\($0.offset)", company: $0.element, partner: "beta", at: later) }
+        try store.commit(ownersBatch(leads, companies: new, at: start))
+        try store.commit(fillerBatch(20_000, 100, at: start))
+        #expect(try storedBound(directory, "owners_pending_from") == 1)
+        let copy = try crashCopy(directory)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        #expect(try ownerRows(copy).count < 10, "most owners must be pending for this test")
+        let recovered = try LeadStore(directory: copy)
+        let found = try recovered.lookUp(leadIDs: [], accountKeys: new.flatMap(keys)).owners.mapValues(\.partnerID)
+        #expect(found == Dictionary(uniqueKeysWithValues: new.flatMap(keys).map { ($0, "beta") }))
+        _ = store
+    }
+}
+

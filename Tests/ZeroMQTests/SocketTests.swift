@@ -52,17 +52,23 @@ struct SocketTests {
         #expect(throws: ZMQError.self) { try b.connect("nonsense://x") }
     }
 
-    @Test("SUB receives only its prefixes")
-    func subscriptions() throws {
-        let context = try Context()
+    /// A PUB bound at `endpoint` and a SUB connected to it with `prefix`, its subscription applied.
+    func pubSub(_ context: Context, _ endpoint: String, subscribe prefix: String) throws -> (pub: Socket, sub: Socket) {
         let pub = try Socket(context, type: .pub)
-        try pub.bind("inproc://feed")
+        try pub.bind(endpoint)
         let sub = try Socket(context, type: .sub)
-        try sub.subscribe("partner/acme/")
-        try sub.connect("inproc://feed")
+        try sub.subscribe(prefix)
+        try sub.connect(endpoint)
         try sub.set(.receiveTimeout, 2000)
         // inproc subscriptions are applied synchronously on connect for a bound PUB.
         Thread.sleep(forTimeInterval: 0.05)
+        return (pub, sub)
+    }
+
+    @Test("SUB receives only its prefixes")
+    func subscriptions() throws {
+        let context = try Context()
+        let (pub, sub) = try pubSub(context, "inproc://feed", subscribe: "partner/acme/")
         try pub.send([Array("partner/acme-east/".utf8), Array("x".utf8)])
         try pub.send([Array("partner/acme/".utf8), Array("y".utf8)])
         let got = try #require(try sub.receive())
@@ -72,13 +78,7 @@ struct SocketTests {
     @Test("a topic and a body sent as two frames, small and large topics alike")
     func topicAndBody() throws {
         let context = try Context()
-        let pub = try Socket(context, type: .pub)
-        try pub.bind("inproc://topic-body")
-        let sub = try Socket(context, type: .sub)
-        try sub.subscribe("")
-        try sub.connect("inproc://topic-body")
-        try sub.set(.receiveTimeout, 2000)
-        Thread.sleep(forTimeInterval: 0.05)
+        let (pub, sub) = try pubSub(context, "inproc://topic-body", subscribe: "")
         // A small string (stored inline) and a long one (stored on the heap), and an empty body.
         let long = "partner/" + String(repeating: "a-long-partner-id-", count: 4) + "/"
         #expect(try pub.send(topic: "partner/p1/", body: Array("{\"seq\":1}".utf8), wait: false))
