@@ -191,7 +191,9 @@ extension RoutingLoop {
             notifier.notify("STATUS=routing leads")
             logger.notice("the store accepts writes again; routing resumed")
         }
-        let committed = CommittedBatch(replies: batch.replies, rejections: batch.rejections, envelopes: batch.storeBatch.envelopes)
+        let committed = CommittedBatch(
+            replies: batch.replies, rejections: batch.rejections, envelopes: batch.storeBatch.envelopes,
+            ingestLeadIDs: batch.storeBatch.leads.compactMap { $0.channel == InboundChannel.ingest.rawValue ? $0.leadID : nil })
         if state.syncer != nil {
             state.unsynced.append(committed)
             // Releases what an ended sync covered (finishing a checkpoint below may take

@@ -13,6 +13,9 @@ extension RoutingLoop {
         var replies: [(route: [[UInt8]], body: [UInt8])]
         var rejections: [LeadRejection]
         var envelopes: [OutgoingMessage]
+        /// The leads in it that came by SUB: no one can be answered about them, so a failed
+        /// sync lists them by id.
+        var ingestLeadIDs: [String]
     }
 
     func release(_ batch: CommittedBatch, sockets: Sockets, state: inout LoopState) {
@@ -93,9 +96,16 @@ extension RoutingLoop {
         case .failure(let error):
             state.syncFailure = error
             notifier.notify("STATUS=stopping: the store's log could not be synced to disk")
-            logger.critical("could not sync the store's log to disk: stopping; held leads were neither acknowledged nor published, and the next start recovers what the disk has", metadata: [
+            // Intake clients get no answer and retry; SUB sources cannot be told, so their
+            // leads are named (a resend of one the disk kept is then a duplicate).
+            let ingestIDs = (batches + state.unsynced).flatMap(\.ingestLeadIDs) + state.held.compactMap { item in
+                item.channel == .ingest && item.message.frames.count == 2 ? LeadParser.readableLeadID(item.message.frames[1]) : nil
+            }
+            logger.critical("could not sync the store's log to disk: stopping; held leads were neither acknowledged nor published, and the next start recovers what the disk has; SUB leads held are listed by id, for their sources to resend", metadata: [
                 "error": "\(error)", "held_batches": "\(batches.count + state.unsynced.count)",
                 "held_messages": "\(state.held.count)",
+                "ingest_leads_held": "\(ingestIDs.prefix(50).joined(separator: ","))\(ingestIDs.count > 50 ? ",…" : "")",
+                "ingest_held_count": "\(ingestIDs.count)",
             ])
         }
     }

@@ -180,6 +180,20 @@ struct DurabilityTests {
         #expect(next.terminate() == 0)
     }
 
+    @Test("a failed log sync names the SUB leads it held, since their sources cannot be answered")
+    func failedLogSyncNamesHeldSubLeads() throws {
+        // The sync when the store opens succeeds; the first batch's fails.
+        let daemon = try Daemon(partnersYAML: partnersYAML, environment: ["LEADROUTER_FAILPOINT_LOG_SYNC_AFTER": "1"])
+        try daemon.waitUntilReady()
+        let source = try TestSource(endpoint: daemon.ingest)
+        try source.sendLead(lead("held-by-sub", country: "US", region: "CO"))
+        #expect(daemon.waitForExit(timeout: 20) == 1)
+        let critical = daemon.log.split(separator: "\n").filter { $0.contains("could not sync the store's log to disk") }
+        #expect(critical.count == 1)
+        #expect(critical.first?.contains("ingest_leads_held=held-by-sub") == true, "\(critical)")
+        #expect(critical.first?.contains("ingest_held_count=1") == true, "\(critical)")
+    }
+
     @Test("intake answers accepted, duplicate and rejected (with the error), and REQ clients work as is")
     func intakeReplies() throws {
         let daemon = try Daemon(partnersYAML: partnersYAML)
