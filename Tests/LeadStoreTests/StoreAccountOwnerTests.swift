@@ -132,6 +132,17 @@ func ownersMigrateToBuckets() throws {
     }
 }
 
+/// Copies the open store at `directory` as a crash would leave it, checks that most owners of
+/// `companies` were only pending then, and that the copy finds every one of them again.
+private func expectOwnersAfterACrash(_ directory: String, companies: [String], partner: String) throws {
+    let copy = try crashCopy(directory)
+    defer { try? FileManager.default.removeItem(atPath: copy) }
+    #expect(try ownerRows(copy).count < 10, "most owners must be pending for this test")
+    let recovered = try LeadStore(directory: copy)
+    let found = try recovered.lookUp(leadIDs: [], accountKeys: companies.flatMap(keys)).owners.mapValues(\.partnerID)
+    #expect(found == Dictionary(uniqueKeysWithValues: companies.flatMap(keys).map { ($0, partner) }))
+}
+
 @Test("once every lead is pruned, row ids start again from 1: after a crash, owners of the leads numbered again are still found")
 func pendingOwnersNumberedAgainSurviveACrash() throws {
     let old = (0..<10).map { "old\($0)" }
@@ -149,12 +160,7 @@ func pendingOwnersNumberedAgainSurviveACrash() throws {
         // a millisecond after the last, so the sweep moves on by a few buckets only).
         let leads = new.enumerated().map { accountLead("n-\($0.offset)", company: $0.element, partner: "beta", at: later) }
         try store.commit(ownersBatch(leads, companies: new, at: t0 + 1))
-        let copy = try crashCopy(directory)
-        defer { try? FileManager.default.removeItem(atPath: copy) }
-        #expect(try ownerRows(copy).count < 10, "most owners must be pending for this test")
-        let recovered = try LeadStore(directory: copy)
-        let found = try recovered.lookUp(leadIDs: [], accountKeys: new.flatMap(keys)).owners.mapValues(\.partnerID)
-        #expect(found == Dictionary(uniqueKeysWithValues: new.flatMap(keys).map { ($0, "beta") }))
+        try expectOwnersAfterACrash(directory, companies: new, partner: "beta")
         _ = store
     }
 }
@@ -178,12 +184,7 @@ func aCycleStartedBeforeRenumberingStillCoversItsLeads() throws {
         try store.commit(ownersBatch(leads, companies: new, at: start))
         try store.commit(fillerBatch(20_000, 100, at: start))
         #expect(try storedBound(directory, "owners_pending_from") == 1)
-        let copy = try crashCopy(directory)
-        defer { try? FileManager.default.removeItem(atPath: copy) }
-        #expect(try ownerRows(copy).count < 10, "most owners must be pending for this test")
-        let recovered = try LeadStore(directory: copy)
-        let found = try recovered.lookUp(leadIDs: [], accountKeys: new.flatMap(keys)).owners.mapValues(\.partnerID)
-        #expect(found == Dictionary(uniqueKeysWithValues: new.flatMap(keys).map { ($0, "beta") }))
+        try expectOwnersAfterACrash(directory, companies: new, partner: "beta")
         _ = store
     }
 }
