@@ -33,12 +33,23 @@ enum Binaries {
 
 /// A free TCP port on loopback, found by binding port 0.
 func freeTCPEndpoint() throws -> String {
+    try freeTCPEndpoints(1)[0]
+}
+
+/// `count` distinct free TCP ports on loopback: each bound to port 0 and all held until the
+/// last is found (closed one at a time, the kernel may hand the same port out twice).
+func freeTCPEndpoints(_ count: Int) throws -> [String] {
     let context = try Context()
-    let socket = try Socket(context, type: .pull)
-    try socket.bind("tcp://127.0.0.1:*")
-    let endpoint = try socket.lastEndpoint
-    socket.close()
-    return endpoint
+    var sockets: [Socket] = []
+    defer { for socket in sockets { socket.close() } }
+    var endpoints: [String] = []
+    for _ in 0..<count {
+        let socket = try Socket(context, type: .pull)
+        sockets.append(socket)
+        try socket.bind("tcp://127.0.0.1:*")
+        endpoints.append(try socket.lastEndpoint)
+    }
+    return endpoints
 }
 
 /// A temporary directory removed when the value is dropped.
@@ -121,10 +132,8 @@ final class Daemon {
     init(partnersYAML: String, maxMessageBytes: Int = 65_536, unmatched: String = "vendor-sales",
          stateDir: String? = nil, extraYAML: String = "", environment extra: [String: String] = [:], start: Bool = true) throws {
         directory = try TemporaryDirectory()
-        ingest = try freeTCPEndpoint()
-        publish = try freeTCPEndpoint()
-        intake = try freeTCPEndpoint()
-        replay = try freeTCPEndpoint()
+        let endpoints = try freeTCPEndpoints(4)
+        (ingest, publish, intake, replay) = (endpoints[0], endpoints[1], endpoints[2], endpoints[3])
         self.stateDir = stateDir ?? directory.file("state")
         let config = """
             state_dir: \(self.stateDir)
