@@ -194,7 +194,7 @@ extension LeadStore {
         }
         // Row ids start again from 1 once pruning has deleted every lead: a bound past the
         // newest lead then means rows were numbered again below it, so read them all (few).
-        if from > (try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM leads") ?? 1) { from = 0 }
+        if from > (try nextRowID("leads", db)) { from = 0 }
         let rows = try Row.fetchCursor(
             db, sql: "SELECT id, partner_id, routed_at, lead FROM leads WHERE id >= ? AND partner_id IS NOT NULL ORDER BY id",
             arguments: [from])
@@ -245,7 +245,7 @@ extension LeadStore {
     public func flushAccountOwners() throws(StoreError) {
         do {
             let plan = try pool.write { db -> PendingOwners.Plan? in
-                let next = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM leads") ?? 1
+                let next = try LeadStore.nextRowID("leads", db)
                 guard let plan = pendingOwners.withLock({ $0.owners.isEmpty ? nil : $0.planWritingAll(next: next) }) else { return nil }
                 try LeadStore.writeOwners(plan, db)
                 return plan

@@ -108,6 +108,17 @@ extension LeadStore {
 
     // MARK: - Retention
 
+    /// The row id SQLite gives the next row of `table` (`leads`, `envelopes`): one past the
+    /// largest left, so 1 again once every row is deleted.
+    static func nextRowID(_ table: String, _ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM \(table)") ?? 1
+    }
+
+    /// Brings the stored bound `key` down to `next` when it is above it.
+    static func lowerBound(_ key: String, to next: Int64, _ db: Database) throws {
+        try db.execute(sql: "UPDATE store_state SET value = ? WHERE key = ? AND value > ?", arguments: [next, key, next])
+    }
+
     /// Deletes up to `limit` leads and up to `limit` envelopes older than `cutoff`
     /// (milliseconds since 1970). Returns how many rows went; call again until 0.
     /// Each call is one short transaction, so routing never waits long behind it.
@@ -158,11 +169,10 @@ extension LeadStore {
                     // new rows from 1 again. A stored lower bound past the next row id would then make
                     // a restart after a crash look for pending rows above the ones numbered again
                     // (and miss them): it comes down to the next row id.
-                    for (key, table) in [(LeadStore.pendingFromKey, "envelopes"), (LeadStore.ownersPendingFromKey, "leads")] {
-                        let next = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM \(table)") ?? 1
-                        try db.execute(sql: "UPDATE store_state SET value = ? WHERE key = ? AND value > ?", arguments: [next, key, next])
-                        if table == "leads" { nextLeadRow = next }
-                    }
+                    try LeadStore.lowerBound(LeadStore.pendingFromKey, to: LeadStore.nextRowID("envelopes", db), db)
+                    let next = try LeadStore.nextRowID("leads", db)
+                    try LeadStore.lowerBound(LeadStore.ownersPendingFromKey, to: next, db)
+                    nextLeadRow = next
                     return .commit
                 }
                 // Committed, and still before any other commit: pending index entries of pruned

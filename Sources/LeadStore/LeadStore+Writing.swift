@@ -91,7 +91,7 @@ extension LeadStore {
                 let owners = try pendingOwners.withLock { pending in
                     try pending.plan(
                         adding: batch.accountOwners, leads: batch.leads.count, firstLeadRow: leadRows.values.min(), at: batch.createdAt,
-                        nextLeadRow: { try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM leads") ?? 1 })
+                        nextLeadRow: { try LeadStore.nextRowID("leads", db) })
                 }
                 try LeadStore.writeOwners(owners, db)
                 if !batch.partnerStates.isEmpty {
