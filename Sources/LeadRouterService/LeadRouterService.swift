@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import LeadRouting
 public import LeadStore
 public import Logging
@@ -10,9 +10,12 @@ import Synchronization
 public struct LeadRouterService: Service {
     private let loop: RoutingLoop
 
-    public init(config: RouterConfig, store: LeadStore, logger: Logger, notifier: SystemdNotifier,
-                pipelineBatch: Int = RoutingLoop.defaultPipelineBatch) throws {
-        self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier, pipelineBatch: pipelineBatch)
+    public init(loop: RoutingLoop) {
+        self.loop = loop
+    }
+
+    public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier) throws {
+        self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier)
     }
 
     public func run() async throws {
@@ -21,12 +24,7 @@ public struct LeadRouterService: Service {
             try await withGracefulShutdownHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let thread = Thread {
-                        do {
-                            try loop.run()
-                            continuation.resume()
-                        } catch {
-                            continuation.resume(throwing: error)
-                        }
+                        continuation.resume(with: Result { try loop.run() })
                     }
                     thread.name = "leadrouter-sockets"
                     thread.start()
@@ -41,15 +39,16 @@ public struct LeadRouterService: Service {
 }
 
 /// Prunes leads and envelopes older than `store.retention_days`, in small transactions
-/// so routing never waits long behind it. Runs shortly after start and then hourly.
+/// so routing never waits long behind it. Runs shortly after start and then hourly, on a
+/// thread of its own (SQLite blocks; Swift's cooperative pool must not).
 public struct RetentionService: Service {
-    private let store: LeadStore
+    private let store: any RoutingStore
     private let retentionDays: Int
     private let logger: Logger
     private let every: Duration
     private let batchPause: Duration
 
-    public init(store: LeadStore, retentionDays: Int, logger: Logger, every: Duration = .seconds(3600), batchPause: Duration = .milliseconds(20)) {
+    public init(store: any RoutingStore, retentionDays: Int, logger: Logger, every: Duration = .seconds(3600), batchPause: Duration = .milliseconds(20)) {
         self.store = store
         self.retentionDays = retentionDays
         self.logger = logger
@@ -58,31 +57,41 @@ public struct RetentionService: Service {
     }
 
     public func run() async throws {
-        // Sleeping must end at once on SIGTERM, so the whole loop is cancelled on graceful shutdown.
-        try? await cancelWhenGracefulShutdown {
-            try await Task.sleep(for: .seconds(5))
-            while !Task.isCancelled {
-                await pruneOnce()
-                try await Task.sleep(for: every)
-            }
+        let worker = WorkerThread(label: "retention")
+        let pruner = Pruner(store: store, retentionDays: retentionDays, logger: logger, batchPause: batchPause)
+        let first = Mutex(true)
+        let every = self.every / .seconds(1)
+        worker.runPeriodically(every: { first.withLock { f in defer { f = false }; return f ? 5 : every } }) {
+            pruner.pruneAll(now: Date(), stopping: { worker.isStopping })
         }
+        try? await gracefulShutdown()
+        worker.stop()
+        await worker.ended()
     }
+}
 
-    /// Deletes everything past retention, a batch at a time. Returns the rows deleted.
+/// Deletes everything past retention, a batch at a time, on the calling thread.
+struct Pruner: Sendable {
+    let store: any RoutingStore
+    let retentionDays: Int
+    let logger: Logger
+    let batchPause: Duration
+
+    /// Returns the rows deleted.
     @discardableResult
-    public func pruneOnce(now: Date = Date()) async -> Int {
+    func pruneAll(now: Date, stopping: () -> Bool) -> Int {
         let cutoff = Int64((now.timeIntervalSince1970 - Double(retentionDays) * 86_400) * 1000)
         var total = 0
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        while !stopping() {
             do {
-                let deleted = try store.prune(olderThan: cutoff, expiredBefore: Int64(now.timeIntervalSince1970 * 1000))
+                let deleted = try store.prune(olderThan: cutoff, limit: 1000, expiredBefore: Int64(now.timeIntervalSince1970 * 1000))
                 total += deleted
                 if deleted == 0 { break }
             } catch {
                 logger.warning("pruning failed; will retry", metadata: ["error": "\(error)"])
                 break
             }
-            try? await Task.sleep(for: batchPause)
+            Thread.sleep(forTimeInterval: batchPause / .seconds(1))
         }
         if total > 0 { logger.info("pruned leads and envelopes past retention", metadata: ["rows": "\(total)", "retention_days": "\(retentionDays)"]) }
         return total
@@ -97,92 +106,46 @@ public struct RetentionService: Service {
 /// routing thread was about to use, which showed as the tail of lead latency. At nice 10 it
 /// still gets about a tenth of a contended core, about what it needs at full load.
 public struct CheckpointService: Service {
-    private let store: LeadStore
+    private let store: any RoutingStore
     private let logger: Logger
     private let every: Duration
 
     /// The checkpoint thread's nice value.
     static let niceness: Int32 = 10
 
-    public init(store: LeadStore, logger: Logger, every: Duration = .milliseconds(200)) {
+    public init(store: any RoutingStore, logger: Logger, every: Duration = .milliseconds(200)) {
         self.store = store
         self.logger = logger
         self.every = every
     }
 
     public func run() async throws {
-        let worker = CheckpointThread(store: store, logger: logger, every: every)
-        worker.start()
-        try? await gracefulShutdown()
-        await worker.stop()
-        _ = try? store.checkpoint()
-    }
-}
-
-/// The checkpoint loop's own thread; ``stop()`` wakes it and waits for it to end.
-private final class CheckpointThread: Sendable {
-    private let store: LeadStore
-    private let logger: Logger
-    private let every: Duration
-    private let wake = DispatchSemaphore(value: 0)
-    /// Whether the thread has ended, or who waits for it to.
-    private let ending = Mutex<(ended: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    init(store: LeadStore, logger: Logger, every: Duration) {
-        self.store = store
-        self.logger = logger
-        self.every = every
-    }
-
-    func start() {
-        let thread = Thread { [self] in
-            loop()
-            let waiter = ending.withLock { state in
-                state.ended = true
-                return state.waiter
-            }
-            waiter?.resume()
-        }
-        thread.name = "checkpoint"
-        thread.start()
-    }
-
-    /// Wakes the thread to end and waits, without blocking a thread of the async pool, for a
-    /// checkpoint in progress to finish.
-    func stop() async {
-        wake.signal()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ended = ending.withLock { state in
-                if !state.ended { state.waiter = continuation }
-                return state.ended
-            }
-            if ended { continuation.resume() }
-        }
-    }
-
-    private func loop() {
-        // On Linux the nice value is per thread, and `who` 0 is the calling thread: only this
-        // thread's priority changes.
-        if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, CheckpointService.niceness) != 0 {
-            logger.debug("could not lower the checkpoint thread's priority", metadata: ["errno": "\(errno)"])
-        }
+        let store = self.store, logger = self.logger
+        let worker = WorkerThread(label: "checkpoint", niceness: CheckpointService.niceness)
         let interval = every / .seconds(1)
-        var failing = false
         // Nearing the length at which the routing thread finishes a checkpoint under load, run
         // back to back: each pass then copies only what the last one left, so what the routing
         // thread has to copy itself (while commits wait) is a few milliseconds' worth.
         // (Only while commits keep adding to it: a long log that is all copied back, waiting
         // for the next commit to rewind it, needs no more passes.)
-        let hurryPages = RoutingLoop.walFinishPagesUnderLoad / 4 * 3
-        func hurry() -> Bool { store.lastKnownWALPages > hurryPages && store.lastKnownWALBacklog > 0 }
-        while wake.wait(timeout: .now() + (hurry() ? 0.005 : interval)) == .timedOut {
+        let hurryPages = StoreUpkeep.walFinishPagesUnderLoad / 4 * 3
+        let failing = Mutex(false)
+        worker.runPeriodically(every: {
+            store.lastKnownWALPages > hurryPages && store.lastKnownWALBacklog > 0 ? 0.005 : interval
+        }) {
             do {
                 try store.checkpoint()
-                failing = false
+                failing.withLock { $0 = false }
             } catch {
-                if !failing { logger.warning("checkpoint failed; will retry", metadata: ["error": "\(error)"]) }
-                failing = true
+                if !failing.withLock({ f in defer { f = true }; return f }) {
+                    logger.warning("checkpoint failed; will retry", metadata: ["error": "\(error)"])
+                }
             }
+        } finally: {
+            _ = try? store.checkpoint()
         }
+        try? await gracefulShutdown()
+        worker.stop()
+        await worker.ended()
     }
 }

@@ -2,60 +2,51 @@ import LeadRouting
 import LeadStore
 import Logging
 
-/// The routing loop's periodic work: the systemd watchdog, a stats line, and rate-limited
-/// logs of rejections and storage failures (so a flood of bad input cannot make logging
-/// the bottleneck).
+/// The routing loop's periodic duties and its logs: the systemd watchdog, a stats line, and
+/// rate-limited logs of rejections and storage failures (so a flood of bad input cannot make
+/// logging the bottleneck). Times come from the loop's clock.
 struct LoopDuties {
     let notifier: SystemdNotifier
     let logger: Logger
-    private let watchdogEvery: Duration?
-    private var lastWatchdog = ContinuousClock.now
-    private var lastStats = ContinuousClock.now
+    /// How often to ping the systemd watchdog: half its interval, systemd's advice.
+    let watchdogEvery: Duration?
     private var lastStatsCounters = PipelineCounters()
-    private var logWindowStart = ContinuousClock.now
+    private var logWindowStart: ContinuousClock.Instant
     private var logsInWindow = 0
-    private var suppressedLogs = 0
+    private(set) var suppressedLogs = 0
 
     static let statsEvery = Duration.seconds(60)
     static let logsPerSecond = 20
 
-    init(notifier: SystemdNotifier, logger: Logger) {
+    init(notifier: SystemdNotifier, logger: Logger, now: ContinuousClock.Instant) {
         self.notifier = notifier
         self.logger = logger
-        // systemd's advice: ping at half the watchdog interval.
         self.watchdogEvery = notifier.watchdogInterval.map { $0 / 2 }
+        self.logWindowStart = now
     }
 
-    func pollTimeoutMilliseconds(heartbeatEvery: Int) -> Int {
-        var timeout = min(1000, max(10, heartbeatEvery / 4))
-        if let watchdogEvery { timeout = min(timeout, max(10, Int(watchdogEvery / .milliseconds(1)))) }
-        return timeout
+    /// Pings the watchdog, unless the loop is unhealthy (a log sync hangs): then systemd
+    /// restarts a daemon that can no longer acknowledge anything.
+    func pingWatchdog(healthy: Bool) {
+        if healthy { notifier.notify("WATCHDOG=1") }
     }
 
-    /// - Parameter healthy: when false (a log sync hangs), the systemd watchdog is not pinged,
-    ///   so systemd restarts a daemon that can no longer acknowledge anything.
-    mutating func tick(counters: PipelineCounters, healthy: Bool = true) {
-        let now = ContinuousClock.now
-        if healthy, let watchdogEvery, now - lastWatchdog >= watchdogEvery {
-            notifier.notify("WATCHDOG=1")
-            lastWatchdog = now
-        }
-        if suppressedLogs > 0, now - logWindowStart >= .seconds(1) {
-            logger.warning("more rejections or storage failures not logged individually", metadata: ["suppressed": "\(suppressedLogs)"])
-            suppressedLogs = 0
-        }
-        if now - lastStats >= LoopDuties.statsEvery {
-            lastStats = now
-            if counters != lastStatsCounters {
-                lastStatsCounters = counters
-                logger.info("stats", metadata: LoopDuties.metadata(counters, storageFailures: nil))
-            }
-        }
+    /// Logs the count of lines the rate limit held back in the last window.
+    mutating func reportSuppressed() {
+        guard suppressedLogs > 0 else { return }
+        logger.warning("more rejections or storage failures not logged individually", metadata: ["suppressed": "\(suppressedLogs)"])
+        suppressedLogs = 0
+    }
+
+    /// Logs the counters when they changed since the last stats line.
+    mutating func logStats(_ counters: PipelineCounters) {
+        guard counters != lastStatsCounters else { return }
+        lastStatsCounters = counters
+        logger.info("stats", metadata: LoopDuties.metadata(counters, storageFailures: nil))
     }
 
     /// Whether another line may be logged in this second.
-    private mutating func mayLog() -> Bool {
-        let now = ContinuousClock.now
+    private mutating func mayLog(now: ContinuousClock.Instant) -> Bool {
         if now - logWindowStart >= .seconds(1) {
             logWindowStart = now
             logsInWindow = 0
@@ -66,21 +57,26 @@ struct LoopDuties {
         return false
     }
 
-    mutating func logRejection(_ rejection: LeadRejection) {
-        guard mayLog() else { return }
+    mutating func logRejection(_ rejection: LeadRejection, now: ContinuousClock.Instant) {
+        guard mayLog(now: now) else { return }
         logger.warning("input rejected", metadata: [
             "code": "\(rejection.code.rawValue)", "field": "\(rejection.field ?? "-")", "reason": "\(rejection.message)",
         ])
     }
 
-    mutating func logStorageFailure(error: StoreError, ingestLeadIDs: [String], intakeCount: Int) {
-        guard mayLog() else { return }
+    mutating func logStorageFailure(error: StoreError, ingestLeadIDs: [String], intakeCount: Int, now: ContinuousClock.Instant) {
+        guard mayLog(now: now) else { return }
         logger.error("the store refused a batch: nothing in it was acknowledged or published", metadata: [
             "error": "\(error)",
-            "ingest_leads_not_routed": "\(ingestLeadIDs.prefix(50).joined(separator: ","))\(ingestLeadIDs.count > 50 ? ",…" : "")",
+            "ingest_leads_not_routed": "\(LoopDuties.idList(ingestLeadIDs))",
             "ingest_count": "\(ingestLeadIDs.count)",
             "intake_rejected": "\(intakeCount)",
         ])
+    }
+
+    /// The first 50 ids, comma-separated, with `,…` when there were more.
+    static func idList(_ ids: [String]) -> String {
+        "\(ids.prefix(50).joined(separator: ","))\(ids.count > 50 ? ",…" : "")"
     }
 
     static func metadata(_ c: PipelineCounters, storageFailures: Int?) -> Logger.Metadata {

@@ -85,10 +85,15 @@ public struct StoreConfig: Sendable, Equatable {
     public var durability: Durability
     /// Routed leads and published envelopes older than this are pruned.
     public var retentionDays: Int
+    /// A batch of this many messages or more (a backlog) commits on a thread of its own while
+    /// the next batch is routed; a smaller one commits on the routing thread
+    /// (`store.pipeline_batch`, 1-2048; the default, 2048, pipelines only full batches).
+    public var pipelineBatch: Int
 
-    public init(durability: Durability = .full, retentionDays: Int = 180) {
+    public init(durability: Durability = .full, retentionDays: Int = 180, pipelineBatch: Int = 2048) {
         self.durability = durability
         self.retentionDays = retentionDays
+        self.pipelineBatch = pipelineBatch
     }
 }
 

@@ -193,6 +193,9 @@ struct Checker {
         if let entry = fields["retention_days"], let value = int(entry, at: "store.retention_days", in: Limits.retentionDays) {
             store.retentionDays = value
         }
+        if let entry = fields["pipeline_batch"], let value = int(entry, at: "store.pipeline_batch", in: Limits.pipelineBatch) {
+            store.pipelineBatch = value
+        }
         return store
     }
 

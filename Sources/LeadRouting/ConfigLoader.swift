@@ -67,7 +67,7 @@ enum Keys {
     static let intake = ["bind"]
     static let publish = ["bind", "send_hwm", "heartbeat_ms"]
     static let replay = ["bind", "max_limit"]
-    static let store = ["durability", "retention_days"]
+    static let store = ["durability", "retention_days", "pipeline_batch"]
     static let routing = ["unmatched"]
     static let qualification = ["weights", "grades", "timeline_days", "full_employees", "full_value"]
     static let weights = ["need", "budget", "authority", "timeline", "company_size", "estimated_value"]
@@ -90,6 +90,8 @@ enum Limits {
     static let heartbeatMilliseconds = 100...60_000
     static let replayMaxLimit = 1...100_000
     static let retentionDays = 1...36_500
+    /// At most a whole batch (RoutingLoop.batchLimit).
+    static let pipelineBatch = 1...2048
     static let qualificationWeight = 0...1000
     static let gradeScore = 0...100
     static let timelineDays = 1...3650

@@ -24,9 +24,6 @@ extension LeadStore {
                 fd = Glibc.open(logPath, O_RDWR | O_CLOEXEC)
                 if fd < 0 { throw StoreError(.unavailable, "cannot open the write-ahead log \(logPath) to sync it: \(String(cString: strerror(errno)))") }
             }
-            if let limit = failLogSyncsAfter, logSyncs >= limit {
-                throw StoreError(.unavailable, "syncing the write-ahead log \(logPath) to disk failed: Input/output error (failpoint)")
-            }
             var result: Int32
             var code: Int32 = 0
             repeat {

@@ -139,8 +139,6 @@ public final class LeadStore: Sendable {
     /// opened with `syncLogOnRequest`). Otherwise a commit is as durable as `durability` says
     /// when it returns.
     public let syncsLogOnRequest: Bool
-    /// For tests (a failpoint): syncs after this many fail as an I/O error would.
-    let failLogSyncsAfter: Int?
     let walBacklog = Atomic<Int>(0)
     let checkpoints = Atomic<Int>(0)
     /// Envelopes committed but not in `envelope_index` yet, and each topic's last `seq`
@@ -166,14 +164,11 @@ public final class LeadStore: Sendable {
     ///   before they are synced; the caller calls ``syncLog()`` (from any thread) and treats a
     ///   commit as durable only after a sync that started after it returned. Group commits then
     ///   overlap the disk's flush with routing the next batch.
-    /// - Parameter failLogSyncsAfter: for tests only: every ``syncLog()`` after this many
-    ///   fails as an I/O error would.
-    public init(directory: String, durability: Durability = .full, syncLogOnRequest: Bool = false, failLogSyncsAfter: Int? = nil) throws(StoreError) {
+    public init(directory: String, durability: Durability = .full, syncLogOnRequest: Bool = false) throws(StoreError) {
         let path = (directory as NSString).appendingPathComponent(LeadStore.fileName)
         self.path = path
         self.durability = durability
         self.syncsLogOnRequest = syncLogOnRequest && durability == .full
-        self.failLogSyncsAfter = failLogSyncsAfter
         self.hasEnvelopeIndex = true
         var configuration = Configuration()
         configuration.label = "leadrouter"
@@ -251,7 +246,6 @@ public final class LeadStore: Sendable {
         self.path = path
         self.durability = .normal
         self.syncsLogOnRequest = false
-        self.failLogSyncsAfter = nil
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.unavailable, "no store at \(path): is \(directory) the daemon's state_dir?")
         }

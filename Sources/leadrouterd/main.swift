@@ -87,29 +87,13 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         }
         let store: LeadStore
         do {
-            // A failpoint for the end-to-end tests (debug builds only): log syncs fail after this many.
-            #if DEBUG
-            let failSyncs = ProcessInfo.processInfo.environment["LEADROUTER_FAILPOINT_LOG_SYNC_AFTER"].flatMap { Int($0) }
-            #else
-            let failSyncs: Int? = nil
-            #endif
-            store = try LeadStore(
-                directory: routerConfig.stateDir, durability: routerConfig.store.durability,
-                syncLogOnRequest: true, failLogSyncsAfter: failSyncs)
+            store = try LeadStore(directory: routerConfig.stateDir, durability: routerConfig.store.durability, syncLogOnRequest: true)
         } catch {
             printError("leadrouterd: cannot open the store: \(error)")
             throw ExitCode(1)
         }
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
-        // For the end-to-end tests (debug builds only): pipeline commits from this batch size.
-        #if DEBUG
-        let pipelineBatch = ProcessInfo.processInfo.environment["LEADROUTER_TEST_PIPELINE_BATCH"].flatMap { Int($0) }
-        #else
-        let pipelineBatch: Int? = nil
-        #endif
-        let service = try LeadRouterService(
-            config: routerConfig, store: store, logger: logger, notifier: notifier,
-            pipelineBatch: pipelineBatch ?? RoutingLoop.defaultPipelineBatch)
+        let service = try LeadRouterService(config: routerConfig, store: store, logger: logger, notifier: notifier)
         let retention = RetentionService(store: store, retentionDays: routerConfig.store.retentionDays, logger: logger)
         let checkpoints = CheckpointService(store: store, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

@@ -69,15 +69,15 @@ func writeLeads(_ path: String, prefix: String, count: Int) throws {
 
 @Suite("Nothing lost: durable store, intake, replay, recovery", .serialized)
 struct DurabilityTests {
-    /// The daemon's environment for each way of committing: batches under a backlog commit on
-    /// a thread of their own while the next is routed; the tests also run with every batch
-    /// committed that way (`LEADROUTER_TEST_PIPELINE_BATCH`, honoured by debug builds).
-    static let commitModes: [[String: String]] = [[:], ["LEADROUTER_TEST_PIPELINE_BATCH": "1"]]
+    /// The config for each way of committing: batches under a backlog commit on a thread of
+    /// their own while the next is routed; the tests also run with every batch committed that
+    /// way (`store.pipeline_batch: 1`).
+    static let commitModes: [String] = ["", "store:\n  pipeline_batch: 1"]
 
     @Test("SIGKILL at random moments while leads stream through intake: every acknowledged lead routed exactly once, seq gapless, replay matches the live feed byte for byte",
           arguments: commitModes)
-    func crashLoop(environment: [String: String]) throws {
-        let daemon = try Daemon(partnersYAML: partnersYAML, environment: environment)
+    func crashLoop(extraYAML: String) throws {
+        let daemon = try Daemon(partnersYAML: partnersYAML, extraYAML: extraYAML)
         try daemon.waitUntilReady()
         let live = LiveCollector(endpoint: daemon.publish)
         try #require(live.waitUntilSubscribed())
@@ -351,7 +351,7 @@ struct DurabilityTests {
 
     @Test("disk full at run time: intake answers rejected storage_unavailable, SUB leads are reported, and routing resumes by itself when space returns",
           .enabled(if: getuid() == 0), arguments: commitModes)
-    func diskFull(environment: [String: String]) throws {
+    func diskFull(extraYAML: String) throws {
         let dir = try TemporaryDirectory()
         let state = dir.file("small")
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
@@ -359,7 +359,7 @@ struct DurabilityTests {
         try #require(mount.status == 0, "\(mount.stderr)")
         defer { _ = try? run("/bin/umount", ["-l", state]) }
 
-        let daemon = try Daemon(partnersYAML: partnersYAML, stateDir: state, environment: environment)
+        let daemon = try Daemon(partnersYAML: partnersYAML, stateDir: state, extraYAML: extraYAML)
         try daemon.waitUntilReady()
         let intake = try TestRequester(endpoint: daemon.intake)
         #expect(jsonObject(try intake.request(json: lead("df-0", country: "DE"))[0])["status"] as? String == "accepted")

@@ -1,0 +1,254 @@
+import LeadRouting
+import LeadStore
+import Logging
+
+/// One batch on its way through: validated and routed, waiting for or in its commit.
+struct PreparedBatch {
+    var items: [Received]
+    var accepted: [Result<ParsedLead, LeadRejection>]
+    var storeBatch: StoreBatch
+    var replies: [(route: [[UInt8]], body: [UInt8])]
+    var rejections: [LeadRejection]
+    /// What releasing it adds to the counters.
+    var counts: PipelineCounters
+    /// The pipeline before this batch was routed: restored if its commit fails (undoing
+    /// any batch routed on top of it as well).
+    var before: LeadPipeline
+    var generation: Int
+    /// The published watermarks committed with it.
+    var published: [String: Int]
+    /// When it was prepared, if it saves a share of the rotation counters.
+    var rotationSave: ContinuousClock.Instant?
+}
+
+/// What a committed batch answers and publishes once it is durable.
+struct CommittedBatch {
+    var replies: [(route: [[UInt8]], body: [UInt8])]
+    var rejections: [LeadRejection]
+    var envelopes: [OutgoingMessage]
+    /// The leads in it that came by SUB: no one can be answered about them, so a failed
+    /// sync lists them by id.
+    var ingestLeadIDs: [String]
+    var counts: PipelineCounters
+}
+
+/// The store could not be asked about a batch's leads.
+struct LookUpFailure: Error {
+    var error: StoreError
+    var accepted: [Result<ParsedLead, LeadRejection>]
+}
+
+/// A batch's way in: taken off the sockets, validated and routed, then committed on the
+/// routing thread or, under a backlog, by the committer while the next batch is routed.
+extension RoutingEngine {
+    /// The messages held for a log sync, then what waits on the sockets, up to a batch,
+    /// taking one message from each inbound socket in turn.
+    func takeBatch() -> [Received] {
+        var batch = held
+        held.removeAll()
+        let copyLimit = max(config.ingest.maxMessageBytes, LeadPipeline.quotedInputBytes)
+        var open = sockets.inbound
+        while batch.count < RoutingLoop.batchLimit && !open.isEmpty {
+            open.removeAll { endpoint in
+                guard batch.count < RoutingLoop.batchLimit,
+                      let received = endpoint.receive(copyLimit: copyLimit, now: clock.wallMilliseconds) else { return true }
+                batch.append(received)
+                counters.received += 1
+                return false
+            }
+        }
+        return batch
+    }
+
+    /// Validates, routes and commits one batch; it is answered and published once durable.
+    ///
+    /// A batch of ``pipelineBatch`` or more (a backlog) commits on the committer's thread
+    /// while the routing thread goes on with the next one. At most one commit is in flight,
+    /// and batches are committed, answered and published in the order they were routed.
+    func process(_ batch: [Received]) {
+        var prepared = prepare(batch)
+        if committing != nil, !collectCommit(waiting: true) {
+            // The batch in flight failed and the pipeline went back to before it, which this
+            // batch was routed on top of: route it again from there.
+            prepared = prepare(batch)
+        }
+        let ready: PreparedBatch
+        switch prepared {
+        case .failure(let failure):
+            settleSyncs()
+            failBatch(batch, failure.accepted, error: failure.error)
+            return
+        case .success(let value):
+            ready = value
+        }
+        let store = self.store
+        let storeBatch = ready.storeBatch, published = ready.published
+        if batch.count >= pipelineBatch {
+            committer.start { Result { () throws(StoreError) in try store.commit(storeBatch, published: published) } }
+            committing = ready
+            return
+        }
+        committed(ready, Result { () throws(StoreError) in try store.commit(storeBatch, published: published) })
+    }
+
+    /// Validates, de-duplicates and routes a batch, and builds what its commit writes. Fails
+    /// when the store could not be asked about its leads.
+    func prepare(_ batch: [Received]) -> Result<PreparedBatch, LookUpFailure> {
+        // Validate everything first, so one store look-up covers the batch's lead ids.
+        let accepted = batch.map { pipeline.accept($0.message, from: $0.channel) }
+        var ids: [String] = []
+        var accountKeys = Set<String>()
+        for case .success(let lead) in accepted {
+            if !pipeline.hasRecentlyRouted(leadID: lead.facts.leadID) { ids.append(lead.facts.leadID) }
+            accountKeys.formUnion(lead.facts.account.all)
+        }
+        let found: (known: Set<String>, owners: [String: AccountOwner])
+        do {
+            // Beside a commit in flight, a reader sees the store without that batch, whose
+            // ids and owners the pipeline still remembers.
+            found = try store.lookUp(leadIDs: ids, accountKeys: Array(accountKeys), besideCommit: committing != nil)
+        } catch {
+            return .failure(LookUpFailure(error: error, accepted: accepted))
+        }
+
+        let before = pipeline
+        let generation = pipeline.beginBatch()
+        var prepared = PreparedBatch(
+            items: batch, accepted: accepted, storeBatch: StoreBatch(), replies: [], rejections: [],
+            counts: PipelineCounters(), before: before, generation: generation, published: [:])
+        prepared.storeBatch.createdAt = clock.wallMilliseconds
+        for (item, result) in zip(batch, accepted) {
+            switch result {
+            case .failure(let rejection):
+                add(rejection, of: item, to: &prepared)
+            case .success(let lead):
+                add(lead, of: item, found: found, to: &prepared)
+            }
+        }
+        addUpkeep(to: &prepared)
+        return .success(prepared)
+    }
+
+    private func add(_ rejection: LeadRejection, of item: Received, to prepared: inout PreparedBatch) {
+        let envelope = pipeline.reject(rejection, item.message, from: item.channel, now: item.receivedAt)
+        prepared.storeBatch.envelopes.append(envelope)
+        prepared.storeBatch.envelopeLeadIDs.append(nil)
+        prepared.rejections.append(rejection)
+        prepared.counts.rejected[rejection.code, default: 0] += 1
+        prepared.counts.published += 1
+        if item.channel == .intake {
+            let leadID = item.message.frames.count == 1 ? LeadParser.readableLeadID(item.message.frames[0]) : nil
+            prepared.replies.append((item.replyRoute, IntakeReply.rejected(rejection, leadID: leadID)))
+        }
+    }
+
+    private func add(_ lead: ParsedLead, of item: Received, found: (known: Set<String>, owners: [String: AccountOwner]),
+                     to prepared: inout PreparedBatch) {
+        let leadID = lead.facts.leadID
+        let keys = lead.facts.account.all
+        let previousOwner = keys.lazy.compactMap { found.owners[$0]?.partnerID }.first
+        // Who leads not yet stored routed each account to, before this one.
+        let recent = keys.map { pipeline.recentOwner($0) }
+        let outcome = found.known.contains(leadID)
+            ? pipeline.duplicate(leadID)
+            : pipeline.route(lead, now: item.receivedAt, previousOwner: previousOwner)
+        switch outcome {
+        case .routed(_, let decision, let messages):
+            if let partnerID = decision.partnerID {
+                // Only owners that change what is stored: most leads of a returning account
+                // go to its owner again, and writing that cost a look-up apiece.
+                for (key, recent) in zip(keys, recent) {
+                    let unchanged = recent.map { $0 == partnerID }
+                        ?? found.owners[key]?.isCurrent(for: partnerID, at: prepared.storeBatch.createdAt) ?? false
+                    if !unchanged { prepared.storeBatch.accountOwners.append((key, partnerID)) }
+                }
+                prepared.counts.routedToPartner += 1
+            } else {
+                prepared.counts.unmatched += 1
+            }
+            prepared.counts.routed += 1
+            prepared.counts.published += messages.count
+            prepared.storeBatch.add(routed: lead, channel: item.channel, receivedAt: item.receivedAt, decision: decision,
+                                    messages: messages, partnerList: upkeep.partnerList)
+            if item.channel == .intake { prepared.replies.append((item.replyRoute, IntakeReply.accepted(leadID, decision: decision))) }
+        case .duplicate:
+            prepared.counts.duplicates += 1
+            logger.debug("duplicate lead ignored", metadata: ["lead_id": "\(leadID)", "channel": "\(item.channel.rawValue)"])
+            if item.channel == .intake { prepared.replies.append((item.replyRoute, IntakeReply.duplicate(leadID))) }
+        case .rejected:
+            break  // accept() already vetted the lead
+        }
+    }
+
+    /// Capacity windows are saved with the decisions that filled them; rotation counters go
+    /// a share per commit, oldest change first (and all at shutdown): losing the latest in a
+    /// crash only nudges fairness, and saving them all with every commit would cost more
+    /// than routing. Published watermarks ride along at most once a second (and at
+    /// shutdown): after a crash, at most that much of the feed is published again, with the
+    /// same `seq`s.
+    private func addUpkeep(to prepared: inout PreparedBatch) {
+        let now = clock.now
+        let rotationLimit = upkeep.rotationShare(pending: pipeline.pendingRotationStates, now: now)
+        prepared.storeBatch.partnerStates = pipeline.takeChangedPartnerStates(rotationLimit: rotationLimit)
+        if rotationLimit > 0 { prepared.rotationSave = now }
+        if now - upkeep.lastPublishedSave >= StoreUpkeep.publishedSaveInterval {
+            prepared.published = feed.unsaved
+            upkeep.lastPublishedSave = now
+        }
+    }
+
+    /// After a batch's commit: releases it once durable, or undoes and fails it.
+    func committed(_ batch: PreparedBatch, _ result: Result<Void, StoreError>) {
+        if case .failure(let error) = result {
+            // Back to before the batch (and any batch routed on top of it since).
+            pipeline = batch.before
+            // Batches committed before this one are answered first.
+            settleSyncs()
+            failBatch(batch.items, batch.accepted, error: error)
+            return
+        }
+        feed.saved(batch.published)
+        pipeline.forgetRecent(through: batch.generation)
+        if let rotationSave = batch.rotationSave { upkeep.lastRotationSave = rotationSave }
+        if storageFailing {
+            storageFailing = false
+            notifier.notify("STATUS=routing leads")
+            logger.notice("the store accepts writes again; routing resumed")
+        }
+        let done = CommittedBatch(
+            replies: batch.replies, rejections: batch.rejections, envelopes: batch.storeBatch.envelopes,
+            ingestLeadIDs: batch.storeBatch.leads.compactMap { $0.channel == InboundChannel.ingest.rawValue ? $0.leadID : nil },
+            counts: batch.counts)
+        perform(durability.committed(done, now: clock.now))
+        finishCheckpointIfLogIsLong(idle: false, now: clock.now)
+    }
+
+    /// The store cannot take the batch: nothing in it is acknowledged or published. Intake
+    /// clients are told `rejected` with `storage_unavailable` (their retries are safe), and
+    /// leads that came by SUB are reported in the log, since no one can be answered.
+    func failBatch(_ batch: [Received], _ accepted: [Result<ParsedLead, LeadRejection>], error: StoreError) {
+        storageFailures += batch.count
+        if !storageFailing {
+            storageFailing = true
+            notifier.notify("STATUS=store failing: \(error.description.prefix(200))")
+        }
+        let now = clock.now
+        let lost = zip(batch, accepted).compactMap { item, result -> String? in
+            guard item.channel == .ingest, let lead = try? result.get() else { return nil }
+            return lead.facts.leadID
+        }
+        duties.logStorageFailure(error: error, ingestLeadIDs: lost, intakeCount: batch.count { $0.channel == .intake }, now: now)
+        for case .failure(let rejection) in accepted { duties.logRejection(rejection, now: now) }
+        guard let intake = sockets.intake else { return }
+        for (item, result) in zip(batch, accepted) where item.channel == .intake {
+            switch result {
+            case .success(let lead):
+                let rejection = LeadRejection(.storageUnavailable, "the lead could not be stored (\(error.description)); it was not accepted: retry later")
+                intake.reply(item.replyRoute, IntakeReply.rejected(rejection, leadID: lead.facts.leadID))
+            case .failure(let rejection):
+                let leadID = item.message.frames.count == 1 ? LeadParser.readableLeadID(item.message.frames[0]) : nil
+                intake.reply(item.replyRoute, IntakeReply.rejected(rejection, leadID: leadID))
+            }
+        }
+    }
+}

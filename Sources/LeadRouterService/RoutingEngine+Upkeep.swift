@@ -1,0 +1,119 @@
+import LeadRouting
+import LeadStore
+import Logging
+
+/// When the routing thread last saw to the store's upkeep: published watermarks, rotation
+/// counters, finished checkpoints and run-time registrations.
+struct StoreUpkeep {
+    var lastPublishedSave: ContinuousClock.Instant
+    var publishedSaveFailing = false
+    var lastRotationSave: ContinuousClock.Instant
+    /// The current rotation-save window: when it began, and how many changes were waiting then.
+    var rotationWindowStart: ContinuousClock.Instant
+    var rotationWindowPending = 0
+    var lastCheckpointFinish: ContinuousClock.Instant
+    /// The store's completed checkpoints when the loop last finished one.
+    var checkpointsSeen = 0
+    var registrationsVersion: Int64
+    /// The store's id for the configured partner list, which decision records index into.
+    let partnerList: Int64?
+
+    /// Changed rotation counters are saved within about this long (and all at shutdown),
+    /// a share with each commit, so no commit stalls to write every partner's at once.
+    static let rotationSaveInterval = Duration.seconds(5)
+    /// How often the published watermarks (what start-up publishes again) are saved.
+    static let publishedSaveInterval = Duration.seconds(1)
+    /// How often run-time registrations (`leadctl register`) are looked for.
+    static let registrationsCheckEvery = Duration.seconds(1)
+    /// When the write-ahead log holds more than this many pages (16 MB of 4 KB pages) and no
+    /// lead is waiting, the routing thread finishes a checkpoint itself, so the next commit
+    /// starts the log afresh (see ``LeadStore/finishCheckpoint()``).
+    static let walFinishPagesWhenIdle = 4_096
+    /// How long without a message before the loop counts as idle: a loop pass that finds
+    /// nothing between two leads of a steady stream is not.
+    static let quietBeforeFinish = Duration.milliseconds(250)
+    /// Past this many pages (1 GB), it does so between commits even under load: finishing
+    /// makes that commit wait for the rest of the log to be copied and synced (tens of
+    /// milliseconds), so it is kept for when the log would otherwise grow without bound.
+    static let walFinishPagesUnderLoad = 262_144
+
+    init(now: ContinuousClock.Instant, registrationsVersion: Int64, partnerList: Int64?) {
+        lastPublishedSave = now
+        lastRotationSave = now
+        rotationWindowStart = now - .seconds(3600)
+        lastCheckpointFinish = now
+        self.registrationsVersion = registrationsVersion
+        self.partnerList = partnerList
+    }
+
+    /// How many changed rotation counters a commit at `now` saves: each window of
+    /// ``rotationSaveInterval`` saves, spread over its commits, as many as were waiting when
+    /// it began, so a change waits at most about two windows.
+    mutating func rotationShare(pending: Int, now: ContinuousClock.Instant) -> Int {
+        if now - rotationWindowStart >= StoreUpkeep.rotationSaveInterval {
+            rotationWindowStart = now
+            rotationWindowPending = pending
+        }
+        let share = min(1, (now - lastRotationSave) / StoreUpkeep.rotationSaveInterval)
+        return Int((Double(rotationWindowPending) * share).rounded(.up))
+    }
+}
+
+extension RoutingEngine {
+    /// Records the published watermarks not yet saved.
+    func persistPublished(now: ContinuousClock.Instant) {
+        guard !feed.unsaved.isEmpty else { return }
+        do {
+            try store.markPublished(feed.unsaved)
+            feed.savedAll()
+            upkeep.publishedSaveFailing = false
+        } catch {
+            if !upkeep.publishedSaveFailing {
+                logger.warning("could not record published envelopes; they will be published again after a restart", metadata: ["error": "\(error)"])
+            }
+            upkeep.publishedSaveFailing = true
+        }
+        upkeep.lastPublishedSave = now
+    }
+
+    /// Picks up deal registrations added at run time (`leadctl register`).
+    func reloadRegistrationsIfChanged() {
+        do {
+            let version = try store.registrationsVersion()
+            guard version != upkeep.registrationsVersion else { return }
+            let added = try store.registrations()
+            pipeline.setRegistrations(added, config: config)
+            upkeep.registrationsVersion = version
+            logger.notice("deal registrations reloaded", metadata: ["run_time_registrations": "\(added.count)"])
+        } catch {
+            logger.warning("could not reload registrations; keeping the current ones", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Bounds the write-ahead log under a steady stream of commits (see
+    /// ``LeadStore/finishCheckpoint()``): the background checkpoint copies most of it, and this
+    /// copies the rest with no commit racing it, so the next commit starts the log afresh.
+    /// Right after a background checkpoint completed, so little is left to copy; when idle,
+    /// or under load once the log is very long; at most once a second.
+    func finishCheckpointIfLogIsLong(idle: Bool, now: ContinuousClock.Instant) {
+        // It needs the writer's connection, which a commit in flight holds.
+        guard committing == nil else { return }
+        let completed = store.completedCheckpoints
+        let limit = idle ? StoreUpkeep.walFinishPagesWhenIdle : StoreUpkeep.walFinishPagesUnderLoad
+        guard completed != upkeep.checkpointsSeen, store.lastKnownWALPages > limit,
+              now - upkeep.lastCheckpointFinish >= .seconds(1) else { return }
+        upkeep.checkpointsSeen = completed
+        upkeep.lastCheckpointFinish = now
+        do {
+            let started = clock.now
+            if let result = try store.finishCheckpoint() {
+                logger.debug("finished a checkpoint between commits", metadata: [
+                    "wal_pages": "\(result.walPages)", "checkpointed": "\(result.checkpointed)",
+                    "idle": "\(idle)", "took": "\(clock.now - started)",
+                ])
+            }
+        } catch {
+            logger.warning("could not checkpoint between commits; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+}

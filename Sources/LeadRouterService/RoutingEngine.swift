@@ -1,0 +1,200 @@
+import LeadRouting
+import LeadStore
+import Logging
+import ZeroMQ
+
+/// The routing thread's state, in parts that each own theirs, and what the thread does with
+/// them each turn. Created and used on that thread only (see ``RoutingLoop``).
+///
+/// - ``pipeline``: validation, de-duplication and routing (pure, from LeadRouting);
+/// - ``durability``: when committed batches may be released (a pure state machine);
+/// - ``feed``: published `seq`s and heartbeats (pure);
+/// - ``deadlines``: every timed duty, which sets the poll timeout;
+/// - ``upkeep``: when watermarks, rotation counters and checkpoints were last seen to;
+/// - the sockets' handlers, the committer and syncer threads, and the counters.
+final class RoutingEngine {
+    let config: RouterConfig
+    let store: any RoutingStore
+    let logger: Logger
+    let notifier: SystemdNotifier
+    let clock: any LoopClock
+    let pipelineBatch: Int
+    let sockets: DaemonSockets
+
+    var pipeline: LeadPipeline
+    var durability: Durability<CommittedBatch>
+    var feed: Feed
+    var deadlines = Deadlines<LoopTimer, ContinuousClock.Instant>()
+    var upkeep: StoreUpkeep
+    var duties: LoopDuties
+    /// What the loop has received and released, for the stats line. Kept outside
+    /// ``pipeline``, so a batch undone after a failed commit does not take back what was seen.
+    var counters = PipelineCounters()
+
+    /// Commits a batch of ``pipelineBatch`` or more while the next is routed; `committing`
+    /// is the batch whose commit is in flight.
+    let committer: WorkerThread
+    var committing: PreparedBatch?
+    /// Syncs the store's log (`durability: full`), when the store leaves that to the loop.
+    let syncer: WorkerThread?
+    /// Messages received while a sync was in flight, waiting for it to end.
+    var held: [Received] = []
+    var storageFailing = false
+    var storageFailures = 0
+
+    init(loop: RoutingLoop, sockets: DaemonSockets, recovered: RecoveredState) {
+        config = loop.config
+        store = loop.store
+        logger = loop.logger
+        notifier = loop.notifier
+        clock = loop.clock
+        pipelineBatch = loop.pipelineBatch
+        self.sockets = sockets
+        let now = clock.now
+        pipeline = LeadPipeline(
+            config: config, lastSeq: recovered.topicStates.mapValues(\.lastSeq), seed: UInt64.random(in: .min ... .max),
+            partnerStates: recovered.partnerStates, registrations: recovered.registrations)
+        durability = Durability(syncsLog: store.syncsLogOnRequest)
+        let topics = config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected]
+            + recovered.topicStates.keys.sorted()
+        feed = Feed(published: recovered.topicStates.mapValues(\.publishedSeq), topics: topics,
+                    heartbeatEvery: .milliseconds(config.publish.heartbeatMilliseconds))
+        upkeep = StoreUpkeep(now: now, registrationsVersion: recovered.registrationsVersion, partnerList: recovered.partnerList)
+        duties = LoopDuties(notifier: notifier, logger: logger, now: now)
+        let wakeup = loop.wakeup
+        committer = WorkerThread(label: "leadrouter-commit") { wakeup.signal() }
+        syncer = store.syncsLogOnRequest ? WorkerThread(label: "leadrouter-log-sync") { wakeup.signal() } : nil
+        scheduleTimers(now: now)
+    }
+
+    /// Whether a log sync failed: the loop stops.
+    var hasFailed: Bool { durability.failure != nil }
+
+    /// One turn, after the poll returned: collect what the store's threads finished, answer
+    /// requests, take and process a batch, then do what is due.
+    func turn() {
+        collectCommit(waiting: false)
+        collectSync()
+        if hasFailed { return }
+        sockets.feed.takeSubscriptions()
+        sockets.replay?.answerWaiting(feed: feed)
+        let batch = takeBatch()
+        if durability.shouldHold(batchOf: batch.count) {
+            // A batch committed now would wait for the next sync all the same: hold it until
+            // this one ends, and commit what arrived meanwhile with it. Under a backlog,
+            // commit beside the sync instead.
+            held = batch
+        } else if !batch.isEmpty {
+            process(batch)
+        }
+        if !batch.isEmpty || !held.isEmpty {
+            // Finishing a checkpoint waits until the traffic pauses.
+            deadlines.schedule(.idleCheckpoint, at: clock.now + StoreUpkeep.quietBeforeFinish)
+        }
+        fireDueTimers()
+    }
+
+    /// Ends the committer and syncer threads once their jobs are done.
+    func stopWorkers() {
+        committer.stop()
+        syncer?.stop()
+    }
+
+    // MARK: - Timers
+
+    /// Everything the loop does at a time rather than on a message.
+    enum LoopTimer: Hashable {
+        case heartbeats, watchdog, stats, suppressedLogs, savePublished, registrations, idleCheckpoint, hungSync
+    }
+
+    private func scheduleTimers(now: ContinuousClock.Instant) {
+        deadlines.schedule(.heartbeats, at: now)
+        if let every = duties.watchdogEvery { deadlines.schedule(.watchdog, at: now + every) }
+        deadlines.schedule(.stats, at: now + LoopDuties.statsEvery)
+        deadlines.schedule(.suppressedLogs, at: now + .seconds(1))
+        deadlines.schedule(.savePublished, at: now + StoreUpkeep.publishedSaveInterval)
+        deadlines.schedule(.registrations, at: now + StoreUpkeep.registrationsCheckEvery)
+        deadlines.schedule(.idleCheckpoint, at: now + StoreUpkeep.quietBeforeFinish)
+    }
+
+    /// How long the poll may wait: until the next deadline, at most a second.
+    func pollTimeoutMilliseconds() -> Int {
+        if let hang = durability.hangDeadline, deadlines.deadline(of: .hungSync) != hang {
+            deadlines.schedule(.hungSync, at: hang)
+        }
+        guard let next = deadlines.next else { return 1000 }
+        let wait = next - clock.now
+        if wait <= .zero { return 0 }
+        return min(1000, Int((wait / .milliseconds(1)).rounded(.up)))
+    }
+
+    func fireDueTimers() {
+        let now = clock.now
+        for timer in deadlines.takeDue(now: now) {
+            switch timer {
+            case .heartbeats:
+                sendHeartbeats(now: now)
+                deadlines.schedule(.heartbeats, at: feed.nextHeartbeatPass(after: now))
+            case .watchdog:
+                duties.pingWatchdog(healthy: syncIsHealthy(now: now))
+                if let every = duties.watchdogEvery { deadlines.schedule(.watchdog, at: now + every) }
+            case .stats:
+                duties.logStats(counters)
+                deadlines.schedule(.stats, at: now + LoopDuties.statsEvery)
+            case .suppressedLogs:
+                duties.reportSuppressed()
+                deadlines.schedule(.suppressedLogs, at: now + .seconds(1))
+            case .savePublished:
+                if committing == nil { persistPublished(now: now) }
+                deadlines.schedule(.savePublished, at: max(now, upkeep.lastPublishedSave) + StoreUpkeep.publishedSaveInterval)
+            case .registrations:
+                reloadRegistrationsIfChanged()
+                deadlines.schedule(.registrations, at: now + StoreUpkeep.registrationsCheckEvery)
+            case .idleCheckpoint:
+                finishCheckpointIfLogIsLong(idle: true, now: now)
+                deadlines.schedule(.idleCheckpoint, at: now + .seconds(1))
+            case .hungSync:
+                _ = syncIsHealthy(now: now)
+            }
+        }
+    }
+
+    // MARK: - Publishing
+
+    func publish(_ messages: [OutgoingMessage]) {
+        let now = clock.now
+        for message in messages {
+            sockets.feed.publish(message)
+            feed.didPublish(message, at: now)
+        }
+    }
+
+    private func sendHeartbeats(now: ContinuousClock.Instant) {
+        let sentAt = Timestamp.rfc3339(millisecondsSince1970: clock.wallMilliseconds)
+        for heartbeat in feed.heartbeats(now: now, sentAt: sentAt) {
+            sockets.feed.heartbeat(topic: heartbeat.topic, body: heartbeat.body)
+        }
+    }
+
+    /// Publishes what was committed but not yet published before the last stop or crash.
+    func republishUnpublished(_ states: [String: TopicState]) throws {
+        var republished = 0
+        for (topic, topicState) in states.sorted(by: { $0.key < $1.key }) where topicState.lastSeq > topicState.publishedSeq {
+            var next = topicState.publishedSeq + 1
+            while next <= topicState.lastSeq {
+                let messages: [OutgoingMessage]
+                do { messages = try store.envelopes(topic: topic, fromSeq: next, limit: 10_000, throughSeq: .max) } catch {
+                    throw StartupError("\(error)")
+                }
+                guard let last = messages.last else { break }
+                publish(messages)
+                republished += messages.count
+                next = last.seq + 1
+            }
+        }
+        if republished > 0 {
+            logger.notice("published envelopes committed before the last stop", metadata: ["count": "\(republished)"])
+            persistPublished(now: clock.now)
+        }
+    }
+}

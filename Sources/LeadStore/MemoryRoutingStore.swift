@@ -1,0 +1,131 @@
+public import LeadRouting
+import Synchronization
+
+/// A ``RoutingStore`` that keeps everything in memory: leads by id, envelopes by topic and
+/// `seq`, topic and partner state, account owners and registrations. For tests of the service
+/// layer that need no disk; it keeps the promises the loop relies on (a commit is all or
+/// nothing, `seq`s grow per topic, replay returns envelopes exactly as committed) and nothing
+/// more: nothing survives the process, and ``syncLog()`` only counts.
+public final class MemoryRoutingStore: RoutingStore {
+    private struct State {
+        var leads: [String: StoredLead] = [:]
+        var envelopes: [String: [OutgoingMessage]] = [:]
+        var topics: [String: TopicState] = [:]
+        var partners: [String: PartnerState] = [:]
+        var owners: [String: AccountOwner] = [:]
+        var registrations: [Registration] = []
+        var registrationsVersion: Int64 = 0
+        var partnerLists: [[String]] = []
+        var commits = 0
+        var syncs = 0
+    }
+
+    private let state = Mutex(State())
+    public let path: String
+    public let durability: Durability
+    public let syncsLogOnRequest: Bool
+
+    /// - Parameter syncsLogOnRequest: true to make the loop sync after commits, as it does
+    ///   with the real store at `durability: full`.
+    public init(path: String = ":memory:", durability: Durability = .full, syncsLogOnRequest: Bool = true) {
+        self.path = path
+        self.durability = durability
+        self.syncsLogOnRequest = syncsLogOnRequest
+    }
+
+    // MARK: What tests look at
+
+    /// Commits that succeeded.
+    public var commits: Int { state.withLock { $0.commits } }
+    /// Syncs that succeeded.
+    public var logSyncs: Int { state.withLock { $0.syncs } }
+    /// Whether a lead with this id is stored.
+    public func contains(leadID: String) -> Bool { state.withLock { $0.leads[leadID] != nil } }
+    /// Every stored lead id.
+    public var leadIDs: Set<String> { state.withLock { Set($0.leads.keys) } }
+    /// Adds a run-time registration, as `leadctl register` does.
+    public func addRegistration(_ registration: Registration) {
+        state.withLock {
+            $0.registrations.append(registration)
+            $0.registrationsVersion += 1
+        }
+    }
+
+    // MARK: Recovery
+
+    public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 {
+        state.withLock { s in
+            if let index = s.partnerLists.firstIndex(of: partnerIDs) { return Int64(index + 1) }
+            s.partnerLists.append(partnerIDs)
+            return Int64(s.partnerLists.count)
+        }
+    }
+
+    public func topicStates() throws(StoreError) -> [String: TopicState] { state.withLock { $0.topics } }
+    public func partnerStates() throws(StoreError) -> [String: PartnerState] { state.withLock { $0.partners } }
+    public func registrations() throws(StoreError) -> [Registration] { state.withLock { $0.registrations } }
+    public func registrationsVersion() throws(StoreError) -> Int64 { state.withLock { $0.registrationsVersion } }
+
+    // MARK: Routing
+
+    public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool) throws(StoreError)
+        -> (known: Set<String>, owners: [String: AccountOwner]) {
+        state.withLock { s in
+            let known = Set(leadIDs.filter { s.leads[$0] != nil })
+            var owners: [String: AccountOwner] = [:]
+            for key in accountKeys { owners[key] = s.owners[key] }
+            return (known, owners)
+        }
+    }
+
+    public func commit(_ batch: StoreBatch, published: [String: Int]) throws(StoreError) {
+        try state.withLock { (s: inout State) throws(StoreError) in
+            // Checked first, so a refused batch writes nothing.
+            var next = s.topics.mapValues(\.lastSeq)
+            for message in batch.envelopes {
+                guard message.seq > next[message.topic, default: 0] else {
+                    throw StoreError(.other, "envelope seq \(message.seq) on \(message.topic) does not follow \(next[message.topic, default: 0])")
+                }
+                next[message.topic] = message.seq
+            }
+            for lead in batch.leads { s.leads[lead.leadID] = lead }
+            for message in batch.envelopes {
+                s.envelopes[message.topic, default: []].append(message)
+                s.topics[message.topic, default: TopicState(lastSeq: 0, publishedSeq: 0)].lastSeq = message.seq
+            }
+            for (key, partnerID) in batch.accountOwners { s.owners[key] = AccountOwner(partnerID: partnerID, routedAt: batch.createdAt) }
+            s.partners.merge(batch.partnerStates) { _, new in new }
+            MemoryRoutingStore.mark(published, in: &s)
+            s.commits += 1
+        }
+    }
+
+    public func syncLog() throws(StoreError) { state.withLock { $0.syncs += 1 } }
+
+    public func markPublished(_ published: [String: Int]) throws(StoreError) {
+        state.withLock { MemoryRoutingStore.mark(published, in: &$0) }
+    }
+
+    private static func mark(_ published: [String: Int], in s: inout State) {
+        for (topic, seq) in published {
+            s.topics[topic, default: TopicState(lastSeq: 0, publishedSeq: 0)].publishedSeq = seq
+        }
+    }
+
+    public func flushAccountOwners() throws(StoreError) {}
+
+    public func envelopes(topic: String, fromSeq: Int, limit: Int, throughSeq: Int) throws(StoreError) -> [OutgoingMessage] {
+        state.withLock { s in
+            Array((s.envelopes[topic] ?? []).lazy.filter { $0.seq >= fromSeq && $0.seq <= throughSeq }.prefix(limit))
+        }
+    }
+
+    // MARK: Upkeep: nothing to do in memory
+
+    public var completedCheckpoints: Int { 0 }
+    public var lastKnownWALPages: Int { 0 }
+    public var lastKnownWALBacklog: Int { 0 }
+    public func checkpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int) { (0, 0) }
+    public func finishCheckpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int)? { nil }
+    public func prune(olderThan cutoff: Int64, limit: Int, expiredBefore: Int64?) throws(StoreError) -> Int { 0 }
+}
