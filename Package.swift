@@ -76,6 +76,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Test doubles for the service layer: a manual clock, a fault-injecting store, a log
+        // recorder. Only tests depend on it.
+        .target(
+            name: "LeadRouterTesting",
+            dependencies: [
+                "LeadRouterService",
+                "LeadStore",
+                "LeadRouting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "leadrouterd",
             dependencies: [
@@ -119,6 +131,14 @@ let package = Package(
         .testTarget(
             name: "LeadStoreTests",
             dependencies: ["LeadStore", "LeadRouting", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LeadRouterServiceTests",
+            dependencies: [
+                "LeadRouterService", "LeadRouterTesting", "LeadStore", "LeadRouting", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -7,6 +7,9 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     public enum Transport: String, Sendable, Hashable {
         case tcp
         case ipc
+        /// Within one process's ZeroMQ context: never from a config file, only from
+        /// ``inProcess(_:)`` (tests that run the loop in process).
+        case inproc
     }
 
     public let transport: Transport
@@ -19,6 +22,15 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         guard Endpoint.problem(in: text) == nil else { return nil }
         self.transport = text.hasPrefix("tcp://") ? .tcp : .ipc
         self.description = text
+    }
+
+    /// `inproc://name`: sockets of one ZeroMQ context, for tests that run the daemon's loop
+    /// in process. Configs cannot name one (``problem(in:)`` refuses it).
+    public static func inProcess(_ name: String) -> Endpoint { Endpoint(transport: .inproc, description: "inproc://\(name)") }
+
+    private init(transport: Transport, description: String) {
+        self.transport = transport
+        self.description = description
     }
 
     /// Why `text` is not a valid endpoint, or `nil` when it is.

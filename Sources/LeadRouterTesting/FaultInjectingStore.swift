@@ -1,0 +1,113 @@
+import Foundation
+public import LeadRouting
+public import LeadStore
+import Synchronization
+
+/// A ``RoutingStore`` that passes everything to another and fails or stalls what a test asks
+/// it to: refused commits (a full disk), failed or hung log syncs, failed look-ups. It is how
+/// the service layer's failure paths are tested in process, in milliseconds, with no failpoint
+/// in the daemon itself.
+/// (`hangReleased` is guarded by `hang`, hence the unchecked conformance.)
+public final class FaultInjectingStore: RoutingStore, @unchecked Sendable {
+    private struct Faults {
+        var commitFailures = 0
+        var syncsBeforeFailing: Int?
+        var lookUpFailures = 0
+        var hangSyncs = false
+        var syncsStarted = 0
+    }
+
+    public let base: any RoutingStore
+    private let faults = Mutex(Faults())
+    private let hang = NSCondition()
+    private var hangReleased = false  // guarded by `hang`
+
+    public init(_ base: any RoutingStore) { self.base = base }
+
+    // MARK: What a test asks for
+
+    /// The next `count` commits fail as on a full disk, writing nothing.
+    public func failCommits(_ count: Int = 1) { faults.withLock { $0.commitFailures = count } }
+    /// Syncs succeed `successes` more times, then every one fails as an I/O error.
+    public func failSyncs(after successes: Int) { faults.withLock { $0.syncsBeforeFailing = successes } }
+    /// The next `count` look-ups fail.
+    public func failLookUps(_ count: Int = 1) { faults.withLock { $0.lookUpFailures = count } }
+    /// Syncs block until ``releaseSyncs()``.
+    public func hangSyncs() {
+        hang.lock()
+        hangReleased = false
+        hang.unlock()
+        faults.withLock { $0.hangSyncs = true }
+    }
+    public func releaseSyncs() {
+        faults.withLock { $0.hangSyncs = false }
+        hang.lock()
+        hangReleased = true
+        hang.broadcast()
+        hang.unlock()
+    }
+    /// Syncs started so far (hung ones included).
+    public var syncsStarted: Int { faults.withLock { $0.syncsStarted } }
+
+    // MARK: RoutingStore
+
+    public var path: String { base.path }
+    public var durability: Durability { base.durability }
+    public var syncsLogOnRequest: Bool { base.syncsLogOnRequest }
+    public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 { try base.partnerListID(partnerIDs) }
+    public func topicStates() throws(StoreError) -> [String: TopicState] { try base.topicStates() }
+    public func partnerStates() throws(StoreError) -> [String: PartnerState] { try base.partnerStates() }
+    public func registrations() throws(StoreError) -> [Registration] { try base.registrations() }
+    public func registrationsVersion() throws(StoreError) -> Int64 { try base.registrationsVersion() }
+
+    public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool) throws(StoreError)
+        -> (known: Set<String>, owners: [String: AccountOwner]) {
+        let fail = faults.withLock { f in
+            defer { f.lookUpFailures = max(0, f.lookUpFailures - 1) }
+            return f.lookUpFailures > 0
+        }
+        if fail { throw StoreError(.unavailable, "looking up leads: cannot read \(path) (injected fault)") }
+        return try base.lookUp(leadIDs: leadIDs, accountKeys: accountKeys, besideCommit: besideCommit)
+    }
+
+    public func commit(_ batch: StoreBatch, published: [String: Int]) throws(StoreError) {
+        let fail = faults.withLock { f in
+            defer { f.commitFailures = max(0, f.commitFailures - 1) }
+            return f.commitFailures > 0
+        }
+        if fail { throw StoreError(.full, "committing a batch: the disk holding \(path) is full (injected fault)") }
+        try base.commit(batch, published: published)
+    }
+
+    public func syncLog() throws(StoreError) {
+        let (fail, hangs) = faults.withLock { f in
+            f.syncsStarted += 1
+            if let left = f.syncsBeforeFailing {
+                if left <= 0 { return (true, f.hangSyncs) }
+                f.syncsBeforeFailing = left - 1
+            }
+            return (false, f.hangSyncs)
+        }
+        if hangs {
+            hang.lock()
+            while !hangReleased { hang.wait() }
+            hang.unlock()
+        }
+        if fail { throw StoreError(.unavailable, "syncing the write-ahead log \(path)-wal to disk failed: Input/output error (injected fault)") }
+        try base.syncLog()
+    }
+
+    public func markPublished(_ published: [String: Int]) throws(StoreError) { try base.markPublished(published) }
+    public func flushAccountOwners() throws(StoreError) { try base.flushAccountOwners() }
+    public func envelopes(topic: String, fromSeq: Int, limit: Int, throughSeq: Int) throws(StoreError) -> [OutgoingMessage] {
+        try base.envelopes(topic: topic, fromSeq: fromSeq, limit: limit, throughSeq: throughSeq)
+    }
+    public var completedCheckpoints: Int { base.completedCheckpoints }
+    public var lastKnownWALPages: Int { base.lastKnownWALPages }
+    public var lastKnownWALBacklog: Int { base.lastKnownWALBacklog }
+    public func checkpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int) { try base.checkpoint() }
+    public func finishCheckpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int)? { try base.finishCheckpoint() }
+    public func prune(olderThan cutoff: Int64, limit: Int, expiredBefore: Int64?) throws(StoreError) -> Int {
+        try base.prune(olderThan: cutoff, limit: limit, expiredBefore: expiredBefore)
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import LeadRouterService
+import LeadRouterTesting
+import LeadRouting
+import LeadStore
+import Testing
+import ZeroMQ
+
+/// The routing loop in process, over `inproc://`, with stores that fail on demand and a clock
+/// that moves on demand: no daemon process, no sleeps that decide an outcome.
+@Suite("The routing loop in process", .timeLimit(.minutes(2)))
+struct LoopTests {
+    /// Commits on the routing thread (the default) and on the committer beside routing.
+    static let pipelineBatches: [Int?] = [nil, 1]
+
+    @Test("an intake lead is stored, answered accepted and published; a graceful stop returns cleanly", arguments: pipelineBatches)
+    func routesAndStops(pipelineBatch: Int?) throws {
+        let store = MemoryRoutingStore()
+        let harness = try LoopHarness(store: store, pipelineBatch: pipelineBatch)
+        let feed = try harness.feedReader(["partner/"])
+        try harness.start()
+        let intake = try harness.intakeClient()
+        let reply = try intake.ask(lead("one"))
+        #expect(reply["status"] as? String == "accepted")
+        #expect(reply["partner_id"] as? String == "acme")
+        #expect(store.contains(leadID: "one"))
+        let published = try #require(try feed.first { topic, _ in topic == "partner/acme/" })
+        #expect(published["seq"] as? Int == 1)
+        #expect(published["lead_id"] as? String == "one")
+        try #require(harness.stop()).get()
+    }
+
+    @Test("a refused commit: intake hears storage_unavailable, nothing is published or numbered, and the next commit goes through", arguments: pipelineBatches)
+    func refusedBatch(pipelineBatch: Int?) throws {
+        let store = FaultInjectingStore(MemoryRoutingStore())
+        let harness = try LoopHarness(store: store, pipelineBatch: pipelineBatch)
+        try harness.start()
+        let intake = try harness.intakeClient()
+        store.failCommits(1)
+        let refused = try intake.ask(lead("full-1"))
+        #expect(refused["status"] as? String == "rejected")
+        #expect((refused["error"] as? [String: Any])?["code"] as? String == "storage_unavailable")
+        #expect(!harness.logs.lines(containing: "the store refused a batch").isEmpty)
+        #expect(try intake.ask(lead("full-1"))["status"] as? String == "accepted")
+        #expect(try intake.ask(lead("full-2"))["status"] as? String == "accepted")
+        // The refused batch was undone: numbering goes on from where it stood, without a gap.
+        let seqs = try harness.replay("partner/acme/").map { json($0)["seq"] as? Int }
+        #expect(seqs == [1, 2])
+        #expect(!harness.logs.lines(containing: "the store accepts writes again").isEmpty)
+        try #require(harness.stop()).get()
+    }
+
+    @Test("a refused commit beside routing undoes the batches routed on top of it: every lead ends stored once, seq gapless")
+    func undoUnderPipelining() throws {
+        let store = FaultInjectingStore(MemoryRoutingStore())
+        let harness = try LoopHarness(store: store, pipelineBatch: 1)
+        try harness.start()
+        let intake = try harness.intakeClient()
+        store.failCommits(3)
+        let ids = (0..<40).map { "p-\($0)" }
+        for id in ids { try intake.send(lead(id)) }
+        var pending = Set(ids)
+        var refusals = 0
+        while !pending.isEmpty {
+            let reply = try #require(try intake.reply())
+            let id = try #require(reply["lead_id"] as? String)
+            if reply["status"] as? String == "accepted" || reply["status"] as? String == "duplicate" {
+                pending.remove(id)
+            } else {
+                refusals += 1
+                try intake.send(lead(id))
+            }
+        }
+        #expect(refusals >= 1)
+        let envelopes = try harness.replay("partner/acme/").map(json)
+        #expect(envelopes.map { $0["seq"] as? Int } == Array(1...ids.count))
+        #expect(Set(envelopes.compactMap { $0["lead_id"] as? String }) == Set(ids))
+        try #require(harness.stop()).get()
+    }
+
+    @Test("a failed log sync: what it covered is never answered, the loop stops with LogSyncFailure, and the next start recovers the lead")
+    func failedLogSync() throws {
+        let dir = try TemporaryDirectory()
+        let faulty = FaultInjectingStore(try LeadStore(directory: dir.path, durability: .full, syncLogOnRequest: true))
+        let harness = try LoopHarness(store: faulty)
+        try harness.start()
+        let intake = try harness.intakeClient()
+        #expect(try intake.ask(lead("sync-1"))["status"] as? String == "accepted")
+        faulty.failSyncs(after: 0)
+        try intake.send(lead("sync-2"))
+        let exit = try #require(harness.waitForExit())
+        #expect(throws: LogSyncFailure.self) { try exit.get() }
+        #expect(try intake.reply(timeout: 200) == nil)
+        #expect(harness.logs.lines(containing: "could not sync the store's log to disk").count == 1)
+
+        // Committed, never acknowledged: the next start has it, and a resend is a duplicate.
+        let next = try LoopHarness(store: try LeadStore(directory: dir.path, durability: .full, syncLogOnRequest: true))
+        try next.start()
+        #expect(try next.intakeClient().ask(lead("sync-2"))["status"] as? String == "duplicate")
+        let envelopes = try next.replay("partner/acme/").map(json)
+        #expect(envelopes.map { $0["lead_id"] as? String } == ["sync-1", "sync-2"])
+        #expect(envelopes.map { $0["seq"] as? Int } == [1, 2])
+        try #require(next.stop()).get()
+    }
+
+    @Test("a failed log sync names the SUB leads it held, since their sources cannot be answered")
+    func failedLogSyncNamesHeldSubLeads() throws {
+        let faulty = FaultInjectingStore(MemoryRoutingStore())
+        faulty.failSyncs(after: 0)
+        let harness = try LoopHarness(store: faulty)
+        try harness.start()
+        let source = try harness.source()
+        try source.send([Array("lead".utf8), Array(lead("held-by-sub").utf8)])
+        #expect(throws: LogSyncFailure.self) { try #require(harness.waitForExit()).get() }
+        let critical = harness.logs.lines(containing: "could not sync the store's log to disk")
+        #expect(critical.count == 1)
+        #expect(critical.first?.metadata["ingest_leads_held"] == "held-by-sub")
+        #expect(critical.first?.metadata["ingest_held_count"] == "1")
+    }
+
+    @Test("a hung sync: nothing is acknowledged while it hangs; once the clock passes 10 s it is logged once; when it returns, the lead is answered")
+    func hungSync() throws {
+        let clock = ManualLoopClock()
+        let faulty = FaultInjectingStore(MemoryRoutingStore())
+        let harness = try LoopHarness(store: faulty, clock: clock)
+        try harness.start()
+        let intake = try harness.intakeClient()
+        faulty.hangSyncs()
+        try intake.send(lead("slow-1"))
+        #expect(eventually { faulty.syncsStarted >= 1 })
+        #expect(harness.logs.lines(containing: "has not returned").isEmpty)
+        clock.advance(by: .seconds(11))
+        harness.loop.wake()
+        #expect(eventually { !harness.logs.lines(containing: "has not returned").isEmpty })
+        #expect(try intake.reply(timeout: 100) == nil)
+        faulty.releaseSyncs()
+        #expect(try intake.reply()?["status"] as? String == "accepted")
+        clock.advance(by: .seconds(30))
+        harness.loop.wake()
+        try #require(harness.stop()).get()
+        #expect(harness.logs.lines(containing: "has not returned").count == 1)
+    }
+
+    @Test("heartbeats follow the loop's clock: an idle topic's heartbeat carries its last seq once heartbeat_ms has passed")
+    func heartbeatsFollowTheClock() throws {
+        let clock = ManualLoopClock()
+        let harness = try LoopHarness(store: MemoryRoutingStore(), clock: clock, heartbeatMilliseconds: 5000)
+        let feed = try harness.feedReader(["heartbeat/partner/acme/"])
+        try harness.start()
+        #expect(try harness.intakeClient().ask(lead("hb-1"))["status"] as? String == "accepted")
+        // Published just now by the loop's clock: no heartbeat reports seq 1 until 5 s pass on it.
+        clock.advance(by: .seconds(6))
+        harness.loop.wake()
+        let heartbeat = try #require(try feed.first { _, body in body["last_seq"] as? Int == 1 })
+        #expect(heartbeat["type"] as? String == "heartbeat")
+        #expect(heartbeat["topic"] as? String == "partner/acme/")
+        try #require(harness.stop()).get()
+    }
+
+    @Test("a failed look-up refuses the batch like a failed commit, and the loop goes on")
+    func failedLookUp() throws {
+        let store = FaultInjectingStore(MemoryRoutingStore())
+        let harness = try LoopHarness(store: store)
+        try harness.start()
+        let intake = try harness.intakeClient()
+        store.failLookUps(1)
+        let refused = try intake.ask(lead("look-1"))
+        #expect((refused["error"] as? [String: Any])?["code"] as? String == "storage_unavailable")
+        #expect(try intake.ask(lead("look-1"))["status"] as? String == "accepted")
+        try #require(harness.stop()).get()
+    }
+}
