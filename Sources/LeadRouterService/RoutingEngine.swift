@@ -164,8 +164,8 @@ final class RoutingEngine {
     func publish(_ messages: [OutgoingMessage]) {
         let now = clock.now
         for message in messages {
-            sockets.feed.publish(message)
             feed.didPublish(message, at: now)
+            sockets.feed.publish(message)
         }
     }
 

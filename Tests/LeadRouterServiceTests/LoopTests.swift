@@ -48,6 +48,28 @@ struct LoopTests {
         #expect(seqs == [1, 2])
         #expect(!harness.logs.lines(containing: "the store accepts writes again").isEmpty)
         try #require(harness.stop()).get()
+        // The counters live outside the pipeline value: undoing the refused batch did not
+        // take back that its message was received.
+        let stopped = try #require(harness.logs.lines(containing: "leadrouterd stopped").first)
+        #expect(stopped.metadata["received"] == "3")
+        #expect(stopped.metadata["routed"] == "2")
+        #expect(stopped.metadata["storage_failures"] == "1")
+    }
+
+    @Test("a graceful stop while a sync is in flight waits for it and answers the leads it covered before returning")
+    func gracefulStopAnswersInFlight() throws {
+        let faulty = FaultInjectingStore(MemoryRoutingStore())
+        let harness = try LoopHarness(store: faulty)
+        try harness.start()
+        let intake = try harness.intakeClient()
+        faulty.hangSyncs()
+        try intake.send(lead("stop-1"))
+        #expect(eventually { faulty.syncsStarted >= 1 })
+        harness.loop.requestStop()
+        #expect(harness.waitForExit(timeout: 0.2) == nil)
+        faulty.releaseSyncs()
+        try #require(harness.waitForExit()).get()
+        #expect(try intake.reply()?["status"] as? String == "accepted")
     }
 
     @Test("a refused commit beside routing undoes the batches routed on top of it: every lead ends stored once, seq gapless")
@@ -145,10 +167,12 @@ struct LoopTests {
     func heartbeatsFollowTheClock() throws {
         let clock = ManualLoopClock()
         let harness = try LoopHarness(store: MemoryRoutingStore(), clock: clock, heartbeatMilliseconds: 5000)
-        let feed = try harness.feedReader(["heartbeat/partner/acme/"])
+        let feed = try harness.feedReader(["partner/acme/", "heartbeat/partner/acme/"])
         try harness.start()
         #expect(try harness.intakeClient().ask(lead("hb-1"))["status"] as? String == "accepted")
-        // Published just now by the loop's clock: no heartbeat reports seq 1 until 5 s pass on it.
+        // Published by the loop's clock, which stands still: no heartbeat reports seq 1 until
+        // 5 s pass on it.
+        #expect(try feed.first { topic, _ in topic == "partner/acme/" } != nil)
         clock.advance(by: .seconds(6))
         harness.loop.wake()
         let heartbeat = try #require(try feed.first { _, body in body["last_seq"] as? Int == 1 })
