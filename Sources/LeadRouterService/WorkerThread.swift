@@ -138,3 +138,13 @@ final class WorkerThread: @unchecked Sendable {
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
     }
 }
+
+/// Runs `body` on a thread of its own and returns its result, without blocking a thread of
+/// Swift's cooperative pool: for the blocking work of start-up (opening the store).
+public func onThreadOfItsOwn<T: Sendable>(_ label: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.name = label
+        thread.start()
+    }
+}

@@ -87,7 +87,10 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         }
         let store: LeadStore
         do {
-            store = try LeadStore(directory: routerConfig.stateDir, durability: routerConfig.store.durability, syncLogOnRequest: true)
+            // Opening runs SQLite (and may migrate a large store): not on the cooperative pool.
+            store = try await onThreadOfItsOwn("open-store") {
+                try LeadStore(directory: routerConfig.stateDir, durability: routerConfig.store.durability, syncLogOnRequest: true)
+            }
         } catch {
             printError("leadrouterd: cannot open the store: \(error)")
             throw ExitCode(1)
