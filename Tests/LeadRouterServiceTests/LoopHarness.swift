@@ -9,14 +9,8 @@ import ZeroMQ
 
 let partnersYAML = """
     partners:
-      - id: acme
-        name: Acme Partners
-        engagement: leads_only
-        territories: [{country: US, regions: [CO, WY]}]
-      - id: globex
-        name: Globex
-        engagement: co_sell
-        territories: [{country: DE}]
+      - {id: acme, name: Acme Partners, engagement: leads_only, territories: [{country: US, regions: [CO, WY]}]}
+      - {id: globex, name: Globex, engagement: co_sell, territories: [{country: DE}]}
     """
 
 func lead(_ id: String, country: String = "US", region: String? = "CO") -> String {

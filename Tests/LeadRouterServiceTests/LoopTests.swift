@@ -32,10 +32,7 @@ struct LoopTests {
 
     @Test("a refused commit: intake hears storage_unavailable, nothing is published or numbered, and the next commit goes through", arguments: pipelineBatches)
     func refusedBatch(pipelineBatch: Int?) throws {
-        let store = FaultInjectingStore(MemoryRoutingStore())
-        let harness = try LoopHarness(store: store, pipelineBatch: pipelineBatch)
-        try harness.start()
-        let intake = try harness.intakeClient()
+        let (harness, intake, store) = try startedOnFaultyStore(pipelineBatch: pipelineBatch)
         store.failCommits(1)
         let refused = try intake.ask(lead("full-1"))
         #expect(refused["status"] as? String == "rejected")
@@ -58,10 +55,7 @@ struct LoopTests {
 
     @Test("a graceful stop while a sync is in flight waits for it and answers the leads it covered before returning")
     func gracefulStopAnswersInFlight() throws {
-        let faulty = FaultInjectingStore(MemoryRoutingStore())
-        let harness = try LoopHarness(store: faulty)
-        try harness.start()
-        let intake = try harness.intakeClient()
+        let (harness, intake, faulty) = try startedOnFaultyStore()
         faulty.hangSyncs()
         try intake.send(lead("stop-1"))
         #expect(eventually { faulty.syncsStarted >= 1 })
@@ -74,10 +68,7 @@ struct LoopTests {
 
     @Test("a refused commit beside routing undoes the batches routed on top of it: every lead ends stored once, seq gapless")
     func undoUnderPipelining() throws {
-        let store = FaultInjectingStore(MemoryRoutingStore())
-        let harness = try LoopHarness(store: store, pipelineBatch: 1)
-        try harness.start()
-        let intake = try harness.intakeClient()
+        let (harness, intake, store) = try startedOnFaultyStore(pipelineBatch: 1)
         store.failCommits(3)
         let ids = (0..<40).map { "p-\($0)" }
         for id in ids { try intake.send(lead(id)) }
@@ -143,10 +134,7 @@ struct LoopTests {
     @Test("a hung sync: nothing is acknowledged while it hangs; once the clock passes 10 s it is logged once; when it returns, the lead is answered")
     func hungSync() throws {
         let clock = ManualLoopClock()
-        let faulty = FaultInjectingStore(MemoryRoutingStore())
-        let harness = try LoopHarness(store: faulty, clock: clock)
-        try harness.start()
-        let intake = try harness.intakeClient()
+        let (harness, intake, faulty) = try startedOnFaultyStore(clock: clock)
         faulty.hangSyncs()
         try intake.send(lead("slow-1"))
         #expect(eventually { faulty.syncsStarted >= 1 })
@@ -183,14 +171,20 @@ struct LoopTests {
 
     @Test("a failed look-up refuses the batch like a failed commit, and the loop goes on")
     func failedLookUp() throws {
-        let store = FaultInjectingStore(MemoryRoutingStore())
-        let harness = try LoopHarness(store: store)
-        try harness.start()
-        let intake = try harness.intakeClient()
+        let (harness, intake, store) = try startedOnFaultyStore()
         store.failLookUps(1)
         let refused = try intake.ask(lead("look-1"))
         #expect((refused["error"] as? [String: Any])?["code"] as? String == "storage_unavailable")
         #expect(try intake.ask(lead("look-1"))["status"] as? String == "accepted")
         try #require(harness.stop()).get()
     }
+}
+
+/// A started loop on a fault-injecting memory store, and an intake client.
+func startedOnFaultyStore(pipelineBatch: Int? = nil, clock: any LoopClock = SystemLoopClock()) throws
+    -> (LoopHarness, IntakeClient, FaultInjectingStore) {
+    let store = FaultInjectingStore(MemoryRoutingStore())
+    let harness = try LoopHarness(store: store, clock: clock, pipelineBatch: pipelineBatch)
+    try harness.start()
+    return (harness, try harness.intakeClient(), store)
 }

@@ -6,9 +6,7 @@ struct DeadlinesTests {
     @Test("due keys come out earliest first; later ones stay")
     func earliestFirst() {
         var d = Deadlines<String, Int>()
-        d.schedule("c", at: 30)
-        d.schedule("a", at: 10)
-        d.schedule("b", at: 20)
+        for (key, at) in [("c", 30), ("a", 10), ("b", 20)] { d.schedule(key, at: at) }
         #expect(d.next == 10)
         #expect(d.takeDue(now: 25) == ["a", "b"])
         #expect(d.next == 30)
