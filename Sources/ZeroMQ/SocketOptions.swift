@@ -61,6 +61,10 @@ public enum IntOption: Sendable {
     /// up (see ``Message/subscription``) and the owner applies what it decides with
     /// ``Socket/subscribe(_:)`` or ``Socket/unsubscribe(_:)``, which act on the subscriber
     /// whose message was received last: decide before the next receive.
+    ///
+    /// When a subscriber goes away, libzmq removes what was applied to it by itself and
+    /// passes up an unsubscribe for each prefix it had asked for; those messages carry no
+    /// metadata (no `User-Id`) and need no answer.
     case xpubManual
     /// Milliseconds a new connection may take to finish its handshake (CURVE and ZAP
     /// included) before it is dropped (0: no limit).
