@@ -40,7 +40,8 @@ public struct ZMQError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Calls `body` (a libzmq or POSIX call returning -1 on failure), retrying while it fails
 /// with `EINTR`, and maps any other failure to a ``ZMQError``. The one place errno is read
 /// and `EINTR` is retried: every libzmq call in this module goes through it or through
-/// ``zmqPointerCall(_:_:)``.
+/// ``zmqPointerCall(_:_:)``. Only calls that cannot fail are made directly: `zmq_msg_init`,
+/// `zmq_msg_size`, `zmq_msg_data`, `zmq_msg_more`, `zmq_version`, `zmq_has`.
 ///
 /// - Parameter retryingInterrupts: `false` for a call that must return to its caller when a
 ///   signal arrives (`zmq_poll`, whose timeout would start over); it then throws a
