@@ -27,10 +27,12 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
     ],
     targets: [
-        // libzmq, from Debian's libzmq3-dev. Only the ZeroMQ module imports it.
+        // libzmq, from Debian's libzmq3-dev. Only the ZeroMQ module imports it. No `pkgConfig`:
+        // libzmq's .pc file adds `-isystem /usr/include/mit-krb5`, which SwiftPM refuses with a
+        // "prohibited flag(s)" warning on every build. zmq.h is in /usr/include and the module
+        // map links libzmq itself (`link "zmq"`), so nothing from pkg-config is needed.
         .systemLibrary(
             name: "CZeroMQ",
-            pkgConfig: "libzmq",
             providers: [.apt(["libzmq3-dev"])]
         ),
         // The one Swift module that touches libzmq: contexts, sockets, messages, polling, errors.

@@ -1,15 +1,10 @@
-internal import CZeroMQ
-#if canImport(Glibc)
-internal import Glibc
-#endif
-
 /// Zero-copy primitives for code that moves or inspects messages at full speed (the
 /// benchmark's no-op forwarder and its feed subscriber): the frames stay in libzmq's
 /// buffers, nothing is copied into Swift arrays.
 extension Socket {
     /// Receives one whole multipart message and sends it on `destination` frame by frame,
-    /// moving each `zmq_msg_t` (no copy), with `ZMQ_SNDMORE` as the frame was flagged:
-    /// the loop of a forwarder that does no work, like `zmq_proxy`.
+    /// moving each frame (no copy), with `ZMQ_SNDMORE` as the frame was flagged: the loop
+    /// of a forwarder that does no work, like `zmq_proxy`.
     ///
     /// Blocks on receive (per this socket's ``IntOption/receiveTimeout``) and on send (per
     /// `destination`'s high-water mark and ``IntOption/xpubNoDrop``).
@@ -18,24 +13,15 @@ extension Socket {
     /// - Throws: ``ZMQError``; ``ZMQError/isContextTerminated`` once the context is shut down.
     @discardableResult
     public func forwardMessage(to destination: Socket) throws(ZMQError) -> Int {
-        var message = zmq_msg_t()
-        zmq_msg_init(&message)
-        defer { zmq_msg_close(&message) }
+        var frame = Message()
         var frames = 0
         while true {
-            if zmq_msg_recv(&message, handle, 0) < 0 {
-                let code = zmq_errno()
-                if code == EINTR { continue }
-                if code == EAGAIN && frames == 0 { return 0 }
-                throw ZMQError(code: code, operation: "forward: receive")
+            guard try receive(into: &frame, wait: true) else {
+                if frames == 0 { return 0 }
+                throw ZMQError.wouldBlock("forward: receive")
             }
-            let more = zmq_msg_more(&message) != 0
-            // On success, zmq_msg_send takes the frame's content and leaves `message` empty.
-            while zmq_msg_send(&message, destination.handle, more ? ZMQ_SNDMORE : 0) < 0 {
-                let code = zmq_errno()
-                if code == EINTR { continue }
-                throw ZMQError(code: code, operation: "forward: send")
-            }
+            let more = frame.more  // Read before the send empties the frame.
+            try destination.send(&frame, more: more)
             frames += 1
             if !more { return frames }
         }
@@ -51,23 +37,8 @@ extension Socket {
     ///   `wait: false`, or ``IntOption/receiveTimeout`` passed).
     @discardableResult
     public func inspectMessage(wait: Bool = true, _ body: (_ index: Int, _ bytes: UnsafeRawBufferPointer) -> Void) throws(ZMQError) -> Int? {
-        var message = zmq_msg_t()
-        zmq_msg_init(&message)
-        defer { zmq_msg_close(&message) }
-        var index = 0
-        while true {
-            let flags: Int32 = (wait || index > 0) ? 0 : ZMQ_DONTWAIT
-            let size = zmq_msg_recv(&message, handle, flags)
-            if size < 0 {
-                let code = zmq_errno()
-                if code == EINTR { continue }
-                if code == EAGAIN && index == 0 { return nil }
-                throw ZMQError(code: code, operation: "receive")
-            }
-            let count = zmq_msg_size(&message)
-            body(index, UnsafeRawBufferPointer(start: count == 0 ? nil : zmq_msg_data(&message), count: count))
-            index += 1
-            if zmq_msg_more(&message) == 0 { return index }
+        try receiveFrames(wait: wait) { index, frame in
+            frame.withUnsafeBytes { body(index, $0) }
         }
     }
 }

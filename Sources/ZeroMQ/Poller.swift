@@ -30,13 +30,16 @@ public struct Poller: ~Copyable {
     /// Returns the readable items' indexes (empty on timeout or interruption by a signal).
     public mutating func poll(timeoutMilliseconds: Int) throws(ZMQError) -> [Int] {
         let count = items.count
-        let result = items.withUnsafeMutableBufferPointer { buffer in
-            zmq_poll(buffer.baseAddress, Int32(count), timeoutMilliseconds)
-        }
-        if result < 0 {
-            let code = zmq_errno()
-            if code == EINTR { return [] }
-            throw ZMQError(code: code, operation: "poll")
+        let result: Int32
+        do {
+            // Not retried on EINTR: the timeout would start over; the caller polls again.
+            result = try zmqCall("poll", retryingInterrupts: false) {
+                items.withUnsafeMutableBufferPointer { buffer in
+                    zmq_poll(buffer.baseAddress, Int32(count), timeoutMilliseconds)
+                }
+            }
+        } catch where error.isInterrupted {
+            return []
         }
         var ready: [Int] = []
         if result > 0 {
@@ -52,21 +55,21 @@ public final class Wakeup: @unchecked Sendable {
     public let fileDescriptor: Int32
 
     public init() throws(ZMQError) {
-        let fd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
-        if fd < 0 { throw ZMQError(code: errno, operation: "eventfd") }
-        fileDescriptor = fd
+        fileDescriptor = try zmqCall("eventfd") { eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }
     }
 
     /// Wakes the polling thread. Safe from any thread, any number of times.
     public func signal() {
         var one: UInt64 = 1
-        while write(fileDescriptor, &one, 8) < 0 && errno == EINTR {}
+        // Fails only when the counter is full (EAGAIN): the thread will wake anyway.
+        _ = try? zmqCall("eventfd write") { write(fileDescriptor, &one, 8) }
     }
 
     /// Clears pending signals; call from the polling thread after it woke.
     public func drain() {
         var value: UInt64 = 0
-        while read(fileDescriptor, &value, 8) < 0 && errno == EINTR {}
+        // Fails with EAGAIN when nothing was pending: nothing to clear.
+        _ = try? zmqCall("eventfd read") { read(fileDescriptor, &value, 8) }
     }
 
     deinit { Glibc.close(fileDescriptor) }
