@@ -100,9 +100,9 @@ final class ReplayEndpoint {
     func answerWaiting(feed: Feed) {
         for _ in 0..<64 {
             guard let message = try? socket.receiveMessage(wait: false, copyLimit: 4096) else { return }
-            let (route, payload) = RouterFrames.split(message.frames)
+            let (route, payload) = RouterFrames.split(message.frames.map(\.bytes))
             guard !route.isEmpty else { continue }
-            RouterFrames.reply(route, answer(payload.map(\.bytes), feed: feed), on: socket, logger: logger)
+            RouterFrames.reply(route, answer(payload, feed: feed), on: socket, logger: logger)
         }
     }
 

@@ -9,6 +9,9 @@ struct Received {
     var replyRoute: [[UInt8]]
     var message: InboundMessage
     var receivedAt: Int64
+    /// Who sent it, as the connection's ZAP handler said (with CURVE, the key's holder);
+    /// `nil` without security. Read from the message itself, never from what a client sets.
+    var peer: String? = nil
 }
 
 /// A socket leads come in on: the ingest SUB, or the intake ROUTER. The routing thread takes
@@ -28,24 +31,32 @@ final class InboundEndpoint {
         self.logger = logger
     }
 
-    /// The next waiting message, copying at most `copyLimit` bytes of each frame; `nil` when none waits.
+    /// The next waiting message, copying at most `copyLimit` bytes of each frame out of
+    /// libzmq's (lent, never copied whole) frames; `nil` when none waits.
     func receive(copyLimit: Int, now: Int64) -> Received? {
-        let received: ReceivedMessage?
-        do { received = try socket.receiveMessage(wait: false, copyLimit: copyLimit) } catch {
+        var frames: [[UInt8]] = []
+        var totalSize = 0
+        var peer: String?
+        do {
+            let count = try socket.receiveFrames(wait: false) { index, frame in
+                if index == 0 { peer = frame.userID }
+                frames.append(frame.copyBytes(limit: copyLimit))
+                totalSize += frame.size
+            }
+            guard count != nil else { return nil }
+        } catch {
             logger.error("\(channel.rawValue) receive failed", metadata: ["error": "\(error)"])
             return nil
         }
-        guard let received else { return nil }
         switch channel {
         case .ingest:
-            return Received(channel: .ingest, replyRoute: [],
-                            message: InboundMessage(frames: received.frames.map(\.bytes), totalSize: received.totalSize),
-                            receivedAt: now)
+            return Received(channel: .ingest, replyRoute: [], message: InboundMessage(frames: frames, totalSize: totalSize),
+                            receivedAt: now, peer: peer)
         case .intake:
-            let (route, payload) = RouterFrames.split(received.frames)
-            return Received(channel: .intake, replyRoute: route,
-                            message: InboundMessage(frames: payload.map(\.bytes), totalSize: payload.reduce(0) { $0 + $1.size }),
-                            receivedAt: now)
+            let (route, payload) = RouterFrames.split(frames)
+            let payloadSize = totalSize - route.reduce(0) { $0 + $1.count }
+            return Received(channel: .intake, replyRoute: route, message: InboundMessage(frames: payload, totalSize: payloadSize),
+                            receivedAt: now, peer: peer)
         }
     }
 
@@ -88,14 +99,17 @@ final class FeedEndpoint {
         }
     }
 
-    /// Reads the subscription messages waiting (`\x01prefix` subscribe, `\x00prefix`
-    /// unsubscribe); libzmq has applied them already. Logged at debug level.
+    /// Reads the subscription messages waiting; libzmq has applied them already (with
+    /// CURVE grants, this is where each is applied or refused for its `User-Id`). Logged at
+    /// debug level.
     func takeSubscriptions() {
+        var message = Message()
         for _ in 0..<1024 {
-            guard let message = try? socket.receiveMessage(wait: false, copyLimit: 256), let frame = message.frames.first,
-                  let kind = frame.bytes.first else { return }
-            logger.debug(kind == 1 ? "feed subscription" : "feed unsubscription", metadata: [
-                "prefix": "\(String(decoding: frame.bytes.dropFirst(), as: UTF8.self))",
+            guard (try? socket.receive(into: &message, wait: false)) == true else { return }
+            guard let subscription = message.subscription else { continue }
+            logger.debug(subscription.isSubscribe ? "feed subscription" : "feed unsubscription", metadata: [
+                "prefix": "\(String(decoding: subscription.prefix, as: UTF8.self))",
+                "peer": "\(message.userID ?? "-")",
             ])
         }
     }
@@ -105,12 +119,12 @@ final class FeedEndpoint {
 enum RouterFrames {
     /// Splits a ROUTER message into its routing frames and payload: `[identity][payload]`
     /// from a DEALER, `[identity][empty][payload]` from a REQ.
-    static func split(_ frames: [Frame]) -> (route: [[UInt8]], payload: [Frame]) {
+    static func split(_ frames: [[UInt8]]) -> (route: [[UInt8]], payload: [[UInt8]]) {
         guard let identity = frames.first else { return ([], []) }
-        if frames.count >= 2 && frames[1].size == 0 {
-            return ([identity.bytes, []], Array(frames.dropFirst(2)))
+        if frames.count >= 2 && frames[1].isEmpty {
+            return ([identity, []], Array(frames.dropFirst(2)))
         }
-        return ([identity.bytes], Array(frames.dropFirst()))
+        return ([identity], Array(frames.dropFirst()))
     }
 
     static func reply(_ route: [[UInt8]], _ body: [[UInt8]], on socket: Socket, logger: Logger) {
