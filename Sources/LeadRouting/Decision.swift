@@ -135,8 +135,26 @@ public struct RoutingDecision: Sendable, Equatable {
             if let qualification { json.qualification(qualification) }
         }
         if let partnerList { json.field("partner_list", Int(partnerList)) }
-        // Candidates grouped by verdict: {"eligible":[…],"territory":[…],…}; the chosen
-        // partner is under "chosen". Buckets in first-seen order.
+        writeCandidates(to: &json, partnerList: partnerList)
+        json.field("candidates_omitted", candidatesOmitted)
+        if !omittedByReason.isEmpty {
+            json.objectField("omitted_by_reason")
+            for (reason, count) in omittedByReason.sorted(by: { $0.key < $1.key }) { json.field(dynamic: reason, count) }
+            json.endObject()
+        }
+        json.field("outside_territory", outsideTerritory)
+        writeAssignments(to: &json, messages: messages)
+        json.endObject()
+        return json.bytes
+    }
+}
+
+extension RoutingDecision {
+    /// Writes `"candidates"`: the candidates grouped by verdict (`{"eligible":[…],"territory":[…],…}`),
+    /// the chosen partner under `"chosen"`, the groups in the order their first member is
+    /// recorded; packed positions (``PackedPositions``) when `partnerList` is given, else ids.
+    @inline(__always)
+    func writeCandidates(to json: inout JSONWriter, partnerList: Int64?) {
         json.objectField("candidates")
         // Buckets: 0 chosen, 1 eligible, 2... one per exclusion; written in first-seen order.
         var firstSeen = [Int](repeating: Int.max, count: 2 + Exclusion.allCases.count)
@@ -169,13 +187,11 @@ public struct RoutingDecision: Sendable, Equatable {
             }
         }
         json.endObject()
-        json.field("candidates_omitted", candidatesOmitted)
-        if !omittedByReason.isEmpty {
-            json.objectField("omitted_by_reason")
-            for (reason, count) in omittedByReason.sorted(by: { $0.key < $1.key }) { json.field(dynamic: reason, count) }
-            json.endObject()
-        }
-        json.field("outside_territory", outsideTerritory)
+    }
+
+    /// Writes `"assignments"`: each assignment's topic, the `seq` it was published under, and its role.
+    @inline(__always)
+    func writeAssignments(to json: inout JSONWriter, messages: [OutgoingMessage]) {
         json.arrayField("assignments")
         for (assignment, message) in zip(assignments, messages) {
             json.beginElement()
@@ -186,12 +202,8 @@ public struct RoutingDecision: Sendable, Equatable {
             json.endObject()
         }
         json.endArray()
-        json.endObject()
-        return json.bytes
     }
-}
 
-extension RoutingDecision {
     /// The record's name for candidate group `bucket`: 0 chosen, 1 eligible, then one per exclusion.
     static func groupName(_ bucket: Int) -> String {
         bucket == 0 ? "chosen" : bucket == 1 ? "eligible" : Exclusion.allCases[bucket - 2].rawValue

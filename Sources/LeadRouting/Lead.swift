@@ -146,85 +146,118 @@ public enum LeadParser {
     }
 
     private static func validate(_ wire: WireLead) -> Result<LeadFacts, LeadRejection> {
-        guard let leadID = wire.lead_id else {
-            return .failure(LeadRejection(.missingField, field: "lead_id", "lead_id is required"))
+        do throws(LeadRejection) {
+            let leadID = try validLeadID(wire.lead_id)
+            guard let company = wire.company else {
+                throw LeadRejection(.missingField, field: "company.name", "company.name is required")
+            }
+            let name = try validCompanyName(company.name)
+            let country = try validCountry(company.country)
+            let region = try validRegion(company.region, in: country)
+            let employees = try wholeNumber(company.employees, field: "company.employees").get()
+            let products = try validProducts(wire.products ?? [])
+            var qualification: LeadFacts.Qualification?
+            if let q = wire.qualification { qualification = try validQualification(q) }
+            if let value = wire.estimated_value, value < 0 || !value.isFinite {
+                throw LeadRejection(.invalidField, field: "estimated_value", "estimated_value must be 0 or more, got \(value)")
+            }
+            return .success(LeadFacts(
+                leadID: leadID, source: wire.source, companyName: name, companyDomain: company.domain,
+                country: country, region: region, employees: employees, products: products,
+                qualification: qualification, estimatedValue: wire.estimated_value, contactEmail: wire.contactEmail, receivedAt: wire.received_at))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// `lead_id`: present, and a valid id (``isValidLeadID(_:)``).
+    @inline(__always)
+    private static func validLeadID(_ leadID: String?) throws(LeadRejection) -> String {
+        guard let leadID else {
+            throw LeadRejection(.missingField, field: "lead_id", "lead_id is required")
         }
         guard isValidLeadID(leadID) else {
-            return .failure(LeadRejection(
+            throw LeadRejection(
                 .invalidField, field: "lead_id",
-                "lead_id must be 1-\(maxLeadIDLength) characters of A-Z a-z 0-9 . _ : -, got \(quoted(leadID))"))
+                "lead_id must be 1-\(maxLeadIDLength) characters of A-Z a-z 0-9 . _ : -, got \(quoted(leadID))")
         }
-        guard let company = wire.company else {
-            return .failure(LeadRejection(.missingField, field: "company.name", "company.name is required"))
-        }
-        guard let name = company.name else {
-            return .failure(LeadRejection(.missingField, field: "company.name", "company.name is required"))
+        return leadID
+    }
+
+    /// `company.name`: present and not blank.
+    @inline(__always)
+    private static func validCompanyName(_ name: String?) throws(LeadRejection) -> String {
+        guard let name else {
+            throw LeadRejection(.missingField, field: "company.name", "company.name is required")
         }
         guard !LeadParser.isBlank(name) else {
-            return .failure(LeadRejection(.invalidField, field: "company.name", "company.name must not be empty"))
+            throw LeadRejection(.invalidField, field: "company.name", "company.name must not be empty")
         }
-        guard let rawCountry = company.country else {
-            return .failure(LeadRejection(.missingField, field: "company.country", "company.country is required"))
+        return name
+    }
+
+    /// `company.country`: present, an ISO 3166-1 alpha-2 code; upper-cased.
+    @inline(__always)
+    private static func validCountry(_ rawCountry: String?) throws(LeadRejection) -> String {
+        guard let rawCountry else {
+            throw LeadRejection(.missingField, field: "company.country", "company.country is required")
         }
         let country = LeadParser.upperCased(rawCountry)
         guard ISOCountry.isValid(country) else {
-            return .failure(LeadRejection(
+            throw LeadRejection(
                 .invalidField, field: "company.country",
-                "company.country must be an ISO 3166-1 alpha-2 code such as US, got \(quoted(rawCountry))"))
+                "company.country must be an ISO 3166-1 alpha-2 code such as US, got \(quoted(rawCountry))")
         }
-        var region: String?
-        if let rawRegion = company.region {
-            var code = LeadParser.upperCased(rawRegion)
-            if code.hasPrefix(country + "-") { code.removeFirst(country.count + 1) }
-            guard (1...3).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
-                return .failure(LeadRejection(
-                    .invalidField, field: "company.region",
-                    "company.region must be an ISO 3166-2 subdivision code such as CO or US-CO, got \(quoted(rawRegion))"))
-            }
-            region = code
+        return country
+    }
+
+    /// `company.region`, when given: an ISO 3166-2 subdivision code, upper-cased, without
+    /// the `country` prefix.
+    @inline(__always)
+    private static func validRegion(_ rawRegion: String?, in country: String) throws(LeadRejection) -> String? {
+        guard let rawRegion else { return nil }
+        var code = LeadParser.upperCased(rawRegion)
+        if code.hasPrefix(country + "-") { code.removeFirst(country.count + 1) }
+        guard (1...3).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            throw LeadRejection(
+                .invalidField, field: "company.region",
+                "company.region must be an ISO 3166-2 subdivision code such as CO or US-CO, got \(quoted(rawRegion))")
         }
-        let employees: Int?
-        switch wholeNumber(company.employees, field: "company.employees") {
-        case .success(let value): employees = value
-        case .failure(let rejection): return .failure(rejection)
-        }
+        return code
+    }
+
+    /// `products`: each a non-empty string once normalized (``normalizedProduct(_:)``).
+    @inline(__always)
+    private static func validProducts(_ list: [String]) throws(LeadRejection) -> [String] {
         var products: [String] = []
-        for (i, product) in (wire.products ?? []).enumerated() {
+        for (i, product) in list.enumerated() {
             let normalized = LeadParser.normalizedProduct(product)
             guard !normalized.isEmpty else {
-                return .failure(LeadRejection(.invalidField, field: "products[\(i)]", "a product must be a non-empty string"))
+                throw LeadRejection(.invalidField, field: "products[\(i)]", "a product must be a non-empty string")
             }
             products.append(normalized)
         }
-        var qualification: LeadFacts.Qualification?
-        if let q = wire.qualification {
-            if let budget = q.budget, budget < 0 || !budget.isFinite {
-                return .failure(LeadRejection(.invalidField, field: "qualification.budget", "qualification.budget must be 0 or more, got \(budget)"))
-            }
-            let timelineDays: Int?
-            switch wholeNumber(q.timeline_days, field: "qualification.timeline_days") {
-            case .success(let value): timelineDays = value
-            case .failure(let rejection): return .failure(rejection)
-            }
-            var authority: LeadFacts.Authority?
-            if let raw = q.authority {
-                guard let value = LeadFacts.Authority(rawValue: raw) else {
-                    let allowed = LeadFacts.Authority.allCases.map(\.rawValue).joined(separator: ", ")
-                    return .failure(LeadRejection(
-                        .invalidField, field: "qualification.authority",
-                        "qualification.authority must be one of \(allowed), got \(quoted(raw))"))
-                }
-                authority = value
-            }
-            qualification = .init(need: q.need, budget: q.budget, currency: q.currency, authority: authority, timelineDays: timelineDays)
+        return products
+    }
+
+    /// `qualification`: a budget of 0 or more, a whole number of days, a known authority.
+    @inline(__always)
+    private static func validQualification(_ q: WireLead.Qualification) throws(LeadRejection) -> LeadFacts.Qualification {
+        if let budget = q.budget, budget < 0 || !budget.isFinite {
+            throw LeadRejection(.invalidField, field: "qualification.budget", "qualification.budget must be 0 or more, got \(budget)")
         }
-        if let value = wire.estimated_value, value < 0 || !value.isFinite {
-            return .failure(LeadRejection(.invalidField, field: "estimated_value", "estimated_value must be 0 or more, got \(value)"))
+        let timelineDays = try wholeNumber(q.timeline_days, field: "qualification.timeline_days").get()
+        var authority: LeadFacts.Authority?
+        if let raw = q.authority {
+            guard let value = LeadFacts.Authority(rawValue: raw) else {
+                let allowed = LeadFacts.Authority.allCases.map(\.rawValue).joined(separator: ", ")
+                throw LeadRejection(
+                    .invalidField, field: "qualification.authority",
+                    "qualification.authority must be one of \(allowed), got \(quoted(raw))")
+            }
+            authority = value
         }
-        return .success(LeadFacts(
-            leadID: leadID, source: wire.source, companyName: name, companyDomain: company.domain,
-            country: country, region: region, employees: employees, products: products,
-            qualification: qualification, estimatedValue: wire.estimated_value, contactEmail: wire.contactEmail, receivedAt: wire.received_at))
+        return .init(need: q.need, budget: q.budget, currency: q.currency, authority: authority, timelineDays: timelineDays)
     }
 
     /// Whether `text` is empty or only white space (an ASCII fast path, else by Character).

@@ -98,3 +98,102 @@ public struct LeadAccount: Sendable, Equatable {
     /// How reasons name the account.
     public var describe: String
 }
+
+/// What the router's index is built from, read from the partners in config order: the
+/// products numbered for bit sets, each partner's rule and product bits, who covers which
+/// territory, the ids and the owned accounts.
+struct PartnerTables {
+    var productIDs: [String: Int] = [:]
+    /// Product bit-set words beyond the first, per partner (see ``Router/extraProductWords``).
+    let extraWords: Int
+    var extraBits: [UInt64]
+    var rules: [PartnerRule] = []
+    /// Per country, the partners that cover all of it.
+    var wholeCountry: [String: [Int]] = [:]
+    /// Per country and region, the partners that list that region.
+    var byRegion: [String: [String: [Int]]] = [:]
+    /// The partners that cover anywhere.
+    var anywhere: [Int] = []
+    var indexByID: [String: Int] = [:]
+    /// Each account key's owner: the first partner listing the account.
+    var owned: [String: Int] = [:]
+
+    init(_ partners: [Partner]) {
+        var productIDs: [String: Int] = [:]
+        for partner in partners {
+            for product in partner.products where productIDs[product] == nil { productIDs[product] = productIDs.count }
+        }
+        self.productIDs = productIDs
+        extraWords = max(0, (productIDs.count + 63) / 64 - 1)
+        extraBits = [UInt64](repeating: 0, count: extraWords * partners.count)
+        rules.reserveCapacity(partners.count)
+        for (i, partner) in partners.enumerated() { add(partner, at: i) }
+    }
+
+    /// Adds partner `i`: its id, its rule and product bits, its territories and its accounts.
+    private mutating func add(_ partner: Partner, at i: Int) {
+        indexByID[partner.id] = i
+        var bits: UInt64 = 0
+        for product in partner.products {
+            let id = productIDs[product]!
+            if id < 64 { bits |= 1 << UInt64(id) } else { extraBits[i * extraWords + id / 64 - 1] |= 1 << UInt64(id % 64) }
+        }
+        rules.append(PartnerRule(
+            active: partner.active, pausedUntil: partner.pausedUntil ?? .min, minGrade: partner.minGrade,
+            hasCapacity: partner.capacity != nil, everyProduct: partner.products.isEmpty, products: bits))
+        if partner.territories.isEmpty {
+            anywhere.append(i)
+        } else {
+            for territory in partner.territories {
+                if let regions = territory.regions {
+                    for region in Set(regions) { byRegion[territory.country, default: [:]][region, default: []].append(i) }
+                } else {
+                    wholeCountry[territory.country, default: []].append(i)
+                }
+            }
+        }
+        for entry in partner.accounts {
+            let key = AccountKey.key(forAccountEntry: entry)
+            if owned[key] == nil { owned[key] = i }  // the first partner listing an account owns it
+        }
+    }
+}
+
+extension Router {
+    /// `partners` (positions in config order), each with a copy of its rule.
+    static func candidateList(_ partners: [Int], _ rules: [PartnerRule]) -> CandidateList {
+        CandidateList(partners: partners, rules: partners.map { rules[$0] })
+    }
+
+    /// Each country's index. Each country's whole-country list includes the partners that
+    /// cover anywhere (`anywhereList`), and each region's list those that cover the whole
+    /// country: a lead takes one list as is. (Within a budget: copying every whole-country
+    /// list into each of its regions' lists could take hundreds of megabytes with thousands
+    /// of partners covering anywhere and many regions listed. Countries whose copies cost
+    /// least come first; the leads of a country past the budget merge the two lists as they
+    /// come.)
+    static func countryIndexes(_ tables: PartnerTables, anywhere anywhereList: CandidateList,
+                               premergedEntryBudget: Int) -> [String: CountryIndex] {
+        let wholeCountry = tables.wholeCountry
+        let byRegion = tables.byRegion
+        var byCountry: [String: CountryIndex] = [:]
+        func list(_ partners: [Int]) -> CandidateList { candidateList(partners, tables.rules) }
+        let wholes = Set(wholeCountry.keys).union(byRegion.keys).map { country in
+            (country, CandidateList.merged(list(Router.unique(wholeCountry[country] ?? [])), anywhereList))
+        }
+        func copyCost(_ entry: (String, CandidateList)) -> Int { entry.1.partners.count * (byRegion[entry.0]?.count ?? 0) }
+        var budget = premergedEntryBudget
+        for (country, whole) in wholes.sorted(by: { (copyCost($0), $0.0) < (copyCost($1), $1.0) }) {
+            let premerged = copyCost((country, whole)) <= budget
+            if premerged { budget -= copyCost((country, whole)) }
+            byCountry[country] = CountryIndex(
+                whole: whole,
+                regions: (byRegion[country] ?? [:]).mapValues { regional in
+                    let own = list(Router.unique(regional))
+                    return premerged ? CandidateList.merged(whole, own) : own
+                },
+                regionsIncludeWhole: premerged)
+        }
+        return byCountry
+    }
+}

@@ -84,10 +84,32 @@ public enum RFC3339 {
     }
 
     public static func parse(_ text: String) -> Parsed {
-        let bytes = Array(text.utf8)
+        var fields = Fields()
+        if let problem = read(text, into: &fields) { return .invalid(problem) }
+        return instant(fields, text)
+    }
+
+    /// A date-time's numbers as written, before their ranges are checked.
+    private struct Fields {
+        var year: Int64 = 0
+        var month: Int64 = 0
+        var day: Int64 = 0
+        var hour: Int64 = 0
+        var minute: Int64 = 0
+        var second: Int64 = 0
+        var milliseconds: Int64 = 0
+        var offsetMinutes: Int64 = 0
+    }
+
+    /// Where reading is in the text's bytes.
+    private struct Cursor {
+        let bytes: [UInt8]
         var index = 0
 
-        func digits(_ count: Int) -> Int64? {
+        var atEnd: Bool { index == bytes.count }
+
+        /// `count` decimal digits as a number, or `nil` (and nothing taken) when they are not there.
+        mutating func digits(_ count: Int) -> Int64? {
             guard index + count <= bytes.count else { return nil }
             var value: Int64 = 0
             for byte in bytes[index..<(index + count)] {
@@ -97,51 +119,62 @@ public enum RFC3339 {
             index += count
             return value
         }
-        func take(_ characters: String) -> UInt8? {
+
+        /// The next byte when it is one of `characters`, taken; else `nil`.
+        mutating func take(_ characters: String) -> UInt8? {
             guard index < bytes.count, characters.utf8.contains(bytes[index]) else { return nil }
             index += 1
             return bytes[index - 1]
         }
+    }
+
+    /// Reads the form of `text` into `fields`: what is wrong with it, or `nil`.
+    private static func read(_ text: String, into fields: inout Fields) -> String? {
+        var cursor = Cursor(bytes: Array(text.utf8))
         let shape = "expected the form YYYY-MM-DDThh:mm:ss[.fraction] followed by Z or an offset such as +02:00"
 
-        guard let year = digits(4), take("-") != nil, let month = digits(2), take("-") != nil,
-              let day = digits(2) else { return .invalid(shape) }
-        if index == bytes.count {
-            return .invalid("a date alone is not enough; add a time and an offset, such as \(text)T00:00:00Z")
+        guard let year = cursor.digits(4), cursor.take("-") != nil, let month = cursor.digits(2), cursor.take("-") != nil,
+              let day = cursor.digits(2) else { return shape }
+        if cursor.atEnd {
+            return "a date alone is not enough; add a time and an offset, such as \(text)T00:00:00Z"
         }
-        guard take("Tt") != nil else {
-            if bytes[index] == 0x20 { return .invalid("separate the date and the time with T, not a space") }
-            return .invalid(shape)
+        guard cursor.take("Tt") != nil else {
+            if cursor.bytes[cursor.index] == 0x20 { return "separate the date and the time with T, not a space" }
+            return shape
         }
-        guard let hour = digits(2), take(":") != nil, let minute = digits(2), take(":") != nil,
-              let second = digits(2) else { return .invalid(shape) }
-        var milliseconds: Int64 = 0
-        if take(".") != nil {
+        guard let hour = cursor.digits(2), cursor.take(":") != nil, let minute = cursor.digits(2), cursor.take(":") != nil,
+              let second = cursor.digits(2) else { return shape }
+        fields = Fields(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        if cursor.take(".") != nil {
             var count = 0
-            while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
-                if count < 3 { milliseconds = milliseconds * 10 + Int64(bytes[index] - 0x30) }
+            while cursor.index < cursor.bytes.count, (0x30...0x39).contains(cursor.bytes[cursor.index]) {
+                if count < 3 { fields.milliseconds = fields.milliseconds * 10 + Int64(cursor.bytes[cursor.index] - 0x30) }
                 count += 1
-                index += 1
+                cursor.index += 1
             }
-            guard count > 0 else { return .invalid("the fractional seconds after the dot are missing") }
-            for _ in count..<max(count, 3) { milliseconds *= 10 }
+            guard count > 0 else { return "the fractional seconds after the dot are missing" }
+            for _ in count..<max(count, 3) { fields.milliseconds *= 10 }
         }
-        if index == bytes.count {
-            return .invalid("the offset is missing; add Z for UTC or an offset such as +02:00")
+        if cursor.atEnd {
+            return "the offset is missing; add Z for UTC or an offset such as +02:00"
         }
-        var offsetMinutes: Int64 = 0
-        if take("Zz") == nil {
-            guard let sign = take("+-"), let offsetHour = digits(2), take(":") != nil,
-                  let offsetMinute = digits(2) else {
-                return .invalid("the offset must be Z or ±hh:mm, such as +02:00")
+        if cursor.take("Zz") == nil {
+            guard let sign = cursor.take("+-"), let offsetHour = cursor.digits(2), cursor.take(":") != nil,
+                  let offsetMinute = cursor.digits(2) else {
+                return "the offset must be Z or ±hh:mm, such as +02:00"
             }
             guard offsetHour <= 23, offsetMinute <= 59 else {
-                return .invalid("the offset must be at most ±23:59")
+                return "the offset must be at most ±23:59"
             }
-            offsetMinutes = (offsetHour * 60 + offsetMinute) * (sign == UInt8(ascii: "-") ? -1 : 1)
+            fields.offsetMinutes = (offsetHour * 60 + offsetMinute) * (sign == UInt8(ascii: "-") ? -1 : 1)
         }
-        guard index == bytes.count else { return .invalid("unexpected text after the offset") }
+        guard cursor.atEnd else { return "unexpected text after the offset" }
+        return nil
+    }
 
+    /// The instant `fields` (read from `text`) name, once each is in its range.
+    private static func instant(_ fields: Fields, _ text: String) -> Parsed {
+        let (year, month, day, hour, minute, second) = (fields.year, fields.month, fields.day, fields.hour, fields.minute, fields.second)
         guard (1...12).contains(month) else { return .invalid("the month must be 01-12, got \(month)") }
         let monthDays = daysIn(month: month, year: year)
         guard (1...monthDays).contains(day) else {
@@ -151,8 +184,8 @@ public enum RFC3339 {
         guard minute <= 59 else { return .invalid("the minute must be 00-59, got \(minute)") }
         guard second <= 60 else { return .invalid("the second must be 00-59 (60 for a leap second), got \(second)") }
         let days = daysFromCivil(year: year, month: month, day: day)
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offsetMinutes * 60
-        return .instant(seconds * 1000 + milliseconds)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - fields.offsetMinutes * 60
+        return .instant(seconds * 1000 + fields.milliseconds)
     }
 
     private static func daysIn(month: Int64, year: Int64) -> Int64 {

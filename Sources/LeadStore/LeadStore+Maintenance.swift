@@ -128,25 +128,8 @@ extension LeadStore {
                 var lastPruned: Int64?
                 var nextLeadRow: Int64?
                 try db.inTransaction {
-                    // Rows are appended in time order, so the oldest are the first ids: look only at
-                    // the first `limit` rows, never scan the whole table for old ones. Envelopes go
-                    // first, and a lead only once no stored envelope splices it in.
-                    let old = "SELECT id FROM (SELECT id, created_at FROM envelopes ORDER BY id LIMIT ?) WHERE created_at < ?"
-                    // Commits leave a topic's last `seq` to its envelopes: before they go, it is saved
-                    // in `topics`, so a topic whose envelopes are all pruned never numbers from 1 again.
-                    try db.execute(
-                        sql: """
-                            INSERT INTO topics (topic, last_seq, published_seq)
-                            SELECT topic, max(seq), 0 FROM envelopes WHERE id IN (\(old)) GROUP BY topic
-                            ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
-                            """,
-                        arguments: [limit, cutoff])
-                    try db.execute(
-                        sql: "DELETE FROM envelope_index WHERE (topic, seq) IN (SELECT topic, seq FROM envelopes WHERE id IN (\(old)))",
-                        arguments: [limit, cutoff])
-                    lastPruned = try Int64.fetchOne(db, sql: "SELECT max(id) FROM (\(old))", arguments: [limit, cutoff])
-                    try db.execute(sql: "DELETE FROM envelopes WHERE id IN (\(old))", arguments: [limit, cutoff])
-                    deleted = db.changesCount
+                    // Envelopes go first, and a lead only once no stored envelope splices it in.
+                    (deleted, lastPruned) = try LeadStore.pruneEnvelopes(olderThan: cutoff, limit: limit, db)
                     try db.execute(
                         sql: """
                             DELETE FROM leads WHERE id IN (SELECT id FROM (SELECT id, routed_at FROM leads ORDER BY id LIMIT ?)
@@ -181,5 +164,29 @@ extension LeadStore {
         } catch {
             throw StoreError.wrap(error, "pruning old leads", path: path)
         }
+    }
+
+    /// Deletes up to `limit` envelopes older than `cutoff` with their index entries, once
+    /// each topic's last `seq` is saved in `topics`. Returns how many went and the newest
+    /// row id among them.
+    static func pruneEnvelopes(olderThan cutoff: Int64, limit: Int, _ db: Database) throws -> (deleted: Int, lastPruned: Int64?) {
+        // Rows are appended in time order, so the oldest are the first ids: look only at
+        // the first `limit` rows, never scan the whole table for old ones.
+        let old = "SELECT id FROM (SELECT id, created_at FROM envelopes ORDER BY id LIMIT ?) WHERE created_at < ?"
+        // Commits leave a topic's last `seq` to its envelopes: before they go, it is saved
+        // in `topics`, so a topic whose envelopes are all pruned never numbers from 1 again.
+        try db.execute(
+            sql: """
+                INSERT INTO topics (topic, last_seq, published_seq)
+                SELECT topic, max(seq), 0 FROM envelopes WHERE id IN (\(old)) GROUP BY topic
+                ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
+                """,
+            arguments: [limit, cutoff])
+        try db.execute(
+            sql: "DELETE FROM envelope_index WHERE (topic, seq) IN (SELECT topic, seq FROM envelopes WHERE id IN (\(old)))",
+            arguments: [limit, cutoff])
+        let lastPruned = try Int64.fetchOne(db, sql: "SELECT max(id) FROM (\(old))", arguments: [limit, cutoff])
+        try db.execute(sql: "DELETE FROM envelopes WHERE id IN (\(old))", arguments: [limit, cutoff])
+        return (db.changesCount, lastPruned)
     }
 }

@@ -12,81 +12,15 @@ extension LeadStore {
         let result: (added: [String: [PendingIndex.Entry]], indexed: [String: [PendingIndex.Entry]], owners: PendingOwners.Plan)
         do {
             result = try pool.write { db in
-                // The hot inserts bind straight through SQLite's C API: GRDB's argument
-                // boxing cost more than the inserts themselves (see docs/benchmarks.md).
-                let insertLead = try db.cachedStatement(sql: """
-                    INSERT INTO leads (lead_id, channel, received_at, routed_at, assignment_id, partner_id, decision, lead)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                // Each lead's row id, for its envelopes to point at.
-                var leadRows: [String: Int64] = [:]
-                leadRows.reserveCapacity(batch.leads.count)
-                for lead in batch.leads {
-                    defer { leadRows[lead.leadID] = db.lastInsertedRowID }
-                    try RawSQL.run(insertLead, db) { s in
-                        RawSQL.text(s, 1, lead.leadID)
-                        RawSQL.text(s, 2, lead.channel)
-                        sqlite3_bind_int64(s, 3, lead.receivedAt)
-                        sqlite3_bind_int64(s, 4, lead.routedAt)
-                        RawSQL.text(s, 5, lead.assignmentID)
-                        if let partner = lead.partnerID { RawSQL.text(s, 6, partner) } else { sqlite3_bind_null(s, 6) }
-                        RawSQL.text(s, 7, bytes: lead.decision)
-                        RawSQL.blob(s, 8, lead.lead)
-                    }
-                }
-                let insertEnvelope = try db.cachedStatement(sql: """
-                    INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope, lead_at, lead_row) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """)
-                var added: [String: [PendingIndex.Entry]] = [:]
-                var trimmed: [UInt8] = []
-                for (i, envelope) in batch.envelopes.enumerated() {
-                    let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
-                    // The lead is stored once, in `leads`: the envelope goes without it, pointing at
-                    // the lead's row (a lead of this batch; else the envelope is stored whole).
-                    let leadRow = leadID.flatMap { leadRows[$0] }
-                    let leadRange = leadRow == nil ? nil : envelope.leadRange
-                    if let leadRange {
-                        trimmed.removeAll(keepingCapacity: true)
-                        trimmed.append(contentsOf: envelope.envelope[..<leadRange.lowerBound])
-                        trimmed.append(contentsOf: envelope.envelope[leadRange.upperBound...])
-                    }
-                    try RawSQL.run(insertEnvelope, db) { s in
-                        RawSQL.text(s, 1, envelope.topic)
-                        sqlite3_bind_int64(s, 2, Int64(envelope.seq))
-                        if let leadID { RawSQL.text(s, 3, leadID) } else { sqlite3_bind_null(s, 3) }
-                        sqlite3_bind_int64(s, 4, batch.createdAt)
-                        if let leadRange, let leadRow {
-                            RawSQL.blob(s, 5, trimmed)
-                            sqlite3_bind_int64(s, 6, Int64(leadRange.lowerBound))
-                            sqlite3_bind_int64(s, 7, leadRow)
-                        } else {
-                            RawSQL.blob(s, 5, envelope.envelope)
-                            sqlite3_bind_null(s, 6)
-                            sqlite3_bind_null(s, 7)
-                        }
-                    }
-                    added[envelope.topic, default: []].append(PendingIndex.Entry(seq: envelope.seq, id: db.lastInsertedRowID))
-                }
+                let leadRows = try LeadStore.insertLeads(batch.leads, db)
+                let added = try LeadStore.insertEnvelopes(batch, leadRows: leadRows, db)
                 // Their index entries wait, and go in a topic at a time (LeadStore+EnvelopeIndex.swift).
-                for topic in added.keys { added[topic]?.sort { $0.seq < $1.seq } }
                 let pending = try pendingIndex { try LeadStore.loadPendingIndex(db) }
                 try LeadStore.checkSequence(added, pending)
                 let indexed = pending.plan(
                     adding: added, newestID: db.lastInsertedRowID, group: LeadStore.indexGroup, age: LeadStore.indexAge)
                 try LeadStore.writeIndex(indexed, db)
-                // A topic's row is written once, when it is new: rewriting `last_seq` in every
-                // commit dirtied a page of `topics` for each topic in the batch. The envelopes
-                // hold the last `seq` (``PendingIndex/lastSeq``, loaded from them at start-up).
-                let upsert = try db.cachedStatement(sql: """
-                    INSERT INTO topics (topic, last_seq, published_seq) VALUES (?, ?, 0)
-                    ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
-                    """)
-                for (topic, entries) in added where pending.lastSeq[topic] == nil {
-                    try RawSQL.run(upsert, db) { s in
-                        RawSQL.text(s, 1, topic)
-                        sqlite3_bind_int64(s, 2, Int64(entries.last?.seq ?? 0))
-                    }
-                }
+                try LeadStore.insertNewTopics(added, known: pending.lastSeq, db)
                 // Owners wait, and go in a bucket range at a time (LeadStore+AccountOwners.swift).
                 let owners = try pendingOwners.withLock { pending in
                     try pending.plan(
@@ -94,20 +28,7 @@ extension LeadStore {
                         nextLeadRow: { try LeadStore.nextRowID("leads", db) })
                 }
                 try LeadStore.writeOwners(owners, db)
-                if !batch.partnerStates.isEmpty {
-                    let state = try db.cachedStatement(sql: """
-                        INSERT INTO partner_state (partner_id, current_weight, recent) VALUES (?, ?, ?)
-                        ON CONFLICT (partner_id) DO UPDATE SET current_weight = excluded.current_weight, recent = excluded.recent
-                        """)
-                    for (partnerID, value) in batch.partnerStates {
-                        let recent = value.recentAssignments.map(String.init).joined(separator: ",")
-                        try RawSQL.run(state, db) { s in
-                            RawSQL.text(s, 1, partnerID)
-                            sqlite3_bind_int64(s, 2, Int64(value.currentWeight))
-                            RawSQL.text(s, 3, recent)
-                        }
-                    }
-                }
+                try LeadStore.writePartnerStates(batch.partnerStates, db)
                 try LeadStore.writePublished(published, db)
                 if !published.isEmpty, let from = pending.oldestID ?? added.values.lazy.compactMap(\.first?.id).min() {
                     // With the watermarks (about once a second): where a restart looks for
@@ -124,6 +45,106 @@ extension LeadStore {
             pendingEnvelopes.withLock { $0?.apply(adding: result.added, indexed: result.indexed) }
         }
         pendingOwners.withLock { $0.apply(result.owners) }
+    }
+
+    /// Inserts `leads` (one row each); returns each one's row id, for its envelopes to point at.
+    static func insertLeads(_ leads: [StoredLead], _ db: Database) throws -> [String: Int64] {
+        // The hot inserts bind straight through SQLite's C API: GRDB's argument
+        // boxing cost more than the inserts themselves (see docs/benchmarks.md).
+        let insertLead = try db.cachedStatement(sql: """
+            INSERT INTO leads (lead_id, channel, received_at, routed_at, assignment_id, partner_id, decision, lead)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        var leadRows: [String: Int64] = [:]
+        leadRows.reserveCapacity(leads.count)
+        for lead in leads {
+            defer { leadRows[lead.leadID] = db.lastInsertedRowID }
+            try RawSQL.run(insertLead, db) { s in
+                RawSQL.text(s, 1, lead.leadID)
+                RawSQL.text(s, 2, lead.channel)
+                sqlite3_bind_int64(s, 3, lead.receivedAt)
+                sqlite3_bind_int64(s, 4, lead.routedAt)
+                RawSQL.text(s, 5, lead.assignmentID)
+                if let partner = lead.partnerID { RawSQL.text(s, 6, partner) } else { sqlite3_bind_null(s, 6) }
+                RawSQL.text(s, 7, bytes: lead.decision)
+                RawSQL.blob(s, 8, lead.lead)
+            }
+        }
+        return leadRows
+    }
+
+    /// Inserts the batch's envelopes, each without its lead when the lead is in `leadRows`;
+    /// returns their index entries per topic, in `seq` order.
+    static func insertEnvelopes(_ batch: StoreBatch, leadRows: [String: Int64], _ db: Database) throws -> [String: [PendingIndex.Entry]] {
+        let insertEnvelope = try db.cachedStatement(sql: """
+            INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope, lead_at, lead_row) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        var added: [String: [PendingIndex.Entry]] = [:]
+        var trimmed: [UInt8] = []
+        for (i, envelope) in batch.envelopes.enumerated() {
+            let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
+            // The lead is stored once, in `leads`: the envelope goes without it, pointing at
+            // the lead's row (a lead of this batch; else the envelope is stored whole).
+            let leadRow = leadID.flatMap { leadRows[$0] }
+            let leadRange = leadRow == nil ? nil : envelope.leadRange
+            if let leadRange {
+                trimmed.removeAll(keepingCapacity: true)
+                trimmed.append(contentsOf: envelope.envelope[..<leadRange.lowerBound])
+                trimmed.append(contentsOf: envelope.envelope[leadRange.upperBound...])
+            }
+            try RawSQL.run(insertEnvelope, db) { s in
+                RawSQL.text(s, 1, envelope.topic)
+                sqlite3_bind_int64(s, 2, Int64(envelope.seq))
+                if let leadID { RawSQL.text(s, 3, leadID) } else { sqlite3_bind_null(s, 3) }
+                sqlite3_bind_int64(s, 4, batch.createdAt)
+                if let leadRange, let leadRow {
+                    RawSQL.blob(s, 5, trimmed)
+                    sqlite3_bind_int64(s, 6, Int64(leadRange.lowerBound))
+                    sqlite3_bind_int64(s, 7, leadRow)
+                } else {
+                    RawSQL.blob(s, 5, envelope.envelope)
+                    sqlite3_bind_null(s, 6)
+                    sqlite3_bind_null(s, 7)
+                }
+            }
+            added[envelope.topic, default: []].append(PendingIndex.Entry(seq: envelope.seq, id: db.lastInsertedRowID))
+        }
+        for topic in added.keys { added[topic]?.sort { $0.seq < $1.seq } }
+        return added
+    }
+
+    /// Writes the row of each topic in `added` that is not `known` yet. A topic's row is
+    /// written once, when it is new: rewriting `last_seq` in every commit dirtied a page of
+    /// `topics` for each topic in the batch. The envelopes hold the last `seq`
+    /// (``PendingIndex/lastSeq``, loaded from them at start-up).
+    static func insertNewTopics(_ added: [String: [PendingIndex.Entry]], known: [String: Int], _ db: Database) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO topics (topic, last_seq, published_seq) VALUES (?, ?, 0)
+            ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
+            """)
+        for (topic, entries) in added where known[topic] == nil {
+            try RawSQL.run(upsert, db) { s in
+                RawSQL.text(s, 1, topic)
+                sqlite3_bind_int64(s, 2, Int64(entries.last?.seq ?? 0))
+            }
+        }
+    }
+
+    /// Saves the rotation and capacity state of the partners a batch changed.
+    static func writePartnerStates(_ partnerStates: [String: PartnerState], _ db: Database) throws {
+        guard !partnerStates.isEmpty else { return }
+        let state = try db.cachedStatement(sql: """
+            INSERT INTO partner_state (partner_id, current_weight, recent) VALUES (?, ?, ?)
+            ON CONFLICT (partner_id) DO UPDATE SET current_weight = excluded.current_weight, recent = excluded.recent
+            """)
+        for (partnerID, value) in partnerStates {
+            let recent = value.recentAssignments.map(String.init).joined(separator: ",")
+            try RawSQL.run(state, db) { s in
+                RawSQL.text(s, 1, partnerID)
+                sqlite3_bind_int64(s, 2, Int64(value.currentWeight))
+                RawSQL.text(s, 3, recent)
+            }
+        }
     }
 
     /// Records that envelopes up to these `seq`s were handed to the publish socket.

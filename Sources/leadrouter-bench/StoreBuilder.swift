@@ -53,9 +53,61 @@ enum StoreBuilder {
         func at(_ i: Int) -> Int64 { nowMs - spanMs + spanMs * Int64(i) / Int64(max(count, 1)) }
 
         // 1. Templates, routed for real.
+        let k = min(count, templateCount)
+        let routed = try routeTemplates(k, &pipeline, partnerList: partnerList, at: at)
+        let templates = routed.templates
+        let partnerStates = pipeline.takeChangedPartnerStates()
+
+        // 2. Batches, committed on another thread (at most two waiting).
+        let commits = CommitQueue()
+        let committer = Worker<Bool>(name: "store-builder") { commitAll(box, commits) }
+
+        var seqs: [String: Int] = [:]
+        var envelopes = 0
+        var done = 0
+        var lastProgress = 0
+        while done < count {
+            if let error = commits.failure.withLock({ $0 }) { throw BenchError("building the store: \(error)") }
+            let n = min(batchSize, count - done)
+            var batch = StoreBatch()
+            batch.leads.reserveCapacity(n)
+            batch.envelopes.reserveCapacity(n)
+            for i in done..<(done + n) { add(i, from: templates[i % k], to: &batch, seqs: &seqs, at: at(i)) }
+            if done == 0 { batch.partnerStates = partnerStates }
+            envelopes += batch.envelopes.count
+            commits.slots.wait()
+            commits.queue.withLock { $0.append((batch, seqs)) }
+            commits.available.signal()
+            done += n
+            let stored = commits.committed.load(ordering: .relaxed)
+            if stored != lastProgress {
+                lastProgress = stored
+                progress(stored)
+            }
+        }
+        commits.queue.withLock { $0.append((StoreBatch(), [:])) }
+        commits.available.signal()
+        _ = committer.join(timeout: 3600)
+        // Closing the store (its last connection) checkpoints what is left in the log, as a
+        // daemon's clean stop would.
+        box.store = nil
+        if let error = commits.failure.withLock({ $0 }) { throw BenchError("building the store: \(error)") }
+        progress(count)
+        let seconds = Double(Clock.now - started) / 1e9
+        return Summary(
+            leads: done, envelopes: envelopes, seconds: seconds,
+            bytesOnDisk: bytesOnDisk(directory),
+            averageDecisionBytes: Double(routed.decisionBytes) / Double(max(k, 1)),
+            averageEnvelopeBytes: Double(routed.envelopeBytes) / Double(max(routed.envelopeCount, 1)))
+    }
+
+    /// Routes the first `k` leads through `pipeline` (at their place in time, `at`), and
+    /// keeps each one's records with the offsets of its ids; with the decision records' and
+    /// stored envelopes' sizes, summed.
+    private static func routeTemplates(_ k: Int, _ pipeline: inout LeadPipeline, partnerList: Int64?, at: (Int) -> Int64) throws
+        -> (templates: [Template], decisionBytes: Int, envelopeBytes: Int, envelopeCount: Int) {
         let topicFrame = Array("lead".utf8)
         var templates: [Template] = []
-        let k = min(count, templateCount)
         templates.reserveCapacity(k)
         var decisionBytes = 0, envelopeBytes = 0, envelopeCount = 0
         for j in 0..<k {
@@ -83,114 +135,78 @@ enum StoreBuilder {
                 decisionIDOffsets: occurrences(id, in: record), decisionAssignmentOffsets: occurrences(assignment, in: record),
                 partnerID: decision.partnerID, accountKeys: decision.accountKeys, envelopes: envelopes))
         }
-        let partnerStates = pipeline.takeChangedPartnerStates()
+        return (templates, decisionBytes, envelopeBytes, envelopeCount)
+    }
 
-        // 2. Batches, committed on another thread (at most two waiting).
-        let queue = Mutex<[(StoreBatch, [String: Int])]>([])
-        let available = DispatchSemaphore(value: 0)
-        let slots = DispatchSemaphore(value: 2)
-        let committed = Atomic<Int>(0)
-        let failure = Mutex<String?>(nil)
-        let committer = Worker<Bool>(name: "store-builder") {
-            guard let store = box.store else { return false }
-            while true {
-                available.wait()
-                guard let (batch, published) = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }), !batch.isEmpty else { return true }
-                if failure.withLock({ $0 }) == nil {
-                    do {
-                        try store.commit(batch, published: published)
-                        // As the daemon does once a second: keep the write-ahead log short.
-                        _ = try? store.checkpoint()
-                    } catch {
-                        failure.withLock { $0 = "\(error)" }
-                    }
-                }
-                committed.add(batch.leads.count, ordering: .relaxed)
-                slots.signal()
-            }
-        }
-
-        var seqs: [String: Int] = [:]
-        var envelopes = 0
-        var done = 0
-        var lastProgress = 0
+    /// Adds lead `i` to `batch` as template `t` with its own lead id, assignment id, time
+    /// and per-topic `seq`s (the next in `seqs`).
+    private static func add(_ i: Int, from t: Template, to batch: inout StoreBatch, seqs: inout [String: Int], at time: Int64) {
         let assignmentPrefixLength = 12  // "a-" and the ULID's 10 time characters
-        while done < count {
-            if let error = failure.withLock({ $0 }) { throw BenchError("building the store: \(error)") }
-            let n = min(batchSize, count - done)
-            var batch = StoreBatch()
-            batch.leads.reserveCapacity(n)
-            batch.envelopes.reserveCapacity(n)
-            for i in done..<(done + n) {
-                let t = templates[i % k]
-                let leadID = "stored-" + LeadFactory.pad(i, 9)
-                let id = Array(leadID.utf8)
-                // Unique assignment id of the template's length: keep its time part, then i.
-                let templateAssignment = t.decisionAssignmentOffsets.first.map { Array(t.decision[$0..<($0 + 28)]) } ?? []
-                var assignment = templateAssignment
-                if assignment.count == 28 {
-                    let suffix = Array(crockford(i, width: 28 - assignmentPrefixLength).utf8)
-                    assignment.replaceSubrange(assignmentPrefixLength..<28, with: suffix)
-                }
-                var lead = t.lead
-                patch(&lead, id, at: t.leadIDOffsets)
-                var decision = t.decision
-                patch(&decision, id, at: t.decisionIDOffsets)
-                patch(&decision, assignment, at: t.decisionAssignmentOffsets)
-                let time = at(i)
-                batch.leads.append(StoredLead(
-                    leadID: leadID, channel: "ingest", receivedAt: time, routedAt: time,
-                    assignmentID: String(decoding: assignment, as: UTF8.self), partnerID: t.partnerID,
-                    decision: decision, lead: lead))
-                for e in t.envelopes {
-                    let seq = (seqs[e.topic] ?? 0) + 1
-                    seqs[e.topic] = seq
-                    var rest = e.rest
-                    patch(&rest, id, at: e.idOffsets)
-                    patch(&rest, assignment, at: e.assignmentOffsets)
-                    let prefix = Array("{\"seq\":\(seq)".utf8)
-                    let leadRange = e.leadInRest.map { ($0.lowerBound + prefix.count)..<($0.upperBound + prefix.count) }
-                    batch.envelopes.append(OutgoingMessage(topic: e.topic, seq: seq, envelope: prefix + rest, leadRange: leadRange))
-                    batch.envelopeLeadIDs.append(leadID)
-                }
-                if let partnerID = t.partnerID {
-                    // About three leads per account.
-                    for key in t.accountKeys { batch.accountOwners.append(("\(key)#\(i / 3)", partnerID)) }
-                }
-                batch.createdAt = time
-            }
-            if done == 0 { batch.partnerStates = partnerStates }
-            envelopes += batch.envelopes.count
-            slots.wait()
-            queue.withLock { $0.append((batch, seqs)) }
-            available.signal()
-            done += n
-            let stored = committed.load(ordering: .relaxed)
-            if stored != lastProgress {
-                lastProgress = stored
-                progress(stored)
-            }
+        let leadID = "stored-" + LeadFactory.pad(i, 9)
+        let id = Array(leadID.utf8)
+        // Unique assignment id of the template's length: keep its time part, then i.
+        let templateAssignment = t.decisionAssignmentOffsets.first.map { Array(t.decision[$0..<($0 + 28)]) } ?? []
+        var assignment = templateAssignment
+        if assignment.count == 28 {
+            let suffix = Array(crockford(i, width: 28 - assignmentPrefixLength).utf8)
+            assignment.replaceSubrange(assignmentPrefixLength..<28, with: suffix)
         }
-        queue.withLock { $0.append((StoreBatch(), [:])) }
-        available.signal()
-        _ = committer.join(timeout: 3600)
-        // Closing the store (its last connection) checkpoints what is left in the log, as a
-        // daemon's clean stop would.
-        box.store = nil
-        if let error = failure.withLock({ $0 }) { throw BenchError("building the store: \(error)") }
-        progress(count)
-        let seconds = Double(Clock.now - started) / 1e9
-        // The database and whatever is left of its write-ahead log.
+        var lead = t.lead
+        patch(&lead, id, at: t.leadIDOffsets)
+        var decision = t.decision
+        patch(&decision, id, at: t.decisionIDOffsets)
+        patch(&decision, assignment, at: t.decisionAssignmentOffsets)
+        batch.leads.append(StoredLead(
+            leadID: leadID, channel: "ingest", receivedAt: time, routedAt: time,
+            assignmentID: String(decoding: assignment, as: UTF8.self), partnerID: t.partnerID,
+            decision: decision, lead: lead))
+        for e in t.envelopes {
+            let seq = (seqs[e.topic] ?? 0) + 1
+            seqs[e.topic] = seq
+            var rest = e.rest
+            patch(&rest, id, at: e.idOffsets)
+            patch(&rest, assignment, at: e.assignmentOffsets)
+            let prefix = Array("{\"seq\":\(seq)".utf8)
+            let leadRange = e.leadInRest.map { ($0.lowerBound + prefix.count)..<($0.upperBound + prefix.count) }
+            batch.envelopes.append(OutgoingMessage(topic: e.topic, seq: seq, envelope: prefix + rest, leadRange: leadRange))
+            batch.envelopeLeadIDs.append(leadID)
+        }
+        if let partnerID = t.partnerID {
+            // About three leads per account.
+            for key in t.accountKeys { batch.accountOwners.append(("\(key)#\(i / 3)", partnerID)) }
+        }
+        batch.createdAt = time
+    }
+
+    /// The committer thread: commits each batch `commits` hands it with its published
+    /// watermarks, and checkpoints, until an empty batch; after a failure it only counts.
+    private static func commitAll(_ box: StoreBox, _ commits: CommitQueue) -> Bool {
+        guard let store = box.store else { return false }
+        while true {
+            commits.available.wait()
+            guard let (batch, published) = commits.queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }), !batch.isEmpty else { return true }
+            if commits.failure.withLock({ $0 }) == nil {
+                do {
+                    try store.commit(batch, published: published)
+                    // As the daemon does once a second: keep the write-ahead log short.
+                    _ = try? store.checkpoint()
+                } catch {
+                    commits.failure.withLock { $0 = "\(error)" }
+                }
+            }
+            commits.committed.add(batch.leads.count, ordering: .relaxed)
+            commits.slots.signal()
+        }
+    }
+
+    /// The database and whatever is left of its write-ahead log, in bytes.
+    private static func bytesOnDisk(_ directory: String) -> Int64 {
         var bytesOnDisk: Int64 = 0
         for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasPrefix(LeadStore.fileName) {
             var info = stat()
             if stat(directory + "/" + file, &info) == 0 { bytesOnDisk += Int64(info.st_size) }
         }
-        return Summary(
-            leads: done, envelopes: envelopes, seconds: seconds,
-            bytesOnDisk: bytesOnDisk,
-            averageDecisionBytes: Double(decisionBytes) / Double(max(k, 1)),
-            averageEnvelopeBytes: Double(envelopeBytes) / Double(max(envelopeCount, 1)))
+        return bytesOnDisk
     }
 
     /// Offsets of every occurrence of `pattern` in `bytes`.
@@ -233,4 +249,15 @@ enum StoreBuilder {
 private final class StoreBox: @unchecked Sendable {
     var store: LeadStore?
     init(_ store: LeadStore) { self.store = store }
+}
+
+/// What the builder and its committer thread share: the batches waiting (with their
+/// published watermarks), a semaphore for each one, two slots, the leads committed and the
+/// first failure.
+private final class CommitQueue: Sendable {
+    let queue = Mutex<[(StoreBatch, [String: Int])]>([])
+    let available = DispatchSemaphore(value: 0)
+    let slots = DispatchSemaphore(value: 2)
+    let committed = Atomic<Int>(0)
+    let failure = Mutex<String?>(nil)
 }

@@ -119,7 +119,7 @@ final class PhaseShared: Sendable {
     var aborted: Bool { abort.load(ordering: .relaxed) }
 }
 
-private struct SourceOutcome: Sendable {
+struct SourceOutcome: Sendable {
     var cpuAtStart: Double?
     var sent = 0
     var saturated = false
@@ -159,160 +159,6 @@ func runPhase(_ plan: PhasePlan) throws -> PhaseResult {
         firstSend: src.firstSend, lastSend: src.lastSend, lastReceive: sub.lastReceive,
         latencies: sub.latencies, sendLag: src.sendLag, messagesIgnored: sub.ignored,
         cpuSeconds: src.cpuAtStart.flatMap { start in sub.cpuAtEnd.map { $0 - start } })
-}
-
-private func sourceLoop(_ plan: PhasePlan, warmupCount: Int, shared: PhaseShared) -> SourceOutcome {
-    var outcome = SourceOutcome()
-    do {
-        let context = try Context(ioThreads: 1)
-        let socket = try Socket(context, type: .xpub)
-        defer { socket.close() }
-        try socket.set(.xpubNoDrop, 1)
-        try socket.set(.sendHighWaterMark, 1_000_000)
-        try socket.set(.linger, 0)
-        try socket.connect(plan.ingest)
-
-        // 1. The daemon's (or forwarder's) subscription: 0x01 followed by a prefix of "lead".
-        let readyBy = Clock.now + UInt64(plan.readyTimeout * 1e9)
-        var subscribed = false
-        while !subscribed && Clock.now < readyBy && !shared.aborted {
-            // A subscription message: 0x01 then the prefix. Nothing yet: wait and look again.
-            guard let frame = try socket.receive(wait: false)?.first else {
-                Clock.sleep(seconds: 0.005)
-                continue
-            }
-            if frame.first == 1 { subscribed = Array("lead".utf8).starts(with: frame.dropFirst()) }
-        }
-        guard subscribed else {
-            if !shared.aborted { shared.fail("no subscription on \(plan.ingest) within \(Int(plan.readyTimeout)) s") }
-            return outcome
-        }
-
-        // 2. Our subscription on the feed: probes (small valid leads without a stamp, each
-        // yielding one assignment the subscriber ignores) until the subscriber sees one.
-        let topic = Array("lead".utf8)
-        while !shared.subscriberReady.load(ordering: .acquiring) {
-            if shared.aborted { return outcome }
-            if Clock.now > readyBy {
-                shared.fail("the feed subscriber saw nothing on \(plan.publish) within \(Int(plan.readyTimeout)) s")
-                return outcome
-            }
-            try socket.send([topic, Probe.next()])
-            Clock.sleep(seconds: 0.01)
-        }
-        Clock.sleep(seconds: 0.02)
-
-        let topicBuffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: topic.count)
-        _ = topicBuffer.initialize(from: topic)
-        defer { topicBuffer.deallocate() }
-        let topicFrame = UnsafeBufferPointer(topicBuffer)
-
-        // 3. Warm-up, as fast as possible, then wait until all of it came out.
-        var warmupSeconds = 0.0
-        if let warmup = plan.warmup {
-            let warmupStart = Clock.now
-            var bytes = warmup.bytes
-            try bytes.withUnsafeMutableBufferPointer { buffer in
-                for i in 0..<warmup.count {
-                    stamp(buffer, at: warmup.stampOffsets[i], Clock.now)
-                    let lead = UnsafeBufferPointer(rebasing: buffer[warmup.starts[i]..<warmup.starts[i + 1]])
-                    try socket.send([topicFrame, lead])
-                }
-            }
-            var seen = 0
-            var progressAt = Clock.now
-            while seen < warmupCount {
-                if shared.aborted { return outcome }
-                let now = Clock.now
-                let got = shared.received.load(ordering: .acquiring)
-                if got > seen {
-                    seen = got
-                    progressAt = now
-                } else if now - progressAt > UInt64(plan.idleTimeout * 1e9) {
-                    shared.fail("warm-up: only \(got) of \(warmupCount) leads came out, none in the last \(Int(plan.idleTimeout)) s")
-                    return outcome
-                }
-                Clock.sleep(seconds: 0.001)
-            }
-            warmupSeconds = Double(Clock.now - warmupStart) / 1e9
-        }
-
-        // 4. The measured leads.
-        outcome.cpuAtStart = plan.cpuSeconds?()
-        let leads = plan.leads
-        var bytes = leads.bytes
-        if plan.rate != nil { outcome.sendLag.reserveCapacity(leads.count) }
-        try bytes.withUnsafeMutableBufferPointer { buffer in
-            if let rate = plan.rate {
-                // Send times come from the schedule, never from when the previous send
-                // finished: a daemon that falls behind shows it in the latencies.
-                let interval = 1e9 / rate
-                var count = leads.count
-                if let capacity = plan.knownCapacity, capacity > 0, capacity < rate {
-                    let seconds = plan.maxBacklogSeconds * capacity / (rate - capacity)
-                    count = min(count, max(500, Int(rate * seconds)))
-                    outcome.saturated = true
-                }
-                let start = Clock.now + 1_000_000
-                outcome.firstSend = start
-                for i in 0..<count {
-                    if i & 255 == 0 && i > 0 {
-                        if shared.aborted { return }
-                        // Saturated: the backlog would take the daemon too long to clear.
-                        let now = Clock.now
-                        if now > start + 1_000_000_000 {
-                            let out = shared.received.load(ordering: .acquiring) - warmupCount
-                            let pace = Double(out) / (Double(now - start) / 1e9)
-                            // At least one second of offered load may queue (the daemon works in batches).
-                            if Double(i - out) > max(rate, 1000, pace * plan.maxBacklogSeconds) {
-                                outcome.saturated = true
-                                break
-                            }
-                        }
-                    }
-                    let scheduled = start + UInt64(Double(i) * interval)
-                    var now = Clock.now
-                    if now < scheduled {
-                        Clock.sleep(until: scheduled)
-                        now = Clock.now
-                    }
-                    stamp(buffer, at: leads.stampOffsets[i], scheduled)
-                    let lead = UnsafeBufferPointer(rebasing: buffer[leads.starts[i]..<leads.starts[i + 1]])
-                    try socket.send([topicFrame, lead])
-                    outcome.sendLag.append(Int64(now) - Int64(scheduled))
-                    outcome.sent += 1
-                }
-            } else {
-                let total = leads.count * plan.repeats
-                var count = total
-                if let budget = plan.budgetSeconds, warmupCount > 0, warmupSeconds > 0 {
-                    let pace = Double(warmupCount) / warmupSeconds
-                    count = min(total, max(min(total, 1000), Int(pace * budget)))
-                }
-                shared.expected.store(warmupCount + count, ordering: .sequentiallyConsistent)
-                outcome.firstSend = Clock.now
-                for k in 0..<count {
-                    if k & 1023 == 0 && shared.aborted { return }
-                    let i = k % leads.count
-                    stamp(buffer, at: leads.stampOffsets[i], Clock.now)
-                    let lead = UnsafeBufferPointer(rebasing: buffer[leads.starts[i]..<leads.starts[i + 1]])
-                    try socket.send([topicFrame, lead])
-                    outcome.sent += 1
-                }
-            }
-        }
-        outcome.lastSend = Clock.now
-        shared.expected.store(warmupCount + outcome.sent, ordering: .sequentiallyConsistent)
-        shared.sourceDone.store(true, ordering: .releasing)
-
-        // 5. Keep the connection until the subscriber has everything (or gives up).
-        while !shared.subscriberDone.load(ordering: .acquiring) && !shared.aborted {
-            Clock.sleep(seconds: 0.005)
-        }
-    } catch {
-        shared.fail("source: \(error)")
-    }
-    return outcome
 }
 
 private func subscriberLoop(_ plan: PhasePlan, warmupCount: Int, shared: PhaseShared) -> SubscriberOutcome {
@@ -370,29 +216,6 @@ private func subscriberLoop(_ plan: PhasePlan, warmupCount: Int, shared: PhaseSh
         shared.fail("subscriber: \(error)")
     }
     return outcome
-}
-
-/// Probe leads: valid, tiny, with ids unique in the whole run and no `bench_t` stamp.
-enum Probe {
-    private static let counter = Atomic<Int>(0)
-    private static let tag = String(UInt32.random(in: .min ... .max), radix: 36)
-
-    static func next() -> [UInt8] {
-        let n = counter.add(1, ordering: .relaxed).newValue
-        return Array(#"{"lead_id":"probe-\#(tag)-\#(n)","company":{"name":"Bench Probe","country":"US","region":"CO"},"products":["firewall"]}"#.utf8)
-    }
-}
-
-/// Writes `value` as 18 decimal digits at `offset`.
-@inline(__always)
-private func stamp(_ buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int, _ value: UInt64) {
-    var v = value
-    var i = offset + LeadFactory.stampDigits - 1
-    while i >= offset {
-        buffer[i] = 0x30 + UInt8(v % 10)
-        v /= 10
-        i -= 1
-    }
 }
 
 private let stampNeedle: [UInt8] = LeadFactory.stampKey

@@ -1,0 +1,283 @@
+/// Routing one lead: each partner's verdict, the rule that chooses, the decision and the
+/// candidates it records.
+extension Router {
+    /// The destination the rules picked for one lead, before a decision is made of it.
+    struct Choice {
+        /// The chosen partner, `nil` when none was.
+        var chosen: Int?
+        var rule = ChoiceRule.unmatched
+        var reasons: [String] = []
+        /// The partner holding a valid deal registration for the lead's domain, if any.
+        var registered: Int?
+    }
+
+    /// Routes one lead at `context.now`, advancing rotation and capacity state.
+    public mutating func route(_ lead: LeadFacts, context: RoutingContext = RoutingContext(now: 0)) -> RoutingDecision {
+        let now = context.now
+        let qualification = qualifier.qualify(lead)
+        let grade = qualification.grade
+        let candidateList = candidates(for: lead)
+        let considered = candidateList.partners
+        let leadProducts = productBits(lead)
+        // The scratch buffers are taken out of `self` for the call, so appending never copies them.
+        var exclusions: [Exclusion?] = []
+        var eligible: [Int] = []
+        swap(&exclusions, &self.exclusions)
+        swap(&eligible, &self.eligible)
+        exclusions.removeAll(keepingCapacity: true)
+        eligible.removeAll(keepingCapacity: true)
+        defer {
+            swap(&exclusions, &self.exclusions)
+            swap(&eligible, &self.eligible)
+        }
+        // Verdicts past the recording cap are only counted (see the recording below); no
+        // counts are allocated for a lead whose candidates all fit under the cap.
+        var omittedCounts: [Int] = considered.count > recordedCandidates ? [Int](repeating: 0, count: 8) : []
+        let gradeRefusals = judge(
+            candidateList, leadProducts, grade, now, exclusions: &exclusions, eligible: &eligible, omittedCounts: &omittedCounts)
+        let keys = lead.account
+        let gradeText = "grade \(grade.rawValue) (score \(qualification.score))"
+        let choice = choose(lead, eligible: eligible, previousOwner: context.previousOwner, now: now, gradeText: gradeText)
+        let chosen = choice.chosen
+        var rule = choice.rule
+
+        var decision: RoutingDecision
+        if let chosen {
+            let partner = partners[chosen]
+            recordAssignment(chosen, at: now)
+            decision = RoutingDecision(partnerID: partner.id, assignments: Router.assignments(for: partner), reasons: choice.reasons)
+        } else if rule == .registrationHeld {
+            decision = RoutingDecision(partnerID: nil, assignments: [Router.nurtureAssignment], reasons: choice.reasons)
+        } else {
+            decision = unmatchedDecision(lead, considered: considered, exclusions: exclusions, gradeRefusals: gradeRefusals, gradeText: gradeText)
+            rule = decision.rule
+        }
+        decision.rule = rule
+        decision.qualification = qualification
+        decision.accountKeys = keys.all
+        decision.outsideTerritory = partners.count - considered.count - (choice.registered.map { considered.contains($0) ? 0 : 1 } ?? 0)
+        recordCandidates(
+            considered, exclusions: exclusions, chosen: chosen, registered: choice.registered,
+            omittedCounts: &omittedCounts, into: &decision)
+        decision.partnerIDs = partnerIDs
+        decision.chosenIndex = chosen
+        return decision
+    }
+
+    /// Judges each partner of `candidateList` for the lead: its verdict into `exclusions`
+    /// (in the list's order), the eligible ones into `eligible`, and past the recording cap a
+    /// count per verdict into `omittedCounts`. Returns how many refused the lead's grade.
+    @inline(__always)
+    func judge(_ candidateList: CandidateList, _ leadProducts: LeadProducts, _ grade: Grade, _ now: Int64,
+               exclusions: inout [Exclusion?], eligible: inout [Int], omittedCounts: inout [Int]) -> Int {
+        let considered = candidateList.partners
+        let consideredRules = candidateList.rules
+        var gradeRefusals = 0
+        exclusions.reserveCapacity(considered.count)
+        for (position, i) in considered.enumerated() {
+            let exclusion = exclusion(i, consideredRules[position], leadProducts, grade, now)
+            exclusions.append(exclusion)
+            if exclusion == nil { eligible.append(i) } else if exclusion == .grade { gradeRefusals += 1 }
+            if position >= recordedCandidates { omittedCounts[Int(CandidateCode.verdict(exclusion))] += 1 }
+        }
+        return gradeRefusals
+    }
+
+    /// Applies the rules in order (registration, account owner, previous owner, rotation) to
+    /// the `eligible` partners; advances rotation when it chooses. No partner chosen and no
+    /// registration: the lead is unmatched (``unmatchedDecision(_:considered:exclusions:gradeRefusals:gradeText:)``).
+    @inline(__always)
+    mutating func choose(_ lead: LeadFacts, eligible: [Int], previousOwner: String?, now: Int64, gradeText: String) -> Choice {
+        let keys = lead.account
+        var choice = Choice()
+        if let domain = keys.domain, let registration = registration(for: domain, at: now), let r = indexByID[registration.partnerID] {
+            choice.registered = r
+            let partner = partners[r]
+            let expiry = Timestamp.rfc3339(millisecondsSince1970: registration.expires)
+            if partner.active && !isPaused(r, at: now) {
+                choice.chosen = r
+                choice.rule = .registration
+                choice.reasons = ["deal registration of \(domain) by \(partner.id) until \(expiry)", gradeText]
+            } else {
+                choice.rule = .registrationHeld
+                let why = partner.active ? "paused" : "inactive"
+                choice.reasons = ["deal registration of \(domain) by \(partner.id) until \(expiry)", "\(partner.id) is \(why): held in nurture for it", gradeText]
+            }
+        } else if let owner = keys.all.lazy.compactMap({ [ownedAccounts] in ownedAccounts[$0] }).first(where: { eligible.contains($0) }) {
+            choice.chosen = owner
+            choice.rule = .account
+            choice.reasons = staticReasons(owner, lead) + [gradeText, "account \(keys.describe) owned by \(partners[owner].id)"]
+        } else if let previous = previousOwner, let owner = indexByID[previous], eligible.contains(owner) {
+            choice.chosen = owner
+            choice.rule = .affinity
+            choice.reasons = staticReasons(owner, lead) + [gradeText, "account \(keys.describe) was routed to \(previous) before"]
+        } else if !eligible.isEmpty {
+            let pick = rotate(eligible)
+            choice.chosen = pick.index
+            choice.rule = eligible.count == 1 ? .onlyEligible : .rotation
+            choice.reasons = staticReasons(pick.index, lead) + [gradeText]
+            if let minimum = partners[pick.index].minGrade { choice.reasons.append("meets min_grade \(minimum.rawValue)") }
+            choice.reasons.append(eligible.count == 1
+                ? "only eligible partner"
+                : "weighted rotation among \(eligible.count) eligible partners (weight \(partners[pick.index].weight) of \(pick.total))")
+        }
+        return choice
+    }
+
+    /// Records the candidates in config order up to the cap (always the chosen and the
+    /// registered partner) in `decision`; counts the rest by reason.
+    @inline(__always)
+    func recordCandidates(_ considered: [Int], exclusions: [Exclusion?], chosen: Int?, registered: Int?,
+                          omittedCounts: inout [Int], into decision: inout RoutingDecision) {
+        var recorded: [UInt32] = []
+        recorded.reserveCapacity(min(considered.count, recordedCandidates) + 2)
+        var omitted = 0
+        if registered == nil {
+            // The first `recordedCandidates` in full; past them only the chosen partner, and
+            // the counts the first pass took (the chosen one moved from eligible to recorded).
+            for (position, i) in considered.prefix(recordedCandidates).enumerated() {
+                recorded.append(CandidateCode.make(i, i == chosen ? nil : exclusions[position]))
+            }
+            if considered.count > recordedCandidates {
+                omitted = considered.count - recordedCandidates
+                if let chosen, let position = considered[recordedCandidates...].firstIndex(of: chosen) {
+                    recorded.append(CandidateCode.make(chosen, nil))
+                    omittedCounts[Int(CandidateCode.verdict(exclusions[position]))] -= 1
+                    omitted -= 1
+                }
+            }
+        } else {
+            // A registration excludes every other partner: a rare case, recorded (and counted
+            // afresh) the long way.
+            omittedCounts = [Int](repeating: 0, count: 8)
+            for (position, i) in considered.enumerated() {
+                let exclusion: Exclusion? = i == chosen ? nil : i == registered ? exclusions[position] : .registration
+                if recorded.count < recordedCandidates || i == chosen || i == registered {
+                    recorded.append(CandidateCode.make(i, exclusion))
+                } else {
+                    omitted += 1
+                    omittedCounts[Int(CandidateCode.verdict(exclusion))] += 1
+                }
+            }
+        }
+        if let registered, !considered.contains(registered) {
+            let exclusion: Exclusion? = registered == chosen ? nil : (rules[registered].active ? .paused : .inactive)
+            recorded.append(CandidateCode.make(registered, exclusion))
+        }
+        if omitted > 0 {
+            for (verdict, count) in omittedCounts.enumerated() where count > 0 {
+                decision.omittedByReason[CandidateCode.exclusion(UInt32(verdict))?.rawValue ?? "eligible"] = count
+            }
+        }
+        decision.candidateCodes = recorded
+        decision.candidatesOmitted = omitted
+    }
+
+    func staticReasons(_ i: Int, _ lead: LeadFacts) -> [String] {
+        (try? Router.eligibility(of: partners[i], for: lead).get()) ?? []
+    }
+
+    /// Smooth weighted rotation (nginx's algorithm) over the eligible partners only: each
+    /// gains its weight, the highest (first in config order on ties) is chosen and pays the
+    /// round's total. Partners not eligible neither gain nor pay, so a paused, full or
+    /// inactive partner never distorts the others' shares and gets no catch-up burst.
+    mutating func rotate(_ eligible: [Int]) -> (index: Int, total: Int) {
+        var total = 0
+        var best = eligible[0]
+        for i in eligible {
+            currentWeights[i] += weights[i]
+            total += weights[i]
+            if currentWeights[i] > currentWeights[best] { best = i }
+            if !rotationMarked[i] {
+                rotationMarked[i] = true
+                rotationChanged.append(i)
+            }
+        }
+        currentWeights[best] -= total
+        return (best, total)
+    }
+
+    mutating func recordAssignment(_ i: Int, at now: Int64) {
+        guard let capacity = partners[i].capacity else { return }
+        let since = now - capacity.perSeconds * 1000
+        var recent = recentAssignments[i].filter { $0 > since }
+        recent.append(now)
+        if recent.count > capacity.max { recent.removeFirst(recent.count - capacity.max) }
+        recentAssignments[i] = recent
+        capacityChanged.insert(i)
+    }
+
+    /// What the contract publishes for each engagement model when `partner` is chosen.
+    public static func assignments(for partner: Partner) -> [Assignment] {
+        let partnerTopic = FeedTopic.partner(partner.id)
+        switch partner.engagement {
+        case .leadsOnly:
+            return [Assignment(topic: partnerTopic, role: .owner, partnerID: partner.id, engagement: .leadsOnly)]
+        case .coSell:
+            return [
+                Assignment(topic: partnerTopic, role: .owner, partnerID: partner.id, engagement: .coSell),
+                Assignment(topic: FeedTopic.vendorSales, role: .coSeller, partnerID: partner.id, engagement: .coSell),
+            ]
+        case .vendorCloses:
+            return [
+                Assignment(topic: partnerTopic, role: .relationshipOwner, partnerID: partner.id, engagement: .vendorCloses),
+                Assignment(topic: FeedTopic.vendorSales, role: .closer, partnerID: partner.id, engagement: .vendorCloses),
+            ]
+        }
+    }
+
+    static let nurtureAssignment = Assignment(topic: FeedTopic.nurture, role: .nurture, partnerID: nil, engagement: nil)
+
+    func unmatchedDecision(_ lead: LeadFacts, considered: [Int], exclusions: [Exclusion?], gradeRefusals: Int, gradeText: String) -> RoutingDecision {
+        if gradeRefusals > 0 {
+            var decision = RoutingDecision(
+                partnerID: nil, assignments: [Router.nurtureAssignment],
+                reasons: ["\(gradeText) is below the min_grade of every otherwise-eligible partner (\(gradeRefusals))", "held back from partners: nurture"])
+            decision.rule = .belowGrade
+            return decision
+        }
+        var reasons: [String] = []
+        if partners.isEmpty {
+            reasons.append("no partners configured")
+        } else {
+            var counts: [Exclusion: Int] = [:]
+            for exclusion in exclusions { if let exclusion { counts[exclusion, default: 0] += 1 } }
+            counts[.territory, default: 0] += partners.count - considered.count
+            var parts: [String] = []
+            for exclusion in Exclusion.allCases {
+                guard let n = counts[exclusion], n > 0 else { continue }
+                switch exclusion {
+                case .territory: parts.append("\(n) without territory \(territoryText(lead))")
+                case .product:
+                    parts.append(lead.products.isEmpty
+                        ? "\(n) offering only some products (the lead names none)"
+                        : "\(n) not offering \(lead.products.joined(separator: ", "))")
+                case .inactive: parts.append("\(n) inactive")
+                case .paused: parts.append("\(n) paused")
+                case .capacity: parts.append("\(n) at capacity")
+                case .grade, .registration: break
+                }
+            }
+            reasons.append("no eligible partner: " + parts.joined(separator: "; "))
+        }
+        reasons.append(gradeText)
+        var decision: RoutingDecision
+        switch unmatched {
+        case .vendorSales:
+            reasons.append("routing.unmatched is vendor-sales")
+            decision = RoutingDecision(
+                partnerID: nil,
+                assignments: [Assignment(topic: FeedTopic.vendorSales, role: .direct, partnerID: nil, engagement: nil)],
+                reasons: reasons)
+        case .nurture:
+            reasons.append("routing.unmatched is nurture")
+            decision = RoutingDecision(partnerID: nil, assignments: [Router.nurtureAssignment], reasons: reasons)
+        }
+        decision.rule = .unmatched
+        return decision
+    }
+
+    func territoryText(_ lead: LeadFacts) -> String {
+        if let region = lead.region { return "\(lead.country)-\(region)" }
+        return lead.country
+    }}

@@ -1,0 +1,137 @@
+import GRDB
+
+/// The store's schema: each migration in order, from the first release on.
+extension LeadStore {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: leads, envelopes, topics") { db in
+            try db.execute(sql: """
+                CREATE TABLE leads (
+                    id INTEGER PRIMARY KEY,
+                    lead_id TEXT NOT NULL UNIQUE,
+                    channel TEXT NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    routed_at INTEGER NOT NULL,
+                    assignment_id TEXT NOT NULL,
+                    partner_id TEXT,
+                    decision TEXT NOT NULL,
+                    lead BLOB NOT NULL
+                );
+                CREATE TABLE envelopes (
+                    id INTEGER PRIMARY KEY,
+                    topic TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    lead_id TEXT,
+                    created_at INTEGER NOT NULL,
+                    envelope BLOB NOT NULL,
+                    UNIQUE (topic, seq)
+                );
+                CREATE TABLE topics (
+                    topic TEXT PRIMARY KEY,
+                    last_seq INTEGER NOT NULL,
+                    published_seq INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v2: account owners, partner state, registrations") { db in
+            try db.execute(sql: """
+                CREATE TABLE account_owners (
+                    account_key TEXT PRIMARY KEY,
+                    partner_id TEXT NOT NULL,
+                    routed_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE partner_state (
+                    partner_id TEXT PRIMARY KEY,
+                    current_weight INTEGER NOT NULL,
+                    recent TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE registrations (
+                    id INTEGER PRIMARY KEY,
+                    partner_id TEXT NOT NULL,
+                    domain TEXT NOT NULL,
+                    expires INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                """)
+        }
+        migrator.registerMigration("v3: index account owners by time, for pruning") { db in
+            try db.execute(sql: "CREATE INDEX account_owners_routed_at ON account_owners (routed_at)")
+        }
+        migrator.registerMigration("v4: envelopes without their lead; partner lists") { db in
+            // An envelope with `lead_at` is stored without the lead's bytes, which are spliced
+            // back in at that offset from the `leads` row `lead_row` (its row id, never reused:
+            // not its lead_id, which a lead sent again after pruning gets anew); one without
+            // (rejections, older rows) is whole. Decision records name candidates by their index
+            // in a stored partner list.
+            try db.execute(sql: """
+                ALTER TABLE envelopes ADD COLUMN lead_at INTEGER;
+                ALTER TABLE envelopes ADD COLUMN lead_row INTEGER;
+                CREATE TABLE partner_lists (
+                    id INTEGER PRIMARY KEY,
+                    digest INTEGER NOT NULL,
+                    partners TEXT NOT NULL
+                );
+                CREATE INDEX partner_lists_digest ON partner_lists (digest);
+                """)
+        }
+        migrator.registerMigration("v5: envelopes indexed a topic at a time") { db in
+            // `envelopes` loses its UNIQUE (topic, seq) index, which SQLite keeps only by
+            // rebuilding the table; `envelope_index` takes over, written in groups per topic
+            // (see LeadStore+EnvelopeIndex.swift).
+            try db.execute(sql: """
+                CREATE TABLE envelopes_v5 (
+                    id INTEGER PRIMARY KEY,
+                    topic TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    lead_id TEXT,
+                    created_at INTEGER NOT NULL,
+                    envelope BLOB NOT NULL,
+                    lead_at INTEGER,
+                    lead_row INTEGER
+                );
+                INSERT INTO envelopes_v5 (id, topic, seq, lead_id, created_at, envelope, lead_at, lead_row)
+                    SELECT id, topic, seq, lead_id, created_at, envelope, lead_at, lead_row FROM envelopes;
+                DROP TABLE envelopes;
+                ALTER TABLE envelopes_v5 RENAME TO envelopes;
+                CREATE TABLE envelope_index (
+                    topic TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    envelope_id INTEGER NOT NULL,
+                    PRIMARY KEY (topic, seq)
+                ) WITHOUT ROWID;
+                INSERT INTO envelope_index (topic, seq, envelope_id) SELECT topic, seq, id FROM envelopes ORDER BY topic, seq;
+                CREATE TABLE store_state (
+                    key TEXT PRIMARY KEY,
+                    value INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO store_state (key, value) VALUES ('\(LeadStore.pendingFromKey)', coalesce((SELECT max(id) FROM envelopes), 0) + 1);
+                """)
+        }
+        migrator.registerMigration("v6: account owners bucketed for their sweep") { db in
+            // Keyed by bucket first, so the owners a commit writes (a range of buckets, see
+            // LeadStore+AccountOwners.swift) share leaf pages.
+            try db.execute(sql: """
+                CREATE TABLE account_owners_v6 (
+                    bucket INTEGER NOT NULL,
+                    account_key TEXT NOT NULL,
+                    partner_id TEXT NOT NULL,
+                    routed_at INTEGER NOT NULL,
+                    PRIMARY KEY (bucket, account_key)
+                ) WITHOUT ROWID
+                """)
+            let insert = try db.makeStatement(sql: "INSERT INTO account_owners_v6 (bucket, account_key, partner_id, routed_at) VALUES (?, ?, ?, ?)")
+            let rows = try Row.fetchCursor(db, sql: "SELECT account_key, partner_id, routed_at FROM account_owners")
+            while let row = try rows.next() {
+                let key: String = row[0]
+                try insert.execute(arguments: [LeadStore.ownerBucket(key), key, row[1], row[2]])
+            }
+            try db.execute(sql: """
+                DROP TABLE account_owners;
+                ALTER TABLE account_owners_v6 RENAME TO account_owners;
+                CREATE INDEX account_owners_routed_at ON account_owners (routed_at);
+                INSERT INTO store_state (key, value) VALUES ('\(LeadStore.ownersPendingFromKey)', coalesce((SELECT max(id) FROM leads), 0) + 1);
+                """)
+        }
+        return migrator
+    }
+}
