@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import LeadRouterService
+import LeadRouterClient
+import LeadRouterConfigFile
 import LeadRouting
 import LeadStore
 
