@@ -66,6 +66,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Reading the YAML config file from disk (the pure core reads strings only): shared by
+        // leadrouterd and leadctl.
+        .target(
+            name: "LeadRouterConfigFile",
+            dependencies: ["LeadRouting"],
+            swiftSettings: strictSettings
+        ),
+        // Clients of a running daemon: lead publishers (PUB, and reliable over intake), feed
+        // subscribers (plain, and recovering through replay). No store, no service lifecycle.
+        .target(
+            name: "LeadRouterClient",
+            dependencies: ["LeadRouting", "ZeroMQ"],
+            swiftSettings: strictSettings
+        ),
         // The long-running services that wire the core to the sockets.
         .target(
             name: "LeadRouterService",
@@ -94,6 +108,7 @@ let package = Package(
             name: "leadrouterd",
             dependencies: [
                 "CProcessTuning",
+                "LeadRouterConfigFile",
                 "LeadRouterService",
                 "LeadRouting",
                 "LeadStore",
@@ -106,10 +121,10 @@ let package = Package(
         .executableTarget(
             name: "leadctl",
             dependencies: [
-                "LeadRouterService",
+                "LeadRouterClient",
+                "LeadRouterConfigFile",
                 "LeadRouting",
                 "LeadStore",
-                "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

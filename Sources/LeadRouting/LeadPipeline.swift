@@ -89,16 +89,25 @@ public struct LeadPipeline: Sendable {
     public static let quotedInputBytes = 1024
 
     /// - Parameters:
+    ///   - rules: who receives which lead (the part of the config a reload may change).
+    ///   - maxMessageBytes: messages larger than this are rejected (`ingest.max_message_bytes`).
     ///   - lastSeq: the last `seq` already used on each topic, so numbering continues.
     ///   - seed: seeds the random part of assignment ids (fixed in tests, random in the daemon).
     ///   - partnerStates: rotation and capacity state to continue from.
     ///   - registrations: deal registrations beyond the config's.
-    public init(config: RouterConfig, lastSeq: [String: Int] = [:], seed: UInt64,
+    public init(rules: RoutingRules, maxMessageBytes: Int, lastSeq: [String: Int] = [:], seed: UInt64,
                 partnerStates: [String: PartnerState] = [:], registrations: [Registration] = []) {
-        self.router = Router(config: config, states: partnerStates, registrations: registrations)
-        self.maxMessageBytes = config.ingest.maxMessageBytes
+        self.router = Router(rules: rules, states: partnerStates, registrations: registrations)
+        self.maxMessageBytes = maxMessageBytes
         self.lastSeq = lastSeq
         self.random = SplitMix64(seed: seed)
+    }
+
+    /// A pipeline for `config`'s rules and its `ingest.max_message_bytes`.
+    public init(config: RouterConfig, lastSeq: [String: Int] = [:], seed: UInt64,
+                partnerStates: [String: PartnerState] = [:], registrations: [Registration] = []) {
+        self.init(rules: config.rules, maxMessageBytes: config.ingest.maxMessageBytes, lastSeq: lastSeq, seed: seed,
+                  partnerStates: partnerStates, registrations: registrations)
     }
 
     /// Whether a lead with this id was routed and not forgotten since.

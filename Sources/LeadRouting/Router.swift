@@ -88,9 +88,14 @@ public struct Router: Sendable {
     /// Candidates recorded per decision (the chosen partner is always among them).
     public let recordedCandidates: Int
 
+    /// A router for `rules`, with deal registrations beyond theirs (`extra`).
+    public init(rules: RoutingRules, states: [String: PartnerState] = [:], registrations extra: [Registration] = []) {
+        self.init(partners: rules.partners, unmatched: rules.routing.unmatched, qualification: rules.qualification,
+                  states: states, registrations: rules.registrations + extra)
+    }
+
     public init(config: RouterConfig, states: [String: PartnerState] = [:], registrations extra: [Registration] = []) {
-        self.init(partners: config.partners, unmatched: config.routing.unmatched, qualification: config.qualification,
-                  states: states, registrations: config.registrations + extra)
+        self.init(rules: config.rules, states: states, registrations: extra)
     }
 
     public init(partners: [Partner], unmatched: UnmatchedDestination, qualification: QualificationConfig = QualificationConfig(),

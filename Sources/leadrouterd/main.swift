@@ -1,6 +1,7 @@
 import ArgumentParser
 import CProcessTuning
 import Foundation
+import LeadRouterConfigFile
 import LeadRouterService
 import LeadRouting
 import LeadStore
@@ -80,7 +81,7 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         ])
 
         do {
-            try ConfigFile.prepareStateDir(routerConfig.stateDir)
+            try StateDirectory.prepare(routerConfig.stateDir)
         } catch {
             printError("leadrouterd: \(error)")
             throw ExitCode(1)

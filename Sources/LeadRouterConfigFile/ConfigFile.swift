@@ -2,6 +2,19 @@ import Foundation
 public import LeadRouting
 
 /// Reading the config file from disk: the I/O around the pure ``ConfigLoader``.
+///
+/// Both executables read the same file: `leadrouterd` to run (and for `--check` and
+/// `--dry-run`), `leadctl register` for the partners and `state_dir`. So this lives in a
+/// module of its own, which needs only LeadRouting and Foundation:
+/// - not in LeadRouting, which stays pure (no file I/O), so that it is tested and used
+///   with strings alone;
+/// - not in LeadStore, whose business is the SQLite store, not the operator's YAML file;
+/// - not in LeadRouterClient, which talks to a running daemon over its sockets, whereas the
+///   config file is read on the daemon's host;
+/// - not in LeadRouterService, which would make `leadctl` link the service lifecycle.
+///
+/// Preparing the state directory is a start-up step of the daemon, and stays there
+/// (`StateDirectory.prepare` in LeadRouterService), with the `StartupError` it throws.
 public enum ConfigFile {
     /// Problems that make a config unusable, one line each, ready to print.
     public struct Problems: Error, Sendable {
@@ -36,18 +49,5 @@ public enum ConfigFile {
         }
         let models = byModel.isEmpty ? "" : " (\(byModel.joined(separator: ", ")))"
         return "\(path): valid: \(config.partners.count) partners, \(active) active\(models); ingest \(config.ingest.bind.count) bind + \(config.ingest.connect.count) connect; publish \(config.publish.bind); unmatched leads to \(config.routing.unmatched.rawValue)"
-    }
-
-    /// Creates the state directory when missing and checks the daemon can write there.
-    public static func prepareStateDir(_ path: String) throws {
-        let manager = FileManager.default
-        do {
-            try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw StartupError("state_dir \(path) cannot be created: \(error.localizedDescription)")
-        }
-        guard manager.isWritableFile(atPath: path) else {
-            throw StartupError("state_dir \(path) is not writable by this user")
-        }
     }
 }

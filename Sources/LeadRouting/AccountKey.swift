@@ -1,0 +1,94 @@
+import Foundation
+
+/// Keys that identify a customer account across leads: its domain, else its normalised name.
+public enum AccountKey {
+    /// `www.Acme.Example.` → `acme.example`.
+    public static func normalizedDomain(_ domain: String) -> String {
+        if domain.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x2D }),
+           !domain.hasPrefix("www."), !domain.hasSuffix(".") {
+            return domain  // already normal: lower-case ASCII, no www., no trailing dot
+        }
+        var d = domain.trimmingCharacters(in: .whitespaces).lowercased()
+        while d.hasSuffix(".") { d.removeLast() }
+        if d.hasPrefix("www.") { d.removeFirst(4) }
+        return d
+    }
+
+    /// `Acme Corp., Inc.` → `acme`: lower case, punctuation dropped, legal-form words removed.
+    public static func normalizedName(_ name: String) -> String {
+        var cleaned = ""
+        if name.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII, the common case: no Unicode tables needed.
+            // Words are runs of letters and digits, lower-cased; legal forms are dropped.
+            var out: [UInt8] = []
+            out.reserveCapacity(name.utf8.count)
+            var word: [UInt8] = []
+            func endWord() {
+                guard !word.isEmpty else { return }
+                if !legalFormBytes.contains(word) {
+                    if !out.isEmpty { out.append(0x20) }
+                    out.append(contentsOf: word)
+                }
+                word.removeAll(keepingCapacity: true)
+            }
+            for b in name.utf8 {
+                switch b {
+                case 0x41...0x5A: word.append(b + 0x20)
+                case 0x61...0x7A, 0x30...0x39: word.append(b)
+                default: endWord()
+                }
+            }
+            endWord()
+            return String(decoding: out, as: UTF8.self)
+        } else {
+            for scalar in name.lowercased().unicodeScalars {
+                if CharacterSet.alphanumerics.contains(scalar) {
+                    cleaned.unicodeScalars.append(scalar)
+                } else {
+                    cleaned.append(" ")
+                }
+            }
+        }
+        let words = cleaned.split(separator: " ").map(String.init).filter { !legalForms.contains($0) }
+        return words.joined(separator: " ")
+    }
+
+    /// ``legalForms`` as bytes, for the ASCII path.
+    static let legalFormBytes: [[UInt8]] = legalForms.map { Array($0.utf8) }
+
+    /// Words of legal form dropped from company names.
+    static let legalForms: Set<String> = [
+        "inc", "incorporated", "corp", "corporation", "co", "company", "llc", "ltd", "limited", "plc",
+        "gmbh", "ag", "sa", "sas", "sarl", "bv", "nv", "oy", "ab", "as", "spa", "srl", "kg", "pty", "the",
+    ]
+
+    /// Why `domain` (already normalised) is not a valid domain name, or `nil` when it is.
+    public static func domainProblem(_ domain: String) -> String? {
+        if domain.isEmpty { return "it is empty" }
+        if let bad = domain.first(where: { !($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }) {
+            return bad.isWhitespace
+                ? "it contains a space" : "it contains \"\(bad)\"; only letters, digits, hyphens and dots are allowed"
+        }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        if labels.count < 2 { return "it has no dot" }
+        if labels.contains(where: \.isEmpty) { return "it has an empty label (a leading dot or two dots in a row)" }
+        if let label = labels.first(where: { $0.count > 63 }) {
+            return "the label \"\(label)\" is longer than 63 characters"
+        }
+        if let label = labels.first(where: { $0.hasPrefix("-") || $0.hasSuffix("-") }) {
+            return "the label \"\(label)\" starts or ends with a hyphen"
+        }
+        if domain.count > 253 { return "it is longer than 253 characters" }
+        return nil
+    }
+
+    /// Whether an `accounts` entry names a domain (has a dot, no spaces) rather than a company.
+    public static func isDomain(_ entry: String) -> Bool {
+        entry.contains(".") && !entry.contains(" ")
+    }
+
+    /// The normalised form of an `accounts` entry: `d:acme.example` or `n:acme`.
+    public static func key(forAccountEntry entry: String) -> String {
+        isDomain(entry) ? "d:" + normalizedDomain(entry) : "n:" + normalizedName(entry)
+    }
+}

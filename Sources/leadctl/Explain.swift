@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import LeadRouting
+import LeadStore
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Explain how a lead was routed: qualification, every candidate and why it was passed over, and the rule that chose.")
+
+    @Argument(help: "The lead_id.")
+    var leadID: String
+
+    @Option(help: "The daemon's state directory (its state_dir).")
+    var stateDir: String
+
+    @Flag(help: "Print the stored decision record as JSON instead.")
+    var json = false
+
+    func run() throws {
+        let store: LeadStore
+        do { store = try LeadStore(readingDirectory: stateDir) } catch { throw fail("\(error)") }
+        let stored: StoredLead?
+        do { stored = try store.lead(leadID) } catch { throw fail("\(error)") }
+        guard let stored else {
+            throw fail("no lead \(leadID) in \(stateDir): never accepted, or pruned past retention")
+        }
+        let record: [String: Any]
+        do { record = try Explanation.record(of: stored, in: store) } catch { throw fail("\(error)") }
+        if json {
+            let data = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data(stored.decision)
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        for line in Explanation.lines(for: stored, record: record) { print(line) }
+    }
+}
+
+/// Renders a stored decision for people.
+enum Explanation {
+    /// The stored decision record, with candidates named by their ids: records that index
+    /// a stored partner list (`partner_list`) get the ids from that list, their groups packed
+    /// (``PackedPositions``).
+    ///
+    /// The daemon's records leave out `rule`, `reasons` and `qualification`, which its
+    /// envelopes carry: they are read back from the envelope of the first assignment.
+    static func record(of stored: StoredLead, in store: LeadStore) throws(StoreError) -> [String: Any] {
+        guard var record = (try? JSONSerialization.jsonObject(with: Data(stored.decision))) as? [String: Any] else { return [:] }
+        if record["rule"] == nil, let first = (record["assignments"] as? [[String: Any]])?.first,
+           let topic = first["topic"] as? String, let seq = first["seq"] as? Int {
+            let envelope = try store.envelopes(topic: topic, fromSeq: seq, limit: 1).first { $0.seq == seq }
+            if let envelope, let object = (try? JSONSerialization.jsonObject(with: Data(envelope.envelope))) as? [String: Any],
+               object["lead_id"] as? String == stored.leadID {
+                for key in ["rule", "reasons", "qualification"] { record[key] = object[key] }
+            }
+        }
+        guard let listID = record["partner_list"] as? Int else { return record }
+        let list = try store.partnerList(Int64(listID)) ?? []
+        if let groups = record["candidates"] as? [String: String] {
+            record["candidates"] = groups.mapValues { packed in
+                guard let positions = PackedPositions.decode(packed) else { return ["(unreadable: \(packed))"] }
+                return positions.map { $0 < list.count ? list[$0] : "#\($0) (not in partner list \(listID))" }
+            }
+        }
+        record["partner_list"] = nil
+        return record
+    }
+
+    static func lines(for stored: StoredLead, record: [String: Any]) -> [String] {
+        var out: [String] = []
+        out.append("lead \(stored.leadID), received \(Timestamp.rfc3339(millisecondsSince1970: stored.receivedAt)) on \(stored.channel), assignment \(stored.assignmentID)")
+        let rule = record["rule"] as? String ?? "?"
+        if let partner = stored.partnerID {
+            out.append("chosen: \(partner), by \(rule)")
+        } else {
+            out.append("chosen: no partner (\(rule))")
+        }
+        if let q = record["qualification"] as? [String: Any] {
+            let signals = (q["signals"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            out.append("qualification: grade \(q["grade"] ?? "?"), score \(q["score"] ?? "?") (\(signals.joined(separator: ", ")))")
+        }
+        if let reasons = record["reasons"] as? [String] {
+            out.append("reasons:")
+            for reason in reasons { out.append("  - \(reason)") }
+        } else {
+            out.append("reasons: not stored any more (they were kept with the lead's envelopes, which were pruned)")
+        }
+        let groups = record["candidates"] as? [String: [String]] ?? [:]
+        let outside = record["outside_territory"] as? Int ?? 0
+        let omitted = record["candidates_omitted"] as? Int ?? 0
+        let listed = groups.values.reduce(0) { $0 + $1.count }
+        out.append("candidates: \(listed + omitted) considered, \(outside) outside the lead's territory")
+        let order = ["chosen", "eligible"] + Exclusion.allCases.map(\.rawValue)
+        for verdict in order {
+            for id in groups[verdict] ?? [] {
+                let text: String
+                switch verdict {
+                case "chosen": text = "chosen"
+                case "eligible": text = "eligible, not chosen"
+                default: text = "excluded: \(verdict)"
+                }
+                out.append("  \(id.padding(toLength: max(24, id.count + 2), withPad: " ", startingAt: 0))\(text)")
+            }
+        }
+        if omitted > 0 {
+            let reasons = (record["omitted_by_reason"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+            out.append("  … and \(omitted) more (\(reasons.joined(separator: ", ")))")
+        }
+        out.append("published:")
+        for assignment in record["assignments"] as? [[String: Any]] ?? [] {
+            out.append("  \(assignment["topic"] ?? "?") seq \(assignment["seq"] ?? "?") as \(assignment["role"] ?? "?")")
+        }
+        return out
+    }
+}
