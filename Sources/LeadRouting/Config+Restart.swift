@@ -34,6 +34,7 @@ extension DaemonSettings {
             .keys
         keys += SectionChanges("store", store, other.store)
             .compare("durability", \.durability).compare("retention_days", \.retentionDays)
+            .compare("pipeline_batch", \.pipelineBatch)
             .keys
         return keys
     }
