@@ -52,14 +52,7 @@ struct LeadRouterDaemon: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let routerConfig: RouterConfig
-        switch ConfigFile.load(path: config, stateDirOverride: stateDir) {
-        case .success(let loaded):
-            routerConfig = loaded
-        case .failure(let problems):
-            for line in problems.lines { printError(line) }
-            throw ExitCode(1)
-        }
+        let routerConfig = try loadConfig()
         if check {
             print(ConfigFile.summary(routerConfig, path: config))
             return
@@ -68,43 +61,16 @@ struct LeadRouterDaemon: AsyncParsableCommand {
             try runDryRun(routerConfig, file: dryRun)
             return
         }
-
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "leadrouterd")
-        logger.debug("malloc", metadata: [
-            "arena_max": "\(lr_malloc_arena_max() == 0 ? "left to the environment" : "\(lr_malloc_arena_max())")",
-        ])
-
-        do {
-            try StateDirectory.prepare(routerConfig.stateDir)
-        } catch {
-            printError("leadrouterd: \(error)")
-            throw ExitCode(1)
-        }
-        let store: LeadStore
-        do {
-            // Opening runs SQLite (and may migrate a large store): not on the cooperative pool.
-            store = try await onThreadOfItsOwn("open-store") {
-                try LeadStore(directory: routerConfig.stateDir, durability: routerConfig.store.durability, syncLogOnRequest: true)
-            }
-        } catch {
-            printError("leadrouterd: cannot open the store: \(error)")
-            throw ExitCode(1)
-        }
+        let logger = bootstrapLogging()
+        let store = try await openStore(routerConfig)
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
-        let service = try LeadRouterService(config: routerConfig, store: store, logger: logger, notifier: notifier)
-        let retention = RetentionService(store: store, retentionDays: routerConfig.store.retentionDays, logger: logger)
-        let checkpoints = CheckpointService(store: store, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
-                .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: retention, successTerminationBehavior: .ignore),
-                .init(service: checkpoints, successTerminationBehavior: .ignore),
+                .init(service: try LeadRouterService(config: routerConfig, store: store, logger: logger, notifier: notifier),
+                      successTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: RetentionService(store: store, retentionDays: routerConfig.store.retentionDays, logger: logger),
+                      successTerminationBehavior: .ignore),
+                .init(service: CheckpointService(store: store, logger: logger), successTerminationBehavior: .ignore),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
@@ -116,6 +82,50 @@ struct LeadRouterDaemon: AsyncParsableCommand {
             throw ExitCode(1)
         } catch let error as LogSyncFailure {
             printError("leadrouterd: stopped: the store's log could not be synced to disk: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// The config file, or exit 1 with one line per problem.
+    private func loadConfig() throws -> RouterConfig {
+        switch ConfigFile.load(path: config, stateDirOverride: stateDir) {
+        case .success(let loaded):
+            return loaded
+        case .failure(let problems):
+            for line in problems.lines { printError(line) }
+            throw ExitCode(1)
+        }
+    }
+
+    private func bootstrapLogging() -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "leadrouterd")
+        logger.debug("malloc", metadata: [
+            "arena_max": "\(lr_malloc_arena_max() == 0 ? "left to the environment" : "\(lr_malloc_arena_max())")",
+        ])
+        return logger
+    }
+
+    /// Prepares the state directory and opens the store, or exits 1 saying why.
+    private func openStore(_ routerConfig: RouterConfig) async throws -> LeadStore {
+        do {
+            try StateDirectory.prepare(routerConfig.stateDir)
+        } catch {
+            printError("leadrouterd: \(error)")
+            throw ExitCode(1)
+        }
+        do {
+            // Opening runs SQLite (and may migrate a large store): not on the cooperative pool.
+            return try await onThreadOfItsOwn("open-store") {
+                try LeadStore(directory: routerConfig.stateDir, durability: routerConfig.store.durability, syncLogOnRequest: true)
+            }
+        } catch {
+            printError("leadrouterd: cannot open the store: \(error)")
             throw ExitCode(1)
         }
     }
