@@ -1,21 +1,19 @@
 import LeadRouting
-import LeadStore
 import Logging
 import ZeroMQ
 
-/// The daemon's sockets, opened and bound per the config on the routing thread, which
-/// alone uses and closes them. Each is wrapped in the handler that knows what to do with it.
+/// The routing thread's sockets, opened and bound per the config on that thread, which
+/// alone uses and closes them (replay has a thread of its own: ``ReplayServer``). Each is wrapped in the handler that knows what to do with it.
 final class DaemonSockets {
     let ingest: InboundEndpoint
     let intake: InboundEndpoint?
     let feed: FeedEndpoint
-    let replay: ReplayEndpoint?
     /// Where leads come in, in the order a batch takes from them.
     var inbound: [InboundEndpoint] { [ingest] + (intake.map { [$0] } ?? []) }
     /// Every socket the loop polls for input.
-    var polled: [Socket] { inbound.map(\.socket) + [feed.socket] + (replay.map { [$0.socket] } ?? []) }
+    var polled: [Socket] { inbound.map(\.socket) + [feed.socket] }
 
-    init(config: RouterConfig, context: Context, store: any RoutingStore, logger: Logger) throws {
+    init(config: RouterConfig, context: Context, logger: Logger) throws {
         let cap = Int64(DaemonSockets.hardMessageCap(config.ingest.maxMessageBytes))
         let ingestSocket = try Socket(context, type: .sub)
         try ingestSocket.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
@@ -51,16 +49,6 @@ final class DaemonSockets {
         try publish.set(.linger, 0)
         try DaemonSockets.bind(publish, config.publish.bind, key: "publish.bind")
         feed = FeedEndpoint(socket: publish, logger: logger)
-
-        if let endpoint = config.replay.bind {
-            let socket = try Socket(context, type: .router)
-            try socket.set(.linger, 0)
-            try socket.setMaximumMessageSize(1 << 20)
-            try DaemonSockets.bind(socket, endpoint, key: "replay.bind")
-            replay = ReplayEndpoint(socket: socket, store: store, maxLimit: config.replay.maxLimit, logger: logger)
-        } else {
-            replay = nil
-        }
     }
 
     static func bind(_ socket: Socket, _ endpoint: Endpoint, key: String) throws {
@@ -76,51 +64,7 @@ final class DaemonSockets {
 
     func close(lingerMilliseconds: Int) {
         for endpoint in inbound { endpoint.socket.close() }
-        replay?.socket.close()
         try? feed.socket.set(.linger, lingerMilliseconds)
         feed.socket.close()
-    }
-}
-
-/// The replay ROUTER: answers a bounded number of requests per turn from the store, only
-/// through what the feed has published (later envelopes may not be on disk yet).
-final class ReplayEndpoint {
-    let socket: Socket
-    private let store: any RoutingStore
-    private let maxLimit: Int
-    private let logger: Logger
-
-    init(socket: Socket, store: any RoutingStore, maxLimit: Int, logger: Logger) {
-        self.socket = socket
-        self.store = store
-        self.maxLimit = maxLimit
-        self.logger = logger
-    }
-
-    func answerWaiting(feed: Feed) {
-        for _ in 0..<64 {
-            guard let message = try? socket.receiveMessage(wait: false, copyLimit: 4096) else { return }
-            let (route, payload) = RouterFrames.split(message.frames.map(\.bytes))
-            guard !route.isEmpty else { continue }
-            RouterFrames.reply(route, answer(payload, feed: feed), on: socket, logger: logger)
-        }
-    }
-
-    private func answer(_ frames: [[UInt8]], feed: Feed) -> [[UInt8]] {
-        let request: ReplayRequest
-        switch ReplayRequest.parse(frames, maxLimit: maxLimit) {
-        case .failure(let error): return [error.json]
-        case .success(let value): request = value
-        }
-        guard feed.serves(request.topic) else {
-            return [ReplayError(code: "unknown_topic", message: "no feed topic \(request.topic); topics look like partner/<id>/, vendor-sales/, nurture/, rejected/").json]
-        }
-        let last = feed.published[request.topic] ?? 0
-        do {
-            let envelopes = try store.envelopes(topic: request.topic, fromSeq: request.fromSeq, limit: request.limit, throughSeq: last)
-            return [ReplayRequest.header(request, envelopes: envelopes, topicLastSeq: last)] + envelopes.map(\.envelope)
-        } catch {
-            return [ReplayError(code: "storage_unavailable", message: error.description).json]
-        }
     }
 }

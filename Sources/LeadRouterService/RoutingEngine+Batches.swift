@@ -30,6 +30,13 @@ struct CommittedBatch {
     /// sync lists them by id.
     var ingestLeadIDs: [String]
     var counts: PipelineCounters
+
+    /// The last `seq` per topic among its envelopes.
+    var lastSeqs: [String: Int] {
+        var last: [String: Int] = [:]
+        for envelope in envelopes { last[envelope.topic] = envelope.seq }
+        return last
+    }
 }
 
 /// The store could not be asked about a batch's leads.

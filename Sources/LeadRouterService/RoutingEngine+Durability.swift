@@ -23,6 +23,8 @@ extension RoutingEngine {
     func release(_ batch: CommittedBatch) {
         let now = clock.now
         for rejection in batch.rejections { duties.logRejection(rejection, now: now) }
+        // Durable now: replay may serve them as soon as a client hears it was accepted.
+        watermarks.record(batch.lastSeqs)
         if let intake = sockets.intake {
             for reply in batch.replies { intake.reply(reply.route, reply.body) }
         }

@@ -24,6 +24,8 @@ final class RoutingEngine {
     var pipeline: LeadPipeline
     var durability: Durability<CommittedBatch>
     var feed: Feed
+    /// What replay may serve: the feed's watermarks, shared with the replay thread.
+    let watermarks: FeedWatermarks
     var deadlines = Deadlines<LoopTimer, ContinuousClock.Instant>()
     var upkeep: StoreUpkeep
     var duties: LoopDuties
@@ -42,7 +44,8 @@ final class RoutingEngine {
     var storageFailing = false
     var storageFailures = 0
 
-    init(loop: RoutingLoop, sockets: DaemonSockets, recovered: RecoveredState) {
+    init(loop: RoutingLoop, sockets: DaemonSockets, recovered: RecoveredState, watermarks: FeedWatermarks) {
+        self.watermarks = watermarks
         config = loop.config
         store = loop.store
         logger = loop.logger
@@ -55,9 +58,7 @@ final class RoutingEngine {
             config: config, lastSeq: recovered.topicStates.mapValues(\.lastSeq), seed: UInt64.random(in: .min ... .max),
             partnerStates: recovered.partnerStates, registrations: recovered.registrations)
         durability = Durability(syncsLog: store.syncsLogOnRequest)
-        let topics = config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected]
-            + recovered.topicStates.keys.sorted()
-        feed = Feed(published: recovered.topicStates.mapValues(\.publishedSeq), topics: topics,
+        feed = Feed(published: recovered.topicStates.mapValues(\.publishedSeq), topics: recovered.feedTopics(config),
                     heartbeatEvery: .milliseconds(config.publish.heartbeatMilliseconds))
         upkeep = StoreUpkeep(now: now, registrationsVersion: recovered.registrationsVersion, partnerList: recovered.partnerList)
         duties = LoopDuties(notifier: notifier, logger: logger, now: now)
@@ -77,7 +78,6 @@ final class RoutingEngine {
         collectSync()
         if hasFailed { return }
         sockets.feed.takeSubscriptions()
-        sockets.replay?.answerWaiting(feed: feed)
         let batch = takeBatch()
         if durability.shouldHold(batchOf: batch.count) {
             // A batch committed now would wait for the next sync all the same: hold it until
@@ -163,10 +163,13 @@ final class RoutingEngine {
 
     func publish(_ messages: [OutgoingMessage]) {
         let now = clock.now
+        var last: [String: Int] = [:]
         for message in messages {
             feed.didPublish(message, at: now)
             sockets.feed.publish(message)
+            last[message.topic] = message.seq
         }
+        watermarks.record(last)
     }
 
     private func sendHeartbeats(now: ContinuousClock.Instant) {

@@ -89,13 +89,25 @@ public final class RoutingLoop: Sendable {
         let recovered = try RecoveredState(store: store, config: config, logger: logger)
         let ownContext = context == nil ? try Context(ioThreads: 1) : nil
         defer { ownContext?.shutdown() }
-        let sockets = try DaemonSockets(config: config, context: context ?? ownContext!, store: store, logger: logger)
-        let engine = RoutingEngine(loop: self, sockets: sockets, recovered: recovered)
-        do { try engine.republishUnpublished(recovered.topicStates) } catch {
+        let context = self.context ?? ownContext!
+        let sockets = try DaemonSockets(config: config, context: context, logger: logger)
+        let watermarks = FeedWatermarks(published: recovered.topicStates.mapValues(\.publishedSeq), topics: recovered.feedTopics(config))
+        let engine = RoutingEngine(loop: self, sockets: sockets, recovered: recovered, watermarks: watermarks)
+        let replay: ReplayServer?
+        do {
+            try engine.republishUnpublished(recovered.topicStates)
+            replay = try config.replay.bind.map { endpoint in
+                let server = try ReplayServer(context: context, endpoint: endpoint, store: store, watermarks: watermarks,
+                                              maxLimit: config.replay.maxLimit, logger: logger)
+                try server.start()
+                return server
+            }
+        } catch {
             engine.stopWorkers()
             sockets.close(lingerMilliseconds: 0)
             throw error
         }
+        defer { replay?.stop() }
 
         logger.info("leadrouterd ready", metadata: [
             "ingest": "\(config.ingest.bind.map(\.description) + config.ingest.connect.map(\.description))",
@@ -133,6 +145,12 @@ struct RecoveredState {
     var registrationsVersion: Int64
     /// The store's id for the configured partner list, which decision records index into.
     var partnerList: Int64?
+
+    /// Every topic the feed serves at start: the configured partners', the fixed ones, and
+    /// any the store has numbered.
+    func feedTopics(_ config: RouterConfig) -> [String] {
+        config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected] + topicStates.keys.sorted()
+    }
 
     init(store: any RoutingStore, config: RouterConfig, logger: Logger) throws {
         // A store that cannot take the partner list now (a full disk) does not stop start-up:

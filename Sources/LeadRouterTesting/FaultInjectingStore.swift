@@ -7,20 +7,19 @@ import Synchronization
 /// it to: refused commits (a full disk), failed or hung log syncs, failed look-ups. It is how
 /// the service layer's failure paths are tested in process, in milliseconds, with no failpoint
 /// in the daemon itself.
-/// (`hangReleased` is guarded by `hang`, hence the unchecked conformance.)
-public final class FaultInjectingStore: RoutingStore, @unchecked Sendable {
+public final class FaultInjectingStore: RoutingStore {
     private struct Faults {
         var commitFailures = 0
         var syncsBeforeFailing: Int?
         var lookUpFailures = 0
-        var hangSyncs = false
         var syncsStarted = 0
+        var readsStarted = 0
     }
 
     public let base: any RoutingStore
     private let faults = Mutex(Faults())
-    private let hang = NSCondition()
-    private var hangReleased = false  // guarded by `hang`
+    private let syncGate = Gate()
+    private let readGate = Gate()
 
     public init(_ base: any RoutingStore) { self.base = base }
 
@@ -33,21 +32,15 @@ public final class FaultInjectingStore: RoutingStore, @unchecked Sendable {
     /// The next `count` look-ups fail.
     public func failLookUps(_ count: Int = 1) { faults.withLock { $0.lookUpFailures = count } }
     /// Syncs block until ``releaseSyncs()``.
-    public func hangSyncs() {
-        hang.lock()
-        hangReleased = false
-        hang.unlock()
-        faults.withLock { $0.hangSyncs = true }
-    }
-    public func releaseSyncs() {
-        faults.withLock { $0.hangSyncs = false }
-        hang.lock()
-        hangReleased = true
-        hang.broadcast()
-        hang.unlock()
-    }
+    public func hangSyncs() { syncGate.close() }
+    public func releaseSyncs() { syncGate.open() }
     /// Syncs started so far (hung ones included).
     public var syncsStarted: Int { faults.withLock { $0.syncsStarted } }
+    /// Envelope reads (replay) block until ``releaseEnvelopeReads()``.
+    public func hangEnvelopeReads() { readGate.close() }
+    public func releaseEnvelopeReads() { readGate.open() }
+    /// Envelope reads started so far (hung ones included).
+    public var envelopeReadsStarted: Int { faults.withLock { $0.readsStarted } }
 
     // MARK: RoutingStore
 
@@ -80,19 +73,15 @@ public final class FaultInjectingStore: RoutingStore, @unchecked Sendable {
     }
 
     public func syncLog() throws(StoreError) {
-        let (fail, hangs) = faults.withLock { f in
+        let fail = faults.withLock { f in
             f.syncsStarted += 1
             if let left = f.syncsBeforeFailing {
-                if left <= 0 { return (true, f.hangSyncs) }
+                if left <= 0 { return true }
                 f.syncsBeforeFailing = left - 1
             }
-            return (false, f.hangSyncs)
+            return false
         }
-        if hangs {
-            hang.lock()
-            while !hangReleased { hang.wait() }
-            hang.unlock()
-        }
+        syncGate.pass()
         if fail { throw StoreError(.unavailable, "syncing the write-ahead log \(path)-wal to disk failed: Input/output error (injected fault)") }
         try base.syncLog()
     }
@@ -100,7 +89,9 @@ public final class FaultInjectingStore: RoutingStore, @unchecked Sendable {
     public func markPublished(_ published: [String: Int]) throws(StoreError) { try base.markPublished(published) }
     public func flushAccountOwners() throws(StoreError) { try base.flushAccountOwners() }
     public func envelopes(topic: String, fromSeq: Int, limit: Int, throughSeq: Int) throws(StoreError) -> [OutgoingMessage] {
-        try base.envelopes(topic: topic, fromSeq: fromSeq, limit: limit, throughSeq: throughSeq)
+        faults.withLock { $0.readsStarted += 1 }
+        readGate.pass()
+        return try base.envelopes(topic: topic, fromSeq: fromSeq, limit: limit, throughSeq: throughSeq)
     }
     public var completedCheckpoints: Int { base.completedCheckpoints }
     public var lastKnownWALPages: Int { base.lastKnownWALPages }
@@ -109,5 +100,31 @@ public final class FaultInjectingStore: RoutingStore, @unchecked Sendable {
     public func finishCheckpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int)? { try base.finishCheckpoint() }
     public func prune(olderThan cutoff: Int64, limit: Int, expiredBefore: Int64?) throws(StoreError) -> Int {
         try base.prune(olderThan: cutoff, limit: limit, expiredBefore: expiredBefore)
+    }
+}
+
+/// Where a caller waits while a test holds it closed.
+private final class Gate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var isOpen = true  // guarded by `condition`
+
+    func close() {
+        condition.lock()
+        isOpen = false
+        condition.unlock()
+    }
+
+    func open() {
+        condition.lock()
+        isOpen = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Returns at once when open; otherwise once opened.
+    func pass() {
+        condition.lock()
+        while !isOpen { condition.wait() }
+        condition.unlock()
     }
 }

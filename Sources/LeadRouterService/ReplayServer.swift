@@ -1,0 +1,179 @@
+import Foundation
+import LeadRouting
+import LeadStore
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// The replay endpoint, on a thread of its own so that reading the store never delays
+/// routing: it owns the replay ROUTER (created, bound, polled and closed on that thread),
+/// reads envelopes from the store, and serves each topic only through what the feed has
+/// published (``FeedWatermarks``).
+///
+/// Fair between clients: every waiting request is taken into a queue per client (by ROUTER
+/// identity), and each round answers one request per client, in turn, so a client that
+/// pipelines many requests cannot starve the others. A client's requests are answered in
+/// the order it sent them; one that has ``queueLimit`` waiting gets `busy` for the next.
+final class ReplayServer: Sendable {
+    private let worker: WorkerThread
+    private let wakeup: Wakeup
+    private let stopping = Atomic(false)
+    private let endpoint: Endpoint
+    private let context: Context
+    private let state: ReplayState
+
+    /// Most requests waiting per client.
+    static let queueLimit = 64
+
+    init(context: Context, endpoint: Endpoint, store: any RoutingStore, watermarks: FeedWatermarks,
+         maxLimit: Int, logger: Logger) throws {
+        self.context = context
+        self.endpoint = endpoint
+        wakeup = try Wakeup()
+        worker = WorkerThread(label: "leadrouter-replay")
+        state = ReplayState(store: store, watermarks: watermarks, maxLimit: maxLimit, logger: logger)
+    }
+
+    /// Creates and binds the socket on the replay thread, then serves on it until ``stop()``.
+    /// Returns once bound; throws a ``StartupError`` naming `replay.bind` when it cannot be.
+    func start() throws {
+        let context = self.context, endpoint = self.endpoint, state = self.state
+        worker.start {
+            do throws(ZMQError) {
+                let socket = try Socket(context, type: .router)
+                try socket.set(.linger, 0)
+                try socket.setMaximumMessageSize(1 << 20)
+                try socket.bind(endpoint.description)
+                state.socket = socket
+                return .success(())
+            } catch {
+                return .failure(StoreError(.other, "cannot bind replay.bind \(endpoint): \(error.message)"))
+            }
+        }
+        if case .failure(let error) = worker.waitForResult() {
+            worker.stop()
+            throw StartupError(error.description)
+        }
+        worker.start { [self] in
+            state.serve(wakeup: wakeup, stopping: { self.stopping.load(ordering: .acquiring) })
+            return .success(())
+        }
+    }
+
+    /// Ends the thread: the request being answered is finished, the rest are dropped (their
+    /// clients retry), and the socket is closed.
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        wakeup.signal()
+        _ = worker.waitForResult()
+        worker.stop()
+    }
+}
+
+/// The replay thread's own state: used only on that thread (hence unchecked).
+private final class ReplayState: @unchecked Sendable {
+    let store: any RoutingStore
+    let watermarks: FeedWatermarks
+    let maxLimit: Int
+    let logger: Logger
+    var socket: Socket?
+    private var queues = ReplayQueues<(route: [[UInt8]], payload: [[UInt8]])>(limit: ReplayServer.queueLimit)
+
+    init(store: any RoutingStore, watermarks: FeedWatermarks, maxLimit: Int, logger: Logger) {
+        self.store = store
+        self.watermarks = watermarks
+        self.maxLimit = maxLimit
+        self.logger = logger
+    }
+
+    func serve(wakeup: Wakeup, stopping: () -> Bool) {
+        guard let socket else { return }
+        defer { socket.close() }
+        var poller = Poller()
+        poller.add(socket)
+        poller.add(fileDescriptor: wakeup.fileDescriptor)
+        while !stopping() {
+            do { _ = try poller.poll(timeoutMilliseconds: queues.isEmpty ? -1 : 0) } catch {
+                logger.error("replay poll failed; retrying", metadata: ["error": "\(error)"])
+            }
+            wakeup.drain()
+            takeWaiting(socket)
+            answerOneRound(socket, stopping: stopping)
+        }
+    }
+
+    /// Queues every waiting request by client.
+    private func takeWaiting(_ socket: Socket) {
+        while let message = try? socket.receiveMessage(wait: false, copyLimit: 4096) {
+            let (route, payload) = RouterFrames.split(message.frames.map(\.bytes))
+            guard let client = route.first else { continue }
+            if !queues.add((route, payload), from: client) {
+                let busy = ReplayError(code: "busy", message: "\(ReplayServer.queueLimit) replay requests from this client are waiting; wait for their replies before sending more")
+                RouterFrames.reply(route, [busy.json], on: socket, logger: logger)
+            }
+        }
+    }
+
+    /// Answers the oldest request of each client with one waiting, in turn.
+    private func answerOneRound(_ socket: Socket, stopping: () -> Bool) {
+        for request in queues.nextRound() {
+            if stopping() { return }
+            RouterFrames.reply(request.route, answer(request.payload), on: socket, logger: logger)
+        }
+    }
+
+    private func answer(_ frames: [[UInt8]]) -> [[UInt8]] {
+        let request: ReplayRequest
+        switch ReplayRequest.parse(frames, maxLimit: maxLimit) {
+        case .failure(let error): return [error.json]
+        case .success(let value): request = value
+        }
+        let (served, last) = watermarks.lookUp(request.topic)
+        guard served else {
+            return [ReplayError(code: "unknown_topic", message: "no feed topic \(request.topic); topics look like partner/<id>/, vendor-sales/, nurture/, rejected/").json]
+        }
+        do {
+            let envelopes = try store.envelopes(topic: request.topic, fromSeq: request.fromSeq, limit: request.limit, throughSeq: last)
+            return [ReplayRequest.header(request, envelopes: envelopes, topicLastSeq: last)] + envelopes.map(\.envelope)
+        } catch {
+            return [ReplayError(code: "storage_unavailable", message: error.description).json]
+        }
+    }
+}
+
+/// Requests waiting per client, served a round at a time: each round takes the oldest
+/// request of every client that has one, clients in the order they first had one waiting.
+/// A client's requests keep their order; one with `limit` waiting has the next refused.
+struct ReplayQueues<Request> {
+    let limit: Int
+    private var waiting: [[UInt8]: [Request]] = [:]
+    private var order: [[UInt8]] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    var isEmpty: Bool { order.isEmpty }
+
+    /// Queues `request` from `client`; false when that client already has `limit` waiting.
+    mutating func add(_ request: Request, from client: [UInt8]) -> Bool {
+        let queue = waiting[client, default: []]
+        guard queue.count < limit else { return false }
+        if queue.isEmpty { order.append(client) }
+        waiting[client] = queue + [request]
+        return true
+    }
+
+    /// One request from each client with one waiting, oldest first; clients with more go
+    /// to the back of the line.
+    mutating func nextRound() -> [Request] {
+        let clients = order
+        order.removeAll(keepingCapacity: true)
+        var round: [Request] = []
+        for client in clients {
+            guard var queue = waiting[client], !queue.isEmpty else { continue }
+            round.append(queue.removeFirst())
+            waiting[client] = queue.isEmpty ? nil : queue
+            if !queue.isEmpty { order.append(client) }
+        }
+        return round
+    }
+}
