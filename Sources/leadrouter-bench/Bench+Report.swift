@@ -68,6 +68,13 @@ extension Bench {
             rows.append(["(d) disk alone: fdatasync of a \(disk.bytes / 1024) KB append, 1,000/s", Table.ms(s.p50), Table.ms(s.p99),
                          Table.ms(s.p999), Table.ms(s.max), Table.number(Double(s.count)), ""])
         }
+        if let g = r.replayUnderLoad {
+            rows.append(["(g) intake round trip, one at a time, alone", Table.ms(g.alone?.p50), Table.ms(g.alone?.p99),
+                         Table.ms(g.alone?.p999), Table.ms(g.alone?.max), Table.number(Double(g.alone?.count ?? 0)), ""])
+            rows.append(["(g) the same beside a client replaying \(Table.number(Double(g.stored))) envelopes in a loop",
+                         Table.ms(g.beside?.p50), Table.ms(g.beside?.p99), Table.ms(g.beside?.p999), Table.ms(g.beside?.max),
+                         Table.number(Double(g.beside?.count ?? 0)), "\(g.replays) replays meanwhile"])
+        }
         out += Table.render(rows)
         let allLatency = [r.latency1k, r.latency10k, r.relaxedLatency10k, r.rawLatency10k] + r.scale.map(\.latency)
         if allLatency.contains(where: { $0?.saturated == true }) {
@@ -176,6 +183,7 @@ extension Bench {
         if let l = r.latency10k { latency["durable_10k"] = l.json }
         if let l = r.relaxedLatency10k { latency["relaxed_10k"] = l.json }
         if let l = r.rawLatency10k { latency["raw_10k"] = l.json }
+        if let g = r.replayUnderLoad { latency["replay_under_load"] = g.json }
         if let d = r.diskSync, var disk = d.syncs?.json {
             disk["append_bytes"] = d.bytes
             disk["per_second"] = d.rate

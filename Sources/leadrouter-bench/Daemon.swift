@@ -125,6 +125,8 @@ final class DaemonProcess {
     let stateDir: String
     let ingest: String
     let publish: String
+    let intake: String
+    let replay: String
     let configPath: String
     let logPath: String
     private let notify: NotifyListener
@@ -143,6 +145,8 @@ final class DaemonProcess {
         let endpoints = try freeEndpoints(4)
         ingest = endpoints[0]
         publish = endpoints[1]
+        intake = endpoints[2]
+        replay = endpoints[3]
         var config = """
             state_dir: "\(self.stateDir)"
             ingest:

@@ -92,6 +92,7 @@ final class Results {
     var diskSync: DiskProbe.Result?
     /// (e) The durable store alone and (f) routing alone, in process.
     var storeAlone: StoreAlone.Result?
+    var replayUnderLoad: ReplayUnderLoad.Result?
     var durable: ThroughputRun?
     var durablePeakRSS: Double?
     var readyEmpty: Double?

@@ -120,6 +120,18 @@ extension Bench {
                                                               capacity: results.relaxed?.rate), label: "(b) relaxed")
     }
 
+    /// (g) Intake round trips alone and beside a client replaying 10,000 envelopes in a loop.
+    func runReplayUnderLoad() throws {
+        let daemon = try DaemonProcess(label: "replay", executable: daemonPath, partnersYAML: "partners: []\n",
+                                       workBase: workBase, stateDir: nil, durability: nil)
+        defer { finish(daemon) }
+        try daemon.start(timeout: 60)
+        let result = try ReplayUnderLoad.measure(daemon, leads: LeadSet(0..<ReplayUnderLoad.stored, prefix: "replay"),
+                                                 probes: LeadSet(0..<(2 * ReplayUnderLoad.roundTrips), prefix: "probe"))
+        results.replayUnderLoad = result
+        note("(g) intake round trips: p99 \(Table.ms(result.alone?.p99)) ms alone, \(Table.ms(result.beside?.p99)) ms beside \(result.replays) replays of \(result.stored) envelopes")
+    }
+
     /// 4. Scale: partners 10 / 1,000 / 10,000 (/ 100,000), durable as shipped; a section each.
     func runScale(_ work: Workload) {
         let (mainYAML, warmup, throughputLeads, latency10k) = (work.mainYAML, work.warmup, work.throughputLeads, work.latency10k)
