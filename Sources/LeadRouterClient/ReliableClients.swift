@@ -40,70 +40,91 @@ public final class ReliablePublisher {
         try dealer(context, connectedTo: endpoint, describing: endpoint)
     }
 
+    /// Where one ``publish(_:onReply:)`` stands.
+    private struct Progress {
+        /// The next lead never sent.
+        var next = 0
+        /// Indexes awaiting a reply, in send order.
+        var inFlight: [Int] = []
+        /// Refused for storage reasons: sent again after a pause.
+        var retryLater: [Int] = []
+        /// Timeouts in a row.
+        var tries = 0
+        var storageRounds = 0
+        var deadline: ContinuousClock.Instant
+        var done: Bool { next >= total && inFlight.isEmpty && retryLater.isEmpty }
+        let total: Int
+    }
+
     /// Sends every lead, calling `onReply(index, status)` once per lead as its final answer
     /// arrives (`storage_unavailable` rejections are retried, not final).
     public func publish(_ leads: [[UInt8]], onReply: (Int, IntakeStatus) -> Void) throws {
-        var next = 0                   // next lead never sent
-        var inFlight: [Int] = []       // indexes awaiting a reply, in send order
-        var retryLater: [Int] = []     // refused for storage reasons: send again after a pause
-        var tries = 0
-        var storageRounds = 0
-        var deadline = ContinuousClock.now + timeout
+        var progress = Progress(deadline: ContinuousClock.now + timeout, total: leads.count)
         // Replies are matched by the lead_id they name: after the daemon restarts, the same
         // connection can carry replies to leads sent after the ones the old process lost.
         let leadIDs = leads.map { LeadParser.readableLeadID($0) }
-
-        while next < leads.count || !inFlight.isEmpty || !retryLater.isEmpty {
-            if inFlight.isEmpty && !retryLater.isEmpty {
-                storageRounds += 1
-                // Back off up to 2 s; give up after as long as `retries` timeouts would take.
-                if Double(storageRounds) * 0.5 > Double(retries) * Double(timeout / .milliseconds(1)) / 1000 {
-                    throw ClientError("\(endpoint) keeps answering storage_unavailable: the daemon cannot store leads (disk full or read-only?); \(retryLater.count) leads were not accepted")
-                }
-                Thread.sleep(forTimeInterval: min(2.0, 0.1 * Double(storageRounds)))
-                inFlight = retryLater
-                retryLater.removeAll()
-                for index in inFlight { try send(leads[index]) }
-                deadline = ContinuousClock.now + timeout
+        while !progress.done {
+            if progress.inFlight.isEmpty && !progress.retryLater.isEmpty { try resendRefused(leads, &progress) }
+            while progress.inFlight.count < window && progress.next < leads.count {
+                try send(leads[progress.next])
+                if progress.inFlight.isEmpty { progress.deadline = ContinuousClock.now + timeout }
+                progress.inFlight.append(progress.next)
+                progress.next += 1
             }
-            while inFlight.count < window && next < leads.count {
-                try send(leads[next])
-                if inFlight.isEmpty { deadline = ContinuousClock.now + timeout }
-                inFlight.append(next)
-                next += 1
-            }
-            guard !inFlight.isEmpty else { continue }
-
-            let remaining = deadline - ContinuousClock.now
-            let waitMs = max(1, Int(remaining / .milliseconds(1)))
+            guard !progress.inFlight.isEmpty else { continue }
+            let waitMs = max(1, Int((progress.deadline - ContinuousClock.now) / .milliseconds(1)))
             let reply: [[UInt8]]?
             do { reply = try socket.receive(timeoutMilliseconds: waitMs) } catch {
                 throw ClientError("intake at \(endpoint): \(error)")
             }
-            guard let frames = reply else {
-                // Lazy Pirate: the oldest request went unanswered. Start over on a new socket.
-                tries += 1
-                if tries >= retries {
-                    throw ClientError("no reply from \(endpoint) after \(tries) tries of \(timeout) each: is leadrouterd running with intake.bind \(endpoint)? \(next - inFlight.count) of \(leads.count) leads were acknowledged")
-                }
-                socket.close()
-                socket = try ReliablePublisher.connect(context, endpoint)
-                for index in inFlight { try send(leads[index]) }
-                deadline = ContinuousClock.now + timeout
-                continue
-            }
-            let (status, repliedID) = ReliablePublisher.reply(frames.last ?? [])
-            // A reply naming no lead (its JSON was unreadable) answers the oldest; one naming a
-            // lead no longer in flight (answered already, sent again) is stale.
-            guard let position = repliedID.map({ id in inFlight.firstIndex { leadIDs[$0] == id } }) ?? 0 else { continue }
-            tries = 0
-            let index = inFlight.remove(at: position)
-            deadline = ContinuousClock.now + timeout
-            if case .rejected(let code, _, _) = status, code == "storage_unavailable" {
-                retryLater.append(index)
+            if let frames = reply {
+                take(frames.last ?? [], leadIDs: leadIDs, &progress, onReply: onReply)
             } else {
-                onReply(index, status)
+                try startOver(leads, &progress)
             }
+        }
+    }
+
+    /// Sends the leads refused for storage reasons again, after a pause that grows to 2 s;
+    /// gives up after as long as `retries` timeouts would take.
+    private func resendRefused(_ leads: [[UInt8]], _ progress: inout Progress) throws {
+        progress.storageRounds += 1
+        if Double(progress.storageRounds) * 0.5 > Double(retries) * Double(timeout / .milliseconds(1)) / 1000 {
+            throw ClientError("\(endpoint) keeps answering storage_unavailable: the daemon cannot store leads (disk full or read-only?); \(progress.retryLater.count) leads were not accepted")
+        }
+        Thread.sleep(forTimeInterval: min(2.0, 0.1 * Double(progress.storageRounds)))
+        progress.inFlight = progress.retryLater
+        progress.retryLater.removeAll()
+        for index in progress.inFlight { try send(leads[index]) }
+        progress.deadline = ContinuousClock.now + timeout
+    }
+
+    /// Lazy Pirate: the oldest request went unanswered. Start over on a new socket.
+    private func startOver(_ leads: [[UInt8]], _ progress: inout Progress) throws {
+        progress.tries += 1
+        if progress.tries >= retries {
+            throw ClientError("no reply from \(endpoint) after \(progress.tries) tries of \(timeout) each: is leadrouterd running with intake.bind \(endpoint)? \(progress.next - progress.inFlight.count) of \(leads.count) leads were acknowledged")
+        }
+        socket.close()
+        socket = try ReliablePublisher.connect(context, endpoint)
+        for index in progress.inFlight { try send(leads[index]) }
+        progress.deadline = ContinuousClock.now + timeout
+    }
+
+    /// Takes one reply: final answers go to `onReply`, storage refusals wait for a retry.
+    private func take(_ body: [UInt8], leadIDs: [String?], _ progress: inout Progress, onReply: (Int, IntakeStatus) -> Void) {
+        let (status, repliedID) = ReliablePublisher.reply(body)
+        // A reply naming no lead (its JSON was unreadable) answers the oldest; one naming a
+        // lead no longer in flight (answered already, sent again) is stale.
+        let inFlight = progress.inFlight
+        guard let position = repliedID.map({ id in inFlight.firstIndex { leadIDs[$0] == id } }) ?? 0 else { return }
+        progress.tries = 0
+        let index = progress.inFlight.remove(at: position)
+        progress.deadline = ContinuousClock.now + timeout
+        if case .rejected(let code, _, _) = status, code == "storage_unavailable" {
+            progress.retryLater.append(index)
+        } else {
+            onReply(index, status)
         }
     }
 

@@ -18,127 +18,105 @@ extension Checker {
                 expected: "a partner mapping with the keys \(Keys.partner.joined(separator: ", "))",
                 allowed: Keys.partner
             ) else { continue }
-            var valid = true
-
-            var id: String?
-            if let entry = fields["id"] {
-                if let value = string(entry, at: "\(path).id") {
-                    partnerIDs?.insert(value)
-                    if !Partner.isValidID(value) {
-                        report("\(path).id", line(entry),
-                               "must be 1-63 lower-case letters, digits and dashes, not starting with a dash "
-                                   + "(^[a-z0-9][a-z0-9-]{0,62}$), got \"\(value)\"")
-                    } else if let first = firstIndex[value] {
-                        let at = first.line.map { " (line \($0))" } ?? ""
-                        report("\(path).id", line(entry),
-                               "duplicate partner id \"\(value)\": partners[\(first.index)]\(at) already uses it")
-                    } else {
-                        firstIndex[value] = (index, line(entry))
-                        id = value
-                    }
-                }
-            } else {
-                report("\(path).id", fields.line, "is required: a unique partner id such as \"rocky-mountain-it\"")
-            }
-
-            var name: String?
-            if let entry = fields["name"],
-               let value = string(entry, at: "\(path).name", nullHint: " (omit name to use the partner id)") {
-                if value.allSatisfy(\.isWhitespace) {
-                    report("\(path).name", line(entry), "must not be empty; omit it to use the partner id")
-                    valid = false
-                } else {
-                    name = value
-                }
-            }
-
-            var engagement: EngagementModel?
-            if let entry = fields["engagement"] {
-                engagement = choice(entry, at: "\(path).engagement", of: EngagementModel.self)
-            } else {
-                report("\(path).engagement", fields.line,
-                       "is required: one of \(Checker.allowed(EngagementModel.self))")
-            }
-
-            var territories: [Territory] = []
-            if let entry = fields["territories"] {
-                if let value = self.territories(entry, at: "\(path).territories") {
-                    territories = value
-                } else {
-                    valid = false
-                }
-            }
-
-            var products: [String] = []
-            if let entry = fields["products"] {
-                if let value = self.products(entry, at: "\(path).products") {
-                    products = value
-                } else {
-                    valid = false
-                }
-            }
-
-            var weight = 1
-            if let entry = fields["weight"] {
-                if let value = int(entry, at: "\(path).weight") {
-                    if value <= 0 {
-                        report("\(path).weight", line(entry), "must be greater than 0, got \(value)")
-                        valid = false
-                    } else if value > Limits.maxWeight {
-                        report("\(path).weight", line(entry), "must be at most \(Limits.maxWeight), got \(value)")
-                        valid = false
-                    } else {
-                        weight = value
-                    }
-                } else {
-                    valid = false
-                }
-            }
-
-            var active = true
-            if let entry = fields["active"] {
-                if let value = bool(entry, at: "\(path).active") { active = value } else { valid = false }
-            }
-
-            var minGrade: Grade?
-            if let entry = fields["min_grade"] {
-                if let value = choice(entry, at: "\(path).min_grade", of: Grade.self) {
-                    minGrade = value
-                } else {
-                    valid = false
-                }
-            }
-
-            var capacity: Capacity?
-            if let entry = fields["capacity"] {
-                if let value = self.capacity(entry, at: "\(path).capacity") { capacity = value } else { valid = false }
-            }
-
-            var pausedUntil: Int64?
-            if let entry = fields["paused_until"] {
-                if let value = timestamp(
-                    entry, at: "\(path).paused_until", nullHint: " (omit paused_until when the partner is not paused)"
-                ) {
-                    pausedUntil = value
-                } else {
-                    valid = false
-                }
-            }
-
-            var accounts: [String] = []
-            if let entry = fields["accounts"] {
-                if let value = self.accounts(entry, at: "\(path).accounts") { accounts = value } else { valid = false }
-            }
-
-            if valid, let id, let engagement {
-                partners.append(Partner(
-                    id: id, name: name, engagement: engagement, territories: territories,
-                    products: products, weight: weight, active: active, minGrade: minGrade,
-                    capacity: capacity, pausedUntil: pausedUntil, accounts: accounts
-                ))
-            }
+            if let partner = partner(fields, at: path, index: index, firstIndex: &firstIndex) { partners.append(partner) }
         }
         return partners
+    }
+
+    /// One partner's mapping; `nil` when any of its keys is invalid (each problem reported).
+    private mutating func partner(_ fields: Fields, at path: String, index: Int,
+                                  firstIndex: inout [String: (index: Int, line: Int?)]) -> Partner? {
+        var valid = true
+        let id = partnerID(fields, at: path, index: index, firstIndex: &firstIndex)
+        let name = partnerName(fields, at: path, valid: &valid)
+        var engagement: EngagementModel?
+        if let entry = fields["engagement"] {
+            engagement = choice(entry, at: "\(path).engagement", of: EngagementModel.self)
+        } else {
+            report("\(path).engagement", fields.line, "is required: one of \(Checker.allowed(EngagementModel.self))")
+        }
+        let territories = optional(fields, "territories", or: [], valid: &valid) { $0.territories($1, at: "\(path).territories") }
+        let products = optional(fields, "products", or: [], valid: &valid) { $0.products($1, at: "\(path).products") }
+        let weight = optional(fields, "weight", or: 1, valid: &valid) { $0.weight($1, at: "\(path).weight") }
+        let active = optional(fields, "active", or: true, valid: &valid) { $0.bool($1, at: "\(path).active") }
+        let minGrade = optional(fields, "min_grade", or: nil, valid: &valid) { checker, entry -> Grade?? in
+            checker.choice(entry, at: "\(path).min_grade", of: Grade.self).map { .some($0) }
+        }
+        let capacity = optional(fields, "capacity", or: nil, valid: &valid) { checker, entry -> Capacity?? in
+            checker.capacity(entry, at: "\(path).capacity").map { .some($0) }
+        }
+        let pausedUntil = optional(fields, "paused_until", or: nil, valid: &valid) { checker, entry -> Int64?? in
+            checker.timestamp(entry, at: "\(path).paused_until", nullHint: " (omit paused_until when the partner is not paused)")
+                .map { .some($0) }
+        }
+        let accounts = optional(fields, "accounts", or: [], valid: &valid) { $0.accounts($1, at: "\(path).accounts") }
+        guard valid, let id, let engagement else { return nil }
+        return Partner(
+            id: id, name: name, engagement: engagement, territories: territories,
+            products: products, weight: weight, active: active, minGrade: minGrade,
+            capacity: capacity, pausedUntil: pausedUntil, accounts: accounts
+        )
+    }
+
+    /// The value of an optional key: `fallback` when absent; read by `parse` when present,
+    /// clearing `valid` when that fails (it reports why).
+    private mutating func optional<Value>(_ fields: Fields, _ key: String, or fallback: Value, valid: inout Bool,
+                                          _ parse: (inout Checker, Fields.Entry) -> Value?) -> Value {
+        guard let entry = fields[key] else { return fallback }
+        guard let value = parse(&self, entry) else {
+            valid = false
+            return fallback
+        }
+        return value
+    }
+
+    /// A partner's id: required, well formed and unique.
+    private mutating func partnerID(_ fields: Fields, at path: String, index: Int,
+                                    firstIndex: inout [String: (index: Int, line: Int?)]) -> String? {
+        guard let entry = fields["id"] else {
+            report("\(path).id", fields.line, "is required: a unique partner id such as \"rocky-mountain-it\"")
+            return nil
+        }
+        guard let value = string(entry, at: "\(path).id") else { return nil }
+        partnerIDs?.insert(value)
+        if !Partner.isValidID(value) {
+            report("\(path).id", line(entry),
+                   "must be 1-63 lower-case letters, digits and dashes, not starting with a dash "
+                       + "(^[a-z0-9][a-z0-9-]{0,62}$), got \"\(value)\"")
+        } else if let first = firstIndex[value] {
+            let at = first.line.map { " (line \($0))" } ?? ""
+            report("\(path).id", line(entry), "duplicate partner id \"\(value)\": partners[\(first.index)]\(at) already uses it")
+        } else {
+            firstIndex[value] = (index, line(entry))
+            return value
+        }
+        return nil
+    }
+
+    /// A partner's display name, when given and not blank.
+    private mutating func partnerName(_ fields: Fields, at path: String, valid: inout Bool) -> String? {
+        guard let entry = fields["name"],
+              let value = string(entry, at: "\(path).name", nullHint: " (omit name to use the partner id)") else { return nil }
+        if value.allSatisfy(\.isWhitespace) {
+            report("\(path).name", line(entry), "must not be empty; omit it to use the partner id")
+            valid = false
+            return nil
+        }
+        return value
+    }
+
+    /// A partner's weight: 1 to ``Limits/maxWeight``.
+    private mutating func weight(_ entry: Fields.Entry, at path: String) -> Int? {
+        guard let value = int(entry, at: path) else { return nil }
+        if value <= 0 {
+            report(path, line(entry), "must be greater than 0, got \(value)")
+            return nil
+        }
+        if value > Limits.maxWeight {
+            report(path, line(entry), "must be at most \(Limits.maxWeight), got \(value)")
+            return nil
+        }
+        return value
     }
 
     /// The territories of a partner, or `nil` when any is invalid.

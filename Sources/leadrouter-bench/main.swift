@@ -200,6 +200,11 @@ struct Bench {
             section("ready") { try runReady(work) }
         }
 
+        try finishRun()
+    }
+
+    /// The report on stdout, the JSON file, and exit 1 when a measurement failed.
+    private func finishRun() throws {
         results.storedLeads = storedLeads
         results.loadAverageAtEnd = MachineInfo.current().loadAverage
         results.totalSeconds = Double(Clock.now - started) / 1e9
