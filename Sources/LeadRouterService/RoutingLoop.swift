@@ -147,11 +147,12 @@ public final class RoutingLoop: Sendable {
 
         try republishUnpublished(topicStates, sockets: sockets, state: &state)
 
+        sockets.bound.record(stateDir: config.stateDir, logger: logger)
         logger.info("leadrouterd ready", metadata: [
-            "ingest": "\(config.ingest.bind.map(\.description) + config.ingest.connect.map(\.description))",
-            "intake": "\(config.intake.bind?.description ?? "-")",
-            "publish": "\(config.publish.bind)",
-            "replay": "\(config.replay.bind?.description ?? "-")",
+            "ingest": "\(sockets.bound.ingest + config.ingest.connect.map(\.description))",
+            "intake": "\(sockets.bound.intake ?? "-")",
+            "publish": "\(sockets.bound.publish)",
+            "replay": "\(sockets.bound.replay ?? "-")",
             "partners": "\(config.partners.count)",
             "store": "\(store.path)",
             "durability": "\(store.durability.rawValue)",
@@ -207,9 +208,10 @@ public final class RoutingLoop: Sendable {
             process(held, sockets: sockets, state: &state)
         }
         settleSyncs(sockets: sockets, state: &state)
-        for endpoint in config.ingest.bind { try? sockets.ingest.unbind(endpoint.description) }
+        // The bound endpoints: libzmq unbinds a port of 0 or * only by the port it chose.
+        for endpoint in sockets.bound.ingest { try? sockets.ingest.unbind(endpoint) }
         for endpoint in config.ingest.connect { try? sockets.ingest.disconnect(endpoint.description) }
-        if let intake = sockets.intake, let endpoint = config.intake.bind { try? intake.unbind(endpoint.description) }
+        if let intake = sockets.intake, let endpoint = sockets.bound.intake { try? intake.unbind(endpoint) }
         while true {
             let batch = takeBatch(sockets, state: &state)
             if batch.isEmpty { break }

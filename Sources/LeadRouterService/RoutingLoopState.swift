@@ -71,6 +71,8 @@ final class Sockets {
     let intake: Socket?
     let publish: Socket
     let replay: Socket?
+    /// Where each socket really bound (a port of 0 or * resolved), read right after its bind.
+    private(set) var bound = BoundEndpoints()
 
     init(config: RouterConfig, context: Context) throws {
         ingest = try Socket(context, type: .sub)
@@ -81,7 +83,7 @@ final class Sockets {
         try ingest.setMaximumMessageSize(Int64(Sockets.hardMessageCap(config.ingest.maxMessageBytes)))
         for topic in config.ingest.topics { try ingest.subscribe(topic) }
         for (i, endpoint) in config.ingest.bind.enumerated() {
-            try Sockets.bind(ingest, endpoint, key: "ingest.bind[\(i)]")
+            bound.ingest.append(try Sockets.bind(ingest, endpoint, key: "ingest.bind[\(i)]"))
         }
         for (i, endpoint) in config.ingest.connect.enumerated() {
             do { try ingest.connect(endpoint.description) } catch {
@@ -94,7 +96,7 @@ final class Sockets {
             try intake.set(.linger, 0)
             try intake.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
             try intake.setMaximumMessageSize(Int64(Sockets.hardMessageCap(config.ingest.maxMessageBytes)))
-            try Sockets.bind(intake, endpoint, key: "intake.bind")
+            bound.intake = try Sockets.bind(intake, endpoint, key: "intake.bind")
             self.intake = intake
         } else {
             intake = nil
@@ -103,21 +105,25 @@ final class Sockets {
         publish = try Socket(context, type: .pub)
         try publish.set(.sendHighWaterMark, config.publish.sendHighWaterMark)
         try publish.set(.linger, 0)
-        try Sockets.bind(publish, config.publish.bind, key: "publish.bind")
+        bound.publish = try Sockets.bind(publish, config.publish.bind, key: "publish.bind")
 
         if let endpoint = config.replay.bind {
             let replay = try Socket(context, type: .router)
             try replay.set(.linger, 0)
             try replay.setMaximumMessageSize(1 << 20)
-            try Sockets.bind(replay, endpoint, key: "replay.bind")
+            bound.replay = try Sockets.bind(replay, endpoint, key: "replay.bind")
             self.replay = replay
         } else {
             replay = nil
         }
     }
 
-    static func bind(_ socket: Socket, _ endpoint: Endpoint, key: String) throws {
-        do { try socket.bind(endpoint.description) } catch {
+    /// Binds `socket` and returns the endpoint it bound (`ZMQ_LAST_ENDPOINT`).
+    static func bind(_ socket: Socket, _ endpoint: Endpoint, key: String) throws -> String {
+        do {
+            try socket.bind(endpoint.description)
+            return try socket.lastEndpoint
+        } catch {
             throw StartupError("cannot bind \(key) \(endpoint): \(error.message)")
         }
     }

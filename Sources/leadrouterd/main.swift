@@ -79,6 +79,10 @@ struct LeadRouterDaemon: AsyncParsableCommand {
             "arena_max": "\(lr_malloc_arena_max() == 0 ? "left to the environment" : "\(lr_malloc_arena_max())")",
         ])
 
+        // A write past RLIMIT_FSIZE (systemd's LimitFSIZE=, `ulimit -f`) should fail as a full
+        // disk does (EFBIG: the batch is refused, intake answers storage_unavailable), not kill
+        // the daemon with SIGXFSZ's default action.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             try ConfigFile.prepareStateDir(routerConfig.stateDir)
         } catch {
