@@ -8,6 +8,13 @@ struct OperationsTests {
     func systemdNotify() throws {
         let daemon = try Daemon(partnersYAML: partnersYAML, environment: ["WATCHDOG_USEC": "400000"])
         try daemon.waitUntilReady()
+        // Bound on port 0: the ready line and endpoints.json name the ports the kernel chose.
+        let ready = try #require(daemon.log.split(separator: "\n").first { $0.contains("leadrouterd ready") })
+        for endpoint in [daemon.ingest, daemon.intake, daemon.publish, daemon.replay] {
+            #expect(!endpoint.hasSuffix(":0") && endpoint.hasPrefix("tcp://127.0.0.1:"), "\(endpoint)")
+            #expect(ready.contains(endpoint), "\(ready)")
+        }
+        #expect(Set([daemon.ingest, daemon.intake, daemon.publish, daemon.replay]).count == 4)
         let (watchdog, seen) = daemon.notify.waitFor("WATCHDOG=1", timeout: 30)
         #expect(watchdog, "saw \(seen)")
         #expect(daemon.terminate() == 0)

@@ -60,7 +60,8 @@ struct RoutingToolsTests {
         let lines = result.stdout.split(separator: "\n").map(String.init)
         try #require(lines.count >= 8, "\(result.stdout)")
         #expect(lines[0].hasPrefix("d1 -> rockies [rotation grade A"))
-        #expect(lines[1].hasPrefix("d2 -> rockies") || lines[1].hasPrefix("d2 -> acme"))
+        // Smooth weighted rotation, weights 3 and 1: rockies, then acme on the tie (config order).
+        #expect(lines[1].hasPrefix("d2 -> acme [rotation"), "\(lines[1])")
         #expect(lines[2].hasPrefix("d3 -> acme [only_eligible grade D"))
         #expect(lines[2].contains("rockies:grade"))
         #expect(lines[3].hasPrefix("d4 -> globex [registration"))
@@ -119,16 +120,17 @@ struct RoutingToolsTests {
     }
 
     /// Starts `daemon` again and checks that four more leads of `domain` go to `owner`, by affinity.
-    func expectAffinityAfterRestart(_ daemon: Daemon, owner: String?, ids: String, domain: String) throws {
+    func expectAffinityAfterRestart(_ daemon: Daemon, owner: String?, ids: String, domain: String,
+                                    sourceLocation: SourceLocation = #_sourceLocation) throws {
         try daemon.start()
         try daemon.waitUntilReady()
         let again = try TestRequester(endpoint: daemon.intake)
         for i in 0..<4 {
             let reply = try again.reply(qualifiedLead("\(ids)-\(i)", country: "US", region: "CO", domain: domain))
-            #expect(reply["partner_id"] as? String == owner)
+            #expect(reply["partner_id"] as? String == owner, sourceLocation: sourceLocation)
         }
         let later = try run(Binaries.path("leadctl"), ["explain", "\(ids)-0", "--state-dir", daemon.stateDir, "--json"])
-        #expect(jsonObject(Array(later.stdout.utf8))["rule"] as? String == "affinity")
+        #expect(jsonObject(Array(later.stdout.utf8))["rule"] as? String == "affinity", sourceLocation: sourceLocation)
     }
 
     @Test("affinity survives a crash: account owners not yet written are found again from the stored leads")
