@@ -230,12 +230,8 @@ struct CrashRecoveryTests {
         let daemon = try Daemon(partnersYAML: partnersYAML)
         try daemon.waitUntilReady()
         let client = try TestRequester(endpoint: daemon.intake)
-        let ids = (0..<3000).map { "term-\($0)" }
-        for id in ids { try client.socket.send([[], Array(lead(id, country: "DE").utf8)]) }
-        // The daemon is routing them: stop it now, with most still in flight.
-        let first = try #require(try client.socket.receive(timeoutMilliseconds: 30_000), "no reply at all")
-        kill(daemon.process.processIdentifier, SIGTERM)
-        var answered = [jsonObject(first.last ?? [])]
+        let (ids, first) = try sendUntilStopped(client, daemon)
+        var answered = first
         // Replies until the daemon has exited and the last of them has been read. One that
         // is still in flight then is treated as unanswered below, which the test allows.
         let deadline = Date().addingTimeInterval(60)
@@ -260,14 +256,58 @@ struct CrashRecoveryTests {
         let stored = try TestRequester(endpoint: daemon.replay).replayAll("partner/globex/").compactMap { jsonObject($0)["lead_id"] as? String }
         #expect(stored.count == routed)
         #expect(Set(answeredIDs).isSubset(of: stored), "answered but not stored: \(Set(answeredIDs).subtracting(stored).count)")
-        let resend = try TestRequester(endpoint: daemon.intake)
-        for id in ids.dropFirst(answeredIDs.count) {
-            let status = try resend.reply(lead(id, country: "DE"))["status"] as? String
-            #expect(status == (stored.contains(id) ? "duplicate" : "accepted"), "\(id)")
-        }
+        let storedSet = Set(stored), answeredSet = Set(answeredIDs)
+        let unanswered = ids.filter { !answeredSet.contains($0) }
+        let statuses = try resend(unanswered, to: daemon)
+        let wrong = unanswered.filter { statuses[$0] != (storedSet.contains($0) ? "duplicate" : "accepted") }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(unanswered.count) resent leads answered wrongly, first \(wrong.first ?? "")")
         let after = try TestRequester(endpoint: daemon.replay).replayAll("partner/globex/").compactMap { jsonObject($0)["lead_id"] as? String }
-        #expect(after.count == ids.count && Set(after) == Set(ids))
+        #expect(after.count == ids.count && Set(after) == Set(ids), "\(after.count) stored of \(ids.count) sent")
         #expect(daemon.terminate() == 0)
+    }
+
+    /// Sends leads to intake without waiting; on the first reply sends SIGTERM and goes on
+    /// sending (up to 1000 more, until the stopping daemon takes no more). Returns the ids sent
+    /// and the first reply.
+    func sendUntilStopped(_ client: TestRequester, _ daemon: Daemon) throws -> (ids: [String], answered: [[String: Any]]) {
+        var ids: [String] = []
+        var answered: [[String: Any]] = []
+        var sentAfterSignal = 0
+        func answer(_ frames: [[UInt8]]) {
+            answered.append(jsonObject(frames.last ?? []))
+            kill(daemon.process.processIdentifier, SIGTERM)
+        }
+        let sendUntil = Date().addingTimeInterval(60)
+        while Date() < sendUntil && sentAfterSignal < 1000 {
+            if answered.isEmpty, let frames = try client.socket.receive(timeoutMilliseconds: 0) { answer(frames) }
+            let id = "term-\(ids.count)"
+            if try client.socket.send([[], Array(lead(id, country: "DE").utf8)], wait: false) {
+                ids.append(id)
+                if !answered.isEmpty { sentAfterSignal += 1 }
+            } else if !answered.isEmpty {
+                break  // the stopping daemon takes no more
+            } else if let frames = try client.socket.receive(timeoutMilliseconds: 10) {
+                answer(frames)
+            }
+        }
+        try #require(!answered.isEmpty, "no reply within 60 s")
+        return (ids, answered)
+    }
+
+    /// Sends `ids` again to intake, 500 in flight at a time; the status answered for each.
+    func resend(_ ids: [String], to daemon: Daemon) throws -> [String: String] {
+        let client = try TestRequester(endpoint: daemon.intake)
+        var statuses: [String: String] = [:]
+        for window in stride(from: 0, to: ids.count, by: 500) {
+            let part = ids[window..<min(window + 500, ids.count)]
+            for id in part { try client.socket.send([[], Array(lead(id, country: "DE").utf8)]) }
+            for _ in part {
+                let frames = try #require(try client.socket.receive(timeoutMilliseconds: 30_000), "a resent lead got no reply")
+                let reply = jsonObject(frames.last ?? [])
+                statuses[reply["lead_id"] as? String ?? "?"] = reply["status"] as? String
+            }
+        }
+        return statuses
     }
 
     /// `name=N` from a log line's metadata.
