@@ -250,6 +250,8 @@ struct CrashRecoveryTests {
         #expect(received == routed && routed >= answeredIDs.count, "\(stopped)")
 
         // Every answered lead is stored; so is every routed one; the rest, resent, go through once.
+        // (Closed first, with linger 0: what it still queues must not reach the next daemon.)
+        client.socket.close()
         try daemon.start()
         try daemon.waitUntilReady()
         let stored = try TestRequester(endpoint: daemon.replay).replayAll("partner/globex/").compactMap { jsonObject($0)["lead_id"] as? String }
