@@ -176,10 +176,22 @@ final class Daemon {
 
     /// Waits for `READY=1` on the notify socket, then reads the bound endpoints.
     func waitUntilReady(timeout: TimeInterval = 60) throws {
-        let (found, seen) = notify.waitFor("READY=1", timeout: timeout)
-        if !found { throw HarnessError("no READY=1 within \(timeout) s (saw \(seen)); log:\n\(log.suffix(4000))") }
+        // In slices, so that a daemon that exits (a refused config) fails the test at once.
+        let deadline = Date().addingTimeInterval(timeout)
+        var seen: [String] = []
+        while true {
+            let slice = notify.waitFor("READY=1", timeout: 0.25)
+            seen += slice.seen
+            if slice.found { break }
+            if !process.isRunning || Date() >= deadline {
+                let why = process.isRunning ? "within \(timeout) s" : "before it exited with \(process.terminationStatus)"
+                throw HarnessError("no READY=1 \(why) (saw \(seen)); log:\n\(log.suffix(4000))")
+            }
+        }
         let path = stateDir + "/endpoints.json"
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw HarnessError("READY=1 came, but \(path) is missing; log:\n\(log.suffix(4000))")
+        }
         let bound = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
         guard let ingest = (bound["ingest"] as? [String])?.first, let intake = bound["intake"] as? String,
               let publish = bound["publish"] as? String, let replay = bound["replay"] as? String else {

@@ -155,7 +155,10 @@ struct DaemonLogsOnFailure: SuiteTrait, TestTrait, TestScoping {
             return issue
         }
         try await TestRecord.$current.withValue(record) {
-            try await attach.provideScope(for: test, testCase: testCase, performing: function)
+            try await attach.provideScope(for: test, testCase: testCase) {
+                // A thrown error is recorded here, inside the handler, so it carries the logs too.
+                do { try await function() } catch let error as ExpectationFailedError { throw error } catch { Issue.record(error) }
+            }
         }
     }
 }
