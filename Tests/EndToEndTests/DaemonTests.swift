@@ -66,28 +66,11 @@ struct DaemonTests {
             ("vendor-sales/", "l-none", nil, nil, "direct", 3),
             ("partner/acme/", "l-end", "acme", "leads_only", "owner", 2),
         ]
-        try #require(got.count == expected.count, "got \(got.map(\.topic)); log:\n\(daemon.log)")
+        try #require(got.count == expected.count, "got \(got.map(\.topic))")
         for (message, want) in zip(got, expected) {
-            let envelope = message.json
-            #expect(message.frames.count == 2)
-            #expect(message.topic == want.topic)
-            #expect(envelope["topic"] as? String == want.topic)
-            #expect(envelope["seq"] as? Int == want.seq)
-            #expect(envelope["lead_id"] as? String == want.lead)
-            #expect(envelope["role"] as? String == want.role)
-            if let partner = want.partner {
-                #expect(envelope["partner_id"] as? String == partner)
-                #expect(envelope["engagement"] as? String == want.engagement)
-            } else {
-                #expect(envelope["partner_id"] is NSNull)
-            }
-            #expect((envelope["assignment_id"] as? String)?.hasPrefix("a-") == true)
-            #expect((envelope["reasons"] as? [String])?.isEmpty == false)
-            let routedAt = try #require(envelope["routed_at"] as? String)
-            #expect(routedAt.hasSuffix("Z") && routedAt.count == 24)
             let sent = try #require((leads + [last]).first { $0.contains("\"\(want.lead)\"") })
-            // The lead travels byte for byte, unknown fields included.
-            #expect(String(decoding: message.raw, as: UTF8.self).contains("\"lead\":" + sent + ","))
+            try expectEnvelope(message, topic: want.topic, seq: want.seq, lead: want.lead, partner: want.partner,
+                               engagement: want.engagement, role: want.role, sent: sent)
         }
         // Both halves of a two-sided assignment share one assignment_id.
         #expect(got[1].json["assignment_id"] as? String == got[2].json["assignment_id"] as? String)
@@ -104,6 +87,29 @@ struct DaemonTests {
         // The counters agree: the duplicate was seen and dropped, and only the probes were rejected.
         let stopped = try #require(daemon.log.split(separator: "\n").last { $0.contains("leadrouterd stopped") })
         #expect(stopped.contains("duplicates=1 ") && stopped.contains("rejected=\(probes) ") && stopped.contains("routed=5 "), "\(stopped)")
+    }
+
+    /// One envelope as the contract describes it, carrying `sent` byte for byte.
+    func expectEnvelope(_ message: FeedMessage, topic: String, seq: Int, lead: String, partner: String?, engagement: String?,
+                        role: String, sent: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let envelope = message.json
+        #expect(message.frames.count == 2, sourceLocation: sourceLocation)
+        #expect(message.topic == topic && envelope["topic"] as? String == topic, sourceLocation: sourceLocation)
+        #expect(envelope["seq"] as? Int == seq, sourceLocation: sourceLocation)
+        #expect(envelope["lead_id"] as? String == lead, sourceLocation: sourceLocation)
+        #expect(envelope["role"] as? String == role, sourceLocation: sourceLocation)
+        if let partner {
+            #expect(envelope["partner_id"] as? String == partner, sourceLocation: sourceLocation)
+            #expect(envelope["engagement"] as? String == engagement, sourceLocation: sourceLocation)
+        } else {
+            #expect(envelope["partner_id"] is NSNull, sourceLocation: sourceLocation)
+        }
+        #expect((envelope["assignment_id"] as? String)?.hasPrefix("a-") == true, sourceLocation: sourceLocation)
+        #expect((envelope["reasons"] as? [String])?.isEmpty == false, sourceLocation: sourceLocation)
+        let routedAt = try #require(envelope["routed_at"] as? String, sourceLocation: sourceLocation)
+        #expect(routedAt.hasSuffix("Z") && routedAt.count == 24, sourceLocation: sourceLocation)
+        // The lead travels byte for byte, unknown fields included.
+        #expect(String(decoding: message.raw, as: UTF8.self).contains("\"lead\":" + sent + ","), sourceLocation: sourceLocation)
     }
 
     @Test("1,000 malformed messages interleaved with valid leads: every lead routed, every bad one reported")
