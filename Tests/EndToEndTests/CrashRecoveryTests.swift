@@ -270,7 +270,8 @@ struct CrashRecoveryTests {
     /// Sends leads to intake without waiting; on the first reply sends SIGTERM and goes on
     /// sending (up to 1000 more, until the stopping daemon takes no more). Returns the ids sent
     /// and the first reply.
-    func sendUntilStopped(_ client: TestRequester, _ daemon: Daemon) throws -> (ids: [String], answered: [[String: Any]]) {
+    func sendUntilStopped(_ client: TestRequester, _ daemon: Daemon,
+                          sourceLocation: SourceLocation = #_sourceLocation) throws -> (ids: [String], answered: [[String: Any]]) {
         var ids: [String] = []
         var answered: [[String: Any]] = []
         var sentAfterSignal = 0
@@ -291,19 +292,19 @@ struct CrashRecoveryTests {
                 answer(frames)
             }
         }
-        try #require(!answered.isEmpty, "no reply within 60 s")
+        try #require(!answered.isEmpty, "no reply within 60 s", sourceLocation: sourceLocation)
         return (ids, answered)
     }
 
     /// Sends `ids` again to intake, 500 in flight at a time; the status answered for each.
-    func resend(_ ids: [String], to daemon: Daemon) throws -> [String: String] {
+    func resend(_ ids: [String], to daemon: Daemon, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: String] {
         let client = try TestRequester(endpoint: daemon.intake)
         var statuses: [String: String] = [:]
         for window in stride(from: 0, to: ids.count, by: 500) {
             let part = ids[window..<min(window + 500, ids.count)]
             for id in part { try client.socket.send([[], Array(lead(id, country: "DE").utf8)]) }
             for _ in part {
-                let frames = try #require(try client.socket.receive(timeoutMilliseconds: 30_000), "a resent lead got no reply")
+                let frames = try #require(try client.socket.receive(timeoutMilliseconds: 30_000), "a resent lead got no reply", sourceLocation: sourceLocation)
                 let reply = jsonObject(frames.last ?? [])
                 statuses[reply["lead_id"] as? String ?? "?"] = reply["status"] as? String
             }
