@@ -8,6 +8,8 @@ final class DaemonSockets {
     let ingest: InboundEndpoint
     let intake: InboundEndpoint?
     let feed: FeedEndpoint
+    /// Where each socket really bound (a port of 0 or * resolved), read right after its bind.
+    private(set) var bound = BoundEndpoints()
     /// Where leads come in, in the order a batch takes from them.
     var inbound: [InboundEndpoint] { [ingest] + (intake.map { [$0] } ?? []) }
     /// Every socket the loop polls for input.
@@ -23,14 +25,14 @@ final class DaemonSockets {
         try ingestSocket.setMaximumMessageSize(cap)
         for topic in config.ingest.topics { try ingestSocket.subscribe(topic) }
         for (i, endpoint) in config.ingest.bind.enumerated() {
-            try DaemonSockets.bind(ingestSocket, endpoint, key: "ingest.bind[\(i)]")
+            bound.ingest.append(try DaemonSockets.bind(ingestSocket, endpoint, key: "ingest.bind[\(i)]"))
         }
         for (i, endpoint) in config.ingest.connect.enumerated() {
             do { try ingestSocket.connect(endpoint.description) } catch {
                 throw StartupError("cannot connect ingest.connect[\(i)] \(endpoint): \(error.message)")
             }
         }
-        ingest = InboundEndpoint(channel: .ingest, socket: ingestSocket, bound: config.ingest.bind,
+        ingest = InboundEndpoint(channel: .ingest, socket: ingestSocket, bound: bound.ingest,
                                  connected: config.ingest.connect, logger: logger)
 
         if let endpoint = config.intake.bind {
@@ -38,8 +40,9 @@ final class DaemonSockets {
             try socket.set(.linger, 0)
             try socket.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
             try socket.setMaximumMessageSize(cap)
-            try DaemonSockets.bind(socket, endpoint, key: "intake.bind")
-            intake = InboundEndpoint(channel: .intake, socket: socket, bound: [endpoint], logger: logger)
+            let intakeBound = try DaemonSockets.bind(socket, endpoint, key: "intake.bind")
+            bound.intake = intakeBound
+            intake = InboundEndpoint(channel: .intake, socket: socket, bound: [intakeBound], logger: logger)
         } else {
             intake = nil
         }
@@ -47,12 +50,16 @@ final class DaemonSockets {
         let publish = try Socket(context, type: .xpub)
         try publish.set(.sendHighWaterMark, config.publish.sendHighWaterMark)
         try publish.set(.linger, 0)
-        try DaemonSockets.bind(publish, config.publish.bind, key: "publish.bind")
+        bound.publish = try DaemonSockets.bind(publish, config.publish.bind, key: "publish.bind")
         feed = FeedEndpoint(socket: publish, logger: logger)
     }
 
-    static func bind(_ socket: Socket, _ endpoint: Endpoint, key: String) throws {
-        do { try socket.bind(endpoint.description) } catch {
+    /// Binds `socket` and returns the endpoint it bound (`ZMQ_LAST_ENDPOINT`).
+    static func bind(_ socket: Socket, _ endpoint: Endpoint, key: String) throws -> String {
+        do {
+            try socket.bind(endpoint.description)
+            return try socket.lastEndpoint
+        } catch {
             throw StartupError("cannot bind \(key) \(endpoint): \(error.message)")
         }
     }

@@ -19,11 +19,12 @@ struct Received {
 final class InboundEndpoint {
     let channel: InboundChannel
     let socket: Socket
-    private let bound: [Endpoint]
+    /// The endpoints as bound: libzmq unbinds a port of 0 or * only by the port it chose.
+    private let bound: [String]
     private let connected: [Endpoint]
     private let logger: Logger
 
-    init(channel: InboundChannel, socket: Socket, bound: [Endpoint], connected: [Endpoint] = [], logger: Logger) {
+    init(channel: InboundChannel, socket: Socket, bound: [String], connected: [Endpoint] = [], logger: Logger) {
         self.channel = channel
         self.socket = socket
         self.bound = bound
@@ -67,7 +68,7 @@ final class InboundEndpoint {
 
     /// Takes no new messages: unbinds and disconnects (a ROUTER's clients are disconnected).
     func stopTaking() {
-        for endpoint in bound { try? socket.unbind(endpoint.description) }
+        for endpoint in bound { try? socket.unbind(endpoint) }
         for endpoint in connected { try? socket.disconnect(endpoint.description) }
     }
 }

@@ -35,8 +35,9 @@ final class ReplayServer: Sendable {
     }
 
     /// Creates and binds the socket on the replay thread, then serves on it until ``stop()``.
-    /// Returns once bound; throws a ``StartupError`` naming `replay.bind` when it cannot be.
-    func start() throws {
+    /// Returns the endpoint it bound (a port of 0 or * resolved) once bound; throws a
+    /// ``StartupError`` naming `replay.bind` when it cannot be.
+    func start() throws -> String {
         let context = self.context, endpoint = self.endpoint, state = self.state
         worker.start {
             do throws(ZMQError) {
@@ -44,6 +45,7 @@ final class ReplayServer: Sendable {
                 try socket.set(.linger, 0)
                 try socket.setMaximumMessageSize(1 << 20)
                 try socket.bind(endpoint.description)
+                state.bound = try socket.lastEndpoint
                 state.socket = socket
                 return .success(())
             } catch {
@@ -54,10 +56,12 @@ final class ReplayServer: Sendable {
             worker.stop()
             throw StartupError(error.description)
         }
+        let bound = state.bound
         worker.start { [self] in
             state.serve(wakeup: wakeup, stopping: { self.stopping.load(ordering: .acquiring) })
             return .success(())
         }
+        return bound
     }
 
     /// Ends the thread: the request being answered is finished, the rest are dropped (their
@@ -77,6 +81,7 @@ private final class ReplayState: @unchecked Sendable {
     let maxLimit: Int
     let logger: Logger
     var socket: Socket?
+    var bound = ""
     private var queues = ReplayQueues<(route: [[UInt8]], payload: [[UInt8]])>(limit: ReplayServer.queueLimit)
 
     init(store: any RoutingStore, watermarks: FeedWatermarks, maxLimit: Int, logger: Logger) {

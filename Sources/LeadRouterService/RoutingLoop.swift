@@ -93,14 +93,15 @@ public final class RoutingLoop: Sendable {
         let sockets = try DaemonSockets(config: config, context: context, logger: logger)
         let watermarks = FeedWatermarks(published: recovered.topicStates.mapValues(\.publishedSeq), topics: recovered.feedTopics(config))
         let engine = RoutingEngine(loop: self, sockets: sockets, recovered: recovered, watermarks: watermarks)
-        let replay: ReplayServer?
+        var replay: ReplayServer?
+        var bound = sockets.bound
         do {
             try engine.republishUnpublished(recovered.topicStates)
-            replay = try config.replay.bind.map { endpoint in
+            if let endpoint = config.replay.bind {
                 let server = try ReplayServer(context: context, endpoint: endpoint, store: store, watermarks: watermarks,
                                               maxLimit: config.replay.maxLimit, logger: logger)
-                try server.start()
-                return server
+                bound.replay = try server.start()
+                replay = server
             }
         } catch {
             engine.stopWorkers()
@@ -109,11 +110,12 @@ public final class RoutingLoop: Sendable {
         }
         defer { replay?.stop() }
 
+        bound.record(stateDir: config.stateDir, logger: logger)
         logger.info("leadrouterd ready", metadata: [
-            "ingest": "\(config.ingest.bind.map(\.description) + config.ingest.connect.map(\.description))",
-            "intake": "\(config.intake.bind?.description ?? "-")",
-            "publish": "\(config.publish.bind)",
-            "replay": "\(config.replay.bind?.description ?? "-")",
+            "ingest": "\(bound.ingest + config.ingest.connect.map(\.description))",
+            "intake": "\(bound.intake ?? "-")",
+            "publish": "\(bound.publish)",
+            "replay": "\(bound.replay ?? "-")",
             "partners": "\(config.partners.count)",
             "store": "\(store.path)",
             "durability": "\(store.durability.rawValue)",

@@ -98,7 +98,7 @@ extension Checker {
 
     enum Collision { case same, overlapping }
 
-    /// Whether binding both `a` and `b` would fail. A port of `*` (ephemeral) never collides.
+    /// Whether binding both `a` and `b` would fail. A port of `*` or `0` (ephemeral) never collides.
     static func collision(_ a: Endpoint, _ b: Endpoint) -> Collision? {
         guard a.transport == .tcp, b.transport == .tcp else { return a == b ? .same : nil }
         func split(_ endpoint: Endpoint) -> (host: Substring, port: Substring)? {
@@ -106,7 +106,7 @@ extension Checker {
             guard let colon = rest.lastIndex(of: ":") else { return nil }
             return (rest[..<colon], rest[rest.index(after: colon)...])
         }
-        guard let x = split(a), let y = split(b), x.port != "*", x.port == y.port else { return nil }
+        guard let x = split(a), let y = split(b), x.port != "*", x.port != "0", x.port == y.port else { return nil }
         if x.host == y.host { return .same }
         if x.host == "*" || y.host == "*" { return .overlapping }
         return nil

@@ -1,8 +1,8 @@
 /// A ZeroMQ endpoint LeadRouter accepts in its config: `tcp://HOST:PORT` or `ipc://PATH`.
 ///
 /// For `tcp`, HOST is an IPv4 address, a bracketed IPv6 address, a host or interface
-/// name, or `*` (bind to every interface); PORT is 1-65535, or `*` for an ephemeral
-/// port when binding.
+/// name, or `*` (bind to every interface); PORT is 1-65535, or `*` or `0` for an
+/// ephemeral port when binding (the daemon reports the port it got in `endpoints.json`).
 public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     public enum Transport: String, Sendable, Hashable {
         case tcp
@@ -54,9 +54,9 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
             if !hostAllowed {
                 return "tcp endpoint \"\(text)\" has an invalid host \"\(host)\""
             }
-            if port == "*" { return nil }
+            if port == "*" || port == "0" { return nil }
             guard let number = Int(port), (1...65_535).contains(number), port.allSatisfy(\.isNumber) else {
-                return "tcp endpoint \"\(text)\" has an invalid port \"\(port)\": use 1-65535 or *"
+                return "tcp endpoint \"\(text)\" has an invalid port \"\(port)\": use 1-65535, or * or 0 for any free port"
             }
             return nil
         }

@@ -62,6 +62,10 @@ struct LeadRouterDaemon: AsyncParsableCommand {
             return
         }
         let logger = bootstrapLogging()
+        // A write past RLIMIT_FSIZE (systemd's LimitFSIZE=, `ulimit -f`) should fail as a full
+        // disk does (EFBIG: the batch is refused, intake answers storage_unavailable), not kill
+        // the daemon with SIGXFSZ's default action.
+        signal(SIGXFSZ, SIG_IGN)
         let store = try await openStore(routerConfig)
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

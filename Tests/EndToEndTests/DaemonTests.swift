@@ -32,7 +32,7 @@ func lead(_ id: String, country: String, region: String? = nil, products: [Strin
     return #"{"lead_id": "\#(id)", "source": "webform", "company": {"name": "Co \#(id)", "country": "\#(country)"\#(regionField)}, "products": [\#(productList)], "qualification": {"authority": "decision_maker", "budget": 1000}\#(extra)}"#
 }
 
-@Suite("leadrouterd end to end", .serialized)
+@Suite("leadrouterd end to end", .serialized, .timeLimit(.minutes(3)), .daemonLogsOnFailure)
 struct DaemonTests {
     @Test("leads reach exactly the topics the contract's table says, with every envelope field; SIGTERM exits 0")
     func routesPerContract() throws {
@@ -52,8 +52,11 @@ struct DaemonTests {
         ]
         for json in leads { try source.sendLead(json) }
         try source.sendLead(leads[0])  // a duplicate: never routed twice
+        // A last lead marks the end: anything the duplicate produced would come before it.
+        let last = lead("l-end", country: "US", region: "WY")
+        try source.sendLead(last)
 
-        let got = try everything.collect(6)
+        let got = try everything.collect(7)
         let expected: [(topic: String, lead: String, partner: String?, engagement: String?, role: String, seq: Int)] = [
             ("partner/acme/", "l-acme", "acme", "leads_only", "owner", 1),
             ("partner/acme-east/", "l-east", "acme-east", "co_sell", "owner", 1),
@@ -61,45 +64,52 @@ struct DaemonTests {
             ("partner/globex/", "l-globex", "globex", "vendor_closes", "relationship_owner", 1),
             ("vendor-sales/", "l-globex", "globex", "vendor_closes", "closer", 2),
             ("vendor-sales/", "l-none", nil, nil, "direct", 3),
+            ("partner/acme/", "l-end", "acme", "leads_only", "owner", 2),
         ]
-        try #require(got.count == expected.count, "got \(got.map(\.topic)); log:\n\(daemon.log)")
+        try #require(got.count == expected.count, "got \(got.map(\.topic))")
         for (message, want) in zip(got, expected) {
-            let envelope = message.json
-            #expect(message.frames.count == 2)
-            #expect(message.topic == want.topic)
-            #expect(envelope["topic"] as? String == want.topic)
-            #expect(envelope["seq"] as? Int == want.seq)
-            #expect(envelope["lead_id"] as? String == want.lead)
-            #expect(envelope["role"] as? String == want.role)
-            if let partner = want.partner {
-                #expect(envelope["partner_id"] as? String == partner)
-                #expect(envelope["engagement"] as? String == want.engagement)
-            } else {
-                #expect(envelope["partner_id"] is NSNull)
-            }
-            #expect((envelope["assignment_id"] as? String)?.hasPrefix("a-") == true)
-            #expect((envelope["reasons"] as? [String])?.isEmpty == false)
-            let routedAt = try #require(envelope["routed_at"] as? String)
-            #expect(routedAt.hasSuffix("Z") && routedAt.count == 24)
-            let sent = try #require(leads.first { $0.contains("\"\(want.lead)\"") })
-            // The lead travels byte for byte, unknown fields included.
-            #expect(String(decoding: message.raw, as: UTF8.self).contains("\"lead\":" + sent + ","))
+            let sent = try #require((leads + [last]).first { $0.contains("\"\(want.lead)\"") })
+            try expectEnvelope(message, topic: want.topic, seq: want.seq, lead: want.lead, partner: want.partner,
+                               engagement: want.engagement, role: want.role, sent: sent)
         }
         // Both halves of a two-sided assignment share one assignment_id.
         #expect(got[1].json["assignment_id"] as? String == got[2].json["assignment_id"] as? String)
 
         // The acme subscriber sees its own topic only, never acme-east's (a topic prefix).
-        let acmeGot = try acme.collect(1)
-        #expect(acmeGot.map(\.topic) == ["partner/acme/"])
-        #expect(try acme.next(timeout: 300) == nil)
+        // acme-east's envelope was published between these two.
+        let acmeGot = try acme.collect(2)
+        #expect(acmeGot.map(\.topic) == ["partner/acme/", "partner/acme/"])
+        #expect(acmeGot.map { $0.json["lead_id"] as? String } == ["l-acme", "l-end"])
         #expect(try sales.collect(3).map { $0.json["seq"] as? Int } == [1, 2, 3])
 
-        // Nothing more: the duplicate was not routed again.
-        #expect(try everything.next(timeout: 500) == nil)
-        #expect(probes >= 1)
-
-        #expect(daemon.terminate() == 0, "log:\n\(daemon.log)")
+        #expect(daemon.terminate() == 0)
         #expect(daemon.notify.waitFor("STOPPING=1", timeout: 5).found)
+        // The counters agree: the duplicate was seen and dropped, and only the probes were rejected.
+        let stopped = try #require(daemon.log.split(separator: "\n").last { $0.contains("leadrouterd stopped") })
+        #expect(stopped.contains("duplicates=1 ") && stopped.contains("rejected=\(probes) ") && stopped.contains("routed=5 "), "\(stopped)")
+    }
+
+    /// One envelope as the contract describes it, carrying `sent` byte for byte.
+    func expectEnvelope(_ message: FeedMessage, topic: String, seq: Int, lead: String, partner: String?, engagement: String?,
+                        role: String, sent: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let envelope = message.json
+        #expect(message.frames.count == 2, sourceLocation: sourceLocation)
+        #expect(message.topic == topic && envelope["topic"] as? String == topic, sourceLocation: sourceLocation)
+        #expect(envelope["seq"] as? Int == seq, sourceLocation: sourceLocation)
+        #expect(envelope["lead_id"] as? String == lead, sourceLocation: sourceLocation)
+        #expect(envelope["role"] as? String == role, sourceLocation: sourceLocation)
+        if let partner {
+            #expect(envelope["partner_id"] as? String == partner, sourceLocation: sourceLocation)
+            #expect(envelope["engagement"] as? String == engagement, sourceLocation: sourceLocation)
+        } else {
+            #expect(envelope["partner_id"] is NSNull, sourceLocation: sourceLocation)
+        }
+        #expect((envelope["assignment_id"] as? String)?.hasPrefix("a-") == true, sourceLocation: sourceLocation)
+        #expect((envelope["reasons"] as? [String])?.isEmpty == false, sourceLocation: sourceLocation)
+        let routedAt = try #require(envelope["routed_at"] as? String, sourceLocation: sourceLocation)
+        #expect(routedAt.hasSuffix("Z") && routedAt.count == 24, sourceLocation: sourceLocation)
+        // The lead travels byte for byte, unknown fields included.
+        #expect(String(decoding: message.raw, as: UTF8.self).contains("\"lead\":" + sent + ","), sourceLocation: sourceLocation)
     }
 
     @Test("1,000 malformed messages interleaved with valid leads: every lead routed, every bad one reported")
@@ -189,29 +199,4 @@ struct DaemonTests {
         let usage = try run(Binaries.path("leadrouterd"), ["--check"])
         #expect(usage.status == 2)
     }
-}
-
-struct RunResult {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-}
-
-/// Runs a program to completion, feeding `input` on standard input.
-func run(_ path: String, _ arguments: [String], input: String? = nil, timeout: TimeInterval = 60) throws -> RunResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    let stdin = Pipe()
-    process.standardInput = stdin
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return RunResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
 }

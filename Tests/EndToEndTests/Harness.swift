@@ -31,27 +31,6 @@ enum Binaries {
     static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 }
 
-/// A free TCP port on loopback, found by binding port 0.
-func freeTCPEndpoint() throws -> String {
-    try freeTCPEndpoints(1)[0]
-}
-
-/// `count` distinct free TCP ports on loopback: each bound to port 0 and all held until the
-/// last is found (closed one at a time, the kernel may hand the same port out twice).
-func freeTCPEndpoints(_ count: Int) throws -> [String] {
-    let context = try Context()
-    var sockets: [Socket] = []
-    defer { for socket in sockets { socket.close() } }
-    var endpoints: [String] = []
-    for _ in 0..<count {
-        let socket = try Socket(context, type: .pull)
-        sockets.append(socket)
-        try socket.bind("tcp://127.0.0.1:*")
-        endpoints.append(try socket.lastEndpoint)
-    }
-    return endpoints
-}
-
 /// A temporary directory removed when the value is dropped.
 final class TemporaryDirectory: Sendable {
     let path: String
@@ -106,24 +85,32 @@ final class NotifyListener {
     }
 }
 
-struct HarnessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// A `leadrouterd` on free ports with a temporary config; it can be killed and started
-/// again on the same ports and store.
+/// A `leadrouterd` with a temporary config and store. Its first start binds every socket to
+/// port 0 and the harness learns the ports from `<state_dir>/endpoints.json`, so no other
+/// process can take a port between its choice and the bind. A restart binds the same ports
+/// again, as a daemon with ports in its config would, so clients that stay connected across
+/// it find it again.
 final class Daemon {
     let directory: TemporaryDirectory
-    let ingest: String
-    let publish: String
-    let intake: String
-    let replay: String
+    private(set) var ingest = ""
+    private(set) var publish = ""
+    private(set) var intake = ""
+    private(set) var replay = ""
     private(set) var process = Process()
     let notify: NotifyListener
     let logPath: String
     let configPath: String
     let stateDir: String
+    /// Keys added under `replay:` from the next start on, such as `max_limit: 3`.
+    var replayYAML = ""
+    /// RLIMIT_FSIZE (bytes) from the next start on: a write past it fails with EFBIG, as on a
+    /// full disk. `nil`: no limit.
+    var fileSizeLimit: Int?
+    /// A command that sets something up and then execs its arguments (the daemon's command
+    /// line), from the next start on; empty: the daemon is started directly.
+    var launcher: [String] = []
+    private let rest: String
+    private let maxMessageBytes: Int
     private let environment: [String: String]
 
     /// - Parameters:
@@ -132,31 +119,14 @@ final class Daemon {
     init(partnersYAML: String, maxMessageBytes: Int = 65_536, unmatched: String = "vendor-sales",
          stateDir: String? = nil, extraYAML: String = "", environment extra: [String: String] = [:], start: Bool = true) throws {
         directory = try TemporaryDirectory()
-        let endpoints = try freeTCPEndpoints(4)
-        (ingest, publish, intake, replay) = (endpoints[0], endpoints[1], endpoints[2], endpoints[3])
         self.stateDir = stateDir ?? directory.file("state")
-        let config = """
-            state_dir: \(self.stateDir)
-            ingest:
-              bind: ["\(ingest)"]
-              topics: ["lead"]
-              max_message_bytes: \(maxMessageBytes)
-            intake:
-              bind: "\(intake)"
-            publish:
-              bind: "\(publish)"
-            replay:
-              bind: "\(replay)"
-            routing:
-              unmatched: \(unmatched)
-            \(extraYAML)
-            \(partnersYAML)
-            """
+        self.maxMessageBytes = maxMessageBytes
+        rest = "routing:\n  unmatched: \(unmatched)\n\(extraYAML)\n\(partnersYAML)\n"
         configPath = directory.file("leadrouter.yaml")
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         notify = try NotifyListener(path: directory.file("notify.sock"))
         logPath = directory.file("daemon.log")
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        TestRecord.current?.addDaemon(directory: directory, logPath: logPath)
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notify.path
         environment.merge(extra) { _, new in new }
@@ -164,11 +134,38 @@ final class Daemon {
         if start { try self.start() }
     }
 
+    /// The config: port 0 until the daemon reported its ports, those ports afterwards.
+    private func writeConfig() throws {
+        func endpoint(_ bound: String) -> String { bound.isEmpty ? "tcp://127.0.0.1:0" : bound }
+        let config = """
+            state_dir: \(stateDir)
+            ingest:
+              bind: ["\(endpoint(ingest))"]
+              topics: ["lead"]
+              max_message_bytes: \(maxMessageBytes)
+            intake:
+              bind: "\(endpoint(intake))"
+            publish:
+              bind: "\(endpoint(publish))"
+            replay:
+              bind: "\(endpoint(replay))"
+            \(replayYAML.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+
+            """ + rest
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
     /// Starts the daemon (again), appending to its log.
     func start() throws {
+        try writeConfig()
         process = Process()
-        process.executableURL = URL(fileURLWithPath: Binaries.path("leadrouterd"))
-        process.arguments = ["--config", configPath, "--log-level", "info"]
+        var command = launcher + [Binaries.path("leadrouterd"), "--config", configPath, "--log-level", "info"]
+        if let fileSizeLimit {
+            // prlimit sets the limit and execs the rest: the same process, the limit inherited.
+            command = ["/usr/bin/prlimit", "--fsize=\(fileSizeLimit):unlimited", "--"] + command
+        }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = environment
         let log = FileHandle(forWritingAtPath: logPath)
         log?.seekToEndOfFile()
@@ -177,13 +174,43 @@ final class Daemon {
         try process.run()
     }
 
-    /// Waits for `READY=1` on the notify socket.
-    func waitUntilReady() throws {
-        let (found, seen) = notify.waitFor("READY=1", timeout: 30)
-        if !found { throw HarnessError("no READY=1 within 30 s (saw \(seen)); log:\n\(log)") }
+    /// Waits for `READY=1` on the notify socket, then reads the bound endpoints.
+    func waitUntilReady(timeout: TimeInterval = 60) throws {
+        // In slices, so that a daemon that exits (a refused config) fails the test at once.
+        let deadline = Date().addingTimeInterval(timeout)
+        var seen: [String] = []
+        while true {
+            let slice = notify.waitFor("READY=1", timeout: 0.25)
+            seen += slice.seen
+            if slice.found { break }
+            if !process.isRunning || Date() >= deadline {
+                let why = process.isRunning ? "within \(timeout) s" : "before it exited with \(process.terminationStatus)"
+                throw HarnessError("no READY=1 \(why) (saw \(seen)); log:\n\(log.suffix(4000))")
+            }
+        }
+        let path = stateDir + "/endpoints.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw HarnessError("READY=1 came, but \(path) is missing; log:\n\(log.suffix(4000))")
+        }
+        let bound = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        guard let ingest = (bound["ingest"] as? [String])?.first, let intake = bound["intake"] as? String,
+              let publish = bound["publish"] as? String, let replay = bound["replay"] as? String else {
+            throw HarnessError("\(path) lacks an endpoint: \(String(decoding: data, as: UTF8.self))")
+        }
+        (self.ingest, self.intake, self.publish, self.replay) = (ingest, intake, publish, replay)
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until the log contains `text`; false after `timeout` s.
+    func waitForLog(_ text: String, timeout: TimeInterval = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !log.contains(text) {
+            if Date() >= deadline { return false }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return true
+    }
 
     /// Sends SIGTERM and waits for the exit status.
     func terminate(timeout: TimeInterval = 30) -> Int32? {
@@ -209,140 +236,4 @@ final class Daemon {
             process.waitUntilExit()
         }
     }
-}
-
-/// A lead source: an XPUB connected to the daemon's ingest, which waits for the daemon's
-/// subscription before sending (so nothing is lost to the slow-joiner effect) and never drops.
-final class TestSource {
-    let context: Context
-    let socket: Socket
-
-    init(endpoint: String) throws {
-        context = try Context()
-        socket = try Socket(context, type: .xpub)
-        try socket.set(.xpubNoDrop, 1)
-        try socket.set(.sendHighWaterMark, 1_000_000)
-        try socket.set(.linger, 5000)
-        try socket.connect(endpoint)
-        try socket.set(.receiveTimeout, 10_000)
-        guard let subscription = try socket.receive(), subscription.first?.first == 1 else {
-            throw HarnessError("the daemon never subscribed at \(endpoint)")
-        }
-    }
-
-    func send(_ frames: [[UInt8]]) throws {
-        while try !socket.send(frames, wait: false) { Thread.sleep(forTimeInterval: 0.001) }
-    }
-
-    func sendLead(_ json: String, topic: String = "lead") throws {
-        try send([Array(topic.utf8), Array(json.utf8)])
-    }
-}
-
-/// A feed subscriber, as a partner or vendor sales runs one.
-final class TestSubscriber {
-    let context: Context
-    let socket: Socket
-
-    init(endpoint: String, topics: [String]) throws {
-        context = try Context()
-        socket = try Socket(context, type: .sub)
-        try socket.set(.receiveHighWaterMark, 1_000_000)
-        for topic in topics { try socket.subscribe(topic) }
-        try socket.connect(endpoint)
-    }
-
-    /// The next envelope (heartbeats skipped unless asked for), or nil after `timeout` ms.
-    func next(timeout: Int = 10_000, heartbeats: Bool = false) throws -> FeedMessage? {
-        let deadline = Date().addingTimeInterval(Double(timeout) / 1000)
-        while true {
-            let remaining = Int(deadline.timeIntervalSinceNow * 1000)
-            guard remaining > 0, let message = try nextMessage(timeout: remaining) else { return nil }
-            if heartbeats || !message.isHeartbeat { return message }
-        }
-    }
-
-    private func nextMessage(timeout: Int) throws -> FeedMessage? {
-        try socket.receive(timeoutMilliseconds: timeout).map(FeedMessage.init)
-    }
-
-    /// Receives until `count` messages arrived or `timeout` ms pass without one.
-    func collect(_ count: Int, timeout: Int = 10_000) throws -> [FeedMessage] {
-        var out: [FeedMessage] = []
-        while out.count < count, let message = try next(timeout: timeout) { out.append(message) }
-        return out
-    }
-}
-
-/// A REQ-like client of the intake or replay ROUTER (a DEALER sending the empty delimiter).
-final class TestRequester {
-    let context: Context
-    let socket: Socket
-
-    init(endpoint: String) throws {
-        context = try Context()
-        socket = try Socket(context, type: .dealer)
-        try socket.set(.linger, 0)
-        try socket.connect(endpoint)
-    }
-
-    /// Sends one request frame and returns the reply frames (delimiter removed).
-    func request(_ body: [UInt8], timeout: Int = 10_000) throws -> [[UInt8]] {
-        try socket.send([[], body])
-        guard let frames = try socket.receive(timeoutMilliseconds: timeout) else { throw HarnessError("no reply within \(timeout) ms") }
-        return Array(frames.dropFirst())
-    }
-
-    func request(json: String, timeout: Int = 10_000) throws -> [[UInt8]] {
-        try request(Array(json.utf8), timeout: timeout)
-    }
-
-    /// Every envelope of `topic` from replay, in order.
-    func replayAll(_ topic: String) throws -> [[UInt8]] {
-        var out: [[UInt8]] = []
-        var from = 1
-        while true {
-            let frames = try request(json: #"{"topic": "\#(topic)", "from_seq": \#(from), "limit": 500}"#)
-            let header = try JSONSerialization.jsonObject(with: Data(frames[0])) as? [String: Any] ?? [:]
-            guard let count = header["count"] as? Int, count > 0 else { return out }
-            out += frames.dropFirst()
-            from = (header["last_seq"] as? Int ?? from) + 1
-        }
-    }
-}
-
-func jsonObject(_ bytes: [UInt8]) -> [String: Any] {
-    (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]) ?? [:]
-}
-
-struct FeedMessage {
-    let frames: [[UInt8]]
-    var topic: String { String(decoding: frames[0], as: UTF8.self) }
-    var raw: [UInt8] { frames.last ?? [] }
-    var isHeartbeat: Bool { topic.hasPrefix("heartbeat/") }
-    var json: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any]) ?? [:]
-    }
-}
-
-/// Makes sure every subscriber's subscription reached the daemon before the test starts:
-/// publishes invalid probes (answered on `rejected/`) until each subscriber has seen one,
-/// then drains them. Returns how many probes were rejected, i.e. the last `rejected/` seq used.
-func warmUp(source: TestSource, subscribers: [TestSubscriber]) throws -> Int {
-    var ready = Array(repeating: false, count: subscribers.count)
-    var probes = 0
-    while !ready.allSatisfy({ $0 }) {
-        guard probes < 200 else { throw HarnessError("subscribers never saw a probe") }
-        try source.sendLead("probe \(probes)")
-        probes += 1
-        for (i, subscriber) in subscribers.enumerated() where !ready[i] {
-            while let message = try subscriber.next(timeout: 50) {
-                if message.topic == "rejected/" { ready[i] = true }
-            }
-        }
-    }
-    // Let the last probes arrive everywhere, then discard them.
-    Thread.sleep(forTimeInterval: 0.2)
-    for subscriber in subscribers { while try subscriber.next(timeout: 100) != nil {} }
-    return probes
 }

@@ -2,16 +2,23 @@ import Foundation
 import Testing
 import ZeroMQ
 
-@Suite("Operations: systemd, leadctl, other ZeroMQ bindings", .serialized)
+@Suite("Operations: systemd, leadctl, other ZeroMQ bindings", .serialized, .timeLimit(.minutes(3)), .daemonLogsOnFailure)
 struct OperationsTests {
     @Test("READY=1 arrives on NOTIFY_SOCKET, then WATCHDOG=1 at half of WATCHDOG_USEC, and STOPPING=1 on SIGTERM")
     func systemdNotify() throws {
         let daemon = try Daemon(partnersYAML: partnersYAML, environment: ["WATCHDOG_USEC": "400000"])
         try daemon.waitUntilReady()
-        let (watchdog, seen) = daemon.notify.waitFor("WATCHDOG=1", timeout: 5)
+        // Bound on port 0: the ready line and endpoints.json name the ports the kernel chose.
+        let ready = try #require(daemon.log.split(separator: "\n").first { $0.contains("leadrouterd ready") })
+        for endpoint in [daemon.ingest, daemon.intake, daemon.publish, daemon.replay] {
+            #expect(!endpoint.hasSuffix(":0") && endpoint.hasPrefix("tcp://127.0.0.1:"), "\(endpoint)")
+            #expect(ready.contains(endpoint), "\(ready)")
+        }
+        #expect(Set([daemon.ingest, daemon.intake, daemon.publish, daemon.replay]).count == 4)
+        let (watchdog, seen) = daemon.notify.waitFor("WATCHDOG=1", timeout: 30)
         #expect(watchdog, "saw \(seen)")
         #expect(daemon.terminate() == 0)
-        #expect(daemon.notify.waitFor("STOPPING=1", timeout: 5).found)
+        #expect(daemon.notify.waitFor("STOPPING=1", timeout: 30).found)
     }
 
     @Test("the systemd unit passes systemd-analyze verify once the binary is where ExecStart says",
@@ -34,41 +41,55 @@ struct OperationsTests {
     func leadctlRoundTrip() throws {
         let daemon = try Daemon(partnersYAML: partnersYAML)
         try daemon.waitUntilReady()
-        let tail = Process()
-        tail.executableURL = URL(fileURLWithPath: Binaries.path("leadctl"))
-        tail.arguments = ["tail", "--endpoint", daemon.publish, "--topic", "partner/acme/", "--topic", "vendor-sales/", "--count", "3", "--idle-timeout", "20"]
-        let out = Pipe()
-        tail.standardOutput = out
-        try tail.run()
-        // leadctl tail's subscription must reach the daemon before the leads are routed.
-        Thread.sleep(forTimeInterval: 0.5)
+        // With --heartbeats, the first heartbeat line shows tail's subscription is live.
+        let tail = try Spawned(Binaries.path("leadctl"), ["tail", "--endpoint", daemon.publish, "--topic", "partner/acme/",
+                                                          "--topic", "vendor-sales/", "--heartbeats"])
+        func isHeartbeat(_ line: Substring) -> Bool { line.hasPrefix(#"{"type":"heartbeat""#) || line.contains(#""type":"heartbeat""#) }
+        try #require(tail.waitForLines { $0.contains(where: isHeartbeat) }, "no heartbeat line from tail: \(tail.stdout) \(tail.stderr)")
         let file = daemon.directory.file("leads.jsonl")
         let leads = [
             lead("ctl-1", country: "US", region: "CO"),
             lead("ctl-2", country: "DE"),
-            // Multi-line JSON is one lead per line for publish; tail folds raw newlines.
             lead("ctl-3", country: "FR"),
-            lead("ctl-4", country: "US", region: "NY"),  // partner/acme-east/: not subscribed
+            lead("ctl-4", country: "US", region: "NY"),  // partner/acme-east/ and vendor-sales/ (co_seller)
         ]
         try (leads.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let publish = try run(Binaries.path("leadctl"), ["publish", "--endpoint", daemon.ingest, file])
         #expect(publish.status == 0, "\(publish.stderr)")
         #expect(publish.stderr.contains("published 4 lead(s)"))
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        tail.waitUntilExit()
-        #expect(tail.terminationStatus == 0)
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
-        #expect(lines.count == 3)
+        let envelopesSeen = tail.waitForLines { $0.filter { !isHeartbeat($0) }.count >= 4 }
+        // SIGKILL: the test runner may leave SIGTERM ignored in its children.
+        tail.signal(SIGKILL)
+        let result = try tail.finish(timeout: 30)
+        #expect(envelopesSeen, "\(result.stdout) \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").filter { !isHeartbeat($0) }
         let envelopes = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(envelopes.map { $0["topic"] as? String } == ["partner/acme/", "vendor-sales/", "vendor-sales/"])
-        #expect(envelopes.map { $0["lead_id"] as? String } == ["ctl-1", "ctl-2", "ctl-3"])
-        #expect(envelopes.map { $0["role"] as? String } == ["owner", "closer", "direct"])
+        #expect(envelopes.count == lines.count, "not one JSON object a line: \(lines)")
+        #expect(envelopes.map { $0["topic"] as? String } == ["partner/acme/", "vendor-sales/", "vendor-sales/", "vendor-sales/"])
+        #expect(envelopes.map { $0["lead_id"] as? String } == ["ctl-1", "ctl-2", "ctl-3", "ctl-4"])
+        #expect(envelopes.map { $0["role"] as? String } == ["owner", "closer", "direct", "co_seller"])
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test("leadctl tail --count N exits 0 after N messages")
+    func leadctlTailCount() throws {
+        let daemon = try Daemon(partnersYAML: partnersYAML)
+        try daemon.waitUntilReady()
+        // Heartbeats are messages too: two arrive on an idle feed, and tail exits by itself.
+        let tail = try run(Binaries.path("leadctl"), ["tail", "--endpoint", daemon.publish, "--topic", "nurture/",
+                                                      "--heartbeats", "--count", "2"], timeout: 60)
+        #expect(tail.status == 0 && tail.exited, "\(tail.stderr)")
+        let lines = tail.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { jsonObject(Array($0.utf8))["topic"] as? String == "nurture/" }, "\(lines)")
         #expect(daemon.terminate() == 0)
     }
 
     @Test("leadctl publish says clearly when nothing listens at the endpoint")
     func leadctlNoDaemon() throws {
-        let endpoint = try freeTCPEndpoint()
+        // An ipc path that nothing binds: nothing listens there, and no other process can take it.
+        let directory = try TemporaryDirectory()
+        let endpoint = "ipc://" + directory.file("nobody.sock")
         let result = try run(Binaries.path("leadctl"), ["publish", "--endpoint", endpoint, "--wait", "0.5"], input: lead("x", country: "US") + "\n")
         #expect(result.status == 1)
         #expect(result.stderr.contains("no subscriber"))
@@ -90,12 +111,8 @@ struct OperationsTests {
         let file = directory.file("leads.jsonl")
         try ["rel-a", "rel-b", "rel-c"].map { lead($0, country: "US") }.joined(separator: "\n").appending("\n")
             .write(toFile: file, atomically: true, encoding: .utf8)
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: Binaries.path("leadctl"))
-        client.arguments = ["publish", "--reliable", "--endpoint", endpoint, "--timeout", "1", "--retries", "5", "--window", "3", file]
-        let clientErr = Pipe()
-        client.standardError = clientErr
-        try client.run()
+        let client = try Spawned(Binaries.path("leadctl"), ["publish", "--reliable", "--endpoint", endpoint, "--timeout", "1",
+                                                            "--retries", "5", "--window", "3", file])
 
         func leadID(_ frames: [[UInt8]]) -> String { jsonObject(frames.last ?? [])["lead_id"] as? String ?? "?" }
         func answer(_ frames: [[UInt8]]) throws {
@@ -112,9 +129,8 @@ struct OperationsTests {
             try answer(frames)
         }
         #expect(resent == ["rel-a", "rel-b"], "the unanswered leads were not sent again")
-        let summary = String(decoding: clientErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        client.waitUntilExit()
-        #expect(client.terminationStatus == 0, "\(summary)")
+        let result = try client.finish()
+        #expect(result.status == 0 && result.exited, "\(result.stderr)")
         intake.close()
         context.shutdown()
     }
@@ -144,12 +160,12 @@ struct OperationsTests {
                     if topic == b"rejected/": break
                 except zmq.Again:
                     pass
-            time.sleep(0.2)
-            sub.RCVTIMEO = 100
-            try:
-                while True: sub.recv_multipart()
-            except zmq.Again:
-                pass
+            # A last probe: the feed keeps order, so once it arrives no earlier probe can follow.
+            pub.send_multipart([b"lead", b"last probe"])
+            sub.RCVTIMEO = 10000
+            while True:
+                topic, body = sub.recv_multipart()
+                if topic == b"rejected/" and json.loads(body)["input"] == "last probe": break
             lead = {"lead_id": "py-1", "company": {"name": "Berlin GmbH", "country": "DE", "employees": 40},
                     "products": ["firewall"], "x_custom": {"nested": [1, 2]}}
             pub.send_multipart([b"lead", json.dumps(lead).encode()])

@@ -158,6 +158,24 @@ func anEndpointBoundByTwoSockets(_ c: ProblemCase) {
     _ = try ConfigLoader.load(yaml: yaml)
 }
 
+@Test func portZeroIsAnEphemeralPortOnEverySocket() throws {
+    let yaml = """
+        ingest:
+          bind: [tcp://127.0.0.1:0, tcp://127.0.0.1:0]
+        intake:
+          bind: tcp://127.0.0.1:0
+        publish:
+          bind: tcp://127.0.0.1:0
+        replay:
+          bind: tcp://127.0.0.1:0
+        """
+    let config = try ConfigLoader.load(yaml: yaml)
+    #expect(config.ingest.bind.map(\.description) == ["tcp://127.0.0.1:0", "tcp://127.0.0.1:0"])
+    #expect(config.publish.bind.description == "tcp://127.0.0.1:0")
+    // A leading zero is not port 0.
+    expectOneProblem("intake:\n  bind: tcp://127.0.0.1:00\n", path: "intake.bind", line: 2, mentions: ["\"00\"", "1-65535"])
+}
+
 // MARK: - Duplicate mapping keys
 
 @Test(arguments: [

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whether this machine lets an ordinary user make a user and mount namespace (`unshare -rm`),
+/// where a bind mount of the state dir can be made read-only without root.
+let userNamespacesWork: Bool = {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return false }
+    return (try? run("/usr/bin/unshare", ["-rm", "/bin/true"], timeout: 30).status) == 0
+}()
+
+@Suite("Storage failures: damaged, unusable, read-only and full stores", .serialized, .timeLimit(.minutes(3)), .daemonLogsOnFailure)
+struct StorageFailureTests {
+    @Test("a damaged store is a clear error at start-up, never a silent fresh start")
+    func corruptStore() throws {
+        let dir = try TemporaryDirectory()
+        let state = dir.file("state")
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let garbage = Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) })
+        try garbage.write(to: URL(fileURLWithPath: state + "/leadrouter.sqlite"))
+        let daemon = try Daemon(partnersYAML: partnersYAML, stateDir: state)
+        #expect(daemon.waitForExit(timeout: 30) == 1)
+        #expect(daemon.log.contains("damaged"), "\(daemon.log)")
+        #expect(FileManager.default.contents(atPath: state + "/leadrouter.sqlite") == garbage)
+    }
+
+    @Test("a state_dir the daemon cannot use is a clear error at start-up")
+    func unusableStateDir() throws {
+        let dir = try TemporaryDirectory()
+        let notADirectory = dir.file("file")
+        try "x".write(toFile: notADirectory, atomically: true, encoding: .utf8)
+        let daemon = try Daemon(partnersYAML: partnersYAML, stateDir: notADirectory)
+        #expect(daemon.waitForExit(timeout: 30) == 1)
+        #expect(daemon.log.contains("state_dir"), "\(daemon.log)")
+    }
+
+    @Test("a read-only state_dir is a clear error at start-up (a read-only bind mount in a user namespace: no root needed)",
+          .enabled(if: userNamespacesWork))
+    func readOnlyStateDir() throws {
+        let dir = try TemporaryDirectory()
+        let state = dir.file("ro")
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let daemon = try Daemon(partnersYAML: partnersYAML, stateDir: state, start: false)
+        // In a namespace of its own the daemon sees state_dir read-only, whoever runs the test.
+        daemon.launcher = ["/usr/bin/unshare", "-rm", "/bin/sh", "-c",
+                           #"mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@""#, state]
+        try daemon.start()
+        #expect(daemon.waitForExit(timeout: 30) == 1)
+        #expect(daemon.log.contains("state_dir \(state) is not writable"), "\(daemon.log)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state).isEmpty)
+    }
+
+    @Test("a full store at run time (RLIMIT_FSIZE: writes fail with EFBIG, no root needed): intake answers storage_unavailable, SUB leads are reported, and routing resumes by itself when writes succeed again",
+          arguments: DurabilityTests.commitModes)
+    func diskFull(extraYAML: String) throws {
+        let daemon = try Daemon(partnersYAML: partnersYAML, extraYAML: extraYAML, start: false)
+        daemon.fileSizeLimit = 1 << 20
+        try daemon.start()
+        try daemon.waitUntilReady()
+        let intake = try TestRequester(endpoint: daemon.intake)
+        #expect(try intake.reply(lead("df-0", country: "DE"))["status"] as? String == "accepted")
+
+        var refused: [String: Any] = [:]
+        var refusedID = ""
+        for i in 1...2000 {
+            let reply = try intake.reply(lead("df-\(i)", country: "DE", extra: #", "pad": "\#(String(repeating: "p", count: 3000))""#))
+            if reply["status"] as? String == "rejected" {
+                (refused, refusedID) = (reply, "df-\(i)")
+                break
+            }
+            try #require(reply["status"] as? String == "accepted", "\(reply)")
+        }
+        let error = try #require(refused["error"] as? [String: Any], "the store never hit the file size limit")
+        #expect(error["code"] as? String == "storage_unavailable")
+        #expect(refused["lead_id"] as? String == refusedID)
+
+        // A SUB-ingested lead meanwhile is reported in the log; the daemon keeps running.
+        let source = try TestSource(endpoint: daemon.ingest)
+        try source.sendLead(lead("df-sub", country: "DE", extra: #", "pad": "\#(String(repeating: "p", count: 3000))""#))
+        #expect(daemon.waitForLog("df-sub"))
+        #expect(daemon.process.isRunning)
+
+        // The limit goes: the refused lead goes through on a retry, with no restart.
+        let lift = try run("/usr/bin/prlimit", ["--pid", "\(daemon.process.processIdentifier)", "--fsize=unlimited:unlimited"])
+        try #require(lift.status == 0, "\(lift.stderr)")
+        let retried = try intake.reply(lead(refusedID, country: "DE"))
+        #expect(retried["status"] as? String == "accepted", "\(retried)")
+        let ids = try TestRequester(endpoint: daemon.replay).replayAll("partner/globex/").map { jsonObject($0)["lead_id"] as? String ?? "" }
+        #expect(ids.last == refusedID)
+        #expect(Set(ids).count == ids.count)
+        #expect(daemon.terminate() == 0)
+    }
+}
