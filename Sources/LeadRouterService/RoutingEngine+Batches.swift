@@ -48,13 +48,13 @@ struct LookUpFailure: Error {
 /// A batch's way in: taken off the sockets, validated and routed, then committed on the
 /// routing thread or, under a backlog, by the committer while the next batch is routed.
 extension RoutingEngine {
-    /// The messages held for a log sync, then what waits on the sockets, up to a batch,
-    /// taking one message from each inbound socket in turn.
-    func takeBatch() -> [Received] {
+    /// The messages held for a log sync, then what waits on the sockets (all inbound ones,
+    /// or `endpoints`), up to a batch, taking one message from each socket in turn.
+    func takeBatch(from endpoints: [InboundEndpoint]? = nil) -> [Received] {
         var batch = held
         held.removeAll()
         let copyLimit = max(config.ingest.maxMessageBytes, LeadPipeline.quotedInputBytes)
-        var open = sockets.inbound
+        var open = endpoints ?? sockets.inbound
         while batch.count < RoutingLoop.batchLimit && !open.isEmpty {
             open.removeAll { endpoint in
                 guard batch.count < RoutingLoop.batchLimit,

@@ -21,17 +21,37 @@ extension RoutingEngine {
             process(batch)
         }
         settleSyncs()
-        for endpoint in sockets.inbound { endpoint.stopTaking() }
-        while true {
+        drainForStop()
+        try stopIfSyncFailed()
+        saveAtCleanStop()
+        sockets.close(lingerMilliseconds: RoutingEngine.publishLingerMilliseconds)
+        logger.info("leadrouterd stopped", metadata: LoopDuties.metadata(counters, storageFailures: storageFailures))
+    }
+
+    /// How long a stop keeps taking intake messages that are already waiting.
+    static let intakeDrain = Duration.seconds(2)
+
+    /// Ingest stops first; intake stays bound while what waits there is routed and answered
+    /// (for at most ``intakeDrain``, so a client that keeps sending cannot hold the stop up),
+    /// then stops too. What ingest still queued is routed last: no one is answered for it.
+    /// Intake messages that arrive after that are never taken, so never acknowledged: their
+    /// clients send them again to the next daemon.
+    private func drainForStop() {
+        sockets.ingest.stopTaking()
+        let deadline = clock.now + RoutingEngine.intakeDrain
+        while clock.now < deadline {
             let batch = takeBatch()
             if batch.isEmpty { break }
             process(batch)
         }
         settleSyncs()
-        try stopIfSyncFailed()
-        saveAtCleanStop()
-        sockets.close(lingerMilliseconds: RoutingEngine.publishLingerMilliseconds)
-        logger.info("leadrouterd stopped", metadata: LoopDuties.metadata(counters, storageFailures: storageFailures))
+        sockets.intake?.stopTaking()
+        while !hasFailed {
+            let batch = takeBatch(from: [sockets.ingest])
+            if batch.isEmpty { break }
+            process(batch)
+        }
+        settleSyncs()
     }
 
     private func stopIfSyncFailed() throws {
