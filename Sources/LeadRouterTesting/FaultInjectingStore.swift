@@ -14,12 +14,14 @@ public final class FaultInjectingStore: RoutingStore {
         var lookUpFailures = 0
         var syncsStarted = 0
         var readsStarted = 0
+        var commitsStarted = 0
     }
 
     public let base: any RoutingStore
     private let faults = Mutex(Faults())
     private let syncGate = Gate()
     private let readGate = Gate()
+    private let commitGate = Gate()
 
     public init(_ base: any RoutingStore) { self.base = base }
 
@@ -36,6 +38,11 @@ public final class FaultInjectingStore: RoutingStore {
     public func releaseSyncs() { syncGate.open() }
     /// Syncs started so far (hung ones included).
     public var syncsStarted: Int { faults.withLock { $0.syncsStarted } }
+    /// Commits block until ``releaseCommits()``.
+    public func hangCommits() { commitGate.close() }
+    public func releaseCommits() { commitGate.open() }
+    /// Commits started so far (hung ones included).
+    public var commitsStarted: Int { faults.withLock { $0.commitsStarted } }
     /// Envelope reads (replay) block until ``releaseEnvelopeReads()``.
     public func hangEnvelopeReads() { readGate.close() }
     public func releaseEnvelopeReads() { readGate.open() }
@@ -64,6 +71,8 @@ public final class FaultInjectingStore: RoutingStore {
     }
 
     public func commit(_ batch: StoreBatch, published: [String: Int]) throws(StoreError) {
+        faults.withLock { $0.commitsStarted += 1 }
+        commitGate.pass()
         let fail = faults.withLock { f in
             defer { f.commitFailures = max(0, f.commitFailures - 1) }
             return f.commitFailures > 0

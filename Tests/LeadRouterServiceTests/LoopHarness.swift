@@ -37,10 +37,8 @@ final class LoopHarness: @unchecked Sendable {
     private let finished = Mutex<Result<Void, any Error>?>(nil)
     private let ended = DispatchSemaphore(value: 0)
 
-    /// - Parameter intakeOverIPC: intake on `ipc://` instead of `inproc://`: unbinding it then
-    ///   closes its clients' connections, as with tcp.
     init(store: any RoutingStore, clock: any LoopClock = SystemLoopClock(), pipelineBatch: Int? = nil,
-         context: Context? = nil, heartbeatMilliseconds: Int = 1000, intakeOverIPC: Bool = false) throws {
+         context: Context? = nil, heartbeatMilliseconds: Int = 1000) throws {
         self.context = try context ?? Context()
         var config = try ConfigLoader.load(yaml: """
             state_dir: /nonexistent
@@ -52,9 +50,7 @@ final class LoopHarness: @unchecked Sendable {
             """)
         let name = UUID().uuidString
         config.ingest.bind = [.inProcess("ingest-\(name)")]
-        config.intake.bind = intakeOverIPC
-            ? Endpoint(validating: "ipc://\(NSTemporaryDirectory())lr-\(name.prefix(8)).ipc")
-            : .inProcess("intake-\(name)")
+        config.intake.bind = .inProcess("intake-\(name)")
         config.publish.bind = .inProcess("publish-\(name)")
         config.replay.bind = .inProcess("replay-\(name)")
         self.config = config
