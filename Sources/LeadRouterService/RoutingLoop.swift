@@ -110,16 +110,7 @@ public final class RoutingLoop: Sendable {
         }
         defer { replay?.stop() }
 
-        bound.record(stateDir: config.stateDir, logger: logger)
-        logger.info("leadrouterd ready", metadata: [
-            "ingest": "\(bound.ingest + config.ingest.connect.map(\.description))",
-            "intake": "\(bound.intake ?? "-")",
-            "publish": "\(bound.publish)",
-            "replay": "\(bound.replay ?? "-")",
-            "partners": "\(config.partners.count)",
-            "store": "\(store.path)",
-            "durability": "\(store.durability.rawValue)",
-        ])
+        announceReady(bound)
         notifier.notify("READY=1\nSTATUS=routing leads")
         onReady()
 
@@ -136,6 +127,20 @@ public final class RoutingLoop: Sendable {
             engine.turn()
         }
         try engine.stop()
+    }
+
+    /// Writes `endpoints.json` and logs the ready line with the endpoints really bound.
+    private func announceReady(_ bound: BoundEndpoints) {
+        bound.record(stateDir: config.stateDir, logger: logger)
+        logger.info("leadrouterd ready", metadata: [
+            "ingest": "\(bound.ingest + config.ingest.connect.map(\.description))",
+            "intake": "\(bound.intake ?? "-")",
+            "publish": "\(bound.publish)",
+            "replay": "\(bound.replay ?? "-")",
+            "partners": "\(config.partners.count)",
+            "store": "\(store.path)",
+            "durability": "\(store.durability.rawValue)",
+        ])
     }
 }
 
