@@ -161,15 +161,14 @@ final class RoutingEngine {
 
     // MARK: - Publishing
 
+    /// Publishes on the feed. Replay's watermarks are recorded by the caller, once per batch
+    /// (``release(_:)`` before the replies, ``republishUnpublished(_:)`` at start-up).
     func publish(_ messages: [OutgoingMessage]) {
         let now = clock.now
-        var last: [String: Int] = [:]
         for message in messages {
             feed.didPublish(message, at: now)
             sockets.feed.publish(message)
-            last[message.topic] = message.seq
         }
-        watermarks.record(last)
     }
 
     private func sendHeartbeats(now: ContinuousClock.Instant) {
@@ -190,6 +189,7 @@ final class RoutingEngine {
                     throw StartupError("\(error)")
                 }
                 guard let last = messages.last else { break }
+                watermarks.record([topic: last.seq])
                 publish(messages)
                 republished += messages.count
                 next = last.seq + 1
