@@ -70,6 +70,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var publish = PublishConfig()
     public var replay = ReplayConfig()
     public var store = StoreConfig()
+    /// `control`: partners' actions on their leads.
+    public var control = ControlConfig()
 
     /// The defaults: what a config file that names none of these keys gets.
     public init() {}

@@ -10,17 +10,33 @@ public struct RoutingRules: Sendable, Equatable {
     public var partners: [Partner]
     /// Deal registrations from the config (more can be added at run time; see docs/routing.md).
     public var registrations: [Registration]
+    /// The `offers:` section (without one: no offers, unless a partner's own `offers:` sets
+    /// `accept_within`).
+    public var offers: OfferPolicy
 
     public init(
         routing: RoutingPolicy = RoutingPolicy(),
         qualification: QualificationConfig = QualificationConfig(),
         partners: [Partner] = [],
-        registrations: [Registration] = []
+        registrations: [Registration] = [],
+        offers: OfferPolicy = OfferPolicy()
     ) {
         self.routing = routing
         self.qualification = qualification
         self.partners = partners
         self.registrations = registrations
+        self.offers = offers
+    }
+
+    /// The offer policy for leads chosen for `partner`: the `offers:` section with the
+    /// partner's own `offers:` in place.
+    public func offerPolicy(for partner: Partner) -> OfferPolicy {
+        partner.offers?.applied(to: offers) ?? offers
+    }
+
+    /// Whether any lead may be offered rather than assigned.
+    public var offersLeads: Bool {
+        offers.offersLeads || partners.contains { offerPolicy(for: $0).offersLeads }
     }
 }
 
@@ -87,6 +103,8 @@ public struct Partner: Sendable, Equatable {
     /// Customers the partner already owns: domains (`acme.example`) or company names, as
     /// written (trimmed); the router normalises them (see ``AccountKey``).
     public var accounts: [String]
+    /// The partner's own `offers:`, overriding the `offers:` section's keys it names.
+    public var offers: OfferOverride?
 
     public init(
         id: String,
@@ -99,7 +117,8 @@ public struct Partner: Sendable, Equatable {
         minGrade: Grade? = nil,
         capacity: Capacity? = nil,
         pausedUntil: Int64? = nil,
-        accounts: [String] = []
+        accounts: [String] = [],
+        offers: OfferOverride? = nil
     ) {
         self.id = id
         self.name = name ?? id
@@ -112,6 +131,7 @@ public struct Partner: Sendable, Equatable {
         self.capacity = capacity
         self.pausedUntil = pausedUntil
         self.accounts = accounts
+        self.offers = offers
     }
 
     /// The feed topic this partner subscribes to: `partner/<id>/`.
