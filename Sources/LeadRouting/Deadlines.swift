@@ -50,16 +50,18 @@ public struct Deadlines<Key: Hashable, Time: Comparable> {
         }
     }
 
-    /// Removes and returns the keys whose deadline is at or before `now`, earliest first.
-    public mutating func takeDue(now: Time) -> [Key] {
+    /// Removes and returns the keys whose deadline is at or before `now`, earliest first, at
+    /// most `limit` of them (the rest stay due for the next call).
+    public mutating func takeDue(now: Time, limit: Int = .max) -> [Key] {
         var due: [Key] = []
-        while true {
+        while due.count < limit {
             dropStaleTop()
             guard let top = heap.first, top.at <= now else { return due }
             live[top.key] = nil
             removeTop()
             due.append(top.key)
         }
+        return due
     }
 
     // MARK: - Heap

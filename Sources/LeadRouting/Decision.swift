@@ -81,6 +81,8 @@ public struct RoutingDecision: Sendable, Equatable {
     public var reasons: [String]
     /// `a-` and a ULID, shared by every envelope of the decision; set when the lead is routed.
     public var assignmentID: String = ""
+    /// With offers on for the chosen partner: the case of the offer made instead of an assignment.
+    public var offered: LeadCase?
     public var qualification: Qualification?
     public var rule: ChoiceRule = .unmatched
     /// The partners whose territory covers the lead (its country, its region, or anywhere),
@@ -315,5 +317,7 @@ public enum FeedTopic {
     public static let vendorSales = "vendor-sales/"
     public static let nurture = "nurture/"
     public static let rejected = "rejected/"
+    /// Every outcome partners report, for the vendor's channel managers.
+    public static let outcomes = "outcomes/"
     public static func partner(_ id: String) -> String { "partner/\(id)/" }
 }

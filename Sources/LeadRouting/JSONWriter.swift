@@ -34,6 +34,22 @@ struct JSONWriter {
         if let value { JSONWriter.appendString(value, to: &bytes) } else { appendNull() }
     }
 
+    mutating func field(_ name: StaticString, _ value: Bool) {
+        key(name)
+        bytes.append(contentsOf: Array((value ? "true" : "false").utf8))
+    }
+
+    /// A number: whole values without a fraction (`50000`), others as Swift prints them.
+    mutating func field(_ name: StaticString, _ value: Double?) {
+        key(name)
+        guard let value, value.isFinite else { return appendNull() }
+        if value == value.rounded(), abs(value) < 1e15 {
+            appendInt(Int(value))
+        } else {
+            bytes.append(contentsOf: Array("\(value)".utf8))
+        }
+    }
+
     mutating func field(_ name: StaticString, _ values: [String]) {
         key(name)
         bytes.append(UInt8(ascii: "["))

@@ -68,7 +68,7 @@ public struct PipelineCounters: Sendable, Equatable {
 /// publishes what comes out. Bad input of any kind yields a `rejected/` envelope, never a
 /// trap or a thrown error, so one bad message cannot stop or delay the others.
 public struct LeadPipeline: Sendable {
-    public private(set) var router: Router
+    public internal(set) var router: Router
     public let maxMessageBytes: Int
     public private(set) var counters = PipelineCounters()
     /// The last `seq` published on each topic.
@@ -84,6 +84,10 @@ public struct LeadPipeline: Sendable {
     /// exactly those that are stored. See ``beginBatch()``.
     public private(set) var generation = 0
     private var random: SplitMix64
+    /// The offer policy of each partner that takes offers (`accept_within` > 0), and the
+    /// `offers:` section's for the rest.
+    public private(set) var offerPolicies: [String: OfferPolicy]
+    public private(set) var defaultOfferPolicy: OfferPolicy
 
     /// Bytes of the input quoted in a `rejected/` envelope.
     public static let quotedInputBytes = 1024
@@ -98,6 +102,8 @@ public struct LeadPipeline: Sendable {
     public init(rules: RoutingRules, maxMessageBytes: Int, lastSeq: [String: Int] = [:], seed: UInt64,
                 partnerStates: [String: PartnerState] = [:], registrations: [Registration] = []) {
         self.router = Router(rules: rules, states: partnerStates, registrations: registrations)
+        self.offerPolicies = LeadPipeline.offerPolicies(rules)
+        self.defaultOfferPolicy = rules.offers
         self.maxMessageBytes = maxMessageBytes
         self.lastSeq = lastSeq
         self.random = SplitMix64(seed: seed)
@@ -206,12 +212,21 @@ public struct LeadPipeline: Sendable {
         decision.assignmentID = assignmentID
         let routedAt = Timestamp.rfc3339(millisecondsSince1970: now)
         var messages: [OutgoingMessage] = []
-        for assignment in decision.assignments {
+        if let partnerID = decision.partnerID, let policy = offerPolicies[partnerID],
+           let engagement = decision.assignments.first?.engagement {
+            let (offered, event) = OfferMachine.offer(
+                leadID: leadID, assignmentID: assignmentID, partner: partnerID, engagement: engagement,
+                registered: decision.rule == .registration, now: now, policy: policy)
+            decision.offered = offered
+            messages = caseEnvelopes(for: event, of: offered, lead: lead.raw, now: now, decision: decision)
+        }
+        for assignment in decision.assignments where decision.offered == nil {
             let seq = nextSeq(assignment.topic)
             var json = JSONWriter(capacity: lead.raw.count + 512)
             json.beginObject()
             json.field("seq", seq)
             json.field("topic", assignment.topic)
+            json.field("type", "assignment")
             json.field("assignment_id", assignmentID)
             json.field("lead_id", leadID)
             json.field("partner_id", assignment.partnerID)
@@ -241,6 +256,7 @@ public struct LeadPipeline: Sendable {
         json.beginObject()
         json.field("seq", seq)
         json.field("topic", FeedTopic.rejected)
+        json.field("type", "rejected")
         json.objectField("error")
         json.field("code", rejection.code.rawValue)
         json.field("field", rejection.field)
@@ -262,7 +278,9 @@ public struct LeadPipeline: Sendable {
         return .duplicate(leadID: leadID)
     }
 
-    private mutating func nextSeq(_ topic: String) -> Int {
+    mutating func countPublished(_ count: Int) { counters.published += count }
+
+    mutating func nextSeq(_ topic: String) -> Int {
         let seq = (lastSeq[topic] ?? 0) + 1
         lastSeq[topic] = seq
         return seq
