@@ -59,6 +59,8 @@ public final class FaultInjectingStore: RoutingStore {
     public func partnerStates() throws(StoreError) -> [String: PartnerState] { try base.partnerStates() }
     public func registrations() throws(StoreError) -> [Registration] { try base.registrations() }
     public func registrationsVersion() throws(StoreError) -> Int64 { try base.registrationsVersion() }
+    public func openCases() throws(StoreError) -> [LeadCase] { try base.openCases() }
+    public func caseRecords(leadIDs: [String]) throws(StoreError) -> [String: CaseRecord] { try base.caseRecords(leadIDs: leadIDs) }
 
     public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool) throws(StoreError)
         -> (known: Set<String>, owners: [String: AccountOwner]) {

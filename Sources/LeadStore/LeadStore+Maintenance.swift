@@ -145,6 +145,7 @@ extension LeadStore {
                     deleted += db.changesCount
                     try db.execute(sql: "DELETE FROM registrations WHERE expires < ?", arguments: [expiredBefore ?? cutoff])
                     deleted += db.changesCount
+                    deleted += try LeadStore.pruneCases(olderThan: cutoff, limit: limit, db)
                     // Once the newest rows are pruned (every envelope, or every lead), SQLite numbers
                     // new rows from 1 again. A stored lower bound past the next row id would then make
                     // a restart after a crash look for pending rows above the ones numbered again

@@ -132,6 +132,23 @@ extension LeadStore {
                 INSERT INTO store_state (key, value) VALUES ('\(LeadStore.ownersPendingFromKey)', coalesce((SELECT max(id) FROM leads), 0) + 1);
                 """)
         }
+        migrator.registerMigration("v7: lead cases (offers and partner actions)") { db in
+            // One row per lead that was offered or acted on: its state, its stored form
+            // (`record`, see LeadCase.encoded) and its history as JSON lines. Open cases (with
+            // a deadline) are read back at start-up through the partial index.
+            try db.execute(sql: """
+                CREATE TABLE lead_cases (
+                    lead_id TEXT PRIMARY KEY,
+                    state TEXT NOT NULL,
+                    partner_id TEXT,
+                    deadline INTEGER,
+                    record TEXT NOT NULL,
+                    history TEXT NOT NULL DEFAULT '',
+                    updated_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX lead_cases_deadline ON lead_cases (deadline) WHERE deadline IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -29,6 +29,7 @@ extension LeadStore {
                 }
                 try LeadStore.writeOwners(owners, db)
                 try LeadStore.writePartnerStates(batch.partnerStates, db)
+                try LeadStore.writeCases(batch.cases, db)
                 try LeadStore.writePublished(published, db)
                 if !published.isEmpty, let from = pending.oldestID ?? added.values.lazy.compactMap(\.first?.id).min() {
                     // With the watermarks (about once a second): where a restart looks for

@@ -91,8 +91,10 @@ public struct StoreBatch: Sendable {
     public var accountOwners: [(key: String, partnerID: String)] = []
     /// Rotation and capacity state of the partners this batch changed.
     public var partnerStates: [String: PartnerState] = [:]
+    /// Cases of leads offered or acted on in this batch, in order.
+    public var cases: [CaseWrite] = []
     public init() {}
-    public var isEmpty: Bool { leads.isEmpty && envelopes.isEmpty }
+    public var isEmpty: Bool { leads.isEmpty && envelopes.isEmpty && cases.isEmpty }
 
     /// Adds a routed lead as the daemon stores it: its row, with the decision record, and its
     /// envelopes, which point at that row (the lead's bytes are stored once).

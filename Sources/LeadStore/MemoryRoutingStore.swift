@@ -16,6 +16,7 @@ public final class MemoryRoutingStore: RoutingStore {
         var registrations: [Registration] = []
         var registrationsVersion: Int64 = 0
         var partnerLists: [[String]] = []
+        var cases: [String: (lead: LeadCase, history: [UInt8])] = [:]
         var commits = 0
         var syncs = 0
     }
@@ -66,7 +67,28 @@ public final class MemoryRoutingStore: RoutingStore {
     public func registrations() throws(StoreError) -> [Registration] { state.withLock { $0.registrations } }
     public func registrationsVersion() throws(StoreError) -> Int64 { state.withLock { $0.registrationsVersion } }
 
+    public func openCases() throws(StoreError) -> [LeadCase] {
+        state.withLock { $0.cases.values.map(\.lead).filter(\.isOpen) }
+    }
+
+    /// A lead's case and its history lines.
+    public func caseHistory(leadID: String) -> (lead: LeadCase, history: String)? {
+        state.withLock { s in s.cases[leadID].map { ($0.lead, String(decoding: $0.history, as: UTF8.self)) } }
+    }
+
     // MARK: Routing
+
+    public func caseRecords(leadIDs: [String]) throws(StoreError) -> [String: CaseRecord] {
+        state.withLock { s in
+            var records: [String: CaseRecord] = [:]
+            for leadID in leadIDs {
+                guard let lead = s.leads[leadID] else { continue }
+                records[leadID] = CaseRecord(lead: lead.lead, partnerID: lead.partnerID, assignmentID: lead.assignmentID,
+                                             stored: s.cases[leadID]?.lead)
+            }
+            return records
+        }
+    }
 
     public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool) throws(StoreError)
         -> (known: Set<String>, owners: [String: AccountOwner]) {
@@ -95,6 +117,9 @@ public final class MemoryRoutingStore: RoutingStore {
             }
             for (key, partnerID) in batch.accountOwners { s.owners[key] = AccountOwner(partnerID: partnerID, routedAt: batch.createdAt) }
             s.partners.merge(batch.partnerStates) { _, new in new }
+            for write in batch.cases {
+                s.cases[write.lead.leadID] = (write.lead, (s.cases[write.lead.leadID]?.history ?? []) + write.history)
+            }
             MemoryRoutingStore.mark(published, in: &s)
             s.commits += 1
         }

@@ -25,7 +25,14 @@ public protocol RoutingStore: AnyObject, Sendable {
     /// Changes whenever ``registrations()`` would return something new.
     func registrationsVersion() throws(StoreError) -> Int64
 
+    /// Every case waiting on a deadline (open offers, pools, follow-ups).
+    func openCases() throws(StoreError) -> [LeadCase]
+
     // MARK: Routing
+
+    /// What the store holds of each of `leadIDs` it routed, for partner actions (read after
+    /// the last commit: the caller waits for a commit in flight).
+    func caseRecords(leadIDs: [String]) throws(StoreError) -> [String: CaseRecord]
 
     /// Which of `leadIDs` are stored, and who owns each of `accountKeys`. `besideCommit`:
     /// a commit is in flight on another thread, so read beside it.

@@ -1,0 +1,103 @@
+/// A lead's history after routing: one JSON line per step (offers, actions, deadlines),
+/// stored with its case and printed by `leadctl explain`.
+extension CaseEvent {
+    /// The step as one line of JSON ending in a newline:
+    /// `{"at":"…","event":"declined","partner_id":"acme","reason":"not_qualified"}`.
+    public func historyLine(at now: Int64) -> [UInt8] {
+        var json = JSONWriter(capacity: 192)
+        json.beginObject()
+        json.field("at", Timestamp.rfc3339(millisecondsSince1970: now))
+        switch self {
+        case .offered(let partner, let engagement, let acceptBy, let attempt):
+            json.field("event", "offered")
+            json.field("partner_id", partner)
+            json.field("engagement", engagement.rawValue)
+            json.field("attempt", attempt)
+            json.field("accept_by", Timestamp.rfc3339(millisecondsSince1970: acceptBy))
+        case .assigned(let partner, let engagement, let attempt):
+            json.field("event", "assigned")
+            json.field("partner_id", partner)
+            json.field("engagement", engagement.rawValue)
+            json.field("attempt", attempt)
+        case .accepted(let partner, _, let claimed):
+            json.field("event", claimed ? "claimed" : "accepted")
+            json.field("partner_id", partner)
+        case .declined(let partner, let reason, let note):
+            json.field("event", "declined")
+            json.field("partner_id", partner)
+            json.field("reason", reason.rawValue)
+            if let note { json.field("note", note) }
+        case .expired(let partner, let acceptBy):
+            json.field("event", "expired")
+            json.field("partner_id", partner)
+            json.field("accept_by", Timestamp.rfc3339(millisecondsSince1970: acceptBy))
+        case .withdrawn(let partner, let reason):
+            json.field("event", "withdrawn")
+            json.field("partner_id", partner)
+            json.field("reason", LeadPipeline.withdrawalReason(reason))
+        case .claimOpen(let partners, let claimBy):
+            json.field("event", "claim_open")
+            json.field("partners", partners)
+            json.field("claim_by", Timestamp.rfc3339(millisecondsSince1970: claimBy))
+        case .vendorRequest(let partner, let mode, let need, let note):
+            json.field("event", "vendor_request")
+            json.field("partner_id", partner)
+            json.field("mode", mode.rawValue)
+            if let need { json.field("need", need) }
+            if let note { json.field("note", note) }
+        case .handedBack(let partner, let reason, let note):
+            json.field("event", "handed_back")
+            json.field("partner_id", partner)
+            json.field("reason", reason)
+            if let note { json.field("note", note) }
+        case .outcome(let partner, let stage, let value, let currency, let reason, let note):
+            json.field("event", "outcome")
+            json.field("partner_id", partner)
+            json.field("stage", stage.rawValue)
+            if let value { json.field("value", value) }
+            if let currency { json.field("currency", currency) }
+            if let reason { json.field("reason", reason.rawValue) }
+            if let note { json.field("note", note) }
+        case .toVendorSales(let reason):
+            json.field("event", "vendor_sales")
+            json.field("reason", reason)
+        case .toNurture(let reason):
+            json.field("event", "nurture")
+            json.field("reason", reason)
+        }
+        json.endObject()
+        var line = json.bytes
+        line.append(0x0A)
+        return line
+    }
+}
+
+/// A case as a commit writes it: its new stored form and the history lines it adds.
+public struct CaseWrite: Sendable, Equatable {
+    public var lead: LeadCase
+    /// JSON lines to append to the case's history.
+    public var history: [UInt8]
+    public var updatedAt: Int64
+
+    public init(lead: LeadCase, history: [UInt8], updatedAt: Int64) {
+        self.lead = lead
+        self.history = history
+        self.updatedAt = updatedAt
+    }
+}
+
+/// What the store knows of a routed lead, for acting on it: its bytes, the partner it was
+/// routed to, and its case when it has one.
+public struct CaseRecord: Sendable, Equatable {
+    public var lead: [UInt8]
+    public var partnerID: String?
+    public var assignmentID: String
+    public var stored: LeadCase?
+
+    public init(lead: [UInt8], partnerID: String?, assignmentID: String, stored: LeadCase?) {
+        self.lead = lead
+        self.partnerID = partnerID
+        self.assignmentID = assignmentID
+        self.stored = stored
+    }
+}

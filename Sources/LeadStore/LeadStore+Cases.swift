@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+public import LeadRouting
+
+/// Offers and partner actions: each lead's case (its state, and its history as JSON lines),
+/// written with the batch that changed it. Open cases (those with a deadline) are read
+/// back at start-up through a partial index on `deadline`.
+extension LeadStore {
+    static func writeCases(_ cases: [CaseWrite], _ db: Database) throws {
+        guard !cases.isEmpty else { return }
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO lead_cases (lead_id, state, partner_id, deadline, record, history, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (lead_id) DO UPDATE SET
+                state = excluded.state, partner_id = excluded.partner_id, deadline = excluded.deadline,
+                record = excluded.record, history = lead_cases.history || excluded.history,
+                updated_at = excluded.updated_at
+            """)
+        for write in cases {
+            let lead = write.lead
+            try RawSQL.run(upsert, db) { s in
+                RawSQL.text(s, 1, lead.leadID)
+                RawSQL.text(s, 2, lead.state.rawValue)
+                if let partner = lead.partnerID { RawSQL.text(s, 3, partner) } else { sqlite3_bind_null(s, 3) }
+                if let deadline = lead.deadline { sqlite3_bind_int64(s, 4, deadline) } else { sqlite3_bind_null(s, 4) }
+                RawSQL.text(s, 5, lead.encoded)
+                RawSQL.text(s, 6, bytes: write.history)
+                sqlite3_bind_int64(s, 7, write.updatedAt)
+            }
+        }
+    }
+
+    /// Every case waiting on a deadline, for the loop to hold at start-up.
+    public func openCases() throws(StoreError) -> [LeadCase] {
+        try reading("reading open offers") { db in
+            var cases: [LeadCase] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT lead_id, record FROM lead_cases WHERE deadline IS NOT NULL")
+            while let row = try rows.next() {
+                if let lead = LeadCase(leadID: row[0], encoded: row[1]) { cases.append(lead) }
+            }
+            return cases
+        }
+    }
+
+    /// What the store holds of each of `leadIDs` that it routed: the lead, its partner, and
+    /// its case if it has one. Read on the writer's connection, after the last commit.
+    public func caseRecords(leadIDs: [String]) throws(StoreError) -> [String: CaseRecord] {
+        guard !leadIDs.isEmpty else { return [:] }
+        return try onWriter("reading leads for partner actions") { db in
+            let select = try db.cachedStatement(sql: """
+                SELECT l.lead_id, l.lead, l.partner_id, l.assignment_id, c.record
+                FROM leads l LEFT JOIN lead_cases c ON c.lead_id = l.lead_id WHERE l.lead_id = ?
+                """)
+            var records: [String: CaseRecord] = [:]
+            for leadID in Set(leadIDs) {
+                guard let row = try Row.fetchOne(select, arguments: [leadID]) else { continue }
+                let record: String? = row[4]
+                records[leadID] = CaseRecord(
+                    lead: [UInt8](row[1] as Data), partnerID: row[2], assignmentID: row[3],
+                    stored: record.flatMap { LeadCase(leadID: leadID, encoded: $0) })
+            }
+            return records
+        }
+    }
+
+    /// A lead's case and its history (JSON lines), for `leadctl explain`; `nil` without one.
+    public func caseHistory(leadID: String) throws(StoreError) -> (lead: LeadCase, history: String)? {
+        try reading("reading the history of \(leadID)") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT record, history FROM lead_cases WHERE lead_id = ?", arguments: [leadID]),
+                  let lead = LeadCase(leadID: leadID, encoded: row[0]) else { return nil }
+            return (lead, row[1])
+        }
+    }
+
+    /// Deletes up to `limit` cases with nothing left to wait for, last changed before `cutoff`.
+    static func pruneCases(olderThan cutoff: Int64, limit: Int, _ db: Database) throws -> Int {
+        try db.execute(
+            sql: "DELETE FROM lead_cases WHERE lead_id IN (SELECT lead_id FROM lead_cases WHERE deadline IS NULL AND updated_at < ? LIMIT ?)",
+            arguments: [cutoff, limit])
+        return db.changesCount
+    }
+}
