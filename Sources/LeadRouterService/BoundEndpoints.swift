@@ -13,6 +13,7 @@ struct BoundEndpoints: Codable, Equatable, Sendable {
     var intake: String?
     var publish: String = ""
     var replay: String?
+    var control: String?
 
     static let fileName = "endpoints.json"
 
@@ -30,6 +31,7 @@ struct BoundEndpoints: Codable, Equatable, Sendable {
         try container.encode(intake, forKey: .intake)
         try container.encode(publish, forKey: .publish)
         try container.encode(replay, forKey: .replay)
+        try container.encode(control, forKey: .control)
     }
 
     /// Writes `endpoints.json` (see ``write(stateDir:)``). A failure is logged, not fatal:

@@ -7,11 +7,13 @@ import ZeroMQ
 final class DaemonSockets {
     let ingest: InboundEndpoint
     let intake: InboundEndpoint?
+    /// Partners' actions on their leads (`control.bind`).
+    let control: InboundEndpoint?
     let feed: FeedEndpoint
     /// Where each socket really bound (a port of 0 or * resolved), read right after its bind.
     private(set) var bound = BoundEndpoints()
     /// Where leads come in, in the order a batch takes from them.
-    var inbound: [InboundEndpoint] { [ingest] + (intake.map { [$0] } ?? []) }
+    var inbound: [InboundEndpoint] { [ingest] + [intake, control].compactMap { $0 } }
     /// Every socket the loop polls for input.
     var polled: [Socket] { inbound.map(\.socket) + [feed.socket] }
 
@@ -45,6 +47,19 @@ final class DaemonSockets {
             intake = InboundEndpoint(channel: .intake, socket: socket, bound: [intakeBound], logger: logger)
         } else {
             intake = nil
+        }
+
+        if let endpoint = config.control.bind {
+            let socket = try Socket(context, type: .router)
+            try socket.set(.linger, 0)
+            try socket.set(.receiveHighWaterMark, 10_000)
+            // A control request is a few hundred bytes: anything far larger drops its sender.
+            try socket.setMaximumMessageSize(Int64(1 << 20))
+            let controlBound = try DaemonSockets.bind(socket, endpoint, key: "control.bind")
+            bound.control = controlBound
+            control = InboundEndpoint(channel: .control, socket: socket, bound: [controlBound], logger: logger)
+        } else {
+            control = nil
         }
 
         let publish = try Socket(context, type: .xpub)

@@ -64,6 +64,14 @@ struct LoopDuties {
         ])
     }
 
+    /// A control request refused (bad input, or an action the lead's state does not allow).
+    mutating func logControlRefusal(_ error: ControlError, now: ContinuousClock.Instant) {
+        guard mayLog(now: now) else { return }
+        logger.info("control request refused", metadata: [
+            "code": "\(error.code.rawValue)", "lead_id": "\(error.leadID ?? "-")", "reason": "\(error.message)",
+        ])
+    }
+
     mutating func logStorageFailure(error: StoreError, ingestLeadIDs: [String], intakeCount: Int, now: ContinuousClock.Instant) {
         guard mayLog(now: now) else { return }
         logger.error("the store refused a batch: nothing in it was acknowledged or published", metadata: [

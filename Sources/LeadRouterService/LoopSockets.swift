@@ -5,7 +5,7 @@ import ZeroMQ
 /// A message taken off an inbound socket, with what is needed to answer it.
 struct Received {
     var channel: InboundChannel
-    /// For intake: the ROUTER's routing frames (identity, and the empty delimiter of a REQ client).
+    /// For intake and control: the ROUTER's routing frames (identity, and the empty delimiter of a REQ client).
     var replyRoute: [[UInt8]]
     var message: InboundMessage
     var receivedAt: Int64
@@ -53,10 +53,10 @@ final class InboundEndpoint {
         case .ingest:
             return Received(channel: .ingest, replyRoute: [], message: InboundMessage(frames: frames, totalSize: totalSize),
                             receivedAt: now, peer: peer)
-        case .intake:
+        case .intake, .control:
             let (route, payload) = RouterFrames.split(frames)
             let payloadSize = totalSize - route.reduce(0) { $0 + $1.count }
-            return Received(channel: .intake, replyRoute: route, message: InboundMessage(frames: payload, totalSize: payloadSize),
+            return Received(channel: channel, replyRoute: route, message: InboundMessage(frames: payload, totalSize: payloadSize),
                             receivedAt: now, peer: peer)
         }
     }

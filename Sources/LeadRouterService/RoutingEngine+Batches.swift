@@ -6,8 +6,13 @@ import Logging
 struct PreparedBatch {
     var items: [Received]
     var accepted: [Result<ParsedLead, LeadRejection>]
+    /// Control requests, and the ids of cases whose deadline fired, in this batch.
+    var control: [Received] = []
+    var due: [String] = []
+    /// The leads offered in this batch, for actions on them in the same batch.
+    var offeredLeads: [String: [UInt8]] = [:]
     var storeBatch: StoreBatch
-    var replies: [(route: [[UInt8]], body: [UInt8])]
+    var replies: [Reply]
     var rejections: [LeadRejection]
     /// What releasing it adds to the counters.
     var counts: PipelineCounters
@@ -23,7 +28,7 @@ struct PreparedBatch {
 
 /// What a committed batch answers and publishes once it is durable.
 struct CommittedBatch {
-    var replies: [(route: [[UInt8]], body: [UInt8])]
+    var replies: [Reply]
     var rejections: [LeadRejection]
     var envelopes: [OutgoingMessage]
     /// The leads in it that came by SUB: no one can be answered about them, so a failed
@@ -45,6 +50,19 @@ struct LookUpFailure: Error {
     var accepted: [Result<ParsedLead, LeadRejection>]
 }
 
+/// A batch taken off the sockets: leads, control requests, and the due deadlines that join it.
+struct BatchInput {
+    var leads: [Received]
+    var control: [Received]
+    var due: [String]
+
+    init(_ batch: [Received], due: [String]) {
+        leads = batch.filter { $0.channel != .control }
+        control = batch.filter { $0.channel == .control }
+        self.due = due
+    }
+}
+
 /// A batch's way in: taken off the sockets, validated and routed, then committed on the
 /// routing thread or, under a backlog, by the committer while the next batch is routed.
 extension RoutingEngine {
@@ -55,8 +73,13 @@ extension RoutingEngine {
         held.removeAll()
         let copyLimit = max(config.ingest.maxMessageBytes, LeadPipeline.quotedInputBytes)
         var open = endpoints ?? sockets.inbound
+        var control = batch.count { $0.channel == .control }
         while batch.count < RoutingLoop.batchLimit && !open.isEmpty {
             open.removeAll { endpoint in
+                if endpoint.channel == .control {
+                    guard control < RoutingEngine.controlPerBatch else { return true }
+                    control += 1
+                }
                 guard batch.count < RoutingLoop.batchLimit,
                       let received = endpoint.receive(copyLimit: copyLimit, now: clock.wallMilliseconds) else { return true }
                 batch.append(received)
@@ -72,18 +95,24 @@ extension RoutingEngine {
     /// A batch of ``pipelineBatch`` or more (a backlog) commits on the committer's thread
     /// while the routing thread goes on with the next one. At most one commit is in flight,
     /// and batches are committed, answered and published in the order they were routed.
-    func process(_ batch: [Received]) {
-        var prepared = prepare(batch)
+    func process(_ batch: [Received], due: [String] = []) {
+        let input = BatchInput(batch, due: due)
+        // Partner actions and deadlines read cases from the store: it must hold every batch
+        // routed before this one.
+        if (!input.control.isEmpty || !input.due.isEmpty) && committing != nil { collectCommit(waiting: true) }
+        var prepared = prepare(input)
         if committing != nil, !collectCommit(waiting: true) {
             // The batch in flight failed and the pipeline went back to before it, which this
             // batch was routed on top of: route it again from there.
-            prepared = prepare(batch)
+            prepared = prepare(input)
         }
         let ready: PreparedBatch
         switch prepared {
         case .failure(let failure):
             settleSyncs()
-            failBatch(batch, failure.accepted, error: failure.error)
+            failBatch(input.leads, failure.accepted, error: failure.error)
+            failControl(input.control, error: failure.error)
+            offers.reschedule(input.due)
             return
         case .success(let value):
             ready = value
@@ -100,9 +129,16 @@ extension RoutingEngine {
 
     /// Validates, de-duplicates and routes a batch, and builds what its commit writes. Fails
     /// when the store could not be asked about its leads.
-    func prepare(_ batch: [Received]) -> Result<PreparedBatch, LookUpFailure> {
+    func prepare(_ input: BatchInput) -> Result<PreparedBatch, LookUpFailure> {
+        let batch = input.leads
         // Validate everything first, so one store look-up covers the batch's lead ids.
         let accepted = batch.map { pipeline.accept($0.message, from: $0.channel) }
+        let caseInputs: CaseInputs
+        do {
+            caseInputs = try readCaseInputs(control: input.control, due: input.due)
+        } catch {
+            return .failure(LookUpFailure(error: error, accepted: accepted))
+        }
         var ids: [String] = []
         var accountKeys = Set<String>()
         for case .success(let lead) in accepted {
@@ -123,6 +159,8 @@ extension RoutingEngine {
         var prepared = PreparedBatch(
             items: batch, accepted: accepted, storeBatch: StoreBatch(), replies: [], rejections: [],
             counts: PipelineCounters(), before: before, generation: generation, published: [:])
+        prepared.control = input.control
+        prepared.due = input.due
         prepared.storeBatch.createdAt = clock.wallMilliseconds
         for (item, result) in zip(batch, accepted) {
             switch result {
@@ -132,6 +170,7 @@ extension RoutingEngine {
                 add(lead, of: item, found: found, to: &prepared)
             }
         }
+        addCaseWork(caseInputs, to: &prepared)
         addUpkeep(to: &prepared)
         return .success(prepared)
     }
@@ -145,7 +184,7 @@ extension RoutingEngine {
         prepared.counts.published += 1
         if item.channel == .intake {
             let leadID = item.message.frames.count == 1 ? LeadParser.readableLeadID(item.message.frames[0]) : nil
-            prepared.replies.append((item.replyRoute, IntakeReply.rejected(rejection, leadID: leadID)))
+            prepared.replies.append(Reply(channel: .intake, route: item.replyRoute, body: IntakeReply.rejected(rejection, leadID: leadID)))
         }
     }
 
@@ -177,14 +216,29 @@ extension RoutingEngine {
             prepared.counts.published += messages.count
             prepared.storeBatch.add(routed: lead, channel: item.channel, receivedAt: item.receivedAt, decision: decision,
                                     messages: messages, partnerList: upkeep.partnerList)
-            if item.channel == .intake { prepared.replies.append((item.replyRoute, IntakeReply.accepted(leadID, decision: decision))) }
+            if let offered = decision.offered { addOffer(offered, lead: lead.raw, at: item.receivedAt, to: &prepared) }
+            if item.channel == .intake {
+                prepared.replies.append(Reply(channel: .intake, route: item.replyRoute, body: IntakeReply.accepted(leadID, decision: decision)))
+            }
         case .duplicate:
             prepared.counts.duplicates += 1
             logger.debug("duplicate lead ignored", metadata: ["lead_id": "\(leadID)", "channel": "\(item.channel.rawValue)"])
-            if item.channel == .intake { prepared.replies.append((item.replyRoute, IntakeReply.duplicate(leadID))) }
+            if item.channel == .intake {
+                prepared.replies.append(Reply(channel: .intake, route: item.replyRoute, body: IntakeReply.duplicate(leadID)))
+            }
         case .rejected:
             break  // accept() already vetted the lead
         }
+    }
+
+    /// A lead offered rather than assigned: its case, stored and kept until its deadline.
+    private func addOffer(_ offered: LeadCase, lead: [UInt8], at now: Int64, to prepared: inout PreparedBatch) {
+        guard let partner = offered.partnerID, let engagement = offered.engagement, let acceptBy = offered.deadline else { return }
+        let event = CaseEvent.offered(partner: partner, engagement: engagement, acceptBy: acceptBy, attempt: offered.offers)
+        prepared.storeBatch.cases.append(CaseWrite(lead: offered, history: event.historyLine(at: now), updatedAt: now))
+        prepared.counts.offerEvents["offered", default: 0] += 1
+        prepared.offeredLeads[offered.leadID] = lead
+        offers.put(offered, generation: prepared.generation)
     }
 
     /// Capacity windows are saved with the decisions that filled them; rotation counters go
@@ -209,13 +263,16 @@ extension RoutingEngine {
         if case .failure(let error) = result {
             // Back to before the batch (and any batch routed on top of it since).
             pipeline = batch.before
+            offers.rollBack(from: batch.generation)
             // Batches committed before this one are answered first.
             settleSyncs()
             failBatch(batch.items, batch.accepted, error: error)
+            failControl(batch.control, error: error)
             return
         }
         feed.saved(batch.published)
         pipeline.forgetRecent(through: batch.generation)
+        offers.forget(through: batch.generation)
         if let rotationSave = batch.rotationSave { upkeep.lastRotationSave = rotationSave }
         if storageFailing {
             storageFailing = false

@@ -25,8 +25,8 @@ extension RoutingEngine {
         for rejection in batch.rejections { duties.logRejection(rejection, now: now) }
         // Durable now: replay may serve them as soon as a client hears it was accepted.
         watermarks.record(batch.lastSeqs)
-        if let intake = sockets.intake {
-            for reply in batch.replies { intake.reply(reply.route, reply.body) }
+        for reply in batch.replies {
+            (reply.channel == .control ? sockets.control : sockets.intake)?.reply(reply.route, reply.body)
         }
         publish(batch.envelopes)
         counters.add(batch.counts)
@@ -110,5 +110,6 @@ extension PipelineCounters {
         duplicates += other.duplicates
         published += other.published
         rejected.merge(other.rejected, uniquingKeysWith: +)
+        offerEvents.merge(other.offerEvents, uniquingKeysWith: +)
     }
 }

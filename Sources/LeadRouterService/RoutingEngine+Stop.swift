@@ -31,7 +31,7 @@ extension RoutingEngine {
     /// How long a stop keeps taking intake messages that are already waiting.
     static let intakeDrain = Duration.seconds(2)
 
-    /// Ingest stops first; intake stays bound while what waits there is routed and answered
+    /// Ingest stops first; intake (and control) stay bound while what waits there is routed and answered
     /// (for at most ``intakeDrain``, so a client that keeps sending cannot hold the stop up),
     /// then stops too. What ingest still queued is routed last: no one is answered for it.
     /// Intake messages that arrive after that are never taken, so never acknowledged: their
@@ -46,6 +46,7 @@ extension RoutingEngine {
         }
         settleSyncs()
         sockets.intake?.stopTaking()
+        sockets.control?.stopTaking()
         while !hasFailed {
             let batch = takeBatch(from: [sockets.ingest])
             if batch.isEmpty { break }

@@ -22,6 +22,8 @@ final class RoutingEngine {
     let sockets: DaemonSockets
 
     var pipeline: LeadPipeline
+    /// Cases waiting on a deadline: open offers, pools and follow-ups.
+    var offers: OfferBook
     var durability: Durability<CommittedBatch>
     var feed: Feed
     /// What replay may serve: the feed's watermarks, shared with the replay thread.
@@ -57,6 +59,7 @@ final class RoutingEngine {
         pipeline = LeadPipeline(
             config: config, lastSeq: recovered.topicStates.mapValues(\.lastSeq), seed: UInt64.random(in: .min ... .max),
             partnerStates: recovered.partnerStates, registrations: recovered.registrations)
+        offers = OfferBook(open: recovered.openCases)
         durability = Durability(syncsLog: store.syncsLogOnRequest)
         feed = Feed(published: recovered.topicStates.mapValues(\.publishedSeq), topics: recovered.feedTopics(config),
                     heartbeatEvery: .milliseconds(config.publish.heartbeatMilliseconds))
@@ -84,8 +87,10 @@ final class RoutingEngine {
             // this one ends, and commit what arrived meanwhile with it. Under a backlog,
             // commit beside the sync instead.
             held = batch
-        } else if !batch.isEmpty {
-            process(batch)
+        } else {
+            // Deadlines that passed (while the daemon was down, too) fire with the batch.
+            let due = takeDueCases()
+            if !batch.isEmpty || !due.isEmpty { process(batch, due: due) }
         }
         if !batch.isEmpty || !held.isEmpty {
             // Finishing a checkpoint waits until the traffic pauses.
@@ -122,10 +127,18 @@ final class RoutingEngine {
         if let hang = durability.hangDeadline, deadlines.deadline(of: .hungSync) != hang {
             deadlines.schedule(.hungSync, at: hang)
         }
-        guard let next = deadlines.next else { return 1000 }
-        let wait = next - clock.now
-        if wait <= .zero { return 0 }
-        return min(1000, Int((wait / .milliseconds(1)).rounded(.up)))
+        var waitMilliseconds = 1000
+        if let next = deadlines.next {
+            let wait = next - clock.now
+            if wait <= .zero { return 0 }
+            waitMilliseconds = min(waitMilliseconds, Int((wait / .milliseconds(1)).rounded(.up)))
+        }
+        if let offerDeadline = offers.nextDeadline {
+            let wait = offerDeadline - clock.wallMilliseconds
+            if wait <= 0 { return 0 }
+            waitMilliseconds = min(waitMilliseconds, Int(wait))
+        }
+        return waitMilliseconds
     }
 
     func fireDueTimers() {

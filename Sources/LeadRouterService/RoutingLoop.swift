@@ -137,6 +137,7 @@ public final class RoutingLoop: Sendable {
             "intake": "\(bound.intake ?? "-")",
             "publish": "\(bound.publish)",
             "replay": "\(bound.replay ?? "-")",
+            "control": "\(bound.control ?? "-")",
             "partners": "\(config.partners.count)",
             "store": "\(store.path)",
             "durability": "\(store.durability.rawValue)",
@@ -152,11 +153,14 @@ struct RecoveredState {
     var registrationsVersion: Int64
     /// The store's id for the configured partner list, which decision records index into.
     var partnerList: Int64?
+    /// Cases waiting on a deadline (open offers, pools, follow-ups).
+    var openCases: [LeadCase]
 
     /// Every topic the feed serves at start: the configured partners', the fixed ones, and
     /// any the store has numbered.
     func feedTopics(_ config: RouterConfig) -> [String] {
-        config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected] + topicStates.keys.sorted()
+        config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected]
+            + (config.rules.offersLeads || config.control.bind != nil ? [FeedTopic.outcomes] : []) + topicStates.keys.sorted()
     }
 
     init(store: any RoutingStore, config: RouterConfig, logger: Logger) throws {
@@ -173,6 +177,13 @@ struct RecoveredState {
             partnerStates = try store.partnerStates()
             registrations = try store.registrations()
             registrationsVersion = try store.registrationsVersion()
+            let started = ContinuousClock.now
+            openCases = try store.openCases()
+            if !openCases.isEmpty {
+                logger.info("open offers read back", metadata: [
+                    "count": "\(openCases.count)", "ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
+                ])
+            }
         } catch {
             throw StartupError("\(error)")
         }

@@ -16,6 +16,8 @@ public enum InboundChannel: String, Sendable, Equatable {
     case ingest
     /// The intake ROUTER: `[lead JSON]`.
     case intake
+    /// The control ROUTER: `[request JSON]` (partners' actions, not leads).
+    case control
 }
 
 /// One message for the assignment feed: `[topic][envelope]`, with its `seq` on that topic.
@@ -59,6 +61,8 @@ public struct PipelineCounters: Sendable, Equatable {
     public var duplicates = 0
     public var rejected: [LeadRejection.Code: Int] = [:]
     public var published = 0
+    /// Steps of offered leads' lives, by name (`offered`, `accepted`, `expired`, …).
+    public var offerEvents: [String: Int] = [:]
     public var rejectedTotal: Int { rejected.values.reduce(0, +) }
     public init() {}
 }

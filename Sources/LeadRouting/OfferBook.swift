@@ -43,6 +43,15 @@ public struct OfferBook: Sendable {
         deadlines.takeDue(now: now, limit: limit).filter { open[$0] != nil }
     }
 
+    /// Puts back the deadlines of cases taken by ``takeDue(now:limit:)`` but not handled.
+    public mutating func reschedule(_ leadIDs: [String]) {
+        for leadID in leadIDs {
+            if let deadline = open[leadID]?.deadline, deadlines.deadline(of: leadID) == nil {
+                deadlines.schedule(leadID, at: deadline)
+            }
+        }
+    }
+
     /// Undoes every change of batches `generation` and later, newest first.
     public mutating func rollBack(from generation: Int) {
         while let last = journal.last, last.generation >= generation {

@@ -38,7 +38,7 @@ final class LoopHarness: @unchecked Sendable {
     private let ended = DispatchSemaphore(value: 0)
 
     init(store: any RoutingStore, clock: any LoopClock = SystemLoopClock(), pipelineBatch: Int? = nil,
-         context: Context? = nil, heartbeatMilliseconds: Int = 1000) throws {
+         context: Context? = nil, heartbeatMilliseconds: Int = 1000, configure: (inout RouterConfig) -> Void = { _ in }) throws {
         self.context = try context ?? Context()
         var config = try ConfigLoader.load(yaml: """
             state_dir: /nonexistent
@@ -53,6 +53,8 @@ final class LoopHarness: @unchecked Sendable {
         config.intake.bind = .inProcess("intake-\(name)")
         config.publish.bind = .inProcess("publish-\(name)")
         config.replay.bind = .inProcess("replay-\(name)")
+        config.control.bind = .inProcess("control-\(name)")
+        configure(&config)
         self.config = config
         loop = try RoutingLoop(config: config, store: store, logger: logs.logger(), notifier: SystemdNotifier(environment: [:]),
                                context: self.context, clock: clock, pipelineBatch: pipelineBatch)
@@ -83,6 +85,9 @@ final class LoopHarness: @unchecked Sendable {
         loop.requestStop()
         return waitForExit()
     }
+
+    /// A partner's control client (a DEALER, as an integration that pipelines requests would use).
+    func controlClient() throws -> IntakeClient { try IntakeClient(context: context, endpoint: config.control.bind!.description) }
 
     func intakeClient() throws -> IntakeClient { try IntakeClient(context: context, endpoint: config.intake.bind!.description) }
     func feedReader(_ topics: [String]) throws -> FeedReader { try FeedReader(context: context, endpoint: config.publish.bind.description, topics: topics) }
