@@ -25,13 +25,18 @@ struct Explain: ParsableCommand {
             throw fail("no lead \(leadID) in \(stateDir): never accepted, or pruned past retention")
         }
         let record: [String: Any]
-        do { record = try Explanation.record(of: stored, in: store) } catch { throw fail("\(error)") }
+        let history: (lead: LeadCase, history: String)?
+        do {
+            record = try Explanation.record(of: stored, in: store)
+            history = try store.caseHistory(leadID: leadID)
+        } catch { throw fail("\(error)") }
         if json {
             let data = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data(stored.decision)
             print(String(decoding: data, as: UTF8.self))
             return
         }
         for line in Explanation.lines(for: stored, record: record) { print(line) }
+        if let history { for line in Explanation.historyLines(history.lead, history.history) { print(line) } }
     }
 }
 
@@ -63,6 +68,50 @@ enum Explanation {
         }
         record["partner_list"] = nil
         return record
+    }
+
+    /// The lead's life after routing: where it stands, then each step with its time.
+    static func historyLines(_ lead: LeadCase, _ history: String) -> [String] {
+        var state = "state: \(lead.state.rawValue)"
+        if let partner = lead.partnerID { state += " (\(partner))" }
+        if let deadline = lead.deadline {
+            let what = lead.state == .offered ? "accept by" : lead.state == .pooled ? "claim by" : "outcome due by"
+            state += ", \(what) \(Timestamp.rfc3339(millisecondsSince1970: deadline))"
+        }
+        var out = [state, "history:"]
+        for line in history.split(separator: "\n") {
+            guard let step = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { continue }
+            out.append("  \(step["at"] as? String ?? "?")  \(describe(step))")
+        }
+        return out
+    }
+
+    /// One step in words: `declined by acme: not_qualified`.
+    static func describe(_ step: [String: Any]) -> String {
+        let partner = step["partner_id"] as? String ?? "?"
+        var text: String
+        switch step["event"] as? String ?? "?" {
+        case "offered": text = "offered to \(partner) (offer \(step["attempt"] ?? "?")), accept by \(step["accept_by"] ?? "?")"
+        case "assigned": text = "assigned to \(partner) (takes no offers)"
+        case "accepted": text = "accepted by \(partner)"
+        case "claimed": text = "claimed by \(partner)"
+        case "declined": text = "declined by \(partner): \(step["reason"] ?? "?")"
+        case "expired": text = "offer to \(partner) expired (accept by \(step["accept_by"] ?? "?"))"
+        case "withdrawn": text = "withdrawn from \(partner): \(step["reason"] ?? "?")"
+        case "claim_open": text = "open for claims by \((step["partners"] as? [String] ?? []).joined(separator: ", ")) until \(step["claim_by"] ?? "?")"
+        case "vendor_request": text = "\(partner) asked vendor sales to \(step["mode"] as? String == "close" ? "close" : "co-sell")"
+        case "handed_back": text = "handed back by \(partner): \(step["reason"] ?? "?")"
+        case "outcome":
+            text = "outcome from \(partner): \(step["stage"] ?? "?")"
+            if let value = step["value"] { text += ", value \(value)\((step["currency"] as? String).map { " \($0)" } ?? "")" }
+            if let reason = step["reason"] { text += ", reason \(reason)" }
+        case "vendor_sales": text = "to vendor sales: \(step["reason"] ?? "?")"
+        case "nurture": text = "to nurture: \(step["reason"] ?? "?")"
+        case let other: text = other
+        }
+        if let note = step["note"] as? String { text += " (note: \(note))" }
+        if let need = step["need"] as? String { text += " (need: \(need))" }
+        return text
     }
 
     static func lines(for stored: StoredLead, record: [String: Any]) -> [String] {

@@ -7,7 +7,7 @@ struct LeadCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "leadctl",
         abstract: "Publish leads to leadrouterd and follow its assignment feed.",
-        subcommands: [Publish.self, Tail.self, Explain.self, Register.self]
+        subcommands: [Publish.self, Tail.self, Explain.self, Register.self, Offers.self]
     )
 
     /// Runs the command, mapping argument errors to exit code 2 (ArgumentParser uses 64).
