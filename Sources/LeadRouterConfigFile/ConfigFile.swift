@@ -48,6 +48,28 @@ public enum ConfigFile {
             if n > 0 { byModel.append("\(n) \(model.rawValue)") }
         }
         let models = byModel.isEmpty ? "" : " (\(byModel.joined(separator: ", ")))"
-        return "\(path): valid: \(config.partners.count) partners, \(active) active\(models); ingest \(config.ingest.bind.count) bind + \(config.ingest.connect.count) connect; publish \(config.publish.bind); unmatched leads to \(config.routing.unmatched.rawValue)"
+        return "\(path): valid: \(config.partners.count) partners, \(active) active\(models); ingest \(config.ingest.bind.count) bind + \(config.ingest.connect.count) connect; publish \(config.publish.bind); unmatched leads to \(config.routing.unmatched.rawValue)\(offersSummary(config))"
     }
+}
+
+/// `; offers: accept within 4h, max 3, then vendor-sales; control tcp://…` (nothing when both are off).
+func offersSummary(_ config: RouterConfig) -> String {
+    var text = ""
+    let offers = config.offers
+    if config.rules.offersLeads {
+        let overrides = config.partners.filter { $0.offers != nil }.count
+        text += "; offers: accept within \(duration(offers.acceptWithin)), max \(offers.maxOffers), then \(offers.then.rawValue)"
+        if overrides > 0 { text += " (\(overrides) partner\(overrides == 1 ? "" : "s") with their own)" }
+    }
+    if let control = config.control.bind { text += "; control \(control)" }
+    return text
+}
+
+/// `4h`, `90s`, `0`: the largest unit that divides the seconds.
+func duration(_ seconds: Int64) -> String {
+    if seconds == 0 { return "0" }
+    for (unit, size) in [("w", Int64(604_800)), ("d", 86_400), ("h", 3600), ("m", 60)] where seconds % size == 0 {
+        return "\(seconds / size)\(unit)"
+    }
+    return "\(seconds)s"
 }

@@ -32,6 +32,9 @@ extension DaemonSettings {
         keys += SectionChanges("replay", replay, other.replay)
             .compare("bind", \.bind).compare("max_limit", \.maxLimit)
             .keys
+        keys += SectionChanges("control", control, other.control)
+            .compare("bind", \.bind)
+            .keys
         keys += SectionChanges("store", store, other.store)
             .compare("durability", \.durability).compare("retention_days", \.retentionDays)
             .compare("pipeline_batch", \.pipelineBatch)

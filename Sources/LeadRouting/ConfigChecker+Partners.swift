@@ -50,11 +50,14 @@ extension Checker {
                 .map { .some($0) }
         }
         let accounts = optional(fields, "accounts", or: [], valid: &valid) { $0.accounts($1, at: "\(path).accounts") }
+        let offers = optional(fields, "offers", or: nil, valid: &valid) { checker, entry -> OfferOverride?? in
+            checker.partnerOffers(entry, at: "\(path).offers").map { .some($0) }
+        }
         guard valid, let id, let engagement else { return nil }
         return Partner(
             id: id, name: name, engagement: engagement, territories: territories,
             products: products, weight: weight, active: active, minGrade: minGrade,
-            capacity: capacity, pausedUntil: pausedUntil, accounts: accounts
+            capacity: capacity, pausedUntil: pausedUntil, accounts: accounts, offers: offers
         )
     }
 

@@ -74,6 +74,8 @@ struct Checker {
         config.intake = intake(top["intake"])
         config.publish = publish(top["publish"])
         config.replay = replay(top["replay"])
+        config.control = control(top["control"])
+        if let entry = top["offers"] { config.offers = offers(entry) }
         if let entry = top["routing"] { config.routing = routing(entry) }
         if let entry = top["store"] { config.store = store(entry) }
         if let entry = top["qualification"] { config.qualification = qualification(entry) }

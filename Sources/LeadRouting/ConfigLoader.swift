@@ -61,7 +61,7 @@ public enum ConfigLoader {
 enum Keys {
     static let top = [
         "state_dir", "ingest", "intake", "publish", "replay", "routing", "store", "qualification", "partners",
-        "registrations",
+        "registrations", "control", "offers",
     ]
     static let ingest = ["bind", "connect", "topics", "max_message_bytes", "receive_hwm"]
     static let intake = ["bind"]
@@ -69,12 +69,14 @@ enum Keys {
     static let replay = ["bind", "max_limit"]
     static let store = ["durability", "retention_days", "pipeline_batch"]
     static let routing = ["unmatched"]
+    static let control = ["bind"]
+    static let offers = ["accept_within", "max_offers", "then", "pool_window", "withhold", "follow_up_within"]
     static let qualification = ["weights", "grades", "timeline_days", "full_employees", "full_value"]
     static let weights = ["need", "budget", "authority", "timeline", "company_size", "estimated_value"]
     static let grades = ["A", "B", "C"]
     static let partner = [
         "id", "name", "engagement", "territories", "products", "weight", "active", "min_grade", "capacity",
-        "paused_until", "accounts",
+        "paused_until", "accounts", "offers",
     ]
     static let territory = ["country", "regions"]
     static let capacity = ["max", "per"]
@@ -92,6 +94,11 @@ enum Limits {
     static let retentionDays = 1...36_500
     /// At most a whole batch (RoutingLoop.batchLimit).
     static let pipelineBatch = 1...2048
+    static let maxOffers = 1...50
+    /// `accept_within`, `pool_window`: at most a year.
+    static let maxOfferSeconds: Int64 = 366 * 86_400
+    /// `follow_up_within`: at most ten years.
+    static let maxFollowUpSeconds: Int64 = 3660 * 86_400
     static let qualificationWeight = 0...1000
     static let gradeScore = 0...100
     static let timelineDays = 1...3650

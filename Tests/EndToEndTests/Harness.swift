@@ -96,6 +96,10 @@ final class Daemon {
     private(set) var publish = ""
     private(set) var intake = ""
     private(set) var replay = ""
+    /// The control endpoint, when ``withControl``.
+    private(set) var control = ""
+    /// Binds `control.bind` (port 0 at first, then the port it chose).
+    let withControl: Bool
     private(set) var process = Process()
     let notify: NotifyListener
     let logPath: String
@@ -117,8 +121,10 @@ final class Daemon {
     ///   - partnersYAML: the `partners:` list and anything else, appended to the config.
     ///   - stateDir: where the store lives (a fresh directory when nil).
     init(partnersYAML: String, maxMessageBytes: Int = 65_536, unmatched: String = "vendor-sales",
-         stateDir: String? = nil, extraYAML: String = "", environment extra: [String: String] = [:], start: Bool = true) throws {
+         stateDir: String? = nil, extraYAML: String = "", environment extra: [String: String] = [:], start: Bool = true,
+         withControl: Bool = false) throws {
         directory = try TemporaryDirectory()
+        self.withControl = withControl
         self.stateDir = stateDir ?? directory.file("state")
         self.maxMessageBytes = maxMessageBytes
         rest = "routing:\n  unmatched: \(unmatched)\n\(extraYAML)\n\(partnersYAML)\n"
@@ -150,6 +156,7 @@ final class Daemon {
             replay:
               bind: "\(endpoint(replay))"
             \(replayYAML.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            \(withControl ? "control:\n  bind: \"\(endpoint(control))\"" : "")
 
             """ + rest
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -198,6 +205,10 @@ final class Daemon {
             throw HarnessError("\(path) lacks an endpoint: \(String(decoding: data, as: UTF8.self))")
         }
         (self.ingest, self.intake, self.publish, self.replay) = (ingest, intake, publish, replay)
+        if withControl {
+            guard let control = bound["control"] as? String else { throw HarnessError("\(path) lacks control") }
+            self.control = control
+        }
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
