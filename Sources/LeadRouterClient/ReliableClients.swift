@@ -304,7 +304,7 @@ public final class RecoveringSubscriber {
 
 /// A DEALER socket connected to a ROUTER endpoint, closed at once on close (linger 0): the
 /// request/reply clients make a new one for every Lazy Pirate retry.
-private func dealer(_ context: Context, connectedTo endpoint: String, describing what: String) throws -> Socket {
+func dealer(_ context: Context, connectedTo endpoint: String, describing what: String) throws -> Socket {
     let socket = try Socket(context, type: .dealer)
     try socket.set(.linger, 0)
     do { try socket.connect(endpoint) } catch {

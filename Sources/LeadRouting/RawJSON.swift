@@ -13,6 +13,8 @@ enum RawJSON {
         i += 1
         var first = true
         while true {
+            // A member with the whitespace before it, kept as sent.
+            let memberStart = i
             i = skipSpace(object, i)
             guard i < object.count, object[i] == UInt8(ascii: "\"") else { break }
             let keyStart = i
@@ -23,11 +25,15 @@ enum RawJSON {
             i = skipValue(object, skipSpace(object, i + 1))
             if !drop.contains(key) {
                 if !first { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: object[keyStart..<i])
+                out.append(contentsOf: object[memberStart..<i])
                 first = false
             }
+            let valueEnd = i
             i = skipSpace(object, i)
-            guard i < object.count, object[i] == UInt8(ascii: ",") else { break }
+            guard i < object.count, object[i] == UInt8(ascii: ",") else {
+                out.append(contentsOf: object[valueEnd..<i])
+                break
+            }
             i += 1
         }
         out.append(UInt8(ascii: "}"))

@@ -35,7 +35,9 @@ struct Explain: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        for line in Explanation.lines(for: stored, record: record) { print(line) }
+        // A lead offered at routing: its first step is the offer.
+        let offered = history?.history.split(separator: "\n").first?.contains(#""event":"offered""#) ?? false
+        for line in Explanation.lines(for: stored, record: record, offered: offered) { print(line) }
         if let history { for line in Explanation.historyLines(history.lead, history.history) { print(line) } }
     }
 }
@@ -114,7 +116,7 @@ enum Explanation {
         return text
     }
 
-    static func lines(for stored: StoredLead, record: [String: Any]) -> [String] {
+    static func lines(for stored: StoredLead, record: [String: Any], offered: Bool = false) -> [String] {
         var out: [String] = []
         out.append("lead \(stored.leadID), received \(Timestamp.rfc3339(millisecondsSince1970: stored.receivedAt)) on \(stored.channel), assignment \(stored.assignmentID)")
         let rule = record["rule"] as? String ?? "?"
@@ -156,7 +158,8 @@ enum Explanation {
         }
         out.append("published:")
         for assignment in record["assignments"] as? [[String: Any]] ?? [] {
-            out.append("  \(assignment["topic"] ?? "?") seq \(assignment["seq"] ?? "?") as \(assignment["role"] ?? "?")")
+            let role = offered ? "an offer" : "\(assignment["role"] ?? "?")"
+            out.append("  \(assignment["topic"] ?? "?") seq \(assignment["seq"] ?? "?") as \(role)")
         }
         return out
     }

@@ -6,8 +6,11 @@ import LeadRouterClient
 struct LeadCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "leadctl",
-        abstract: "Publish leads to leadrouterd and follow its assignment feed.",
-        subcommands: [Publish.self, Tail.self, Explain.self, Register.self, Offers.self]
+        abstract: "Publish leads to leadrouterd, follow its assignment feed, and act on leads as a partner.",
+        subcommands: [
+            Publish.self, Tail.self, Explain.self, Register.self, Offers.self,
+            Accept.self, Decline.self, Claim.self, RequestVendor.self, HandBack.self, Outcome.self, Status.self,
+        ]
     )
 
     /// Runs the command, mapping argument errors to exit code 2 (ArgumentParser uses 64).
