@@ -100,6 +100,8 @@ final class Daemon {
     private(set) var control = ""
     /// Binds `control.bind` (port 0 at first, then the port it chose).
     let withControl: Bool
+    /// A whole config file to run instead of the harness's own (its state_dir overridden).
+    private let configText: String?
     private(set) var process = Process()
     let notify: NotifyListener
     let logPath: String
@@ -122,9 +124,10 @@ final class Daemon {
     ///   - stateDir: where the store lives (a fresh directory when nil).
     init(partnersYAML: String, maxMessageBytes: Int = 65_536, unmatched: String = "vendor-sales",
          stateDir: String? = nil, extraYAML: String = "", environment extra: [String: String] = [:], start: Bool = true,
-         withControl: Bool = false) throws {
+         withControl: Bool = false, configText: String? = nil) throws {
         directory = try TemporaryDirectory()
-        self.withControl = withControl
+        self.withControl = withControl || configText?.contains("control:") == true
+        self.configText = configText
         self.stateDir = stateDir ?? directory.file("state")
         self.maxMessageBytes = maxMessageBytes
         rest = "routing:\n  unmatched: \(unmatched)\n\(extraYAML)\n\(partnersYAML)\n"
@@ -142,6 +145,10 @@ final class Daemon {
 
     /// The config: port 0 until the daemon reported its ports, those ports afterwards.
     private func writeConfig() throws {
+        if let configText {
+            try configText.write(toFile: configPath, atomically: true, encoding: .utf8)
+            return
+        }
         func endpoint(_ bound: String) -> String { bound.isEmpty ? "tcp://127.0.0.1:0" : bound }
         let config = """
             state_dir: \(stateDir)
@@ -167,6 +174,7 @@ final class Daemon {
         try writeConfig()
         process = Process()
         var command = launcher + [Binaries.path("leadrouterd"), "--config", configPath, "--log-level", "info"]
+        if configText != nil { command += ["--state-dir", stateDir] }
         if let fileSizeLimit {
             // prlimit sets the limit and execs the rest: the same process, the limit inherited.
             command = ["/usr/bin/prlimit", "--fsize=\(fileSizeLimit):unlimited", "--"] + command
