@@ -180,7 +180,7 @@ struct RecoveredState {
             let started = ContinuousClock.now
             openCases = try store.openCases()
             if !openCases.isEmpty {
-                logger.info("open offers read back", metadata: [
+                logger.notice("open offers read back", metadata: [
                     "count": "\(openCases.count)", "ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
                 ])
             }

@@ -34,6 +34,15 @@ extension Bench {
         rows.append(throughputRow("(c) raw ZeroMQ forwarder, no work", r.raw, r.raw == nil ? nil : 1, ""))
         rows.append(throughputRow("(a) durable, as shipped", r.durable, r.durableRatio, verdict("durable_ratio")))
         rows.append(throughputRow("(b) relaxed: durability off, tmpfs", r.relaxed, r.relaxedRatio, ""))
+        if let h = r.offers {
+            let ratio = { (t: ThroughputRun?) -> Double? in
+                guard let t, let raw = r.raw?.rate, raw > 0 else { return nil }
+                return t.rate / raw
+            }
+            rows.append(throughputRow("(h) durable, offers on (accept_within 1h)", h.throughput, ratio(h.throughput), ""))
+            rows.append(throughputRow("(h) the same beside a flood of control requests", h.flooded, ratio(h.flooded),
+                                      "\(Table.number(Double(h.floodReplies))) control replies meanwhile"))
+        }
         if let e = r.storeAlone {
             rows.append(["(e) durable store alone, no routing", Table.number(e.storeLeadsPerSecond), r.storeAloneRatio.map { Table.percent($0) } ?? "-",
                          Table.number(Double(e.leads)), Table.number(e.storeCPUMicrosecondsPerLead), "the most (a) can reach here"])
@@ -74,6 +83,10 @@ extension Bench {
             rows.append(["(g) the same beside a client replaying \(Table.number(Double(g.stored))) envelopes in a loop",
                          Table.ms(g.beside?.p50), Table.ms(g.beside?.p99), Table.ms(g.beside?.p999), Table.ms(g.beside?.max),
                          Table.number(Double(g.beside?.count ?? 0)), "\(g.replays) replays meanwhile"])
+        }
+        if let h = r.offers, let a = h.accept {
+            rows.append(["(h) accept: control request to its reply, one at a time", Table.ms(a.p50), Table.ms(a.p99),
+                         Table.ms(a.p999), Table.ms(a.max), Table.number(Double(a.count)), "each stored before its reply"])
         }
         out += Table.render(rows)
         let allLatency = [r.latency1k, r.latency10k, r.relaxedLatency10k, r.rawLatency10k] + r.scale.map(\.latency)
@@ -120,6 +133,10 @@ extension Bench {
             out += "  \(Table.number(Double(r.storedLeads))) stored leads\(size): \(String(format: "%.2f s", r.readyStoredMedian ?? 0)) median of \(r.readyStored.map { String(format: "%.2f", $0) }.joined(separator: ", ")); \(verdict("ready_seconds_with_1m_leads"))\n"
         }
         if let empty = r.readyEmpty { out += String(format: "  empty store, %d partners: %.2f s\n", r.partners, empty) }
+        if let h = r.offers, let ready = h.readyWithOpenOffers {
+            let read = h.readWithOpenOffersMilliseconds.map { String(format: " (reading them back: %.0f ms)", $0) } ?? ""
+            out += "  (h) \(Table.number(Double(h.openOffers))) open offers: \(String(format: "%.2f s", ready))\(read); target READY <= 2 s\n"
+        }
         out += "\n"
         return out
     }
@@ -184,6 +201,7 @@ extension Bench {
         if let l = r.relaxedLatency10k { latency["relaxed_10k"] = l.json }
         if let l = r.rawLatency10k { latency["raw_10k"] = l.json }
         if let g = r.replayUnderLoad { latency["replay_under_load"] = g.json }
+        if let h = r.offers { latency["offers"] = h.json }
         if let d = r.diskSync, var disk = d.syncs?.json {
             disk["append_bytes"] = d.bytes
             disk["per_second"] = d.rate

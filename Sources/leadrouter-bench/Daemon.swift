@@ -127,6 +127,8 @@ final class DaemonProcess {
     let publish: String
     let intake: String
     let replay: String
+    /// `control.bind`, when the daemon has one (``init(label:executable:partnersYAML:workBase:stateDir:durability:extraYAML:)``).
+    let control: String
     let configPath: String
     let logPath: String
     private let notify: NotifyListener
@@ -137,12 +139,14 @@ final class DaemonProcess {
     /// - Parameters:
     ///   - stateDir: the store's directory; `nil` for a fresh one inside the work directory.
     ///   - durability: `nil` leaves `store.durability` at its default (as shipped).
-    init(label: String, executable: String, partnersYAML: String, workBase: String, stateDir: String?, durability: Durability?) throws {
+    init(label: String, executable: String, partnersYAML: String, workBase: String, stateDir: String?, durability: Durability?,
+         extraYAML: String = "") throws {
         self.label = label
         self.executable = executable
         work = try TemporaryDirectory(base: workBase, label: label)
         self.stateDir = stateDir ?? work.file("state")
-        let endpoints = try freeEndpoints(4)
+        let endpoints = try freeEndpoints(5)
+        control = endpoints[4]
         ingest = endpoints[0]
         publish = endpoints[1]
         intake = endpoints[2]
@@ -163,6 +167,7 @@ final class DaemonProcess {
 
             """
         if let durability { config += "store:\n  durability: \(durability.rawValue)\n" }
+        if !extraYAML.isEmpty { config += "control:\n  bind: \"\(control)\"\n" + extraYAML + "\n" }
         config += partnersYAML
         configPath = work.file("leadrouter.yaml")
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)

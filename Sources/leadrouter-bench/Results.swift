@@ -93,6 +93,7 @@ final class Results {
     /// (e) The durable store alone and (f) routing alone, in process.
     var storeAlone: StoreAlone.Result?
     var replayUnderLoad: ReplayUnderLoad.Result?
+    var offers: OffersBench.Result?
     var durable: ThroughputRun?
     var durablePeakRSS: Double?
     var readyEmpty: Double?

@@ -46,7 +46,7 @@ struct LeadRouterBench: ParsableCommand {
     @Flag(help: "Also measure 100,000 partners in the scale runs (slow).")
     var huge = false
 
-    @Option(help: "Skip a section: raw, store, durable, replay, relaxed, scale or ready (repeatable).")
+    @Option(help: "Skip a section: raw, store, durable, replay, offers, relaxed, scale or ready (repeatable).")
     var skip: [String] = []
 
     @Option(help: "Directory for the durable runs' state and the stored-leads store (default: the system temporary directory; it should be on disk, not tmpfs).")
@@ -64,9 +64,9 @@ struct LeadRouterBench: ParsableCommand {
         if let maxSeconds, maxSeconds <= 0 { throw ValidationError("--max-seconds must be positive") }
         if let storedLeads, storedLeads < 0 { throw ValidationError("--stored-leads must be 0 or more") }
         guard (1...100_000).contains(partners) else { throw ValidationError("--partners must be 1 to 100000") }
-        let sections: Set<String> = ["raw", "store", "durable", "replay", "relaxed", "scale", "ready"]
+        let sections: Set<String> = ["raw", "store", "durable", "replay", "offers", "relaxed", "scale", "ready"]
         for s in skip where !sections.contains(s) {
-            throw ValidationError("--skip takes raw, store, durable, replay, relaxed, scale or ready, got \(s)")
+            throw ValidationError("--skip takes raw, store, durable, replay, offers, relaxed, scale or ready, got \(s)")
         }
     }
 
@@ -183,6 +183,11 @@ struct Bench {
         // (g) Replay beside intake: does a replaying client delay routing?
         if !skipping("replay") {
             section("replay") { try runReplayUnderLoad() }
+        }
+
+        // (h) Offers: throughput with accept_within set, the accept round trip, a control flood, open offers at start-up.
+        if !skipping("offers") {
+            section("offers") { try runOffers(work) }
         }
 
         // 3. (b) Durability relaxed: synchronous off, state on tmpfs.

@@ -152,3 +152,27 @@ struct OfferTests {
         #expect(daemon.terminate() == 0)
     }
 }
+
+@Suite("leadctl partner commands")
+struct PartnerCommandTests {
+    @Test("bad options are usage errors (exit 2, nothing sent); no daemon is exit 1 naming the endpoint")
+    func usageAndTimeout() throws {
+        let leadctl = Binaries.path("leadctl")
+        let base = ["web-1", "--endpoint", "tcp://127.0.0.1:9", "--partner", "acme", "--timeout", "0.5"]
+        let usage: [[String]] = [
+            ["decline"] + base + ["--reason", "bored"],
+            ["decline"] + base,
+            ["outcome"] + base + ["--stage", "lost"],
+            ["outcome"] + base + ["--stage", "won", "--reason", "price"],
+            ["outcome"] + base + ["--stage", "signed"],
+            ["request-vendor"] + base + ["--mode", "takeover"],
+        ]
+        for arguments in usage {
+            let result = try run(leadctl, arguments)
+            #expect(result.status == 2, "\(arguments): \(result.stderr)")
+        }
+        let noDaemon = try run(leadctl, ["accept"] + base)
+        #expect(noDaemon.status == 1)
+        #expect(noDaemon.stderr.contains("tcp://127.0.0.1:9"), "\(noDaemon.stderr)")
+    }
+}
