@@ -47,14 +47,22 @@ extension RoutingEngine {
         guard !inputs.isEmpty else { return }
         var work = CaseWork(records: inputs.records, routedLeads: prepared.offeredLeads, now: clock.wallMilliseconds)
         for leadID in inputs.due {
-            guard var lead = offers[leadID], let deadline = lead.deadline, deadline <= work.now,
-                  let bytes = work.leadBytes(leadID), case .success(let parsed) = LeadParser.parse(bytes) else { continue }
+            guard var lead = offers[leadID], let deadline = lead.deadline, deadline <= work.now else { continue }
+            guard let bytes = work.leadBytes(leadID), case .success(let parsed) = LeadParser.parse(bytes) else {
+                // Pruned past retention while it waited: nothing can be offered or published.
+                logger.warning("an open offer's lead is no longer stored; its deadline is dropped", metadata: ["lead_id": "\(leadID)"])
+                lead.deadline = nil
+                record(lead, [], bytes: [], work: &work, into: &prepared)
+                continue
+            }
             var events: [CaseEvent] = []
             pipeline.withOfferRouting(for: parsed.facts) { routing in
                 OfferMachine.deadlinePassed(&lead, now: work.now, routing: &routing, events: &events)
             }
             record(lead, events, bytes: bytes, work: &work, into: &prepared)
         }
+        // Those not fired (their lead unreadable) keep their place.
+        offers.reschedule(inputs.due)
         for (item, parsed) in inputs.requests {
             let body: [UInt8]
             switch parsed {

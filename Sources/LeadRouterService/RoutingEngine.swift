@@ -59,7 +59,13 @@ final class RoutingEngine {
         pipeline = LeadPipeline(
             config: config, lastSeq: recovered.topicStates.mapValues(\.lastSeq), seed: UInt64.random(in: .min ... .max),
             partnerStates: recovered.partnerStates, registrations: recovered.registrations)
+        let building = ContinuousClock.now
         offers = OfferBook(open: recovered.openCases)
+        if offers.count > 0 {
+            loop.logger.notice("open offers scheduled", metadata: [
+                "count": "\(offers.count)", "ms": "\((ContinuousClock.now - building) / .milliseconds(1))",
+            ])
+        }
         durability = Durability(syncsLog: store.syncsLogOnRequest)
         feed = Feed(published: recovered.topicStates.mapValues(\.publishedSeq), topics: recovered.feedTopics(config),
                     heartbeatEvery: .milliseconds(config.publish.heartbeatMilliseconds))

@@ -7,13 +7,15 @@
 /// Moved and cancelled entries stay in the heap until they reach the top, where they are
 /// dropped (lazy deletion), so no operation searches the heap.
 public struct Deadlines<Key: Hashable, Time: Comparable> {
-    struct Entry {
+    struct Entry: Comparable {
         var at: Time
         var key: Key
         var version: UInt64
+        static func < (a: Entry, b: Entry) -> Bool { a.at < b.at }
+        static func == (a: Entry, b: Entry) -> Bool { a.at == b.at && a.version == b.version }
     }
 
-    private var heap: [Entry] = []
+    private var heap = BinaryHeap<Entry>()
     /// Each key's live deadline and the version of its heap entry.
     private var live: [Key: (at: Time, version: UInt64)] = [:]
     private var versions: UInt64 = 0
@@ -31,10 +33,12 @@ public struct Deadlines<Key: Hashable, Time: Comparable> {
     public mutating func schedule(_ key: Key, at time: Time) {
         versions += 1
         live[key] = (time, versions)
-        heap.append(Entry(at: time, key: key, version: versions))
-        siftUp(heap.count - 1)
+        heap.push(Entry(at: time, key: key, version: versions))
         // Bound the stale entries that moved keys leave behind.
-        if heap.count > 64 && heap.count > 2 * live.count { rebuild() }
+        if heap.count > 64 && heap.count > 2 * live.count {
+            let live = self.live
+            heap.filter { live[$0.key]?.version == $0.version }
+        }
     }
 
     /// Removes the deadline of `key`, if any.
@@ -58,54 +62,14 @@ public struct Deadlines<Key: Hashable, Time: Comparable> {
             dropStaleTop()
             guard let top = heap.first, top.at <= now else { return due }
             live[top.key] = nil
-            removeTop()
+            heap.popFirst()
             due.append(top.key)
         }
         return due
     }
 
-    // MARK: - Heap
-
-    private func isLive(_ entry: Entry) -> Bool { live[entry.key]?.version == entry.version }
-
     private mutating func dropStaleTop() {
-        while let top = heap.first, !isLive(top) { removeTop() }
-    }
-
-    private mutating func removeTop() {
-        let last = heap.removeLast()
-        guard !heap.isEmpty else { return }
-        heap[0] = last
-        siftDown(0)
-    }
-
-    private mutating func rebuild() {
-        let live = self.live
-        heap.removeAll { live[$0.key]?.version != $0.version }
-        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
-    }
-
-    private mutating func siftUp(_ index: Int) {
-        var child = index
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].at < heap[parent].at else { return }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func siftDown(_ index: Int) {
-        var parent = index
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < heap.count && heap[left].at < heap[smallest].at { smallest = left }
-            if right < heap.count && heap[right].at < heap[smallest].at { smallest = right }
-            if smallest == parent { return }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
+        while let top = heap.first, live[top.key]?.version != top.version { heap.popFirst() }
     }
 }
 

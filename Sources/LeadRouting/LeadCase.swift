@@ -135,6 +135,54 @@ extension LeadCase {
         return parts.joined(separator: ";")
     }
 
+    /// Reads ``encoded`` back from its UTF-8 bytes, without intermediate strings (start-up
+    /// reads every open case this way); `nil` when it is not a case's stored form.
+    public init?(leadID: String, encodedBytes bytes: UnsafeBufferPointer<UInt8>) {
+        var fields = LeadCase(leadID: leadID, assignmentID: "", state: .offered)
+        var sawState = false
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != UInt8(ascii: ";") { end += 1 }
+            guard end - start >= 2, bytes[start + 1] == UInt8(ascii: "=") else { return nil }
+            let value = UnsafeBufferPointer(rebasing: bytes[(start + 2)..<end])
+            switch bytes[start] {
+            case UInt8(ascii: "s"):
+                guard let state = State(rawValue: String(decoding: value, as: UTF8.self)) else { return nil }
+                fields.state = state
+                sawState = true
+            case UInt8(ascii: "a"): fields.assignmentID = String(decoding: value, as: UTF8.self)
+            case UInt8(ascii: "o"): fields.offers = Int(LeadCase.integer(value) ?? 0)
+            case UInt8(ascii: "p"): fields.partnerID = String(decoding: value, as: UTF8.self)
+            case UInt8(ascii: "e"): fields.engagement = EngagementModel(rawValue: String(decoding: value, as: UTF8.self))
+            case UInt8(ascii: "d"): fields.deadline = LeadCase.integer(value)
+            case UInt8(ascii: "r"): fields.registered = value.first == UInt8(ascii: "1")
+            default:
+                // Lists are rare in open cases: read them the plain way.
+                guard let rest = LeadCase(leadID: leadID, encoded: "s=offered;" + String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)) else { return nil }
+                fields.tried += rest.tried
+                fields.pool += rest.pool
+                fields.vendorRoles += rest.vendorRoles
+                fields.stage = rest.stage ?? fields.stage
+            }
+            start = end + 1
+        }
+        guard sawState else { return nil }
+        self = fields
+    }
+
+    private static func integer(_ digits: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard !digits.isEmpty else { return nil }
+        var value: Int64 = 0
+        var negative = false
+        for (i, byte) in digits.enumerated() {
+            if i == 0 && byte == UInt8(ascii: "-") { negative = true; continue }
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            value = value &* 10 &+ Int64(byte - 0x30)
+        }
+        return negative ? -value : value
+    }
+
     /// Reads ``encoded`` back; `nil` when it is not a case's stored form.
     public init?(leadID: String, encoded: String) {
         var state: State?

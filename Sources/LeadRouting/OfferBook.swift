@@ -6,7 +6,19 @@
 /// commit fails is undone (``rollBack(from:)``) without copying the book.
 public struct OfferBook: Sendable {
     private var open: [String: LeadCase] = [:]
-    private var deadlines = Deadlines<String, Int64>()
+    /// Each open case's deadline when it was set. An entry is stale once its case has gone
+    /// or has another deadline (dropped when it reaches the top), so no second map of keys
+    /// to deadlines is kept: a million open offers are scheduled in one O(n) heapify.
+    private var heap = BinaryHeap<Due>()
+    /// Cases whose heap entry ``takeDue(now:limit:)`` took: set again, even with the same
+    /// deadline, they need a new one.
+    private var taken = Set<String>()
+
+    struct Due: Comparable, Sendable {
+        var at: Int64
+        var leadID: String
+        static func < (a: Due, b: Due) -> Bool { a.at < b.at }
+    }
     /// What each change replaced, oldest first: `(generation, lead id, the case before)`.
     private var journal: [(generation: Int, leadID: String, previous: LeadCase?)] = []
 
@@ -15,10 +27,14 @@ public struct OfferBook: Sendable {
     /// The cases read back at start-up.
     public init(open cases: [LeadCase]) {
         open.reserveCapacity(cases.count)
-        for lead in cases where lead.isOpen {
+        var entries: [Due] = []
+        entries.reserveCapacity(cases.count)
+        for lead in cases {
+            guard let deadline = lead.deadline else { continue }
             open[lead.leadID] = lead
-            deadlines.schedule(lead.leadID, at: lead.deadline!)
+            entries.append(Due(at: deadline, leadID: lead.leadID))
         }
+        heap = BinaryHeap(entries)
     }
 
     /// How many cases wait on a deadline.
@@ -28,7 +44,12 @@ public struct OfferBook: Sendable {
     public subscript(leadID: String) -> LeadCase? { open[leadID] }
 
     /// The earliest deadline (milliseconds since 1970).
-    public var nextDeadline: Int64? { mutating get { deadlines.next } }
+    public var nextDeadline: Int64? {
+        mutating get {
+            dropStaleTop()
+            return heap.first?.at
+        }
+    }
 
     /// Records the case as changed by the batch `generation`: kept while it has a deadline,
     /// dropped from memory once it has none (the store has it).
@@ -40,15 +61,24 @@ public struct OfferBook: Sendable {
     /// Up to `limit` lead ids whose deadline is at or before `now`, earliest first. They
     /// leave the heap; ``put(_:generation:)`` of the fired case schedules its next deadline.
     public mutating func takeDue(now: Int64, limit: Int) -> [String] {
-        deadlines.takeDue(now: now, limit: limit).filter { open[$0] != nil }
+        var due: [String] = []
+        while due.count < limit {
+            dropStaleTop()
+            guard let top = heap.first, top.at <= now else { break }
+            heap.popFirst()
+            if taken.insert(top.leadID).inserted { due.append(top.leadID) }
+        }
+        return due
+    }
+
+    private mutating func dropStaleTop() {
+        while let top = heap.first, open[top.leadID]?.deadline != top.at { heap.popFirst() }
     }
 
     /// Puts back the deadlines of cases taken by ``takeDue(now:limit:)`` but not handled.
     public mutating func reschedule(_ leadIDs: [String]) {
-        for leadID in leadIDs {
-            if let deadline = open[leadID]?.deadline, deadlines.deadline(of: leadID) == nil {
-                deadlines.schedule(leadID, at: deadline)
-            }
+        for leadID in leadIDs where taken.remove(leadID) != nil {
+            if let deadline = open[leadID]?.deadline { heap.push(Due(at: deadline, leadID: leadID)) }
         }
     }
 
@@ -76,12 +106,19 @@ public struct OfferBook: Sendable {
     }
 
     private mutating func set(_ leadID: String, _ lead: LeadCase?) {
+        let previous = open[leadID]?.deadline
         if let lead, let deadline = lead.deadline {
             open[leadID] = lead
-            if deadlines.deadline(of: leadID) != deadline { deadlines.schedule(leadID, at: deadline) }
+            // A deadline taken off the heap (takeDue) and set again needs its entry back.
+            if taken.remove(leadID) != nil || previous != deadline { heap.push(Due(at: deadline, leadID: leadID)) }
         } else {
             open[leadID] = nil
-            deadlines.cancel(leadID)
+            taken.remove(leadID)
+        }
+        // Bound the stale entries that moved deadlines leave behind.
+        if heap.count > 64 && heap.count > 2 * open.count {
+            let open = self.open
+            heap.filter { open[$0.leadID]?.deadline == $0.at }
         }
     }
 }

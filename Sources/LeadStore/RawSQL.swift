@@ -51,6 +51,29 @@ enum RawSQL {
         }
     }
 
+    /// Steps through every row, calling `read` on each; a failure becomes GRDB's DatabaseError.
+    static func each(_ statement: Statement, _ db: Database, read: (OpaquePointer) -> Void) throws {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        defer { sqlite3_reset(s) }
+        while true {
+            switch sqlite3_step(s) {
+            case SQLITE_ROW: read(s)
+            case SQLITE_DONE: return
+            case let rc:
+                let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message, sql: statement.sql)
+            }
+        }
+    }
+
+    /// The bytes of a text or blob column, lent for the duration of `body`.
+    static func bytes<T>(_ s: OpaquePointer, _ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+        let count = Int(sqlite3_column_bytes(s, column))
+        guard let base = sqlite3_column_blob(s, column) else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+        return body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count))
+    }
+
     /// Binds with `bind`, steps once, resets; a failure becomes GRDB's DatabaseError.
     static func run(_ statement: Statement, _ db: Database, bind: (OpaquePointer) -> Void) throws {
         let s = statement.sqliteStatement
