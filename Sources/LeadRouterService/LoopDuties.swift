@@ -94,6 +94,7 @@ struct LoopDuties {
             "published": "\(c.published)",
         ]
         for (code, n) in c.rejected { m["rejected_\(code.rawValue)"] = "\(n)" }
+        for (event, n) in c.offerEvents { m["offers_\(event)"] = "\(n)" }
         if let storageFailures { m["storage_failures"] = "\(storageFailures)" }
         return m
     }
