@@ -95,6 +95,7 @@ struct LoopDuties {
         ]
         for (code, n) in c.rejected { m["rejected_\(code.rawValue)"] = "\(n)" }
         for (event, n) in c.offerEvents { m["offers_\(event)"] = "\(n)" }
+        if c.controlRequests > 0 { m["control_requests"] = "\(c.controlRequests)" }
         if let storageFailures { m["storage_failures"] = "\(storageFailures)" }
         return m
     }

@@ -83,7 +83,7 @@ extension RoutingEngine {
                 guard batch.count < RoutingLoop.batchLimit,
                       let received = endpoint.receive(copyLimit: copyLimit, now: clock.wallMilliseconds) else { return true }
                 batch.append(received)
-                counters.received += 1
+                if received.channel == .control { counters.controlRequests += 1 } else { counters.received += 1 }
                 return false
             }
         }

@@ -111,5 +111,6 @@ extension PipelineCounters {
         published += other.published
         rejected.merge(other.rejected, uniquingKeysWith: +)
         offerEvents.merge(other.offerEvents, uniquingKeysWith: +)
+        controlRequests += other.controlRequests
     }
 }

@@ -63,6 +63,8 @@ public struct PipelineCounters: Sendable, Equatable {
     public var published = 0
     /// Steps of offered leads' lives, by name (`offered`, `accepted`, `expired`, …).
     public var offerEvents: [String: Int] = [:]
+    /// Requests taken off the control endpoint (not leads, so not in ``received``).
+    public var controlRequests = 0
     public var rejectedTotal: Int { rejected.values.reduce(0, +) }
     public init() {}
 }
