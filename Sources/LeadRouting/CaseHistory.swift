@@ -7,6 +7,15 @@ extension CaseEvent {
         var json = JSONWriter(capacity: 192)
         json.beginObject()
         json.field("at", Timestamp.rfc3339(millisecondsSince1970: now))
+        writeStep(into: &json)
+        json.endObject()
+        var line = json.bytes
+        line.append(0x0A)
+        return line
+    }
+
+    /// The step's own fields: `event` and what it names.
+    private func writeStep(into json: inout JSONWriter) {
         switch self {
         case .offered(let partner, let engagement, let acceptBy, let attempt):
             json.field("event", "offered")
@@ -45,6 +54,14 @@ extension CaseEvent {
             json.field("mode", mode.rawValue)
             if let need { json.field("need", need) }
             if let note { json.field("note", note) }
+        default:
+            writeLaterStep(into: &json)
+        }
+    }
+
+    /// Steps on an accepted lead, and where a lead nobody took went.
+    private func writeLaterStep(into json: inout JSONWriter) {
+        switch self {
         case .handedBack(let partner, let reason, let note):
             json.field("event", "handed_back")
             json.field("partner_id", partner)
@@ -64,11 +81,9 @@ extension CaseEvent {
         case .toNurture(let reason):
             json.field("event", "nurture")
             json.field("reason", reason)
+        default:
+            break
         }
-        json.endObject()
-        var line = json.bytes
-        line.append(0x0A)
-        return line
     }
 }
 
