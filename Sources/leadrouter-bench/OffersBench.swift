@@ -159,11 +159,17 @@ extension Bench {
                                        stateDir: storeDir.path, durability: nil, extraYAML: OffersBench.offersYAML)
         defer { finish(daemon) }
         result.openOffers = count
-        result.readyWithOpenOffers = try daemon.start(timeout: 120)
+        // The median of three starts, as for stored leads.
+        var times: [Double] = []
+        for _ in 0..<3 {
+            times.append(try daemon.start(timeout: 120))
+            stop(daemon)
+        }
+        result.readyWithOpenOffers = times.sorted()[1]
         if let line = daemon.logTail(lines: 200).split(separator: "\n").last(where: { $0.contains("open offers read back") }),
            let range = line.range(of: #"ms=(\d+)"#, options: .regularExpression) {
             result.readWithOpenOffersMilliseconds = Double(line[range].dropFirst(3))
         }
-        note(String(format: "READY with %d open offers: %.2f s", count, result.readyWithOpenOffers ?? 0))
+        note("READY with \(count) open offers: " + times.map { String(format: "%.2f s", $0) }.joined(separator: ", "))
     }
 }
