@@ -42,6 +42,8 @@ extension Bench {
             rows.append(throughputRow("(h) durable, offers on (accept_within 1h)", h.throughput, ratio(h.throughput), ""))
             rows.append(throughputRow("(h) the same beside a flood of control requests", h.flooded, ratio(h.flooded),
                                       "\(Table.number(Double(h.floodReplies))) control replies meanwhile"))
+            rows.append(throughputRow("(h) the same with \(Table.number(Double(h.openOffers))) offers open", h.besideOpenOffers,
+                                      ratio(h.besideOpenOffers), h.openOffersRSS.map { "RSS \(Table.number($0)) MB idle" } ?? ""))
         }
         if let e = r.storeAlone {
             rows.append(["(e) durable store alone, no routing", Table.number(e.storeLeadsPerSecond), r.storeAloneRatio.map { Table.percent($0) } ?? "-",

@@ -16,6 +16,9 @@ enum OffersBench {
         var openOffers = 0
         var readyWithOpenOffers: Double?
         var readWithOpenOffersMilliseconds: Double?
+        /// Routing while a million offers wait on their deadlines, and the memory they take.
+        var besideOpenOffers: ThroughputRun?
+        var openOffersRSS: Double?
 
         var json: [String: Any] {
             var j: [String: Any] = ["flood_replies": floodReplies, "open_offers": openOffers]
@@ -24,6 +27,8 @@ enum OffersBench {
             if let accept { j["accept_round_trip"] = accept.json }
             if let readyWithOpenOffers { j["ready_seconds_with_open_offers"] = readyWithOpenOffers }
             if let readWithOpenOffersMilliseconds { j["open_offers_read_ms"] = readWithOpenOffersMilliseconds }
+            if let besideOpenOffers { j["leads_per_second_beside_open_offers"] = besideOpenOffers.rate }
+            if let openOffersRSS { j["rss_mb_with_open_offers"] = openOffersRSS }
             return j
         }
     }
@@ -171,5 +176,11 @@ extension Bench {
             result.readWithOpenOffersMilliseconds = Double(line[range].dropFirst(3))
         }
         note("READY with \(count) open offers: " + times.map { String(format: "%.2f s", $0) }.joined(separator: ", "))
+        // Once more, to route beside them: the heap must cost routing nothing.
+        try daemon.start(timeout: 120)
+        result.openOffersRSS = daemon.rssMegabytes()
+        result.besideOpenOffers = try throughputRun("offers beside \(Table.number(Double(count))) open offers", daemon,
+                                                    warmup: LeadSet(0..<200, prefix: "openwarm"),
+                                                    leads: LeadSet(0..<max(1, n / 2), prefix: "open-lead"))
     }
 }
