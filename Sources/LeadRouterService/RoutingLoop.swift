@@ -111,6 +111,9 @@ public final class RoutingLoop: Sendable {
         defer { replay?.stop() }
 
         announceReady(bound)
+        if config.rules.offersLeads && config.control.bind == nil {
+            logger.warning("offers are on but control.bind is not set: partners cannot accept, so every offer expires and moves on")
+        }
         notifier.notify("READY=1\nSTATUS=routing leads")
         onReady()
 

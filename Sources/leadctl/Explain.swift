@@ -31,6 +31,11 @@ struct Explain: ParsableCommand {
             history = try store.caseHistory(leadID: leadID)
         } catch { throw fail("\(error)") }
         if json {
+            var record = record
+            if let history {
+                record["state"] = history.lead.state.rawValue
+                record["history"] = history.history.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
+            }
             let data = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data(stored.decision)
             print(String(decoding: data, as: UTF8.self))
             return
