@@ -248,7 +248,8 @@ public struct LeadPipeline: Sendable {
         }
         counters.routed += 1
         if decision.partnerID == nil { counters.unmatched += 1 } else { counters.routedToPartner += 1 }
-        counters.published += messages.count
+        // An offer's envelopes were counted as they were built (caseEnvelopes).
+        if decision.offered == nil { counters.published += messages.count }
         return .routed(leadID: leadID, decision: decision, messages: messages)
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Byte-level edits of a JSON object that LeadRouter has validated, so that what is kept
 /// stays exactly as the source sent it.
 enum RawJSON {
@@ -19,7 +21,7 @@ enum RawJSON {
             guard i < object.count, object[i] == UInt8(ascii: "\"") else { break }
             let keyStart = i
             i = skipString(object, i)
-            let key = Array(object[(keyStart + 1)..<max(keyStart + 1, i - 1)])
+            let key = keyText(object[keyStart..<i])
             i = skipSpace(object, i)
             guard i < object.count, object[i] == UInt8(ascii: ":") else { return object }
             i = skipValue(object, skipSpace(object, i + 1))
@@ -38,6 +40,17 @@ enum RawJSON {
         }
         out.append(UInt8(ascii: "}"))
         return out
+    }
+
+    /// The key a quoted member name stands for: its bytes, or, when written with escapes
+    /// (`"\u0063ontact"`), what they decode to, as every JSON reader sees it.
+    private static func keyText(_ quoted: ArraySlice<UInt8>) -> [UInt8] {
+        let inner = Array(quoted.dropFirst().dropLast())
+        guard inner.contains(UInt8(ascii: "\\")),
+              let text = (try? JSONSerialization.jsonObject(with: Data(quoted), options: .fragmentsAllowed)) as? String else {
+            return inner
+        }
+        return Array(text.utf8)
     }
 
     private static func skipSpace(_ b: [UInt8], _ start: Int) -> Int {

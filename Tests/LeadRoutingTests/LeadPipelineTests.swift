@@ -61,6 +61,27 @@ struct LeadPipelineTests {
         #expect(coSeller["assignment_id"] as? String == assignmentID)
     }
 
+    @Test("every envelope names its type right after topic: assignment for v1's, rejected for rejections")
+    func typeAfterTopic() {
+        var p = pipeline([partner("a", .vendorCloses, territories: [Territory(country: "US")])], unmatched: .nurture)
+        var heads: [String] = []
+        for json in [leadJSON(id: "l-1"), leadJSON(id: "l-2", country: "DE"), "{nope", leadJSON(id: "l-3")] {
+            switch p.process(ingest(json), from: .ingest, now: Self.now) {
+            case .routed(_, _, let messages): heads += messages.map { String($0.envelope.text.prefix(60)) }
+            case .rejected(_, let message): heads.append(String(message.envelope.text.prefix(60)))
+            case .duplicate: Issue.record("duplicate")
+            }
+        }
+        let expected = [
+            #"{"seq":1,"topic":"partner/a/","type":"assignment","#, #"{"seq":1,"topic":"vendor-sales/","type":"assignment","#,
+            #"{"seq":1,"topic":"nurture/","type":"assignment","#, #"{"seq":1,"topic":"rejected/","type":"rejected","#,
+            #"{"seq":2,"topic":"partner/a/","type":"assignment","#, #"{"seq":2,"topic":"vendor-sales/","type":"assignment","#,
+        ]
+        #expect(heads.count == expected.count)
+        for (head, prefix) in zip(heads, expected) { #expect(head.hasPrefix(prefix)) }
+        #expect(p.counters.published == 6)
+    }
+
     @Test("an unmatched lead to vendor sales has a null partner_id and role direct")
     func directEnvelope() throws {
         var p = pipeline([])
