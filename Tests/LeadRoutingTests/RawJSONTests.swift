@@ -17,8 +17,9 @@ struct RawJSONTests {
             (#"{"contact":"x"}"#, "{}"),
             ("{}", "{}"),
             (#"{"a":1}"#, #"{"a":1}"#),
-            (#"{ "a" : [1, 2.50e3, true, null] , "contact" : { } , "b" :"x" }"#, #"{"a" : [1, 2.50e3, true, null],"b" :"x"}"#),
-            ("{\n  \"contact\": {\"email\": \"d@x\"},\n  \"a\": {\"b\": {\"c\": []}}\n}\n", #"{"a": {"b": {"c": []}}}"#),
+            // The whitespace before each member kept is kept with it.
+            (#"{ "a" : [1, 2.50e3, true, null] , "contact" : { } , "b" :"x" }"#, #"{ "a" : [1, 2.50e3, true, null], "b" :"x" }"#),
+            ("{\n  \"contact\": {\"email\": \"d@x\"},\n  \"a\": {\"b\": {\"c\": []}}\n}\n", "{\n  \"a\": {\"b\": {\"c\": []}}\n}"),
             (#"{"note":"a } b { c","contact":{"s":"} \" {"},"z":"\"contact\":1"}"#, #"{"note":"a } b { c","z":"\"contact\":1"}"#),
             (#"{"x":{"contact":1},"contact":[{"a":"]"}],"y":"\\"}"#, #"{"x":{"contact":1},"y":"\\"}"#),
             (#"{"contact":1,"contact":2,"a":3}"#, #"{"a":3}"#),
@@ -32,9 +33,9 @@ struct RawJSONTests {
     @Test("several names at once; no names leaves the input as it was")
     func severalNames() {
         let lead = #"{"lead_id":"l-1", "contact": {}, "qualification": {"budget": 1}, "products": ["a"]}"#
-        #expect(removing(["contact", "qualification"], from: lead) == #"{"lead_id":"l-1","products": ["a"]}"#)
+        #expect(removing(["contact", "qualification"], from: lead) == #"{"lead_id":"l-1", "products": ["a"]}"#)
         #expect(removing([], from: lead) == lead)
-        #expect(removing(["absent"], from: lead) == #"{"lead_id":"l-1","contact": {},"qualification": {"budget": 1},"products": ["a"]}"#)
+        #expect(removing(["absent"], from: lead) == lead)
     }
 
     @Test("a key written with escapes is the same key", arguments: [#"\u0063ontact"#, #"con\u0074act"#, #"\u0063\u006F\u006E\u0074\u0061\u0063\u0074"#])
