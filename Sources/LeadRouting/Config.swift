@@ -72,6 +72,9 @@ public struct DaemonSettings: Sendable, Equatable {
     public var store = StoreConfig()
     /// `control`: partners' actions on their leads.
     public var control = ControlConfig()
+    /// `security`: its `mode`, `server_key` and `allow_plaintext_network` (its `clients` are
+    /// in ``RoutingRules/clients``, which a reload may change).
+    public var security = SecurityConfig()
 
     /// The defaults: what a config file that names none of these keys gets.
     public init() {}

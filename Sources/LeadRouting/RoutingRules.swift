@@ -13,6 +13,8 @@ public struct RoutingRules: Sendable, Equatable {
     /// The `offers:` section (without one: no offers, unless a partner's own `offers:` sets
     /// `accept_within`).
     public var offers: OfferPolicy
+    /// `security.clients`: who else may connect, and in which role.
+    public var clients: [SecurityClient] = []
 
     public init(
         routing: RoutingPolicy = RoutingPolicy(),
@@ -105,6 +107,8 @@ public struct Partner: Sendable, Equatable {
     public var accounts: [String]
     /// The partner's own `offers:`, overriding the `offers:` section's keys it names.
     public var offers: OfferOverride?
+    /// CURVE public keys the partner's clients present (`keys`); several allow rotation.
+    public var keys: [KeySource] = []
 
     public init(
         id: String,

@@ -1,0 +1,75 @@
+/// `security.mode`.
+public enum SecurityMode: String, Sendable, Equatable, CaseIterable {
+    /// No encryption or authentication: only loopback and ipc endpoints may be bound unless
+    /// `allow_plaintext_network` is true.
+    case none
+    /// CURVE on every endpoint; every client must present a configured key.
+    case curve
+}
+
+/// The role of a client that is not a partner (`security.clients[].role`).
+public enum ClientRole: String, Sendable, Equatable, CaseIterable {
+    /// Submits leads (ingest, intake).
+    case source
+    /// Reads `vendor-sales/` and `outcomes/`.
+    case vendorSales = "vendor_sales"
+    /// Reads `nurture/`.
+    case marketing
+    /// Reads every topic.
+    case `operator`
+}
+
+/// A key as written in the config: a certificate file's path, or a Z85 string (40
+/// characters), with where it was written, for problems found when it is read.
+public struct KeySource: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case z85(String)
+        case file(String)
+    }
+    public var kind: Kind
+    /// The key path in the config, such as `partners[2].keys[0]`, and its line.
+    public var path: String
+    public var line: Int?
+
+    public init(_ kind: Kind, path: String, line: Int? = nil) {
+        self.kind = kind
+        self.path = path
+        self.line = line
+    }
+
+    /// A key written in the config: Z85 when it is 40 characters of the Z85 alphabet, else a path.
+    public static func parse(_ text: String, path: String, line: Int?) -> KeySource {
+        let z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+        let looksZ85 = text.count == 40 && !text.contains("/") && text.allSatisfy { z85.contains($0) }
+        return KeySource(looksZ85 ? .z85(text) : .file(text), path: path, line: line)
+    }
+}
+
+/// `security.clients[]`: everyone but partners.
+public struct SecurityClient: Sendable, Equatable {
+    /// `^[a-z0-9][a-z0-9-]{0,62}$`, unique among clients.
+    public var id: String
+    public var role: ClientRole
+    public var keys: [KeySource]
+
+    public init(id: String, role: ClientRole, keys: [KeySource]) {
+        self.id = id
+        self.role = role
+        self.keys = keys
+    }
+}
+
+/// The `security:` section but its `clients`: what only a restart changes. The clients (in
+/// ``RoutingRules/clients``) and partners' `keys` a reload may change.
+public struct SecurityConfig: Sendable, Equatable {
+    public var mode: SecurityMode
+    /// The server's secret certificate (`server_key`); required with `mode: curve`.
+    public var serverKey: KeySource?
+    public var allowPlaintextNetwork: Bool
+
+    public init(mode: SecurityMode = .none, serverKey: KeySource? = nil, allowPlaintextNetwork: Bool = false) {
+        self.mode = mode
+        self.serverKey = serverKey
+        self.allowPlaintextNetwork = allowPlaintextNetwork
+    }
+}
