@@ -2,10 +2,13 @@ internal import Yams
 
 /// Checking `control` and `offers` (and a partner's own `offers:`).
 extension Checker {
+    /// `control`: absent, null, or `bind: null`: no control endpoint (so nothing bound by default).
     mutating func control(_ entry: Fields.Entry?) -> ControlConfig {
         var control = ControlConfig()
-        if let entry, isNull(entry.value) { return control }
-        _ = socketSection(entry, "control", allowed: Keys.control, bind: &control.bind)
+        guard let entry, !isNull(entry.value),
+              let fields = section(entry, at: "control", allowed: Keys.control),
+              let bind = fields["bind"], !isNull(bind.value) else { return control }
+        control.bind = endpoint(bind, at: "control.bind", default: nil)
         return control
     }
 
@@ -30,16 +33,16 @@ extension Checker {
     private mutating func offerKeys(_ fields: Fields, at path: String) -> OfferOverride {
         var keys = OfferOverride()
         if let entry = fields["accept_within"] {
-            keys.acceptWithin = duration(entry, at: "\(path).accept_within", zero: "no offers", max: Limits.maxOfferSeconds)
+            keys.acceptWithin = offerDuration(entry, at: "\(path).accept_within", zero: "no offers", max: Limits.maxOfferSeconds)
         }
         if let entry = fields["max_offers"] { keys.maxOffers = int(entry, at: "\(path).max_offers", in: Limits.maxOffers) }
         if let entry = fields["then"] { keys.then = choice(entry, at: "\(path).then", of: OfferFallback.self) }
         if let entry = fields["pool_window"] {
-            keys.poolWindow = duration(entry, at: "\(path).pool_window", zero: nil, max: Limits.maxOfferSeconds)
+            keys.poolWindow = offerDuration(entry, at: "\(path).pool_window", zero: nil, max: Limits.maxOfferSeconds)
         }
         if let entry = fields["withhold"] { keys.withhold = withhold(entry, at: "\(path).withhold") }
         if let entry = fields["follow_up_within"] {
-            keys.followUpWithin = duration(entry, at: "\(path).follow_up_within", zero: "never", max: Limits.maxFollowUpSeconds)
+            keys.followUpWithin = offerDuration(entry, at: "\(path).follow_up_within", zero: "never", max: Limits.maxFollowUpSeconds)
         }
         return keys
     }
@@ -62,32 +65,8 @@ extension Checker {
         return valid ? values : nil
     }
 
-    /// A duration such as `90s`, `30m`, `4h`, `2d` or `1w`, in seconds; `0` when `zero` says
-    /// what 0 means (else 0 is a problem); `nil` after reporting a problem.
-    mutating func duration(_ entry: Fields.Entry, at path: String, zero: String?, max: Int64) -> Int64? {
-        let expected = "a duration such as 90s, 30m, 4h or 2d" + (zero.map { " (0: \($0))" } ?? "")
-        guard let text = string(entry, at: path, expected: expected) else { return nil }
-        if text == "0" {
-            guard zero == nil else { return 0 }
-            report(path, line(entry), "must be longer than 0, got \"\(text)\"")
-            return nil
-        }
-        let count = text.dropLast()
-        guard let unit = text.last, "smhdw".contains(unit), !count.isEmpty, count.count <= Limits.maxWindowDigits,
-              count.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int64(count) else {
-            report(path, line(entry), "must be \(expected): a whole number followed by s, m, h, d or w, got \"\(text)\"")
-            return nil
-        }
-        if number == 0 {
-            if zero != nil { return 0 }
-            report(path, line(entry), "must be longer than 0, got \"\(text)\"")
-            return nil
-        }
-        let seconds = unit == "s" ? number : (Capacity.seconds(in: text) ?? .max)
-        guard seconds <= max else {
-            report(path, line(entry), "must be at most \(max / 86_400)d, got \"\(text)\"")
-            return nil
-        }
-        return seconds
+    /// An offer deadline such as `4h`, in seconds; `nil` after reporting a problem.
+    private mutating func offerDuration(_ entry: Fields.Entry, at path: String, zero: String?, max: Int64) -> Int64? {
+        duration(entry, at: path, expected: "a duration such as 90s, 30m, 4h or 2d", zero: zero, max: max)?.seconds
     }
 }

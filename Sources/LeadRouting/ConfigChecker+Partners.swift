@@ -224,41 +224,14 @@ extension Checker {
         }
         var per: (seconds: Int64, text: String)?
         if let entry = fields["per"] {
-            per = window(entry, at: "\(path).per")
+            per = duration(
+                entry, at: "\(path).per", expected: "a window such as 30m, 12h, 7d or 2w", units: "mhdw",
+                max: Limits.maxCapacityWindowSeconds)
         } else {
             report("\(path).per", fields.line, "is required: the rolling window, such as 30m, 12h, 7d or 2w")
         }
         guard let max, let per else { return nil }
         return Capacity(max: max, perSeconds: per.seconds, perText: per.text)
-    }
-
-    /// A window such as `7d`, in seconds and as written; `nil` after reporting a problem.
-    mutating func window(_ entry: Fields.Entry, at path: String) -> (seconds: Int64, text: String)? {
-        let expected = "a window such as 30m, 12h, 7d or 2w"
-        guard let text = string(entry, at: path, expected: expected) else { return nil }
-        let count = text.dropLast()
-        guard let unit = text.last, "mhdw".contains(unit), !count.isEmpty,
-              count.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            report(path, line(entry),
-                   "must be \(expected): a whole number followed by m (minutes), h (hours), d (days) "
-                       + "or w (weeks), got \"\(text)\"")
-            return nil
-        }
-        let maxDays = Limits.maxCapacityWindowSeconds / 86_400
-        let tooLong = "must be at most \(maxDays)d (\(Limits.maxCapacityWindowSeconds) seconds), got \"\(text)\""
-        guard count.count <= Limits.maxWindowDigits else {
-            report(path, line(entry), tooLong)
-            return nil
-        }
-        guard let seconds = Capacity.seconds(in: text) else {
-            report(path, line(entry), "must be longer than 0, got \"\(text)\"")
-            return nil
-        }
-        guard seconds <= Limits.maxCapacityWindowSeconds else {
-            report(path, line(entry), tooLong)
-            return nil
-        }
-        return (seconds, text)
     }
 
     /// A partner's accounts, each trimmed, or `nil` when any is invalid.

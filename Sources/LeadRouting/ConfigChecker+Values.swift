@@ -259,6 +259,49 @@ extension Checker {
         return nil
     }
 
+    // MARK: Durations
+
+    /// The units a duration may be written in: letter, name and length in seconds.
+    static let durationUnits: [(letter: Character, name: String, seconds: Int64)] = [
+        ("s", "seconds", 1), ("m", "minutes", 60), ("h", "hours", 3600), ("d", "days", 86_400), ("w", "weeks", 604_800),
+    ]
+
+    /// A duration written as a whole number and a lower-case unit among `units` (`90s`, `30m`,
+    /// `4h`, `7d`, `2w`), in seconds and as written; `nil` after reporting a problem. 0 (`0`
+    /// alone or with a unit) is allowed only when `zero` says what it means; at most `max` seconds.
+    /// The one parser for capacity windows and offer deadlines.
+    mutating func duration(
+        _ entry: Fields.Entry, at path: String, expected: String, units: String = "smhdw", zero: String? = nil,
+        max: Int64
+    ) -> (seconds: Int64, text: String)? {
+        let expected = expected + (zero.map { " (0: \($0))" } ?? "")
+        guard let text = string(entry, at: path, expected: expected) else { return nil }
+        let unit = Checker.durationUnits.first { units.contains($0.letter) && $0.letter == text.last }
+        let count = text == "0" ? Substring(text) : text.dropLast()
+        guard text == "0" || unit != nil, !count.isEmpty, count.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            let names = Checker.durationUnits.filter { units.contains($0.letter) }.map { "\($0.letter) (\($0.name))" }
+            let listed = names.dropLast().joined(separator: ", ") + (names.count > 1 ? " or " : "") + (names.last ?? "")
+            report(path, line(entry), "must be \(expected): a whole number followed by \(listed), got \"\(text)\"")
+            return nil
+        }
+        let tooLong = "must be at most \(max / 86_400)d (\(max) seconds), got \"\(text)\""
+        // Longer counts are out of range whatever the unit, and could overflow.
+        guard count.count <= Limits.maxWindowDigits, let number = Int64(count) else {
+            report(path, line(entry), tooLong)
+            return nil
+        }
+        let seconds = number * (unit?.seconds ?? 1)
+        if seconds == 0, zero == nil {
+            report(path, line(entry), "must be longer than 0, got \"\(text)\"")
+            return nil
+        }
+        guard seconds <= max else {
+            report(path, line(entry), tooLong)
+            return nil
+        }
+        return (seconds, text)
+    }
+
     /// One of the raw values of `E`; `nil` after reporting a problem.
     mutating func choice<E: RawRepresentable & CaseIterable>(
         _ entry: Fields.Entry, at path: String, of type: E.Type

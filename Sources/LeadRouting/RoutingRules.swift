@@ -182,21 +182,6 @@ public struct Capacity: Sendable, Equatable {
         self.perSeconds = perSeconds
         self.perText = perText ?? "\(perSeconds)s"
     }
-
-    /// Parses a window such as `30m`, `12h`, `7d`, `2w` into seconds.
-    public static func seconds(in text: String) -> Int64? {
-        guard let unit = text.last, let count = Int64(text.dropLast()), count > 0 else { return nil }
-        let scale: Int64
-        switch unit {
-        case "m": scale = 60
-        case "h": scale = 3600
-        case "d": scale = 86_400
-        case "w": scale = 604_800
-        default: return nil
-        }
-        let (seconds, overflow) = count.multipliedReportingOverflow(by: scale)
-        return overflow ? nil : seconds
-    }
 }
 
 /// A deal registration: `partner` has registered the account `domain` until `expires`.
