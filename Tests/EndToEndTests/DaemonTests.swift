@@ -175,6 +175,27 @@ struct DaemonTests {
         #expect(ok.stdout.split(separator: "\n").count == 1)
         #expect(ok.stdout.contains("4 partners"))
 
+        let offers = dir.file("offers.yaml")
+        try """
+            state_dir: \(dir.path)
+            control:
+              bind: "tcp://127.0.0.1:5562"
+            offers:
+              accept_within: 4h
+              withhold: []
+            partners:
+              - {id: acme, engagement: leads_only, offers: {accept_within: 30m}}
+              - {id: globex, engagement: co_sell}
+            """.write(toFile: offers, atomically: true, encoding: .utf8)
+        let withOffers = try run(Binaries.path("leadrouterd"), ["--config", offers, "--check"])
+        #expect(withOffers.status == 0, "\(withOffers.stderr)")
+        #expect(withOffers.stdout == """
+            \(offers): valid: 2 partners, 2 active (1 leads_only, 1 co_sell); ingest 1 bind + 0 connect; \
+            publish tcp://127.0.0.1:5560; unmatched leads to vendor-sales; \
+            offers: accept within 4h, max 3, then vendor-sales (1 partner with their own); control tcp://127.0.0.1:5562
+
+            """)
+
         let bad = dir.file("bad.yaml")
         try """
             state_dir: \(dir.path)

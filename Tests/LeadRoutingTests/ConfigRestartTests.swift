@@ -2,7 +2,7 @@ import LeadRouting
 import Testing
 
 // What a change of the config file needs: a restart (endpoints, state directory, store) or
-// only a reload (partners, routing, qualification, registrations).
+// only a reload (partners, routing, offers, qualification, registrations).
 
 /// `partnerHead` followed by `more`: a whole config file.
 private func config(_ more: String = "") throws -> RouterConfig {
@@ -32,6 +32,7 @@ let restartChanges: [ChangeCase] = [
     ChangeCase(key: "publish.heartbeat_ms", yaml: "publish:\n  heartbeat_ms: 500\n"),
     ChangeCase(key: "replay.bind", yaml: "replay:\n  bind: \"tcp://127.0.0.1:6561\"\n"),
     ChangeCase(key: "replay.max_limit", yaml: "replay:\n  max_limit: 500\n"),
+    ChangeCase(key: "control.bind", yaml: "control:\n  bind: \"tcp://127.0.0.1:5562\"\n"),
     ChangeCase(key: "store.durability", yaml: "store:\n  durability: normal\n"),
     ChangeCase(key: "store.retention_days", yaml: "store:\n  retention_days: 30\n"),
     ChangeCase(key: "store.pipeline_batch", yaml: "store:\n  pipeline_batch: 1\n"),
@@ -52,13 +53,15 @@ let reloadChanges: [ChangeCase] = [
     ChangeCase(key: "a partner's weight", yaml: "    weight: 3\n"),
     ChangeCase(key: "another partner", yaml: "  - id: globex\n    engagement: co_sell\n"),
     ChangeCase(key: "routing.unmatched", yaml: "routing:\n  unmatched: nurture\n"),
+    ChangeCase(key: "offers.accept_within", yaml: "offers:\n  accept_within: 4h\n"),
+    ChangeCase(key: "a partner's own offers", yaml: "    offers: {accept_within: 30m}\n"),
     ChangeCase(key: "qualification.timeline_days", yaml: "qualification:\n  timeline_days: 30\n"),
     ChangeCase(
         key: "registrations",
         yaml: "registrations:\n  - partner: acme\n    domain: acme.example\n    expires: 2027-03-01T00:00:00Z\n"),
 ]
 
-@Test("a change to partners, routing, qualification or registrations needs no restart",
+@Test("a change to partners, routing, offers, qualification or registrations needs no restart",
       arguments: reloadChanges)
 func reloadNeedsNoRestart(_ change: ChangeCase) throws {
     let old = try config()
@@ -87,10 +90,12 @@ func reloadNeedsNoRestart(_ change: ChangeCase) throws {
           topics: ["web"]
           bind: ["tcp://127.0.0.1:6550"]
         state_dir: /srv/leadrouter
+        control:
+          bind: "tcp://127.0.0.1:5562"
 
         """)
     #expect(new.restartRequired(comparedTo: old) == [
-        "state_dir", "ingest.bind", "ingest.topics", "publish.heartbeat_ms", "store.durability",
+        "state_dir", "ingest.bind", "ingest.topics", "publish.heartbeat_ms", "control.bind", "store.durability",
     ])
 }
 
