@@ -36,7 +36,6 @@ let restartChanges: [ChangeCase] = [
     ChangeCase(key: "store.durability", yaml: "store:\n  durability: normal\n"),
     ChangeCase(key: "store.retention_days", yaml: "store:\n  retention_days: 30\n"),
     ChangeCase(key: "store.pipeline_batch", yaml: "store:\n  pipeline_batch: 1\n"),
-    ChangeCase(key: "control.bind", yaml: "control:\n  bind: \"tcp://127.0.0.1:6562\"\n"),
 ]
 
 @Test("a change to an endpoint, the state directory or the store needs a restart, and names its key",
