@@ -73,3 +73,54 @@ public struct SecurityConfig: Sendable, Equatable {
         self.allowPlaintextNetwork = allowPlaintextNetwork
     }
 }
+
+/// Who a connection's key belongs to. Its ``userID`` is what the ZAP handler answers, and
+/// what every message of that connection carries (`User-Id`).
+public enum Principal: Sendable, Hashable {
+    case partner(String)
+    case client(String, ClientRole)
+
+    /// `partner:acme`, `source:web-forms`, `operator:ops`.
+    public var userID: String {
+        switch self {
+        case .partner(let id): "partner:\(id)"
+        case .client(let id, let role): "\(role.rawValue):\(id)"
+        }
+    }
+
+    public init?(userID: String) {
+        guard let colon = userID.firstIndex(of: ":") else { return nil }
+        let kind = String(userID[..<colon]), id = String(userID[userID.index(after: colon)...])
+        guard !id.isEmpty else { return nil }
+        if kind == "partner" {
+            self = .partner(id)
+        } else if let role = ClientRole(rawValue: kind) {
+            self = .client(id, role)
+        } else {
+            return nil
+        }
+    }
+
+    /// The partner's id, for a partner.
+    public var partnerID: String? {
+        if case .partner(let id) = self { return id }
+        return nil
+    }
+}
+
+/// The keys resolved from the config's certificate files and Z85 strings (by
+/// LeadRouterConfigFile): the server's secret key, and who each client public key belongs to.
+public struct KeyRing: Sendable, Equatable {
+    /// The server's secret key, Z85; `nil` with `mode: none`.
+    public var serverSecretKey: String?
+    /// Each client public key (Z85) and its principal.
+    public var principals: [String: Principal]
+
+    public init(serverSecretKey: String? = nil, principals: [String: Principal] = [:]) {
+        self.serverSecretKey = serverSecretKey
+        self.principals = principals
+    }
+
+    /// Whether CURVE is on.
+    public var isCurve: Bool { serverSecretKey != nil }
+}
