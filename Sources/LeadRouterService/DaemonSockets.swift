@@ -17,9 +17,17 @@ final class DaemonSockets {
     /// Every socket the loop polls for input.
     var polled: [Socket] { inbound.map(\.socket) + [feed.socket] }
 
-    init(config: RouterConfig, context: Context, logger: Logger) throws {
+    /// - Parameter serverKey: with `security.mode: curve`, the server's secret key: every
+    ///   socket is a CURVE server with its endpoint's ZAP domain (``Grants/Endpoint``), and
+    ///   the feed applies subscriptions itself (XPUB_MANUAL).
+    init(config: RouterConfig, context: Context, logger: Logger, serverKey: CurveKey? = nil) throws {
         let cap = Int64(DaemonSockets.hardMessageCap(config.ingest.maxMessageBytes))
+        func secure(_ socket: Socket, _ endpoint: Grants.Endpoint) throws {
+            guard let serverKey else { return }
+            try socket.makeCurveServer(secretKey: serverKey, zapDomain: endpoint.rawValue)
+        }
         let ingestSocket = try Socket(context, type: .sub)
+        try secure(ingestSocket, .ingest)
         try ingestSocket.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
         try ingestSocket.set(.linger, 0)
         // A hard cap far above max_message_bytes: messages between the two are received and
@@ -39,6 +47,7 @@ final class DaemonSockets {
 
         if let endpoint = config.intake.bind {
             let socket = try Socket(context, type: .router)
+            try secure(socket, .intake)
             try socket.set(.linger, 0)
             try socket.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
             try socket.setMaximumMessageSize(cap)
@@ -51,6 +60,7 @@ final class DaemonSockets {
 
         if let endpoint = config.control.bind {
             let socket = try Socket(context, type: .router)
+            try secure(socket, .control)
             try socket.set(.linger, 0)
             try socket.set(.receiveHighWaterMark, 10_000)
             // A control request is a few hundred bytes: anything far larger drops its sender.
@@ -63,10 +73,12 @@ final class DaemonSockets {
         }
 
         let publish = try Socket(context, type: .xpub)
+        try secure(publish, .publish)
+        if serverKey != nil { try publish.set(.xpubManual, 1) }
         try publish.set(.sendHighWaterMark, config.publish.sendHighWaterMark)
         try publish.set(.linger, 0)
         bound.publish = try DaemonSockets.bind(publish, config.publish.bind, key: "publish.bind")
-        feed = FeedEndpoint(socket: publish, logger: logger)
+        feed = FeedEndpoint(socket: publish, logger: logger, manual: serverKey != nil)
     }
 
     /// Binds `socket` and returns the endpoint it bound (`ZMQ_LAST_ENDPOINT`).

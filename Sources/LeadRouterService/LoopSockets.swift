@@ -40,7 +40,10 @@ final class InboundEndpoint {
         var peer: String?
         do {
             let count = try socket.receiveFrames(wait: false) { index, frame in
-                if index == 0 { peer = frame.userID }
+                // Not from the routing-id frame alone: when zmq_poll has prefetched a
+                // message, libzmq 4.3.4's ROUTER makes that frame without the connection's
+                // metadata; the frames the peer sent always carry it.
+                if peer == nil { peer = frame.userID }
                 frames.append(frame.copyBytes(limit: copyLimit))
                 totalSize += frame.size
             }
@@ -78,10 +81,17 @@ final class InboundEndpoint {
 final class FeedEndpoint {
     let socket: Socket
     private let logger: Logger
+    /// With CURVE: the socket is an XPUB_MANUAL, and each subscription is applied as the
+    /// subscriber's grants allow (``Grants/subscriptions(for:by:)``).
+    let manual: Bool
+    private var refusals = LogLimiter()
+    /// Subscriptions refused, for metrics.
+    private(set) var refusedSubscriptions = 0
 
-    init(socket: Socket, logger: Logger) {
+    init(socket: Socket, logger: Logger, manual: Bool = false) {
         self.socket = socket
         self.logger = logger
+        self.manual = manual
     }
 
     func publish(_ message: OutgoingMessage) {
@@ -111,6 +121,30 @@ final class FeedEndpoint {
             logger.debug(subscription.isSubscribe ? "feed subscription" : "feed unsubscription", metadata: [
                 "prefix": "\(String(decoding: subscription.prefix, as: UTF8.self))",
                 "peer": "\(message.userID ?? "-")",
+            ])
+            if manual { apply(subscription, from: message.userID) }
+        }
+    }
+
+    /// Applies (to the pipe it came from: before the next receive) what the subscriber's
+    /// grants allow of a subscription, or refuses it. One that libzmq made itself when a
+    /// subscriber left has no User-Id: libzmq has already dropped that pipe's subscriptions.
+    private func apply(_ subscription: SubscriptionMessage, from userID: String?) {
+        guard let userID, let principal = Principal(userID: userID) else { return }
+        let applied = Grants.subscriptions(for: subscription.prefix, by: principal)
+        for topic in applied {
+            do {
+                try socket.set(subscription.isSubscribe ? .subscribe : .unsubscribe, topic)
+            } catch {
+                logger.error("could not apply a feed subscription", metadata: ["peer": "\(userID)", "error": "\(error)"])
+            }
+        }
+        guard applied.isEmpty && subscription.isSubscribe else { return }
+        refusedSubscriptions += 1
+        if let suppressed = refusals.take(now: ContinuousClock.now, perSecond: 10) {
+            logger.warning("feed subscription refused: outside the subscriber's grants", metadata: [
+                "peer": "\(userID)", "prefix": "\(String(decoding: subscription.prefix, as: UTF8.self))",
+                "suppressed_before": "\(suppressed)",
             ])
         }
     }

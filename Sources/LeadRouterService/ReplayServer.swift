@@ -25,23 +25,30 @@ final class ReplayServer: Sendable {
     /// Most requests waiting per client.
     static let queueLimit = 64
 
+    private let serverKey: CurveKey?
+
+    /// - Parameter serverKey: with CURVE, the server's secret key: the socket is a CURVE
+    ///   server (ZAP domain `replay`) and each request is answered only for a topic its
+    ///   sender may read (``Grants/mayRead(_:topic:)``), else `unauthorized`.
     init(context: Context, endpoint: Endpoint, store: any RoutingStore, watermarks: FeedWatermarks,
-         maxLimit: Int, logger: Logger) throws {
+         maxLimit: Int, logger: Logger, serverKey: CurveKey? = nil) throws {
         self.context = context
         self.endpoint = endpoint
+        self.serverKey = serverKey
         wakeup = try Wakeup()
         worker = WorkerThread(label: "leadrouter-replay")
-        state = ReplayState(store: store, watermarks: watermarks, maxLimit: maxLimit, logger: logger)
+        state = ReplayState(store: store, watermarks: watermarks, maxLimit: maxLimit, logger: logger, authorizing: serverKey != nil)
     }
 
     /// Creates and binds the socket on the replay thread, then serves on it until ``stop()``.
     /// Returns the endpoint it bound (a port of 0 or * resolved) once bound; throws a
     /// ``StartupError`` naming `replay.bind` when it cannot be.
     func start() throws -> String {
-        let context = self.context, endpoint = self.endpoint, state = self.state
+        let context = self.context, endpoint = self.endpoint, state = self.state, serverKey = self.serverKey
         worker.start {
             do throws(ZMQError) {
                 let socket = try Socket(context, type: .router)
+                if let serverKey { try socket.makeCurveServer(secretKey: serverKey, zapDomain: Grants.Endpoint.replay.rawValue) }
                 try socket.set(.linger, 0)
                 try socket.setMaximumMessageSize(1 << 20)
                 try socket.bind(endpoint.description)
@@ -80,15 +87,18 @@ private final class ReplayState: @unchecked Sendable {
     let watermarks: FeedWatermarks
     let maxLimit: Int
     let logger: Logger
+    /// With CURVE: each request is checked against its sender's grants.
+    let authorizing: Bool
     var socket: Socket?
     var bound = ""
-    private var queues = ReplayQueues<(route: [[UInt8]], payload: [[UInt8]])>(limit: ReplayServer.queueLimit)
+    private var queues = ReplayQueues<(route: [[UInt8]], payload: [[UInt8]], peer: String?)>(limit: ReplayServer.queueLimit)
 
-    init(store: any RoutingStore, watermarks: FeedWatermarks, maxLimit: Int, logger: Logger) {
+    init(store: any RoutingStore, watermarks: FeedWatermarks, maxLimit: Int, logger: Logger, authorizing: Bool) {
         self.store = store
         self.watermarks = watermarks
         self.maxLimit = maxLimit
         self.logger = logger
+        self.authorizing = authorizing
     }
 
     func serve(wakeup: Wakeup, stopping: () -> Bool) {
@@ -109,10 +119,18 @@ private final class ReplayState: @unchecked Sendable {
 
     /// Queues every waiting request by client.
     private func takeWaiting(_ socket: Socket) {
-        while let message = try? socket.receiveMessage(wait: false, copyLimit: 4096) {
-            let (route, payload) = RouterFrames.split(message.frames.map(\.bytes))
+        while true {
+            var frames: [[UInt8]] = []
+            var peer: String?
+            let received = try? socket.receiveFrames(wait: false) { index, frame in
+                // Any frame's: after zmq_poll, the routing-id frame lacks it (see InboundEndpoint).
+                if peer == nil { peer = frame.userID }
+                frames.append(frame.copyBytes(limit: 4096))
+            }
+            guard received != nil else { return }
+            let (route, payload) = RouterFrames.split(frames)
             guard let client = route.first else { continue }
-            if !queues.add((route, payload), from: client) {
+            if !queues.add((route, payload, peer), from: client) {
                 let busy = ReplayError(code: "busy", message: "\(ReplayServer.queueLimit) replay requests from this client are waiting; wait for their replies before sending more")
                 RouterFrames.reply(route, [busy.json], on: socket, logger: logger)
             }
@@ -123,15 +141,21 @@ private final class ReplayState: @unchecked Sendable {
     private func answerOneRound(_ socket: Socket, stopping: () -> Bool) {
         for request in queues.nextRound() {
             if stopping() { return }
-            RouterFrames.reply(request.route, answer(request.payload), on: socket, logger: logger)
+            RouterFrames.reply(request.route, answer(request.payload, peer: request.peer), on: socket, logger: logger)
         }
     }
 
-    private func answer(_ frames: [[UInt8]]) -> [[UInt8]] {
+    private func answer(_ frames: [[UInt8]], peer: String?) -> [[UInt8]] {
         let request: ReplayRequest
         switch ReplayRequest.parse(frames, maxLimit: maxLimit) {
         case .failure(let error): return [error.json]
         case .success(let value): request = value
+        }
+        if authorizing {
+            guard let principal = peer.flatMap(Principal.init(userID:)), Grants.mayRead(principal, topic: request.topic) else {
+                logger.warning("replay refused: outside the client's grants", metadata: ["peer": "\(peer ?? "-")", "topic": "\(request.topic)"])
+                return [ReplayError(code: "unauthorized", message: "this key may not replay \(request.topic)").json]
+            }
         }
         let (served, last) = watermarks.lookUp(request.topic)
         guard served else {

@@ -35,11 +35,20 @@ extension RoutingEngine {
     /// the due ones. The caller has waited for any commit in flight, so the store is current.
     func readCaseInputs(control: [Received], due: [String]) throws(StoreError) -> CaseInputs {
         var inputs = CaseInputs(due: due)
-        inputs.requests = control.map { ($0, PartnerRequest.parse($0.message.frames, totalSize: $0.message.totalSize)) }
+        inputs.requests = control.map { ($0, parseRequest($0)) }
         guard !inputs.isEmpty else { return inputs }
         let ids = due + inputs.requests.compactMap { try? $0.request.get().leadID }
         inputs.records = try store.caseRecords(leadIDs: ids)
         return inputs
+    }
+
+    /// A control request; with CURVE, on behalf of the partner its key belongs to only.
+    private func parseRequest(_ item: Received) -> Result<PartnerRequest, ControlError> {
+        guard keyRing.isCurve else { return PartnerRequest.parse(item.message.frames, totalSize: item.message.totalSize) }
+        guard let partner = item.peer.flatMap(Principal.init(userID:))?.partnerID else {
+            return .failure(ControlError(.unauthorized, "only partners' keys may act on leads"))
+        }
+        return PartnerRequest.parse(item.message.frames, totalSize: item.message.totalSize, authenticated: partner)
     }
 
     /// Fires the due deadlines and carries out the requests, into `prepared`.

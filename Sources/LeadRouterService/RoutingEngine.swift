@@ -20,6 +20,8 @@ final class RoutingEngine {
     let clock: any LoopClock
     let pipelineBatch: Int
     let sockets: DaemonSockets
+    /// With CURVE: who each key belongs to (control requests act for their key's partner).
+    let keyRing: KeyRing
 
     var pipeline: LeadPipeline
     /// Cases waiting on a deadline: open offers, pools and follow-ups.
@@ -54,6 +56,7 @@ final class RoutingEngine {
         notifier = loop.notifier
         clock = loop.clock
         pipelineBatch = loop.pipelineBatch
+        keyRing = loop.keyRing
         self.sockets = sockets
         let now = clock.now
         pipeline = LeadPipeline(

@@ -47,6 +47,8 @@ public final class RoutingLoop: Sendable {
     public static let defaultPipelineBatch = batchLimit
     /// `store.pipeline_batch` (see ``defaultPipelineBatch``), or another for tests.
     let pipelineBatch: Int
+    /// The keys (`security`), resolved from the config's certificates; empty: no CURVE.
+    public let keyRing: KeyRing
 
     /// - Parameters:
     ///   - context: the ZeroMQ context to make sockets in (tests pass theirs to use
@@ -56,8 +58,9 @@ public final class RoutingLoop: Sendable {
     ///     `store.pipeline_batch` (see ``defaultPipelineBatch``).
     public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier,
                 context: Context? = nil, clock: any LoopClock = SystemLoopClock(),
-                pipelineBatch: Int? = nil) throws {
+                pipelineBatch: Int? = nil, keyRing: KeyRing = KeyRing()) throws {
         self.pipelineBatch = max(1, pipelineBatch ?? config.store.pipelineBatch)
+        self.keyRing = keyRing
         self.config = config
         self.store = store
         self.logger = logger
@@ -90,7 +93,14 @@ public final class RoutingLoop: Sendable {
         let ownContext = context == nil ? try Context(ioThreads: 1) : nil
         defer { ownContext?.shutdown() }
         let context = self.context ?? ownContext!
-        let sockets = try DaemonSockets(config: config, context: context, logger: logger)
+        // With CURVE, the ZAP handler answers before any server socket binds.
+        let serverKey = try keyRing.serverSecretKey.map { text in
+            do { return try CurveKey(z85: text) } catch { throw StartupError("security.server_key: \(error)") }
+        }
+        let zap = serverKey == nil ? nil : ZAPServer(keyRing: keyRing, logger: logger)
+        try zap?.start(context: context)
+        defer { zap?.stop() }
+        let sockets = try DaemonSockets(config: config, context: context, logger: logger, serverKey: serverKey)
         let watermarks = FeedWatermarks(published: recovered.topicStates.mapValues(\.publishedSeq), topics: recovered.feedTopics(config))
         let engine = RoutingEngine(loop: self, sockets: sockets, recovered: recovered, watermarks: watermarks)
         var replay: ReplayServer?
@@ -99,7 +109,7 @@ public final class RoutingLoop: Sendable {
             try engine.republishUnpublished(recovered.topicStates)
             if let endpoint = config.replay.bind {
                 let server = try ReplayServer(context: context, endpoint: endpoint, store: store, watermarks: watermarks,
-                                              maxLimit: config.replay.maxLimit, logger: logger)
+                                              maxLimit: config.replay.maxLimit, logger: logger, serverKey: serverKey)
                 bound.replay = try server.start()
                 replay = server
             }

@@ -53,7 +53,10 @@ public struct ControlError: Error, Sendable, Equatable {
 extension PartnerRequest {
     /// Reads one control request: one frame of JSON, at most ``maxBytes``. Unknown fields
     /// are ignored (later versions may add some); known ones must have the right type and value.
-    public static func parse(_ frames: [[UInt8]], totalSize: Int) -> Result<PartnerRequest, ControlError> {
+    ///
+    /// - Parameter authenticated: with CURVE, the partner the sender's key belongs to: then
+    ///   `partner_id` may be left out, and any other value is `unauthorized`.
+    public static func parse(_ frames: [[UInt8]], totalSize: Int, authenticated: String? = nil) -> Result<PartnerRequest, ControlError> {
         guard frames.count == 1 else {
             return .failure(ControlError(.invalidJSON, "a control request is one frame of JSON, got \(frames.count) frames"))
         }
@@ -63,7 +66,7 @@ extension PartnerRequest {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(frames[0]), options: [])) as? [String: Any] else {
             return .failure(ControlError(.invalidJSON, "a control request is one JSON object, such as {\"action\": \"accept\", \"lead_id\": \"web-1\", \"partner_id\": \"acme\"}"))
         }
-        var reader = FieldReader(object: object)
+        var reader = FieldReader(object: object, authenticated: authenticated)
         let requestID = reader.string("request_id", maxLength: 128)
         do {
             let request = try reader.request(requestID: requestID)
@@ -79,6 +82,7 @@ extension PartnerRequest {
 /// Reads a request's fields with their types checked.
 private struct FieldReader {
     let object: [String: Any]
+    let authenticated: String?
 
     mutating func request(requestID: String?) throws(ControlError) -> PartnerRequest {
         if object["request_id"] != nil && requestID == nil {
@@ -94,7 +98,7 @@ private struct FieldReader {
         guard LeadParser.isValidLeadID(leadID) else {
             throw ControlError(.invalidField, "lead_id must be 1-128 characters of [A-Za-z0-9._:-]", field: "lead_id")
         }
-        let partnerID = try required("partner_id", maxLength: 63)
+        let partnerID = try partner()
         var request = PartnerRequest(requestID: requestID, action: action, leadID: leadID, partnerID: partnerID)
         request.note = try optionalText("note")
         switch action {
@@ -111,6 +115,17 @@ private struct FieldReader {
         case .outcome: try outcome(into: &request)
         }
         return request
+    }
+
+    /// `partner_id`, or with CURVE the key's partner.
+    private func partner() throws(ControlError) -> String {
+        guard let authenticated else { return try required("partner_id", maxLength: 63) }
+        guard object["partner_id"] != nil else { return authenticated }
+        let named = try required("partner_id", maxLength: 63)
+        guard named == authenticated else {
+            throw ControlError(.unauthorized, "this key belongs to partner \(authenticated), not \(named)", field: "partner_id")
+        }
+        return named
     }
 
     private func outcome(into request: inout PartnerRequest) throws(ControlError) {

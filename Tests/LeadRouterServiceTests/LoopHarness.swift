@@ -38,7 +38,8 @@ final class LoopHarness: @unchecked Sendable {
     private let ended = DispatchSemaphore(value: 0)
 
     init(store: any RoutingStore, clock: any LoopClock = SystemLoopClock(), pipelineBatch: Int? = nil,
-         context: Context? = nil, heartbeatMilliseconds: Int = 1000, configure: (inout RouterConfig) -> Void = { _ in }) throws {
+         context: Context? = nil, heartbeatMilliseconds: Int = 1000, keyRing: KeyRing = KeyRing(), stateDir: String? = nil,
+         configure: (inout RouterConfig) -> Void = { _ in }) throws {
         self.context = try context ?? Context()
         var config = try ConfigLoader.load(yaml: """
             state_dir: /nonexistent
@@ -54,10 +55,11 @@ final class LoopHarness: @unchecked Sendable {
         config.publish.bind = .inProcess("publish-\(name)")
         config.replay.bind = .inProcess("replay-\(name)")
         config.control.bind = .inProcess("control-\(name)")
+        if let stateDir { config.stateDir = stateDir }
         configure(&config)
         self.config = config
         loop = try RoutingLoop(config: config, store: store, logger: logs.logger(), notifier: SystemdNotifier(environment: [:]),
-                               context: self.context, clock: clock, pipelineBatch: pipelineBatch)
+                               context: self.context, clock: clock, pipelineBatch: pipelineBatch, keyRing: keyRing)
     }
 
     /// Starts the loop and waits until it is ready (or has failed to start).

@@ -1,0 +1,151 @@
+import Foundation
+import LeadRouterService
+import LeadRouterTesting
+import LeadRouting
+import LeadStore
+import Testing
+import ZeroMQ
+
+/// A daemon loop with CURVE on, over tcp on ports the kernel picks, and the keys of two
+/// partners, a vendor-sales client, an operator and a lead source.
+final class SecureLoop {
+    let server: CurveKeyPair
+    let keys: [String: CurveKeyPair]
+    let harness: LoopHarness
+    let directory: TemporaryDirectory
+    let endpoints: [String: Any]
+
+    static let principals: [String: Principal] = [
+        "acme": .partner("acme"), "globex": .partner("globex"), "sales": .client("sales", .vendorSales),
+        "ops": .client("ops", .operator), "web": .client("web", .source),
+    ]
+
+    init() throws {
+        server = try CurveKeyPair.generate()
+        var keys: [String: CurveKeyPair] = [:]
+        var ring = KeyRing(serverSecretKey: server.secretKey.z85)
+        for (name, principal) in SecureLoop.principals {
+            let pair = try CurveKeyPair.generate()
+            keys[name] = pair
+            ring.principals[pair.publicKey.z85] = principal
+        }
+        self.keys = keys
+        directory = try TemporaryDirectory()
+        harness = try LoopHarness(store: MemoryRoutingStore(), keyRing: ring, stateDir: directory.path) { config in
+            let any = Endpoint(validating: "tcp://127.0.0.1:0")!
+            config.ingest.bind = [any]
+            config.intake.bind = any
+            config.publish.bind = any
+            config.replay.bind = any
+            config.control.bind = any
+            config.publish.heartbeatMilliseconds = 100
+        }
+        try harness.start()
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory.path + "/endpoints.json"))
+        endpoints = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    }
+
+    func endpoint(_ name: String) -> String {
+        name == "ingest" ? ((endpoints["ingest"] as? [String])?.first ?? "") : (endpoints[name] as? String ?? "")
+    }
+
+    /// A socket of `type` holding `name`'s key (or a fresh unknown one; or none: plaintext).
+    func socket(_ type: SocketType, as name: String?, unknown: Bool = false, to endpointName: String) throws -> Socket {
+        let socket = try Socket(harness.context, type: type)
+        try socket.set(.linger, 0)
+        if unknown {
+            try socket.makeCurveClient(serverKey: server.publicKey, keyPair: try CurveKeyPair.generate())
+        } else if let name, let pair = keys[name] {
+            try socket.makeCurveClient(serverKey: server.publicKey, keyPair: pair)
+        }
+        try socket.connect(endpoint(endpointName))
+        return socket
+    }
+
+    /// One request and its reply (a DEALER speaking as a REQ); `nil` when none came in time.
+    /// One request and its reply's first frame (a replay header, or the whole reply).
+    func ask(_ socket: Socket, _ body: String, timeout: Int = 3000) throws -> [String: Any]? {
+        try socket.send([[], Array(body.utf8)])
+        return try socket.receive(timeoutMilliseconds: timeout).map { json($0.dropFirst().first ?? []) }
+    }
+
+    func stop() { _ = harness.stop() }
+}
+
+@Suite("CURVE: who may connect, subscribe, replay and act", .serialized)
+struct SecurityLoopTests {
+    @Test("each partner's subscription delivers only its own topic, whatever prefix it asks for")
+    func feedIsolation() throws {
+        let secure = try SecureLoop()
+        defer { secure.stop() }
+        var subscribers: [String: Socket] = [:]
+        for (name, prefix) in [("acme", ""), ("globex", "partner/"), ("sales", ""), ("ops", "")] {
+            let sub = try secure.socket(.sub, as: name, to: "publish")
+            try sub.subscribe(prefix)
+            subscribers[name] = sub
+        }
+        // The subscriptions are applied once each has a heartbeat of its own topic.
+        for name in ["acme", "ops"] {
+            #expect(try subscribers[name]!.receive(timeoutMilliseconds: 5000) != nil, "\(name) got no heartbeat")
+        }
+        let intake = try secure.socket(.dealer, as: "web", to: "intake")
+        #expect(try secure.ask(intake, lead("s-1"))?["status"] as? String == "accepted")
+        #expect(try secure.ask(intake, lead("s-2", country: "DE", region: nil))?["status"] as? String == "accepted")
+        var seen: [String: Set<String>] = [:]
+        let deadline = Date().addingTimeInterval(3)
+        while Date() < deadline {
+            for (name, sub) in subscribers {
+                while let frames = try sub.receive(timeoutMilliseconds: 10), let topic = frames.first {
+                    seen[name, default: []].insert(String(decoding: topic, as: UTF8.self))
+                }
+            }
+        }
+        #expect(seen["acme"] == ["heartbeat/partner/acme/", "partner/acme/"], "\(seen)")
+        // `partner/` covers its envelopes, not its heartbeats (those are under `heartbeat/`).
+        #expect(seen["globex"] == ["partner/globex/"], "\(seen)")
+        #expect(seen["sales"]?.allSatisfy { $0.hasSuffix("vendor-sales/") || $0.hasSuffix("outcomes/") } ?? true, "\(seen)")
+        #expect(seen["ops"]?.isSuperset(of: ["partner/acme/", "partner/globex/"]) == true, "\(seen)")
+    }
+
+    @Test("replay and control answer a partner for its own topic and leads only")
+    func replayAndControl() throws {
+        let secure = try SecureLoop()
+        defer { secure.stop() }
+        let intake = try secure.socket(.dealer, as: "web", to: "intake")
+        #expect(try secure.ask(intake, lead("s-3"))?["partner_id"] as? String == "acme")
+        let replay = try secure.socket(.dealer, as: "acme", to: "replay")
+        let own = try #require(try secure.ask(replay, #"{"topic": "partner/acme/", "from_seq": 1}"#))
+        #expect(own["count"] as? Int == 1, "\(own)")
+        let other = try #require(try secure.ask(replay, #"{"topic": "partner/globex/", "from_seq": 1}"#))
+        #expect((other["error"] as? [String: Any])?["code"] as? String == "unauthorized")
+        let control = try secure.socket(.dealer, as: "acme", to: "control")
+        let asOwn = try #require(try secure.ask(control, #"{"action": "status", "lead_id": "s-3"}"#))
+        #expect(asOwn["state"] as? String == "accepted", "\(asOwn)")
+        #expect(asOwn["partner_id"] as? String == "acme", "\(asOwn)")
+        let asOther = try #require(try secure.ask(control, #"{"action": "status", "lead_id": "s-3", "partner_id": "globex"}"#))
+        #expect((asOther["error"] as? [String: Any])?["code"] as? String == "unauthorized")
+        let globex = try secure.socket(.dealer, as: "globex", to: "control")
+        let foreign = try #require(try secure.ask(globex, #"{"action": "status", "lead_id": "s-3"}"#))
+        #expect((foreign["error"] as? [String: Any])?["code"] as? String == "not_found", "\(foreign)")
+    }
+
+    @Test("unknown keys, plaintext clients and keys on the wrong endpoint never get an answer")
+    func refusedAtTheHandshake() throws {
+        let secure = try SecureLoop()
+        defer { secure.stop() }
+        let unknown = try secure.socket(.dealer, as: nil, unknown: true, to: "intake")
+        #expect(try secure.ask(unknown, lead("s-4"), timeout: 1000) == nil)
+        let plaintext = try secure.socket(.dealer, as: nil, to: "intake")
+        #expect(try secure.ask(plaintext, lead("s-5"), timeout: 1000) == nil)
+        let partnerOnIntake = try secure.socket(.dealer, as: "acme", to: "intake")
+        #expect(try secure.ask(partnerOnIntake, lead("s-6"), timeout: 1000) == nil)
+        let sourceOnReplay = try secure.socket(.dealer, as: "web", to: "replay")
+        #expect(try secure.ask(sourceOnReplay, #"{"topic": "partner/acme/", "from_seq": 1}"#, timeout: 1000) == nil)
+        let sourceOnControl = try secure.socket(.dealer, as: "web", to: "control")
+        #expect(try secure.ask(sourceOnControl, #"{"action": "status", "lead_id": "s-6"}"#, timeout: 1000) == nil)
+        #expect(!secure.harness.logs.lines(containing: "connection refused at the handshake").isEmpty)
+        // The source itself gets through.
+        let source = try secure.socket(.dealer, as: "web", to: "intake")
+        #expect(try secure.ask(source, lead("s-7"))?["status"] as? String == "accepted")
+    }
+}
