@@ -72,13 +72,18 @@ final class DaemonSockets {
             control = nil
         }
 
-        let publish = try Socket(context, type: .xpub)
-        try secure(publish, .publish)
-        if serverKey != nil { try publish.set(.xpubManual, 1) }
-        try publish.set(.sendHighWaterMark, config.publish.sendHighWaterMark)
-        try publish.set(.linger, 0)
+        let sendHighWaterMark = config.publish.sendHighWaterMark
+        let makeFeed = { () throws -> Socket in
+            let publish = try Socket(context, type: .xpub)
+            try secure(publish, .publish)
+            if serverKey != nil { try publish.set(.xpubManual, 1) }
+            try publish.set(.sendHighWaterMark, sendHighWaterMark)
+            try publish.set(.linger, 0)
+            return publish
+        }
+        let publish = try makeFeed()
         bound.publish = try DaemonSockets.bind(publish, config.publish.bind, key: "publish.bind")
-        feed = FeedEndpoint(socket: publish, logger: logger, manual: serverKey != nil)
+        feed = FeedEndpoint(socket: publish, logger: logger, manual: serverKey != nil, endpoint: bound.publish, make: makeFeed)
     }
 
     /// Binds `socket` and returns the endpoint it bound (`ZMQ_LAST_ENDPOINT`).

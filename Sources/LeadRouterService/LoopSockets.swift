@@ -1,3 +1,4 @@
+import Foundation
 import LeadRouting
 import Logging
 import ZeroMQ
@@ -78,20 +79,39 @@ final class InboundEndpoint {
 
 /// The assignment feed's socket: an XPUB, so the loop sees subscriptions come and go (and,
 /// with CURVE, who asked); it publishes envelopes and heartbeats.
+///
+/// With CURVE the socket is an XPUB_MANUAL: each subscription is applied as the subscriber's
+/// grants allow (``Grants/subscriptions(for:by:)``), to the connection it came from. libzmq
+/// 4.3.4 applies such a subscription even to a connection that ended before its
+/// subscription was read (fixed upstream by libzmq PR #4137): a stale entry that can
+/// deliver that topic to whichever connection later takes the dead one's place. That case
+/// shows as an unsubscription libzmq makes for the ended connection (no User-Id) of a
+/// prefix applied since the queue was last empty: the feed then closes the socket and binds
+/// a new one (``rebuild()``). Subscribers reconnect and subscribe again by themselves, and
+/// recover anything published meanwhile by `seq` and replay; nothing is ever delivered
+/// through the stale entry, since the rebuild happens before the next publish.
 final class FeedEndpoint {
-    let socket: Socket
+    private(set) var socket: Socket
     private let logger: Logger
-    /// With CURVE: the socket is an XPUB_MANUAL, and each subscription is applied as the
-    /// subscriber's grants allow (``Grants/subscriptions(for:by:)``).
     let manual: Bool
+    private let make: () throws -> Socket
+    private let endpoint: String
     private var refusals = LogLimiter()
-    /// Subscriptions refused, for metrics.
+    /// Prefixes applied since the subscription queue was last empty.
+    private var appliedSinceEmpty: Set<[UInt8]> = []
+    /// Subscriptions refused, and sockets rebuilt, for logs and metrics.
     private(set) var refusedSubscriptions = 0
+    private(set) var rebuilds = 0
 
-    init(socket: Socket, logger: Logger, manual: Bool = false) {
+    /// - Parameters:
+    ///   - make: makes a new socket with the feed's options (before it binds), for ``rebuild()``.
+    ///   - endpoint: where the socket is bound (the port chosen), bound again by ``rebuild()``.
+    init(socket: Socket, logger: Logger, manual: Bool = false, endpoint: String = "", make: @escaping () throws -> Socket = { throw StartupError("no feed socket factory") }) {
         self.socket = socket
         self.logger = logger
         self.manual = manual
+        self.endpoint = endpoint
+        self.make = make
     }
 
     func publish(_ message: OutgoingMessage) {
@@ -112,25 +132,37 @@ final class FeedEndpoint {
 
     /// Reads the subscription messages waiting; libzmq has applied them already (with
     /// CURVE grants, this is where each is applied or refused for its `User-Id`). Logged at
-    /// debug level.
-    func takeSubscriptions() {
+    /// debug level. Returns true when the socket was rebuilt (the caller polls the new one).
+    @discardableResult
+    func takeSubscriptions() -> Bool {
         var message = Message()
+        var stale = false
         for _ in 0..<1024 {
-            guard (try? socket.receive(into: &message, wait: false)) == true else { return }
+            guard (try? socket.receive(into: &message, wait: false)) == true else {
+                appliedSinceEmpty.removeAll(keepingCapacity: true)
+                break
+            }
             guard let subscription = message.subscription else { continue }
             logger.debug(subscription.isSubscribe ? "feed subscription" : "feed unsubscription", metadata: [
                 "prefix": "\(String(decoding: subscription.prefix, as: UTF8.self))",
                 "peer": "\(message.userID ?? "-")",
             ])
-            if manual { apply(subscription, from: message.userID) }
+            guard manual else { continue }
+            if let userID = message.userID {
+                apply(subscription, from: userID)
+            } else if !subscription.isSubscribe && appliedSinceEmpty.contains(subscription.prefix) {
+                stale = true
+            }
         }
+        guard stale else { return false }
+        rebuild()
+        return true
     }
 
-    /// Applies (to the pipe it came from: before the next receive) what the subscriber's
-    /// grants allow of a subscription, or refuses it. One that libzmq made itself when a
-    /// subscriber left has no User-Id: libzmq has already dropped that pipe's subscriptions.
-    private func apply(_ subscription: SubscriptionMessage, from userID: String?) {
-        guard let userID, let principal = Principal(userID: userID) else { return }
+    /// Applies (to the connection it came from: before the next receive) what the
+    /// subscriber's grants allow of a subscription, or refuses it.
+    private func apply(_ subscription: SubscriptionMessage, from userID: String) {
+        guard let principal = Principal(userID: userID) else { return }
         let applied = Grants.subscriptions(for: subscription.prefix, by: principal)
         for topic in applied {
             do {
@@ -139,6 +171,7 @@ final class FeedEndpoint {
                 logger.error("could not apply a feed subscription", metadata: ["peer": "\(userID)", "error": "\(error)"])
             }
         }
+        if subscription.isSubscribe && !applied.isEmpty { appliedSinceEmpty.insert(subscription.prefix) }
         guard applied.isEmpty && subscription.isSubscribe else { return }
         refusedSubscriptions += 1
         if let suppressed = refusals.take(now: ContinuousClock.now, perSecond: 10) {
@@ -146,6 +179,27 @@ final class FeedEndpoint {
                 "peer": "\(userID)", "prefix": "\(String(decoding: subscription.prefix, as: UTF8.self))",
                 "suppressed_before": "\(suppressed)",
             ])
+        }
+    }
+
+    /// Closes the socket and binds a new one at the same endpoint (see the type's notes).
+    func rebuild() {
+        rebuilds += 1
+        logger.warning("feed socket rebuilt: a subscription may have reached a connection that had just ended; subscribers reconnect and resubscribe", metadata: ["rebuilds": "\(rebuilds)"])
+        try? socket.set(.linger, 0)
+        socket.close()
+        appliedSinceEmpty.removeAll()
+        for attempt in 0..<200 {
+            do {
+                let fresh = try make()
+                try fresh.bind(endpoint)
+                socket = fresh
+                return
+            } catch {
+                // The old listener closes on libzmq's I/O thread: wait for the port.
+                if attempt == 199 { logger.critical("the feed socket could not be bound again", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"]) }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
         }
     }
 }

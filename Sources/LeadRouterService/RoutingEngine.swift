@@ -46,6 +46,8 @@ final class RoutingEngine {
     /// Messages received while a sync was in flight, waiting for it to end.
     var held: [Received] = []
     var storageFailing = false
+    /// A socket was replaced (the feed rebuilt): the loop polls the new one.
+    var socketsChanged = false
     var storageFailures = 0
 
     init(loop: RoutingLoop, sockets: DaemonSockets, recovered: RecoveredState, watermarks: FeedWatermarks) {
@@ -89,7 +91,7 @@ final class RoutingEngine {
         collectCommit(waiting: false)
         collectSync()
         if hasFailed { return }
-        sockets.feed.takeSubscriptions()
+        if sockets.feed.takeSubscriptions() { socketsChanged = true }
         let batch = takeBatch()
         if durability.shouldHold(batchOf: batch.count) {
             // A batch committed now would wait for the next sync all the same: hold it until

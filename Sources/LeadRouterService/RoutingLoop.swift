@@ -127,9 +127,13 @@ public final class RoutingLoop: Sendable {
         notifier.notify("READY=1\nSTATUS=routing leads")
         onReady()
 
-        var poller = Poller()
-        for socket in sockets.polled { poller.add(socket) }
-        poller.add(fileDescriptor: wakeup.fileDescriptor)
+        func makePoller() -> Poller {
+            var poller = Poller()
+            for socket in sockets.polled { poller.add(socket) }
+            poller.add(fileDescriptor: wakeup.fileDescriptor)
+            return poller
+        }
+        var poller = makePoller()
         while !stopping && !engine.hasFailed {
             do {
                 _ = try poller.poll(timeoutMilliseconds: engine.pollTimeoutMilliseconds())
@@ -138,6 +142,10 @@ public final class RoutingLoop: Sendable {
             }
             wakeup.drain()
             engine.turn()
+            if engine.socketsChanged {
+                engine.socketsChanged = false
+                poller = makePoller()
+            }
         }
         try engine.stop()
     }

@@ -3,6 +3,7 @@ import LeadRouterService
 import LeadRouterTesting
 import LeadRouting
 import LeadStore
+import Synchronization
 import Testing
 import ZeroMQ
 
@@ -147,5 +148,59 @@ struct SecurityLoopTests {
         // The source itself gets through.
         let source = try secure.socket(.dealer, as: "web", to: "intake")
         #expect(try secure.ask(source, lead("s-7"))?["status"] as? String == "accepted")
+    }
+}
+
+@Suite("CURVE under churn", .serialized)
+struct SecurityChurnTests {
+    @Test("subscribers come and go by the thousand while leads are published: nobody receives another partner's topic")
+    func subscribeDisconnectChurn() throws {
+        let secure = try SecureLoop()
+        defer { secure.stop() }
+        let stop = Atomic(false)
+        let sent = Atomic(0)
+        let context = secure.harness.context, endpoint = secure.endpoint("intake")
+        let serverKey = secure.server.publicKey, keys = secure.keys["web"]!
+        // Leads for both partners, as fast as intake answers, for as long as the churn lasts.
+        let publisher = Thread {
+            guard let source = try? Socket(context, type: .dealer) else { return }
+            defer { source.close() }
+            try? source.set(.linger, 0)
+            try? source.makeCurveClient(serverKey: serverKey, keyPair: keys)
+            try? source.connect(endpoint)
+            var i = 0
+            while !stop.load(ordering: .relaxed) {
+                let body = i % 2 == 0 ? lead("churn-\(i)") : lead("churn-\(i)", country: "DE", region: nil)
+                guard (try? source.send([[], Array(body.utf8)])) != nil,
+                      (try? source.receive(timeoutMilliseconds: 5000)) != nil else { break }
+                i += 1
+                sent.store(i, ordering: .relaxed)
+            }
+        }
+        publisher.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        let prefixes = ["", "partner/", "partner/a", "partner/g", "heartbeat/", "p"]
+        var delivered = 0
+        var wrong: [String] = []
+        for cycle in 0..<2000 {
+            let name = cycle % 2 == 0 ? "acme" : "globex"
+            let sub = try secure.socket(.sub, as: name, to: "publish")
+            try sub.subscribe(prefixes[cycle % prefixes.count])
+            // A few messages at most: the feed never pauses while leads flow.
+            var taken = 0
+            while taken < 20, let frames = try sub.receive(timeoutMilliseconds: cycle % 50 == 0 ? 200 : 2), let topic = frames.first {
+                taken += 1
+                delivered += 1
+                let text = String(decoding: topic, as: UTF8.self)
+                if text != "partner/\(name)/" && text != "heartbeat/partner/\(name)/" { wrong.append("\(name) got \(text)") }
+            }
+            sub.close()
+        }
+        stop.store(true, ordering: .relaxed)
+        #expect(wrong.isEmpty, "\(wrong.prefix(10))")
+        #expect(delivered > 0, "no subscriber received anything: the test proved nothing")
+        #expect(sent.load(ordering: .relaxed) > 100, "too few leads were published during the churn")
+        let rebuilds = secure.harness.logs.lines(containing: "feed socket rebuilt").count
+        print("churn: \(delivered) delivered, \(sent.load(ordering: .relaxed)) leads, \(rebuilds) feed rebuilds")
     }
 }
