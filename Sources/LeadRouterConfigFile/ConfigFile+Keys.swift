@@ -110,7 +110,7 @@ struct KeyResolver {
     }
 
     private mutating func publicKey(_ source: KeySource) -> String? {
-        switch source.kind {
+        switch kind(of: source) {
         case .z85(let text):
             return checkedKey(text, source, "the key")
         case .file(let path):
@@ -122,7 +122,7 @@ struct KeyResolver {
     // MARK: The server's secret key
 
     private mutating func serverSecretKey(_ source: KeySource) -> String? {
-        switch source.kind {
+        switch kind(of: source) {
         case .z85(let text):
             guard let secret = checkedKey(text, source, "the key") else { return nil }
             if let owner = owners[text] {
@@ -193,6 +193,14 @@ struct KeyResolver {
             return text
         }
         return nil
+    }
+
+    /// What `source` is: a text read as Z85 that has a `/` and names an existing file (a
+    /// relative path of 40 characters) is that file.
+    private func kind(of source: KeySource) -> KeySource.Kind {
+        guard case .z85(let text) = source.kind, text.contains("/"),
+              FileManager.default.fileExists(atPath: resolved(text)) else { return source.kind }
+        return .file(text)
     }
 
     /// `path` from the config file's directory when relative.
