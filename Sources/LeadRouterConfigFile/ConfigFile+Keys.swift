@@ -64,12 +64,15 @@ struct KeyResolver {
 
     mutating func resolve(_ config: RouterConfig) -> KeyRing {
         var ring = KeyRing()
-        for partner in config.partners {
-            for source in partner.keys { add(source, as: .partner(partner.id), to: &ring) }
+        var listed: [(source: KeySource, principal: Principal)] = []
+        for partner in config.partners { listed += partner.keys.map { ($0, .partner(partner.id)) } }
+        for client in config.clients { listed += client.keys.map { ($0, .client(client.id, client.role)) } }
+        // In document order, so a key listed twice is reported where it is written the second time.
+        let ordered = listed.enumerated().sorted { lhs, rhs in
+            let l = lhs.element.source.line ?? Int.max, r = rhs.element.source.line ?? Int.max
+            return l != r ? l < r : lhs.offset < rhs.offset
         }
-        for client in config.clients {
-            for source in client.keys { add(source, as: .client(client.id, client.role), to: &ring) }
-        }
+        for (_, key) in ordered { add(key.source, as: key.principal, to: &ring) }
         if let source = config.security.serverKey {
             ring.serverSecretKey = serverSecretKey(source)
         } else {
@@ -134,14 +137,14 @@ struct KeyResolver {
         case .file(let path):
             let file = resolved(path)
             guard let (certificate, mode) = certificate(path, for: source) else { return nil }
-            if mode & 0o077 != 0 {
-                report(source, "\(file) may be read by group or others (mode \(String(mode & 0o777, radix: 8))): "
-                    + "a secret certificate must be private to leadrouterd's user; run chmod 600 \(file)")
-            }
             guard let secretText = certificate.secretKey else {
                 report(source, "\(file) is a public certificate (it has no secret-key); server_key needs the secret "
                     + "certificate, NAME.key_secret as leadctl keygen or zmq.auth.create_certificates write it")
                 return nil
+            }
+            if mode & 0o077 != 0 {
+                report(source, "\(file) may be read by group or others (mode \(String(mode & 0o777, radix: 8))): "
+                    + "a secret certificate must be private to leadrouterd's user; run chmod 600 \(file)")
             }
             guard let publicKey = checkedKey(certificate.publicKey, source, "the public-key of \(file)"),
                   let secret = checkedKey(secretText, source, "the secret-key of \(file)"),
