@@ -143,7 +143,7 @@ struct KeyResolver {
                 return nil
             }
             if mode & 0o077 != 0 {
-                report(source, "\(file) may be read by group or others (mode \(String(mode & 0o777, radix: 8))): "
+                report(source, "\(file) is open to group or others (mode \(String(mode & 0o777, radix: 8))): "
                     + "a secret certificate must be private to leadrouterd's user; run chmod 600 \(file)")
             }
             guard let publicKey = checkedKey(certificate.publicKey, source, "the public-key of \(file)"),
