@@ -66,11 +66,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Reading the YAML config file from disk (the pure core reads strings only): shared by
-        // leadrouterd and leadctl.
+        // Reading the YAML config file from disk (the pure core reads strings only), and the
+        // CURVE certificates it names: shared by leadrouterd and leadctl.
         .target(
             name: "LeadRouterConfigFile",
-            dependencies: ["LeadRouting"],
+            dependencies: ["LeadRouting", "ZeroMQ"],
             swiftSettings: strictSettings
         ),
         // Clients of a running daemon: lead publishers (PUB, and reliable over intake), feed
@@ -125,6 +125,7 @@ let package = Package(
                 "LeadRouterConfigFile",
                 "LeadRouting",
                 "LeadStore",
+                "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -156,6 +157,11 @@ let package = Package(
                 "LeadRouterService", "LeadRouterTesting", "LeadStore", "LeadRouting", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LeadRouterConfigFileTests",
+            dependencies: ["LeadRouterConfigFile", "LeadRouting", "ZeroMQ"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -5,7 +5,8 @@ public import LeadRouting
 ///
 /// Both executables read the same file: `leadrouterd` to run (and for `--check` and
 /// `--dry-run`), `leadctl register` for the partners and `state_dir`. So this lives in a
-/// module of its own, which needs only LeadRouting and Foundation:
+/// module of its own, which needs only LeadRouting, Foundation, and ZeroMQ for checking
+/// CURVE keys (``keyRing(for:relativeTo:)``):
 /// - not in LeadRouting, which stays pure (no file I/O), so that it is tested and used
 ///   with strings alone;
 /// - not in LeadStore, whose business is the SQLite store, not the operator's YAML file;
@@ -48,7 +49,7 @@ public enum ConfigFile {
             if n > 0 { byModel.append("\(n) \(model.rawValue)") }
         }
         let models = byModel.isEmpty ? "" : " (\(byModel.joined(separator: ", ")))"
-        return "\(path): valid: \(config.partners.count) partners, \(active) active\(models); ingest \(config.ingest.bind.count) bind + \(config.ingest.connect.count) connect; publish \(config.publish.bind); unmatched leads to \(config.routing.unmatched.rawValue)\(offersSummary(config))"
+        return "\(path): valid: \(config.partners.count) partners, \(active) active\(models); ingest \(config.ingest.bind.count) bind + \(config.ingest.connect.count) connect; publish \(config.publish.bind); unmatched leads to \(config.routing.unmatched.rawValue)\(offersSummary(config))\(securitySummary(config))"
     }
 }
 
@@ -63,6 +64,13 @@ func offersSummary(_ config: RouterConfig) -> String {
     }
     if let control = config.control.bind { text += "; control \(control)" }
     return text
+}
+
+/// `; security curve (3 keys)`: the client public keys listed (nothing with `mode: none`).
+func securitySummary(_ config: RouterConfig) -> String {
+    guard config.security.mode == .curve else { return "" }
+    let keys = config.partners.reduce(0) { $0 + $1.keys.count } + config.clients.reduce(0) { $0 + $1.keys.count }
+    return "; security curve (\(keys) key\(keys == 1 ? "" : "s"))"
 }
 
 /// `4h`, `90s`, `0`: the largest unit that divides the seconds.

@@ -14,8 +14,11 @@ public struct LeadRouterService: Service {
         self.loop = loop
     }
 
-    public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier) throws {
-        self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier)
+    /// - Parameter keyRing: the CURVE keys read from the config's certificates (empty with
+    ///   `security.mode: none`).
+    public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier,
+                keyRing: KeyRing = KeyRing()) throws {
+        self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier, keyRing: keyRing)
     }
 
     public func run() async throws {

@@ -28,6 +28,8 @@ public struct LogSyncFailure: Error, Sendable, CustomStringConvertible {
 /// signals the eventfd the loop polls alongside its sockets.
 public final class RoutingLoop: Sendable {
     public let config: RouterConfig
+    /// The CURVE keys resolved from the config's certificates (empty with `mode: none`).
+    public let keyRing: KeyRing
     let store: any RoutingStore
     let logger: Logger
     let notifier: SystemdNotifier
@@ -47,21 +49,21 @@ public final class RoutingLoop: Sendable {
     public static let defaultPipelineBatch = batchLimit
     /// `store.pipeline_batch` (see ``defaultPipelineBatch``), or another for tests.
     let pipelineBatch: Int
-    /// The keys (`security`), resolved from the config's certificates; empty: no CURVE.
-    public let keyRing: KeyRing
 
     /// - Parameters:
+    ///   - keyRing: the server's secret key and the client keys, read from the certificates
+    ///     the config names (`ConfigFile.keyRing`); empty with `security.mode: none`.
     ///   - context: the ZeroMQ context to make sockets in (tests pass theirs to use
     ///     `inproc://`); by default the loop makes and ends one of its own.
     ///   - clock: the time as the loop sees it (tests pass a manual one).
     ///   - pipelineBatch: the smallest batch that commits beside routing; by default
     ///     `store.pipeline_batch` (see ``defaultPipelineBatch``).
     public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier,
-                context: Context? = nil, clock: any LoopClock = SystemLoopClock(),
-                pipelineBatch: Int? = nil, keyRing: KeyRing = KeyRing()) throws {
+                keyRing: KeyRing = KeyRing(), context: Context? = nil, clock: any LoopClock = SystemLoopClock(),
+                pipelineBatch: Int? = nil) throws {
         self.pipelineBatch = max(1, pipelineBatch ?? config.store.pipelineBatch)
-        self.keyRing = keyRing
         self.config = config
+        self.keyRing = keyRing
         self.store = store
         self.logger = logger
         self.notifier = notifier

@@ -39,7 +39,20 @@ extension DaemonSettings {
             .compare("durability", \.durability).compare("retention_days", \.retentionDays)
             .compare("pipeline_batch", \.pipelineBatch)
             .keys
+        keys += SectionChanges("security", security.asWritten, other.security.asWritten)
+            .compare("mode", \.mode).compare("server_key", \.serverKey).compare("allow_plaintext_network", \.allowPlaintextNetwork)
+            .keys
         return keys
+    }
+}
+
+extension SecurityConfig {
+    /// These settings without where the server key was written (its key path and line), so
+    /// that moving it in the file is no change.
+    fileprivate var asWritten: SecurityConfig {
+        var settings = self
+        settings.serverKey = serverKey.map { KeySource($0.kind, path: "security.server_key") }
+        return settings
     }
 }
 

@@ -53,12 +53,15 @@ extension Checker {
         let offers = optional(fields, "offers", or: nil, valid: &valid) { checker, entry -> OfferOverride?? in
             checker.partnerOffers(entry, at: "\(path).offers").map { .some($0) }
         }
+        let keys = optional(fields, "keys", or: [], valid: &valid) { $0.keyList($1, at: "\(path).keys", nonEmpty: false) }
         guard valid, let id, let engagement else { return nil }
-        return Partner(
+        var partner = Partner(
             id: id, name: name, engagement: engagement, territories: territories,
             products: products, weight: weight, active: active, minGrade: minGrade,
             capacity: capacity, pausedUntil: pausedUntil, accounts: accounts, offers: offers
         )
+        partner.keys = keys
+        return partner
     }
 
     /// The value of an optional key: `fallback` when absent; read by `parse` when present,

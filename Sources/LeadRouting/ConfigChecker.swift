@@ -81,7 +81,9 @@ struct Checker {
         if let entry = top["qualification"] { config.qualification = qualification(entry) }
         if let entry = top["partners"] { config.partners = partners(entry) }
         if let entry = top["registrations"] { config.registrations = registrations(entry) }
+        let securityKnown = top["security"].map { security($0, into: &config) } ?? true
         checkBoundEndpoints()
+        if securityKnown { checkPlaintextEndpoints(config.security) }
         return config
     }
 

@@ -61,7 +61,7 @@ public enum ConfigLoader {
 enum Keys {
     static let top = [
         "state_dir", "ingest", "intake", "publish", "replay", "routing", "store", "qualification", "partners",
-        "registrations", "control", "offers",
+        "registrations", "control", "offers", "security",
     ]
     static let ingest = ["bind", "connect", "topics", "max_message_bytes", "receive_hwm"]
     static let intake = ["bind"]
@@ -76,11 +76,13 @@ enum Keys {
     static let grades = ["A", "B", "C"]
     static let partner = [
         "id", "name", "engagement", "territories", "products", "weight", "active", "min_grade", "capacity",
-        "paused_until", "accounts", "offers",
+        "paused_until", "accounts", "offers", "keys",
     ]
     static let territory = ["country", "regions"]
     static let capacity = ["max", "per"]
     static let registration = ["partner", "domain", "expires"]
+    static let security = ["mode", "server_key", "allow_plaintext_network", "clients"]
+    static let client = ["id", "role", "keys"]
 }
 
 enum Limits {

@@ -10,6 +10,7 @@ struct LeadCtl: ParsableCommand {
         subcommands: [
             Publish.self, Tail.self, Explain.self, Register.self, Offers.self,
             Accept.self, Decline.self, Claim.self, RequestVendor.self, HandBack.self, Outcome.self, Status.self,
+            Keygen.self,
         ]
     )
 

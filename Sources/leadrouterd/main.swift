@@ -54,6 +54,7 @@ struct LeadRouterDaemon: AsyncParsableCommand {
     func run() async throws {
         let routerConfig = try loadConfig()
         if check {
+            _ = try loadKeys(routerConfig)
             print(ConfigFile.summary(routerConfig, path: config))
             return
         }
@@ -61,6 +62,7 @@ struct LeadRouterDaemon: AsyncParsableCommand {
             try runDryRun(routerConfig, file: dryRun)
             return
         }
+        let keyRing = try loadKeys(routerConfig)
         let logger = bootstrapLogging()
         // A write past RLIMIT_FSIZE (systemd's LimitFSIZE=, `ulimit -f`) should fail as a full
         // disk does (EFBIG: the batch is refused, intake answers storage_unavailable), not kill
@@ -70,7 +72,8 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
-                .init(service: try LeadRouterService(config: routerConfig, store: store, logger: logger, notifier: notifier),
+                .init(service: try LeadRouterService(config: routerConfig, store: store, logger: logger, notifier: notifier,
+                                                      keyRing: keyRing),
                       successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: RetentionService(store: store, retentionDays: routerConfig.store.retentionDays, logger: logger),
                       successTerminationBehavior: .ignore),
@@ -95,6 +98,18 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         switch ConfigFile.load(path: config, stateDirOverride: stateDir) {
         case .success(let loaded):
             return loaded
+        case .failure(let problems):
+            for line in problems.lines { printError(line) }
+            throw ExitCode(1)
+        }
+    }
+
+    /// The CURVE keys the config names (an empty ring with `security.mode: none`), or exit 1
+    /// with one line per problem.
+    private func loadKeys(_ routerConfig: RouterConfig) throws -> KeyRing {
+        switch ConfigFile.loadKeys(for: routerConfig, path: config) {
+        case .success(let keyRing):
+            return keyRing
         case .failure(let problems):
             for line in problems.lines { printError(line) }
             throw ExitCode(1)

@@ -59,7 +59,7 @@ final class LoopHarness: @unchecked Sendable {
         configure(&config)
         self.config = config
         loop = try RoutingLoop(config: config, store: store, logger: logs.logger(), notifier: SystemdNotifier(environment: [:]),
-                               context: self.context, clock: clock, pipelineBatch: pipelineBatch, keyRing: keyRing)
+                               keyRing: keyRing, context: self.context, clock: clock, pipelineBatch: pipelineBatch)
     }
 
     /// Starts the loop and waits until it is ready (or has failed to start).

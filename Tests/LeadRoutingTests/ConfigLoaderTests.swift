@@ -88,6 +88,8 @@ import Testing
           - id: 42
             name: The Answer
             engagement: vendor_closes
+        security:
+          allow_plaintext_network: true
         """
     let config = try ConfigLoader.load(yaml: yaml)
     #expect(config.stateDir == "/tmp/lr")
@@ -101,6 +103,7 @@ import Testing
     #expect(config.publish.sendHighWaterMark == 7)
     #expect(config.replay.bind?.description == "tcp://*:6003")
     #expect(config.routing.unmatched == .nurture)
+    #expect(config.security == SecurityConfig(allowPlaintextNetwork: true))
     #expect(config.partners == [
         Partner(id: "a1", name: "a1", engagement: .coSell, weight: 3, active: false),
         Partner(id: "42", name: "The Answer", engagement: .vendorCloses),
@@ -232,7 +235,7 @@ func yamlSyntaxErrorsCarryTheLine(_ c: ProblemCase) {
                 mentions: ["\"connect\"", "allowed keys: bind"]),
     ProblemCase(name: "publish", yaml: "publish:\n  sndhwm: 5\n", path: "publish.sndhwm", line: 2,
                 mentions: ["\"sndhwm\"", "bind, send_hwm"]),
-    ProblemCase(name: "replay", yaml: "replay: {bind: tcp://a:1, depth: 5}\n", path: "replay.depth", line: 1,
+    ProblemCase(name: "replay", yaml: "replay: {bind: tcp://127.0.0.1:1, depth: 5}\n", path: "replay.depth", line: 1,
                 mentions: ["\"depth\"", "bind"]),
     ProblemCase(name: "routing", yaml: "\nrouting:\n  fallback: nurture\n", path: "routing.fallback", line: 3,
                 mentions: ["\"fallback\"", "unmatched"]),

@@ -43,6 +43,9 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 }
 
+/// Lets a config bind endpoints other than loopback and ipc (appended to its YAML).
+let plaintextAllowed = "security: {allow_plaintext_network: true}\n"
+
 /// A minimal valid partner entry on lines 1-3, to be followed by more keys at four
 /// spaces from line 4.
 let partnerHead = """

@@ -236,7 +236,8 @@ func offerKeyProblems(_ c: ProblemCase) {
                       bind: tcp://127.0.0.1:7001
                     replay:
                       bind: tcp://*:7001
-                    """, path: "replay.bind", line: 4, mentions: ["overlaps", "control.bind (line 2)"]),
+
+                    """ + plaintextAllowed, path: "replay.bind", line: 4, mentions: ["overlaps", "control.bind (line 2)"]),
 ])
 func controlProblems(_ c: ProblemCase) {
     expectOneProblem(c.yaml, path: c.path, line: c.line, mentions: c.mentions)
