@@ -123,6 +123,11 @@ public final class RoutingLoop: Sendable {
         defer { replay?.stop() }
 
         announceReady(bound)
+        if config.security.mode == .none && config.security.allowPlaintextNetwork {
+            logger.warning("SECURITY: security.mode is none and allow_plaintext_network is true: leads travel unencrypted and ANY client that reaches an endpoint may submit leads, read every partner's feed and act as any partner; use security.mode: curve")
+        } else if config.security.mode == .none {
+            logger.notice("security.mode is none: no encryption or authentication; endpoints are bound on loopback or ipc only")
+        }
         if config.rules.offersLeads && config.control.bind == nil {
             logger.warning("offers are on but control.bind is not set: partners cannot accept, so every offer expires and moves on")
         }
