@@ -34,6 +34,10 @@ extension Bench {
         rows.append(throughputRow("(c) raw ZeroMQ forwarder, no work", r.raw, r.raw == nil ? nil : 1, ""))
         rows.append(throughputRow("(a) durable, as shipped", r.durable, r.durableRatio, verdict("durable_ratio")))
         rows.append(throughputRow("(b) relaxed: durability off, tmpfs", r.relaxed, r.relaxedRatio, ""))
+        if let curve = r.curve {
+            let versus = r.durable.map { String(format: "%.0f%% of (a)", curve.rate / $0.rate * 100) } ?? ""
+            rows.append(throughputRow("(i) durable, CURVE on every endpoint", curve, r.raw.map { curve.rate / $0.rate }, versus))
+        }
         if let h = r.offers {
             let ratio = { (t: ThroughputRun?) -> Double? in
                 guard let t, let raw = r.raw?.rate, raw > 0 else { return nil }

@@ -131,6 +131,8 @@ final class DaemonProcess {
     let control: String
     let configPath: String
     let logPath: String
+    /// With `security.mode: curve`: the keys the bench's clients present.
+    var curve: BenchCurve?
     private let notify: NotifyListener
     private var process: Process?
     /// Spawn to `READY=1`, in seconds.
@@ -140,7 +142,7 @@ final class DaemonProcess {
     ///   - stateDir: the store's directory; `nil` for a fresh one inside the work directory.
     ///   - durability: `nil` leaves `store.durability` at its default (as shipped).
     init(label: String, executable: String, partnersYAML: String, workBase: String, stateDir: String?, durability: Durability?,
-         extraYAML: String = "") throws {
+         extraYAML: String = "", withControl: Bool = false) throws {
         self.label = label
         self.executable = executable
         work = try TemporaryDirectory(base: workBase, label: label)
@@ -167,7 +169,8 @@ final class DaemonProcess {
 
             """
         if let durability { config += "store:\n  durability: \(durability.rawValue)\n" }
-        if !extraYAML.isEmpty { config += "control:\n  bind: \"\(control)\"\n" + extraYAML + "\n" }
+        if withControl { config += "control:\n  bind: \"\(control)\"\n" }
+        if !extraYAML.isEmpty { config += extraYAML + "\n" }
         config += partnersYAML
         configPath = work.file("leadrouter.yaml")
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)

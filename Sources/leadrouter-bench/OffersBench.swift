@@ -128,7 +128,7 @@ extension Bench {
     func runOffers(_ work: Workload) throws {
         var result = OffersBench.Result()
         let daemon = try DaemonProcess(label: "offers", executable: daemonPath, partnersYAML: work.mainYAML,
-                                       workBase: workBase, stateDir: nil, durability: nil, extraYAML: OffersBench.offersYAML)
+                                       workBase: workBase, stateDir: nil, durability: nil, extraYAML: OffersBench.offersYAML, withControl: true)
         defer { finish(daemon) }
         try daemon.start(timeout: 120)
         let leads = work.throughputLeads.prefix(max(1, n / 2))
@@ -161,7 +161,7 @@ extension Bench {
         try OffersBench.buildOpenOffers(directory: storeDir.path, count: count)
         note(String(format: "stored %d open offers in %.1f s", count, Double(Clock.now - built) / 1e9))
         let daemon = try DaemonProcess(label: "open-offers", executable: daemonPath, partnersYAML: work.mainYAML, workBase: workBase,
-                                       stateDir: storeDir.path, durability: nil, extraYAML: OffersBench.offersYAML)
+                                       stateDir: storeDir.path, durability: nil, extraYAML: OffersBench.offersYAML, withControl: true)
         defer { finish(daemon) }
         result.openOffers = count
         // The median of three starts, as for stored leads.
@@ -182,5 +182,36 @@ extension Bench {
         result.besideOpenOffers = try throughputRun("offers beside \(Table.number(Double(count))) open offers", daemon,
                                                     warmup: LeadSet(0..<200, prefix: "openwarm"),
                                                     leads: LeadSet(0..<max(1, n / 2), prefix: "open-lead"))
+    }
+}
+
+extension Bench {
+    /// (i) The durable daemon with `security.mode: curve`: every endpoint encrypted, the
+    /// source and the subscriber holding configured keys; the same leads as (a).
+    func runCurve(_ work: Workload) throws {
+        let server = try Bench.curveKeyPair(), source = try Bench.curveKeyPair(), reader = try Bench.curveKeyPair()
+        let yaml = """
+            security:
+              mode: curve
+              server_key: "\(server.secretKey.z85)"
+              clients:
+                - {id: bench-source, role: source, keys: ["\(source.publicKey.z85)"]}
+                - {id: bench-reader, role: operator, keys: ["\(reader.publicKey.z85)"]}
+            """
+        let daemon = try DaemonProcess(label: "curve", executable: daemonPath, partnersYAML: work.mainYAML,
+                                       workBase: workBase, stateDir: nil, durability: nil, extraYAML: yaml)
+        daemon.curve = BenchCurve(server: server.publicKey, source: source, reader: reader)
+        defer { finish(daemon) }
+        try daemon.start(timeout: 120)
+        results.curve = try throughputRun("(i) durable, CURVE on", daemon, warmup: work.warmup, leads: work.throughputLeads)
+    }
+
+    /// A key pair whose Z85 texts the config reads as keys, never as file paths.
+    static func curveKeyPair() throws -> CurveKeyPair {
+        while true {
+            let pair = try CurveKeyPair.generate()
+            let texts = [pair.secretKey.z85, pair.publicKey.z85]
+            if !texts.contains(where: { $0.hasPrefix("/") || $0.hasPrefix(".") }) { return pair }
+        }
     }
 }

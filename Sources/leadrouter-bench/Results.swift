@@ -94,6 +94,8 @@ final class Results {
     var storeAlone: StoreAlone.Result?
     var replayUnderLoad: ReplayUnderLoad.Result?
     var offers: OffersBench.Result?
+    /// (i) The durable daemon with CURVE on every endpoint.
+    var curve: ThroughputRun?
     var durable: ThroughputRun?
     var durablePeakRSS: Double?
     var readyEmpty: Double?

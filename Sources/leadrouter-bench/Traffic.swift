@@ -34,8 +34,19 @@ final class Worker<T: Sendable>: Sendable {
 
 /// One measured run against one endpoint pair: a lead source (XPUB connected to `ingest`)
 /// and a subscriber (SUB connected to `publish`), each on its own thread and context.
+/// CURVE keys for a phase's source and subscriber, against a daemon with `security.mode: curve`.
+struct BenchCurve: Sendable {
+    var server: CurveKey
+    /// A `source` client's key (ingest).
+    var source: CurveKeyPair
+    /// An `operator` client's key (the feed: every topic).
+    var reader: CurveKeyPair
+}
+
 struct PhasePlan: Sendable {
     var name: String
+    /// With CURVE on the daemon: the clients' keys.
+    var curve: BenchCurve?
     var ingest: String
     var publish: String
     /// The SUB's subscriptions: the daemon's feed topics, or `lead` for the raw forwarder.
@@ -171,6 +182,7 @@ private func subscriberLoop(_ plan: PhasePlan, warmupCount: Int, shared: PhaseSh
         try socket.set(.receiveHighWaterMark, 0)  // no limit: never drop on our side
         try socket.set(.linger, 0)
         for topic in plan.subscriptions { try socket.subscribe(topic) }
+        if let curve = plan.curve { try socket.makeCurveClient(serverKey: curve.server, keyPair: curve.reader) }
         try socket.connect(plan.publish)
         try socket.set(.receiveTimeout, 100)
         outcome.latencies.reserveCapacity(min(plan.leads.count * plan.repeats, 4_000_000))

@@ -15,6 +15,7 @@ func sourceLoop(_ plan: PhasePlan, warmupCount: Int, shared: PhaseShared) -> Sou
         try socket.set(.xpubNoDrop, 1)
         try socket.set(.sendHighWaterMark, 1_000_000)
         try socket.set(.linger, 0)
+        if let curve = plan.curve { try socket.makeCurveClient(serverKey: curve.server, keyPair: curve.source) }
         try socket.connect(plan.ingest)
 
         // 1. The daemon's (or forwarder's) subscription; 2. ours on the feed.

@@ -46,7 +46,7 @@ struct LeadRouterBench: ParsableCommand {
     @Flag(help: "Also measure 100,000 partners in the scale runs (slow).")
     var huge = false
 
-    @Option(help: "Skip a section: raw, store, durable, replay, offers, relaxed, scale or ready (repeatable).")
+    @Option(help: "Skip a section: raw, store, durable, curve, replay, offers, relaxed, scale or ready (repeatable).")
     var skip: [String] = []
 
     @Option(help: "Directory for the durable runs' state and the stored-leads store (default: the system temporary directory; it should be on disk, not tmpfs).")
@@ -64,9 +64,9 @@ struct LeadRouterBench: ParsableCommand {
         if let maxSeconds, maxSeconds <= 0 { throw ValidationError("--max-seconds must be positive") }
         if let storedLeads, storedLeads < 0 { throw ValidationError("--stored-leads must be 0 or more") }
         guard (1...100_000).contains(partners) else { throw ValidationError("--partners must be 1 to 100000") }
-        let sections: Set<String> = ["raw", "store", "durable", "replay", "offers", "relaxed", "scale", "ready"]
+        let sections: Set<String> = ["raw", "store", "durable", "curve", "replay", "offers", "relaxed", "scale", "ready"]
         for s in skip where !sections.contains(s) {
-            throw ValidationError("--skip takes raw, store, durable, replay, offers, relaxed, scale or ready, got \(s)")
+            throw ValidationError("--skip takes raw, store, durable, curve, replay, offers, relaxed, scale or ready, got \(s)")
         }
     }
 
@@ -180,6 +180,11 @@ struct Bench {
             section("durable") { try runDurable(work) }
         }
 
+        // (i) CURVE on every endpoint: the durable daemon's throughput, beside (a) in the same run.
+        if !skipping("curve") {
+            section("curve") { try runCurve(work) }
+        }
+
         // (g) Replay beside intake: does a replaying client delay routing?
         if !skipping("replay") {
             section("replay") { try runReplayUnderLoad() }
@@ -229,6 +234,7 @@ struct Bench {
         var plan = PhasePlan(name: name, ingest: daemon.ingest, publish: daemon.publish, subscriptions: ["partner/", FeedTopic.vendorSales],
                              warmup: warmup, leads: leads, rate: rate)
         plan.knownCapacity = capacity
+        plan.curve = daemon.curve
         return plan
     }
 
