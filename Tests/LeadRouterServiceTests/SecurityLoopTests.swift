@@ -17,7 +17,8 @@ final class SecureLoop {
     let endpoints: [String: Any]
 
     static let principals: [String: Principal] = [
-        "acme": .partner("acme"), "globex": .partner("globex"), "sales": .client("sales", .vendorSales),
+        "acme": .partner("acme"), "globex": .partner("globex"), "initech": .partner("initech"),
+        "sales": .client("sales", .vendorSales),
         "ops": .client("ops", .operator), "web": .client("web", .source),
     ]
 
@@ -40,6 +41,7 @@ final class SecureLoop {
             config.replay.bind = any
             config.control.bind = any
             config.publish.heartbeatMilliseconds = 100
+            config.rules.partners.append(Partner(id: "initech", engagement: .leadsOnly, territories: [Territory(country: "FR")]))
         }
         try harness.start()
         let data = try Data(contentsOf: URL(fileURLWithPath: directory.path + "/endpoints.json"))
@@ -202,5 +204,71 @@ struct SecurityChurnTests {
         #expect(sent.load(ordering: .relaxed) > 100, "too few leads were published during the churn")
         let rebuilds = secure.harness.logs.lines(containing: "feed socket rebuilt").count
         print("churn: \(delivered) delivered, \(sent.load(ordering: .relaxed)) leads, \(rebuilds) feed rebuilds")
+    }
+}
+
+@Suite("CURVE: every pair of partners on every endpoint", .serialized)
+struct SecurityMatrixTests {
+    static let partners = ["acme", "globex", "initech"]
+    static let leads = ["acme": lead("m-acme"), "globex": lead("m-globex", country: "DE", region: nil),
+                        "initech": lead("m-initech", country: "FR", region: nil)]
+
+    @Test("feed: each partner, with every prefix, receives its own topic only")
+    func feedMatrix() throws {
+        let secure = try SecureLoop()
+        defer { secure.stop() }
+        var subs: [(partner: String, prefix: String, socket: Socket)] = []
+        for partner in Self.partners {
+            let other = Self.partners.first { $0 != partner }!
+            for prefix in ["", "partner/", "partner/\(partner)/", "partner/\(other)/", "heartbeat/", "heartbeat/partner/\(other)/", "p"] {
+                let sub = try secure.socket(.sub, as: partner, to: "publish")
+                try sub.subscribe(prefix)
+                subs.append((partner, prefix, sub))
+            }
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        let intake = try secure.socket(.dealer, as: "web", to: "intake")
+        for partner in Self.partners {
+            #expect(try secure.ask(intake, Self.leads[partner]!)?["partner_id"] as? String == partner)
+        }
+        for (partner, prefix, sub) in subs {
+            var topics = Set<String>()
+            // Heartbeats never stop: read for a while, not until silence.
+            let until = Date().addingTimeInterval(0.3)
+            while Date() < until, let frames = try sub.receive(timeoutMilliseconds: 50), let topic = frames.first {
+                topics.insert(String(decoding: topic, as: UTF8.self))
+            }
+            let own: Set<String> = ["partner/\(partner)/", "heartbeat/partner/\(partner)/"]
+            #expect(topics.isSubset(of: own), "\(partner) with \"\(prefix)\" got \(topics)")
+            if "partner/\(partner)/".hasPrefix(prefix) {
+                #expect(topics.contains("partner/\(partner)/"), "\(partner) with \"\(prefix)\" missed its own envelope")
+            }
+        }
+    }
+
+    @Test("replay and control: each partner reaches its own topic and leads, never another's")
+    func replayAndControlMatrix() throws {
+        let secure = try SecureLoop()
+        defer { secure.stop() }
+        let intake = try secure.socket(.dealer, as: "web", to: "intake")
+        for partner in Self.partners { _ = try secure.ask(intake, Self.leads[partner]!) }
+        for partner in Self.partners {
+            let replay = try secure.socket(.dealer, as: partner, to: "replay")
+            let control = try secure.socket(.dealer, as: partner, to: "control")
+            for owner in Self.partners {
+                let header = try #require(try secure.ask(replay, #"{"topic": "partner/\#(owner)/", "from_seq": 1}"#))
+                let status = try #require(try secure.ask(control, #"{"action": "status", "lead_id": "m-\#(owner)"}"#))
+                let named = try #require(try secure.ask(control, #"{"action": "status", "lead_id": "m-\#(owner)", "partner_id": "\#(owner)"}"#))
+                if owner == partner {
+                    #expect(header["count"] as? Int == 1, "\(partner) replaying its own: \(header)")
+                    #expect(status["state"] as? String == "accepted", "\(status)")
+                    #expect(named["state"] as? String == "accepted", "\(named)")
+                } else {
+                    #expect((header["error"] as? [String: Any])?["code"] as? String == "unauthorized", "\(partner) replaying \(owner): \(header)")
+                    #expect((status["error"] as? [String: Any])?["code"] as? String == "not_found", "\(partner) on \(owner)'s lead: \(status)")
+                    #expect((named["error"] as? [String: Any])?["code"] as? String == "unauthorized", "\(partner) as \(owner): \(named)")
+                }
+            }
+        }
     }
 }
