@@ -62,7 +62,7 @@ private func isHeartbeat(_ line: Substring) -> Bool { line.contains(#""type":"he
 
 @Suite("CURVE end to end: leadctl and pyzmq clients with keys", .serialized, .timeLimit(.minutes(3)), .daemonLogsOnFailure)
 struct CurveClientTests {
-    @Test("leadctl with keys: publish --reliable as a source; tail and status see only the partner's own leads")
+    @Test("leadctl with keys: publish --reliable as a source; tail (also --recover) and status see only the partner's own leads")
     func leadctlWithKeys() throws {
         let curve = try CurveDaemon()
         let daemon = curve.daemon
@@ -84,6 +84,14 @@ struct CurveClientTests {
         #expect(envelopes.map { $0["lead_id"] as? String } == ["k-1", "k-4"], "\(lines)")
         #expect(envelopes.allSatisfy { $0["topic"] as? String == "partner/acme/" }, "\(lines)")
         #expect(lines.filter(isHeartbeat).allSatisfy { $0.contains(#""topic":"partner/acme/""#) }, "\(lines)")
+
+        // --recover takes the same keys for its replay connection: acme's two, from replay.
+        let recovered = try run(Binaries.path("leadctl"), ["tail", "--recover", "--endpoint", daemon.publish, "--replay-endpoint", daemon.replay,
+                                                           "--state", daemon.directory.file("acme.state"), "--topic", "partner/acme/",
+                                                           "--count", "2", "--idle-timeout", "10"] + curve.curveArguments("acme"))
+        #expect(recovered.status == 0, "\(recovered.stderr)")
+        let replayed = recovered.stdout.split(separator: "\n").map { jsonObject(Array($0.utf8))["lead_id"] as? String }
+        #expect(replayed == ["k-1", "k-4"], "\(recovered.stdout) \(recovered.stderr)")
 
         let own = try curve.status("k-1", as: "acme")
         #expect(own.status == 0 && own.reply["status"] as? String == "ok", "\(own.reply)")
