@@ -11,10 +11,11 @@ public final class ControlClient {
     private let context: Context
     private let socket: Socket
 
-    public init(endpoint: String) throws {
+    /// - Parameter curve: the keys to present when the daemon runs `security.mode: curve`.
+    public init(endpoint: String, curve: CurveClientKeys? = nil) throws {
         self.endpoint = endpoint
         context = try Context()
-        socket = try dealer(context, connectedTo: endpoint, describing: "the control endpoint \(endpoint)")
+        socket = try dealer(context, connectedTo: endpoint, describing: "the control endpoint \(endpoint)", curve: curve)
     }
 
     /// Sends `request` (one frame of JSON) and returns the reply frame as received.
@@ -36,10 +37,11 @@ public final class ControlClient {
     }
 
     /// A control request: `{"request_id","action","lead_id","partner_id",…}`, `fields` in
-    /// the order given, `nil` values left out.
-    public static func request(action: PartnerAction, leadID: String, partnerID: String, requestID: String,
+    /// the order given, `nil` values left out. Under CURVE `partnerID` may be `nil`: the
+    /// daemon takes the partner from the client's key.
+    public static func request(action: PartnerAction, leadID: String, partnerID: String?, requestID: String,
                                fields: [(String, Any?)] = []) -> [UInt8] {
-        var parts = [("request_id", requestID as Any?), ("action", action.rawValue), ("lead_id", leadID), ("partner_id", partnerID)]
+        var parts = [("request_id", requestID as Any?), ("action", action.rawValue), ("lead_id", leadID), ("partner_id", partnerID as Any?)]
         parts += fields
         let members = parts.compactMap { key, value -> String? in
             guard let value else { return nil }

@@ -5,15 +5,14 @@ public final class FeedSubscriber {
     private let context: Context
     private let socket: Socket
 
-    public init(endpoint: String, topics: [String]) throws {
+    /// - Parameter curve: the keys to present when the daemon runs `security.mode: curve`.
+    public init(endpoint: String, topics: [String], curve: CurveClientKeys? = nil) throws {
         context = try Context()
         socket = try Socket(context, type: .sub)
         try socket.set(.receiveHighWaterMark, 1_000_000)
         try socket.set(.linger, 0)
         for topic in topics.isEmpty ? [""] : topics { try socket.subscribe(topic) }
-        do { try socket.connect(endpoint) } catch {
-            throw ClientError("cannot connect to \(endpoint): \(error.message)")
-        }
+        try socket.connect(endpoint, curve: curve, describing: endpoint)
     }
 
     /// The next feed message: its topic and envelope. `nil` when `timeout` passed first.

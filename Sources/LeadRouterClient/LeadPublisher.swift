@@ -14,16 +14,15 @@ public final class LeadPublisher {
     public let topic: String
     public private(set) var sent = 0
 
-    public init(endpoint: String, topic: String = "lead") throws {
+    /// - Parameter curve: the keys to present when the daemon runs `security.mode: curve`.
+    public init(endpoint: String, topic: String = "lead", curve: CurveClientKeys? = nil) throws {
         context = try Context()
         socket = try Socket(context, type: .xpub)
         self.topic = topic
         try socket.set(.xpubNoDrop, 1)
         try socket.set(.sendHighWaterMark, 100_000)
         try socket.set(.linger, 30_000)
-        do { try socket.connect(endpoint) } catch {
-            throw ClientError("cannot connect to \(endpoint): \(error.message)")
-        }
+        try socket.connect(endpoint, curve: curve, describing: endpoint)
     }
 
     /// Waits until a subscriber whose subscription matches ``topic`` is connected.

@@ -24,20 +24,20 @@ public final class ReliablePublisher {
     public let window: Int
     public let timeout: Duration
     public let retries: Int
+    private let curve: CurveClientKeys?
     private let context: Context
     private var socket: Socket
 
-    public init(endpoint: String, window: Int = 64, timeout: Duration = .milliseconds(2500), retries: Int = 5) throws {
+    /// - Parameter curve: the keys to present when the daemon runs `security.mode: curve`.
+    public init(endpoint: String, window: Int = 64, timeout: Duration = .milliseconds(2500), retries: Int = 5,
+                curve: CurveClientKeys? = nil) throws {
         self.endpoint = endpoint
+        self.curve = curve
         self.window = max(1, window)
         self.timeout = timeout
         self.retries = max(1, retries)
         context = try Context()
-        socket = try ReliablePublisher.connect(context, endpoint)
-    }
-
-    private static func connect(_ context: Context, _ endpoint: String) throws -> Socket {
-        try dealer(context, connectedTo: endpoint, describing: endpoint)
+        socket = try dealer(context, connectedTo: endpoint, describing: endpoint, curve: curve)
     }
 
     /// Where one ``publish(_:onReply:)`` stands.
@@ -106,7 +106,7 @@ public final class ReliablePublisher {
             throw ClientError("no reply from \(endpoint) after \(progress.tries) tries of \(timeout) each: is leadrouterd running with intake.bind \(endpoint)? \(progress.next - progress.inFlight.count) of \(leads.count) leads were acknowledged")
         }
         socket.close()
-        socket = try ReliablePublisher.connect(context, endpoint)
+        socket = try dealer(context, connectedTo: endpoint, describing: endpoint, curve: curve)
         for index in progress.inFlight { try send(leads[index]) }
         progress.deadline = ContinuousClock.now + timeout
     }
@@ -164,6 +164,7 @@ public final class RecoveringSubscriber {
     public let topics: [String]
     private let subscriber: FeedSubscriber
     private let replayEndpoint: String
+    private let curve: CurveClientKeys?
     private let statePath: String
     private let context: Context
     private var replay: Socket
@@ -173,25 +174,22 @@ public final class RecoveringSubscriber {
     public private(set) var lastSeq: [String: Int]
 
     public init(feedEndpoint: String, replayEndpoint: String, topics: [String], statePath: String,
-                timeout: Duration = .milliseconds(2500), retries: Int = 5) throws {
+                timeout: Duration = .milliseconds(2500), retries: Int = 5, curve: CurveClientKeys? = nil) throws {
         guard !topics.isEmpty else { throw ClientError("--recover needs at least one --topic, such as partner/acme/") }
         for topic in topics where !topic.hasSuffix("/") {
             throw ClientError("--recover follows whole topics: \"\(topic)\" must end in /, such as partner/acme/")
         }
         self.topics = topics
         self.replayEndpoint = replayEndpoint
+        self.curve = curve
         self.statePath = statePath
         self.timeout = timeout
         self.retries = retries
         lastSeq = try RecoveringSubscriber.loadState(statePath)
         for topic in topics where lastSeq[topic] == nil { lastSeq[topic] = 0 }
-        subscriber = try FeedSubscriber(endpoint: feedEndpoint, topics: topics + topics.map(Heartbeat.topic(for:)))
+        subscriber = try FeedSubscriber(endpoint: feedEndpoint, topics: topics + topics.map(Heartbeat.topic(for:)), curve: curve)
         context = try Context()
-        replay = try RecoveringSubscriber.connect(context, replayEndpoint)
-    }
-
-    private static func connect(_ context: Context, _ endpoint: String) throws -> Socket {
-        try dealer(context, connectedTo: endpoint, describing: "replay endpoint \(endpoint)")
+        replay = try dealer(context, connectedTo: replayEndpoint, describing: "replay endpoint \(replayEndpoint)", curve: curve)
     }
 
     /// Delivers every envelope after the saved position, in `seq` order per topic, calling
@@ -274,7 +272,7 @@ public final class RecoveringSubscriber {
             }
             if attempt < retries {
                 replay.close()
-                replay = try RecoveringSubscriber.connect(context, replayEndpoint)
+                replay = try dealer(context, connectedTo: replayEndpoint, describing: "replay endpoint \(replayEndpoint)", curve: curve)
             }
         }
         throw ClientError("no reply from the replay endpoint \(replayEndpoint) after \(retries) tries: is leadrouterd running with replay.bind there?")
@@ -304,11 +302,9 @@ public final class RecoveringSubscriber {
 
 /// A DEALER socket connected to a ROUTER endpoint, closed at once on close (linger 0): the
 /// request/reply clients make a new one for every Lazy Pirate retry.
-func dealer(_ context: Context, connectedTo endpoint: String, describing what: String) throws -> Socket {
+func dealer(_ context: Context, connectedTo endpoint: String, describing what: String, curve: CurveClientKeys?) throws -> Socket {
     let socket = try Socket(context, type: .dealer)
     try socket.set(.linger, 0)
-    do { try socket.connect(endpoint) } catch {
-        throw ClientError("cannot connect to \(what): \(error.message)")
-    }
+    try socket.connect(endpoint, curve: curve, describing: what)
     return socket
 }

@@ -57,6 +57,8 @@ struct Publish: ParsableCommand {
     @Argument(help: "A file of leads, one JSON object a line. Standard input when absent.")
     var file: String?
 
+    @OptionGroup var curve: CurveOptions
+
     func run() throws {
         if reliable {
             try runReliable()
@@ -71,9 +73,10 @@ struct Publish: ParsableCommand {
         } else {
             input = FileHandle.standardInput
         }
+        let keys = try curve.clientKeys()
         let publisher: LeadPublisher
         do {
-            publisher = try LeadPublisher(endpoint: endpoint, topic: topic)
+            publisher = try LeadPublisher(endpoint: endpoint, topic: topic, curve: keys)
             guard try publisher.waitForSubscriber(timeout: .milliseconds(Int64(wait * 1000))) else {
                 throw fail("no subscriber for topic \"\(topic)\" at \(endpoint) within \(wait) s: is leadrouterd running with this ingest endpoint and topic?")
             }
@@ -118,10 +121,11 @@ extension Publish {
 
     func runReliable() throws {
         let leads = try readLeads()
+        let keys = try curve.clientKeys()
         var accepted = 0, duplicates = 0, rejected = 0
         do {
             let publisher = try ReliablePublisher(
-                endpoint: endpoint, window: window, timeout: .milliseconds(Int64(timeout * 1000)), retries: retries)
+                endpoint: endpoint, window: window, timeout: .milliseconds(Int64(timeout * 1000)), retries: retries, curve: keys)
             try publisher.publish(leads.map(\.bytes)) { index, status in
                 switch status {
                 case .accepted: accepted += 1
@@ -169,6 +173,8 @@ struct Tail: ParsableCommand {
     @Option(help: "With --recover: a file holding the last seq delivered on each topic.")
     var state: String?
 
+    @OptionGroup var curve: CurveOptions
+
     func validate() throws {
         if recover && (replayEndpoint == nil || state == nil) {
             throw ValidationError("--recover needs --replay-endpoint and --state")
@@ -177,9 +183,11 @@ struct Tail: ParsableCommand {
 
     func runRecovering() throws {
         guard let replayEndpoint, let state else { return }
+        let keys = try curve.clientKeys()
         let subscriber: RecoveringSubscriber
         do {
-            subscriber = try RecoveringSubscriber(feedEndpoint: endpoint, replayEndpoint: replayEndpoint, topics: topics, statePath: state)
+            subscriber = try RecoveringSubscriber(
+                feedEndpoint: endpoint, replayEndpoint: replayEndpoint, topics: topics, statePath: state, curve: keys)
         } catch let error as ClientError {
             throw fail(error.description)
         }
@@ -208,10 +216,11 @@ struct Tail: ParsableCommand {
             try runRecovering()
             return
         }
+        let keys = try curve.clientKeys()
         let subscriber: FeedSubscriber
         do {
             let heartbeatTopics = heartbeats ? (topics.isEmpty ? ["heartbeat/"] : topics.map { "heartbeat/" + $0 }) : []
-            subscriber = try FeedSubscriber(endpoint: endpoint, topics: topics.isEmpty ? [""] : topics + heartbeatTopics)
+            subscriber = try FeedSubscriber(endpoint: endpoint, topics: topics.isEmpty ? [""] : topics + heartbeatTopics, curve: keys)
         } catch let error as ClientError {
             throw fail(error.description)
         }

@@ -3,7 +3,8 @@ import Foundation
 import LeadRouterClient
 import LeadRouting
 
-/// What every partner command takes: the lead, the control endpoint, the partner.
+/// What every partner command takes: the lead, the control endpoint, the partner (which,
+/// under CURVE, the key names when `--partner` is absent).
 struct PartnerOptions: ParsableArguments {
     @Argument(help: "The lead_id.")
     var leadID: String
@@ -11,8 +12,8 @@ struct PartnerOptions: ParsableArguments {
     @Option(help: "The daemon's control endpoint, such as tcp://127.0.0.1:5562.")
     var endpoint: String
 
-    @Option(help: "The partner acting (its id in the config).")
-    var partner: String
+    @Option(help: "The partner acting (its id in the config). Optional with --server-key/--key: the key's partner.")
+    var partner: String?
 
     @Option(help: "Echoed in the reply; a random one when absent.")
     var requestID: String?
@@ -20,13 +21,22 @@ struct PartnerOptions: ParsableArguments {
     @Option(help: "Seconds to wait for the reply.")
     var timeout: Double = 5
 
+    @OptionGroup var curve: CurveOptions
+
+    func validate() throws {
+        if partner == nil && !curve.enabled {
+            throw ValidationError("--partner is required without CURVE keys (--server-key and --key)")
+        }
+    }
+
     /// Sends the request and prints the reply; exits 1 when the reply is an error.
     func send(_ action: PartnerAction, _ fields: [(String, Any?)] = []) throws {
         let id = requestID ?? "leadctl-" + String(UInt64.random(in: 0 ... .max), radix: 16)
         let request = ControlClient.request(action: action, leadID: leadID, partnerID: partner, requestID: id, fields: fields)
+        let keys = try curve.clientKeys()
         let reply: [UInt8]
         do {
-            reply = try ControlClient(endpoint: endpoint).send(request, timeout: .milliseconds(Int(timeout * 1000)))
+            reply = try ControlClient(endpoint: endpoint, curve: keys).send(request, timeout: .milliseconds(Int(timeout * 1000)))
         } catch {
             throw fail("\(error)")
         }
