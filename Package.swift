@@ -141,9 +141,24 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The properties fuzzing checks on the pure entry points that read outside bytes;
+        // the unit tests run them over the seed corpus in Fuzz/corpus.
+        .target(
+            name: "LeadRoutingFuzzing",
+            dependencies: ["LeadRouting"],
+            swiftSettings: strictSettings
+        ),
+        // libFuzzer's driver, declared for the fuzz targets' own main.
+        .target(name: "CFuzzerDriver"),
+        // libFuzzer targets, one per entry point: scripts/fuzz builds them with
+        // -sanitize=fuzzer; a normal build makes stubs.
+        .executableTarget(name: "FuzzLeadParser", dependencies: ["CFuzzerDriver", "LeadRoutingFuzzing"], swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzControlRequest", dependencies: ["CFuzzerDriver", "LeadRoutingFuzzing"], swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzReplayRequest", dependencies: ["CFuzzerDriver", "LeadRoutingFuzzing"], swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzConfigLoader", dependencies: ["CFuzzerDriver", "LeadRoutingFuzzing"], swiftSettings: strictSettings),
         .testTarget(
             name: "LeadRoutingTests",
-            dependencies: ["LeadRouting"],
+            dependencies: ["LeadRouting", "LeadRoutingFuzzing"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -15,13 +15,16 @@ final class DaemonSockets {
     /// Where leads come in, in the order a batch takes from them.
     var inbound: [InboundEndpoint] { [ingest] + [intake, control].compactMap { $0 } }
     /// Every socket the loop polls for input.
-    var polled: [Socket] { inbound.map(\.socket) + [feed.socket] }
+    var polled: [Socket] { inbound.map(\.socket) + [feed.socket] + connections.polled }
+    /// The inbound sockets' connections: each that ends is logged (an oversized message ends one).
+    let connections: ConnectionWatch
 
     /// - Parameter serverKey: with `security.mode: curve`, the server's secret key: every
     ///   socket is a CURVE server with its endpoint's ZAP domain (``Grants/Endpoint``), and
     ///   the feed applies subscriptions itself (XPUB_MANUAL).
     init(config: RouterConfig, context: Context, logger: Logger, serverKey: CurveKey? = nil) throws {
         let cap = Int64(DaemonSockets.hardMessageCap(config.ingest.maxMessageBytes))
+        connections = ConnectionWatch(logger: logger)
         func secure(_ socket: Socket, _ endpoint: Grants.Endpoint) throws {
             guard let serverKey else { return }
             try socket.makeCurveServer(secretKey: serverKey, zapDomain: endpoint.rawValue)
@@ -34,6 +37,7 @@ final class DaemonSockets {
         // rejected as too_large; beyond it libzmq drops the sending peer to protect memory.
         try ingestSocket.setMaximumMessageSize(cap)
         for topic in config.ingest.topics { try ingestSocket.subscribe(topic) }
+        try connections.watch(ingestSocket, .ingest, maxMessageBytes: Int(cap), context: context)
         for (i, endpoint) in config.ingest.bind.enumerated() {
             bound.ingest.append(try DaemonSockets.bind(ingestSocket, endpoint, key: "ingest.bind[\(i)]"))
         }
@@ -51,6 +55,7 @@ final class DaemonSockets {
             try socket.set(.linger, 0)
             try socket.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
             try socket.setMaximumMessageSize(cap)
+            try connections.watch(socket, .intake, maxMessageBytes: Int(cap), context: context)
             let intakeBound = try DaemonSockets.bind(socket, endpoint, key: "intake.bind")
             bound.intake = intakeBound
             intake = InboundEndpoint(channel: .intake, socket: socket, bound: [intakeBound], logger: logger)
@@ -65,6 +70,7 @@ final class DaemonSockets {
             try socket.set(.receiveHighWaterMark, 10_000)
             // A control request is a few hundred bytes: anything far larger drops its sender.
             try socket.setMaximumMessageSize(Int64(1 << 20))
+            try connections.watch(socket, .control, maxMessageBytes: 1 << 20, context: context)
             let controlBound = try DaemonSockets.bind(socket, endpoint, key: "control.bind")
             bound.control = controlBound
             control = InboundEndpoint(channel: .control, socket: socket, bound: [controlBound], logger: logger)
@@ -102,6 +108,7 @@ final class DaemonSockets {
     }
 
     func close(lingerMilliseconds: Int) {
+        connections.close()
         for endpoint in inbound { endpoint.socket.close() }
         try? feed.socket.set(.linger, lingerMilliseconds)
         feed.socket.close()

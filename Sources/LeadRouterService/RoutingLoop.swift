@@ -148,6 +148,7 @@ public final class RoutingLoop: Sendable {
                 logger.error("poll failed; retrying", metadata: ["error": "\(error)"])
             }
             wakeup.drain()
+            sockets.connections.report(now: clock.now)
             engine.turn()
             if engine.socketsChanged {
                 engine.socketsChanged = false
