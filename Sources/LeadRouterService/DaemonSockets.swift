@@ -49,31 +49,17 @@ final class DaemonSockets {
         ingest = InboundEndpoint(channel: .ingest, socket: ingestSocket, bound: bound.ingest,
                                  connected: config.ingest.connect, logger: logger)
 
+        let server = ServerSockets(context: context, serverKey: serverKey, connections: connections, logger: logger)
         if let endpoint = config.intake.bind {
-            let socket = try Socket(context, type: .router)
-            try secure(socket, .intake)
-            try socket.set(.linger, 0)
-            try socket.set(.receiveHighWaterMark, config.ingest.receiveHighWaterMark)
-            try socket.setMaximumMessageSize(cap)
-            try connections.watch(socket, .intake, maxMessageBytes: Int(cap), context: context)
-            let intakeBound = try DaemonSockets.bind(socket, endpoint, key: "intake.bind")
-            bound.intake = intakeBound
-            intake = InboundEndpoint(channel: .intake, socket: socket, bound: [intakeBound], logger: logger)
+            let made = try server.router(.intake, endpoint, key: "intake.bind", highWaterMark: config.ingest.receiveHighWaterMark, cap: cap)
+            (intake, bound.intake) = (made.endpoint, made.bound)
         } else {
             intake = nil
         }
-
         if let endpoint = config.control.bind {
-            let socket = try Socket(context, type: .router)
-            try secure(socket, .control)
-            try socket.set(.linger, 0)
-            try socket.set(.receiveHighWaterMark, 10_000)
             // A control request is a few hundred bytes: anything far larger drops its sender.
-            try socket.setMaximumMessageSize(Int64(1 << 20))
-            try connections.watch(socket, .control, maxMessageBytes: 1 << 20, context: context)
-            let controlBound = try DaemonSockets.bind(socket, endpoint, key: "control.bind")
-            bound.control = controlBound
-            control = InboundEndpoint(channel: .control, socket: socket, bound: [controlBound], logger: logger)
+            let made = try server.router(.control, endpoint, key: "control.bind", highWaterMark: 10_000, cap: 1 << 20)
+            (control, bound.control) = (made.endpoint, made.bound)
         } else {
             control = nil
         }
@@ -90,6 +76,29 @@ final class DaemonSockets {
         let publish = try makeFeed()
         bound.publish = try DaemonSockets.bind(publish, config.publish.bind, key: "publish.bind")
         feed = FeedEndpoint(socket: publish, logger: logger, manual: serverKey != nil, endpoint: bound.publish, make: makeFeed)
+    }
+
+    /// What every server socket shares: the context, CURVE, the connection watch.
+    private struct ServerSockets {
+        let context: Context
+        let serverKey: CurveKey?
+        let connections: ConnectionWatch
+        let logger: Logger
+
+        /// A bound ROUTER endpoint taking `channel`'s requests.
+        func router(_ channel: InboundChannel, _ endpoint: Endpoint, key: String, highWaterMark: Int,
+                    cap: Int64) throws -> (endpoint: InboundEndpoint, bound: String) {
+            let socket = try Socket(context, type: .router)
+            if let serverKey {
+                try socket.makeCurveServer(secretKey: serverKey, zapDomain: (channel == .control ? Grants.Endpoint.control : .intake).rawValue)
+            }
+            try socket.set(.linger, 0)
+            try socket.set(.receiveHighWaterMark, highWaterMark)
+            try socket.setMaximumMessageSize(cap)
+            try connections.watch(socket, channel, maxMessageBytes: Int(cap), context: context)
+            let bound = try DaemonSockets.bind(socket, endpoint, key: key)
+            return (InboundEndpoint(channel: channel, socket: socket, bound: [bound], logger: logger), bound)
+        }
     }
 
     /// Binds `socket` and returns the endpoint it bound (`ZMQ_LAST_ENDPOINT`).

@@ -95,12 +95,7 @@ public final class RoutingLoop: Sendable {
         let ownContext = context == nil ? try Context(ioThreads: 1) : nil
         defer { ownContext?.shutdown() }
         let context = self.context ?? ownContext!
-        // With CURVE, the ZAP handler answers before any server socket binds.
-        let serverKey = try keyRing.serverSecretKey.map { text in
-            do { return try CurveKey(z85: text) } catch { throw StartupError("security.server_key: \(error)") }
-        }
-        let zap = serverKey == nil ? nil : ZAPServer(keyRing: keyRing, logger: logger)
-        try zap?.start(context: context)
+        let (serverKey, zap) = try startAuthentication(context)
         defer { zap?.stop() }
         let sockets = try DaemonSockets(config: config, context: context, logger: logger, serverKey: serverKey)
         let watermarks = FeedWatermarks(published: recovered.topicStates.mapValues(\.publishedSeq), topics: recovered.feedTopics(config))
@@ -123,14 +118,6 @@ public final class RoutingLoop: Sendable {
         defer { replay?.stop() }
 
         announceReady(bound)
-        if config.security.mode == .none && config.security.allowPlaintextNetwork {
-            logger.warning("SECURITY: security.mode is none and allow_plaintext_network is true: leads travel unencrypted and ANY client that reaches an endpoint may submit leads, read every partner's feed and act as any partner; use security.mode: curve")
-        } else if config.security.mode == .none {
-            logger.notice("security.mode is none: no encryption or authentication; endpoints are bound on loopback or ipc only")
-        }
-        if config.rules.offersLeads && config.control.bind == nil {
-            logger.warning("offers are on but control.bind is not set: partners cannot accept, so every offer expires and moves on")
-        }
         notifier.notify("READY=1\nSTATUS=routing leads")
         onReady()
 
@@ -158,9 +145,33 @@ public final class RoutingLoop: Sendable {
         try engine.stop()
     }
 
+    /// With CURVE: the server's key, and the ZAP handler, started before any server socket
+    /// binds (libzmq 4.3.4 admits any key on a socket with no handler to ask).
+    private func startAuthentication(_ context: Context) throws -> (CurveKey?, ZAPServer?) {
+        let serverKey = try keyRing.serverSecretKey.map { text in
+            do { return try CurveKey(z85: text) } catch { throw StartupError("security.server_key: \(error)") }
+        }
+        let zap = serverKey == nil ? nil : ZAPServer(keyRing: keyRing, logger: logger)
+        try zap?.start(context: context)
+        return (serverKey, zap)
+    }
+
+    /// What an operator should hear about the config at start-up.
+    private func warnAboutConfig() {
+        if config.security.mode == .none && config.security.allowPlaintextNetwork {
+            logger.warning("SECURITY: security.mode is none and allow_plaintext_network is true: leads travel unencrypted and ANY client that reaches an endpoint may submit leads, read every partner's feed and act as any partner; use security.mode: curve")
+        } else if config.security.mode == .none {
+            logger.notice("security.mode is none: no encryption or authentication; endpoints are bound on loopback or ipc only")
+        }
+        if config.rules.offersLeads && config.control.bind == nil {
+            logger.warning("offers are on but control.bind is not set: partners cannot accept, so every offer expires and moves on")
+        }
+    }
+
     /// Writes `endpoints.json` and logs the ready line with the endpoints really bound.
     private func announceReady(_ bound: BoundEndpoints) {
         bound.record(stateDir: config.stateDir, logger: logger)
+        defer { warnAboutConfig() }
         logger.info("leadrouterd ready", metadata: [
             "ingest": "\(bound.ingest + config.ingest.connect.map(\.description))",
             "intake": "\(bound.intake ?? "-")",

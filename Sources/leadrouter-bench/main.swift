@@ -180,19 +180,11 @@ struct Bench {
             section("durable") { try runDurable(work) }
         }
 
-        // (i) CURVE on every endpoint: the durable daemon's throughput, beside (a) in the same run.
-        if !skipping("curve") {
-            section("curve") { try runCurve(work) }
-        }
-
-        // (g) Replay beside intake: does a replaying client delay routing?
-        if !skipping("replay") {
-            section("replay") { try runReplayUnderLoad() }
-        }
-
-        // (h) Offers: throughput with accept_within set, the accept round trip, a control flood, open offers at start-up.
-        if !skipping("offers") {
-            section("offers") { try runOffers(work) }
+        // (i) CURVE on every endpoint, beside (a); (g) replay beside intake; (h) offers: the
+        // rate with accept_within set, the accept round trip, a control flood, open offers.
+        for (name, run) in [("curve", runCurve), ("replay", { _ in try runReplayUnderLoad() }), ("offers", runOffers)]
+            as [(String, (Workload) throws -> Void)] where !skipping(name) {
+            section(name) { try run(work) }
         }
 
         // 3. (b) Durability relaxed: synchronous off, state on tmpfs.
