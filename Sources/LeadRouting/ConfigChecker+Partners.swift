@@ -9,18 +9,26 @@ extension Checker {
             partnerIDs = nil
             return []
         }
-        var partners: [Partner] = []
         var firstIndex: [String: (index: Int, line: Int?)] = [:]
-        for (index, node) in list.enumerated() {
-            let path = "partners[\(index)]"
-            guard let fields = fields(
-                of: node, at: path, fallbackLine: line(entry),
-                expected: "a partner mapping with the keys \(Keys.partner.joined(separator: ", "))",
-                allowed: Keys.partner
-            ) else { continue }
-            if let partner = partner(fields, at: path, index: index, firstIndex: &firstIndex) { partners.append(partner) }
+        return mappings(list, at: "partners", fallbackLine: line(entry), kind: "a partner", allowed: Keys.partner) { checker, fields, path, index in
+            checker.partner(fields, at: path, index: index, firstIndex: &firstIndex)
         }
-        return partners
+    }
+
+    /// Each item of a list of mappings (partners, clients) read by `read`, which reports the
+    /// problems of an item it returns `nil` for; an item that is not a mapping is reported here.
+    mutating func mappings<Item>(_ list: [Node], at base: String, fallbackLine: Int?, kind: String, allowed: [String],
+                                 _ read: (inout Checker, Fields, String, Int) -> Item?) -> [Item] {
+        var items: [Item] = []
+        for (index, node) in list.enumerated() {
+            let path = "\(base)[\(index)]"
+            guard let fields = fields(
+                of: node, at: path, fallbackLine: fallbackLine,
+                expected: "\(kind) mapping with the keys \(allowed.joined(separator: ", "))", allowed: allowed
+            ) else { continue }
+            if let item = read(&self, fields, path, index) { items.append(item) }
+        }
+        return items
     }
 
     /// One partner's mapping; `nil` when any of its keys is invalid (each problem reported).

@@ -57,18 +57,10 @@ extension Checker {
     private mutating func clients(_ entry: Fields.Entry, curve: Bool) -> [SecurityClient] {
         let expected = "a list of clients, such as [{id: web-forms, role: source, keys: [/etc/leadrouter/keys/web-forms.key]}]"
         guard let list = list(entry, at: "security.clients", expected: expected) else { return [] }
-        var clients: [SecurityClient] = []
         var firstIndex: [String: (index: Int, line: Int?)] = [:]
-        for (index, node) in list.enumerated() {
-            let path = "security.clients[\(index)]"
-            guard let fields = fields(
-                of: node, at: path, fallbackLine: line(entry),
-                expected: "a client mapping with the keys \(Keys.client.joined(separator: ", "))",
-                allowed: Keys.client
-            ) else { continue }
-            if let client = client(fields, at: path, index: index, curve: curve, firstIndex: &firstIndex) {
-                clients.append(client)
-            }
+        let clients = mappings(list, at: "security.clients", fallbackLine: line(entry), kind: "a client", allowed: Keys.client) {
+            checker, fields, path, index in
+            checker.client(fields, at: path, index: index, curve: curve, firstIndex: &firstIndex)
         }
         return clients
     }
