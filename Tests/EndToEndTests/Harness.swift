@@ -115,6 +115,8 @@ final class Daemon {
     /// A command that sets something up and then execs its arguments (the daemon's command
     /// line), from the next start on; empty: the daemon is started directly.
     var launcher: [String] = []
+    /// `--log-level` from the next start on.
+    var logLevel = "info"
     private let rest: String
     private let maxMessageBytes: Int
     private let environment: [String: String]
@@ -173,7 +175,7 @@ final class Daemon {
     func start() throws {
         try writeConfig()
         process = Process()
-        var command = launcher + [Binaries.path("leadrouterd"), "--config", configPath, "--log-level", "info"]
+        var command = launcher + [Binaries.path("leadrouterd"), "--config", configPath, "--log-level", logLevel]
         if configText != nil { command += ["--state-dir", stateDir] }
         if let fileSizeLimit {
             // prlimit sets the limit and execs the rest: the same process, the limit inherited.

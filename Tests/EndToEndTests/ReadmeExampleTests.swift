@@ -91,6 +91,7 @@ struct ReadmeExampleTests {
         let ports = ["5550", "5551", "5560", "5561", "5562"]
         for port in ports { yaml = yaml.replacingOccurrences(of: "tcp://127.0.0.1:\(port)", with: "tcp://127.0.0.1:0") }
         let daemon = try Daemon(partnersYAML: "", start: false, configText: yaml)
+        daemon.logLevel = "debug"  // to see when tail's subscriptions arrive
         try daemon.start()
         try daemon.waitUntilReady()
         let bound = [daemon.ingest, daemon.intake, daemon.publish, daemon.replay, daemon.control]
@@ -112,7 +113,12 @@ struct ReadmeExampleTests {
             let words = substituted(step.command)
             if words.dropFirst().first == "tail" {
                 tail = try Spawned(Binaries.path("leadctl"), Array(words.dropFirst()))
-                Thread.sleep(forTimeInterval: 0.5)
+                // Every topic it follows is subscribed before anything is published.
+                let topics = words.filter { $0.hasSuffix("/") }.count
+                let deadline = Date().addingTimeInterval(30)
+                while daemon.log.components(separatedBy: "feed subscription").count - 1 < topics && Date() < deadline {
+                    Thread.sleep(forTimeInterval: 0.02)
+                }
                 transcript.append("$ " + step.command.joined(separator: " "))
                 continue
             }
