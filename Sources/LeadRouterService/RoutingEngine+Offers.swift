@@ -178,6 +178,7 @@ extension CaseEvent {
         case .declined: "declined"
         case .expired: "expired"
         case .withdrawn: "withdrawn"
+        case .vendorReleased: "vendor_released"
         case .claimOpen: "claim_open"
         case .vendorRequest: "vendor_request"
         case .handedBack: "handed_back"

@@ -44,6 +44,10 @@ extension CaseEvent {
             json.field("event", "withdrawn")
             json.field("partner_id", partner)
             json.field("reason", LeadPipeline.withdrawalReason(reason))
+        case .vendorReleased(let partner, let roles):
+            json.field("event", "vendor_released")
+            json.field("partner_id", partner)
+            json.field("roles", roles.map(\.rawValue))
         case .claimOpen(let partners, let claimBy):
             json.field("event", "claim_open")
             json.field("partners", partners)

@@ -98,6 +98,12 @@ extension LeadPipeline {
                 json.field("note", note)
                 json.field("lead", rawJSON: leadBytes)
             }]
+        case .vendorReleased(let partner, let roles):
+            return [envelope(FeedTopic.vendorSales, "withdrawn", lead, at: at) { json in
+                json.field("partner_id", partner)
+                json.field("roles", roles.map(\.rawValue))
+                json.field("reason", LeadPipeline.withdrawalReason(.pulledBack))
+            }]
         case .handedBack(let partner, let reason, let note):
             return [envelope(FeedTopic.vendorSales, "handed_back", lead, at: at) { json in
                 json.field("partner_id", nil as String?)

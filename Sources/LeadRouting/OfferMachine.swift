@@ -28,6 +28,9 @@ public enum CaseEvent: Sendable, Equatable {
     case expired(partner: String, acceptBy: Int64)
     /// `withdrawn` on `partner/P/`: claimed by another, the pool closed, or pulled back.
     case withdrawn(partner: String, reason: LeadCase.PartnerResult)
+    /// `withdrawn` on `vendor-sales/`: a lead pulled back from `partner`, on which vendor
+    /// sales held `roles` (its co-sell or close copy): the deal is no longer that partner's.
+    case vendorReleased(partner: String, roles: [Assignment.Role])
     /// `claim_open` on each partner's topic, with `claim_by`.
     case claimOpen(partners: [String], claimBy: Int64)
     /// `vendor_request` on `vendor-sales/`.
@@ -137,6 +140,7 @@ public enum OfferMachine {
             guard let partner = lead.partnerID else { return }
             lead.tried.append(.init(partner, .pulledBack))
             events.append(.withdrawn(partner: partner, reason: .pulledBack))
+            if !lead.vendorRoles.isEmpty { events.append(.vendorReleased(partner: partner, roles: lead.vendorRoles)) }
             lead.vendorRoles = []
             lead.stage = nil
             moveOn(&lead, after: partner, now: now, routing: &routing, events: &events)

@@ -105,6 +105,7 @@ enum Explanation {
         case "declined": text = "declined by \(partner): \(step["reason"] ?? "?")"
         case "expired": text = "offer to \(partner) expired (accept by \(step["accept_by"] ?? "?"))"
         case "withdrawn": text = "withdrawn from \(partner): \(step["reason"] ?? "?")"
+        case "vendor_released": text = "vendor sales told the lead left \(partner) (it held \((step["roles"] as? [String] ?? []).joined(separator: ", ")))"
         case "claim_open": text = "open for claims by \((step["partners"] as? [String] ?? []).joined(separator: ", ")) until \(step["claim_by"] ?? "?")"
         case "vendor_request": text = "\(partner) asked vendor sales to \(step["mode"] as? String == "close" ? "close" : "co-sell")"
         case "handed_back": text = "handed back by \(partner): \(step["reason"] ?? "?")"

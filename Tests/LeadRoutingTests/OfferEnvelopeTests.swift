@@ -93,6 +93,7 @@ struct OfferEnvelopeTests {
         (.toVendorSales(reason: "nobody took it"), ["vendor-sales/ assignment"]),
         (.toNurture(reason: "registrant let it go"), ["nurture/ assignment"]),
         (.withdrawn(partner: "p", reason: .pulledBack), ["partner/p/ withdrawn"]),
+        (.vendorReleased(partner: "p", roles: [.coSeller]), ["vendor-sales/ withdrawn"]),
     ]
 
     @Test("each event publishes its type on its topics, and seq stays gapless on every topic")

@@ -50,7 +50,7 @@ enum MachineState: String, Sendable, CaseIterable {
         switch self {
         case .offered: ["expire p", "offer q"]
         case .pooled: ["withdraw q pool_closed", "withdraw r pool_closed", "vendor_sales"]
-        case .acceptedFollowUp: ["withdraw p pulled_back", "offer q"]
+        case .acceptedFollowUp: ["withdraw p pulled_back", "vendor_released p", "offer q"]
         default: []
         }
     }

@@ -58,6 +58,7 @@ func token(_ event: CaseEvent) -> String {
     case .declined(let partner, _, _): "decline \(partner)"
     case .expired(let partner, _): "expire \(partner)"
     case .withdrawn(let partner, let reason): "withdraw \(partner) \(reason.rawValue)"
+    case .vendorReleased(let partner, _): "vendor_released \(partner)"
     case .claimOpen(let partners, _): "pool \(partners.joined(separator: ","))"
     case .vendorRequest(_, let mode, _, _): "vendor_request \(mode.rawValue)"
     case .handedBack(let partner, _, _): "hand_back \(partner)"
