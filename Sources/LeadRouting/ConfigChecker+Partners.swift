@@ -87,19 +87,27 @@ extension Checker {
     /// A partner's id: required, well formed and unique.
     private mutating func partnerID(_ fields: Fields, at path: String, index: Int,
                                     firstIndex: inout [String: (index: Int, line: Int?)]) -> String? {
+        uniqueID(fields, at: path, index: index, kind: "partner", example: "rocky-mountain-it", list: "partners",
+                 firstIndex: &firstIndex, recordPartnerID: true)
+    }
+
+    /// An id (of a partner, or a security client): required, `^[a-z0-9][a-z0-9-]{0,62}$`, and
+    /// unique in its list. `recordPartnerID`: remember it in ``partnerIDs``, well formed or not.
+    mutating func uniqueID(_ fields: Fields, at path: String, index: Int, kind: String, example: String, list: String,
+                           firstIndex: inout [String: (index: Int, line: Int?)], recordPartnerID: Bool = false) -> String? {
         guard let entry = fields["id"] else {
-            report("\(path).id", fields.line, "is required: a unique partner id such as \"rocky-mountain-it\"")
+            report("\(path).id", fields.line, "is required: a unique \(kind) id such as \"\(example)\"")
             return nil
         }
         guard let value = string(entry, at: "\(path).id") else { return nil }
-        partnerIDs?.insert(value)
+        if recordPartnerID { partnerIDs?.insert(value) }
         if !Partner.isValidID(value) {
             report("\(path).id", line(entry),
                    "must be 1-63 lower-case letters, digits and dashes, not starting with a dash "
                        + "(^[a-z0-9][a-z0-9-]{0,62}$), got \"\(value)\"")
         } else if let first = firstIndex[value] {
             let at = first.line.map { " (line \($0))" } ?? ""
-            report("\(path).id", line(entry), "duplicate partner id \"\(value)\": partners[\(first.index)]\(at) already uses it")
+            report("\(path).id", line(entry), "duplicate \(kind) id \"\(value)\": \(list)[\(first.index)]\(at) already uses it")
         } else {
             firstIndex[value] = (index, line(entry))
             return value

@@ -91,24 +91,7 @@ extension Checker {
     /// A client's id: required, well formed (as a partner's) and unique among clients.
     private mutating func clientID(_ fields: Fields, at path: String, index: Int,
                                    firstIndex: inout [String: (index: Int, line: Int?)]) -> String? {
-        guard let entry = fields["id"] else {
-            report("\(path).id", fields.line, "is required: a unique client id such as \"web-forms\"")
-            return nil
-        }
-        guard let value = string(entry, at: "\(path).id") else { return nil }
-        if !Partner.isValidID(value) {
-            report("\(path).id", line(entry),
-                   "must be 1-63 lower-case letters, digits and dashes, not starting with a dash "
-                       + "(^[a-z0-9][a-z0-9-]{0,62}$), got \"\(value)\"")
-        } else if let first = firstIndex[value] {
-            let at = first.line.map { " (line \($0))" } ?? ""
-            report("\(path).id", line(entry),
-                   "duplicate client id \"\(value)\": security.clients[\(first.index)]\(at) already uses it")
-        } else {
-            firstIndex[value] = (index, line(entry))
-            return value
-        }
-        return nil
+        uniqueID(fields, at: path, index: index, kind: "client", example: "web-forms", list: "security.clients", firstIndex: &firstIndex)
     }
 
     // MARK: Keys
