@@ -162,14 +162,6 @@ struct CurveClientTests {
         #expect(status.reply["state"] as? String == "accepted", "\(status.reply)")
         #expect(daemon.terminate() == 0)
     }
-
-    @Test("README.md quotes docs/examples/curve_partner.py byte for byte")
-    func readmeQuotesTheExample() throws {
-        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
-        let example = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/examples/curve_partner.py"), encoding: .utf8)
-        let quoted = readme.contains("```python\n" + example + "```\n")
-        #expect(quoted, "README.md has no python block equal to docs/examples/curve_partner.py")
-    }
 }
 
 /// The repository's root directory.

@@ -117,6 +117,9 @@ final class Daemon {
     var launcher: [String] = []
     /// `--log-level` from the next start on.
     var logLevel = "info"
+    /// Where the daemon's file system is seen from, by its process id: `endpoints.json` is
+    /// read under it (`/proc/PID/root` for a daemon in a mount namespace of its own).
+    var endpointsRoot: (Int32) -> String = { _ in "" }
     private let rest: String
     private let maxMessageBytes: Int
     private let environment: [String: String]
@@ -205,7 +208,7 @@ final class Daemon {
                 throw HarnessError("no READY=1 \(why) (saw \(seen)); log:\n\(log.suffix(4000))")
             }
         }
-        let path = stateDir + "/endpoints.json"
+        let path = endpointsRoot(process.processIdentifier) + stateDir + "/endpoints.json"
         guard let data = FileManager.default.contents(atPath: path) else {
             throw HarnessError("READY=1 came, but \(path) is missing; log:\n\(log.suffix(4000))")
         }

@@ -93,4 +93,37 @@ struct StorageFailureTests {
         #expect(Set(ids).count == ids.count)
         #expect(daemon.terminate() == 0)
     }
+
+    @Test("a really full file system (a 2 MiB tmpfs in a user and mount namespace, no root needed): the intake reply and the log line say the disk is full, as protocol.md and durability.md show",
+          .enabled(if: userNamespacesWork))
+    func fullFileSystem() throws {
+        let daemon = try Daemon(partnersYAML: partnersYAML, start: false)
+        daemon.launcher = ["/usr/bin/unshare", "-rm", "/bin/sh", "-c",
+                           #"mkdir -p "$0" && mount -t tmpfs -o size=2m tmpfs "$0" && exec "$@""#, daemon.stateDir]
+        // The tmpfs, endpoints.json included, is seen only in the daemon's mount namespace.
+        daemon.endpointsRoot = { "/proc/\($0)/root" }
+        try daemon.start()
+        try daemon.waitUntilReady()
+        let intake = try TestRequester(endpoint: daemon.intake)
+        var refused = ""
+        for i in 1...2000 where refused.isEmpty {
+            let frames = try intake.request(json: lead("df-\(i)", country: "DE", extra: #", "pad": "\#(String(repeating: "p", count: 3000))""#))
+            let reply = jsonObject(frames.first ?? [])
+            if reply["status"] as? String == "rejected" { refused = String(decoding: frames.first ?? [], as: UTF8.self) }
+            try #require(reply["status"] as? String != nil, "\(reply)")
+        }
+        try #require(!refused.isEmpty, "the tmpfs never filled up")
+        let source = try TestSource(endpoint: daemon.ingest)
+        try source.sendLead(lead("df-sub", country: "DE", extra: #", "pad": "\#(String(repeating: "p", count: 3000))""#))
+        #expect(daemon.waitForLog("ingest_leads_not_routed=df-sub"))
+        func documented(_ text: String) -> String {
+            text.replacingOccurrences(of: daemon.stateDir, with: "/var/lib/leadrouter")
+                .replacingOccurrences(of: #""df-[0-9]+""#, with: #""df-1""#, options: .regularExpression)
+        }
+        try DocExample.named("disk-full-reply").expectMatches([documented(refused)], what: "the intake reply on a full disk")
+        let line = daemon.log.split(separator: "\n").first { $0.contains("ingest_leads_not_routed=df-sub") }.map(String.init) ?? "(no such line)"
+        try DocExample.named("disk-full-log").expectMatches([documented(line)], what: "the log line of a SUB lead on a full disk")
+        #expect(daemon.process.isRunning)
+        #expect(daemon.terminate() == 0)
+    }
 }
