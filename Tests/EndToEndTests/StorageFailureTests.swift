@@ -25,6 +25,7 @@ struct StorageFailureTests {
         #expect(daemon.waitForExit(timeout: 30) == 1)
         #expect(daemon.log.contains("damaged"), "\(daemon.log)")
         #expect(FileManager.default.contents(atPath: state + "/leadrouter.sqlite") == garbage)
+        expectInDurabilityTable(daemon, stateDir: state)
     }
 
     @Test("a state_dir the daemon cannot use is a clear error at start-up")
@@ -35,6 +36,7 @@ struct StorageFailureTests {
         let daemon = try Daemon(partnersYAML: partnersYAML, stateDir: notADirectory)
         #expect(daemon.waitForExit(timeout: 30) == 1)
         #expect(daemon.log.contains("state_dir"), "\(daemon.log)")
+        expectInDurabilityTable(daemon, stateDir: notADirectory)
     }
 
     @Test("a read-only state_dir is a clear error at start-up (a read-only bind mount in a user namespace: no root needed)",
@@ -51,6 +53,13 @@ struct StorageFailureTests {
         #expect(daemon.waitForExit(timeout: 30) == 1)
         #expect(daemon.log.contains("state_dir \(state) is not writable"), "\(daemon.log)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: state).isEmpty)
+        expectInDurabilityTable(daemon, stateDir: state)
+    }
+
+    /// What the daemon printed before exiting 1 is in durability.md's table of start-up failures.
+    private func expectInDurabilityTable(_ daemon: Daemon, stateDir: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let printed = daemon.log.split(separator: "\n").first { $0.hasPrefix("leadrouterd: ") }.map(String.init) ?? "(nothing printed)"
+        DocTable.expectDocumented(printed.replacingOccurrences(of: stateDir, with: "/var/lib/leadrouter"), in: "docs/durability.md", sourceLocation: sourceLocation)
     }
 
     @Test("a full store at run time (RLIMIT_FSIZE: writes fail with EFBIG, no root needed): intake answers storage_unavailable, SUB leads are reported, and routing resumes by itself when writes succeed again",
