@@ -13,7 +13,8 @@ struct LeadRouterDaemon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "leadrouterd",
         abstract: "Route leads from lead sources to channel partners and vendor sales over ZeroMQ.",
-        discussion: "Runs in the foreground until SIGTERM or SIGINT. Exit codes: 0 success, 1 invalid config or input, 2 usage error."
+        discussion: "Runs in the foreground until SIGTERM or SIGINT. Exit codes: 0 success, 1 invalid config or input, 2 usage error.",
+        version: LeadRouterVersion.current
     )
 
     @Option(help: "The YAML config file.")
