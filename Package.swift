@@ -191,6 +191,13 @@ let package = Package(
             dependencies: ["ZeroMQ", "LeadRouting"],
             swiftSettings: strictSettings
         ),
+        // The Debian package that scripts/package builds (scripts/test passes its path in
+        // LEADROUTER_DEB): its control data, files, maintainer scripts and systemd unit.
+        .testTarget(
+            name: "PackageTests",
+            dependencies: ["LeadRouting"],
+            swiftSettings: strictSettings
+        ),
     ],
     cxxLanguageStandard: .cxx17
 )
