@@ -102,7 +102,18 @@ struct PackageTests {
         #expect(check.stdout.hasPrefix("\(config): valid: 6 partners, 5 active ("), "\(check)")
         #expect(check.stdout.split(separator: "\n").count == 1, "\(check)")
         let text = try String(contentsOfFile: config, encoding: .utf8)
+        #expect(text.hasPrefix("# LeadRouter configuration, installed by the leadrouter package."))
         #expect(text.contains("\nstate_dir: /var/lib/leadrouter\n"))
         #expect(!text.contains("Config/leadrouter.yaml"), "a repository path left in the installed config")
+    }
+
+    @Test("the README's install command and Depends line are this version's (on amd64, the README's example)")
+    func readmeIsCurrent() throws {
+        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("sudo apt install ./leadrouter_\(LeadRouterVersion.current)_amd64.deb\n"))
+        if try PackageUnderTest.field("Architecture") == "amd64" {
+            let depends = try PackageUnderTest.field("Depends")
+            #expect(readme.contains("On Debian 12 (amd64): `\(depends)`."), "README.md lacks the Depends line \(depends)")
+        }
     }
 }
