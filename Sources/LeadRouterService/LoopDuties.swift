@@ -72,6 +72,14 @@ struct LoopDuties {
         ])
     }
 
+    /// Messages dropped because their connection's key was revoked by a reload.
+    mutating func logRevokedMessages(_ count: Int, now: ContinuousClock.Instant) {
+        guard mayLog(now: now) else { return }
+        logger.warning("messages dropped: their connection's CURVE key was revoked by a reload; the client must reconnect with a configured key", metadata: [
+            "count": "\(count)",
+        ])
+    }
+
     mutating func logStorageFailure(error: StoreError, ingestLeadIDs: [String], intakeCount: Int, now: ContinuousClock.Instant) {
         guard mayLog(now: now) else { return }
         logger.error("the store refused a batch: nothing in it was acknowledged or published", metadata: [
