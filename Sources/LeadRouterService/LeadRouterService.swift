@@ -50,7 +50,11 @@ public struct LeadRouterService: Service {
             let notifier = self.notifier
             return Task {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                    notifier.notify("RELOADING=1\nSTATUS=reloading the config")
+                    // MONOTONIC_USEC: systemd 253 and later match it with the reload they asked for.
+                    var now = timespec()
+                    clock_gettime(CLOCK_MONOTONIC, &now)
+                    let microseconds = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+                    notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(microseconds)\nSTATUS=reloading the config")
                     switch read() {
                     case .success(let update): loop.reload(update)
                     case .failure(let failure): loop.reloadFailed(problems: failure.problems)
