@@ -153,20 +153,6 @@ extension LeadStore {
         }
     }
 
-    /// Deal registrations added at run time (`leadctl register`), oldest first.
-    public func registrations() throws(StoreError) -> [Registration] {
-        try reading("reading registrations") { db in
-            try Row.fetchAll(db, sql: "SELECT partner_id, domain, expires FROM registrations ORDER BY id").map {
-                Registration(partnerID: $0["partner_id"], domain: $0["domain"], expires: $0["expires"])
-            }
-        }
-    }
-
-    /// Changes whenever a registration is added: the daemon polls it to reload.
-    public func registrationsVersion() throws(StoreError) -> Int64 {
-        try reading("reading registrations") { try Int64.fetchOne($0, sql: "SELECT coalesce(max(id), 0) FROM registrations") ?? 0 }
-    }
-
     /// SQLite's `synchronous` level on the writer's connection (0 off, 1 normal, 2 full), the
     /// one every commit runs under.
     public func writerSynchronousLevel() throws(StoreError) -> Int {

@@ -1,9 +1,9 @@
 import Foundation
 import GRDB
 import GRDBSQLite
-public import LeadRouting
+import LeadRouting
 
-/// Group commits, published watermarks, partner lists and run-time registrations.
+/// Group commits, published watermarks and partner lists.
 extension LeadStore {
     // MARK: - Writing
 
@@ -197,18 +197,5 @@ extension LeadStore {
             hash &*= 0x100_0000_01b3
         }
         return Int64(bitPattern: hash)
-    }
-
-    /// Adds a deal registration; a running daemon picks it up within a second.
-    public func addRegistration(_ registration: Registration, now: Int64) throws(StoreError) {
-        do {
-            try pool.write { db in
-                try db.execute(
-                    sql: "INSERT INTO registrations (partner_id, domain, expires, created_at) VALUES (?, ?, ?, ?)",
-                    arguments: [registration.partnerID, registration.domain, registration.expires, now])
-            }
-        } catch {
-            throw StoreError.wrap(error, "adding a registration", path: path)
-        }
     }
 }
