@@ -142,17 +142,6 @@ extension LeadStore {
         }
     }
 
-    /// The partner ids kept under `id` by ``partnerListID(_:)``, in order.
-    public func partnerList(_ id: Int64) throws(StoreError) -> [String]? {
-        do {
-            guard let text = try pool.read({ try String.fetchOne($0, sql: "SELECT partners FROM partner_lists WHERE id = ?", arguments: [id]) })
-            else { return nil }
-            return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String]
-        } catch {
-            throw StoreError.wrap(error, "reading partner list \(id)", path: path)
-        }
-    }
-
     /// SQLite's `synchronous` level on the writer's connection (0 off, 1 normal, 2 full), the
     /// one every commit runs under.
     public func writerSynchronousLevel() throws(StoreError) -> Int {

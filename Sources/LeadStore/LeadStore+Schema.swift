@@ -149,6 +149,14 @@ extension LeadStore {
                 CREATE INDEX lead_cases_deadline ON lead_cases (deadline) WHERE deadline IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v8: partner lists retired, for pruning") { db in
+            // The list a daemon starts with is current (both NULL); the others record when
+            // they were retired and the last lead row stored then (LeadStore+PartnerLists.swift).
+            try db.execute(sql: """
+                ALTER TABLE partner_lists ADD COLUMN retired_at INTEGER;
+                ALTER TABLE partner_lists ADD COLUMN retired_row INTEGER;
+                """)
+        }
         return migrator
     }
 }

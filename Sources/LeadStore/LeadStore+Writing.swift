@@ -3,7 +3,7 @@ import GRDB
 import GRDBSQLite
 import LeadRouting
 
-/// Group commits, published watermarks and partner lists.
+/// Group commits and published watermarks.
 extension LeadStore {
     // MARK: - Writing
 
@@ -166,26 +166,6 @@ extension LeadStore {
                 sqlite3_bind_int64(s, 1, Int64(seq))
                 RawSQL.text(s, 2, topic)
             }
-        }
-    }
-
-    /// The id under which this list of partner ids (in this order) is kept, adding it when
-    /// the store does not have it yet. Decision records name candidates by their index in it.
-    public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 {
-        do {
-            let text = String(decoding: try JSONSerialization.data(withJSONObject: partnerIDs), as: UTF8.self)
-            let digest = LeadStore.digest(text)
-            return try pool.write { db in
-                if let id = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM partner_lists WHERE digest = ? AND partners = ? ORDER BY id LIMIT 1",
-                    arguments: [digest, text]) {
-                    return id
-                }
-                try db.execute(sql: "INSERT INTO partner_lists (digest, partners) VALUES (?, ?)", arguments: [digest, text])
-                return db.lastInsertedRowID
-            }
-        } catch {
-            throw StoreError.wrap(error, "recording the partner list", path: path)
         }
     }
 

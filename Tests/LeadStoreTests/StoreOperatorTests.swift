@@ -29,3 +29,54 @@ func withdrawingARegistrationChangesTheVersion() throws {
         }
     }
 }
+
+@Test("partner lists: the current one stays; a retired one goes once no stored lead can name it, pruned with the leads")
+func retiredPartnerListsArePruned() throws {
+    let day: Int64 = 86_400_000
+    let t0: Int64 = 1_700_000_000_000
+    try withStateDirectory { directory in
+        try withStore(directory) { store in
+            let first = try store.partnerListID(["acme", "beta"], now: t0)
+            try store.commit(batch(leads: [storedLead("a1", routedAt: t0 + 1), storedLead("a2", routedAt: t0 + day)]))
+            // A restart with another partner list retires the first, as of then.
+            let second = try store.partnerListID(["acme", "beta", "gamma"], now: t0 + 2 * day)
+            #expect(second != first)
+            #expect(try store.currentPartnerList() == ["acme", "beta", "gamma"])
+            try store.commit(batch(leads: [storedLead("b1", routedAt: t0 + 3 * day)]))
+            #expect(try store.partnerListCount() == 2)
+
+            // a1 goes, a2 (routed with the first list) stays: so does the list.
+            _ = try store.prune(olderThan: t0 + day / 2, limit: 1000, expiredBefore: nil)
+            #expect(try store.leadCount() == 2)
+            #expect(try store.partnerList(first) == ["acme", "beta"])
+            // a2 goes too: nothing can name the first list any more; the current one stays.
+            _ = try store.prune(olderThan: t0 + 2 * day + 1, limit: 1000, expiredBefore: nil)
+            #expect(try store.leadCount() == 1)
+            #expect(try store.partnerList(first) == nil)
+            #expect(try store.partnerList(second) == ["acme", "beta", "gamma"])
+            // Pruning every lead leaves the current list alone.
+            _ = try store.prune(olderThan: t0 + 10 * day, limit: 1000, expiredBefore: nil)
+            #expect(try store.partnerListCount() == 1)
+            #expect(try store.currentPartnerList() == ["acme", "beta", "gamma"])
+        }
+    }
+}
+
+@Test("a lead routed with a retired list but stored just after it was retired keeps the list")
+func aListStaysForLeadsCommittedAfterItsRetirement() throws {
+    let t0: Int64 = 1_700_000_000_000
+    try withStateDirectory { directory in
+        try withStore(directory) { store in
+            let old = try store.partnerListID(["acme"], now: t0)
+            try store.commit(batch(leads: [storedLead("x1", routedAt: t0 + 10)]))
+            _ = try store.partnerListID(["acme", "beta"], now: t0 + 100)
+            // Routed at t0 + 50 with the old list, committed once the new one was current.
+            try store.commit(batch(leads: [storedLead("x2", routedAt: t0 + 50), storedLead("x3", routedAt: t0 + 200)]))
+            _ = try store.prune(olderThan: t0 + 20, limit: 1000, expiredBefore: nil)
+            #expect(try store.leadCount() == 2)
+            #expect(try store.partnerList(old) == ["acme"])
+            _ = try store.prune(olderThan: t0 + 60, limit: 1000, expiredBefore: nil)
+            #expect(try store.partnerList(old) == nil)
+        }
+    }
+}
