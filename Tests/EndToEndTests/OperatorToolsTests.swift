@@ -42,4 +42,57 @@ struct OperatorToolsTests {
         #expect(both.status == 2, "\(both.stderr)")
         #expect(daemon.terminate() == 0)
     }
+
+    static let partnerStatesYAML = """
+        offers:
+          accept_within: 1h
+        partners:
+          - id: acme
+            engagement: leads_only
+            territories: [{country: US}]
+          - id: globex
+            engagement: leads_only
+            territories: [{country: DE}]
+            capacity: {max: 2, per: 7d}
+          - id: frozen
+            engagement: leads_only
+            territories: [{country: FR}]
+            paused_until: 2099-01-01T00:00:00Z
+          - id: retired
+            engagement: leads_only
+            active: false
+        """
+
+    @Test("leadctl partners shows each partner's state, pause, capacity window and open offers, read from the store while the daemon runs")
+    func partnerStates() throws {
+        let daemon = try Daemon(partnersYAML: Self.partnerStatesYAML, withControl: true)
+        try daemon.waitUntilReady()
+        let intake = try TestRequester(endpoint: daemon.intake)
+        for (id, country) in [("s1", "US"), ("s2", "DE"), ("s3", "DE")] {
+            #expect(try intake.reply(qualifiedLead(id, country: country))["status"] as? String == "accepted")
+        }
+        let table = try leadctl(["partners", "--config", daemon.configPath])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout == """
+            PARTNER                 STATE        PAUSED UNTIL              LEADS IN WINDOW     OPEN OFFERS
+            acme                    active       -                         no limit            1
+            globex                  at capacity  -                         2 of 2 per 7d       2
+            frozen                  paused       2099-01-01T00:00:00.000Z  no limit            0
+            retired                 inactive     -                         no limit            0
+            4 partners: 1 active, 1 inactive, 1 paused, 1 at capacity; 3 open offers
+
+            """)
+        let lines = try leadctl(["partners", "--state-dir", daemon.stateDir, "--config", daemon.configPath, "--json"])
+        let objects = lines.stdout.split(separator: "\n").map { jsonObject(Array($0.utf8)) }
+        #expect(objects.map { $0["state"] as? String } == ["active", "at_capacity", "paused", "inactive"])
+        let capacity = objects[1]["capacity"] as? [String: Any]
+        #expect(capacity?["max"] as? Int == 2 && capacity?["per"] as? String == "7d" && capacity?["leads_in_window"] as? Int == 2, "\(objects[1])")
+        #expect(objects[2]["paused_until"] as? String == "2099-01-01T00:00:00.000Z")
+        // Without the config: the partners of the daemon's start, and what the store holds.
+        let bare = try leadctl(["partners", "--state-dir", daemon.stateDir])
+        #expect(bare.stdout.hasPrefix("PARTNER                 OPEN OFFERS\nacme                    1\nglobex                  2\n"), "\(bare.stdout)")
+        let neither = try leadctl(["partners"])
+        #expect(neither.status == 2)
+        #expect(daemon.terminate() == 0)
+    }
 }
