@@ -124,6 +124,22 @@ extension LeadStore {
         }
     }
 
+    /// The `rejected/` envelopes of inputs that carried `leadID`, oldest first, whole (for
+    /// `leadctl explain`). Rejections whose `lead_id` could not be read are not found.
+    public func rejections(leadID: String) throws(StoreError) -> [OutgoingMessage] {
+        try reading("reading the rejections of \(leadID)") { db in
+            // A store read as it is, from before v9, has no index for this: nothing to find.
+            guard try db.indexes(on: "envelopes").contains(where: { $0.name == "envelopes_rejected_lead_id" }) else { return [] }
+            return try Row.fetchAll(
+                db, sql: """
+                    SELECT seq, envelope FROM envelopes
+                    WHERE topic = 'rejected/' AND lead_id IS NOT NULL AND lead_id = ? ORDER BY id
+                    """,
+                arguments: [leadID]
+            ).map { OutgoingMessage(topic: "rejected/", seq: $0["seq"], envelope: [UInt8]($0["envelope"] as Data)) }
+        }
+    }
+
     /// How many leads the store holds.
     public func leadCount() throws(StoreError) -> Int {
         try reading("counting leads") { try Int.fetchOne($0, sql: "SELECT count(*) FROM leads") ?? 0 }

@@ -95,4 +95,38 @@ struct OperatorToolsTests {
         #expect(neither.status == 2)
         #expect(daemon.terminate() == 0)
     }
+
+    @Test("leadctl explain lists signals in envelope order, carries lead_id in --json, and tells where a rejected lead went; the log names the channel and lead")
+    func explainRejectedLeads() throws {
+        let daemon = try Daemon(partnersYAML: rulesYAML)
+        try daemon.waitUntilReady()
+        let intake = try TestRequester(endpoint: daemon.intake)
+        let explain = { (id: String, json: Bool) in try self.leadctl(["explain", id, "--state-dir", daemon.stateDir] + (json ? ["--json"] : [])) }
+        #expect(try intake.reply(qualifiedLead("x1", country: "US", region: "CO"))["status"] as? String == "accepted")
+        let routed = try explain("x1", false)
+        #expect(routed.stdout.contains("qualification: grade A, score 80 (need 20, budget 20, authority 20, timeline 20, company_size 0, estimated_value 0)\n"), "\(routed.stdout)")
+        #expect(jsonObject(Array(try explain("x1", true).stdout.utf8))["lead_id"] as? String == "x1")
+
+        let bad = #"{"lead_id": "bad-1", "company": {"name": "X", "country": "Mars"}}"#
+        #expect(try intake.reply(bad)["status"] as? String == "rejected")
+        #expect(daemon.waitForLog("channel=intake code=invalid_field field=company.country lead_id=bad-1 reason="))
+        let rejected = try explain("bad-1", false)
+        #expect(rejected.status == 0, "\(rejected.stderr)")
+        let lines = rejected.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "lead bad-1 was never routed: its input was rejected")
+        #expect(lines.count == 3 && lines[1].hasPrefix("received ") && lines[1].hasSuffix(" on intake"), "\(lines)")
+        #expect(lines.last == #"rejected: invalid_field company.country: company.country must be an ISO 3166-1 alpha-2 code such as US, got "Mars", published on rejected/ seq 1"#)
+        let asJSON = jsonObject(Array(try explain("bad-1", true).stdout.utf8))
+        #expect(asJSON["lead_id"] as? String == "bad-1")
+        let first = (asJSON["rejections"] as? [[String: Any]])?.first
+        #expect(first?["seq"] as? Int == 1 && first?["topic"] as? String == "rejected/" && first?["channel"] as? String == "intake", "\(asJSON)")
+
+        // Fixed and sent again: routed, and the earlier rejection is still told.
+        #expect(try intake.reply(qualifiedLead("bad-1", country: "US", region: "CO"))["status"] as? String == "accepted")
+        let both = try explain("bad-1", false)
+        #expect(both.stdout.hasPrefix("lead bad-1, received "), "\(both.stdout)")
+        #expect(both.stdout.contains("rejections of this lead_id:\n  received "), "\(both.stdout)")
+        #expect(try explain("never-sent", false).status == 1)
+        #expect(daemon.terminate() == 0)
+    }
 }

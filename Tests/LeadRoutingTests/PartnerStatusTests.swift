@@ -50,3 +50,8 @@ private let statusNow: Int64 = 1_800_000_000_000
     #expect((status.openOffers, status.openClaims) == (1, 1))
 }
 
+@Test("leadctl explain lists signals in Qualification.signalNames order: the order the qualifier (and so every envelope) writes them")
+func signalNamesFollowTheQualifier() throws {
+    let lead = try LeadParser.parse(Array(#"{"lead_id":"q","company":{"name":"A","country":"US"}}"#.utf8)).get()
+    #expect(Qualifier(config: QualificationConfig()).qualify(lead.facts).signals.map(\.name) == Qualification.signalNames)
+}

@@ -361,9 +361,11 @@ func rewindToV5(_ db: Database) throws {
         """)
 }
 
-/// Takes a store back to schema v7, before partner lists were retired.
+/// Takes a store back to schema v7, before partner lists were retired and rejections indexed by lead_id.
 func rewindToV7(_ db: Database) throws {
     try db.execute(sql: """
+        DROP INDEX envelopes_rejected_lead_id;
+        DELETE FROM grdb_migrations WHERE identifier LIKE 'v9%';
         ALTER TABLE partner_lists DROP COLUMN retired_at;
         ALTER TABLE partner_lists DROP COLUMN retired_row;
         DELETE FROM grdb_migrations WHERE identifier LIKE 'v8%';

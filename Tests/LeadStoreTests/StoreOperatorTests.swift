@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import LeadRouting
 import LeadStore
 import Testing
@@ -78,5 +79,26 @@ func aListStaysForLeadsCommittedAfterItsRetirement() throws {
             _ = try store.prune(olderThan: t0 + 60, limit: 1000, expiredBefore: nil)
             #expect(try store.partnerList(old) == nil)
         }
+    }
+}
+
+@Test("rejections are found by the lead_id stored beside them, through their own index, oldest first")
+func rejectionsAreFoundByLeadID() throws {
+    try withStateDirectory { directory in
+        try withStore(directory) { store in
+            let first = message("rejected/", 1), unreadable = message("rejected/", 2), second = message("rejected/", 3)
+            try store.commit(batch(envelopes: [first, unreadable], leadIDs: ["web-9", nil]))
+            try store.commit(batch(leads: [storedLead("web-9")], envelopes: [message("partner/acme/", 1), second],
+                                   leadIDs: ["web-9", "web-9"]))
+            #expect(try store.rejections(leadID: "web-9") == [first, second])
+            #expect(try store.rejections(leadID: "web-10").isEmpty)
+        }
+        let plan = try DatabaseQueue(path: storeFile(directory)).read { db in
+            try Row.fetchAll(db, sql: """
+                EXPLAIN QUERY PLAN SELECT seq, envelope FROM envelopes
+                WHERE topic = 'rejected/' AND lead_id IS NOT NULL AND lead_id = ? ORDER BY id
+                """, arguments: ["web-9"]).map { $0["detail"] as String? ?? "" }.joined(separator: "; ")
+        }
+        #expect(plan.contains("envelopes_rejected_lead_id"), "\(plan)")
     }
 }
