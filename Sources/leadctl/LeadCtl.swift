@@ -8,7 +8,7 @@ struct LeadCtl: ParsableCommand {
         commandName: "leadctl",
         abstract: "Publish leads to leadrouterd, follow its assignment feed, and act on leads as a partner.",
         subcommands: [
-            Publish.self, Tail.self, Explain.self, Register.self, Offers.self,
+            Publish.self, Tail.self, Explain.self, Register.self, Offers.self, Partners.self,
             Accept.self, Decline.self, Claim.self, RequestVendor.self, HandBack.self, Outcome.self, Status.self,
             Keygen.self,
         ]
