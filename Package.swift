@@ -91,6 +91,7 @@ let package = Package(
                 "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -189,6 +190,13 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["ZeroMQ", "LeadRouting"],
+            swiftSettings: strictSettings
+        ),
+        // The Debian package that scripts/package builds (scripts/test passes its path in
+        // LEADROUTER_DEB): its control data, files, maintainer scripts and systemd unit.
+        .testTarget(
+            name: "PackageTests",
+            dependencies: ["LeadRouting"],
             swiftSettings: strictSettings
         ),
     ],

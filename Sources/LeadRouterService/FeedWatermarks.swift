@@ -26,6 +26,12 @@ final class FeedWatermarks: Sendable {
         }
     }
 
+    /// Serves `topics` from now on (partners added by a reload), with nothing published yet.
+    func serve(_ topics: [String]) {
+        guard !topics.isEmpty else { return }
+        state.withLock { s in s.topics.formUnion(topics) }
+    }
+
     /// Whether the feed serves `topic`, and its last published `seq` (0 when none yet).
     func lookUp(_ topic: String) -> (served: Bool, lastSeq: Int) {
         state.withLock { s in (s.topics.contains(topic), s.published[topic] ?? 0) }

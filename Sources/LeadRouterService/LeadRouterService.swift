@@ -4,25 +4,65 @@ public import LeadStore
 public import Logging
 public import ServiceLifecycle
 import Synchronization
+import UnixSignals
+
+/// The config file could not be read again, or is not valid: each problem as `--check`
+/// prints it.
+public struct ConfigReadFailure: Error, Sendable {
+    public var problems: [String]
+    public init(problems: [String]) { self.problems = problems }
+}
 
 /// The daemon as a swift-service-lifecycle `Service`: runs the ``RoutingLoop`` on its own
 /// thread and stops it gracefully when the service group shuts down (SIGTERM, SIGINT).
+///
+/// With a `readConfig` function, SIGHUP reloads the config: it tells systemd `RELOADING=1`,
+/// reads and validates the whole file off the routing thread, and hands the result to the
+/// loop, which applies it between batches (or logs why not) and tells systemd `READY=1`.
 public struct LeadRouterService: Service {
     private let loop: RoutingLoop
+    private let readConfig: (@Sendable () -> Result<ConfigUpdate, ConfigReadFailure>)?
+    private let notifier: SystemdNotifier
 
-    public init(loop: RoutingLoop) {
+    public init(loop: RoutingLoop, notifier: SystemdNotifier = SystemdNotifier(environment: [:]),
+                readConfig: (@Sendable () -> Result<ConfigUpdate, ConfigReadFailure>)? = nil) {
         self.loop = loop
+        self.notifier = notifier
+        self.readConfig = readConfig
     }
 
-    /// - Parameter keyRing: the CURVE keys read from the config's certificates (empty with
-    ///   `security.mode: none`).
+    /// - Parameters:
+    ///   - keyRing: the CURVE keys read from the config's certificates (empty with
+    ///     `security.mode: none`).
+    ///   - readConfig: reads and validates the config file again, for SIGHUP; `nil`: SIGHUP
+    ///     is not handled.
     public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier,
-                keyRing: KeyRing = KeyRing()) throws {
+                keyRing: KeyRing = KeyRing(),
+                readConfig: (@Sendable () -> Result<ConfigUpdate, ConfigReadFailure>)? = nil) throws {
         self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier, keyRing: keyRing)
+        self.notifier = notifier
+        self.readConfig = readConfig
     }
 
     public func run() async throws {
         let loop = self.loop
+        let reloader = readConfig.map { read in
+            let notifier = self.notifier
+            return Task {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    // MONOTONIC_USEC: systemd 253 and later match it with the reload they asked for.
+                    var now = timespec()
+                    clock_gettime(CLOCK_MONOTONIC, &now)
+                    let microseconds = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+                    notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(microseconds)\nSTATUS=reloading the config")
+                    switch read() {
+                    case .success(let update): loop.reload(update)
+                    case .failure(let failure): loop.reloadFailed(problems: failure.problems)
+                    }
+                }
+            }
+        }
+        defer { reloader?.cancel() }
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in

@@ -57,11 +57,16 @@ struct LoopDuties {
         return false
     }
 
-    mutating func logRejection(_ rejection: LeadRejection, now: ContinuousClock.Instant) {
+    /// One rejection: its code, field and reason, the channel it came on and, when it can be
+    /// read, its `lead_id`.
+    mutating func logRejection(_ rejected: RejectedInput, now: ContinuousClock.Instant) {
         guard mayLog(now: now) else { return }
-        logger.warning("input rejected", metadata: [
-            "code": "\(rejection.code.rawValue)", "field": "\(rejection.field ?? "-")", "reason": "\(rejection.message)",
-        ])
+        var metadata: Logger.Metadata = [
+            "channel": "\(rejected.channel.rawValue)", "code": "\(rejected.rejection.code.rawValue)",
+            "field": "\(rejected.rejection.field ?? "-")", "reason": "\(rejected.rejection.message)",
+        ]
+        if let leadID = rejected.leadID { metadata["lead_id"] = "\(leadID)" }
+        logger.warning("input rejected", metadata: metadata)
     }
 
     /// A control request refused (bad input, or an action the lead's state does not allow).
@@ -69,6 +74,14 @@ struct LoopDuties {
         guard mayLog(now: now) else { return }
         logger.info("control request refused", metadata: [
             "code": "\(error.code.rawValue)", "lead_id": "\(error.leadID ?? "-")", "reason": "\(error.message)",
+        ])
+    }
+
+    /// Messages dropped because their connection's key was revoked by a reload.
+    mutating func logRevokedMessages(_ count: Int, now: ContinuousClock.Instant) {
+        guard mayLog(now: now) else { return }
+        logger.warning("messages dropped: their connection's CURVE key was revoked by a reload; the client must reconnect with a configured key", metadata: [
+            "count": "\(count)",
         ])
     }
 
@@ -98,5 +111,19 @@ struct LoopDuties {
         if c.controlRequests > 0 { m["control_requests"] = "\(c.controlRequests)" }
         if let storageFailures { m["storage_failures"] = "\(storageFailures)" }
         return m
+    }
+}
+
+/// An input that was not accepted, as the log names it: why, where it came in, and its
+/// `lead_id` when that can be read (``LeadParser/rejectedLeadID(_:from:code:)``).
+struct RejectedInput {
+    var rejection: LeadRejection
+    var channel: InboundChannel
+    var leadID: String?
+
+    init(_ rejection: LeadRejection, of message: InboundMessage, from channel: InboundChannel) {
+        self.rejection = rejection
+        self.channel = channel
+        leadID = LeadParser.rejectedLeadID(message, from: channel, code: rejection.code)
     }
 }

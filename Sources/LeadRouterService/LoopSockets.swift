@@ -87,7 +87,7 @@ final class InboundEndpoint {
 /// deliver that topic to whichever connection later takes the dead one's place. That case
 /// shows as an unsubscription libzmq makes for the ended connection (no User-Id) of a
 /// prefix applied since the queue was last empty: the feed then closes the socket and binds
-/// a new one (``rebuild()``). Subscribers reconnect and subscribe again by themselves, and
+/// a new one (``rebuild(because:)``). Subscribers reconnect and subscribe again by themselves, and
 /// recover anything published meanwhile by `seq` and replay; nothing is ever delivered
 /// through the stale entry, since the rebuild happens before the next publish.
 final class FeedEndpoint {
@@ -104,8 +104,8 @@ final class FeedEndpoint {
     private(set) var rebuilds = 0
 
     /// - Parameters:
-    ///   - make: makes a new socket with the feed's options (before it binds), for ``rebuild()``.
-    ///   - endpoint: where the socket is bound (the port chosen), bound again by ``rebuild()``.
+    ///   - make: makes a new socket with the feed's options (before it binds), for ``rebuild(because:)``.
+    ///   - endpoint: where the socket is bound (the port chosen), bound again by ``rebuild(because:)``.
     init(socket: Socket, logger: Logger, manual: Bool = false, endpoint: String = "", make: @escaping () throws -> Socket = { throw StartupError("no feed socket factory") }) {
         self.socket = socket
         self.logger = logger
@@ -155,7 +155,7 @@ final class FeedEndpoint {
             }
         }
         guard stale else { return false }
-        rebuild()
+        rebuild(because: "a subscription may have reached a connection that had just ended; subscribers reconnect and resubscribe")
         return true
     }
 
@@ -183,9 +183,9 @@ final class FeedEndpoint {
     }
 
     /// Closes the socket and binds a new one at the same endpoint (see the type's notes).
-    func rebuild() {
+    func rebuild(because reason: String) {
         rebuilds += 1
-        logger.warning("feed socket rebuilt: a subscription may have reached a connection that had just ended; subscribers reconnect and resubscribe", metadata: ["rebuilds": "\(rebuilds)"])
+        logger.warning("feed socket rebuilt: \(reason)", metadata: ["rebuilds": "\(rebuilds)"])
         try? socket.set(.linger, 0)
         socket.close()
         appliedSinceEmpty.removeAll()

@@ -31,13 +31,13 @@ final class ReplayServer: Sendable {
     ///   server (ZAP domain `replay`) and each request is answered only for a topic its
     ///   sender may read (``Grants/mayRead(_:topic:)``), else `unauthorized`.
     init(context: Context, endpoint: Endpoint, store: any RoutingStore, watermarks: FeedWatermarks,
-         maxLimit: Int, logger: Logger, serverKey: CurveKey? = nil) throws {
+         maxLimit: Int, logger: Logger, serverKey: CurveKey? = nil, keys: LiveKeys? = nil) throws {
         self.context = context
         self.endpoint = endpoint
         self.serverKey = serverKey
         wakeup = try Wakeup()
         worker = WorkerThread(label: "leadrouter-replay")
-        state = ReplayState(store: store, watermarks: watermarks, maxLimit: maxLimit, logger: logger, authorizing: serverKey != nil)
+        state = ReplayState(store: store, watermarks: watermarks, maxLimit: maxLimit, logger: logger, authorizing: serverKey != nil, keys: keys)
     }
 
     /// Creates and binds the socket on the replay thread, then serves on it until ``stop()``.
@@ -89,11 +89,14 @@ private final class ReplayState: @unchecked Sendable {
     let logger: Logger
     /// With CURVE: each request is checked against its sender's grants.
     let authorizing: Bool
+    /// The keys in force: a key a reload revoked may no longer replay.
+    let keys: LiveKeys?
     var socket: Socket?
     var bound = ""
     private var queues = ReplayQueues<(route: [[UInt8]], payload: [[UInt8]], peer: String?)>(limit: ReplayServer.queueLimit)
 
-    init(store: any RoutingStore, watermarks: FeedWatermarks, maxLimit: Int, logger: Logger, authorizing: Bool) {
+    init(store: any RoutingStore, watermarks: FeedWatermarks, maxLimit: Int, logger: Logger, authorizing: Bool, keys: LiveKeys?) {
+        self.keys = keys
         self.store = store
         self.watermarks = watermarks
         self.maxLimit = maxLimit
@@ -152,6 +155,10 @@ private final class ReplayState: @unchecked Sendable {
         case .success(let value): request = value
         }
         if authorizing {
+            guard keys?.admits(userID: peer) ?? true else {
+                logger.warning("replay refused: the client's key is no longer configured", metadata: ["peer": "\(peer ?? "-")"])
+                return [ReplayError(code: "unauthorized", message: "this key is no longer configured").json]
+            }
             guard let principal = peer.flatMap(Principal.init(userID:)), Grants.mayRead(principal, topic: request.topic) else {
                 logger.warning("replay refused: outside the client's grants", metadata: ["peer": "\(peer ?? "-")", "topic": "\(request.topic)"])
                 return [ReplayError(code: "unauthorized", message: "this key may not replay \(request.topic)").json]

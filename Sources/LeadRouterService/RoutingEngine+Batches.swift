@@ -13,7 +13,7 @@ struct PreparedBatch {
     var offeredLeads: [String: [UInt8]] = [:]
     var storeBatch: StoreBatch
     var replies: [Reply]
-    var rejections: [LeadRejection]
+    var rejections: [RejectedInput]
     /// What releasing it adds to the counters.
     var counts: PipelineCounters
     /// The pipeline before this batch was routed: restored if its commit fails (undoing
@@ -29,7 +29,7 @@ struct PreparedBatch {
 /// What a committed batch answers and publishes once it is durable.
 struct CommittedBatch {
     var replies: [Reply]
-    var rejections: [LeadRejection]
+    var rejections: [RejectedInput]
     var envelopes: [OutgoingMessage]
     /// The leads in it that came by SUB: no one can be answered about them, so a failed
     /// sync lists them by id.
@@ -177,14 +177,15 @@ extension RoutingEngine {
 
     private func add(_ rejection: LeadRejection, of item: Received, to prepared: inout PreparedBatch) {
         let envelope = pipeline.reject(rejection, item.message, from: item.channel, now: item.receivedAt)
+        let rejected = RejectedInput(rejection, of: item.message, from: item.channel)
         prepared.storeBatch.envelopes.append(envelope)
-        prepared.storeBatch.envelopeLeadIDs.append(nil)
-        prepared.rejections.append(rejection)
+        // Stored with the envelope (not in it), so `leadctl explain` finds a rejected lead.
+        prepared.storeBatch.envelopeLeadIDs.append(rejected.leadID)
+        prepared.rejections.append(rejected)
         prepared.counts.rejected[rejection.code, default: 0] += 1
         prepared.counts.published += 1
         if item.channel == .intake {
-            let leadID = item.message.frames.count == 1 ? LeadParser.readableLeadID(item.message.frames[0]) : nil
-            prepared.replies.append(Reply(channel: .intake, route: item.replyRoute, body: IntakeReply.rejected(rejection, leadID: leadID)))
+            prepared.replies.append(Reply(channel: .intake, route: item.replyRoute, body: IntakeReply.rejected(rejection, leadID: rejected.leadID)))
         }
     }
 
@@ -302,7 +303,9 @@ extension RoutingEngine {
             return lead.facts.leadID
         }
         duties.logStorageFailure(error: error, ingestLeadIDs: lost, intakeCount: batch.count { $0.channel == .intake }, now: now)
-        for case .failure(let rejection) in accepted { duties.logRejection(rejection, now: now) }
+        for (item, result) in zip(batch, accepted) {
+            if case .failure(let rejection) = result { duties.logRejection(RejectedInput(rejection, of: item.message, from: item.channel), now: now) }
+        }
         guard let intake = sockets.intake else { return }
         for (item, result) in zip(batch, accepted) where item.channel == .intake {
             switch result {
@@ -310,7 +313,7 @@ extension RoutingEngine {
                 let rejection = LeadRejection(.storageUnavailable, "the lead could not be stored (\(error.description)); it was not accepted: retry later")
                 intake.reply(item.replyRoute, IntakeReply.rejected(rejection, leadID: lead.facts.leadID))
             case .failure(let rejection):
-                let leadID = item.message.frames.count == 1 ? LeadParser.readableLeadID(item.message.frames[0]) : nil
+                let leadID = LeadParser.rejectedLeadID(item.message, from: item.channel, code: rejection.code)
                 intake.reply(item.replyRoute, IntakeReply.rejected(rejection, leadID: leadID))
             }
         }

@@ -16,7 +16,7 @@ struct StoreUpkeep {
     var checkpointsSeen = 0
     var registrationsVersion: Int64
     /// The store's id for the configured partner list, which decision records index into.
-    let partnerList: Int64?
+    var partnerList: Int64?
 
     /// Changed rotation counters are saved within about this long (and all at shutdown),
     /// a share with each commit, so no commit stalls to write every partner's at once.

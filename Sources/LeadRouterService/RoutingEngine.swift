@@ -13,7 +13,8 @@ import ZeroMQ
 /// - ``upkeep``: when watermarks, rotation counters and checkpoints were last seen to;
 /// - the sockets' handlers, the committer and syncer threads, and the counters.
 final class RoutingEngine {
-    let config: RouterConfig
+    /// The config in force: its rules change on a reload (``applyReload(_:)``).
+    var config: RouterConfig
     let store: any RoutingStore
     let logger: Logger
     let notifier: SystemdNotifier
@@ -21,7 +22,12 @@ final class RoutingEngine {
     let pipelineBatch: Int
     let sockets: DaemonSockets
     /// With CURVE: who each key belongs to (control requests act for their key's partner).
-    let keyRing: KeyRing
+    var keyRing: KeyRing
+    /// The same keys, shared with the ZAP handler and replay; a reload replaces them.
+    let keys: LiveKeys
+    var reloads = ReloadCounts()
+    /// Messages dropped because a reload revoked their connection's key.
+    var revokedMessages = 0
 
     var pipeline: LeadPipeline
     /// Cases waiting on a deadline: open offers, pools and follow-ups.
@@ -59,6 +65,7 @@ final class RoutingEngine {
         clock = loop.clock
         pipelineBatch = loop.pipelineBatch
         keyRing = loop.keyRing
+        keys = loop.liveKeys
         self.sockets = sockets
         let now = clock.now
         pipeline = LeadPipeline(
@@ -66,6 +73,13 @@ final class RoutingEngine {
             partnerStates: recovered.partnerStates, registrations: recovered.registrations)
         let building = ContinuousClock.now
         offers = OfferBook(open: recovered.openCases)
+        // Offers to partners no longer configured (removed while the daemon was down) move on now.
+        let configured = Set(config.partners.map(\.id))
+        let gone = Set(recovered.openCases.compactMap(\.partnerID)).subtracting(configured)
+        let movedOn = offers.expedite(offeredTo: gone, now: clock.wallMilliseconds, generation: 0)
+        if !movedOn.isEmpty {
+            loop.logger.notice("open offers of partners no longer configured move on", metadata: ["count": "\(movedOn.count)"])
+        }
         if offers.count > 0 {
             loop.logger.notice("open offers scheduled", metadata: [
                 "count": "\(offers.count)", "ms": "\((ContinuousClock.now - building) / .milliseconds(1))",
@@ -92,7 +106,8 @@ final class RoutingEngine {
         collectSync()
         if hasFailed { return }
         if sockets.feed.takeSubscriptions() { socketsChanged = true }
-        let batch = takeBatch()
+        var batch = takeBatch()
+        if keys.hasRevoked { dropRevoked(&batch) }
         if durability.shouldHold(batchOf: batch.count) {
             // A batch committed now would wait for the next sync all the same: hold it until
             // this one ends, and commit what arrived meanwhile with it. Under a backlog,

@@ -38,6 +38,10 @@ public final class RoutingLoop: Sendable {
     /// The ZeroMQ context the sockets are made in; `nil`: one of the loop's own.
     private let context: Context?
     private let stopRequested = Atomic<Bool>(false)
+    /// The keys in force: the ZAP handler, replay and the engine read them; a reload replaces them.
+    let liveKeys: LiveKeys
+    /// A reload asked for and not yet applied (the newest wins).
+    private let pendingReload = Mutex<ReloadRequest?>(nil)
 
     /// Most messages in one group commit.
     public static let batchLimit = 2048
@@ -64,6 +68,7 @@ public final class RoutingLoop: Sendable {
         self.pipelineBatch = max(1, pipelineBatch ?? config.store.pipelineBatch)
         self.config = config
         self.keyRing = keyRing
+        self.liveKeys = LiveKeys(keyRing)
         self.store = store
         self.logger = logger
         self.notifier = notifier
@@ -77,6 +82,29 @@ public final class RoutingLoop: Sendable {
     public func requestStop() {
         stopRequested.store(true, ordering: .sequentiallyConsistent)
         wakeup.signal()
+    }
+
+    /// Asks the loop to apply `update` between batches (a SIGHUP reload: the caller has read
+    /// and validated the whole file). The loop logs what changed, or why nothing did, and
+    /// tells systemd `READY=1`. Safe from any thread.
+    public func reload(_ update: ConfigUpdate) {
+        pendingReload.withLock { $0 = .apply(update) }
+        wakeup.signal()
+    }
+
+    /// Reports a reload whose config was not valid: the loop logs each problem, counts the
+    /// failure and tells systemd `READY=1`; nothing changes. Safe from any thread.
+    public func reloadFailed(problems: [String]) {
+        pendingReload.withLock { $0 = .invalid(problems) }
+        wakeup.signal()
+    }
+
+    /// The reload waiting to be applied, if any.
+    func takeReload() -> ReloadRequest? {
+        pendingReload.withLock { request in
+            defer { request = nil }
+            return request
+        }
     }
 
     /// Wakes the loop to look at its deadlines again (after a manual clock moved). Safe from any thread.
@@ -106,7 +134,7 @@ public final class RoutingLoop: Sendable {
             try engine.republishUnpublished(recovered.topicStates)
             if let endpoint = config.replay.bind {
                 let server = try ReplayServer(context: context, endpoint: endpoint, store: store, watermarks: watermarks,
-                                              maxLimit: config.replay.maxLimit, logger: logger, serverKey: serverKey)
+                                              maxLimit: config.replay.maxLimit, logger: logger, serverKey: serverKey, keys: liveKeys)
                 bound.replay = try server.start()
                 replay = server
             }
@@ -136,6 +164,7 @@ public final class RoutingLoop: Sendable {
             }
             wakeup.drain()
             sockets.connections.report(now: clock.now)
+            if let reload = takeReload() { engine.applyReload(reload) }
             engine.turn()
             if engine.socketsChanged {
                 engine.socketsChanged = false
@@ -151,7 +180,7 @@ public final class RoutingLoop: Sendable {
         let serverKey = try keyRing.serverSecretKey.map { text in
             do { return try CurveKey(z85: text) } catch { throw StartupError("security.server_key: \(error)") }
         }
-        let zap = serverKey == nil ? nil : ZAPServer(keyRing: keyRing, logger: logger)
+        let zap = serverKey == nil ? nil : ZAPServer(keys: liveKeys, logger: logger)
         try zap?.start(context: context)
         return (serverKey, zap)
     }

@@ -46,8 +46,10 @@ public struct SystemdNotifier: Sendable {
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
                 payload.withUnsafeBytes { bytes in
                     var result: Int
+                    // Never blocks: the routing thread sends WATCHDOG=1 and READY=1, and a
+                    // manager that stopped reading must not stall routing.
                     repeat {
-                        result = sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), sa, length)
+                        result = sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), sa, length)
                     } while result < 0 && errno == EINTR
                     return result
                 }

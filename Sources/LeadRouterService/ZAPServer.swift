@@ -7,8 +7,9 @@ import ZeroMQ
 
 /// The ZAP handler: with `security.mode: curve`, libzmq asks it about every handshake on
 /// every endpoint, and it accepts a client only if its key is configured and its role may
-/// use that endpoint (``Grants/allows(_:on:)``). The principal's ``Principal/userID`` then
-/// rides on every message of the connection, where the loop, replay and control read it.
+/// use that endpoint (``Grants/allows(_:on:)``). The ``ConnectionIdentity`` (principal and
+/// key) then rides on every message of the connection as its `User-Id`, where the loop,
+/// replay and control read it.
 ///
 /// libzmq 4.3.4 accepts any key when no handler answers, so this one is bound at
 /// `inproc://zeromq.zap.01` before any server socket binds, on a thread of its own (a
@@ -17,7 +18,7 @@ import ZeroMQ
 final class ZAPServer: Sendable {
     private let worker: WorkerThread
     private let stopping = Atomic(false)
-    private let principals: Mutex<[CurveKey: Principal]>
+    private let keys: LiveKeys
     private let logger: Logger
     private let limiter = Mutex(LogLimiter())
     /// Refused handshakes per endpoint, for metrics.
@@ -25,24 +26,12 @@ final class ZAPServer: Sendable {
 
     static let logsPerSecond = 10
 
-    init(keyRing: KeyRing, logger: Logger) {
-        principals = Mutex(ZAPServer.table(keyRing))
+    /// - Parameter keys: the keys in force, which a reload replaces: later handshakes are
+    ///   judged by the new ones.
+    init(keys: LiveKeys, logger: Logger) {
+        self.keys = keys
         self.logger = logger
         worker = WorkerThread(label: "leadrouter-zap")
-    }
-
-    static func table(_ keyRing: KeyRing) -> [CurveKey: Principal] {
-        var table: [CurveKey: Principal] = [:]
-        for (z85, principal) in keyRing.principals {
-            if let key = try? CurveKey(z85: z85) { table[key] = principal }
-        }
-        return table
-    }
-
-    /// Replaces the keys (a reload): later handshakes are judged by the new ones.
-    func update(_ keyRing: KeyRing) {
-        let table = ZAPServer.table(keyRing)
-        principals.withLock { $0 = table }
     }
 
     /// Binds the handler in `context` (on its thread, which alone uses the socket) and
@@ -95,13 +84,13 @@ final class ZAPServer: Sendable {
         guard let key = request.curveClientKey else {
             return refuse(request, "not CURVE", key: nil)
         }
-        guard let principal = principals.withLock({ $0[key] }) else {
+        guard let principal = keys.principal(for: key.z85) else {
             return refuse(request, "unknown key", key: key)
         }
         guard let endpoint, Grants.allows(principal, on: endpoint) else {
             return refuse(request, "\(principal.userID) may not use \(request.domain)", key: key)
         }
-        return ZAPReply.accept(request, userID: principal.userID)
+        return ZAPReply.accept(request, userID: ConnectionIdentity(principal: principal, key: key.z85).userID)
     }
 
     private func refuse(_ request: ZAPRequest, _ why: String, key: CurveKey?) -> ZAPReply {

@@ -18,6 +18,20 @@ extension Checker {
         }
     }
 
+    /// A registration's `expires` (``RegistrationExpiry``): a date alone or an RFC 3339
+    /// time; `nil` after reporting a problem.
+    mutating func registrationExpiry(_ entry: Fields.Entry, at path: String) -> Int64? {
+        let expected = RegistrationExpiry.expected
+        guard let text = string(entry, at: path, expected: expected) else { return nil }
+        switch RegistrationExpiry.parse(text) {
+        case let .instant(milliseconds):
+            return milliseconds
+        case let .invalid(reason):
+            report(path, line(entry), "must be \(expected), got \"\(text)\": \(reason)")
+            return nil
+        }
+    }
+
     // MARK: Endpoints
 
     /// One bound endpoint, or `fallback` after reporting a problem. Null is not allowed.

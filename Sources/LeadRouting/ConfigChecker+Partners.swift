@@ -348,10 +348,9 @@ extension Checker {
 
             var expires: Int64?
             if let entry = fields["expires"] {
-                expires = timestamp(entry, at: "\(path).expires")
+                expires = registrationExpiry(entry, at: "\(path).expires")
             } else {
-                report("\(path).expires", fields.line,
-                       "is required: when the registration ends, an RFC 3339 timestamp such as 2027-03-01T00:00:00Z")
+                report("\(path).expires", fields.line, "is required: when the registration ends, \(RegistrationExpiry.expected)")
             }
 
             if let partner, let domain, let expires {

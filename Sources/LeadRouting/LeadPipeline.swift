@@ -94,6 +94,8 @@ public struct LeadPipeline: Sendable {
     /// `offers:` section's for the rest.
     public private(set) var offerPolicies: [String: OfferPolicy]
     public private(set) var defaultOfferPolicy: OfferPolicy
+    /// Deal registrations added at run time (`leadctl register`), beyond the config's.
+    public private(set) var extraRegistrations: [Registration] = []
 
     /// Bytes of the input quoted in a `rejected/` envelope.
     public static let quotedInputBytes = 1024
@@ -108,6 +110,7 @@ public struct LeadPipeline: Sendable {
     public init(rules: RoutingRules, maxMessageBytes: Int, lastSeq: [String: Int] = [:], seed: UInt64,
                 partnerStates: [String: PartnerState] = [:], registrations: [Registration] = []) {
         self.router = Router(rules: rules, states: partnerStates, registrations: registrations)
+        self.extraRegistrations = registrations
         self.offerPolicies = LeadPipeline.offerPolicies(rules)
         self.defaultOfferPolicy = rules.offers
         self.maxMessageBytes = maxMessageBytes
@@ -149,7 +152,17 @@ public struct LeadPipeline: Sendable {
 
     /// Replaces the run-time deal registrations (the config's stay).
     public mutating func setRegistrations(_ extra: [Registration], config: RouterConfig) {
+        extraRegistrations = extra
         router.setRegistrations(config.registrations + extra)
+    }
+
+    /// Routes by `rules` from now on (a reload): rotation and capacity state carry over for
+    /// the partners that remain, and so do the run-time deal registrations, the ids and
+    /// account owners routed recently and the `seq` numbering.
+    public mutating func reload(rules: RoutingRules) {
+        router = router.reloaded(rules: rules, registrations: extraRegistrations)
+        offerPolicies = LeadPipeline.offerPolicies(rules)
+        defaultOfferPolicy = rules.offers
     }
 
     /// Partner states changed since the last call, to save: capacity windows always, and

@@ -100,6 +100,23 @@ public struct OfferBook: Sendable {
         }
     }
 
+    /// Brings forward to `now` the deadline of every lead offered to one of `partners` (a
+    /// reload removed them, or they are gone from the config at start-up), so the lead moves
+    /// on at once rather than wait for a partner that can no longer accept. Returns their ids.
+    @discardableResult
+    public mutating func expedite(offeredTo partners: Set<String>, now: Int64, generation: Int) -> [String] {
+        guard !partners.isEmpty else { return [] }
+        let waiting = open.values.filter { lead in
+            lead.state == .offered && lead.partnerID.map(partners.contains) == true && (lead.deadline ?? now) > now
+        }
+        for lead in waiting {
+            var sooner = lead
+            sooner.deadline = now
+            put(sooner, generation: generation)
+        }
+        return waiting.map(\.leadID).sorted()
+    }
+
     /// Every open case, soonest deadline first (for listings).
     public var openCases: [LeadCase] {
         open.values.sorted { ($0.deadline ?? 0, $0.leadID) < ($1.deadline ?? 0, $1.leadID) }

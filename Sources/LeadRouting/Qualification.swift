@@ -6,6 +6,10 @@ public struct Qualification: Sendable, Equatable {
     /// company_size, estimated_value.
     public var signals: [Signal]
 
+    /// The signals' names in the order ``signals`` (and every envelope's `qualification`)
+    /// lists them.
+    public static let signalNames = ["need", "budget", "authority", "timeline", "company_size", "estimated_value"]
+
     public struct Signal: Sendable, Equatable {
         public var name: String
         public var points: Int

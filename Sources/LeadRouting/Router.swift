@@ -138,6 +138,25 @@ public struct Router: Sendable {
         registrations[domain]?.first { $0.expires > now && indexByID[$0.partnerID] != nil }
     }
 
+    /// A router for `rules` that carries on from this one: the rotation counters and
+    /// capacity windows of the partners that remain (and which of them wait to be saved), and
+    /// the run-time deal registrations `extra`. A partner added starts afresh; one removed
+    /// takes its state with it.
+    public func reloaded(rules: RoutingRules, registrations extra: [Registration]) -> Router {
+        var next = Router(partners: rules.partners, unmatched: rules.routing.unmatched, qualification: rules.qualification,
+                          states: partnerStates, registrations: rules.registrations + extra,
+                          recordedCandidates: recordedCandidates)
+        for i in capacityChanged {
+            if let j = next.indexByID[partners[i].id] { next.capacityChanged.insert(j) }
+        }
+        for i in rotationChanged {
+            guard let j = next.indexByID[partners[i].id], !next.rotationMarked[j] else { continue }
+            next.rotationChanged.append(j)
+            next.rotationMarked[j] = true
+        }
+        return next
+    }
+
     /// Every partner's state, for saving.
     public var partnerStates: [String: PartnerState] {
         Dictionary(uniqueKeysWithValues: partners.indices.map { (partners[$0].id, state($0)) })

@@ -93,9 +93,12 @@ public enum Principal: Sendable, Hashable {
         }
     }
 
+    /// The principal a `User-Id` names: ``userID``, or a ``ConnectionIdentity``'s (the
+    /// principal, a space, and the key).
     public init?(userID: String) {
-        guard let colon = userID.firstIndex(of: ":") else { return nil }
-        let kind = String(userID[..<colon]), id = String(userID[userID.index(after: colon)...])
+        let principalPart = userID.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        guard let colon = principalPart.firstIndex(of: ":") else { return nil }
+        let kind = String(principalPart[..<colon]), id = String(principalPart[principalPart.index(after: colon)...])
         guard !id.isEmpty else { return nil }
         if kind == "partner" {
             self = .partner(id)
@@ -128,4 +131,39 @@ public struct KeyRing: Sendable, Equatable {
 
     /// Whether CURVE is on.
     public var isCurve: Bool { serverSecretKey != nil }
+
+    /// Whether a connection's key still belongs to the principal it was admitted as (a
+    /// reload may have removed the key or given it to someone else).
+    public func admits(_ identity: ConnectionIdentity) -> Bool {
+        principals[identity.key] == identity.principal
+    }
+
+    /// The keys that were in this ring and are not in `newer` under the same principal:
+    /// connections made with them must not go on acting as before.
+    public func revoked(in newer: KeyRing) -> [String] {
+        principals.compactMap { key, principal in newer.principals[key] == principal ? nil : key }.sorted()
+    }
+}
+
+/// Who holds a connection, as the ZAP handler admitted it: the principal and the client's
+/// public key (Z85). Its ``userID`` is the connection's `User-Id`, `partner:acme KEY`, so that
+/// after a reload each message can be checked against the keys then configured.
+public struct ConnectionIdentity: Sendable, Hashable {
+    public var principal: Principal
+    public var key: String
+
+    public init(principal: Principal, key: String) {
+        self.principal = principal
+        self.key = key
+    }
+
+    /// `partner:acme` and the key, separated by a space (Z85 has no space).
+    public var userID: String { "\(principal.userID) \(key)" }
+
+    /// The identity a `User-Id` set by ``userID`` names; `nil` for any other text.
+    public init?(userID: String) {
+        let parts = userID.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[1].isEmpty, let principal = Principal(userID: String(parts[0])) else { return nil }
+        self.init(principal: principal, key: String(parts[1]))
+    }
 }

@@ -26,7 +26,13 @@ public enum FuzzProperties {
             precondition((facts.qualification?.timelineDays ?? 0) >= 0, "timeline_days is 0 or more")
             let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
             precondition(lead.raw == body, "the raw lead is the input, less a byte order mark")
+            // What a too_large reply names, read from the first bytes, is what a full parse reads.
+            if bytes.count <= LeadIDScan.limit {
+                precondition(LeadIDScan.leadID(in: bytes) == facts.leadID, "the scan of the first bytes finds lead_id \(facts.leadID)")
+            }
         }
+        // Any bytes at all: the scan ends, with a valid id or none.
+        if let id = LeadIDScan.leadID(in: bytes) { precondition(isLeadID(id), "the scan found an invalid id \(id)") }
     }
 
     /// A control request is read or refused with a message; a read one names a valid lead.

@@ -120,7 +120,8 @@ extension LeadStore {
     /// (milliseconds since 1970). Returns how many rows went; call again until 0.
     /// Each call is one short transaction, so routing never waits long behind it.
     /// Topic sequence counters are never pruned: `seq` keeps counting.
-    /// Registrations that expired before `expiredBefore` (default: `cutoff`) go too.
+    /// Registrations that expired before `expiredBefore` (default: `cutoff`) go too, and the
+    /// retired partner lists no lead left can name.
     public func prune(olderThan cutoff: Int64, limit: Int = 1000, expiredBefore: Int64? = nil) throws(StoreError) -> Int {
         do {
             return try pool.writeWithoutTransaction { db in
@@ -146,6 +147,7 @@ extension LeadStore {
                     try db.execute(sql: "DELETE FROM registrations WHERE expires < ?", arguments: [expiredBefore ?? cutoff])
                     deleted += db.changesCount
                     deleted += try LeadStore.pruneCases(olderThan: cutoff, limit: limit, db)
+                    deleted += try LeadStore.prunePartnerLists(db)
                     // Once the newest rows are pruned (every envelope, or every lead), SQLite numbers
                     // new rows from 1 again. A stored lower bound past the next row id would then make
                     // a restart after a crash look for pending rows above the ones numbered again

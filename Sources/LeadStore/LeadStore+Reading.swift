@@ -124,6 +124,22 @@ extension LeadStore {
         }
     }
 
+    /// The `rejected/` envelopes of inputs that carried `leadID`, oldest first, whole (for
+    /// `leadctl explain`). Rejections whose `lead_id` could not be read are not found.
+    public func rejections(leadID: String) throws(StoreError) -> [OutgoingMessage] {
+        try reading("reading the rejections of \(leadID)") { db in
+            // A store read as it is, from before v9, has no index for this: nothing to find.
+            guard try db.indexes(on: "envelopes").contains(where: { $0.name == "envelopes_rejected_lead_id" }) else { return [] }
+            return try Row.fetchAll(
+                db, sql: """
+                    SELECT seq, envelope FROM envelopes
+                    WHERE topic = 'rejected/' AND lead_id IS NOT NULL AND lead_id = ? ORDER BY id
+                    """,
+                arguments: [leadID]
+            ).map { OutgoingMessage(topic: "rejected/", seq: $0["seq"], envelope: [UInt8]($0["envelope"] as Data)) }
+        }
+    }
+
     /// How many leads the store holds.
     public func leadCount() throws(StoreError) -> Int {
         try reading("counting leads") { try Int.fetchOne($0, sql: "SELECT count(*) FROM leads") ?? 0 }
@@ -140,31 +156,6 @@ extension LeadStore {
             }
             return states
         }
-    }
-
-    /// The partner ids kept under `id` by ``partnerListID(_:)``, in order.
-    public func partnerList(_ id: Int64) throws(StoreError) -> [String]? {
-        do {
-            guard let text = try pool.read({ try String.fetchOne($0, sql: "SELECT partners FROM partner_lists WHERE id = ?", arguments: [id]) })
-            else { return nil }
-            return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String]
-        } catch {
-            throw StoreError.wrap(error, "reading partner list \(id)", path: path)
-        }
-    }
-
-    /// Deal registrations added at run time (`leadctl register`), oldest first.
-    public func registrations() throws(StoreError) -> [Registration] {
-        try reading("reading registrations") { db in
-            try Row.fetchAll(db, sql: "SELECT partner_id, domain, expires FROM registrations ORDER BY id").map {
-                Registration(partnerID: $0["partner_id"], domain: $0["domain"], expires: $0["expires"])
-            }
-        }
-    }
-
-    /// Changes whenever a registration is added: the daemon polls it to reload.
-    public func registrationsVersion() throws(StoreError) -> Int64 {
-        try reading("reading registrations") { try Int64.fetchOne($0, sql: "SELECT coalesce(max(id), 0) FROM registrations") ?? 0 }
     }
 
     /// SQLite's `synchronous` level on the writer's connection (0 off, 1 normal, 2 full), the

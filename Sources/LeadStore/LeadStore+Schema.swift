@@ -149,6 +149,21 @@ extension LeadStore {
                 CREATE INDEX lead_cases_deadline ON lead_cases (deadline) WHERE deadline IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v8: partner lists retired, for pruning") { db in
+            // The list a daemon starts with is current (both NULL); the others record when
+            // they were retired and the last lead row stored then (LeadStore+PartnerLists.swift).
+            try db.execute(sql: """
+                ALTER TABLE partner_lists ADD COLUMN retired_at INTEGER;
+                ALTER TABLE partner_lists ADD COLUMN retired_row INTEGER;
+                """)
+        }
+        migrator.registerMigration("v9: rejections found by lead_id") { db in
+            // Rejections whose lead_id could be read carry it in `lead_id`; the index holds only
+            // those rows, so the commits of routed leads do not pay for it.
+            try db.execute(sql: """
+                CREATE INDEX envelopes_rejected_lead_id ON envelopes (lead_id) WHERE topic = 'rejected/' AND lead_id IS NOT NULL
+                """)
+        }
         return migrator
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 import GRDB
 import GRDBSQLite
-public import LeadRouting
+import LeadRouting
 
-/// Group commits, published watermarks, partner lists and run-time registrations.
+/// Group commits and published watermarks.
 extension LeadStore {
     // MARK: - Writing
 
@@ -169,26 +169,6 @@ extension LeadStore {
         }
     }
 
-    /// The id under which this list of partner ids (in this order) is kept, adding it when
-    /// the store does not have it yet. Decision records name candidates by their index in it.
-    public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 {
-        do {
-            let text = String(decoding: try JSONSerialization.data(withJSONObject: partnerIDs), as: UTF8.self)
-            let digest = LeadStore.digest(text)
-            return try pool.write { db in
-                if let id = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM partner_lists WHERE digest = ? AND partners = ? ORDER BY id LIMIT 1",
-                    arguments: [digest, text]) {
-                    return id
-                }
-                try db.execute(sql: "INSERT INTO partner_lists (digest, partners) VALUES (?, ?)", arguments: [digest, text])
-                return db.lastInsertedRowID
-            }
-        } catch {
-            throw StoreError.wrap(error, "recording the partner list", path: path)
-        }
-    }
-
     /// FNV-1a, 64 bits, as a signed SQLite integer.
     static func digest(_ text: String) -> Int64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -197,18 +177,5 @@ extension LeadStore {
             hash &*= 0x100_0000_01b3
         }
         return Int64(bitPattern: hash)
-    }
-
-    /// Adds a deal registration; a running daemon picks it up within a second.
-    public func addRegistration(_ registration: Registration, now: Int64) throws(StoreError) {
-        do {
-            try pool.write { db in
-                try db.execute(
-                    sql: "INSERT INTO registrations (partner_id, domain, expires, created_at) VALUES (?, ?, ?, ?)",
-                    arguments: [registration.partnerID, registration.domain, registration.expires, now])
-            }
-        } catch {
-            throw StoreError.wrap(error, "adding a registration", path: path)
-        }
     }
 }

@@ -20,30 +20,48 @@ struct Explain: ParsableCommand {
         let store: LeadStore
         do { store = try LeadStore(readingDirectory: stateDir) } catch { throw fail("\(error)") }
         let stored: StoredLead?
-        do { stored = try store.lead(leadID) } catch { throw fail("\(error)") }
+        let rejections: [OutgoingMessage]
+        do {
+            stored = try store.lead(leadID)
+            rejections = try store.rejections(leadID: leadID)
+        } catch { throw fail("\(error)") }
         guard let stored else {
-            throw fail("no lead \(leadID) in \(stateDir): never accepted, or pruned past retention")
+            guard !rejections.isEmpty else {
+                throw fail("no lead \(leadID) in \(stateDir): never received, rejected without a readable lead_id, or pruned past retention")
+            }
+            if json {
+                print(Explanation.jsonText(["lead_id": leadID, "rejections": rejections.map(Explanation.rejectionRecord)]) ?? "{}")
+            } else {
+                for line in Explanation.rejectionLines(rejections, leadID: leadID, routed: false) { print(line) }
+            }
+            return
         }
-        let record: [String: Any]
+        try explain(stored, rejections: rejections, in: store)
+    }
+
+    /// Prints how a stored lead was routed, its life since, and any rejection of its id.
+    func explain(_ stored: StoredLead, rejections: [OutgoingMessage], in store: LeadStore) throws {
+        var record: [String: Any]
         let history: (lead: LeadCase, history: String)?
         do {
             record = try Explanation.record(of: stored, in: store)
             history = try store.caseHistory(leadID: leadID)
         } catch { throw fail("\(error)") }
         if json {
-            var record = record
+            record["lead_id"] = stored.leadID
             if let history {
                 record["state"] = history.lead.state.rawValue
                 record["history"] = history.history.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
             }
-            let data = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data(stored.decision)
-            print(String(decoding: data, as: UTF8.self))
+            if !rejections.isEmpty { record["rejections"] = rejections.map(Explanation.rejectionRecord) }
+            print(Explanation.jsonText(record) ?? stored.decisionText)
             return
         }
         // A lead offered at routing: its first step is the offer.
         let offered = history?.history.split(separator: "\n").first?.contains(#""event":"offered""#) ?? false
         for line in Explanation.lines(for: stored, record: record, offered: offered) { print(line) }
         if let history { for line in Explanation.historyLines(history.lead, history.history) { print(line) } }
+        for line in Explanation.rejectionLines(rejections, leadID: leadID, routed: true) { print(line) }
     }
 }
 
@@ -132,7 +150,7 @@ enum Explanation {
             out.append("chosen: no partner (\(rule))")
         }
         if let q = record["qualification"] as? [String: Any] {
-            let signals = (q["signals"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            let signals = Explanation.inEnvelopeOrder(q["signals"] as? [String: Any] ?? [:]).map { "\($0.key) \($0.value)" }
             out.append("qualification: grade \(q["grade"] ?? "?"), score \(q["score"] ?? "?") (\(signals.joined(separator: ", ")))")
         }
         if let reasons = record["reasons"] as? [String] {

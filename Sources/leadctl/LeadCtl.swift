@@ -1,14 +1,16 @@
 import ArgumentParser
 import Foundation
 import LeadRouterClient
+import LeadRouting
 
 @main
 struct LeadCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "leadctl",
         abstract: "Publish leads to leadrouterd, follow its assignment feed, and act on leads as a partner.",
+        version: LeadRouterVersion.current,
         subcommands: [
-            Publish.self, Tail.self, Explain.self, Register.self, Offers.self,
+            Publish.self, Tail.self, Explain.self, Register.self, Offers.self, Partners.self,
             Accept.self, Decline.self, Claim.self, RequestVendor.self, HandBack.self, Outcome.self, Status.self,
             Keygen.self,
         ]

@@ -13,7 +13,8 @@ struct LeadRouterDaemon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "leadrouterd",
         abstract: "Route leads from lead sources to channel partners and vendor sales over ZeroMQ.",
-        discussion: "Runs in the foreground until SIGTERM or SIGINT. Exit codes: 0 success, 1 invalid config or input, 2 usage error."
+        discussion: "Runs in the foreground until SIGTERM or SIGINT. Exit codes: 0 success, 1 invalid config or input, 2 usage error.",
+        version: LeadRouterVersion.current
     )
 
     @Option(help: "The YAML config file.")
@@ -73,7 +74,7 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: try LeadRouterService(config: routerConfig, store: store, logger: logger, notifier: notifier,
-                                                      keyRing: keyRing),
+                                                      keyRing: keyRing, readConfig: configReader()),
                       successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: RetentionService(store: store, retentionDays: routerConfig.store.retentionDays, logger: logger),
                       successTerminationBehavior: .ignore),
@@ -101,6 +102,23 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         case .failure(let problems):
             for line in problems.lines { printError(line) }
             throw ExitCode(1)
+        }
+    }
+
+    /// Reads the config file and its keys again, for SIGHUP: with the same `--state-dir`, so
+    /// only a changed file can ask for a restart.
+    private func configReader() -> @Sendable () -> Result<ConfigUpdate, ConfigReadFailure> {
+        let path = config, stateDirOverride = stateDir
+        return {
+            switch ConfigFile.load(path: path, stateDirOverride: stateDirOverride) {
+            case .failure(let problems):
+                return .failure(ConfigReadFailure(problems: problems.lines))
+            case .success(let loaded):
+                switch ConfigFile.loadKeys(for: loaded, path: path) {
+                case .failure(let problems): return .failure(ConfigReadFailure(problems: problems.lines))
+                case .success(let keyRing): return .success(ConfigUpdate(config: loaded, keyRing: keyRing))
+                }
+            }
         }
     }
 

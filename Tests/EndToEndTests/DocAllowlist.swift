@@ -19,6 +19,15 @@ enum DocAllowlist {
         // README: installs into /usr/local and /etc with sudo, adds a system user and starts a
         // systemd unit.
         "systemd-install": "changes the host: sudo, useradd, systemctl",
+        // README: builds the Debian package (a release build with the static runtime, minutes;
+        // installs dpkg-dev with apt); PackageTests build it and check it.
+        "package-build": "minutes long; PackageTests run it",
+        // README: apt install of the package and systemctl enable on a host; PackageTests install
+        // it under dpkg --root.
+        "package-install": "changes the host: apt, systemctl",
+        // README: systemctl reload of the unit; the reload itself is run by the example after it
+        // (SIGHUP to a daemon) and by ReloadTests.
+        "systemd-reload": "systemctl",
         // protocol.md: two lines of a subscriber (a `sub` socket made elsewhere); parsed as Python.
         "python-fragment-subscribe": "a fragment",
         // routing.md: a picture of a lead's states, not a command or output.

@@ -109,9 +109,11 @@ extension DocRunner {
         let words = command.split(separator: " ").map(String.init)
         let result = try run(Binaries.path(words[0]), Array(words.dropFirst()) + ["--help"])
         guard result.status == 0 else { throw HarnessError("`\(command) --help` failed: \(result.stderr)") }
-        // The usage line lists every option (descriptions may mention other commands' options).
-        let usage = result.stdout.split(separator: "\n").first { $0.hasPrefix("USAGE:") } ?? ""
-        return Set(usage.matches(of: /--[a-z][a-z0-9-]*/).map { String($0.output) })
+        // The usage line and the option lines (descriptions may mention other commands' options).
+        let lines = result.stdout.split(separator: "\n")
+        let usage = lines.filter { $0.hasPrefix("USAGE:") }.map(String.init)
+        let specs = lines.filter { $0.hasPrefix("  -") }.map { $0.trimmingCharacters(in: .whitespaces).components(separatedBy: "  ")[0] }
+        return Set((usage + specs).flatMap { $0.matches(of: /--[a-z][a-z0-9-]*/).map { String($0.output) } })
     }
 
     static func leadctlSubcommands() throws -> [String] {

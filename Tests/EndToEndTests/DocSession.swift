@@ -70,9 +70,11 @@ final class DocSession {
         return try run("/bin/bash", ["-c", "set -eo pipefail\n" + prologue + "exec 2>&1\n" + script], timeout: timeout)
     }
 
-    /// The working directory, the binaries first on `PATH`, and `$DAEMON_LOG`: the daemon's log.
+    /// The working directory, the binaries first on `PATH`, `$DAEMON_LOG` (the daemon's log),
+    /// `$DAEMON_PID` and `$DAEMON_CONFIG` (the config it runs: the example's, on port 0).
     private var prologue: String {
         "cd '\(root)'\nexport PATH='\(Binaries.directory.path)':\"$PATH\"\nexport DAEMON_LOG='\(daemon?.logPath ?? "/dev/null")'\n"
+            + "export DAEMON_PID=\(daemon?.process.processIdentifier ?? 0)\nexport DAEMON_CONFIG='\(daemon?.configPath ?? "/dev/null")'\n"
     }
 
     /// Writes a file of the working directory (creating its directory).
@@ -147,6 +149,8 @@ final class DocSession {
 final class DocDaemon {
     let process = Process()
     let logPath: String
+    /// The config it runs: the example's, its endpoints on port 0 (what a reload re-reads).
+    let configPath: String
     private let notify: NotifyListener
     /// The endpoints as the example names them (from its config, or the defaults) and as bound.
     private(set) var endpoints: [(role: String, documented: String, bound: String)] = []
@@ -157,6 +161,7 @@ final class DocDaemon {
         let parsed = try ConfigLoader.load(yaml: text)
         let declared = DocDaemon.declaredEndpoints(parsed)
         let portZero = (configPath as NSString).deletingLastPathComponent + "/.port0-\(number).yaml"
+        self.configPath = portZero
         try DocDaemon.boundOnPortZero(text, declared: declared).write(toFile: portZero, atomically: true, encoding: .utf8)
         var stateDir = parsed.stateDir
         if let at = arguments.firstIndex(of: "--state-dir"), at + 1 < arguments.count { stateDir = arguments[at + 1] }

@@ -61,8 +61,10 @@ struct DurabilityTests {
             ([Array(#"{"lead_id": "in-3", "company": {"name": "X"}}"#.utf8)], "missing_field", "in-3"),
             ([Array(#"{"company": {"name": "X", "country": "US"}}"#.utf8)], "missing_field", nil),
             ([Array(#"{"lead_id": "bad id!", "company": {"name": "X", "country": "US"}}"#.utf8)], "invalid_field", nil),
-            // Only the first KiB of a message over the limit is kept: its lead_id is not read.
-            ([Array(big.utf8)], "too_large", nil),
+            // Too large to parse: its top-level lead_id is read from its first bytes; one
+            // nested in another object is not.
+            ([Array(big.utf8)], "too_large", "big-1"),
+            ([Array(#"{"company": {"lead_id": "nested-1"}, "pad": "\#(String(repeating: "p", count: 5000))"}"#.utf8)], "too_large", nil),
             ([Array(lead("two-frames", country: "DE").utf8), Array("{}".utf8)], "bad_frames", nil),
         ]
         for (i, c) in cases.enumerated() {

@@ -103,17 +103,23 @@ final class LoopHarness: @unchecked Sendable {
         return socket
     }
 
-    /// Replays every envelope of `topic`, failing on an error reply.
+    /// Replays every envelope of `topic`, 1,000 at a time, failing on an error reply.
     func replay(_ topic: String) throws -> [[UInt8]] {
         let socket = try Socket(context, type: .dealer)
         try socket.set(.linger, 0)
         try socket.connect(config.replay.bind!.description)
-        try socket.send(Array(#"{"topic": "\#(topic)", "from_seq": 1, "limit": 1000}"#.utf8))
-        guard let frames = try socket.receive(timeoutMilliseconds: 10_000), let header = frames.first else {
-            throw HarnessError("no replay reply for \(topic)")
+        var envelopes: [[UInt8]] = []
+        while true {
+            try socket.send(Array(#"{"topic": "\#(topic)", "from_seq": \#(envelopes.count + 1), "limit": 1000}"#.utf8))
+            guard let frames = try socket.receive(timeoutMilliseconds: 10_000), let header = frames.first else {
+                throw HarnessError("no replay reply for \(topic)")
+            }
+            guard let count = json(header)["count"] as? Int else {
+                throw HarnessError("replay of \(topic) failed: \(String(decoding: header, as: UTF8.self))")
+            }
+            envelopes += frames.dropFirst()
+            if count < 1000 { return envelopes }
         }
-        guard json(header)["count"] != nil else { throw HarnessError("replay of \(topic) failed: \(String(decoding: header, as: UTF8.self))") }
-        return Array(frames.dropFirst())
     }
 }
 

@@ -347,6 +347,7 @@ func rewindToV4(_ db: Database) throws {
 /// Takes a store back to schema v5, as leadrouterd left it before v6: account owners keyed by
 /// their key alone, each written as it was routed.
 func rewindToV5(_ db: Database) throws {
+    try rewindToV7(db)
     try db.execute(sql: """
         CREATE TABLE account_owners_v5 (
             account_key TEXT PRIMARY KEY, partner_id TEXT NOT NULL, routed_at INTEGER NOT NULL
@@ -357,5 +358,16 @@ func rewindToV5(_ db: Database) throws {
         CREATE INDEX account_owners_routed_at ON account_owners (routed_at);
         DELETE FROM store_state WHERE key = 'owners_pending_from';
         DELETE FROM grdb_migrations WHERE identifier LIKE 'v6%';
+        """)
+}
+
+/// Takes a store back to schema v7, before partner lists were retired and rejections indexed by lead_id.
+func rewindToV7(_ db: Database) throws {
+    try db.execute(sql: """
+        DROP INDEX envelopes_rejected_lead_id;
+        DELETE FROM grdb_migrations WHERE identifier LIKE 'v9%';
+        ALTER TABLE partner_lists DROP COLUMN retired_at;
+        ALTER TABLE partner_lists DROP COLUMN retired_row;
+        DELETE FROM grdb_migrations WHERE identifier LIKE 'v8%';
         """)
 }
