@@ -37,6 +37,8 @@ import Testing
 //
 // Comparison is exact after normalising times, assignment ids, generated keys, endpoints,
 // paths and the values of `vary=` keys; in an example, `…`, `{...}` and `[...]` match anything.
+// A failure names the file and line and shows a unified diff and the actual output, to paste.
+// `DOC_TIMING=1` prints how long each step took.
 
 @Suite("Doc examples: every example in README.md and docs/*.md runs as shown", .timeLimit(.minutes(5)))
 struct DocExamplesTests {
