@@ -36,23 +36,27 @@ struct DocMarker {
         verb = words.first ?? ""
         var arguments: [String] = []
         var options: [String: String] = [:]
-        var restWords: [String] = []
-        let raw = first.trimmingCharacters(in: .whitespaces).split(separator: " ", omittingEmptySubsequences: true).dropFirst()
         for word in words.dropFirst() {
-            if let eq = word.firstIndex(of: "="), DocMarker.optionKeys.contains(String(word[..<eq])) {
-                options[String(word[..<eq])] = String(word[word.index(after: eq)...])
+            if let key = DocMarker.optionKey(word) {
+                options[key] = String(word.dropFirst(key.count + 1))
             } else {
                 arguments.append(word)
             }
         }
-        for word in raw {
-            if let eq = word.firstIndex(of: "="), DocMarker.optionKeys.contains(String(word[..<eq])) { continue }
-            restWords.append(String(word))
-        }
+        // The command of `output-of` as written (quotes kept), without the options.
+        let raw = first.split(separator: " ", omittingEmptySubsequences: true).dropFirst()
+        let restWords = raw.filter { DocMarker.optionKey(String($0)) == nil }
         self.arguments = arguments
         self.options = options
         self.rest = restWords.joined(separator: " ")
         self.body = body
+    }
+
+    /// `KEY` when the word is `KEY=VALUE` with KEY one of ``optionKeys``.
+    static func optionKey(_ word: String) -> String? {
+        guard let eq = word.firstIndex(of: "=") else { return nil }
+        let key = String(word[..<eq])
+        return optionKeys.contains(key) ? key : nil
     }
 
     /// The `vary=` option: JSON keys and log fields whose values differ from run to run.
