@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
     ],
     targets: [
         // libzmq, from Debian's libzmq3-dev. Only the ZeroMQ module imports it. No `pkgConfig`:
@@ -82,7 +84,8 @@ let package = Package(
             dependencies: ["LeadRouting", "ZeroMQ"],
             swiftSettings: strictSettings
         ),
-        // The long-running services that wire the core to the sockets.
+        // The long-running services that wire the core to the sockets, and the metrics
+        // (swift-metrics instruments, exposed by swift-prometheus over HTTP).
         .target(
             name: "LeadRouterService",
             dependencies: [
@@ -91,6 +94,8 @@ let package = Package(
                 "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),

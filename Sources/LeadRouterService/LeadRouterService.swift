@@ -14,11 +14,15 @@ public struct LeadRouterService: Service {
         self.loop = loop
     }
 
-    /// - Parameter keyRing: the CURVE keys read from the config's certificates (empty with
-    ///   `security.mode: none`).
+    /// - Parameters:
+    ///   - keyRing: the CURVE keys read from the config's certificates (empty with
+    ///     `security.mode: none`).
+    ///   - metrics: the instruments the loop folds its counts into (`nil`: metrics off), and
+    ///     `metricsEndpoint` where they are served, for `endpoints.json`.
     public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier,
-                keyRing: KeyRing = KeyRing()) throws {
-        self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier, keyRing: keyRing)
+                keyRing: KeyRing = KeyRing(), metrics: RouterMetrics? = nil, metricsEndpoint: String? = nil) throws {
+        self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier, keyRing: keyRing,
+                                    metrics: metrics, metricsEndpoint: metricsEndpoint)
     }
 
     public func run() async throws {

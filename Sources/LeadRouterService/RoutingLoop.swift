@@ -49,6 +49,10 @@ public final class RoutingLoop: Sendable {
     public static let defaultPipelineBatch = batchLimit
     /// `store.pipeline_batch` (see ``defaultPipelineBatch``), or another for tests.
     let pipelineBatch: Int
+    /// The instruments the loop folds its counts into (`nil`: metrics off).
+    let metrics: RouterMetrics?
+    /// Where the metrics endpoint really listens, for `endpoints.json` and the ready line.
+    let metricsEndpoint: String?
 
     /// - Parameters:
     ///   - keyRing: the server's secret key and the client keys, read from the certificates
@@ -58,10 +62,14 @@ public final class RoutingLoop: Sendable {
     ///   - clock: the time as the loop sees it (tests pass a manual one).
     ///   - pipelineBatch: the smallest batch that commits beside routing; by default
     ///     `store.pipeline_batch` (see ``defaultPipelineBatch``).
+    ///   - metrics: the instruments to fold the loop's counts into; `nil`: metrics off.
+    ///   - metricsEndpoint: where the metrics server listens (`HOST:PORT`, the port resolved).
     public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier,
                 keyRing: KeyRing = KeyRing(), context: Context? = nil, clock: any LoopClock = SystemLoopClock(),
-                pipelineBatch: Int? = nil) throws {
+                pipelineBatch: Int? = nil, metrics: RouterMetrics? = nil, metricsEndpoint: String? = nil) throws {
         self.pipelineBatch = max(1, pipelineBatch ?? config.store.pipelineBatch)
+        self.metrics = metrics
+        self.metricsEndpoint = metricsEndpoint
         self.config = config
         self.keyRing = keyRing
         self.store = store
@@ -102,6 +110,7 @@ public final class RoutingLoop: Sendable {
         let engine = RoutingEngine(loop: self, sockets: sockets, recovered: recovered, watermarks: watermarks)
         var replay: ReplayServer?
         var bound = sockets.bound
+        bound.metrics = metricsEndpoint
         do {
             try engine.republishUnpublished(recovered.topicStates)
             if let endpoint = config.replay.bind {
@@ -151,7 +160,7 @@ public final class RoutingLoop: Sendable {
         let serverKey = try keyRing.serverSecretKey.map { text in
             do { return try CurveKey(z85: text) } catch { throw StartupError("security.server_key: \(error)") }
         }
-        let zap = serverKey == nil ? nil : ZAPServer(keyRing: keyRing, logger: logger)
+        let zap = serverKey == nil ? nil : ZAPServer(keyRing: keyRing, logger: logger, metrics: metrics)
         try zap?.start(context: context)
         return (serverKey, zap)
     }
@@ -178,6 +187,7 @@ public final class RoutingLoop: Sendable {
             "publish": "\(bound.publish)",
             "replay": "\(bound.replay ?? "-")",
             "control": "\(bound.control ?? "-")",
+            "metrics": "\(bound.metrics ?? "-")",
             "partners": "\(config.partners.count)",
             "store": "\(store.path)",
             "durability": "\(store.durability.rawValue)",

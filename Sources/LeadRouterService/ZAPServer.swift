@@ -22,12 +22,15 @@ final class ZAPServer: Sendable {
     private let limiter = Mutex(LogLimiter())
     /// Refused handshakes per endpoint, for metrics.
     let refusedByEndpoint = Mutex<[String: Int]>([:])
+    /// Counts each refusal (`leadrouter_auth_failures_total`); refusals are rare, so directly.
+    private let metrics: RouterMetrics?
 
     static let logsPerSecond = 10
 
-    init(keyRing: KeyRing, logger: Logger) {
+    init(keyRing: KeyRing, logger: Logger, metrics: RouterMetrics? = nil) {
         principals = Mutex(ZAPServer.table(keyRing))
         self.logger = logger
+        self.metrics = metrics
         worker = WorkerThread(label: "leadrouter-zap")
     }
 
@@ -106,6 +109,7 @@ final class ZAPServer: Sendable {
 
     private func refuse(_ request: ZAPRequest, _ why: String, key: CurveKey?) -> ZAPReply {
         refusedByEndpoint.withLock { $0[request.domain, default: 0] += 1 }
+        metrics?.recordAuthFailure(endpoint: request.domain)
         let suppressed = limiter.withLock { $0.take(now: ContinuousClock.now, perSecond: ZAPServer.logsPerSecond) }
         if let suppressed {
             logger.warning("connection refused at the handshake", metadata: [
