@@ -178,6 +178,7 @@ let package = Package(
             dependencies: [
                 "LeadRouterService", "LeadRouterTesting", "LeadStore", "LeadRouting", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
