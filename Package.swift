@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        // The metrics endpoint's HTTP server; its default traits pull in swift-configuration,
+        // which nothing here uses. Chosen over FlyingFox: docs/operations.md#the-http-server.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1", traits: []),
     ],
     targets: [
         // libzmq, from Debian's libzmq3-dev. Only the ZeroMQ module imports it. No `pkgConfig`:
@@ -99,6 +102,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The metrics endpoint: GET /metrics over HTTP (Hummingbird), on threads of its own.
+        .target(
+            name: "MetricsHTTP",
+            dependencies: [
+                "LeadRouterService",
+                "LeadRouting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Test doubles for the service layer: a manual clock, a fault-injecting store, a log
         // recorder. Only tests depend on it.
         .target(
@@ -119,9 +136,12 @@ let package = Package(
                 "LeadRouterService",
                 "LeadRouting",
                 "LeadStore",
+                "MetricsHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),

@@ -9,29 +9,36 @@ import Synchronization
 /// thread and stops it gracefully when the service group shuts down (SIGTERM, SIGINT).
 public struct LeadRouterService: Service {
     private let loop: RoutingLoop
+    /// With metrics on: waits until the metrics endpoint listens and returns where (its
+    /// port resolved), so `endpoints.json` names it before `READY=1`.
+    private let metricsListening: (@Sendable () async throws -> String)?
 
-    public init(loop: RoutingLoop) {
+    public init(loop: RoutingLoop, metricsListening: (@Sendable () async throws -> String)? = nil) {
         self.loop = loop
+        self.metricsListening = metricsListening
     }
 
     /// - Parameters:
     ///   - keyRing: the CURVE keys read from the config's certificates (empty with
     ///     `security.mode: none`).
     ///   - metrics: the instruments the loop folds its counts into (`nil`: metrics off), and
-    ///     `metricsEndpoint` where they are served, for `endpoints.json`.
+    ///     `metricsListening` where they are served (see ``init(loop:metricsListening:)``).
     public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier,
-                keyRing: KeyRing = KeyRing(), metrics: RouterMetrics? = nil, metricsEndpoint: String? = nil) throws {
+                keyRing: KeyRing = KeyRing(), metrics: RouterMetrics? = nil,
+                metricsListening: (@Sendable () async throws -> String)? = nil) throws {
         self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier, keyRing: keyRing,
-                                    metrics: metrics, metricsEndpoint: metricsEndpoint)
+                                    metrics: metrics)
+        self.metricsListening = metricsListening
     }
 
     public func run() async throws {
         let loop = self.loop
+        let metricsEndpoint = try await metricsListening?()
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let thread = Thread {
-                        continuation.resume(with: Result { try loop.run() })
+                        continuation.resume(with: Result { try loop.run(metricsEndpoint: metricsEndpoint) })
                     }
                     thread.name = "leadrouter-sockets"
                     thread.start()

@@ -27,6 +27,34 @@ public enum MetricName {
     public static let buildInfo = "leadrouter_build_info"
     public static let startTimeSeconds = "leadrouter_start_time_seconds"
 
+    /// One line of help per metric, served as `# HELP` (swift-metrics has no help text).
+    static let help: [String: String] = [
+        leadsReceived: "Leads taken off a socket, by channel (ingest, intake).",
+        controlRequests: "Partners' requests taken off the control endpoint.",
+        leadsRouted: "Leads routed, by the rule that chose their destination.",
+        leadsDuplicate: "Leads whose lead_id was routed before: not routed again.",
+        leadsRejected: "Input rejected, by error code (also published on rejected/).",
+        storageFailures: "Messages refused because the store could not commit them.",
+        envelopesPublished: "Envelopes published on the feed, by destination (partner, vendor_sales, nurture, rejected, outcomes).",
+        offers: "Steps of offered leads' lives, by result (offered, accepted, declined, expired, ...).",
+        configReloads: "SIGHUP config reloads, by result (success: applied; failure: refused, nothing changed).",
+        authFailures: "CURVE handshakes refused, by endpoint (unknown key, or a role the endpoint does not serve).",
+        subscriptionsRefused: "Feed subscriptions refused: outside the subscriber's grants.",
+        partnerLeads: "Leads routed to each partner, assigned or offered (metrics.per_partner only).",
+        routeSeconds: "Seconds from a lead being taken off its socket to its envelopes being published.",
+        storeCommitSeconds: "Seconds one batch's commit to the store took.",
+        storeSyncSeconds: "Seconds one sync of the store's log to disk took.",
+        openOffers: "Cases waiting on a deadline: open offers, pools and follow-ups.",
+        batchMessages: "Messages in the last batch taken off the sockets (2048, the most, means a backlog).",
+        heldMessages: "Messages held while a sync of the store's log runs.",
+        batchesAwaitingSync: "Committed batches waiting for a sync of the store's log before release.",
+        storeSizeBytes: "Bytes of the store's files on disk (database, log, shared memory).",
+        partners: "Partners by state: active, paused, inactive, at_capacity (each in the first that applies).",
+        storageFailing: "1 while the store refuses writes, else 0.",
+        buildInfo: "Always 1; the version label names the running release.",
+        startTimeSeconds: "When the daemon started, in seconds since 1970.",
+    ]
+
     /// The `result` values of `leadrouter_offers_total`: each step of an offered lead's life.
     static let offerResults = [
         "offered", "assigned", "accepted", "claimed", "declined", "expired", "withdrawn", "vendor_released", "claim_open",

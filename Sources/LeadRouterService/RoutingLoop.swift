@@ -51,8 +51,6 @@ public final class RoutingLoop: Sendable {
     let pipelineBatch: Int
     /// The instruments the loop folds its counts into (`nil`: metrics off).
     let metrics: RouterMetrics?
-    /// Where the metrics endpoint really listens, for `endpoints.json` and the ready line.
-    let metricsEndpoint: String?
 
     /// - Parameters:
     ///   - keyRing: the server's secret key and the client keys, read from the certificates
@@ -63,13 +61,11 @@ public final class RoutingLoop: Sendable {
     ///   - pipelineBatch: the smallest batch that commits beside routing; by default
     ///     `store.pipeline_batch` (see ``defaultPipelineBatch``).
     ///   - metrics: the instruments to fold the loop's counts into; `nil`: metrics off.
-    ///   - metricsEndpoint: where the metrics server listens (`HOST:PORT`, the port resolved).
     public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier,
                 keyRing: KeyRing = KeyRing(), context: Context? = nil, clock: any LoopClock = SystemLoopClock(),
-                pipelineBatch: Int? = nil, metrics: RouterMetrics? = nil, metricsEndpoint: String? = nil) throws {
+                pipelineBatch: Int? = nil, metrics: RouterMetrics? = nil) throws {
         self.pipelineBatch = max(1, pipelineBatch ?? config.store.pipelineBatch)
         self.metrics = metrics
-        self.metricsEndpoint = metricsEndpoint
         self.config = config
         self.keyRing = keyRing
         self.store = store
@@ -94,11 +90,14 @@ public final class RoutingLoop: Sendable {
 
     /// Runs the loop on the calling thread until ``requestStop()``.
     ///
-    /// - Parameter onReady: called once state is recovered and every socket is bound
-    ///   (after `READY=1` went to systemd).
+    /// - Parameters:
+    ///   - metricsEndpoint: where the metrics endpoint listens (`HOST:PORT`, its port
+    ///     resolved), for `endpoints.json` and the ready line; `nil`: metrics off.
+    ///   - onReady: called once state is recovered and every socket is bound (after
+    ///     `READY=1` went to systemd).
     /// - Throws: ``StartupError`` when the store or a socket cannot be set up;
     ///   ``LogSyncFailure`` when a log sync failed (nothing it covered was released).
-    public func run(onReady: () -> Void = {}) throws {
+    public func run(metricsEndpoint: String? = nil, onReady: () -> Void = {}) throws {
         let recovered = try RecoveredState(store: store, config: config, logger: logger)
         let ownContext = context == nil ? try Context(ioThreads: 1) : nil
         defer { ownContext?.shutdown() }
