@@ -154,3 +154,34 @@ struct Exposition {
         return found
     }
 }
+
+@Suite("The metrics endpoint's answers")
+struct MetricsRouteTests {
+    @Test func getMetricsServesTheScrape() {
+        let answer = MetricsRoute.answer(method: "GET", target: "/metrics?debug=1") { Array("x 1\n".utf8) }
+        #expect(answer.status == 200)
+        #expect(answer.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(answer.body == Array("x 1\n".utf8))
+    }
+
+    @Test("other paths are 404 and other methods 405, without scraping", arguments: [
+        ("GET", "/", 404), ("GET", "/metrics/", 404), ("GET", "/Metrics", 404), ("POST", "/other", 404),
+        ("POST", "/metrics", 405), ("PUT", "/metrics", 405), ("DELETE", "/metrics", 405), ("HEAD", "/metrics", 200),
+    ])
+    func otherRequests(method: String, target: String, status: Int) {
+        var scraped = false
+        let answer = MetricsRoute.answer(method: method, target: target) {
+            scraped = true
+            return []
+        }
+        #expect(answer.status == status)
+        #expect(!scraped)
+        if status == 405 { #expect(answer.headers["Allow"] == "GET, HEAD") }
+    }
+
+    @Test func helpLinesPrecedeTheTypeLinesOfKnownMetrics() {
+        let text = "# TYPE leadrouter_storage_failing gauge\nleadrouter_storage_failing 0.0\n# TYPE other gauge\nother 1\n"
+        let annotated = String(decoding: MetricName.withHelp(Array(text.utf8)), as: UTF8.self)
+        #expect(annotated == "# HELP leadrouter_storage_failing 1 while the store refuses writes, else 0.\n" + text)
+    }
+}
