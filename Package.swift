@@ -27,6 +27,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        // The metrics endpoint's HTTP server; its default traits pull in swift-configuration,
+        // which nothing here uses. Chosen over FlyingFox: docs/operations.md#the-http-server.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1", traits: []),
     ],
     targets: [
         // libzmq, from Debian's libzmq3-dev. Only the ZeroMQ module imports it. No `pkgConfig`:
@@ -82,7 +87,8 @@ let package = Package(
             dependencies: ["LeadRouting", "ZeroMQ"],
             swiftSettings: strictSettings
         ),
-        // The long-running services that wire the core to the sockets.
+        // The long-running services that wire the core to the sockets, and the metrics
+        // (swift-metrics instruments, exposed by swift-prometheus over HTTP).
         .target(
             name: "LeadRouterService",
             dependencies: [
@@ -92,6 +98,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The metrics endpoint: GET /metrics over HTTP (Hummingbird), on threads of its own.
+        .target(
+            name: "MetricsHTTP",
+            dependencies: [
+                "LeadRouterService",
+                "LeadRouting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -115,9 +137,12 @@ let package = Package(
                 "LeadRouterService",
                 "LeadRouting",
                 "LeadStore",
+                "MetricsHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -174,6 +199,7 @@ let package = Package(
             dependencies: [
                 "LeadRouterService", "LeadRouterTesting", "LeadStore", "LeadRouting", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),

@@ -49,7 +49,7 @@ public enum ConfigFile {
             if n > 0 { byModel.append("\(n) \(model.rawValue)") }
         }
         let models = byModel.isEmpty ? "" : " (\(byModel.joined(separator: ", ")))"
-        return "\(path): valid: \(config.partners.count) partners, \(active) active\(models); ingest \(config.ingest.bind.count) bind + \(config.ingest.connect.count) connect; publish \(config.publish.bind); unmatched leads to \(config.routing.unmatched.rawValue)\(offersSummary(config))\(securitySummary(config))"
+        return "\(path): valid: \(config.partners.count) partners, \(active) active\(models); ingest \(config.ingest.bind.count) bind + \(config.ingest.connect.count) connect; publish \(config.publish.bind); unmatched leads to \(config.routing.unmatched.rawValue)\(offersSummary(config))\(securitySummary(config))\(metricsSummary(config))"
     }
 }
 
@@ -71,6 +71,12 @@ func securitySummary(_ config: RouterConfig) -> String {
     guard config.security.mode == .curve else { return "" }
     let keys = config.partners.reduce(0) { $0 + $1.keys.count } + config.clients.reduce(0) { $0 + $1.keys.count }
     return "; security curve (\(keys) key\(keys == 1 ? "" : "s"))"
+}
+
+/// `; metrics 127.0.0.1:9464` (with `, per partner` when `metrics.per_partner`); nothing when off.
+func metricsSummary(_ config: RouterConfig) -> String {
+    guard let bind = config.metrics.bind else { return "" }
+    return "; metrics \(bind)\(config.metrics.perPartner ? ", per partner" : "")"
 }
 
 /// `4h`, `90s`, `0`: the largest unit that divides the seconds.

@@ -14,6 +14,8 @@ struct BoundEndpoints: Codable, Equatable, Sendable {
     var publish: String = ""
     var replay: String?
     var control: String?
+    /// `metrics.bind` as `HOST:PORT`, the port resolved (an HTTP address, not a ZeroMQ endpoint).
+    var metrics: String?
 
     static let fileName = "endpoints.json"
 
@@ -32,6 +34,7 @@ struct BoundEndpoints: Codable, Equatable, Sendable {
         try container.encode(publish, forKey: .publish)
         try container.encode(replay, forKey: .replay)
         try container.encode(control, forKey: .control)
+        try container.encode(metrics, forKey: .metrics)
     }
 
     /// Writes `endpoints.json` (see ``write(stateDir:)``). A failure is logged, not fatal:

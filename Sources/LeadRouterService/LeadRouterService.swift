@@ -23,12 +23,17 @@ public struct LeadRouterService: Service {
     private let loop: RoutingLoop
     private let readConfig: (@Sendable () -> Result<ConfigUpdate, ConfigReadFailure>)?
     private let notifier: SystemdNotifier
+    /// With metrics on: waits until the metrics endpoint listens and returns where (its
+    /// port resolved), so `endpoints.json` names it before `READY=1`.
+    private let metricsListening: (@Sendable () async throws -> String)?
 
     public init(loop: RoutingLoop, notifier: SystemdNotifier = SystemdNotifier(environment: [:]),
-                readConfig: (@Sendable () -> Result<ConfigUpdate, ConfigReadFailure>)? = nil) {
+                readConfig: (@Sendable () -> Result<ConfigUpdate, ConfigReadFailure>)? = nil,
+                metricsListening: (@Sendable () async throws -> String)? = nil) {
         self.loop = loop
         self.notifier = notifier
         self.readConfig = readConfig
+        self.metricsListening = metricsListening
     }
 
     /// - Parameters:
@@ -36,16 +41,22 @@ public struct LeadRouterService: Service {
     ///     `security.mode: none`).
     ///   - readConfig: reads and validates the config file again, for SIGHUP; `nil`: SIGHUP
     ///     is not handled.
+    ///   - metrics: the instruments the loop folds its counts into (`nil`: metrics off), and
+    ///     `metricsListening` where they are served (see ``init(loop:notifier:readConfig:metricsListening:)``).
     public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier,
-                keyRing: KeyRing = KeyRing(),
-                readConfig: (@Sendable () -> Result<ConfigUpdate, ConfigReadFailure>)? = nil) throws {
-        self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier, keyRing: keyRing)
+                keyRing: KeyRing = KeyRing(), metrics: RouterMetrics? = nil,
+                readConfig: (@Sendable () -> Result<ConfigUpdate, ConfigReadFailure>)? = nil,
+                metricsListening: (@Sendable () async throws -> String)? = nil) throws {
+        self.loop = try RoutingLoop(config: config, store: store, logger: logger, notifier: notifier, keyRing: keyRing,
+                                    metrics: metrics)
         self.notifier = notifier
         self.readConfig = readConfig
+        self.metricsListening = metricsListening
     }
 
     public func run() async throws {
         let loop = self.loop
+        let metricsEndpoint = try await metricsListening?()
         let reloader = readConfig.map { read in
             let notifier = self.notifier
             return Task {
@@ -67,7 +78,7 @@ public struct LeadRouterService: Service {
             try await withGracefulShutdownHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let thread = Thread {
-                        continuation.resume(with: Result { try loop.run() })
+                        continuation.resume(with: Result { try loop.run(metricsEndpoint: metricsEndpoint) })
                     }
                     thread.name = "leadrouter-sockets"
                     thread.start()

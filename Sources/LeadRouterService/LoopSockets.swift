@@ -13,6 +13,8 @@ struct Received {
     /// Who sent it, as the connection's ZAP handler said (with CURVE, the key's holder);
     /// `nil` without security. Read from the message itself, never from what a client sets.
     var peer: String? = nil
+    /// When the routing thread took it off its socket (with metrics on: route time starts here).
+    var takenAt: ContinuousClock.Instant? = nil
 }
 
 /// A socket leads come in on: the ingest SUB, or the intake ROUTER. The routing thread takes

@@ -24,6 +24,8 @@ struct PreparedBatch {
     var published: [String: Int]
     /// When it was prepared, if it saves a share of the rotation counters.
     var rotationSave: ContinuousClock.Instant?
+    /// What it adds to the metrics beyond ``counts``.
+    var tally = BatchTally()
 }
 
 /// What a committed batch answers and publishes once it is durable.
@@ -35,6 +37,7 @@ struct CommittedBatch {
     /// sync lists them by id.
     var ingestLeadIDs: [String]
     var counts: PipelineCounters
+    var tally = BatchTally()
 
     /// The last `seq` per topic among its envelopes.
     var lastSeqs: [String: Int] {
@@ -74,6 +77,7 @@ extension RoutingEngine {
         let copyLimit = max(config.ingest.maxMessageBytes, LeadPipeline.quotedInputBytes)
         var open = endpoints ?? sockets.inbound
         var control = batch.count { $0.channel == .control }
+        let takenAt = metricsFold == nil ? nil : clock.now
         while batch.count < RoutingLoop.batchLimit && !open.isEmpty {
             open.removeAll { endpoint in
                 if endpoint.channel == .control {
@@ -81,9 +85,11 @@ extension RoutingEngine {
                     control += 1
                 }
                 guard batch.count < RoutingLoop.batchLimit,
-                      let received = endpoint.receive(copyLimit: copyLimit, now: clock.wallMilliseconds) else { return true }
+                      var received = endpoint.receive(copyLimit: copyLimit, now: clock.wallMilliseconds) else { return true }
+                received.takenAt = takenAt
                 batch.append(received)
                 if received.channel == .control { counters.controlRequests += 1 } else { counters.received += 1 }
+                if received.channel == .intake { metricsFold?.intakeReceived += 1 }
                 return false
             }
         }
@@ -117,14 +123,14 @@ extension RoutingEngine {
         case .success(let value):
             ready = value
         }
-        let store = self.store
+        let store = self.store, timer = metricsFold?.metrics.storeCommitSeconds
         let storeBatch = ready.storeBatch, published = ready.published
         if batch.count >= pipelineBatch {
-            committer.start { Result { () throws(StoreError) in try store.commit(storeBatch, published: published) } }
+            committer.start { Result { () throws(StoreError) in try store.commit(storeBatch, published: published, timer: timer) } }
             committing = ready
             return
         }
-        committed(ready, Result { () throws(StoreError) in try store.commit(storeBatch, published: published) })
+        committed(ready, Result { () throws(StoreError) in try store.commit(storeBatch, published: published, timer: timer) })
     }
 
     /// Validates, de-duplicates and routes a batch, and builds what its commit writes. Fails
@@ -161,6 +167,7 @@ extension RoutingEngine {
             counts: PipelineCounters(), before: before, generation: generation, published: [:])
         prepared.control = input.control
         prepared.due = input.due
+        prepared.tally.perPartner = metricsFold?.metrics.perPartner ?? false
         prepared.storeBatch.createdAt = clock.wallMilliseconds
         for (item, result) in zip(batch, accepted) {
             switch result {
@@ -182,6 +189,7 @@ extension RoutingEngine {
         // Stored with the envelope (not in it), so `leadctl explain` finds a rejected lead.
         prepared.storeBatch.envelopeLeadIDs.append(rejected.leadID)
         prepared.rejections.append(rejected)
+        prepared.tally.arrived(item.takenAt)
         prepared.counts.rejected[rejection.code, default: 0] += 1
         prepared.counts.published += 1
         if item.channel == .intake {
@@ -214,6 +222,7 @@ extension RoutingEngine {
                 prepared.counts.unmatched += 1
             }
             prepared.counts.routed += 1
+            prepared.tally.routed(decision, takenAt: item.takenAt)
             prepared.counts.published += messages.count
             prepared.storeBatch.add(routed: lead, channel: item.channel, receivedAt: item.receivedAt, decision: decision,
                                     messages: messages, partnerList: upkeep.partnerList)
@@ -283,7 +292,7 @@ extension RoutingEngine {
         let done = CommittedBatch(
             replies: batch.replies, rejections: batch.rejections, envelopes: batch.storeBatch.envelopes,
             ingestLeadIDs: batch.storeBatch.leads.compactMap { $0.channel == InboundChannel.ingest.rawValue ? $0.leadID : nil },
-            counts: batch.counts)
+            counts: batch.counts, tally: batch.tally)
         perform(durability.committed(done, now: clock.now))
         finishCheckpointIfLogIsLong(idle: false, now: clock.now)
     }

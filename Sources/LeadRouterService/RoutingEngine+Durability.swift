@@ -11,8 +11,8 @@ extension RoutingEngine {
             case .release(let batches):
                 for batch in batches { release(batch) }
             case .startSync:
-                let store = self.store
-                syncer?.start { Result { () throws(StoreError) in try store.syncLog() } }
+                let store = self.store, timer = metricsFold?.metrics.storeSyncSeconds
+                syncer?.start { Result { () throws(StoreError) in try store.syncLog(timer: timer) } }
             case .stop(let error, let heldBatches):
                 reportSyncFailure(error, heldBatches: heldBatches)
             }
@@ -30,6 +30,7 @@ extension RoutingEngine {
         }
         publish(batch.envelopes)
         counters.add(batch.counts)
+        metricsFold?.released(batch, now: now)
     }
 
     /// Handles the outcome of the commit in flight once it has ended, first waiting for it

@@ -22,13 +22,6 @@ enum ReloadRequest: Sendable {
     case invalid([String])
 }
 
-/// How many reloads applied, and how many changed nothing because the config was invalid
-/// or changed what only a restart applies.
-struct ReloadCounts: Sendable, Equatable {
-    var success = 0
-    var failure = 0
-}
-
 /// SIGHUP on the routing thread: a new config applies between two batches, all of it or
 /// none. Partners, weights, territories, pauses, capacities, offers, registrations, clients
 /// and keys change; rotation and capacity state carry over for partners that remain; a
@@ -51,14 +44,14 @@ extension RoutingEngine {
     }
 
     private func refuseReload(_ why: String) {
-        reloads.failure += 1
+        recordConfigReload(success: false)
         logger.error("config not reloaded: \(why); the daemon goes on with the config it has")
     }
 
     private func apply(_ update: ConfigUpdate) {
         let change = RulesChange(from: config.rules, to: update.config.rules)
         guard !change.isEmpty || update.keyRing != keyRing else {
-            reloads.success += 1
+            recordConfigReload(success: true)
             logger.notice("config reloaded: nothing changed")
             return
         }
@@ -73,7 +66,7 @@ extension RoutingEngine {
         let revoked = replaceKeys(update.keyRing)
         let movedOn = offers.expedite(offeredTo: Set(change.partnersRemoved), now: clock.wallMilliseconds,
                                       generation: pipeline.generation)
-        reloads.success += 1
+        recordConfigReload(success: true)
         logger.notice("config reloaded", metadata: [
             "partners": "\(config.partners.count)",
             "partners_added": "\(change.partnersAdded.isEmpty ? "-" : change.partnersAdded.joined(separator: " "))",

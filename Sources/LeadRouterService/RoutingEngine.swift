@@ -25,7 +25,6 @@ final class RoutingEngine {
     var keyRing: KeyRing
     /// The same keys, shared with the ZAP handler and replay; a reload replaces them.
     let keys: LiveKeys
-    var reloads = ReloadCounts()
     /// Messages dropped because a reload revoked their connection's key.
     var revokedMessages = 0
 
@@ -42,6 +41,8 @@ final class RoutingEngine {
     /// What the loop has received and released, for the stats line. Kept outside
     /// ``pipeline``, so a batch undone after a failed commit does not take back what was seen.
     var counters = PipelineCounters()
+    /// With metrics on: what the loop counted and has not yet folded into the instruments.
+    var metricsFold: MetricsFold?
 
     /// Commits a batch of ``pipelineBatch`` or more while the next is routed; `committing`
     /// is the batch whose commit is in flight.
@@ -90,6 +91,7 @@ final class RoutingEngine {
                     heartbeatEvery: .milliseconds(config.publish.heartbeatMilliseconds))
         upkeep = StoreUpkeep(now: now, registrationsVersion: recovered.registrationsVersion, partnerList: recovered.partnerList)
         duties = LoopDuties(notifier: notifier, logger: logger, now: now)
+        metricsFold = loop.metrics.map { MetricsFold(metrics: $0, now: now) }
         let wakeup = loop.wakeup
         committer = WorkerThread(label: "leadrouter-commit") { wakeup.signal() }
         syncer = store.syncsLogOnRequest ? WorkerThread(label: "leadrouter-log-sync") { wakeup.signal() } : nil
@@ -123,6 +125,7 @@ final class RoutingEngine {
             deadlines.schedule(.idleCheckpoint, at: clock.now + StoreUpkeep.quietBeforeFinish)
         }
         fireDueTimers()
+        foldMetrics(batchSize: batch.count)
     }
 
     /// Ends the committer and syncer threads once their jobs are done.

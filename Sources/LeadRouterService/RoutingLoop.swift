@@ -53,6 +53,8 @@ public final class RoutingLoop: Sendable {
     public static let defaultPipelineBatch = batchLimit
     /// `store.pipeline_batch` (see ``defaultPipelineBatch``), or another for tests.
     let pipelineBatch: Int
+    /// The instruments the loop folds its counts into (`nil`: metrics off).
+    let metrics: RouterMetrics?
 
     /// - Parameters:
     ///   - keyRing: the server's secret key and the client keys, read from the certificates
@@ -62,10 +64,12 @@ public final class RoutingLoop: Sendable {
     ///   - clock: the time as the loop sees it (tests pass a manual one).
     ///   - pipelineBatch: the smallest batch that commits beside routing; by default
     ///     `store.pipeline_batch` (see ``defaultPipelineBatch``).
+    ///   - metrics: the instruments to fold the loop's counts into; `nil`: metrics off.
     public init(config: RouterConfig, store: any RoutingStore, logger: Logger, notifier: SystemdNotifier,
                 keyRing: KeyRing = KeyRing(), context: Context? = nil, clock: any LoopClock = SystemLoopClock(),
-                pipelineBatch: Int? = nil) throws {
+                pipelineBatch: Int? = nil, metrics: RouterMetrics? = nil) throws {
         self.pipelineBatch = max(1, pipelineBatch ?? config.store.pipelineBatch)
+        self.metrics = metrics
         self.config = config
         self.keyRing = keyRing
         self.liveKeys = LiveKeys(keyRing)
@@ -114,11 +118,14 @@ public final class RoutingLoop: Sendable {
 
     /// Runs the loop on the calling thread until ``requestStop()``.
     ///
-    /// - Parameter onReady: called once state is recovered and every socket is bound
-    ///   (after `READY=1` went to systemd).
+    /// - Parameters:
+    ///   - metricsEndpoint: where the metrics endpoint listens (`HOST:PORT`, its port
+    ///     resolved), for `endpoints.json` and the ready line; `nil`: metrics off.
+    ///   - onReady: called once state is recovered and every socket is bound (after
+    ///     `READY=1` went to systemd).
     /// - Throws: ``StartupError`` when the store or a socket cannot be set up;
     ///   ``LogSyncFailure`` when a log sync failed (nothing it covered was released).
-    public func run(onReady: () -> Void = {}) throws {
+    public func run(metricsEndpoint: String? = nil, onReady: () -> Void = {}) throws {
         let recovered = try RecoveredState(store: store, config: config, logger: logger)
         let ownContext = context == nil ? try Context(ioThreads: 1) : nil
         defer { ownContext?.shutdown() }
@@ -130,6 +137,7 @@ public final class RoutingLoop: Sendable {
         let engine = RoutingEngine(loop: self, sockets: sockets, recovered: recovered, watermarks: watermarks)
         var replay: ReplayServer?
         var bound = sockets.bound
+        bound.metrics = metricsEndpoint
         do {
             try engine.republishUnpublished(recovered.topicStates)
             if let endpoint = config.replay.bind {
@@ -180,7 +188,7 @@ public final class RoutingLoop: Sendable {
         let serverKey = try keyRing.serverSecretKey.map { text in
             do { return try CurveKey(z85: text) } catch { throw StartupError("security.server_key: \(error)") }
         }
-        let zap = serverKey == nil ? nil : ZAPServer(keys: liveKeys, logger: logger)
+        let zap = serverKey == nil ? nil : ZAPServer(keys: liveKeys, logger: logger, metrics: metrics)
         try zap?.start(context: context)
         return (serverKey, zap)
     }
@@ -207,6 +215,7 @@ public final class RoutingLoop: Sendable {
             "publish": "\(bound.publish)",
             "replay": "\(bound.replay ?? "-")",
             "control": "\(bound.control ?? "-")",
+            "metrics": "\(bound.metrics ?? "-")",
             "partners": "\(config.partners.count)",
             "store": "\(store.path)",
             "durability": "\(store.durability.rawValue)",

@@ -23,14 +23,17 @@ final class ZAPServer: Sendable {
     private let limiter = Mutex(LogLimiter())
     /// Refused handshakes per endpoint, for metrics.
     let refusedByEndpoint = Mutex<[String: Int]>([:])
+    /// Counts each refusal (`leadrouter_auth_failures_total`); refusals are rare, so directly.
+    private let metrics: RouterMetrics?
 
     static let logsPerSecond = 10
 
     /// - Parameter keys: the keys in force, which a reload replaces: later handshakes are
     ///   judged by the new ones.
-    init(keys: LiveKeys, logger: Logger) {
+    init(keys: LiveKeys, logger: Logger, metrics: RouterMetrics? = nil) {
         self.keys = keys
         self.logger = logger
+        self.metrics = metrics
         worker = WorkerThread(label: "leadrouter-zap")
     }
 
@@ -95,6 +98,7 @@ final class ZAPServer: Sendable {
 
     private func refuse(_ request: ZAPRequest, _ why: String, key: CurveKey?) -> ZAPReply {
         refusedByEndpoint.withLock { $0[request.domain, default: 0] += 1 }
+        metrics?.recordAuthFailure(endpoint: request.domain)
         let suppressed = limiter.withLock { $0.take(now: ContinuousClock.now, perSecond: ZAPServer.logsPerSecond) }
         if let suppressed {
             logger.warning("connection refused at the handshake", metadata: [

@@ -42,6 +42,9 @@ extension DaemonSettings {
         keys += SectionChanges("security", security.asWritten, other.security.asWritten)
             .compare("mode", \.mode).compare("server_key", \.serverKey).compare("allow_plaintext_network", \.allowPlaintextNetwork)
             .keys
+        keys += SectionChanges("metrics", metrics, other.metrics)
+            .compare("bind", \.bind).compare("per_partner", \.perPartner)
+            .keys
         return keys
     }
 }

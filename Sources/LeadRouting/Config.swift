@@ -75,6 +75,8 @@ public struct DaemonSettings: Sendable, Equatable {
     /// `security`: its `mode`, `server_key` and `allow_plaintext_network` (its `clients` are
     /// in ``RoutingRules/clients``, which a reload may change).
     public var security = SecurityConfig()
+    /// `metrics`: the Prometheus endpoint.
+    public var metrics = MetricsConfig()
 
     /// The defaults: what a config file that names none of these keys gets.
     public init() {}

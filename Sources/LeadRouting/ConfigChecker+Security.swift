@@ -128,7 +128,8 @@ extension Checker {
     /// that is neither loopback nor ipc.
     mutating func checkPlaintextEndpoints(_ security: SecurityConfig) {
         guard security.mode == .none, !security.allowPlaintextNetwork else { return }
-        for endpoint in bound where !Checker.isLocal(endpoint.endpoint) {
+        // metrics.bind is HTTP, not ZeroMQ: checkMetricsOnNetwork(_:) says so in its own words.
+        for endpoint in bound where !Checker.isLocal(endpoint.endpoint) && endpoint.path != "metrics.bind" {
             report(endpoint.path, endpoint.line,
                    "\(endpoint.endpoint) is reachable from the network, and security.mode is none: "
                        + "plaintext on the network needs security.allow_plaintext_network: true or security.mode: curve "

@@ -82,8 +82,12 @@ struct Checker {
         if let entry = top["partners"] { config.partners = partners(entry) }
         if let entry = top["registrations"] { config.registrations = registrations(entry) }
         let securityKnown = top["security"].map { security($0, into: &config) } ?? true
+        config.metrics = metrics(top["metrics"])
         checkBoundEndpoints()
-        if securityKnown { checkPlaintextEndpoints(config.security) }
+        if securityKnown {
+            checkPlaintextEndpoints(config.security)
+            checkMetricsOnNetwork(config)
+        }
         return config
     }
 

@@ -61,7 +61,7 @@ public enum ConfigLoader {
 enum Keys {
     static let top = [
         "state_dir", "ingest", "intake", "publish", "replay", "routing", "store", "qualification", "partners",
-        "registrations", "control", "offers", "security",
+        "registrations", "control", "offers", "security", "metrics",
     ]
     static let ingest = ["bind", "connect", "topics", "max_message_bytes", "receive_hwm"]
     static let intake = ["bind"]
@@ -83,6 +83,7 @@ enum Keys {
     static let registration = ["partner", "domain", "expires"]
     static let security = ["mode", "server_key", "allow_plaintext_network", "clients"]
     static let client = ["id", "role", "keys"]
+    static let metrics = ["bind", "per_partner"]
 }
 
 enum Limits {

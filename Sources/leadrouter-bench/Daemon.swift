@@ -19,6 +19,8 @@ enum RunningDaemons {
     private static let directories = Mutex<Set<String>>([])
     /// `--keep-temp`: leave temporary directories in place.
     static let keepDirectories = Atomic<Bool>(false)
+    /// `--metrics`: every daemon also serves metrics (on a free port), to measure what they cost.
+    static let withMetrics = Atomic<Bool>(false)
 
     static func add(_ pid: Int32) { pids.withLock { _ = $0.insert(pid) } }
     static func remove(_ pid: Int32) { pids.withLock { _ = $0.remove(pid) } }
@@ -171,6 +173,7 @@ final class DaemonProcess {
         if let durability { config += "store:\n  durability: \(durability.rawValue)\n" }
         if withControl { config += "control:\n  bind: \"\(control)\"\n" }
         if !extraYAML.isEmpty { config += extraYAML + "\n" }
+        if RunningDaemons.withMetrics.load(ordering: .relaxed) { config += "metrics:\n  bind: \"127.0.0.1:0\"\n" }
         config += partnersYAML
         configPath = work.file("leadrouter.yaml")
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)

@@ -58,6 +58,9 @@ struct LeadRouterBench: ParsableCommand {
     @Flag(help: "Keep temporary directories and daemon logs, and print where they are.")
     var keepTemp = false
 
+    @Flag(help: "Run every daemon with metrics on (metrics.bind on a free port; nothing scrapes it), to measure their cost.")
+    var metrics = false
+
     func validate() throws {
         if let leads, leads < 1 { throw ValidationError("--leads must be at least 1") }
         if let latencySeconds, latencySeconds <= 0 { throw ValidationError("--latency-seconds must be positive") }
@@ -89,6 +92,7 @@ struct LeadRouterBench: ParsableCommand {
             RunningDaemons.killAll()
         }
         RunningDaemons.keepDirectories.store(keepTemp, ordering: .relaxed)
+        RunningDaemons.withMetrics.store(metrics, ordering: .relaxed)
         let bench = try Bench(self)
         try bench.runAll()
     }
@@ -158,7 +162,7 @@ struct Bench {
         let build = "release"
         #endif
         results.benchBuild = build
-        note("leadrouter-bench (\(build) build) measuring \(daemonPath)")
+        note("leadrouter-bench (\(build) build) measuring \(daemonPath)\(options.metrics ? ", metrics on" : "")")
         note("machine: \(machine.nproc) cores, \(machine.cpuModel), libzmq \(machine.libzmq), load average \(machine.loadAverage)")
         if fileSystemIsTmpfs(workBase) { note("warning: \(workBase) is tmpfs; the durable runs will not touch a disk (use --tmpdir)") }
 

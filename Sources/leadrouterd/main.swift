@@ -1,11 +1,14 @@
 import ArgumentParser
 import CProcessTuning
+import CoreMetrics
 import Foundation
 import LeadRouterConfigFile
 import LeadRouterService
 import LeadRouting
 import LeadStore
 import Logging
+import MetricsHTTP
+import Prometheus
 import ServiceLifecycle
 
 @main
@@ -71,15 +74,20 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         let store = try await openStore(routerConfig)
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        let metrics = bootstrapMetrics(routerConfig, storePath: store.path, logger: logger)
+        let routing = try LeadRouterService(config: routerConfig, store: store, logger: logger, notifier: notifier, keyRing: keyRing,
+                                            metrics: metrics?.instruments, readConfig: configReader(),
+                                            metricsListening: metrics?.server.listening)
+        // Started in this order, stopped in reverse: the metrics endpoint outlives routing.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = metrics.map { [.init(service: $0.server)] } ?? []
+        services += [
+            .init(service: routing, successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: RetentionService(store: store, retentionDays: routerConfig.store.retentionDays, logger: logger),
+                  successTerminationBehavior: .ignore),
+            .init(service: CheckpointService(store: store, logger: logger), successTerminationBehavior: .ignore),
+        ]
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: try LeadRouterService(config: routerConfig, store: store, logger: logger, notifier: notifier,
-                                                      keyRing: keyRing, readConfig: configReader()),
-                      successTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: RetentionService(store: store, retentionDays: routerConfig.store.retentionDays, logger: logger),
-                      successTerminationBehavior: .ignore),
-                .init(service: CheckpointService(store: store, logger: logger), successTerminationBehavior: .ignore),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -146,6 +154,20 @@ struct LeadRouterDaemon: AsyncParsableCommand {
             "arena_max": "\(lr_malloc_arena_max() == 0 ? "left to the environment" : "\(lr_malloc_arena_max())")",
         ])
         return logger
+    }
+
+    /// With `metrics.bind`: bootstraps swift-metrics over a Prometheus registry (once per
+    /// process, here only) and makes the instruments the routing loop folds its counts into
+    /// and the server that serves them. `nil` without `metrics.bind`.
+    private func bootstrapMetrics(_ routerConfig: RouterConfig, storePath: String,
+                                  logger: Logger) -> (instruments: RouterMetrics, server: MetricsServer)? {
+        guard let address = routerConfig.metrics.bind else { return nil }
+        let registry = PrometheusCollectorRegistry()
+        let factory = RouterMetrics.prometheusFactory(registry)
+        MetricsSystem.bootstrap(factory)
+        let instruments = RouterMetrics(factory: factory, perPartner: routerConfig.metrics.perPartner,
+                                        partnerIDs: routerConfig.partners.map(\.id), storePath: storePath)
+        return (instruments, MetricsServer(address: address, registry: registry, metrics: instruments, logger: logger))
     }
 
     /// Prepares the state directory and opens the store, or exits 1 saying why.

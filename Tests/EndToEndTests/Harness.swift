@@ -98,6 +98,8 @@ final class Daemon {
     private(set) var replay = ""
     /// The control endpoint, when ``withControl``.
     private(set) var control = ""
+    /// The metrics endpoint (`HOST:PORT`), when the config sets `metrics.bind`.
+    private(set) var metrics = ""
     /// Binds `control.bind` (port 0 at first, then the port it chose).
     let withControl: Bool
     /// A whole config file to run instead of the harness's own (its state_dir overridden).
@@ -218,6 +220,7 @@ final class Daemon {
             throw HarnessError("\(path) lacks an endpoint: \(String(decoding: data, as: UTF8.self))")
         }
         (self.ingest, self.intake, self.publish, self.replay) = (ingest, intake, publish, replay)
+        metrics = bound["metrics"] as? String ?? ""
         if withControl {
             guard let control = bound["control"] as? String else { throw HarnessError("\(path) lacks control") }
             self.control = control

@@ -39,7 +39,7 @@ final class LoopHarness: @unchecked Sendable {
 
     init(store: any RoutingStore, clock: any LoopClock = SystemLoopClock(), pipelineBatch: Int? = nil,
          context: Context? = nil, heartbeatMilliseconds: Int = 1000, keyRing: KeyRing = KeyRing(), stateDir: String? = nil,
-         configure: (inout RouterConfig) -> Void = { _ in }) throws {
+         metrics: RouterMetrics? = nil, configure: (inout RouterConfig) -> Void = { _ in }) throws {
         self.context = try context ?? Context()
         var config = try ConfigLoader.load(yaml: """
             state_dir: /nonexistent
@@ -59,7 +59,8 @@ final class LoopHarness: @unchecked Sendable {
         configure(&config)
         self.config = config
         loop = try RoutingLoop(config: config, store: store, logger: logs.logger(), notifier: SystemdNotifier(environment: [:]),
-                               keyRing: keyRing, context: self.context, clock: clock, pipelineBatch: pipelineBatch)
+                               keyRing: keyRing, context: self.context, clock: clock, pipelineBatch: pipelineBatch,
+                               metrics: metrics)
     }
 
     /// Starts the loop and waits until it is ready (or has failed to start).
