@@ -28,6 +28,12 @@ enum DocAllowlist {
         // README: systemctl reload of the unit; the reload itself is run by the example after it
         // (SIGHUP to a daemon) and by ReloadTests.
         "systemd-reload": "systemctl",
+        // operations.md: a scrape job for Prometheus's own config (not ours); MonitoringTests
+        // checks its job name is the one the alerting rules select.
+        "prometheus-scrape-job": "Prometheus's config, not LeadRouter's",
+        // operations.md: promtool on the monitoring files and on a live scrape (curl to a
+        // daemon with metrics.bind); MonitoringTests and MetricsTests run these same checks.
+        "promtool-checks": "needs a daemon with metrics on; MonitoringTests runs them",
         // protocol.md: two lines of a subscriber (a `sub` socket made elsewhere); parsed as Python.
         "python-fragment-subscribe": "a fragment",
         // routing.md: a picture of a lead's states, not a command or output.

@@ -28,6 +28,15 @@ struct MonitoringTests {
         return Set(text.matches(of: regex).map { String($0.output) })
     }
 
+    @Test("the scrape job in docs/operations.md is the job the alerting rules select")
+    func scrapeJobMatchesRules() throws {
+        let doc = try String(contentsOfFile: Self.directory + "/../../docs/operations.md", encoding: .utf8)
+        let rules = try String(contentsOfFile: Self.rules, encoding: .utf8)
+        let documented = try #require(doc.firstMatch(of: /job_name: ([a-z0-9_-]+)/)?.output.1)
+        let selected = try #require(rules.firstMatch(of: /up\{job="([a-z0-9_-]+)"\}/)?.output.1)
+        #expect(documented == selected)
+    }
+
     @Test("promtool check rules accepts the alerting rules, and its unit tests fire the alerts they expect")
     func rulesCheckAndFire() throws {
         let check = try PrometheusTools.promtool(["check", "rules", Self.rules])
