@@ -29,9 +29,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
-        // The metrics endpoint's HTTP server; its default traits pull in swift-configuration,
-        // which nothing here uses. Chosen over FlyingFox: docs/operations.md#the-http-server.
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1", traits: []),
+        // The metrics endpoint's HTTP/1 server, on swift-nio directly (NIOPosix, NIOHTTP1): no
+        // framework over it. Why not Hummingbird or FlyingFox: docs/operations.md#the-http-server.
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
     ],
     targets: [
         // libzmq, from Debian's libzmq3-dev. Only the ZeroMQ module imports it. No `pkgConfig`:
@@ -103,14 +103,15 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The metrics endpoint: GET /metrics over HTTP (Hummingbird), on threads of its own.
+        // The metrics endpoint: GET /metrics over HTTP (swift-nio), on a thread of its own.
         .target(
             name: "MetricsHTTP",
             dependencies: [
                 "LeadRouterService",
                 "LeadRouting",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -200,6 +201,18 @@ let package = Package(
                 "LeadRouterService", "LeadRouterTesting", "LeadStore", "LeadRouting", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The metrics endpoint's swift-nio handlers and limits, on embedded channels.
+        .testTarget(
+            name: "MetricsHTTPTests",
+            dependencies: [
+                "MetricsHTTP", "LeadRouterService",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

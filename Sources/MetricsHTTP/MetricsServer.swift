@@ -1,23 +1,29 @@
-import Hummingbird
-import HummingbirdCore
 public import LeadRouterService
 public import LeadRouting
 public import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 public import Prometheus
 public import ServiceLifecycle
 import Synchronization
 
 /// The metrics endpoint (`metrics.bind`): `GET /metrics` serves the registry's Prometheus
-/// text (``MetricsRoute``), over Hummingbird's HTTP/1 server on swift-nio's event loop threads,
+/// text (``MetricsRoute``), over swift-nio's HTTP/1 codec on one event loop thread of its own,
 /// never the routing thread. A scrape reads the registry, which the routing thread updates
 /// once per turn.
 ///
-/// Bad input never reaches further than this server: headers past ``maxHeaderBytes`` end
-/// the connection (swift-nio's parser), connections idle for ``idleTimeout`` are closed,
-/// and at most ``maxConnections`` are served at once (more wait in the listen backlog).
+/// Bad input never reaches further than this server, and each limit is enforced here
+/// (`MetricsChannelHandlers.swift`): a request past ``maxHeaderBytes`` (its request line and
+/// headers, and any body, which nothing reads) ends the connection; more than
+/// ``maxHeaderFields`` header fields is answered 431 and the connection closed; a request
+/// that does not arrive whole within ``idleTimeout`` of its first byte, or a connection idle
+/// for ``idleTimeout``, is closed; at most ``maxConnections`` are open at once (more wait in
+/// the listen backlog until one closes).
 ///
-/// A `Service`: it runs until the service group shuts down. ``listening()`` returns where it
-/// listens (a port of 0 resolved), or throws ``StartupError`` when it could not bind.
+/// A `Service`: it runs until the service group shuts down (or its task is cancelled), then
+/// closes its connections and stops its thread. ``listening()`` returns where it listens (a
+/// port of 0 resolved), or throws ``StartupError`` when it could not bind.
 public final class MetricsServer: Service, Sendable {
     public let address: MetricsAddress
     private let registry: PrometheusCollectorRegistry
@@ -25,11 +31,14 @@ public final class MetricsServer: Service, Sendable {
     private let logger: Logger
     private let state = Mutex(ListenState())
 
-    /// The longest request head (request line and headers) read; past it the connection ends.
+    /// The longest request head (request line and headers) read; past it the request is
+    /// answered 431 or the connection closed unanswered.
     public static let maxHeaderBytes = 16 * 1024
     public static let maxHeaderFields = 100
     public static let idleTimeout = Duration.seconds(30)
     public static let maxConnections = 32
+    /// Connections the kernel completes and holds while ``maxConnections`` are served.
+    static let listenBacklog: Int32 = 128
 
     /// - Parameters:
     ///   - registry: what a scrape serves: the registry `metrics` records into.
@@ -38,11 +47,7 @@ public final class MetricsServer: Service, Sendable {
         self.address = address
         self.registry = registry
         self.metrics = metrics
-        var quiet = logger
-        // Hummingbird logs every request at debug and its start at info: the daemon says where
-        // it listens in its own ready line.
-        quiet.logLevel = max(logger.logLevel, .warning)
-        self.logger = quiet
+        self.logger = logger
     }
 
     /// Where the server listens (`HOST:PORT`, its port resolved), once it does.
@@ -59,42 +64,93 @@ public final class MetricsServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let application = Application(
-            responder: CallbackResponder<BasicRequestContext> { [self] request, _ in respond(to: request) },
-            server: .http1(configuration: HTTP1Channel.Configuration(
-                idleTimeout: .seconds(Int64(MetricsServer.idleTimeout / .seconds(1))),
-                httpDecoderConfiguration: .init(maxHeaderFieldSize: MetricsServer.maxHeaderBytes,
-                                                maxHeaderListSize: MetricsServer.maxHeaderBytes,
-                                                maxHeaderFieldCount: MetricsServer.maxHeaderFields))),
-            configuration: ApplicationConfiguration(
-                address: .hostname(address.host, port: address.port),
-                availableConnectionsDelegate: .maximum(MetricsServer.maxConnections, logger: logger)),
-            onServerRunning: { [self] channel in
-                let port = channel.localAddress?.port ?? address.port
-                resolve(.success(MetricsAddress(host: address.host, port: port).description))
-            },
-            logger: logger)
+        // One thread, owned here: every connection, parse and scrape runs on it.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let channel: any Channel
         do {
-            try await application.run()
+            channel = try await bootstrap(group).bind(to: SocketAddress(ipAddress: address.host, port: address.port)).get()
         } catch {
+            try? await group.shutdownGracefully()
             let failure = StartupError("cannot bind metrics.bind \(address): \(error)")
-            if resolve(.failure(failure)) { throw failure }
-            throw error
+            resolve(.failure(failure))
+            throw failure
+        }
+        let port = channel.localAddress?.port ?? address.port
+        resolve(.success(MetricsAddress(host: address.host, port: port).description))
+
+        // Serves until the service group shuts down or the task is cancelled; closing the
+        // listening socket ends the wait. Shutting the group down closes every connection.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                try? await channel.closeFuture.get()
+            } onGracefulShutdown: {
+                channel.close(promise: nil)
+            }
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+        do {
+            try await group.shutdownGracefully()
+        } catch {
+            logger.warning("metrics endpoint: stopping its event loop failed: \(error)")
         }
         resolve(.failure(StartupError("the metrics endpoint stopped before it listened")))
     }
 
+    /// The listening socket's and each connection's handlers and options.
+    private func bootstrap(_ group: MultiThreadedEventLoopGroup) -> ServerBootstrap {
+        let limits = RequestLimits(maxBytes: MetricsServer.maxHeaderBytes, maxHeaderFields: MetricsServer.maxHeaderFields,
+                                   timeout: TimeAmount.nanoseconds(Int64(MetricsServer.idleTimeout / .nanoseconds(1))))
+        let logger = logger
+        let respond: @Sendable (String, String) -> MetricsAnswer = { [self] method, target in
+            answer(method: method, target: target)
+        }
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: MetricsServer.listenBacklog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // One connection accepted per wake-up, so the cap below is never overshot.
+            .serverChannelOption(.maxMessagesPerRead, value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionCap(limit: MetricsServer.maxConnections))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try MetricsServer.addHandlers(to: channel.pipeline.syncOperations, limits: limits,
+                                                  logger: logger, respond: respond)
+                }
+            }
+    }
+
+    /// A connection's pipeline, from the socket in: the idle timer, the request size and time
+    /// limits, swift-nio's HTTP/1 codec (header fields counted and sized), then the answers.
+    static func addHandlers(to pipeline: ChannelPipeline.SynchronousOperations, limits: RequestLimits, logger: Logger,
+                            respond: @escaping @Sendable (String, String) -> MetricsAnswer) throws {
+        let requestLimit = RequestLimitHandler(limits: limits, logger: logger)
+        try pipeline.addHandler(IdleStateHandler(readTimeout: limits.timeout))
+        try pipeline.addHandler(requestLimit)
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldSize = limits.maxBytes
+        decoderLimits.maxHeaderListSize = limits.maxBytes
+        decoderLimits.maxHeaderFieldCount = limits.maxHeaderFields
+        // No pipelining assistance (the answer handler holds reads while it writes) and no
+        // stock error handling (the answer handler tells 431 from 400).
+        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
+                                                 withOutboundHeaderValidation: true,
+                                                 withEncoderConfiguration: .init(),
+                                                 withDecoderLimitConfiguration: decoderLimits)
+        try pipeline.addHandler(MetricsAnswerHandler(requestLimit: requestLimit, logger: logger, respond: respond))
+    }
+
     /// The answer to one request: the scrape is measured and read only for a `GET /metrics`.
-    private func respond(to request: Request) -> Response {
-        let answer = MetricsRoute.answer(method: request.method.rawValue, target: request.uri.description) {
+    private func answer(method: String, target: String) -> MetricsAnswer {
+        MetricsRoute.answer(method: method, target: target) {
             metrics.updateBeforeScrape()
             return MetricName.withHelp(registry.emitToBuffer())
         }
-        var headers = HTTPFields()
-        if let type = answer.headers["Content-Type"] { headers[.contentType] = type }
-        if let allow = answer.headers["Allow"] { headers[.allow] = allow }
-        return Response(status: .init(code: answer.status), headers: headers,
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 
     /// Settles ``listening()`` the first time; returns whether this call did.

@@ -122,6 +122,10 @@ struct MetricsTests {
         // More connections than the server serves at once, each stuck halfway through its headers.
         var stuck = try (0..<48).map { _ in try HTTPProbe(address) }
         for probe in stuck { probe.send("GET /metrics HTTP/1.1\r\nX-Slow: ") }
+        // At most 32 are served at once: a whole request on one more waits in the listen backlog.
+        let waiting = try HTTPProbe(address, timeout: 1)
+        waiting.send("GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n")
+        #expect(waiting.readAll().isEmpty, "a connection past the cap was served")
 
         // Routing never noticed.
         let intake = try TestRequester(endpoint: daemon.intake)
