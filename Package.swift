@@ -32,6 +32,13 @@ let package = Package(
         // The metrics endpoint's HTTP/1 server, on swift-nio directly (NIOPosix, NIOHTTP1): no
         // framework over it. Why not Hummingbird or FlyingFox: docs/operations.md#the-http-server.
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        // Packages the ones above depend on, pinned too so that every resolved version is the
+        // one tested; leadrouterd names a product of each (they are linked into it anyway).
+        // A test checks that every package Package.resolved lists has an `exact:` pin here.
+        .package(url: "https://github.com/apple/swift-atomics.git", exact: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", exact: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", exact: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-system.git", exact: "1.8.1"),
     ],
     targets: [
         // libzmq, from Debian's libzmq3-dev. Only the ZeroMQ module imports it. No `pkgConfig`:
@@ -142,6 +149,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // Pinned transitive packages (see `dependencies`).
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
