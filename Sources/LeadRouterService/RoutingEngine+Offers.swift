@@ -44,7 +44,7 @@ extension RoutingEngine {
 
     /// A control request; with CURVE, on behalf of the partner its key belongs to only.
     private func parseRequest(_ item: Received) -> Result<PartnerRequest, ControlError> {
-        guard keyRing.isCurve else { return PartnerRequest.parse(item.message.frames, totalSize: item.message.totalSize) }
+        guard keys.isCurve else { return PartnerRequest.parse(item.message.frames, totalSize: item.message.totalSize) }
         guard keys.admits(userID: item.peer) else {
             return .failure(ControlError(.unauthorized, "this key is no longer configured (a reload revoked it)"))
         }

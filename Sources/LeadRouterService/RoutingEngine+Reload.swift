@@ -50,7 +50,7 @@ extension RoutingEngine {
 
     private func apply(_ update: ConfigUpdate) {
         let change = RulesChange(from: config.rules, to: update.config.rules)
-        guard !change.isEmpty || update.keyRing != keyRing else {
+        guard !change.isEmpty || update.keyRing != keys.current else {
             recordConfigReload(success: true)
             logger.notice("config reloaded: nothing changed")
             return
@@ -95,9 +95,7 @@ extension RoutingEngine {
     /// Heartbeats and replay for the topics of partners added (and `outcomes/`, when
     /// offers were turned on).
     private func serveNewTopics() {
-        var topics = config.partners.map(\.topic)
-        if config.rules.offersLeads || config.control.bind != nil { topics.append(FeedTopic.outcomes) }
-        let added = topics.filter { !feed.serves($0) }
+        let added = RecoveredState.configuredTopics(config).filter { !feed.serves($0) }
         for topic in added { feed.add(topic) }
         watermarks.serve(added)
     }
@@ -106,7 +104,6 @@ extension RoutingEngine {
     /// by message from now on; the feed, whose subscriptions were applied at subscription
     /// time, is rebuilt so every subscriber reconnects and is judged by the new keys.
     private func replaceKeys(_ newer: KeyRing) -> [String] {
-        keyRing = newer
         let revoked = keys.replace(with: newer)
         guard !revoked.isEmpty else { return [] }
         logger.warning("CURVE keys revoked by the reload: their connections are refused from now on", metadata: [
@@ -120,13 +117,16 @@ extension RoutingEngine {
     }
 
     /// Drops leads whose connection's key a reload revoked (with CURVE, once any was):
-    /// logged, at most a few lines a second, and counted. (Control requests are answered
-    /// `unauthorized` instead.)
+    /// logged, at most a few lines a second, and counted in `leadrouter_auth_failures_total`
+    /// by endpoint. (Control requests are answered `unauthorized` instead.)
     func dropRevoked(_ batch: inout [Received]) {
         let before = batch.count
-        batch.removeAll { $0.channel != .control && !keys.admits(userID: $0.peer) }
+        batch.removeAll { item in
+            guard item.channel != .control, !keys.admits(userID: item.peer) else { return false }
+            metricsFold?.metrics.recordAuthFailure(endpoint: item.channel.rawValue)
+            return true
+        }
         guard batch.count < before else { return }
-        revokedMessages += before - batch.count
         duties.logRevokedMessages(before - batch.count, now: clock.now)
     }
 }

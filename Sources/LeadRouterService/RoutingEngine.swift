@@ -21,12 +21,9 @@ final class RoutingEngine {
     let clock: any LoopClock
     let pipelineBatch: Int
     let sockets: DaemonSockets
-    /// With CURVE: who each key belongs to (control requests act for their key's partner).
-    var keyRing: KeyRing
-    /// The same keys, shared with the ZAP handler and replay; a reload replaces them.
+    /// With CURVE: who each key belongs to (control requests act for their key's partner),
+    /// shared with the ZAP handler and replay; a reload replaces them.
     let keys: LiveKeys
-    /// Messages dropped because a reload revoked their connection's key.
-    var revokedMessages = 0
 
     var pipeline: LeadPipeline
     /// Cases waiting on a deadline: open offers, pools and follow-ups.
@@ -65,7 +62,6 @@ final class RoutingEngine {
         notifier = loop.notifier
         clock = loop.clock
         pipelineBatch = loop.pipelineBatch
-        keyRing = loop.keyRing
         keys = loop.liveKeys
         self.sockets = sockets
         let now = clock.now

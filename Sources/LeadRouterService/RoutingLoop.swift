@@ -237,8 +237,14 @@ struct RecoveredState {
     /// Every topic the feed serves at start: the configured partners', the fixed ones, and
     /// any the store has numbered.
     func feedTopics(_ config: RouterConfig) -> [String] {
+        RecoveredState.configuredTopics(config) + topicStates.keys.sorted()
+    }
+
+    /// The topics `config` makes the feed serve: its partners', the fixed ones, and
+    /// `outcomes/` when leads may be offered or partners may act (a reload adds those new).
+    static func configuredTopics(_ config: RouterConfig) -> [String] {
         config.partners.map(\.topic) + [FeedTopic.vendorSales, FeedTopic.nurture, FeedTopic.rejected]
-            + (config.rules.offersLeads || config.control.bind != nil ? [FeedTopic.outcomes] : []) + topicStates.keys.sorted()
+            + (config.rules.offersLeads || config.control.bind != nil ? [FeedTopic.outcomes] : [])
     }
 
     init(store: any RoutingStore, config: RouterConfig, logger: Logger) throws {

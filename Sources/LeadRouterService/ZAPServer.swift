@@ -21,8 +21,6 @@ final class ZAPServer: Sendable {
     private let keys: LiveKeys
     private let logger: Logger
     private let limiter = Mutex(LogLimiter())
-    /// Refused handshakes per endpoint, for metrics.
-    let refusedByEndpoint = Mutex<[String: Int]>([:])
     /// Counts each refusal (`leadrouter_auth_failures_total`); refusals are rare, so directly.
     private let metrics: RouterMetrics?
 
@@ -97,7 +95,6 @@ final class ZAPServer: Sendable {
     }
 
     private func refuse(_ request: ZAPRequest, _ why: String, key: CurveKey?) -> ZAPReply {
-        refusedByEndpoint.withLock { $0[request.domain, default: 0] += 1 }
         metrics?.recordAuthFailure(endpoint: request.domain)
         let suppressed = limiter.withLock { $0.take(now: ContinuousClock.now, perSecond: ZAPServer.logsPerSecond) }
         if let suppressed {

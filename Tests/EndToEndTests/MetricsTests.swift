@@ -22,7 +22,13 @@ struct MetricsTests {
             #expect(try intake.reply(#"{"lead_id": "no-country-\#(i)", "company": {"name": "X"}}"#)["status"] as? String == "rejected")
         }
         let received = Double(routed + 2)
-        let (text, samples) = try scrape(daemon) { $0.value("leadrouter_leads_received_total", ["channel": "intake"]) == received }
+        // Received counts when a lead is taken; routed and published when its batch is released
+        // (after the sync): wait for both, the routing thread folds them once per turn.
+        let (text, samples) = try scrape(daemon) {
+            $0.value("leadrouter_leads_received_total", ["channel": "intake"]) == received
+                && $0.total("leadrouter_leads_routed_total") == Double(routed)
+                && $0.value("leadrouter_envelopes_published_total", ["kind": "rejected"]) == 2
+        }
 
         let lint = try PrometheusTools.promtool(["check", "metrics"], input: text)
         #expect(lint.status == 0, "promtool check metrics: \(lint.stdout) \(lint.stderr)")
