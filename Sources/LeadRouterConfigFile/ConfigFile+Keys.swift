@@ -198,10 +198,11 @@ struct KeyResolver {
         return nil
     }
 
-    /// What `source` is: a text read as Z85 that has a `/` and names an existing file (a
-    /// relative path of 40 characters) is that file.
+    /// What `source` is: a text of 40 Z85 characters that names an existing file (such as
+    /// `/etc/leadrouter/keys/web-forms-2025.key`) is that file; otherwise it is a key, even
+    /// when it starts with `/` as one generated key in 85 does.
     private func kind(of source: KeySource) -> KeySource.Kind {
-        guard case .z85(let text) = source.kind, text.contains("/"),
+        guard case .z85(let text) = source.kind,
               FileManager.default.fileExists(atPath: resolved(text)) else { return source.kind }
         return .file(text)
     }

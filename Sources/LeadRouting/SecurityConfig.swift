@@ -37,15 +37,13 @@ public struct KeySource: Sendable, Equatable {
         self.line = line
     }
 
-    /// A key written in the config: Z85 when it is 40 characters of the Z85 alphabet and
-    /// does not look like a path (starting with `/`, `./` or `../`, or ending in `.key` or
-    /// `.key_secret`), else a path. Z85 has `/` in its alphabet: about one key in three has one.
-    /// (LeadRouterConfigFile reads a "Z85" text that names an existing file as that file.)
+    /// A key written in the config: Z85 when it is 40 characters of the Z85 alphabet, else a
+    /// path. Z85's alphabet has `/` and `.`: about one key in 85 starts with `/`, so a text
+    /// that is both is Z85 here, and LeadRouterConfigFile reads it as a file when that file
+    /// exists (`KeyResolver.kind(of:)`).
     public static func parse(_ text: String, path: String, line: Int?) -> KeySource {
         let z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
-        let looksLikePath = ["/", "./", "../"].contains { text.hasPrefix($0) }
-            || [".key", ".key_secret"].contains { text.hasSuffix($0) }
-        let looksZ85 = text.count == 40 && !looksLikePath && text.allSatisfy { z85.contains($0) }
+        let looksZ85 = text.count == 40 && text.allSatisfy { z85.contains($0) }
         return KeySource(looksZ85 ? .z85(text) : .file(text), path: path, line: line)
     }
 }

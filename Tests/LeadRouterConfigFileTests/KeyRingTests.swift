@@ -225,9 +225,17 @@ func malformedZ85InACertificate(_ name: String, _ key: String, _ mention: String
     let dir = try KeyDirectory()
     _ = try dir.pair("server")
     var key = try CurveKeyPair.generate()
-    while !key.publicKey.z85.contains("/") || key.publicKey.z85.hasPrefix("/") { key = try CurveKeyPair.generate() }
+    while !key.publicKey.z85.contains("/") { key = try CurveKeyPair.generate() }
     let yaml = curve() + "    - {id: ops, role: operator, keys: [\"\(key.publicKey.z85)\"]}\n"
     #expect(try dir.ring(yaml).get().principals == [key.publicKey.z85: .client("ops", .operator)])
+
+    // Keys that look like paths (one generated key in 85 starts with `/`) are keys when no
+    // such file exists.
+    let tail = String(key.publicKey.z85.dropFirst(5))
+    for text in ["/0000" + tail, "./000" + tail, "../00" + tail, String(tail.prefix(35)) + "0.key"] {
+        let lookalike = curve() + "    - {id: ops, role: operator, keys: [\"\(text)\"]}\n"
+        #expect(try dir.ring(lookalike).get().principals == [text: .client("ops", .operator)], "\(text)")
+    }
 
     // A relative path of 40 characters of Z85's alphabet that names a certificate is read as one.
     let other = try CurveKeyPair.generate()
