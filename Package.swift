@@ -39,6 +39,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", exact: "1.6.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", exact: "1.1.4"),
         .package(url: "https://github.com/apple/swift-system.git", exact: "1.8.1"),
+        // Counts mallocs for the bench's row (f) and the allocation budget test (leadrouter-bench
+        // only: it replaces malloc in the process that links it).
+        .package(url: "https://github.com/ordo-one/malloc-interposer.git", exact: "1.6.1"),
     ],
     targets: [
         // libzmq, from Debian's libzmq3-dev. Only the ZeroMQ module imports it. No `pkgConfig`:
@@ -172,13 +175,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Measures the real daemon from outside, against the raw ZeroMQ transport, in one run.
+        // Callgrind's client requests (valgrind's header), for the bench's instruction counts.
+        .target(name: "CBenchProbes"),
         .executableTarget(
             name: "leadrouter-bench",
             dependencies: [
+                "CBenchProbes",
                 "LeadRouting",
                 "LeadStore",
                 "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             swiftSettings: strictSettings
         ),

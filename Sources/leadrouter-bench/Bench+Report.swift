@@ -60,6 +60,9 @@ extension Bench {
         if let e = r.storeAlone {
             out += String(format: "  (f) routing alone, no I/O: %.1f µs per lead on one thread; (e) commits what it routed as the daemon does, in process: batches of %d, log synced beside, checkpoints every 200 ms\n",
                           e.routingMicrosecondsPerLead, StoreAlone.batchSize)
+            out += "  (f) per lead: " + (e.routingMallocsPerLead.map { String(format: "%.1f mallocs", $0) } ?? "mallocs not counted")
+                + ", " + (e.routingInstructionsPerLead.map { Table.number($0) + " instructions" } ?? "instructions not counted (--instructions)")
+                + (e.storeInstructionsPerLead.map { "; (e) per lead: " + Table.number($0) + " instructions" } ?? "") + "\n"
         }
         if let cores = r.durable?.cpuCores { out += String(format: "  leadrouterd kept %.2f cores busy during (a)", cores) + (r.relaxed?.cpuCores.map { String(format: ", %.2f during (b)", $0) } ?? "") + "\n" }
         out += "\n"
@@ -186,6 +189,9 @@ extension Bench {
         j.put("store_alone_leads_per_s", r.storeAlone?.storeLeadsPerSecond)
         j.put("store_alone_ratio", r.storeAloneRatio, round3)
         j.put("routing_alone_us_per_lead", r.storeAlone?.routingMicrosecondsPerLead)
+        j.put("routing_alone_mallocs_per_lead", r.storeAlone?.routingMallocsPerLead)
+        j.put("routing_alone_instructions_per_lead", r.storeAlone?.routingInstructionsPerLead)
+        j.put("store_alone_instructions_per_lead", r.storeAlone?.storeInstructionsPerLead)
         j["throughput"] = [
             "raw": r.raw?.json ?? NSNull(), "raw_runs_msgs_per_s": r.rawRuns.map(round1), "durable": r.durable?.json ?? NSNull(), "relaxed": r.relaxed?.json ?? NSNull(),
             "store_alone": r.storeAlone?.json ?? NSNull(),

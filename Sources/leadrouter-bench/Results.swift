@@ -161,6 +161,16 @@ final class Results {
         let rss10k = row(10_000)?.peakRSS
         out.append(Target(name: "peak_rss_mb_10k_partners", goal: "peak RSS <= 150 MB with 10,000 partners",
                           value: rss10k.map { Table.number($0) + " MB" } ?? "-", met: rss10k.map { $0 <= 150 }))
+        let f = storeAlone
+        out.append(Target(name: "routing_alone_us_per_lead", goal: "routing alone (f) <= 4 µs per lead",
+                          value: f.map { String(format: "%.1f µs", $0.routingMicrosecondsPerLead) } ?? "-",
+                          met: f.map { $0.routingMicrosecondsPerLead <= 4 }))
+        out.append(Target(name: "routing_alone_mallocs_per_lead", goal: "routing alone (f) <= 2 mallocs per lead",
+                          value: f?.routingMallocsPerLead.map { String(format: "%.1f", $0) } ?? "-",
+                          met: f?.routingMallocsPerLead.map { $0 <= 2 }))
+        out.append(Target(name: "routing_alone_instructions_per_lead", goal: "routing alone (f) <= 30,000 instructions per lead",
+                          value: f?.routingInstructionsPerLead.map { Table.number($0) } ?? "-",
+                          met: f?.routingInstructionsPerLead.map { $0 <= 30_000 }))
         let ready = readyStoredMedian
         out.append(Target(name: "ready_seconds_with_1m_leads", goal: "READY <= 2 s with 1,000,000 stored leads",
                           value: ready.map { String(format: "%.2f s", $0) + (storedLeads < 1_000_000 ? " (\(Table.number(Double(storedLeads))) leads)" : "") } ?? "-",

@@ -73,7 +73,17 @@ extension Bench {
         defer { if !options.keepTemp { storeDir.remove() } }
         let alone = try StoreAlone.measure(directory: storeDir.path, leads: throughputLeads, partners: mainPartners)
         results.storeAlone = alone
-        note(String(format: "(f) routing alone: %.1f µs per lead on one thread (%d leads, no I/O)", alone.routingMicrosecondsPerLead, alone.leads))
+        note(String(format: "(f) routing alone: %.1f µs per lead on one thread (%d leads, no I/O)", alone.routingMicrosecondsPerLead, alone.leads)
+             + (alone.routingMallocsPerLead.map { String(format: ", %.1f mallocs per lead", $0) } ?? ""))
+        if options.instructions {
+            let probeLeads = min(n, 20_000)
+            note("(e), (f) instructions: \(Table.number(Double(probeLeads))) leads again under callgrind …")
+            let counts = try RoutingProbes.instructions(bench: RoutingProbes.ownExecutable, leads: probeLeads,
+                                                        partners: options.partners, workBase: workBase)
+            results.storeAlone?.routingInstructionsPerLead = counts.routing
+            results.storeAlone?.storeInstructionsPerLead = counts.store
+            note("(f) routing alone: \(Table.number(counts.routing)) instructions per lead; (e) the store alone: \(Table.number(counts.store))")
+        }
         note("(e) durable store alone: \(Table.number(alone.storeLeadsPerSecond)) leads/s (\(Table.number(Double(alone.leads))) leads, "
              + "\(Table.number(Double(alone.envelopes))) envelopes, \(alone.commits) commits, \(alone.syncs) log syncs); "
              + String(format: "%.0f µs CPU per lead", alone.storeCPUMicrosecondsPerLead))

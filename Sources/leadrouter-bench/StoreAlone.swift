@@ -21,6 +21,11 @@ enum StoreAlone {
     struct Result {
         /// (f) Routing's CPU per lead, on one thread.
         var routingMicrosecondsPerLead: Double
+        /// (f) Mallocs per lead while routing (`nil` when malloc is not interposed).
+        var routingMallocsPerLead: Double?
+        /// (f) and (e) instructions per lead, counted by callgrind (`--instructions`).
+        var routingInstructionsPerLead: Double?
+        var storeInstructionsPerLead: Double?
         /// (e) Leads per second committed and synced.
         var storeLeadsPerSecond: Double
         /// (e) CPU (every thread of the bench) per lead while committing.
@@ -32,6 +37,9 @@ enum StoreAlone {
 
         var json: [String: Any] {
             ["routing_alone_us_per_lead": round1(routingMicrosecondsPerLead),
+             "routing_alone_mallocs_per_lead": routingMallocsPerLead.map { round1($0) as Any } ?? NSNull(),
+             "routing_alone_instructions_per_lead": routingInstructionsPerLead.map { $0.rounded() as Any } ?? NSNull(),
+             "store_alone_instructions_per_lead": storeInstructionsPerLead.map { $0.rounded() as Any } ?? NSNull(),
              "store_alone_leads_per_s": round1(storeLeadsPerSecond),
              "store_alone_cpu_us_per_lead": round1(storeCPUMicrosecondsPerLead),
              "leads": leads, "envelopes": envelopes, "commits": commits, "log_syncs": syncs]
@@ -42,20 +50,52 @@ enum StoreAlone {
 
     static func measure(directory: String, leads: LeadSet, partners: [Partner]) throws -> Result {
         // (f) Route every lead first, in the daemon's batches, timing only that.
-        let partnerIDs = partners.map(\.id)
         let store = try LeadStore(directory: directory, durability: .full, syncLogOnRequest: true)
-        let partnerList = try store.partnerListID(partnerIDs)
+        let partnerList = try store.partnerListID(partners.map(\.id))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
         var pipeline = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
+        let cpuBeforeRouting = ownCPUSeconds()
+        let (batches, mallocs) = try Instructions.measure("routing_alone") {
+            try Allocations.counting { try route(leads, pipeline: &pipeline, partnerList: partnerList, now: now) }
+        }
+        let routingSeconds = ownCPUSeconds() - cpuBeforeRouting
+        let envelopes = batches.reduce(0) { $0 + $1.envelopes.count }
+
+        // (e) Commit them as the daemon does, timing from the first commit to the last sync.
+        let syncer = LogSyncer(store)
+        let checkpoints = Checkpointer(store)
+        checkpoints.start()
+        let started = Clock.now
+        let cpuBefore = ownCPUSeconds()
+        try Instructions.measure("store_alone") {
+            for batch in batches {
+                try store.commit(batch)
+                try syncer.request()
+            }
+            try syncer.finish()
+        }
+        let seconds = Double(Clock.now - started) / 1e9
+        let cpu = ownCPUSeconds() - cpuBefore
+        checkpoints.stop()
+        return Result(
+            routingMicrosecondsPerLead: routingSeconds / Double(max(leads.count, 1)) * 1e6,
+            routingMallocsPerLead: mallocs.map { Double($0) / Double(max(leads.count, 1)) },
+            storeLeadsPerSecond: Double(leads.count) / max(seconds, 1e-9),
+            storeCPUMicrosecondsPerLead: cpu / Double(max(leads.count, 1)) * 1e6,
+            leads: leads.count, envelopes: envelopes, commits: batches.count, syncs: syncer.syncs)
+    }
+
+    /// Routes `leads` through `pipeline` in the daemon's batches, as the routing loop does
+    /// (the frames copied out of the socket's message, owners that change, the store's rows),
+    /// with no socket and no store look-up.
+    static func route(_ leads: LeadSet, pipeline: inout LeadPipeline, partnerList: Int64, now: Int64) throws -> [StoreBatch] {
         let topic = Array("lead".utf8)
         var batches: [StoreBatch] = []
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let cpuBeforeRouting = ownCPUSeconds()
         for start in stride(from: 0, to: leads.count, by: batchSize) {
             _ = pipeline.beginBatch()
             var batch = StoreBatch()
             batch.createdAt = now
             for i in start..<min(start + batchSize, leads.count) {
-                // As the daemon receives it: the frames copied out of the socket's message.
                 let message = InboundMessage(frames: [topic, Array(leads.bytes[leads.starts[i]..<leads.starts[i + 1]])])
                 guard case .success(let lead) = pipeline.accept(message, from: .ingest) else {
                     throw BenchError("a bench lead was rejected")
@@ -76,28 +116,7 @@ enum StoreAlone {
             }
             batches.append(batch)
         }
-        let routingSeconds = ownCPUSeconds() - cpuBeforeRouting
-        let envelopes = batches.reduce(0) { $0 + $1.envelopes.count }
-
-        // (e) Commit them as the daemon does, timing from the first commit to the last sync.
-        let syncer = LogSyncer(store)
-        let checkpoints = Checkpointer(store)
-        checkpoints.start()
-        let started = Clock.now
-        let cpuBefore = ownCPUSeconds()
-        for batch in batches {
-            try store.commit(batch)
-            try syncer.request()
-        }
-        try syncer.finish()
-        let seconds = Double(Clock.now - started) / 1e9
-        let cpu = ownCPUSeconds() - cpuBefore
-        checkpoints.stop()
-        return Result(
-            routingMicrosecondsPerLead: routingSeconds / Double(max(leads.count, 1)) * 1e6,
-            storeLeadsPerSecond: Double(leads.count) / max(seconds, 1e-9),
-            storeCPUMicrosecondsPerLead: cpu / Double(max(leads.count, 1)) * 1e6,
-            leads: leads.count, envelopes: envelopes, commits: batches.count, syncs: syncer.syncs)
+        return batches
     }
 
     /// Syncs the log on a thread of its own: a sync asked for while one runs starts when it

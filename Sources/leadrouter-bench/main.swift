@@ -61,7 +61,17 @@ struct LeadRouterBench: ParsableCommand {
     @Flag(help: "Run every daemon with metrics on (metrics.bind on a free port; nothing scrapes it), to measure their cost.")
     var metrics = false
 
+    @Option(help: "Only count the mallocs of routing N leads through the routing core (row f: no daemon, no store) after a warm-up batch, and print them as JSON. The allocation budget test runs this.")
+    var allocations: Int?
+
+    @Flag(help: "Also count instructions per lead of rows (e) and (f): a second bench runs them under valgrind's callgrind (about a minute; needs valgrind).")
+    var instructions = false
+
+    @Option(help: .hidden)
+    var probeStoreRows: Int?
+
     func validate() throws {
+        if let allocations, allocations < 1 { throw ValidationError("--allocations must be at least 1") }
         if let leads, leads < 1 { throw ValidationError("--leads must be at least 1") }
         if let latencySeconds, latencySeconds <= 0 { throw ValidationError("--latency-seconds must be positive") }
         if let maxSeconds, maxSeconds <= 0 { throw ValidationError("--max-seconds must be positive") }
@@ -90,6 +100,15 @@ struct LeadRouterBench: ParsableCommand {
         defer {
             for source in interrupts { source.cancel() }
             RunningDaemons.killAll()
+        }
+        if let allocations {
+            let json = try RoutingProbes.allocations(leads: allocations, partners: partners)
+            print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
+        if let probeStoreRows {
+            try RoutingProbes.storeRowsUnderCallgrind(leads: probeStoreRows, partners: partners, workBase: tmpdir ?? NSTemporaryDirectory())
+            return
         }
         RunningDaemons.keepDirectories.store(keepTemp, ordering: .relaxed)
         RunningDaemons.withMetrics.store(metrics, ordering: .relaxed)
