@@ -13,6 +13,22 @@ using simdjson::dom::object;
 
 namespace {
 
+/// Where a value sits in the lead, such as `company.name` or `products[2]`: kept as views into
+/// the lead's keys and spelled out only for an error message, so reading a valid lead builds
+/// no string and allocates nothing.
+struct Path {
+    const Path *parent = nullptr;
+    std::string_view key;
+    int32_t index = -1;
+
+    std::string str() const {
+        std::string text = parent ? parent->str() : std::string();
+        if (index >= 0) return text + "[" + std::to_string(index) + "]";
+        if (!text.empty() && !key.empty()) text += ".";
+        return text + std::string(key);
+    }
+};
+
 struct Reader {
     lj_lead *out;
     char *scratch;
@@ -40,12 +56,13 @@ struct Reader {
         return "something else";
     }
 
-    int wrongType(const std::string &path, const char *expected, element value) {
+    int wrongType(const Path &at, const char *expected, element value) {
+        std::string path = at.str();
         return fail(LJ_INVALID_FIELD, path.c_str(), path + " must be " + expected + ", got " + describe(value));
     }
 
     /// A string field; null leaves it absent.
-    int string(element value, const std::string &path, lj_span &span) {
+    int string(element value, const Path &path, lj_span &span) {
         if (value.is_null()) return LJ_OK;
         if (!value.is_string()) return wrongType(path, "a string", value);
         std::string_view text = value.get_string().value_unsafe();
@@ -58,7 +75,7 @@ struct Reader {
     }
 
     /// A number field; null leaves it absent.
-    int number(element value, const std::string &path, int32_t &has, double &number) {
+    int number(element value, const Path &path, int32_t &has, double &number) {
         if (value.is_null()) return LJ_OK;
         if (!value.is_number()) return wrongType(path, "a number", value);
         number = value.get_double().value_unsafe();
@@ -68,14 +85,17 @@ struct Reader {
 
     /// Calls `each(key, value)` for every member, refusing a key in `known` given twice.
     template <size_t N, typename Each>
-    int members(object obj, const std::string &prefix, const char *const (&known)[N], Each each) {
+    int members(object obj, const Path &prefix, const char *const (&known)[N], Each each) {
         bool seen[N] = {};
         for (auto member : obj) {
             std::string_view key = member.key;
             for (size_t i = 0; i < N; i++) {
                 if (key != known[i]) continue;
-                std::string path = prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
-                if (seen[i]) return fail(LJ_INVALID_FIELD, path.c_str(), path + " is given twice; give each field once");
+                Path path{&prefix, key};
+                if (seen[i]) {
+                    std::string text = path.str();
+                    return fail(LJ_INVALID_FIELD, text.c_str(), text + " is given twice; give each field once");
+                }
                 seen[i] = true;
                 if (int rc = each(i, member.value, path)) return rc;
                 break;
@@ -84,12 +104,12 @@ struct Reader {
         return LJ_OK;
     }
 
-    int company(element value, const std::string &path) {
+    int company(element value, const Path &path) {
         if (value.is_null()) return LJ_OK;
         if (!value.is_object()) return wrongType(path, "an object", value);
         out->has_company = 1;
         static const char *const known[] = {"name", "domain", "country", "region", "postal_code", "employees"};
-        return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const std::string &p) {
+        return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const Path &p) {
             switch (i) {
             case 0: return string(v, p, out->company_name);
             case 1: return string(v, p, out->company_domain);
@@ -101,25 +121,26 @@ struct Reader {
         });
     }
 
-    int contact(element value, const std::string &path) {
+    int contact(element value, const Path &path) {
         if (value.is_null()) return LJ_OK;
         if (!value.is_object()) return wrongType(path, "an object", value);
         static const char *const known[] = {"name", "email", "title", "phone"};
         lj_span ignored{-1, 0};
-        return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const std::string &p) {
+        return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const Path &p) {
             return i == 1 ? string(v, p, out->contact_email) : string(v, p, ignored);
         });
     }
 
-    int products(element value, const std::string &path) {
+    int products(element value, const Path &path) {
         if (value.is_null()) return LJ_OK;
         if (!value.is_array()) return wrongType(path, "an array of strings", value);
         out->has_products = 1;
         int32_t index = 0;
         for (element item : value.get_array().value_unsafe()) {
-            std::string itemPath = path + "[" + std::to_string(index) + "]";
+            Path itemPath{&path, {}, index};
             if (index >= LJ_MAX_PRODUCTS) {
-                return fail(LJ_INVALID_FIELD, path.c_str(), path + " may list at most " + std::to_string(LJ_MAX_PRODUCTS) + " products");
+                std::string text = path.str();
+                return fail(LJ_INVALID_FIELD, text.c_str(), text + " may list at most " + std::to_string(LJ_MAX_PRODUCTS) + " products");
             }
             if (!item.is_string()) return wrongType(itemPath, "a string", item);
             if (int rc = string(item, itemPath, out->products[index])) return rc;
@@ -129,12 +150,12 @@ struct Reader {
         return LJ_OK;
     }
 
-    int qualification(element value, const std::string &path) {
+    int qualification(element value, const Path &path) {
         if (value.is_null()) return LJ_OK;
         if (!value.is_object()) return wrongType(path, "an object", value);
         out->has_qualification = 1;
         static const char *const known[] = {"need", "budget", "currency", "authority", "timeline_days"};
-        return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const std::string &p) {
+        return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const Path &p) {
             switch (i) {
             case 0: return string(v, p, out->need);
             case 1: return number(v, p, out->has_budget, out->budget);
@@ -152,7 +173,8 @@ struct Reader {
         static const char *const known[] = {"lead_id", "source", "kind", "received_at", "company", "contact",
                                             "products", "qualification", "estimated_value"};
         lj_span ignored{-1, 0};
-        return members(root.get_object().value_unsafe(), "", known, [&](size_t i, element v, const std::string &p) {
+        Path top;
+        return members(root.get_object().value_unsafe(), top, known, [&](size_t i, element v, const Path &p) {
             switch (i) {
             case 0: return string(v, p, out->lead_id);
             case 1: return string(v, p, out->source);

@@ -18,28 +18,36 @@ public enum AccountKey {
     public static func normalizedName(_ name: String) -> String {
         var cleaned = ""
         if name.utf8.allSatisfy({ $0 < 0x80 }) {
-            // ASCII, the common case: no Unicode tables needed.
+            // ASCII, the common case: no Unicode tables needed, and no buffer but the result's.
             // Words are runs of letters and digits, lower-cased; legal forms are dropped.
-            var out: [UInt8] = []
-            out.reserveCapacity(name.utf8.count)
-            var word: [UInt8] = []
-            func endWord() {
-                guard !word.isEmpty else { return }
-                if !legalFormBytes.contains(word) {
-                    if !out.isEmpty { out.append(0x20) }
-                    out.append(contentsOf: word)
+            let count = name.utf8.count
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * count + 1) { out in
+                var used = 0, wordStart = -1
+                func endWord() {
+                    guard wordStart >= 0 else { return }
+                    let word = UnsafeBufferPointer(rebasing: out[wordStart..<used])
+                    if legalFormBytes.contains(where: { $0.elementsEqual(word) }) {
+                        used = max(0, wordStart - 1)  // the word and the space before it
+                    }
+                    wordStart = -1
                 }
-                word.removeAll(keepingCapacity: true)
-            }
-            for b in name.utf8 {
-                switch b {
-                case 0x41...0x5A: word.append(b + 0x20)
-                case 0x61...0x7A, 0x30...0x39: word.append(b)
-                default: endWord()
+                for b in name.utf8 {
+                    let lower: UInt8
+                    switch b {
+                    case 0x41...0x5A: lower = b + 0x20
+                    case 0x61...0x7A, 0x30...0x39: lower = b
+                    default: endWord(); continue
+                    }
+                    if wordStart < 0 {
+                        if used > 0 { out[used] = 0x20; used += 1 }
+                        wordStart = used
+                    }
+                    out[used] = lower
+                    used += 1
                 }
+                endWord()
+                return String(decoding: UnsafeBufferPointer(rebasing: out[0..<used]), as: UTF8.self)
             }
-            endWord()
-            return String(decoding: out, as: UTF8.self)
         } else {
             for scalar in name.lowercased().unicodeScalars {
                 if CharacterSet.alphanumerics.contains(scalar) {

@@ -159,36 +159,60 @@ extension RoutingDecision {
     func writeCandidates(to json: inout JSONWriter, partnerList: Int64?) {
         json.objectField("candidates")
         // Buckets: 0 chosen, 1 eligible, 2... one per exclusion; written in first-seen order.
-        var firstSeen = [Int](repeating: Int.max, count: 2 + Exclusion.allCases.count)
-        for (position, code) in candidateCodes.enumerated() {
-            let bucket = Int(code >> 3) == chosenIndex ? 0 : 1 + Int(code & 7)
-            if firstSeen[bucket] == Int.max { firstSeen[bucket] = position }
-        }
-        let order = firstSeen.indices.filter { firstSeen[$0] != Int.max }.sorted { firstSeen[$0] < firstSeen[$1] }
-        if partnerList != nil, let groups = packedGroups() {
-            for bucket in order { json.field(dynamic: RoutingDecision.groupName(bucket), ascii: groups[bucket]) }
-        } else {
-            // Names (no partner list), or a group out of order: one pass per group.
-            var members: [Int] = []
-            var packed: [UInt8] = []
-            for bucket in order {
-                members.removeAll(keepingCapacity: true)
-                for code in candidateCodes[firstSeen[bucket]...] {
-                    let index = Int(code >> 3)
-                    if (index == chosenIndex ? 0 : 1 + Int(code & 7)) == bucket { members.append(index) }
-                }
-                if partnerList != nil {
-                    packed.removeAll(keepingCapacity: true)
-                    PackedPositions.encode(members, into: &packed)
-                    json.field(dynamic: RoutingDecision.groupName(bucket), ascii: packed)
+        // One pass finds where each bucket starts and whether its positions ascend; the
+        // bookkeeping lives on the stack, and packed groups are written straight into `json`.
+        let bucketCount = RoutingDecision.bucketNames.count
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * bucketCount) { scratch in
+            let firstSeen = UnsafeMutableBufferPointer(rebasing: scratch[0..<bucketCount])
+            let previous = UnsafeMutableBufferPointer(rebasing: scratch[bucketCount...])
+            firstSeen.initialize(repeating: Int.max)
+            previous.initialize(repeating: -1)
+            var ascending = true
+            for (position, code) in candidateCodes.enumerated() {
+                let index = Int(code >> 3), bucket = self.bucket(code)
+                if firstSeen[bucket] == Int.max { firstSeen[bucket] = position }
+                if index <= previous[bucket] { ascending = false }
+                previous[bucket] = index
+            }
+            while let bucket = firstSeen.indices.min(by: { firstSeen[$0] < firstSeen[$1] }), firstSeen[bucket] != Int.max {
+                let start = firstSeen[bucket]
+                firstSeen[bucket] = Int.max
+                if partnerList != nil && ascending {
+                    json.asciiField(dynamic: RoutingDecision.bucketNames[bucket]) { bytes in
+                        var last = -1
+                        for code in candidateCodes[start...] where self.bucket(code) == bucket {
+                            let index = Int(code >> 3)
+                            PackedPositions.appendGap(index - last - 1, to: &bytes)
+                            last = index
+                        }
+                    }
                 } else {
-                    json.arrayField(dynamic: RoutingDecision.groupName(bucket))
-                    for index in members { json.element(partnerIDs[index]) }
-                    json.endArray()
+                    writeGroupSorted(bucket, from: start, to: &json, packed: partnerList != nil)
                 }
             }
         }
         json.endObject()
+    }
+
+    /// The bucket of a candidate's code: 0 chosen, 1 eligible, 2... its exclusion.
+    @inline(__always)
+    private func bucket(_ code: UInt32) -> Int {
+        Int(code >> 3) == chosenIndex ? 0 : 1 + Int(code & 7)
+    }
+
+    /// One group written the slow way: names (no partner list), or positions out of order
+    /// (a registering partner from outside the territory, recorded last), sorted.
+    private func writeGroupSorted(_ bucket: Int, from start: Int, to json: inout JSONWriter, packed: Bool) {
+        let members = candidateCodes[start...].filter { self.bucket($0) == bucket }.map { Int($0 >> 3) }
+        if packed {
+            var bytes: [UInt8] = []
+            PackedPositions.encode(members, into: &bytes)
+            json.field(dynamic: RoutingDecision.bucketNames[bucket], ascii: bytes)
+        } else {
+            json.arrayField(dynamic: RoutingDecision.bucketNames[bucket])
+            for index in members { json.element(partnerIDs[index]) }
+            json.endArray()
+        }
     }
 
     /// Writes `"assignments"`: each assignment's topic, the `seq` it was published under, and its role.
@@ -207,25 +231,8 @@ extension RoutingDecision {
     }
 
     /// The record's name for candidate group `bucket`: 0 chosen, 1 eligible, then one per exclusion.
-    static func groupName(_ bucket: Int) -> String {
-        bucket == 0 ? "chosen" : bucket == 1 ? "eligible" : Exclusion.allCases[bucket - 2].rawValue
-    }
-
-    /// Each verdict group's positions, packed (``PackedPositions``), in one pass over the
-    /// candidates; `nil` when a group is not in ascending order (a registering partner from
-    /// outside the territory, recorded last), which the caller then sorts.
-    func packedGroups() -> [[UInt8]]? {
-        var groups = [[UInt8]](repeating: [], count: 2 + Exclusion.allCases.count)
-        var previous = [Int](repeating: -1, count: groups.count)
-        for code in candidateCodes {
-            let index = Int(code >> 3)
-            let bucket = index == chosenIndex ? 0 : 1 + Int(code & 7)
-            guard index > previous[bucket] else { return nil }
-            PackedPositions.appendGap(index - previous[bucket] - 1, to: &groups[bucket])
-            previous[bucket] = index
-        }
-        return groups
-    }
+    /// Each bucket's name in a record: `chosen`, `eligible`, then one per exclusion.
+    static let bucketNames = ["chosen", "eligible"] + Exclusion.allCases.map(\.rawValue)
 }
 
 /// A list of partner positions as a short ASCII string, for stored decision records: the

@@ -148,6 +148,14 @@ struct JSONWriter {
     }
 
     /// A string field whose value is ASCII that needs no escaping (``PackedPositions``).
+    /// A string field whose ASCII value (no escaping needed) `write` appends in place.
+    mutating func asciiField(dynamic name: String, _ write: (inout [UInt8]) -> Void) {
+        key(dynamic: name)
+        bytes.append(UInt8(ascii: "\""))
+        write(&bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     mutating func field(dynamic name: String, ascii value: [UInt8]) {
         key(dynamic: name)
         bytes.append(UInt8(ascii: "\""))

@@ -345,19 +345,24 @@ struct WireLead {
 
     /// Runs the reader; on failure the fields read before the problem are still filled in.
     static func scan(_ bytes: [UInt8]) -> (lead: WireLead, code: Int32, field: String, message: String) {
-        var out = lj_lead()
-        var scratch = [CChar](repeating: 0, count: bytes.count + 16)
-        let code = bytes.withUnsafeBufferPointer { input in
-            scratch.withUnsafeMutableBufferPointer { buffer in
-                lj_parse_lead(input.baseAddress, input.count, buffer.baseAddress, buffer.count, &out)
+        // The reader copies the strings' unescaped bytes into `scratch`: on the stack for a
+        // lead of ordinary size, so reading one allocates only the strings kept.
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 16) { scratch in
+            var out = lj_lead()
+            let code = bytes.withUnsafeBufferPointer { input in
+                lj_parse_lead(input.baseAddress, input.count, scratch.baseAddress, scratch.count, &out)
             }
+            return wire(out, code: code, scratch: UnsafeBufferPointer(scratch))
         }
+    }
+
+    /// The fields `lj_parse_lead` found, as Swift values.
+    private static func wire(_ out: lj_lead, code: Int32, scratch: UnsafeBufferPointer<CChar>)
+        -> (lead: WireLead, code: Int32, field: String, message: String) {
         func text(_ span: lj_span) -> String? {
             guard span.start >= 0 else { return nil }
-            return scratch.withUnsafeBufferPointer { buffer in
-                let start = UnsafeRawPointer(buffer.baseAddress! + Int(span.start)).assumingMemoryBound(to: UInt8.self)
-                return String(decoding: UnsafeBufferPointer(start: start, count: Int(span.length)), as: UTF8.self)
-            }
+            let start = UnsafeRawPointer(scratch.baseAddress! + Int(span.start)).assumingMemoryBound(to: UInt8.self)
+            return String(decoding: UnsafeBufferPointer(start: start, count: Int(span.length)), as: UTF8.self)
         }
         var wire = WireLead()
         wire.lead_id = text(out.lead_id)
@@ -371,10 +376,13 @@ struct WireLead {
         wire.contactEmail = text(out.contact_email)
         if out.has_products != 0 {
             let count = Int(out.product_count)
-            wire.products = withUnsafeBytes(of: out.products) { raw in
+            var products: [String] = []
+            products.reserveCapacity(count)
+            withUnsafeBytes(of: out.products) { raw in
                 let spans = raw.bindMemory(to: lj_span.self)
-                return (0..<count).compactMap { text(spans[$0]) }
+                for i in 0..<count { if let product = text(spans[i]) { products.append(product) } }
             }
+            wire.products = products
         }
         if out.has_qualification != 0 {
             wire.qualification = Qualification(

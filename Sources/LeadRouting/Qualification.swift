@@ -26,6 +26,7 @@ public struct Qualifier: Sendable {
     public func qualify(_ lead: LeadFacts) -> Qualification {
         let q = lead.qualification
         var signals: [Qualification.Signal] = []
+        signals.reserveCapacity(Qualification.signalNames.count)
         func add(_ name: String, _ weight: Int, _ fraction: Double) {
             let points = Int((Double(weight) * min(1, max(0, fraction))).rounded())
             signals.append(.init(name: name, points: points, possible: weight))

@@ -83,6 +83,7 @@ extension AccountKey {
         }
         let name = normalizedName(companyName)
         var all: [String] = []
+        all.reserveCapacity(2)
         if let domain { all.append("d:" + domain) }
         if !name.isEmpty { all.append("n:" + name) }
         return LeadAccount(domain: domain, all: all, describe: domain ?? companyName)

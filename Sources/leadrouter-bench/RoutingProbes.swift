@@ -20,7 +20,8 @@ enum RoutingProbes {
     static func allocations(leads: Int, partners count: Int) throws -> [String: Any] {
         let partners = LeadFactory.partners(count)
         var pipeline = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // A fixed time: the count must not depend on when it runs.
+        let now: Int64 = 1_764_547_200_000
         _ = try StoreAlone.route(LeadSet(0..<warmupLeads, prefix: "warm"), pipeline: &pipeline, partnerList: 1, now: now)
         let counted = LeadSet(0..<leads, prefix: "alloc")
         let cpuBefore = ownCPUSeconds()
@@ -31,7 +32,12 @@ enum RoutingProbes {
         }
         let cpu = ownCPUSeconds() - cpuBefore
         guard let mallocs else { throw BenchError("malloc is not interposed in this process: cannot count allocations") }
-        return ["leads": leads, "partners": count, "warmup_leads": warmupLeads, "batches": batches.count,
+        #if DEBUG
+        let build = "debug"
+        #else
+        let build = "release"
+        #endif
+        return ["build": build, "leads": leads, "partners": count, "warmup_leads": warmupLeads, "batches": batches.count,
                 "mallocs": mallocs, "mallocs_per_lead": Double(mallocs) / Double(max(leads, 1)),
                 "cpu_us_per_lead": round1(cpu / Double(max(leads, 1)) * 1e6)]
     }
