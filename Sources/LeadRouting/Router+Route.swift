@@ -11,6 +11,22 @@ extension Router {
         var registered: Int?
     }
 
+    /// `grade A (score 80)`, for the reasons; the common ones (scores 0-100) made once.
+    static func gradeText(_ grade: Grade, _ score: Int) -> String {
+        guard (0...100).contains(score) else { return "grade \(grade.rawValue) (score \(score))" }
+        let index = switch grade {  // not `Grade.allCases`, which builds an array on each call
+        case .A: 0
+        case .B: 1
+        case .C: 2
+        case .D: 3
+        }
+        return gradeTexts[index * 101 + score]
+    }
+
+    private static let gradeTexts: [String] = [Grade.A, .B, .C, .D].flatMap { grade in
+        (0...100).map { "grade \(grade.rawValue) (score \($0))" }
+    }
+
     /// Routes one lead at `context.now`, advancing rotation and capacity state.
     public mutating func route(_ lead: LeadFacts, context: RoutingContext = RoutingContext(now: 0)) -> RoutingDecision {
         let now = context.now
@@ -36,7 +52,7 @@ extension Router {
         let gradeRefusals = judge(
             candidateList, leadProducts, grade, now, exclusions: &exclusions, eligible: &eligible, omittedCounts: &omittedCounts)
         let keys = lead.account
-        let gradeText = "grade \(grade.rawValue) (score \(qualification.score))"
+        let gradeText = Router.gradeText(grade, qualification.score)
         let choice = choose(lead, eligible: eligible, previousOwner: context.previousOwner, now: now, gradeText: gradeText)
         let chosen = choice.chosen
         var rule = choice.rule

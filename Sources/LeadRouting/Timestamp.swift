@@ -10,7 +10,30 @@ public enum Timestamp {
         let min = msOfDay / 60_000 % 60
         let s = msOfDay / 1000 % 60
         let milli = msOfDay % 1000
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(min, 2)):\(pad(s, 2)).\(pad(milli, 3))Z"
+        guard (0...9999).contains(y) else {
+            return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(min, 2)):\(pad(s, 2)).\(pad(milli, 3))Z"
+        }
+        // The common case, digit by digit into 24 bytes: no interpolation, no padding strings.
+        return String(unsafeUninitializedCapacity: 24) { out in
+            var at = 0
+            func put(_ value: Int64, _ width: Int, then separator: UInt8) {
+                var v = value
+                for i in stride(from: width - 1, through: 0, by: -1) {
+                    out[at + i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+                out[at + width] = separator
+                at += width + 1
+            }
+            put(y, 4, then: UInt8(ascii: "-"))
+            put(m, 2, then: UInt8(ascii: "-"))
+            put(d, 2, then: UInt8(ascii: "T"))
+            put(h, 2, then: UInt8(ascii: ":"))
+            put(min, 2, then: UInt8(ascii: ":"))
+            put(s, 2, then: UInt8(ascii: "."))
+            put(milli, 3, then: UInt8(ascii: "Z"))
+            return at
+        }
     }
 
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
