@@ -162,32 +162,48 @@ extension RoutingDecision {
         // One pass finds where each bucket starts and whether its positions ascend; the
         // bookkeeping lives on the stack, and packed groups are written straight into `json`.
         let bucketCount = RoutingDecision.bucketNames.count
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * bucketCount) { scratch in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * bucketCount) { scratch in
             let firstSeen = UnsafeMutableBufferPointer(rebasing: scratch[0..<bucketCount])
-            let previous = UnsafeMutableBufferPointer(rebasing: scratch[bucketCount...])
+            let previous = UnsafeMutableBufferPointer(rebasing: scratch[bucketCount..<2 * bucketCount])
+            let starts = UnsafeMutableBufferPointer(rebasing: scratch[2 * bucketCount..<3 * bucketCount])
+            let ends = UnsafeMutableBufferPointer(rebasing: scratch[(3 * bucketCount)...])
             firstSeen.initialize(repeating: Int.max)
             previous.initialize(repeating: -1)
+            ends.initialize(repeating: 0)
             var ascending = true
             for (position, code) in candidateCodes.enumerated() {
                 let index = Int(code >> 3), bucket = self.bucket(code)
                 if firstSeen[bucket] == Int.max { firstSeen[bucket] = position }
                 if index <= previous[bucket] { ascending = false }
                 previous[bucket] = index
+                ends[bucket] += PackedPositions.maxGapBytes
             }
-            while let bucket = firstSeen.indices.min(by: { firstSeen[$0] < firstSeen[$1] }), firstSeen[bucket] != Int.max {
-                let start = firstSeen[bucket]
-                firstSeen[bucket] = Int.max
-                if partnerList != nil && ascending {
-                    json.asciiField(dynamic: RoutingDecision.bucketNames[bucket]) { bytes in
-                        var last = -1
-                        for code in candidateCodes[start...] where self.bucket(code) == bucket {
-                            let index = Int(code >> 3)
-                            PackedPositions.appendGap(index - last - 1, to: &bytes)
-                            last = index
-                        }
-                    }
-                } else {
-                    writeGroupSorted(bucket, from: start, to: &json, packed: partnerList != nil)
+            guard partnerList != nil && ascending else {
+                while let bucket = firstSeen.indices.min(by: { firstSeen[$0] < firstSeen[$1] }), firstSeen[bucket] != Int.max {
+                    writeGroupSorted(bucket, from: firstSeen[bucket], to: &json, packed: partnerList != nil)
+                    firstSeen[bucket] = Int.max
+                }
+                return
+            }
+            // Each bucket's packed positions in a region of one stack buffer, in one pass;
+            // then the regions in first-seen order.
+            var offset = 0
+            for bucket in 0..<bucketCount {
+                starts[bucket] = offset
+                offset += ends[bucket]
+                ends[bucket] = starts[bucket]
+            }
+            previous.update(repeating: -1)
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(offset, 1)) { bytes in
+                for code in candidateCodes {
+                    let index = Int(code >> 3), bucket = self.bucket(code)
+                    ends[bucket] += PackedPositions.writeGap(index - previous[bucket] - 1, to: bytes.baseAddress! + ends[bucket])
+                    previous[bucket] = index
+                }
+                while let bucket = firstSeen.indices.min(by: { firstSeen[$0] < firstSeen[$1] }), firstSeen[bucket] != Int.max {
+                    json.field(dynamic: RoutingDecision.bucketNames[bucket],
+                               ascii: UnsafeBufferPointer(rebasing: bytes[starts[bucket]..<ends[bucket]]))
+                    firstSeen[bucket] = Int.max
                 }
             }
         }
@@ -257,6 +273,22 @@ public enum PackedPositions {
             appendGap(position - previous - 1, to: &bytes)
             previous = position
         }
+    }
+
+    /// The most characters one gap takes: a partner index below 2^35.
+    static let maxGapBytes = 7
+
+    /// Writes `gap` at `out` as ``appendGap(_:to:)`` appends it; returns the bytes written.
+    @inline(__always)
+    static func writeGap(_ gap: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var gap = gap, count = 0
+        while gap >= 32 {
+            out[count] = alphabet[32 | (gap & 31)]
+            gap >>= 5
+            count += 1
+        }
+        out[count] = alphabet[gap]
+        return count + 1
     }
 
     @inline(__always)

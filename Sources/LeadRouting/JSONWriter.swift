@@ -147,20 +147,17 @@ struct JSONWriter {
         needsComma = false
     }
 
-    /// A string field whose value is ASCII that needs no escaping (``PackedPositions``).
-    /// A string field whose ASCII value (no escaping needed) `write` appends in place.
-    mutating func asciiField(dynamic name: String, _ write: (inout [UInt8]) -> Void) {
-        key(dynamic: name)
-        bytes.append(UInt8(ascii: "\""))
-        write(&bytes)
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    mutating func field(dynamic name: String, ascii value: [UInt8]) {
+    /// A string field whose value is ASCII that needs no escaping (``PackedPositions``), lent.
+    mutating func field(dynamic name: String, ascii value: UnsafeBufferPointer<UInt8>) {
         key(dynamic: name)
         bytes.append(UInt8(ascii: "\""))
         bytes.append(contentsOf: value)
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// The same, from an array.
+    mutating func field(dynamic name: String, ascii value: [UInt8]) {
+        value.withUnsafeBufferPointer { field(dynamic: name, ascii: $0) }
     }
 
     mutating func element(_ value: String) {

@@ -60,15 +60,15 @@ extension LeadStore {
         leadRows.reserveCapacity(leads.count)
         for lead in leads {
             defer { leadRows[lead.leadID] = db.lastInsertedRowID }
-            try RawSQL.run(insertLead, db) { s in
+            try RawSQL.run(insertLead, db, lending: lead.decision, lead.lead) { s, decision, bytes in
                 RawSQL.text(s, 1, lead.leadID)
                 RawSQL.text(s, 2, lead.channel)
                 sqlite3_bind_int64(s, 3, lead.receivedAt)
                 sqlite3_bind_int64(s, 4, lead.routedAt)
                 RawSQL.text(s, 5, lead.assignmentID)
                 if let partner = lead.partnerID { RawSQL.text(s, 6, partner) } else { sqlite3_bind_null(s, 6) }
-                RawSQL.text(s, 7, bytes: lead.decision)
-                RawSQL.blob(s, 8, lead.lead)
+                RawSQL.lent(s, 7, decision, text: true)
+                RawSQL.lent(s, 8, bytes)
             }
         }
         return leadRows
@@ -93,17 +93,17 @@ extension LeadStore {
                 trimmed.append(contentsOf: envelope.envelope[..<leadRange.lowerBound])
                 trimmed.append(contentsOf: envelope.envelope[leadRange.upperBound...])
             }
-            try RawSQL.run(insertEnvelope, db) { s in
+            let stored = leadRange == nil ? envelope.envelope : trimmed
+            try RawSQL.run(insertEnvelope, db, lending: stored, []) { s, bytes, _ in
                 RawSQL.text(s, 1, envelope.topic)
                 sqlite3_bind_int64(s, 2, Int64(envelope.seq))
                 if let leadID { RawSQL.text(s, 3, leadID) } else { sqlite3_bind_null(s, 3) }
                 sqlite3_bind_int64(s, 4, batch.createdAt)
+                RawSQL.lent(s, 5, bytes)
                 if let leadRange, let leadRow {
-                    RawSQL.blob(s, 5, trimmed)
                     sqlite3_bind_int64(s, 6, Int64(leadRange.lowerBound))
                     sqlite3_bind_int64(s, 7, leadRow)
                 } else {
-                    RawSQL.blob(s, 5, envelope.envelope)
                     sqlite3_bind_null(s, 6)
                     sqlite3_bind_null(s, 7)
                 }

@@ -74,6 +74,31 @@ enum RawSQL {
         return body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count))
     }
 
+    /// Binds `bytes` as a blob (or text) that SQLite reads in place, without copying it:
+    /// only inside ``run(_:_:lending:bind:)``, which steps while `bytes` is lent and clears
+    /// the binding before returning.
+    static func lent(_ s: OpaquePointer, _ index: Int32, _ bytes: UnsafeRawBufferPointer, text: Bool = false) {
+        let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+        if text {
+            _ = sqlite3_bind_text(s, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+        } else {
+            _ = sqlite3_bind_blob(s, index, base, Int32(bytes.count), nil)
+        }
+    }
+
+    /// ``run(_:_:bind:)`` with two byte arrays lent to `bind` for ``lent(_:_:_:text:)``
+    /// (`SQLITE_STATIC`: the row's largest values, the lead and its record, are not copied
+    /// before SQLite copies them into the page).
+    static func run(_ statement: Statement, _ db: Database, lending first: [UInt8], _ second: [UInt8],
+                    bind: (OpaquePointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) throws {
+        try first.withUnsafeBytes { a in
+            try second.withUnsafeBytes { b in
+                defer { sqlite3_clear_bindings(statement.sqliteStatement) }
+                try run(statement, db) { s in bind(s, a, b) }
+            }
+        }
+    }
+
     /// Binds with `bind`, steps once, resets; a failure becomes GRDB's DatabaseError.
     static func run(_ statement: Statement, _ db: Database, bind: (OpaquePointer) -> Void) throws {
         let s = statement.sqliteStatement
