@@ -16,49 +16,61 @@ public enum AccountKey {
 
     /// `Acme Corp., Inc.` → `acme`: lower case, punctuation dropped, legal-form words removed.
     public static func normalizedName(_ name: String) -> String {
+        if let ascii = normalizedASCIIName(name, prefix: "") { return ascii }
         var cleaned = ""
-        if name.utf8.allSatisfy({ $0 < 0x80 }) {
-            // ASCII, the common case: no Unicode tables needed, and no buffer but the result's.
-            // Words are runs of letters and digits, lower-cased; legal forms are dropped.
-            let count = name.utf8.count
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * count + 1) { out in
-                var used = 0, wordStart = -1
-                func endWord() {
-                    guard wordStart >= 0 else { return }
-                    let word = UnsafeBufferPointer(rebasing: out[wordStart..<used])
-                    if legalFormBytes.contains(where: { $0.elementsEqual(word) }) {
-                        used = max(0, wordStart - 1)  // the word and the space before it
-                    }
-                    wordStart = -1
-                }
-                for b in name.utf8 {
-                    let lower: UInt8
-                    switch b {
-                    case 0x41...0x5A: lower = b + 0x20
-                    case 0x61...0x7A, 0x30...0x39: lower = b
-                    default: endWord(); continue
-                    }
-                    if wordStart < 0 {
-                        if used > 0 { out[used] = 0x20; used += 1 }
-                        wordStart = used
-                    }
-                    out[used] = lower
-                    used += 1
-                }
-                endWord()
-                return String(decoding: UnsafeBufferPointer(rebasing: out[0..<used]), as: UTF8.self)
-            }
-        } else {
-            for scalar in name.lowercased().unicodeScalars {
-                if CharacterSet.alphanumerics.contains(scalar) {
-                    cleaned.unicodeScalars.append(scalar)
-                } else {
-                    cleaned.append(" ")
-                }
+        for scalar in name.lowercased().unicodeScalars {
+            if CharacterSet.alphanumerics.contains(scalar) {
+                cleaned.unicodeScalars.append(scalar)
+            } else {
+                cleaned.append(" ")
             }
         }
         let words = cleaned.split(separator: " ").map(String.init).filter { !legalForms.contains($0) }
         return words.joined(separator: " ")
+    }
+
+    /// `n:` and the normalised name, or `nil` when nothing is left of it: the account key,
+    /// made in one allocation for an ASCII name.
+    static func nameKey(_ name: String) -> String? {
+        if let ascii = normalizedASCIIName(name, prefix: "n:") { return ascii.utf8.count > 2 ? ascii : nil }
+        let normalized = normalizedName(name)
+        return normalized.isEmpty ? nil : "n:" + normalized
+    }
+
+    /// ``normalizedName(_:)`` of an ASCII name, after `prefix`, with no buffer but the
+    /// result's; `nil` when `name` is not ASCII. Words are runs of letters and digits,
+    /// lower-cased; legal forms are dropped.
+    private static func normalizedASCIIName(_ name: String, prefix: StaticString) -> String? {
+        guard name.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        let start = prefix.utf8CodeUnitCount
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: start + 2 * name.utf8.count + 1) { out in
+            prefix.withUTF8Buffer { for (i, b) in $0.enumerated() { out[i] = b } }
+            var used = start, wordStart = -1
+            func endWord() {
+                guard wordStart >= 0 else { return }
+                let word = UnsafeBufferPointer(rebasing: out[wordStart..<used])
+                if legalFormBytes.contains(where: { $0.elementsEqual(word) }) {
+                    used = max(start, wordStart - 1)  // the word and the space before it
+                }
+                wordStart = -1
+            }
+            for b in name.utf8 {
+                let lower: UInt8
+                switch b {
+                case 0x41...0x5A: lower = b + 0x20
+                case 0x61...0x7A, 0x30...0x39: lower = b
+                default: endWord(); continue
+                }
+                if wordStart < 0 {
+                    if used > start { out[used] = 0x20; used += 1 }
+                    wordStart = used
+                }
+                out[used] = lower
+                used += 1
+            }
+            endWord()
+            return String(decoding: UnsafeBufferPointer(rebasing: out[0..<used]), as: UTF8.self)
+        }
     }
 
     /// ``legalForms`` as bytes, for the ASCII path.

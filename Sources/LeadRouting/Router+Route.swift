@@ -122,16 +122,16 @@ extension Router {
         } else if let owner = keys.all.lazy.compactMap({ [ownedAccounts] in ownedAccounts[$0] }).first(where: { eligible.contains($0) }) {
             choice.chosen = owner
             choice.rule = .account
-            choice.reasons = staticReasons(owner, lead) + [gradeText, "account \(keys.describe) owned by \(partners[owner].id)"]
+            choice.reasons = staticReasons(owner, lead, then: gradeText, "account \(keys.describe) owned by \(partners[owner].id)")
         } else if let previous = previousOwner, let owner = indexByID[previous], eligible.contains(owner) {
             choice.chosen = owner
             choice.rule = .affinity
-            choice.reasons = staticReasons(owner, lead) + [gradeText, "account \(keys.describe) was routed to \(previous) before"]
+            choice.reasons = staticReasons(owner, lead, then: gradeText, "account \(keys.describe) was routed to \(previous) before")
         } else if !eligible.isEmpty {
             let pick = rotate(eligible)
             choice.chosen = pick.index
             choice.rule = eligible.count == 1 ? .onlyEligible : .rotation
-            choice.reasons = staticReasons(pick.index, lead) + [gradeText]
+            choice.reasons = staticReasons(pick.index, lead, then: gradeText)
             if let minimum = partners[pick.index].minGrade { choice.reasons.append("meets min_grade \(minimum.rawValue)") }
             choice.reasons.append(eligible.count == 1
                 ? "only eligible partner"
@@ -189,8 +189,21 @@ extension Router {
         decision.candidatesOmitted = omitted
     }
 
-    func staticReasons(_ i: Int, _ lead: LeadFacts) -> [String] {
-        (try? Router.eligibility(of: partners[i], for: lead).get()) ?? []
+    /// Why partner `i` matches `lead` (its territory, its products), then `first` and
+    /// `second`, in one array with room for the two reasons a rotation adds: the reasons of a
+    /// lead are one allocation.
+    func staticReasons(_ i: Int, _ lead: LeadFacts, then first: String, _ second: String? = nil) -> [String] {
+        var reasons: [String] = []
+        reasons.reserveCapacity(6)
+        // As ``Router/eligibility(of:for:)`` gives them, without its array.
+        let partner = partners[i]
+        if partner.active, let territory = Router.territoryMatch(partner, lead), let product = Router.productMatch(partner, lead) {
+            reasons.append(territory)
+            reasons.append(product)
+        }
+        reasons.append(first)
+        if let second { reasons.append(second) }
+        return reasons
     }
 
     /// Smooth weighted rotation (nginx's algorithm) over the eligible partners only: each

@@ -81,11 +81,10 @@ extension AccountKey {
             let fromMail = normalizedDomain(String(email[email.index(after: at)...]))
             if !fromMail.isEmpty && !freemail.contains(fromMail) { domain = fromMail }
         }
-        let name = normalizedName(companyName)
         var all: [String] = []
         all.reserveCapacity(2)
         if let domain { all.append("d:" + domain) }
-        if !name.isEmpty { all.append("n:" + name) }
+        if let name = nameKey(companyName) { all.append(name) }
         return LeadAccount(domain: domain, all: all, describe: domain ?? companyName)
     }
 }
