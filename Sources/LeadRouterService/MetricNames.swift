@@ -17,6 +17,7 @@ public enum MetricName {
     public static let routeSeconds = "leadrouter_route_seconds"
     public static let storeCommitSeconds = "leadrouter_store_commit_seconds"
     public static let storeSyncSeconds = "leadrouter_store_sync_seconds"
+    public static let loopPauseSeconds = "leadrouter_loop_pause_seconds"
     public static let openOffers = "leadrouter_open_offers"
     public static let batchMessages = "leadrouter_batch_messages"
     public static let heldMessages = "leadrouter_held_messages"
@@ -44,6 +45,7 @@ public enum MetricName {
         routeSeconds: "Seconds from a lead being taken off its socket to its envelopes being published.",
         storeCommitSeconds: "Seconds one batch's commit to the store took.",
         storeSyncSeconds: "Seconds one sync of the store's log to disk took.",
+        loopPauseSeconds: "Seconds the routing thread spent in one step that messages waiting on its sockets sit out, by part (route, commit, wait_commit, wait_sync, checkpoint, timers, publish).",
         openOffers: "Cases waiting on a deadline: open offers, pools and follow-ups.",
         batchMessages: "Messages in the last batch taken off the sockets (2048, the most, means a backlog).",
         heldMessages: "Messages held while a sync of the store's log runs.",
@@ -70,6 +72,12 @@ enum MetricBuckets {
         .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
         .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
         .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(10),
+    ]
+    /// One step of the routing thread: from 50 µs to 5 s, with 1 ms (a stall) a bound.
+    static let pause: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
     ]
     /// One commit or one log sync: from 50 µs to 5 s.
     static let store: [Duration] = [

@@ -9,6 +9,7 @@ extension RouterMetrics {
         factory.durationHistogramBuckets[MetricName.routeSeconds] = MetricBuckets.route
         factory.durationHistogramBuckets[MetricName.storeCommitSeconds] = MetricBuckets.store
         factory.durationHistogramBuckets[MetricName.storeSyncSeconds] = MetricBuckets.store
+        factory.durationHistogramBuckets[MetricName.loopPauseSeconds] = MetricBuckets.pause
         return factory
     }
 }

@@ -28,6 +28,8 @@ public final class RouterMetrics: Sendable {
     let routeSeconds: CoreMetrics.Timer
     let storeCommitSeconds: CoreMetrics.Timer
     let storeSyncSeconds: CoreMetrics.Timer
+    /// One per ``LoopPauses/Part``, in its order.
+    let loopPauseSeconds: [CoreMetrics.Timer]
     let openOffers: Gauge
     let batchMessages: Gauge
     let heldMessages: Gauge
@@ -81,6 +83,9 @@ public final class RouterMetrics: Sendable {
         routeSeconds = CoreMetrics.Timer(label: MetricName.routeSeconds, factory: factory)
         storeCommitSeconds = CoreMetrics.Timer(label: MetricName.storeCommitSeconds, factory: factory)
         storeSyncSeconds = CoreMetrics.Timer(label: MetricName.storeSyncSeconds, factory: factory)
+        loopPauseSeconds = LoopPauses.Part.allCases.map {
+            CoreMetrics.Timer(label: MetricName.loopPauseSeconds, dimensions: [("part", $0.label)], factory: factory)
+        }
         openOffers = gauge(MetricName.openOffers)
         batchMessages = gauge(MetricName.batchMessages)
         heldMessages = gauge(MetricName.heldMessages)

@@ -106,11 +106,15 @@ extension RoutingEngine {
         // Partner actions and deadlines read cases from the store: it must hold every batch
         // routed before this one.
         if (!input.control.isEmpty || !input.due.isEmpty) && committing != nil { collectCommit(waiting: true) }
+        var started = ContinuousClock.now
         var prepared = prepare(input)
+        pauses.add(.route, since: started)
         if committing != nil, !collectCommit(waiting: true) {
             // The batch in flight failed and the pipeline went back to before it, which this
             // batch was routed on top of: route it again from there.
+            started = ContinuousClock.now
             prepared = prepare(input)
+            pauses.add(.route, since: started)
         }
         let ready: PreparedBatch
         switch prepared {
@@ -130,7 +134,10 @@ extension RoutingEngine {
             committing = ready
             return
         }
-        committed(ready, Result { () throws(StoreError) in try store.commit(storeBatch, published: published, timer: timer) })
+        started = ContinuousClock.now
+        let result = Result { () throws(StoreError) in try store.commit(storeBatch, published: published, timer: timer) }
+        pauses.add(.commit, since: started)
+        committed(ready, result)
     }
 
     /// Validates, de-duplicates and routes a batch, and builds what its commit writes. Fails

@@ -21,6 +21,8 @@ extension RoutingEngine {
 
     /// Answers a durable batch's intake clients and publishes its envelopes.
     func release(_ batch: CommittedBatch) {
+        let started = ContinuousClock.now
+        defer { pauses.add(.publish, since: started) }
         let now = clock.now
         for rejection in batch.rejections { duties.logRejection(rejection, now: now) }
         // Durable now: replay may serve them as soon as a client hears it was accepted.
@@ -37,10 +39,24 @@ extension RoutingEngine {
     /// when `waiting`; false when it failed.
     @discardableResult
     func collectCommit(waiting: Bool) -> Bool {
-        guard let inFlight = committing, let result = waiting ? committer.waitForResult() : committer.result() else { return true }
+        guard let inFlight = committing, let result = waiting ? waitForCommit() : committer.result() else { return true }
         committing = nil
         committed(inFlight, result)
         return (try? result.get()) != nil
+    }
+
+    /// The commit in flight's result, once it has ended: the wait counted as a pause.
+    private func waitForCommit() -> Result<Void, StoreError>? {
+        let started = ContinuousClock.now
+        defer { pauses.add(.waitCommit, since: started) }
+        return committer.waitForResult()
+    }
+
+    /// The sync in flight's result, once it has ended: the wait counted as a pause.
+    private func waitForSync(_ syncer: WorkerThread) -> Result<Void, StoreError> {
+        let started = ContinuousClock.now
+        defer { pauses.add(.waitSync, since: started) }
+        return syncer.waitForResult()
     }
 
     /// Releases the batches of a sync that has ended, and starts the next one. With many
@@ -48,7 +64,7 @@ extension RoutingEngine {
     func collectSync() {
         if let syncer, durability.syncInFlight {
             if durability.mustWaitForSync {
-                perform(durability.syncEnded(syncer.waitForResult(), now: clock.now))
+                perform(durability.syncEnded(waitForSync(syncer), now: clock.now))
             } else if let result = syncer.result() {
                 perform(durability.syncEnded(result, now: clock.now))
             }
@@ -64,7 +80,7 @@ extension RoutingEngine {
         guard let syncer else { return }
         while !hasFailed && !durability.isSettled {
             perform(durability.startSyncIfDue(now: clock.now))
-            perform(durability.syncEnded(syncer.waitForResult(), now: clock.now))
+            perform(durability.syncEnded(waitForSync(syncer), now: clock.now))
         }
     }
 

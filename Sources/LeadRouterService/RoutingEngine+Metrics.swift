@@ -152,6 +152,8 @@ extension RoutingEngine {
         fold.foldCounts(counters, storageFailures: storageFailures, refusedSubscriptions: sockets.feed.refusedSubscriptions)
         fold.setGauges([offers.count, batchSize, held.count, durability.heldBatches, storageFailing ? 1 : 0])
         fold.takeCensus(of: pipeline.router, now: clock.now, wallMilliseconds: clock.wallMilliseconds)
+        let loopPause = fold.metrics.loopPauseSeconds
+        pauses.takeUnfolded { part, nanoseconds in loopPause[part.rawValue].recordNanoseconds(nanoseconds) }
     }
 
     /// For SIGHUP reload, once per attempt: counts it (`leadrouter_config_reloads_total`)

@@ -25,6 +25,7 @@ extension RoutingEngine {
         try stopIfSyncFailed()
         saveAtCleanStop()
         sockets.close(lingerMilliseconds: RoutingEngine.publishLingerMilliseconds)
+        logger.notice("routing thread pauses of 1 ms or more since start, and the longest, by part: \(pauses.summary)")
         logger.info("leadrouterd stopped", metadata: LoopDuties.metadata(counters, storageFailures: storageFailures))
     }
 

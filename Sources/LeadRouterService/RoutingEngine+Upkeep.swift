@@ -105,7 +105,8 @@ extension RoutingEngine {
         upkeep.checkpointsSeen = completed
         upkeep.lastCheckpointFinish = now
         do {
-            let started = clock.now
+            let started = clock.now, pauseStarted = ContinuousClock.now
+            defer { pauses.add(.checkpoint, since: pauseStarted) }
             if let result = try store.finishCheckpoint() {
                 logger.debug("finished a checkpoint between commits", metadata: [
                     "wal_pages": "\(result.walPages)", "checkpointed": "\(result.checkpointed)",

@@ -40,6 +40,8 @@ final class RoutingEngine {
     var counters = PipelineCounters()
     /// With metrics on: what the loop counted and has not yet folded into the instruments.
     var metricsFold: MetricsFold?
+    /// How long the routing thread's blocking steps took (``LoopPauses``).
+    var pauses: LoopPauses
 
     /// Commits a batch of ``pipelineBatch`` or more while the next is routed; `committing`
     /// is the batch whose commit is in flight.
@@ -88,6 +90,7 @@ final class RoutingEngine {
         upkeep = StoreUpkeep(now: now, registrationsVersion: recovered.registrationsVersion, partnerList: recovered.partnerList)
         duties = LoopDuties(notifier: notifier, logger: logger, now: now)
         metricsFold = loop.metrics.map { MetricsFold(metrics: $0, now: now) }
+        pauses = LoopPauses(keepsForMetrics: loop.metrics != nil)
         let wakeup = loop.wakeup
         committer = WorkerThread(label: "leadrouter-commit") { wakeup.signal() }
         syncer = store.syncsLogOnRequest ? WorkerThread(label: "leadrouter-log-sync") { wakeup.signal() } : nil
@@ -169,6 +172,9 @@ final class RoutingEngine {
     func fireDueTimers() {
         let now = clock.now
         for timer in deadlines.takeDue(now: now) {
+            // Finishing a checkpoint counts as a pause of its own (`checkpoint`).
+            let started = ContinuousClock.now
+            defer { if timer != .idleCheckpoint { pauses.add(.timers, since: started) } }
             switch timer {
             case .heartbeats:
                 sendHeartbeats(now: now)

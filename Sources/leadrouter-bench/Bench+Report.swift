@@ -106,6 +106,9 @@ extension Bench {
         if let lag = r.latency10k?.sendLag ?? r.rawLatency10k?.sendLag {
             out += "  the bench's own lateness against the schedule at 10,000/s: p50 \(Table.ms(lag.p50)) ms, p99 \(Table.ms(lag.p99)) ms (included above)\n"
         }
+        if let pauses = r.pauses10k {
+            out += "  (a) the routing thread at 10,000/s (leadrouter_loop_pause_seconds): \(pauses.summary)\n"
+        }
         out += "\n"
         return out
     }
@@ -209,7 +212,12 @@ extension Bench {
         j.put("p999_ms_at_10k", r.latency10k?.summary?.p999, round3)
         var latency: [String: Any] = [:]
         if let l = r.latency1k { latency["durable_1k"] = l.json }
-        if let l = r.latency10k { latency["durable_10k"] = l.json }
+        if let l = r.latency10k {
+            var json = l.json
+            if let pauses = r.pauses10k { json["routing_thread_pauses"] = pauses.json }
+            latency["durable_10k"] = json
+        }
+        j.put("stalls_over_1ms_at_10k", r.pauses10k.map { Double($0.stalls) })
         if let l = r.relaxedLatency10k { latency["relaxed_10k"] = l.json }
         if let l = r.rawLatency10k { latency["raw_10k"] = l.json }
         if let g = r.replayUnderLoad { latency["replay_under_load"] = g.json }

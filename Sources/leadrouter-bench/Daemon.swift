@@ -144,7 +144,7 @@ final class DaemonProcess {
     ///   - stateDir: the store's directory; `nil` for a fresh one inside the work directory.
     ///   - durability: `nil` leaves `store.durability` at its default (as shipped).
     init(label: String, executable: String, partnersYAML: String, workBase: String, stateDir: String?, durability: Durability?,
-         extraYAML: String = "", withControl: Bool = false) throws {
+         extraYAML: String = "", withControl: Bool = false, metrics: Bool = false) throws {
         self.label = label
         self.executable = executable
         work = try TemporaryDirectory(base: workBase, label: label)
@@ -173,7 +173,7 @@ final class DaemonProcess {
         if let durability { config += "store:\n  durability: \(durability.rawValue)\n" }
         if withControl { config += "control:\n  bind: \"\(control)\"\n" }
         if !extraYAML.isEmpty { config += extraYAML + "\n" }
-        if RunningDaemons.withMetrics.load(ordering: .relaxed) { config += "metrics:\n  bind: \"127.0.0.1:0\"\n" }
+        if metrics || RunningDaemons.withMetrics.load(ordering: .relaxed) { config += "metrics:\n  bind: \"127.0.0.1:0\"\n" }
         config += partnersYAML
         configPath = work.file("leadrouter.yaml")
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)

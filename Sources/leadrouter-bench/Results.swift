@@ -101,6 +101,8 @@ final class Results {
     var readyEmpty: Double?
     var latency1k: LatencyRun?
     var latency10k: LatencyRun?
+    /// The routing thread's pauses during (a)'s run at 10,000 leads/s (its metrics, scraped).
+    var pauses10k: LoopPauseDistribution?
     var relaxed: ThroughputRun?
     var relaxedLatency10k: LatencyRun?
 
@@ -161,6 +163,8 @@ final class Results {
         let rss10k = row(10_000)?.peakRSS
         out.append(Target(name: "peak_rss_mb_10k_partners", goal: "peak RSS <= 150 MB with 10,000 partners",
                           value: rss10k.map { Table.number($0) + " MB" } ?? "-", met: rss10k.map { $0 <= 150 }))
+        out.append(Target(name: "stalls_over_1ms_at_10k", goal: "no routing-thread pause over 1 ms at 10,000 leads/s",
+                          value: pauses10k.map { "\($0.stalls)" } ?? "-", met: pauses10k.map { $0.stalls == 0 }))
         let f = storeAlone
         out.append(Target(name: "routing_alone_us_per_lead", goal: "routing alone (f) <= 4 µs per lead",
                           value: f.map { String(format: "%.1f µs", $0.routingMicrosecondsPerLead) } ?? "-",

@@ -104,16 +104,24 @@ extension Bench {
     func runDurable(_ work: Workload) throws {
         let (mainYAML, warmup, throughputLeads) = (work.mainYAML, work.warmup, work.throughputLeads)
         let (latency1k, latency10k) = (work.latency1k, work.latency10k)
+        // Metrics on (nothing else differs from the default): the routing thread's pauses
+        // during the run at 10,000 leads/s are read from leadrouter_loop_pause_seconds.
         let daemon = try DaemonProcess(label: "durable", executable: daemonPath, partnersYAML: mainYAML,
-                                       workBase: workBase, stateDir: nil, durability: nil)
+                                       workBase: workBase, stateDir: nil, durability: nil, metrics: true)
         defer { finish(daemon) }
         try daemon.start(timeout: 60)
         results.readyEmpty = daemon.readySeconds
         results.durable = try throughputRun("(a) durable", daemon, warmup: warmup, leads: throughputLeads)
         let capacity = results.durable?.rate
         results.latency1k = try latencyRun(daemonPlan("durable latency 1k/s", daemon, leads: latency1k, rate: 1_000, capacity: capacity), label: "(a) durable")
+        let pausesBefore = LoopPauseScrape(daemon)
         results.latency10k = try latencyRun(daemonPlan("durable latency 10k/s", daemon,
                                                        leads: latency10k.prefix(Int(10_000 * latencySeconds)), rate: 10_000, capacity: capacity), label: "(a) durable")
+        if let before = pausesBefore, let after = LoopPauseScrape(daemon) {
+            let pauses = after.since(before)
+            results.pauses10k = pauses
+            note("(a) routing thread at 10,000/s: " + pauses.summary)
+        }
         results.durablePeakRSS = daemon.peakRSSMegabytes()
     }
 

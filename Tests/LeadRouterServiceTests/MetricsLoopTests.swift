@@ -61,6 +61,14 @@ struct MetricsLoopTests {
         #expect(settled, "\(scrape.mismatches(expected))")
         #expect(scrape["leadrouter_store_commit_seconds_count"] ?? 0 >= 1)
         #expect(scrape["leadrouter_store_sync_seconds_count"] ?? 0 >= 1)
+        // The routing thread's steps: each batch routed and each published is one pause of
+        // its part (where it commits depends on pipelineBatch); every part's series exists.
+        for part in ["route", "publish"] {
+            #expect(scrape[#"leadrouter_loop_pause_seconds_count{part="\#(part)"}"#] ?? 0 >= 1, "\(part)")
+        }
+        for part in ["commit", "wait_commit", "wait_sync", "checkpoint", "timers"] {
+            #expect(scrape[#"leadrouter_loop_pause_seconds_count{part="\#(part)"}"#] != nil, "\(part)")
+        }
         #expect(scrape[#"leadrouter_build_info{version="\#(RouterMetrics.version)"}"#] == 1)
         #expect(scrape.names.allSatisfy { !$0.hasPrefix("leadrouter_partner_leads") }, "per-partner series are off by default")
         try #require(harness.stop()).get()
