@@ -17,7 +17,7 @@ enum RoutingProbes {
     static let warmupLeads = StoreAlone.batchSize
 
     /// Routes `warmupLeads`, then `leads` counted, with `partners` partners.
-    static func allocations(leads: Int, partners count: Int) throws -> [String: Any] {
+    static func allocations(leads: Int, partners count: Int, batchSize: Int = StoreAlone.batchSize, snapshots: Bool = false) throws -> [String: Any] {
         let partners = LeadFactory.partners(count)
         var pipeline = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
         // A fixed time: the count must not depend on when it runs.
@@ -28,7 +28,9 @@ enum RoutingProbes {
         // Under callgrind (`valgrind --tool=callgrind --instr-atstart=no`), the counted part
         // is also dumped as "allocations": the callers of malloc in it, for profiling.
         let (batches, mallocs) = try Instructions.measure("allocations") {
-            try Allocations.counting { try StoreAlone.route(counted, pipeline: &pipeline, partnerList: 1, now: now) }
+            try Allocations.counting {
+                try StoreAlone.route(counted, pipeline: &pipeline, partnerList: 1, now: now, batchSize: batchSize, snapshots: snapshots)
+            }
         }
         let cpu = ownCPUSeconds() - cpuBefore
         guard let mallocs else { throw BenchError("malloc is not interposed in this process: cannot count allocations") }

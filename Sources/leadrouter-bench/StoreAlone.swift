@@ -88,10 +88,20 @@ enum StoreAlone {
     /// Routes `leads` through `pipeline` in the daemon's batches, as the routing loop does
     /// (the frames copied out of the socket's message, owners that change, the store's rows),
     /// with no socket and no store look-up.
-    static func route(_ leads: LeadSet, pipeline: inout LeadPipeline, partnerList: Int64, now: Int64) throws -> [StoreBatch] {
+    /// With `snapshots`, each batch first keeps a copy of the pipeline as it was, as the
+    /// daemon does to undo a batch whose commit fails.
+    static func route(_ leads: LeadSet, pipeline: inout LeadPipeline, partnerList: Int64, now: Int64,
+                      batchSize: Int = StoreAlone.batchSize, snapshots: Bool = false) throws -> [StoreBatch] {
         let topic = Array("lead".utf8)
         var batches: [StoreBatch] = []
+        var before: LeadPipeline?
         for start in stride(from: 0, to: leads.count, by: batchSize) {
+            if snapshots {
+                // As the daemon: the batch before is committed by now, so its ids are forgotten.
+                pipeline.forgetRecent(through: pipeline.generation)
+                before = pipeline
+            }
+            defer { withExtendedLifetime(before) {} }
             _ = pipeline.beginBatch()
             var batch = StoreBatch()
             batch.createdAt = now

@@ -70,6 +70,12 @@ struct LeadRouterBench: ParsableCommand {
     @Option(help: .hidden)
     var probeStoreRows: Int?
 
+    @Option(help: .hidden)
+    var probeBatch: Int?
+
+    @Flag(help: .hidden)
+    var probeSnapshots = false
+
     func validate() throws {
         if let allocations, allocations < 1 { throw ValidationError("--allocations must be at least 1") }
         if let leads, leads < 1 { throw ValidationError("--leads must be at least 1") }
@@ -102,7 +108,8 @@ struct LeadRouterBench: ParsableCommand {
             RunningDaemons.killAll()
         }
         if let allocations {
-            let json = try RoutingProbes.allocations(leads: allocations, partners: partners)
+            let json = try RoutingProbes.allocations(leads: allocations, partners: partners,
+                                                     batchSize: probeBatch ?? StoreAlone.batchSize, snapshots: probeSnapshots)
             print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
             return
         }
