@@ -181,6 +181,7 @@ let package = Package(
             name: "leadrouter-bench",
             dependencies: [
                 "CBenchProbes",
+                "LeadRouterClient",
                 "LeadRouting",
                 "LeadStore",
                 "ZeroMQ",
@@ -247,7 +248,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ZeroMQ", "LeadRouting"],
+            dependencies: ["ZeroMQ", "LeadRouting", "LeadRouterClient"],
             swiftSettings: strictSettings
         ),
         // The Debian package that scripts/package builds (scripts/test passes its path in

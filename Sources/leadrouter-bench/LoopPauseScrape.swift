@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import LeadRouterClient
 
 /// The routing thread's pauses, as the daemon's `leadrouter_loop_pause_seconds{part}`
 /// histogram counts them: scraped from its `/metrics` (the durable daemon (a) runs with
@@ -19,7 +16,7 @@ struct LoopPauseScrape {
         guard let data = FileManager.default.contents(atPath: daemon.stateDir + "/endpoints.json"),
               let endpoints = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let address = endpoints["metrics"] as? String,
-              let text = LoopPauseScrape.get("/metrics", from: address) else { return nil }
+              let text = try? HTTPProbe.scrape(address) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(LoopPauseScrape.metric + "_bucket{") {
             guard let part = LoopPauseScrape.label("part", in: line), let le = LoopPauseScrape.label("le", in: line),
                   let count = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
@@ -50,36 +47,6 @@ struct LoopPauseScrape {
         let rest = line[start.upperBound...]
         guard let end = rest.firstIndex(of: "\"") else { return nil }
         return String(rest[..<end])
-    }
-
-    /// `GET path` from `HOST:PORT` over HTTP/1.1; the body, or `nil`.
-    static func get(_ path: String, from address: String) -> String? {
-        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else { return nil }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = port.bigEndian
-        inet_pton(AF_INET, String(address[..<colon]), &sin.sin_addr)
-        let connected = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\n\r\n".utf8)
-        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return nil }
-        var response: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            response.append(contentsOf: chunk[0..<n])
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard text.hasPrefix("HTTP/1.1 200"), let body = text.range(of: "\r\n\r\n") else { return nil }
-        return String(text[body.upperBound...])
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LeadRouterClient
 import Testing
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import LeadRouterClient
 import Testing
 
 /// Prometheus's own tools, which the metrics tests read scrapes and rules with: `promtool`

@@ -1,22 +1,23 @@
-import Foundation
+public import Foundation
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A raw HTTP/1.1 client over a TCP socket: sends exactly the bytes a test gives it (well
-/// formed or not) and reads the answer until the server closes or `timeout` passes. What a
-/// scraper, or a careless or hostile client, sends to the metrics endpoint.
-final class HTTPProbe {
+/// A raw HTTP/1.1 client over a TCP socket, for the metrics endpoint: sends exactly the bytes
+/// it is given (well formed or not) and reads the answer until the server closes or `timeout`
+/// passes. What a scraper, or a careless or hostile client, sends; the bench scrapes with it
+/// and the end-to-end tests probe the endpoint's limits.
+public final class HTTPProbe {
     let fd: Int32
 
     /// Connects to `address` (`HOST:PORT`, IPv4).
-    init(_ address: String, timeout: TimeInterval = 10) throws {
+    public init(_ address: String, timeout: TimeInterval = 10) throws {
         guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
-            throw HarnessError("not HOST:PORT: \(address)")
+            throw ClientError("not HOST:PORT: \(address)")
         }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket: errno \(errno)") }
+        guard fd >= 0 else { throw ClientError("socket: errno \(errno)") }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -29,7 +30,7 @@ final class HTTPProbe {
         }
         guard connected == 0 else {
             close(fd)
-            throw HarnessError("cannot connect to \(address): errno \(errno)")
+            throw ClientError("cannot connect to \(address): errno \(errno)")
         }
     }
 
@@ -37,7 +38,7 @@ final class HTTPProbe {
 
     /// Sends `bytes`; false once the server has closed the connection (or the send timed out).
     @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
+    public func send(_ bytes: [UInt8]) -> Bool {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -47,10 +48,10 @@ final class HTTPProbe {
         return true
     }
 
-    func send(_ text: String) { send(Array(text.utf8)) }
+    public func send(_ text: String) { send(Array(text.utf8)) }
 
     /// Everything the server sends until it closes the connection (or the receive timeout).
-    func readAll() -> [UInt8] {
+    public func readAll() -> [UInt8] {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -61,7 +62,7 @@ final class HTTPProbe {
     }
 
     /// One request with `Connection: close`, and its response.
-    static func request(_ address: String, method: String = "GET", target: String = "/metrics",
+    public static func request(_ address: String, method: String = "GET", target: String = "/metrics",
                         headers: [String] = []) throws -> HTTPAnswer {
         let probe = try HTTPProbe(address)
         let lines = ["\(method) \(target) HTTP/1.1", "Host: \(address)", "Connection: close"] + headers
@@ -70,26 +71,26 @@ final class HTTPProbe {
     }
 
     /// The scrape of a daemon's metrics endpoint: its body, after checking it is a 200 of text.
-    static func scrape(_ address: String) throws -> String {
+    public static func scrape(_ address: String) throws -> String {
         let answer = try request(address)
-        guard answer.status == 200 else { throw HarnessError("GET /metrics answered \(answer.status): \(answer.body)") }
+        guard answer.status == 200 else { throw ClientError("GET /metrics answered \(answer.status): \(answer.body)") }
         return answer.body
     }
 }
 
 /// An HTTP response as received: status, headers (names lower-cased), body.
-struct HTTPAnswer {
-    let status: Int
-    let headers: [String: String]
-    let body: String
+public struct HTTPAnswer: Sendable {
+    public let status: Int
+    public let headers: [String: String]
+    public let body: String
 
-    init(_ bytes: [UInt8]) throws {
+    public init(_ bytes: [UInt8]) throws {
         let text = String(decoding: bytes, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { throw HarnessError("no complete HTTP response: \(text.prefix(200))") }
+        guard let split = text.range(of: "\r\n\r\n") else { throw ClientError("no complete HTTP response: \(text.prefix(200))") }
         let head = text[..<split.lowerBound].components(separatedBy: "\r\n")
         let statusLine = head.first?.split(separator: " ") ?? []
         guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let status = Int(statusLine[1]) else {
-            throw HarnessError("not an HTTP status line: \(head.first ?? "")")
+            throw ClientError("not an HTTP status line: \(head.first ?? "")")
         }
         self.status = status
         var headers: [String: String] = [:]
