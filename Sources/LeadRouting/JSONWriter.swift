@@ -19,9 +19,21 @@ struct JSONWriter {
     private mutating func key(_ name: StaticString) {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
         bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        name.withUTF8Buffer { JSONWriter.appendBytes($0, to: &bytes) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         needsComma = true
+    }
+
+    /// Appends `source`: byte by byte when short (keys, ids, codes), where the generic
+    /// `append(contentsOf:)` costs about a hundred instructions a call whatever the length.
+    @inline(__always)
+    static func appendBytes(_ source: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+        if source.count <= 16 {
+            for b in source { bytes.append(b) }
+        } else {
+            bytes.append(contentsOf: source)
+        }
     }
 
     mutating func field(_ name: StaticString, _ value: Int) {
@@ -94,7 +106,7 @@ struct JSONWriter {
     }
 
     private mutating func appendNull() {
-        bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        for b: UInt8 in [0x6E, 0x75, 0x6C, 0x6C] { bytes.append(b) }
     }
 
     /// `"qualification":{"score":85,"grade":"A","signals":{"need":20,…}}`.
@@ -136,7 +148,7 @@ struct JSONWriter {
                 rest /= 10
                 count += 1
             }
-            bytes.append(contentsOf: buffer[(24 - count)...])
+            for b in buffer[(24 - count)...] { bytes.append(b) }
         }
     }
 
@@ -180,7 +192,7 @@ struct JSONWriter {
         var value = value
         let plain = value.withUTF8 { buffer -> Bool in
             for b in buffer where b < 0x20 || b == 0x22 || b == 0x5C { return false }
-            bytes.append(contentsOf: buffer)
+            appendBytes(buffer, to: &bytes)
             return true
         }
         if plain {
