@@ -39,6 +39,7 @@ final class InboundEndpoint {
     /// libzmq's (lent, never copied whole) frames; `nil` when none waits.
     func receive(copyLimit: Int, now: Int64) -> Received? {
         var frames: [[UInt8]] = []
+        frames.reserveCapacity(2)
         var totalSize = 0
         var peer: String?
         do {

@@ -41,7 +41,8 @@ public struct ZMQError: Error, Sendable, Equatable, CustomStringConvertible {
 /// with `EINTR`, and maps any other failure to a ``ZMQError``. The one place errno is read
 /// and `EINTR` is retried: every libzmq call in this module goes through it or through
 /// ``zmqPointerCall(_:_:)``. Only calls that cannot fail are made directly: `zmq_msg_init`,
-/// `zmq_msg_size`, `zmq_msg_data`, `zmq_msg_more`, `zmq_version`, `zmq_has`.
+/// `zmq_msg_size`, `zmq_msg_data`, `zmq_msg_more`, `zmq_version`, `zmq_has`; and
+/// `zmq_msg_gets`, whose `NULL` only means the connection has no such property.
 ///
 /// - Parameter retryingInterrupts: `false` for a call that must return to its caller when a
 ///   signal arrives (`zmq_poll`, whose timeout would start over); it then throws a
