@@ -127,7 +127,7 @@ public struct RoutingDecision: Sendable, Equatable {
     ///   positions in that list, packed (``PackedPositions``, `"partner_list": id`): about a
     ///   byte per candidate instead of its id.
     public func record(messages: [OutgoingMessage], partnerList: Int64? = nil, reasonsInEnvelope: Bool = false) -> [UInt8] {
-        var json = JSONWriter(capacity: 384 + candidateCodes.count * 6)
+        var json = JSONWriter(capacity: 512 + candidateCodes.count * 7)
         json.beginObject()
         json.field("assignment_id", assignmentID)
         json.field("partner_id", partnerID)

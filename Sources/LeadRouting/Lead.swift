@@ -145,7 +145,7 @@ public enum LeadParser {
         }
     }
 
-    private static func validate(_ wire: WireLead) -> Result<LeadFacts, LeadRejection> {
+    private static func validate(_ wire: consuming WireLead) -> Result<LeadFacts, LeadRejection> {
         do throws(LeadRejection) {
             let leadID = try validLeadID(wire.lead_id)
             guard let company = wire.company else {
@@ -155,7 +155,8 @@ public enum LeadParser {
             let country = try validCountry(company.country)
             let region = try validRegion(company.region, in: country)
             let employees = try wholeNumber(company.employees, field: "company.employees").get()
-            let products = try validProducts(wire.products ?? [])
+            // Taken out of `wire`, so the reader's array is normalised in place, not copied.
+            let products = try validProducts(wire.products.take() ?? [])
             var qualification: LeadFacts.Qualification?
             if let q = wire.qualification { qualification = try validQualification(q) }
             if let value = wire.estimated_value, value < 0 || !value.isFinite {
@@ -228,14 +229,13 @@ public enum LeadParser {
 
     /// `products`: each a non-empty string once normalized (``normalizedProduct(_:)``).
     @inline(__always)
-    private static func validProducts(_ list: [String]) throws(LeadRejection) -> [String] {
-        var products: [String] = []
-        for (i, product) in list.enumerated() {
-            let normalized = LeadParser.normalizedProduct(product)
+    private static func validProducts(_ products: consuming [String]) throws(LeadRejection) -> [String] {
+        for i in products.indices {
+            let normalized = LeadParser.normalizedProduct(products[i])
             guard !normalized.isEmpty else {
                 throw LeadRejection(.invalidField, field: "products[\(i)]", "a product must be a non-empty string")
             }
-            products.append(normalized)
+            products[i] = normalized
         }
         return products
     }

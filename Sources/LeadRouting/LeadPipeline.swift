@@ -241,7 +241,7 @@ public struct LeadPipeline: Sendable {
         }
         for assignment in decision.assignments where decision.offered == nil {
             let seq = nextSeq(assignment.topic)
-            var json = JSONWriter(capacity: lead.raw.count + 512)
+            var json = JSONWriter(capacity: lead.raw.count + 1024)  // the fields around the lead: about 600 bytes
             json.beginObject()
             json.field("seq", seq)
             json.field("topic", assignment.topic)

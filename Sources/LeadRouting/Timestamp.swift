@@ -66,20 +66,25 @@ public enum AssignmentID {
     private static let alphabet: [UInt8] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
     public static func make(millisecondsSince1970 ms: Int64, using generator: inout some RandomNumberGenerator) -> String {
-        var out: [UInt8] = Array("a-".utf8)
-        out.reserveCapacity(28)
         let time = UInt64(max(0, ms)) & 0xFFFF_FFFF_FFFF
-        for i in stride(from: 45, through: 0, by: -5) {
-            out.append(alphabet[Int((time >> UInt64(i)) & 31)])
-        }
         let high = generator.next() & 0xFF_FFFF_FFFF  // 40 bits
         let low = generator.next() & 0xFF_FFFF_FFFF  // 40 bits
-        for part in [high, low] {
-            for i in stride(from: 35, through: 0, by: -5) {
-                out.append(alphabet[Int((part >> UInt64(i)) & 31)])
+        // `a-`, then 10 characters of time and 2 x 8 of randomness, written in place.
+        return String(unsafeUninitializedCapacity: 28) { out in
+            out[0] = UInt8(ascii: "a")
+            out[1] = UInt8(ascii: "-")
+            var at = 2
+            func put(_ value: UInt64, from top: Int) {
+                for i in stride(from: top, through: 0, by: -5) {
+                    out[at] = alphabet[Int((value >> UInt64(i)) & 31)]
+                    at += 1
+                }
             }
+            put(time, from: 45)
+            put(high, from: 35)
+            put(low, from: 35)
+            return at
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 
