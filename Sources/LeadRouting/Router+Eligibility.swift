@@ -19,16 +19,16 @@ extension Router {
                 continue
             }
             if let region = lead.region, regions.contains(region) {
-                return "country \(lead.country) region \(region) in territory"
+                return Text.join("country ", lead.country, " region ", region, " in territory")
             }
         }
-        return wholeCountry ? "country \(lead.country) in territory" : nil
+        return wholeCountry ? Text.join("country ", lead.country, " in territory") : nil
     }
 
     static func productMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
         if partner.products.isEmpty { return "every product offered" }
         for product in lead.products where partner.products.contains(product) {
-            return "product \(product) offered"
+            return Text.join("product ", product, " offered")
         }
         return nil
     }

@@ -83,7 +83,7 @@ extension AccountKey {
         }
         var all: [String] = []
         all.reserveCapacity(2)
-        if let domain { all.append("d:" + domain) }
+        if let domain { all.append(Text.join("d:", domain)) }
         if let name = nameKey(companyName) { all.append(name) }
         return LeadAccount(domain: domain, all: all, describe: domain ?? companyName)
     }
