@@ -51,6 +51,20 @@ struct JSONWriter {
         bytes.append(contentsOf: Array((value ? "true" : "false").utf8))
     }
 
+    /// A time as RFC 3339 in UTC with milliseconds (``Timestamp/rfc3339(millisecondsSince1970:)``),
+    /// written in place: no string is made.
+    mutating func field(_ name: StaticString, rfc3339 ms: Int64) {
+        key(name)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+            guard let count = Timestamp.write(ms, to: buffer) else {
+                return JSONWriter.appendString(Timestamp.rfc3339(millisecondsSince1970: ms), to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "\""))
+            JSONWriter.appendBytes(UnsafeBufferPointer(rebasing: buffer[0..<count]), to: &bytes)
+            bytes.append(UInt8(ascii: "\""))
+        }
+    }
+
     /// A number: whole values without a fraction (`50000`), others as Swift prints them.
     mutating func field(_ name: StaticString, _ value: Double?) {
         key(name)

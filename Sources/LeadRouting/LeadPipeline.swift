@@ -229,7 +229,6 @@ public struct LeadPipeline: Sendable {
         }
         let assignmentID = AssignmentID.make(millisecondsSince1970: now, using: &random)
         decision.assignmentID = assignmentID
-        let routedAt = Timestamp.rfc3339(millisecondsSince1970: now)
         var messages: [OutgoingMessage] = []
         if let partnerID = decision.partnerID, let policy = offerPolicies[partnerID],
            let engagement = decision.assignments.first?.engagement {
@@ -255,7 +254,7 @@ public struct LeadPipeline: Sendable {
             json.field("rule", decision.rule.rawValue)
             json.field("reasons", decision.reasons)
             if let qualification = decision.qualification { json.qualification(qualification) }
-            json.field("routed_at", routedAt)
+            json.field("routed_at", rfc3339: now)
             json.endObject()
             messages.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: json.bytes, leadRange: leadRange))
         }

@@ -3,37 +3,42 @@
 public enum Timestamp {
     /// Formats milliseconds since the Unix epoch.
     public static func rfc3339(millisecondsSince1970 ms: Int64) -> String {
+        // The common case, digit by digit into 24 bytes: no interpolation, no padding strings.
+        if let text = String(unsafeUninitializedCapacity: 24, initializingUTF8With: { write(ms, to: $0) ?? 0 }).nilIfEmpty {
+            return text
+        }
         let days = floorDiv(ms, 86_400_000)
         let msOfDay = ms - days * 86_400_000
         let (y, m, d) = civil(fromDays: days)
-        let h = msOfDay / 3_600_000
-        let min = msOfDay / 60_000 % 60
-        let s = msOfDay / 1000 % 60
-        let milli = msOfDay % 1000
-        guard (0...9999).contains(y) else {
-            return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(min, 2)):\(pad(s, 2)).\(pad(milli, 3))Z"
-        }
-        // The common case, digit by digit into 24 bytes: no interpolation, no padding strings.
-        return String(unsafeUninitializedCapacity: 24) { out in
-            var at = 0
-            func put(_ value: Int64, _ width: Int, then separator: UInt8) {
-                var v = value
-                for i in stride(from: width - 1, through: 0, by: -1) {
-                    out[at + i] = UInt8(ascii: "0") + UInt8(v % 10)
-                    v /= 10
-                }
-                out[at + width] = separator
-                at += width + 1
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(msOfDay / 3_600_000, 2)):\(pad(msOfDay / 60_000 % 60, 2))"
+            + ":\(pad(msOfDay / 1000 % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
+    }
+
+    /// Writes ``rfc3339(millisecondsSince1970:)`` of `ms` into `out` (24 bytes at least) and
+    /// returns 24, for years 0-9999; `nil` (nothing written) for others.
+    static func write(_ ms: Int64, to out: UnsafeMutableBufferPointer<UInt8>) -> Int? {
+        let days = floorDiv(ms, 86_400_000)
+        let msOfDay = ms - days * 86_400_000
+        let (y, m, d) = civil(fromDays: days)
+        guard (0...9999).contains(y), out.count >= 24 else { return nil }
+        var at = 0
+        func put(_ value: Int64, _ width: Int, then separator: UInt8) {
+            var v = value
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                out[at + i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
             }
-            put(y, 4, then: UInt8(ascii: "-"))
-            put(m, 2, then: UInt8(ascii: "-"))
-            put(d, 2, then: UInt8(ascii: "T"))
-            put(h, 2, then: UInt8(ascii: ":"))
-            put(min, 2, then: UInt8(ascii: ":"))
-            put(s, 2, then: UInt8(ascii: "."))
-            put(milli, 3, then: UInt8(ascii: "Z"))
-            return at
+            out[at + width] = separator
+            at += width + 1
         }
+        put(y, 4, then: UInt8(ascii: "-"))
+        put(m, 2, then: UInt8(ascii: "-"))
+        put(d, 2, then: UInt8(ascii: "T"))
+        put(msOfDay / 3_600_000, 2, then: UInt8(ascii: ":"))
+        put(msOfDay / 60_000 % 60, 2, then: UInt8(ascii: ":"))
+        put(msOfDay / 1000 % 60, 2, then: UInt8(ascii: "."))
+        put(msOfDay % 1000, 3, then: UInt8(ascii: "Z"))
+        return at
     }
 
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
@@ -233,4 +238,9 @@ public enum RFC3339 {
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         return era * 146_097 + dayOfEra - 719_468
     }
+}
+
+extension String {
+    /// `nil` for the empty string.
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import LeadRouting
+@testable import LeadRouting
 import Testing
 
 @Suite("Lead pipeline: validation, routing and envelopes together")
@@ -241,6 +241,16 @@ struct LeadPipelineTests {
         #expect(Timestamp.rfc3339(millisecondsSince1970: 0) == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp.rfc3339(millisecondsSince1970: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
         #expect(Timestamp.rfc3339(millisecondsSince1970: Self.now) == "2026-11-22T10:00:00.123Z")
+        #expect(Timestamp.rfc3339(millisecondsSince1970: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
+        // Past year 9999 the digit writer declines and the general path formats it.
+        #expect(Timestamp.rfc3339(millisecondsSince1970: 253_402_300_800_000) == "10000-01-01T00:00:00.000Z")
+        // An envelope's time is written into it in place, the same text.
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("at", rfc3339: Self.now)
+        json.field("far", rfc3339: 253_402_300_800_000)
+        json.endObject()
+        #expect(String(decoding: json.bytes, as: UTF8.self) == #"{"at":"2026-11-22T10:00:00.123Z","far":"10000-01-01T00:00:00.000Z"}"#)
     }
 
     @Test("strings written into replies are escaped, short and long alike")
