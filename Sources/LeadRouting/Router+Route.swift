@@ -61,7 +61,7 @@ extension Router {
         if let chosen {
             let partner = partners[chosen]
             recordAssignment(chosen, at: now)
-            decision = RoutingDecision(partnerID: partner.id, assignments: Router.assignments(for: partner), reasons: choice.reasons)
+            decision = RoutingDecision(partnerID: partner.id, assignments: partnerAssignments[chosen], reasons: choice.reasons)
         } else if rule == .registrationHeld {
             decision = RoutingDecision(partnerID: nil, assignments: [Router.nurtureAssignment], reasons: choice.reasons)
         } else {

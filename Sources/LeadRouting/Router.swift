@@ -43,6 +43,9 @@ public struct Router: Sendable {
     public let partners: [Partner]
     /// Every partner's id, in config order.
     public let partnerIDs: [String]
+    /// What each partner's lead is published as (``Router/assignments(for:)``), made once: a
+    /// routed lead shares its partner's array instead of building one.
+    let partnerAssignments: [[Assignment]]
     public let unmatched: UnmatchedDestination
     public let qualifier: Qualifier
     /// For each country: the partners that cover all of it (or anywhere), and for each of
@@ -105,6 +108,7 @@ public struct Router: Sendable {
         self.recordedCandidates = max(1, recordedCandidates)
         self.partners = partners
         self.partnerIDs = partners.map(\.id)
+        self.partnerAssignments = partners.map(Router.assignments(for:))
         self.unmatched = unmatched
         self.qualifier = Qualifier(config: qualification)
         let tables = PartnerTables(partners)
