@@ -83,9 +83,10 @@ struct Reader {
         return LJ_OK;
     }
 
-    /// Calls `each(key, value)` for every member, refusing a key in `known` given twice.
+    /// Calls `each(key, value)` for every member, refusing a key in `known` given twice. The
+    /// known keys are views with their lengths, so a comparison is a length check and a memcmp.
     template <size_t N, typename Each>
-    int members(object obj, const Path &prefix, const char *const (&known)[N], Each each) {
+    int members(object obj, const Path &prefix, const std::string_view (&known)[N], Each each) {
         bool seen[N] = {};
         for (auto member : obj) {
             std::string_view key = member.key;
@@ -108,7 +109,7 @@ struct Reader {
         if (value.is_null()) return LJ_OK;
         if (!value.is_object()) return wrongType(path, "an object", value);
         out->has_company = 1;
-        static const char *const known[] = {"name", "domain", "country", "region", "postal_code", "employees"};
+        static constexpr std::string_view known[] = {"name", "domain", "country", "region", "postal_code", "employees"};
         return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const Path &p) {
             switch (i) {
             case 0: return string(v, p, out->company_name);
@@ -124,7 +125,7 @@ struct Reader {
     int contact(element value, const Path &path) {
         if (value.is_null()) return LJ_OK;
         if (!value.is_object()) return wrongType(path, "an object", value);
-        static const char *const known[] = {"name", "email", "title", "phone"};
+        static constexpr std::string_view known[] = {"name", "email", "title", "phone"};
         lj_span ignored{-1, 0};
         return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const Path &p) {
             return i == 1 ? string(v, p, out->contact_email) : string(v, p, ignored);
@@ -154,7 +155,7 @@ struct Reader {
         if (value.is_null()) return LJ_OK;
         if (!value.is_object()) return wrongType(path, "an object", value);
         out->has_qualification = 1;
-        static const char *const known[] = {"need", "budget", "currency", "authority", "timeline_days"};
+        static constexpr std::string_view known[] = {"need", "budget", "currency", "authority", "timeline_days"};
         return members(value.get_object().value_unsafe(), path, known, [&](size_t i, element v, const Path &p) {
             switch (i) {
             case 0: return string(v, p, out->need);
@@ -170,7 +171,7 @@ struct Reader {
         if (!root.is_object()) {
             return fail(LJ_INVALID_JSON, "", std::string("a lead must be a JSON object, got ") + describe(root));
         }
-        static const char *const known[] = {"lead_id", "source", "kind", "received_at", "company", "contact",
+        static constexpr std::string_view known[] = {"lead_id", "source", "kind", "received_at", "company", "contact",
                                             "products", "qualification", "estimated_value"};
         lj_span ignored{-1, 0};
         Path top;
