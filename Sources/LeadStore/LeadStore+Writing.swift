@@ -46,6 +46,7 @@ extension LeadStore {
             pendingEnvelopes.withLock { $0?.apply(adding: result.added, indexed: result.indexed) }
         }
         pendingOwners.withLock { $0.apply(result.owners) }
+        hasCommitted.store(true, ordering: .relaxed)
     }
 
     /// Inserts `leads` (one row each); returns each one's row id, for its envelopes to point at.

@@ -149,6 +149,11 @@ public final class LeadStore: Sendable {
     /// Account owners routed but not in `account_owners` yet (loaded when a writable store
     /// opens; none, for a store opened to read).
     let pendingOwners = Mutex(PendingOwners())
+    /// Whether this process committed: only then does closing the store write its pending
+    /// owners. Another process's store (`leadctl register` beside the daemon) holds an old
+    /// view of them, and writing it would move `owners_pending_from` past owners only the
+    /// daemon holds, which a crash of the daemon would then lose.
+    let hasCommitted = Atomic<Bool>(false)
     /// Whether the store has `envelope_index` (schema v5): only a store read as it is, never
     /// migrated, may be older.
     let hasEnvelopeIndex: Bool
@@ -210,7 +215,7 @@ public final class LeadStore: Sendable {
 
     deinit {
         // Leaves nothing for the next start to find again (a crash only makes it read more).
-        if pendingOwners.withLock({ !$0.owners.isEmpty }) { try? flushAccountOwners() }
+        if hasCommitted.load(ordering: .relaxed), pendingOwners.withLock({ !$0.owners.isEmpty }) { try? flushAccountOwners() }
         logFile.withLock { fd in
             if fd >= 0 { close(fd) }
         }

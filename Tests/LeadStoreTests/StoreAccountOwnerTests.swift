@@ -189,3 +189,28 @@ func aCycleStartedBeforeRenumberingStillCoversItsLeads() throws {
     }
 }
 
+
+@Test("a second process's store (leadctl register beside the daemon) closes without writing owners: the daemon's pending owners still survive its crash")
+func anotherProcessesStoreLeavesTheBoundAlone() throws {
+    let first = (0..<10).map { "first\($0)" }, later = (0..<20).map { "later\($0)" }
+    func routed(_ companies: [String], _ prefix: String) -> StoreBatch {
+        ownersBatch(companies.enumerated().map { accountLead("\(prefix)-\($0.offset)", company: $0.element, partner: "acme", at: t0 + 1) },
+                    companies: companies, at: t0 + 1)
+    }
+    try withStateDirectory { directory throws in
+        let daemon = try LeadStore(directory: directory)
+        try daemon.commit(fillerBatch(0, LeadStore.ownerCycleLeads))
+        try daemon.commit(routed(first, "f"))
+        let bound = try storedBound(directory, "owners_pending_from")
+        do {
+            // Opened beside the daemon, as `leadctl register` does: it finds the first owners
+            // pending; then the daemon routes more, which only the daemon holds.
+            let other = try LeadStore(directory: directory)
+            try daemon.commit(routed(later, "l"))
+            withExtendedLifetime(other) {}
+        }
+        #expect(try storedBound(directory, "owners_pending_from") == bound)
+        try expectOwnersAfterACrash(directory, companies: later, partner: "acme")
+        _ = daemon
+    }
+}
