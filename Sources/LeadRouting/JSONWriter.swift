@@ -1,40 +1,120 @@
 /// Builds envelope JSON by appending bytes: LeadRouter never re-encodes a lead, it splices
 /// the lead's validated bytes in, and writes only its own small fields.
+///
+/// Each piece (a key with its quotes, comma and colon; a string; a number) is written as one
+/// block straight into the buffer, after one capacity check: appending byte by byte to an
+/// array checks its capacity and uniqueness for every byte, which was about a third of what
+/// writing an envelope cost (docs/benchmarks.md). The buffer is an array filled to its
+/// capacity, `count` bytes of it written; ``bytes`` trims it, without copying.
 struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+    private var storage: [UInt8]
+    /// How many bytes are written.
+    private(set) var count = 0
     private var needsComma = false
 
-    init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int = 512) { storage = [UInt8](repeating: 0, count: max(capacity, 16)) }
+
+    /// What was written. The buffer is trimmed to it and handed over whole; writing more
+    /// afterwards works, but copies it.
+    var bytes: [UInt8] {
+        mutating get {
+            if storage.count > count { storage.removeLast(storage.count - count) }
+            return storage
+        }
+    }
+
+    // MARK: - Writing blocks
+
+    /// Makes room for `n` more bytes, then lets `body` write them at the end.
+    @inline(__always)
+    private mutating func write(_ n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Void) {
+        let at = count
+        if at + n > storage.count { grow(to: at + n) }
+        storage.withUnsafeMutableBufferPointer { body($0.baseAddress! + at) }
+        count = at + n
+    }
+
+    @inline(never)
+    private mutating func grow(to needed: Int) {
+        storage.append(contentsOf: repeatElement(0, count: max(needed, storage.count * 2) - storage.count))
+    }
+
+    @inline(__always)
+    private mutating func byte(_ b: UInt8) {
+        write(1) { $0[0] = b }
+    }
+
+    @inline(__always)
+    private mutating func raw(_ source: UnsafeBufferPointer<UInt8>) {
+        guard let base = source.baseAddress, !source.isEmpty else { return }
+        write(source.count) { $0.update(from: base, count: source.count) }
+    }
+
+    // MARK: - Structure
 
     mutating func beginObject() {
-        bytes.append(UInt8(ascii: "{"))
+        byte(UInt8(ascii: "{"))
         needsComma = false
     }
 
     mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
+        byte(UInt8(ascii: "}"))
         needsComma = true
     }
 
+    /// `,"name":`, the comma only after a value, in one block.
     private mutating func key(_ name: StaticString) {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { JSONWriter.appendBytes($0, to: &bytes) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        let length = name.utf8CodeUnitCount, comma = needsComma ? 1 : 0
+        let start = name.utf8Start
+        write(length + 3 + comma) { p in
+            if comma == 1 { p[0] = UInt8(ascii: ",") }
+            p[comma] = UInt8(ascii: "\"")
+            (p + comma + 1).update(from: start, count: length)
+            p[comma + 1 + length] = UInt8(ascii: "\"")
+            p[comma + 2 + length] = UInt8(ascii: ":")
+        }
         needsComma = true
     }
 
-    /// Appends `source`: byte by byte when short (keys, ids, codes), where the generic
-    /// `append(contentsOf:)` costs about a hundred instructions a call whatever the length.
-    @inline(__always)
-    static func appendBytes(_ source: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
-        if source.count <= 16 {
-            for b in source { bytes.append(b) }
-        } else {
-            bytes.append(contentsOf: source)
-        }
+    private mutating func key(dynamic name: String) {
+        if needsComma { byte(UInt8(ascii: ",")) }
+        string(name)
+        byte(UInt8(ascii: ":"))
+        needsComma = true
     }
+
+    /// Opens an array-valued field; add elements with ``beginElement()``, close with ``endArray()``.
+    mutating func arrayField(_ name: StaticString) {
+        key(name)
+        byte(UInt8(ascii: "["))
+        needsComma = false
+    }
+
+    /// Opens an array-valued field with a computed name; add values with ``element(_:)``.
+    mutating func arrayField(dynamic name: String) {
+        key(dynamic: name)
+        byte(UInt8(ascii: "["))
+        needsComma = false
+    }
+
+    /// Starts an array element (writes the comma between elements).
+    mutating func beginElement() {
+        if needsComma { byte(UInt8(ascii: ",")) }
+        needsComma = false
+    }
+
+    mutating func endArray() {
+        byte(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
+    /// Opens an object-valued field; close it with ``endObject()``.
+    mutating func objectField(_ name: StaticString) {
+        key(name)
+        beginObject()
+    }
+
+    // MARK: - Fields
 
     mutating func field(_ name: StaticString, _ value: Int) {
         key(name)
@@ -43,12 +123,12 @@ struct JSONWriter {
 
     mutating func field(_ name: StaticString, _ value: String?) {
         key(name)
-        if let value { JSONWriter.appendString(value, to: &bytes) } else { appendNull() }
+        if let value { string(value) } else { appendNull() }
     }
 
     mutating func field(_ name: StaticString, _ value: Bool) {
         key(name)
-        bytes.append(contentsOf: Array((value ? "true" : "false").utf8))
+        literal(value ? "true" : "false")
     }
 
     /// A time as RFC 3339 in UTC with milliseconds (``Timestamp/rfc3339(millisecondsSince1970:)``),
@@ -57,11 +137,14 @@ struct JSONWriter {
         key(name)
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
             guard let count = Timestamp.write(ms, to: buffer) else {
-                return JSONWriter.appendString(Timestamp.rfc3339(millisecondsSince1970: ms), to: &bytes)
+                return string(Timestamp.rfc3339(millisecondsSince1970: ms))
             }
-            bytes.append(UInt8(ascii: "\""))
-            JSONWriter.appendBytes(UnsafeBufferPointer(rebasing: buffer[0..<count]), to: &bytes)
-            bytes.append(UInt8(ascii: "\""))
+            let digits = UnsafeBufferPointer(rebasing: buffer[0..<count])
+            write(count + 2) { p in
+                p[0] = UInt8(ascii: "\"")
+                (p + 1).update(from: digits.baseAddress!, count: count)
+                p[count + 1] = UInt8(ascii: "\"")
+            }
         }
     }
 
@@ -72,55 +155,54 @@ struct JSONWriter {
         if value == value.rounded(), abs(value) < 1e15 {
             appendInt(Int(value))
         } else {
-            bytes.append(contentsOf: Array("\(value)".utf8))
+            var text = "\(value)"
+            text.withUTF8 { raw($0) }
         }
     }
 
     mutating func field(_ name: StaticString, _ values: [String]) {
         key(name)
-        bytes.append(UInt8(ascii: "["))
+        byte(UInt8(ascii: "["))
         for (i, value) in values.enumerated() {
-            if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONWriter.appendString(value, to: &bytes)
+            if i > 0 { byte(UInt8(ascii: ",")) }
+            string(value)
         }
-        bytes.append(UInt8(ascii: "]"))
+        byte(UInt8(ascii: "]"))
     }
 
     /// A field whose value is JSON already (a validated lead); returns where it sits in ``bytes``.
     @discardableResult
     mutating func field(_ name: StaticString, rawJSON: [UInt8]) -> Range<Int> {
         key(name)
-        let start = bytes.count
-        bytes.append(contentsOf: rawJSON)
-        return start..<bytes.count
+        let start = count
+        rawJSON.withUnsafeBufferPointer { raw($0) }
+        return start..<count
     }
 
-    /// Opens an array-valued field; add elements with ``beginElement()``, close with ``endArray()``.
-    mutating func arrayField(_ name: StaticString) {
-        key(name)
-        bytes.append(UInt8(ascii: "["))
-        needsComma = false
+    /// A string field whose value is ASCII that needs no escaping (``PackedPositions``), lent.
+    mutating func field(dynamic name: String, ascii value: UnsafeBufferPointer<UInt8>) {
+        key(dynamic: name)
+        write(value.count + 2) { p in
+            p[0] = UInt8(ascii: "\"")
+            if let base = value.baseAddress { (p + 1).update(from: base, count: value.count) }
+            p[value.count + 1] = UInt8(ascii: "\"")
+        }
     }
 
-    /// Starts an array element (writes the comma between elements).
-    mutating func beginElement() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        needsComma = false
+    /// The same, from an array.
+    mutating func field(dynamic name: String, ascii value: [UInt8]) {
+        value.withUnsafeBufferPointer { field(dynamic: name, ascii: $0) }
     }
 
-    mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
+    mutating func field(dynamic name: String, _ value: Int) {
+        key(dynamic: name)
+        appendInt(value)
+    }
+
+    mutating func element(_ value: String) {
+        if needsComma { byte(UInt8(ascii: ",")) }
+        string(value)
         needsComma = true
-    }
-
-    /// Opens an object-valued field; close it with ``endObject()``.
-    mutating func objectField(_ name: StaticString) {
-        key(name)
-        beginObject()
-    }
-
-    private mutating func appendNull() {
-        for b: UInt8 in [0x6E, 0x75, 0x6C, 0x6C] { bytes.append(b) }
     }
 
     /// `"qualification":{"score":85,"grade":"A","signals":{"need":20,…}}`.
@@ -134,98 +216,110 @@ struct JSONWriter {
         endObject()
     }
 
-    private mutating func key(dynamic name: String) {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        JSONWriter.appendString(name, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        needsComma = true
+    // MARK: - Values
+
+    private mutating func appendNull() { literal("null") }
+
+    private mutating func literal(_ text: StaticString) {
+        raw(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// Appends `value` in decimal, without building a String.
     mutating func appendInt(_ value: Int) {
         if value < 0 {
-            guard value != .min else { bytes.append(contentsOf: String(value).utf8); return }
-            bytes.append(UInt8(ascii: "-"))
+            guard value != .min else {
+                var text = String(value)
+                return text.withUTF8 { raw($0) }
+            }
+            byte(UInt8(ascii: "-"))
             appendInt(-value)
             return
         }
         if value < 10 {
-            bytes.append(UInt8(ascii: "0") + UInt8(value))
+            byte(UInt8(ascii: "0") + UInt8(value))
             return
         }
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
-        var count = 0
+        var n = 0
         var rest = value
         withUnsafeMutableBytes(of: &digits) { buffer in
             while rest > 0 {
-                buffer[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                buffer[23 - n] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
-                count += 1
+                n += 1
             }
-            for b in buffer[(24 - count)...] { bytes.append(b) }
+            raw(UnsafeBufferPointer(rebasing: buffer.assumingMemoryBound(to: UInt8.self)[(24 - n)...]))
         }
-    }
-
-    /// Opens an array-valued field with a computed name; add values with ``element(_:)``.
-    mutating func arrayField(dynamic name: String) {
-        key(dynamic: name)
-        bytes.append(UInt8(ascii: "["))
-        needsComma = false
-    }
-
-    /// A string field whose value is ASCII that needs no escaping (``PackedPositions``), lent.
-    mutating func field(dynamic name: String, ascii value: UnsafeBufferPointer<UInt8>) {
-        key(dynamic: name)
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: value)
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    /// The same, from an array.
-    mutating func field(dynamic name: String, ascii value: [UInt8]) {
-        value.withUnsafeBufferPointer { field(dynamic: name, ascii: $0) }
-    }
-
-    mutating func element(_ value: String) {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        JSONWriter.appendString(value, to: &bytes)
-        needsComma = true
-    }
-
-    mutating func field(dynamic name: String, _ value: Int) {
-        key(dynamic: name)
-        appendInt(value)
     }
 
     /// Appends `value` as a JSON string literal, escaping what RFC 8259 requires.
-    static func appendString(_ value: String, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
-        // Most strings need no escaping: copy them in one go. (`withUTF8`, unlike the UTF-8
-        // view's `withContiguousStorageIfAvailable`, also reaches small strings' bytes: ids,
-        // topics and codes, most of what is written, are small.)
+    mutating func string(_ value: String) {
+        // Most strings need no escaping: copied in one block with their quotes. (`withUTF8`,
+        // unlike the UTF-8 view's `withContiguousStorageIfAvailable`, also reaches small
+        // strings' bytes: ids, topics and codes, most of what is written, are small.)
         var value = value
         let plain = value.withUTF8 { buffer -> Bool in
-            for b in buffer where b < 0x20 || b == 0x22 || b == 0x5C { return false }
-            appendBytes(buffer, to: &bytes)
+            guard JSONWriter.needsNoEscaping(buffer) else { return false }
+            let n = buffer.count
+            write(n + 2) { p in
+                p[0] = UInt8(ascii: "\"")
+                if let base = buffer.baseAddress { (p + 1).update(from: base, count: n) }
+                p[n + 1] = UInt8(ascii: "\"")
+            }
             return true
         }
-        if plain {
-            bytes.append(UInt8(ascii: "\""))
-            return
+        if !plain { escaped(value) }
+    }
+
+    /// Whether no byte of `buffer` is a control character, `"` or `\`: eight bytes at a time.
+    @inline(__always)
+    static func needsNoEscaping(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = buffer.baseAddress else { return true }
+        let n = buffer.count
+        var i = 0
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= n {
+            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            // A byte is flagged when below 0x20, or equal to 0x22 or 0x5C (the classic
+            // "has a zero byte" test on w - 0x20.., w ^ 0x22.., w ^ 0x5C..); bytes of 0x80 and
+            // more (UTF-8) never are.
+            let below = (w &- ones &* 0x20) & ~w
+            let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+            let hasQuote = (quote &- ones) & ~quote, hasBackslash = (backslash &- ones) & ~backslash
+            if (below | hasQuote | hasBackslash) & highs != 0 { return false }
+            i += 8
         }
+        while i < n {
+            let b = base[i]
+            if b < 0x20 || b == 0x22 || b == 0x5C { return false }
+            i += 1
+        }
+        return true
+    }
+
+    private mutating func escaped(_ value: String) {
+        byte(UInt8(ascii: "\""))
         for b in value.utf8 {
             switch b {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case UInt8(ascii: "\""): byte(0x5C); byte(0x22)
+            case UInt8(ascii: "\\"): byte(0x5C); byte(0x5C)
+            case 0x0A: byte(0x5C); byte(UInt8(ascii: "n"))
+            case 0x0D: byte(0x5C); byte(UInt8(ascii: "r"))
+            case 0x09: byte(0x5C); byte(UInt8(ascii: "t"))
             case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-            default: bytes.append(b)
+                let hex: StaticString = "0123456789abcdef"
+                let digits = hex.utf8Start
+                write(6) { p in
+                    p[0] = 0x5C
+                    p[1] = UInt8(ascii: "u")
+                    p[2] = 0x30
+                    p[3] = 0x30
+                    p[4] = digits[Int(b >> 4)]
+                    p[5] = digits[Int(b & 0xF)]
+                }
+            default: byte(b)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
     }
 }
