@@ -257,10 +257,17 @@ extension RoutingDecision {
 /// base64 alphabet, 32 added to every digit but a number's last. Positions a few apart, as
 /// a territory's partners are, take one character each.
 public enum PackedPositions {
-    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    /// The character of digit `value` (0-63), from a literal: a global array would cost a
+    /// lazy-initialisation check and a retain for every character written.
+    @inline(__always)
+    static func character(_ value: Int) -> UInt8 {
+        let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        return alphabet.utf8Start[value & 63]
+    }
+
     static let values: [Int8] = {
         var table = [Int8](repeating: -1, count: 128)
-        for (value, char) in alphabet.enumerated() { table[Int(char)] = Int8(value) }
+        for value in 0..<64 { table[Int(character(value))] = Int8(value) }
         return table
     }()
 
@@ -283,11 +290,11 @@ public enum PackedPositions {
     static func writeGap(_ gap: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
         var gap = gap, count = 0
         while gap >= 32 {
-            out[count] = alphabet[32 | (gap & 31)]
+            out[count] = character(32 | (gap & 31))
             gap >>= 5
             count += 1
         }
-        out[count] = alphabet[gap]
+        out[count] = character(gap)
         return count + 1
     }
 
@@ -295,10 +302,10 @@ public enum PackedPositions {
     static func appendGap(_ gap: Int, to bytes: inout [UInt8]) {
         var gap = gap
         while gap >= 32 {
-            bytes.append(alphabet[32 | (gap & 31)])
+            bytes.append(character(32 | (gap & 31)))
             gap >>= 5
         }
-        bytes.append(alphabet[gap])
+        bytes.append(character(gap))
     }
 
     /// The positions `text` encodes, or `nil` when it is not such a string.

@@ -68,7 +68,13 @@ public enum Timestamp {
 /// Assignment identifiers: `a-` and a ULID (48-bit millisecond time, 80 random bits,
 /// Crockford base 32), so they sort by creation time.
 public enum AssignmentID {
-    private static let alphabet: [UInt8] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+    /// Crockford's base 32, as a literal: a global array would cost a lazy-initialisation
+    /// check and a retain for every character written.
+    @inline(__always)
+    private static func digit(_ value: Int) -> UInt8 {
+        let alphabet: StaticString = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+        return alphabet.utf8Start[value & 31]
+    }
 
     public static func make(millisecondsSince1970 ms: Int64, using generator: inout some RandomNumberGenerator) -> String {
         let time = UInt64(max(0, ms)) & 0xFFFF_FFFF_FFFF
@@ -81,7 +87,7 @@ public enum AssignmentID {
             var at = 2
             func put(_ value: UInt64, from top: Int) {
                 for i in stride(from: top, through: 0, by: -5) {
-                    out[at] = alphabet[Int((value >> UInt64(i)) & 31)]
+                    out[at] = digit(Int((value >> UInt64(i)) & 31))
                     at += 1
                 }
             }
