@@ -207,8 +207,22 @@ static void make_json(char *out, size_t size, const char *header, const char *ta
     memcpy(out + size - t, tail, t);
 }
 
+/* FLOORS_IDS=sources: lead ids as the contract's example gives them ("web-2026-000123"): each
+ * of a few sources numbers its own leads, so ids rise within a source, and a source's new ids
+ * land at one end of any index of them. Padded to ID_LEN. */
+static int sourced_ids;
+enum { SOURCES = 8 };
+static const char *const source_names[SOURCES] = {"crm", "distributor", "event", "form", "partner", "phone", "show", "web"};
+static uint64_t source_next[SOURCES];
+
 static void make_uuid(char *out)
 {
+    if (sourced_ids) {
+        int source = (int)(rnd() % SOURCES);
+        int prefix = (int)strlen(source_names[source]) + 6; /* "web-2026-" */
+        snprintf(out, ID_LEN + 1, "%s-2026-%0*" PRIu64, source_names[source], ID_LEN - prefix, ++source_next[source]);
+        return;
+    }
     uint64_t a = rnd(), b = rnd();
     snprintf(out, ID_LEN + 1, "%08" PRIx64 "-%04" PRIx64 "-4%03" PRIx64 "-%04" PRIx64 "-%012" PRIx64,
         a >> 32, (a >> 16) & 0xffff, a & 0xfff, b >> 48, b & (uint64_t)0xffffffffffff);
@@ -218,6 +232,7 @@ static void reset_workload(void)
 {
     rng_state = 19;
     memset(next_seq, 0, sizeof next_seq);
+    memset(source_next, 0, sizeof source_next);
     clock_ms = 1795000000000;
     ids_stored = 0;
 }
@@ -585,6 +600,10 @@ static int hex_digit(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
 
 static int lead_bucket(const char *id)
 {
+    /* Sourced ids: the first three characters, in text order, so a bucket range is still a
+     * key range (a source's ids all fall in one bucket). */
+    if (sourced_ids)
+        return (int)((((unsigned)(unsigned char)id[0] << 16) | ((unsigned)(unsigned char)id[1] << 8) | (unsigned char)id[2]) * (uint64_t)BUCKETS >> 24);
     return (hex_digit(id[0]) << 8) | (hex_digit(id[1]) << 4) | hex_digit(id[2]);
 }
 
@@ -1293,6 +1312,9 @@ int main(int argc, char **argv)
     if (leads < 1) die("LEADS must be a positive number");
     if (passes < 1 || passes > MAX_PASSES) die("PASSES must be 1 to %d", MAX_PASSES);
     leads_run = leads;
+    const char *ids = getenv("FLOORS_IDS");
+    sourced_ids = ids && strcmp(ids, "sources") == 0;
+    if (ids && !sourced_ids && strcmp(ids, "uuid") != 0) die("FLOORS_IDS must be uuid or sources");
 
     crc32c_init();
     if (crc32c("123456789", 9) != 0xe3069283u) die("CRC32C self-test failed");
@@ -1305,6 +1327,7 @@ int main(int argc, char **argv)
     printf("store floors: %ld leads per design in batches of %d, %d topics, lead %d B + envelope %d B + decision %d B + id %d B\n",
         leads, BATCH, TOPICS, LEAD_BYTES, ENVELOPE_BYTES, DECISION_BYTES, ID_LEN);
     printf("SQLite %s, %s; in %s\n", sqlite3_libversion(), mdb_version(NULL, NULL, NULL), root);
+    printf("lead ids: %s\n", sourced_ids ? "numbered per source, as in the contract (FLOORS_IDS=sources)" : "random UUIDs (FLOORS_IDS=uuid, the default)");
     /* What the table-driven CRC costs alone (design 6 checks every record with it). */
     volatile uint32_t sink = 0;
     double t0 = now();
