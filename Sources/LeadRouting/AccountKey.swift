@@ -4,10 +4,16 @@ import Foundation
 public enum AccountKey {
     /// `www.Acme.Example.` → `acme.example`.
     public static func normalizedDomain(_ domain: String) -> String {
-        if domain.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x2D }),
-           !domain.hasPrefix("www."), !domain.hasSuffix(".") {
-            return domain  // already normal: lower-case ASCII, no www., no trailing dot
+        var copy = domain
+        let normal = copy.withUTF8 { bytes -> Bool in
+            // Already normal: lower-case ASCII letters, digits, dots and hyphens, no `www.`, no
+            // trailing dot. (Read through `withUTF8`: the UTF-8 view's iterator costs tens of
+            // instructions a byte.)
+            for b in bytes where !((b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2E || b == 0x2D) { return false }
+            if bytes.last == 0x2E { return false }
+            return !(bytes.count >= 4 && bytes[0] == 0x77 && bytes[1] == 0x77 && bytes[2] == 0x77 && bytes[3] == 0x2E)
         }
+        if normal { return domain }
         var d = domain.trimmingCharacters(in: .whitespaces).lowercased()
         while d.hasSuffix(".") { d.removeLast() }
         if d.hasPrefix("www.") { d.removeFirst(4) }
@@ -41,20 +47,25 @@ public enum AccountKey {
     /// result's; `nil` when `name` is not ASCII. Words are runs of letters and digits,
     /// lower-cased; legal forms are dropped.
     private static func normalizedASCIIName(_ name: String, prefix: StaticString) -> String? {
-        guard name.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        var name = name
+        return name.withUTF8 { normalizedASCIIName($0, prefix: prefix) }
+    }
+
+    private static func normalizedASCIIName(_ name: UnsafeBufferPointer<UInt8>, prefix: StaticString) -> String? {
+        for b in name where b >= 0x80 { return nil }
         let start = prefix.utf8CodeUnitCount
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: start + 2 * name.utf8.count + 1) { out in
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: start + 2 * name.count + 1) { out in
             prefix.withUTF8Buffer { for (i, b) in $0.enumerated() { out[i] = b } }
             var used = start, wordStart = -1
             func endWord() {
                 guard wordStart >= 0 else { return }
                 let word = UnsafeBufferPointer(rebasing: out[wordStart..<used])
-                if legalFormBytes.contains(where: { $0.elementsEqual(word) }) {
+                if isLegalForm(word) {
                     used = max(start, wordStart - 1)  // the word and the space before it
                 }
                 wordStart = -1
             }
-            for b in name.utf8 {
+            for b in name {
                 let lower: UInt8
                 switch b {
                 case 0x41...0x5A: lower = b + 0x20
@@ -73,8 +84,23 @@ public enum AccountKey {
         }
     }
 
-    /// ``legalForms`` as bytes, for the ASCII path.
-    static let legalFormBytes: [[UInt8]] = legalForms.map { Array($0.utf8) }
+    /// Whether `word` (lower-case ASCII) is one of ``legalForms``: by length, then against
+    /// literals, with no global to initialise or retain (the ASCII path runs for every lead).
+    static func isLegalForm(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = word.baseAddress else { return false }
+        func equals(_ form: StaticString) -> Bool {
+            form.utf8CodeUnitCount == word.count && memcmp(form.utf8Start, base, word.count) == 0
+        }
+        switch word.count {
+        case 2: return equals("co") || equals("ag") || equals("sa") || equals("bv") || equals("nv") || equals("oy") || equals("ab") || equals("as") || equals("kg")
+        case 3: return equals("inc") || equals("llc") || equals("ltd") || equals("plc") || equals("sas") || equals("spa") || equals("srl") || equals("pty") || equals("the")
+        case 4: return equals("corp") || equals("gmbh") || equals("sarl")
+        case 7: return equals("company") || equals("limited")
+        case 11: return equals("corporation")
+        case 12: return equals("incorporated")
+        default: return false
+        }
+    }
 
     /// Words of legal form dropped from company names.
     static let legalForms: Set<String> = [
