@@ -137,11 +137,15 @@ public enum LeadParser {
     }
 
     static func isValidLeadID(_ id: String) -> Bool {
-        let utf8 = id.utf8
-        guard (1...maxLeadIDLength).contains(utf8.count) else { return false }
-        return utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-                || b == 0x2E || b == 0x5F || b == 0x3A || b == 0x2D
+        var id = id
+        return id.withUTF8 { bytes in
+            guard (1...maxLeadIDLength).contains(bytes.count) else { return false }
+            for b in bytes {
+                let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                    || b == 0x2E || b == 0x5F || b == 0x3A || b == 0x2D
+                if !ok { return false }
+            }
+            return true
         }
     }
 
@@ -219,7 +223,11 @@ public enum LeadParser {
         guard let rawRegion else { return nil }
         var code = LeadParser.upperCased(rawRegion)
         if code.hasPrefix(country + "-") { code.removeFirst(country.count + 1) }
-        guard (1...3).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+        let valid = code.withUTF8 { bytes in
+            (1...3).contains(bytes.count)
+                && bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
+        }
+        guard valid else {
             throw LeadRejection(
                 .invalidField, field: "company.region",
                 "company.region must be an ISO 3166-2 subdivision code such as CO or US-CO, got \(quoted(rawRegion))")
@@ -272,22 +280,41 @@ public enum LeadParser {
 
     /// Upper case; ASCII without consulting Unicode tables.
     static func upperCased(_ text: String) -> String {
-        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return text.uppercased() }
-        guard text.utf8.contains(where: { (0x61...0x7A).contains($0) }) else { return text }
+        var copy = text
+        let (ascii, lower) = copy.withUTF8 { bytes -> (Bool, Bool) in
+            var lower = false
+            for b in bytes {
+                if b >= 0x80 { return (false, false) }
+                if b >= 0x61 && b <= 0x7A { lower = true }
+            }
+            return (true, lower)
+        }
+        guard ascii else { return text.uppercased() }
+        guard lower else { return text }
         return String(decoding: text.utf8.map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 }, as: UTF8.self)
     }
 
     /// A product name as routing compares it: trimmed of spaces and tabs, lower case.
     static func normalizedProduct(_ product: String) -> String {
-        let utf8 = product.utf8
-        guard utf8.allSatisfy({ $0 < 0x80 }) else {
-            return product.trimmingCharacters(in: .whitespaces).lowercased()
+        var copy = product
+        // nil: not ASCII; else the trimmed range, and whether it has upper case.
+        let ascii = copy.withUTF8 { bytes -> (range: Range<Int>, upper: Bool)? in
+            var first = -1, last = -1, upper = false
+            for (i, b) in bytes.enumerated() {
+                if b >= 0x80 { return nil }
+                if b == 0x20 || b == 0x09 { continue }
+                if first < 0 { first = i }
+                last = i
+                if b >= 0x41 && b <= 0x5A { upper = true }
+            }
+            return first < 0 ? (0..<0, false) : (first..<(last + 1), upper)
         }
-        let isSpace = { (b: UInt8) in b == 0x20 || b == 0x09 }
-        guard let first = utf8.firstIndex(where: { !isSpace($0) }), let last = utf8.lastIndex(where: { !isSpace($0) }) else { return "" }
-        let core = utf8[first...last]
-        if core.count == utf8.count && !core.contains(where: { (0x41...0x5A).contains($0) }) { return product }
-        return String(decoding: core.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
+        guard let ascii else { return product.trimmingCharacters(in: .whitespaces).lowercased() }
+        if ascii.range.isEmpty { return "" }
+        if ascii.range.count == product.utf8.count && !ascii.upper { return product }
+        return copy.withUTF8 { bytes in
+            String(decoding: bytes[ascii.range].lazy.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
+        }
     }
 
     /// A JSON number that must be a whole number, 0 or more.

@@ -25,3 +25,27 @@ import Testing
         #expect(AccountKey.normalizedDomain(input) == expected)
     }
 }
+
+@Suite struct ParserFastPaths {
+    @Test("products: trimmed of spaces and tabs, lower case; kept as they are when already so",
+          arguments: [
+              ("firewall", "firewall"), ("  Firewall\t", "firewall"), ("\t \t", ""), ("", ""), ("SD-WAN", "sd-wan"),
+              ("a b", "a b"), (" x ", "x"), ("Pare-Feu Élevé", "pare-feu élevé"), ("  Ünïcode ", "ünïcode"),
+          ])
+    func products(input: String, expected: String) {
+        #expect(LeadParser.normalizedProduct(input) == expected)
+    }
+
+    @Test("upper case without Unicode tables for ASCII", arguments: [("co", "CO"), ("CO", "CO"), ("us-co", "US-CO"), ("é1", "É1"), ("", "")])
+    func upper(input: String, expected: String) {
+        #expect(LeadParser.upperCased(input) == expected)
+    }
+
+    @Test("lead ids: 1-128 of letters, digits and . _ : -", arguments: [
+        ("web-2026-000123", true), ("a", true), ("A.b_c:d-9", true), ("", false), ("a b", false), ("é", false),
+        (String(repeating: "x", count: 128), true), (String(repeating: "x", count: 129), false), ("a/b", false),
+    ])
+    func leadIDs(id: String, valid: Bool) {
+        #expect(LeadParser.isValidLeadID(id) == valid)
+    }
+}
