@@ -171,12 +171,16 @@ extension RoutingDecision {
             previous.initialize(repeating: -1)
             ends.initialize(repeating: 0)
             var ascending = true
+            let chosen = chosenIndex ?? -1
+            // Each bucket's packed length, exactly: a buffer sized for the longest gaps went
+            // past what the stack takes (a heap allocation for one lead in four).
             for (position, code) in candidateCodes.enumerated() {
-                let index = Int(code >> 3), bucket = self.bucket(code)
+                let index = Int(code >> 3), bucket = Int(code >> 3) == chosen ? 0 : 1 + Int(code & 7)
                 if firstSeen[bucket] == Int.max { firstSeen[bucket] = position }
-                if index <= previous[bucket] { ascending = false }
+                let gap = index - previous[bucket] - 1
+                if gap < 0 { ascending = false }
                 previous[bucket] = index
-                ends[bucket] += PackedPositions.maxGapBytes
+                ends[bucket] += PackedPositions.gapBytes(gap)
             }
             guard partnerList != nil && ascending else {
                 while let bucket = firstSeen.indices.min(by: { firstSeen[$0] < firstSeen[$1] }), firstSeen[bucket] != Int.max {
@@ -196,7 +200,7 @@ extension RoutingDecision {
             previous.update(repeating: -1)
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(offset, 1)) { bytes in
                 for code in candidateCodes {
-                    let index = Int(code >> 3), bucket = self.bucket(code)
+                    let index = Int(code >> 3), bucket = Int(code >> 3) == chosen ? 0 : 1 + Int(code & 7)
                     ends[bucket] += PackedPositions.writeGap(index - previous[bucket] - 1, to: bytes.baseAddress! + ends[bucket])
                     previous[bucket] = index
                 }
@@ -282,8 +286,16 @@ public enum PackedPositions {
         }
     }
 
-    /// The most characters one gap takes: a partner index below 2^35.
-    static let maxGapBytes = 7
+    /// How many characters ``writeGap(_:to:)`` writes for `gap` (1 for a negative one).
+    @inline(__always)
+    static func gapBytes(_ gap: Int) -> Int {
+        var gap = gap, count = 1
+        while gap >= 32 {
+            gap >>= 5
+            count += 1
+        }
+        return count
+    }
 
     /// Writes `gap` at `out` as ``appendGap(_:to:)`` appends it; returns the bytes written.
     @inline(__always)

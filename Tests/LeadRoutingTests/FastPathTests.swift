@@ -49,3 +49,17 @@ import Testing
         #expect(LeadParser.isValidLeadID(id) == valid)
     }
 }
+
+@Suite struct PackedGapSizes {
+    @Test("a gap's size, worked out before it is written, is what writing it takes: the record's stack buffer is sized by it")
+    func gapBytesMatchWriting() {
+        var gaps = Array(0...2_100) + [32_767, 32_768, 1 << 20, (1 << 25) - 1, 1 << 25, 1 << 34, Int(Int32.max)]
+        gaps += [-1, -5]
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buffer in
+            for gap in gaps {
+                let written = PackedPositions.writeGap(max(gap, 0), to: buffer.baseAddress!)
+                #expect(PackedPositions.gapBytes(gap) == written, "gap \(gap)")
+            }
+        }
+    }
+}
