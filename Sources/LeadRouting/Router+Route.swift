@@ -122,20 +122,21 @@ extension Router {
         } else if let owner = keys.all.lazy.compactMap({ [ownedAccounts] in ownedAccounts[$0] }).first(where: { eligible.contains($0) }) {
             choice.chosen = owner
             choice.rule = .account
-            choice.reasons = staticReasons(owner, lead, then: gradeText, "account \(keys.describe) owned by \(partners[owner].id)")
+            choice.reasons = staticReasons(owner, lead, then: gradeText, Text.join("account ", keys.describe, " owned by ", partners[owner].id))
         } else if let previous = previousOwner, let owner = indexByID[previous], eligible.contains(owner) {
             choice.chosen = owner
             choice.rule = .affinity
-            choice.reasons = staticReasons(owner, lead, then: gradeText, "account \(keys.describe) was routed to \(previous) before")
+            choice.reasons = staticReasons(owner, lead, then: gradeText, Text.join("account ", keys.describe, " was routed to ", previous, " before"))
         } else if !eligible.isEmpty {
             let pick = rotate(eligible)
             choice.chosen = pick.index
             choice.rule = eligible.count == 1 ? .onlyEligible : .rotation
             choice.reasons = staticReasons(pick.index, lead, then: gradeText)
-            if let minimum = partners[pick.index].minGrade { choice.reasons.append("meets min_grade \(minimum.rawValue)") }
+            if let minimum = partners[pick.index].minGrade { choice.reasons.append(Text.join("meets min_grade ", minimum.rawValue)) }
             choice.reasons.append(eligible.count == 1
                 ? "only eligible partner"
-                : "weighted rotation among \(eligible.count) eligible partners (weight \(partners[pick.index].weight) of \(pick.total))")
+                : Text.join("weighted rotation among ", String(eligible.count), " eligible partners (weight ",
+                            String(partners[pick.index].weight), " of ", String(pick.total), ")"))
         }
         return choice
     }
