@@ -146,14 +146,25 @@ extension Router {
     @inline(__always)
     func recordCandidates(_ considered: [Int], exclusions: [Exclusion?], chosen: Int?, registered: Int?,
                           omittedCounts: inout [Int], into decision: inout RoutingDecision) {
-        var recorded: [UInt32] = []
-        recorded.reserveCapacity(min(considered.count, recordedCandidates) + 2)
+        var recorded: [UInt32]
         var omitted = 0
         if registered == nil {
-            // The first `recordedCandidates` in full; past them only the chosen partner, and
-            // the counts the first pass took (the chosen one moved from eligible to recorded).
-            for (position, i) in considered.prefix(recordedCandidates).enumerated() {
-                recorded.append(CandidateCode.make(i, i == chosen ? nil : exclusions[position]))
+            // The first `recordedCandidates` in full, written straight into the array's storage
+            // (appending checked its capacity for each of a lead's hundred or so); past them only
+            // the chosen partner, and the counts the first pass took (the chosen one moved from
+            // eligible to recorded).
+            let first = min(considered.count, recordedCandidates)
+            let chosenIndex = chosen ?? -1
+            recorded = considered.withUnsafeBufferPointer { partners in
+                exclusions.withUnsafeBufferPointer { verdicts in
+                    [UInt32](unsafeUninitializedCapacity: first + 2) { codes, count in
+                        for position in 0..<first {
+                            let i = partners[position]
+                            codes[position] = CandidateCode.make(i, i == chosenIndex ? nil : verdicts[position])
+                        }
+                        count = first
+                    }
+                }
             }
             if considered.count > recordedCandidates {
                 omitted = considered.count - recordedCandidates
@@ -166,6 +177,8 @@ extension Router {
         } else {
             // A registration excludes every other partner: a rare case, recorded (and counted
             // afresh) the long way.
+            recorded = []
+            recorded.reserveCapacity(min(considered.count, recordedCandidates) + 2)
             omittedCounts = [Int](repeating: 0, count: 8)
             for (position, i) in considered.enumerated() {
                 let exclusion: Exclusion? = i == chosen ? nil : i == registered ? exclusions[position] : .registration
