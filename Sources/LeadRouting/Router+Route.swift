@@ -89,12 +89,22 @@ extension Router {
         let considered = candidateList.partners
         let consideredRules = candidateList.rules
         var gradeRefusals = 0
-        exclusions.reserveCapacity(considered.count)
-        for (position, i) in considered.enumerated() {
-            let exclusion = exclusion(i, consideredRules[position], leadProducts, grade, now)
-            exclusions.append(exclusion)
-            if exclusion == nil { eligible.append(i) } else if exclusion == .grade { gradeRefusals += 1 }
-            if position >= recordedCandidates { omittedCounts[Int(CandidateCode.verdict(exclusion))] += 1 }
+        // The verdicts go straight into the array's storage, sized first (appending checked
+        // its capacity for each of a lead's few hundred candidates).
+        let start = exclusions.count
+        exclusions.append(contentsOf: repeatElement(nil, count: considered.count))
+        exclusions.withUnsafeMutableBufferPointer { verdicts in
+            considered.withUnsafeBufferPointer { partners in
+                consideredRules.withUnsafeBufferPointer { rules in
+                    for position in 0..<partners.count {
+                        let i = partners[position]
+                        let exclusion = exclusion(i, rules[position], leadProducts, grade, now)
+                        verdicts[start + position] = exclusion
+                        if exclusion == nil { eligible.append(i) } else if exclusion == .grade { gradeRefusals += 1 }
+                        if position >= recordedCandidates { omittedCounts[Int(CandidateCode.verdict(exclusion))] += 1 }
+                    }
+                }
+            }
         }
         return gradeRefusals
     }
