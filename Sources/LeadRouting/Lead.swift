@@ -270,12 +270,15 @@ public enum LeadParser {
 
     /// Whether `text` is empty or only white space (an ASCII fast path, else by Character).
     static func isBlank(_ text: String) -> Bool {
-        var ascii = true
-        for byte in text.utf8 {
-            if byte >= 0x80 { ascii = false; break }
-            if byte != 0x20 && !(0x09...0x0D).contains(byte) { return false }
+        var copy = text
+        let ascii = copy.withUTF8 { bytes -> Bool? in
+            for byte in bytes {
+                if byte >= 0x80 { return nil }
+                if byte != 0x20 && !(0x09...0x0D).contains(byte) { return false }
+            }
+            return true
         }
-        return ascii || text.allSatisfy(\.isWhitespace)
+        return ascii ?? text.allSatisfy(\.isWhitespace)
     }
 
     /// Upper case; ASCII without consulting Unicode tables.

@@ -41,6 +41,13 @@ import Testing
         #expect(LeadParser.upperCased(input) == expected)
     }
 
+    @Test("blank text: empty or white space only, ASCII or not", arguments: [
+        ("", true), (" \t\n\r", true), (" a", false), ("a ", false), ("\u{00A0}", true), (" \u{2003} ", true), (" é", false), ("x\u{00A0}", false),
+    ])
+    func blank(text: String, blank: Bool) {
+        #expect(LeadParser.isBlank(text) == blank)
+    }
+
     @Test("lead ids: 1-128 of letters, digits and . _ : -", arguments: [
         ("web-2026-000123", true), ("a", true), ("A.b_c:d-9", true), ("", false), ("a b", false), ("é", false),
         (String(repeating: "x", count: 128), true), (String(repeating: "x", count: 129), false), ("a/b", false),
