@@ -3,26 +3,17 @@
 enum Text {
     static func join(_ a: String, _ b: String, _ c: String = "", _ d: String = "", _ e: String = "",
                      _ f: String = "", _ g: String = "") -> String {
-        var parts = (a, b, c, d, e, f, g)
-        let count = parts.0.utf8.count + parts.1.utf8.count + parts.2.utf8.count + parts.3.utf8.count + parts.4.utf8.count
-            + parts.5.utf8.count + parts.6.utf8.count
-        return String(unsafeUninitializedCapacity: count) { out in
-            var at = 0
-            func copy(_ part: inout String) {
-                part.withUTF8 { bytes in
-                    guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-                    UnsafeMutableRawPointer(out.baseAddress! + at).copyMemory(from: source, byteCount: bytes.count)
-                    at += bytes.count
-                }
-            }
-            copy(&parts.0)
-            copy(&parts.1)
-            copy(&parts.2)
-            copy(&parts.3)
-            copy(&parts.4)
-            copy(&parts.5)
-            copy(&parts.6)
-            return at
-        }
+        // Appending to a string sized first: the parts are valid UTF-8 already, and building
+        // from raw bytes (`String(unsafeUninitializedCapacity:)`) checked them all again.
+        var text = String()
+        text.reserveCapacity(a.utf8.count + b.utf8.count + c.utf8.count + d.utf8.count + e.utf8.count + f.utf8.count + g.utf8.count)
+        text.append(a)
+        text.append(b)
+        if !c.isEmpty { text.append(c) }
+        if !d.isEmpty { text.append(d) }
+        if !e.isEmpty { text.append(e) }
+        if !f.isEmpty { text.append(f) }
+        if !g.isEmpty { text.append(g) }
+        return text
     }
 }

@@ -70,3 +70,16 @@ import Testing
         }
     }
 }
+
+@Suite struct TextJoin {
+    @Test("joins up to seven parts, small and large, ASCII or not, into the same text as + would")
+    func joins() {
+        let parts = ["", "a", "country ", "US", " region ", "CO", " in territory", "é✓", String(repeating: "x", count: 40)]
+        for a in parts {
+            for b in parts {
+                #expect(Text.join(a, b) == a + b)
+                #expect(Text.join(a, b, "c", b, a, "f", "g") == a + b + "c" + b + a + "f" + "g")
+            }
+        }
+    }
+}
