@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Builds envelope JSON by appending bytes: LeadRouter never re-encodes a lead, it splices
 /// the lead's validated bytes in, and writes only its own small fields.
 ///
@@ -211,9 +214,38 @@ struct JSONWriter {
         field("score", q.score)
         field("grade", q.grade.rawValue)
         objectField("signals")
-        for signal in q.signals { field(dynamic: signal.name, signal.points) }
+        for (position, signal) in q.signals.enumerated() {
+            // The signals come in ``Qualification/signalNames``' order: their keys are
+            // written from literals, unless a signal is not where that order puts it.
+            if let name = JSONWriter.signalKey(position), JSONWriter.equals(signal.name, name) {
+                field(name, signal.points)
+            } else {
+                field(dynamic: signal.name, signal.points)
+            }
+        }
         endObject()
         endObject()
+    }
+
+    /// The key of the signal at `position` in ``Qualification/signalNames``' order.
+    static func signalKey(_ position: Int) -> StaticString? {
+        switch position {
+        case 0: "need"
+        case 1: "budget"
+        case 2: "authority"
+        case 3: "timeline"
+        case 4: "company_size"
+        case 5: "estimated_value"
+        default: nil
+        }
+    }
+
+    @inline(__always)
+    static func equals(_ text: String, _ literal: StaticString) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            bytes.count == literal.utf8CodeUnitCount && memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0
+        }
     }
 
     // MARK: - Values

@@ -83,3 +83,22 @@ import Testing
         }
     }
 }
+
+@Suite struct QualificationKeys {
+    @Test("the qualification's keys written from literals are the signals' names, in their order; others are written as they are")
+    func keys() throws {
+        for (position, name) in Qualification.signalNames.enumerated() {
+            let key = try #require(JSONWriter.signalKey(position))
+            #expect(key.description == name)
+        }
+        #expect(JSONWriter.signalKey(Qualification.signalNames.count) == nil)
+        let signals = [Qualification.Signal(name: "budget", points: 1, possible: 2), Qualification.Signal(name: "need", points: 3, possible: 4),
+                       Qualification.Signal(name: "custom", points: 5, possible: 6)]
+        var json = JSONWriter()
+        json.beginObject()
+        json.qualification(Qualification(score: 50, grade: .C, signals: signals))
+        json.endObject()
+        #expect(String(decoding: json.bytes, as: UTF8.self)
+            == #"{"qualification":{"score":50,"grade":"C","signals":{"budget":1,"need":3,"custom":5}}}"#)
+    }
+}
