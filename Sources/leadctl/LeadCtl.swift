@@ -126,8 +126,8 @@ extension Publish {
         let keys = try curve.clientKeys()
         var accepted = 0, duplicates = 0, rejected = 0
         do {
-            let publisher = try ReliablePublisher(
-                endpoint: endpoint, window: window, timeout: .milliseconds(Int64(timeout * 1000)), retries: retries, curve: keys)
+            let publisher = ClientLifetime.keep(try ReliablePublisher(
+                endpoint: endpoint, window: window, timeout: .milliseconds(Int64(timeout * 1000)), retries: retries, curve: keys))
             try publisher.publish(leads.map(\.bytes)) { index, status in
                 switch status {
                 case .accepted: accepted += 1

@@ -36,7 +36,7 @@ struct PartnerOptions: ParsableArguments {
         let keys = try curve.clientKeys()
         let reply: [UInt8]
         do {
-            reply = try ControlClient(endpoint: endpoint, curve: keys).send(request, timeout: .milliseconds(Int(timeout * 1000)))
+            reply = try ClientLifetime.keep(ControlClient(endpoint: endpoint, curve: keys)).send(request, timeout: .milliseconds(Int(timeout * 1000)))
         } catch {
             throw fail("\(error)")
         }
