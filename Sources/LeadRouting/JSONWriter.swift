@@ -53,6 +53,17 @@ struct JSONWriter {
         write(source.count) { $0.update(from: base, count: source.count) }
     }
 
+    /// `source` between quotes, as is (the caller knows it needs no escaping), in one block.
+    @inline(__always)
+    private mutating func quoted(_ source: UnsafeBufferPointer<UInt8>) {
+        let n = source.count
+        write(n + 2) { p in
+            p[0] = UInt8(ascii: "\"")
+            if let base = source.baseAddress { (p + 1).update(from: base, count: n) }
+            p[n + 1] = UInt8(ascii: "\"")
+        }
+    }
+
     // MARK: - Structure
 
     mutating func beginObject() {
@@ -142,12 +153,7 @@ struct JSONWriter {
             guard let count = Timestamp.write(ms, to: buffer) else {
                 return string(Timestamp.rfc3339(millisecondsSince1970: ms))
             }
-            let digits = UnsafeBufferPointer(rebasing: buffer[0..<count])
-            write(count + 2) { p in
-                p[0] = UInt8(ascii: "\"")
-                (p + 1).update(from: digits.baseAddress!, count: count)
-                p[count + 1] = UInt8(ascii: "\"")
-            }
+            quoted(UnsafeBufferPointer(rebasing: buffer[0..<count]))
         }
     }
 
@@ -185,11 +191,7 @@ struct JSONWriter {
     /// A string field whose value is ASCII that needs no escaping (``PackedPositions``), lent.
     mutating func field(dynamic name: String, ascii value: UnsafeBufferPointer<UInt8>) {
         key(dynamic: name)
-        write(value.count + 2) { p in
-            p[0] = UInt8(ascii: "\"")
-            if let base = value.baseAddress { (p + 1).update(from: base, count: value.count) }
-            p[value.count + 1] = UInt8(ascii: "\"")
-        }
+        quoted(value)
     }
 
     /// The same, from an array.
@@ -292,12 +294,7 @@ struct JSONWriter {
         var value = value
         let plain = value.withUTF8 { buffer -> Bool in
             guard JSONWriter.needsNoEscaping(buffer) else { return false }
-            let n = buffer.count
-            write(n + 2) { p in
-                p[0] = UInt8(ascii: "\"")
-                if let base = buffer.baseAddress { (p + 1).update(from: base, count: n) }
-                p[n + 1] = UInt8(ascii: "\"")
-            }
+            quoted(buffer)
             return true
         }
         if !plain { escaped(value) }
