@@ -3,7 +3,9 @@
 /// can hang in `zmq_ctx_term` after a handshake the server refused (a CURVE key it does not
 /// know; libzmq issue #2733, "test_security_curve/zap hang on slow machines"), and did here:
 /// under load, `leadctl publish --reliable` with a stranger's key now and then printed its
-/// error and then hung on the way out instead of exiting 1.
+/// error and then hung on the way out instead of exiting 1. Every leadctl client that has
+/// nothing left to deliver is kept so; not `LeadPublisher`, whose context's termination is
+/// what waits (its linger) for the leads still queued.
 enum ClientLifetime {
     /// Only appended to, from the command's one thread, and never read.
     nonisolated(unsafe) private static var kept: [AnyObject] = []

@@ -188,8 +188,8 @@ struct Tail: ParsableCommand {
         let keys = try curve.clientKeys()
         let subscriber: RecoveringSubscriber
         do {
-            subscriber = try RecoveringSubscriber(
-                feedEndpoint: endpoint, replayEndpoint: replayEndpoint, topics: topics, statePath: state, curve: keys)
+            subscriber = ClientLifetime.keep(try RecoveringSubscriber(
+                feedEndpoint: endpoint, replayEndpoint: replayEndpoint, topics: topics, statePath: state, curve: keys))
         } catch let error as ClientError {
             throw fail(error.description)
         }
@@ -222,7 +222,7 @@ struct Tail: ParsableCommand {
         let subscriber: FeedSubscriber
         do {
             let heartbeatTopics = heartbeats ? (topics.isEmpty ? ["heartbeat/"] : topics.map { "heartbeat/" + $0 }) : []
-            subscriber = try FeedSubscriber(endpoint: endpoint, topics: topics.isEmpty ? [""] : topics + heartbeatTopics, curve: keys)
+            subscriber = ClientLifetime.keep(try FeedSubscriber(endpoint: endpoint, topics: topics.isEmpty ? [""] : topics + heartbeatTopics, curve: keys))
         } catch let error as ClientError {
             throw fail(error.description)
         }
