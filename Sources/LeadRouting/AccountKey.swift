@@ -87,10 +87,7 @@ public enum AccountKey {
     /// Whether `word` (lower-case ASCII) is one of ``legalForms``: by length, then against
     /// literals, with no global to initialise or retain (the ASCII path runs for every lead).
     static func isLegalForm(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = word.baseAddress else { return false }
-        func equals(_ form: StaticString) -> Bool {
-            form.utf8CodeUnitCount == word.count && memcmp(form.utf8Start, base, word.count) == 0
-        }
+        func equals(_ form: StaticString) -> Bool { form.matches(word) }
         switch word.count {
         case 2: return equals("co") || equals("ag") || equals("sa") || equals("bv") || equals("nv") || equals("oy") || equals("ab") || equals("as") || equals("kg")
         case 3: return equals("inc") || equals("llc") || equals("ltd") || equals("plc") || equals("sas") || equals("spa") || equals("srl") || equals("pty") || equals("the")

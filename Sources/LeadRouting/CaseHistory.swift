@@ -9,9 +9,8 @@ extension CaseEvent {
         json.field("at", Timestamp.rfc3339(millisecondsSince1970: now))
         writeStep(into: &json)
         json.endObject()
-        var line = json.bytes
-        line.append(0x0A)
-        return line
+        json.endLine()
+        return json.bytes
     }
 
     /// The step's own fields: `event` and what it names.

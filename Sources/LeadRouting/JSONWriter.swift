@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 /// Builds envelope JSON by appending bytes: LeadRouter never re-encodes a lead, it splices
 /// the lead's validated bytes in, and writes only its own small fields.
 ///
@@ -16,6 +13,9 @@ struct JSONWriter {
     private var needsComma = false
 
     init(capacity: Int = 512) { storage = [UInt8](repeating: 0, count: max(capacity, 16)) }
+
+    /// Ends the text with a newline (a JSON line), inside the buffer.
+    mutating func endLine() { byte(0x0A) }
 
     /// What was written. The buffer is trimmed to it and handed over whole; writing more
     /// afterwards works, but copies it.
@@ -245,9 +245,7 @@ struct JSONWriter {
     @inline(__always)
     static func equals(_ text: String, _ literal: StaticString) -> Bool {
         var text = text
-        return text.withUTF8 { bytes in
-            bytes.count == literal.utf8CodeUnitCount && memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0
-        }
+        return text.withUTF8 { literal.matches($0) }
     }
 
     // MARK: - Values

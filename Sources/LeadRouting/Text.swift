@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Text of a few parts made in one allocation: string interpolation sizes its buffer from a
 /// guess and often grows it once more, which the routing of every lead paid for its reasons.
 enum Text {
@@ -15,5 +18,15 @@ enum Text {
         if !f.isEmpty { text.append(f) }
         if !g.isEmpty { text.append(g) }
         return text
+    }
+}
+
+extension StaticString {
+    /// Whether `bytes` are this literal's bytes.
+    @inline(__always)
+    func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == utf8CodeUnitCount else { return false }
+        guard let base = bytes.baseAddress else { return true }
+        return memcmp(base, utf8Start, bytes.count) == 0
     }
 }
