@@ -94,7 +94,14 @@ public struct RoutingDecision: Sendable, Equatable {
     }
     /// ``candidates`` packed: the partner's index in ``partnerIDs`` shifted left by 3, and in
     /// the low 3 bits 0 (eligible) or 1 + the exclusion's position in `Exclusion.allCases`.
-    public var candidateCodes: [UInt32] = []
+    public var candidateCodes: [UInt32] {
+        switch candidateRecord {
+        case .codes(let codes): codes
+        case .verdicts(let verdicts): verdicts.codes
+        }
+    }
+    /// The recorded candidates, as the router left them.
+    var candidateRecord = CandidateRecord.codes([])
     /// Every configured partner's id, in config order (shared with the router, not copied).
     public var partnerIDs: [String] = []
     /// The chosen partner's index in ``partnerIDs``.
@@ -127,7 +134,7 @@ public struct RoutingDecision: Sendable, Equatable {
     ///   positions in that list, packed (``PackedPositions``, `"partner_list": id`): about a
     ///   byte per candidate instead of its id.
     public func record(messages: [OutgoingMessage], partnerList: Int64? = nil, reasonsInEnvelope: Bool = false) -> [UInt8] {
-        var json = JSONWriter(capacity: 512 + candidateCodes.count * 7)
+        var json = JSONWriter(capacity: 512 + candidateRecord.count * 7)
         json.beginObject()
         json.field("assignment_id", assignmentID)
         json.field("partner_id", partnerID)
@@ -158,6 +165,50 @@ extension RoutingDecision {
     @inline(__always)
     func writeCandidates(to json: inout JSONWriter, partnerList: Int64?) {
         json.objectField("candidates")
+        switch candidateRecord {
+        case .verdicts(let verdicts): writeGroups(verdicts, to: &json, packed: partnerList != nil)
+        case .codes(let codes): writeGroups(codes, to: &json, partnerList: partnerList)
+        }
+        json.endObject()
+    }
+
+    /// The groups of candidates kept as bit sets: each group's positions read from its bit
+    /// set in ascending order (the list is in config order), so each group is written in one
+    /// pass straight into `json`.
+    @inline(__always)
+    private func writeGroups(_ verdicts: CandidateVerdicts, to json: inout JSONWriter, packed: Bool) {
+        let bucketCount = RoutingDecision.bucketNames.count
+        // Each partner's gap takes at most the bytes of the largest partner index.
+        let gapLimit = PackedPositions.gapBytes(partnerIDs.count)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: bucketCount) { firstSeen in
+            firstSeen.initialize(repeating: Int.max)
+            if let chosen = verdicts.chosen { firstSeen[0] = chosen }
+            for verdict in 0..<CandidateVerdicts.sets {
+                firstSeen[1 + verdict] = verdicts.first(verdict) ?? Int.max
+            }
+            while let bucket = firstSeen.indices.min(by: { firstSeen[$0] < firstSeen[$1] }), firstSeen[bucket] != Int.max {
+                firstSeen[bucket] = Int.max
+                if packed {
+                    let members = bucket == 0 ? 1 : verdicts.recordedCount(bucket - 1)
+                    json.field(RoutingDecision.bucketName(bucket), asciiUpTo: members * gapLimit) { out in
+                        var written = 0, previous = -1
+                        verdicts.forEachRecorded(bucket: bucket) { index in
+                            written += PackedPositions.writeGap(index - previous - 1, to: out + written)
+                            previous = index
+                        }
+                        return written
+                    }
+                } else {
+                    json.arrayField(RoutingDecision.bucketName(bucket))
+                    verdicts.forEachRecorded(bucket: bucket) { json.element(partnerIDs[$0]) }
+                    json.endArray()
+                }
+            }
+        }
+    }
+
+    /// The groups of candidates kept as codes (a lead with a deal registration).
+    private func writeGroups(_ candidateCodes: [UInt32], to json: inout JSONWriter, partnerList: Int64?) {
         // Buckets: 0 chosen, 1 eligible, 2... one per exclusion; written in first-seen order.
         // One pass finds where each bucket starts and whether its positions ascend; the
         // bookkeeping lives on the stack, and packed groups are written straight into `json`.
@@ -172,8 +223,6 @@ extension RoutingDecision {
             ends.initialize(repeating: 0)
             var ascending = true
             let chosen = chosenIndex ?? -1
-            // Each bucket's packed length, exactly: a buffer sized for the longest gaps went
-            // past what the stack takes (a heap allocation for one lead in four).
             for (position, code) in candidateCodes.enumerated() {
                 let index = Int(code >> 3), bucket = Int(code >> 3) == chosen ? 0 : 1 + Int(code & 7)
                 if firstSeen[bucket] == Int.max { firstSeen[bucket] = position }
@@ -184,7 +233,7 @@ extension RoutingDecision {
             }
             guard partnerList != nil && ascending else {
                 while let bucket = firstSeen.indices.min(by: { firstSeen[$0] < firstSeen[$1] }), firstSeen[bucket] != Int.max {
-                    writeGroupSorted(bucket, from: firstSeen[bucket], to: &json, packed: partnerList != nil)
+                    writeGroupSorted(candidateCodes, bucket, from: firstSeen[bucket], to: &json, packed: partnerList != nil)
                     firstSeen[bucket] = Int.max
                 }
                 return
@@ -211,7 +260,6 @@ extension RoutingDecision {
                 }
             }
         }
-        json.endObject()
     }
 
     /// The bucket of a candidate's code: 0 chosen, 1 eligible, 2... its exclusion.
@@ -222,7 +270,7 @@ extension RoutingDecision {
 
     /// One group written the slow way: names (no partner list), or positions out of order
     /// (a registering partner from outside the territory, recorded last), sorted.
-    private func writeGroupSorted(_ bucket: Int, from start: Int, to json: inout JSONWriter, packed: Bool) {
+    private func writeGroupSorted(_ candidateCodes: [UInt32], _ bucket: Int, from start: Int, to json: inout JSONWriter, packed: Bool) {
         let members = candidateCodes[start...].filter { self.bucket($0) == bucket }.map { Int($0 >> 3) }
         if packed {
             var bytes: [UInt8] = []
@@ -250,9 +298,23 @@ extension RoutingDecision {
         json.endArray()
     }
 
-    /// The record's name for candidate group `bucket`: 0 chosen, 1 eligible, then one per exclusion.
     /// Each bucket's name in a record: `chosen`, `eligible`, then one per exclusion.
     static let bucketNames = ["chosen", "eligible"] + Exclusion.allCases.map(\.rawValue)
+
+    /// ``bucketNames``' entry `bucket` as a literal, for writing as a key.
+    static func bucketName(_ bucket: Int) -> StaticString {
+        switch bucket {
+        case 0: "chosen"
+        case 1: "eligible"
+        case 2: "inactive"
+        case 3: "paused"
+        case 4: "territory"
+        case 5: "product"
+        case 6: "capacity"
+        case 7: "grade"
+        default: "registration"
+        }
+    }
 }
 
 /// A list of partner positions as a short ASCII string, for stored decision records: the
@@ -378,4 +440,134 @@ public enum FeedTopic {
     /// Every outcome partners report, for the vendor's channel managers.
     public static let outcomes = "outcomes/"
     public static func partner(_ id: String) -> String { "partner/\(id)/" }
+}
+
+/// The candidates a decision records, in one of two forms.
+enum CandidateRecord: Sendable, Equatable {
+    /// Codes (``CandidateCode``) in recording order: a lead with a deal registration.
+    case codes([UInt32])
+    /// The verdicts as the router found them, one bit set per verdict.
+    case verdicts(CandidateVerdicts)
+
+    /// How many candidates are recorded.
+    var count: Int {
+        switch self {
+        case .codes(let codes): codes.count
+        case .verdicts(let verdicts): verdicts.recorded + (verdicts.chosen.map { $0 >= verdicts.recorded ? 1 : 0 } ?? 0)
+        }
+    }
+}
+
+/// The verdicts on a lead's candidates as the router finds them: for each verdict code
+/// (``CandidateCode/verdict(_:)``: 0 eligible, then one per exclusion) a bit set over the
+/// positions of the candidate list, each position's bit set in exactly one of them. The first
+/// `recorded` positions are recorded, and the chosen partner's wherever it is.
+struct CandidateVerdicts: Sendable, Equatable {
+    static let sets = 8
+    static let inactive = 1, paused = 2, product = 4, capacity = 5, grade = 6
+
+    /// Each position's partner (its index in config order), ascending: the router's list, shared.
+    var partners: [Int]
+    /// `sets` bit sets of ``words`` words each, one after another.
+    var bits: [UInt64]
+    /// How many positions, from the first, are recorded.
+    var recorded: Int
+    /// The chosen partner's position.
+    var chosen: Int?
+
+    var words: Int { bits.count / CandidateVerdicts.sets }
+
+    /// The verdict code of `position` in `bits` (`words` words a set).
+    static func verdict(at position: Int, in bits: [UInt64], words: Int) -> UInt32 {
+        let bit: UInt64 = 1 << UInt64(position % 64)
+        for verdict in 0..<sets where bits[verdict * words + position / 64] & bit != 0 { return UInt32(verdict) }
+        return 0
+    }
+
+    /// How many positions of `bits` have verdict `verdict`.
+    static func count(_ verdict: Int, in bits: [UInt64]) -> Int {
+        let words = bits.count / sets
+        var count = 0
+        for w in 0..<words { count += bits[verdict * words + w].nonzeroBitCount }
+        return count
+    }
+
+    /// Where partner `index` is in `partners` (ascending), by binary search.
+    static func position(of index: Int, in partners: [Int]) -> Int? {
+        var low = 0, high = partners.count
+        while low < high {
+            let middle = (low + high) / 2
+            if partners[middle] < index { low = middle + 1 } else { high = middle }
+        }
+        return low < partners.count && partners[low] == index ? low : nil
+    }
+
+    /// Word `w` of set `verdict`, only the recorded positions, the chosen one left out.
+    @inline(__always)
+    func recordedWord(_ verdict: Int, _ w: Int) -> UInt64 {
+        var word = bits[verdict * words + w]
+        let first = w * 64
+        if recorded - first < 64 { word &= recorded <= first ? 0 : (1 << UInt64(recorded - first)) - 1 }
+        if verdict == 0, let chosen, chosen / 64 == w { word &= ~(1 << UInt64(chosen % 64)) }
+        return word
+    }
+
+    /// The first recorded position with verdict `verdict` (the chosen one left out).
+    func first(_ verdict: Int) -> Int? {
+        for w in 0..<(recorded + 63) / 64 {
+            let word = recordedWord(verdict, w)
+            if word != 0 { return w * 64 + word.trailingZeroBitCount }
+        }
+        return nil
+    }
+
+    /// How many recorded positions have verdict `verdict` (the chosen one left out).
+    func recordedCount(_ verdict: Int) -> Int {
+        var count = 0
+        for w in 0..<(recorded + 63) / 64 { count += recordedWord(verdict, w).nonzeroBitCount }
+        return count
+    }
+
+    /// How many positions past the recorded ones have verdict `verdict` (the chosen one left out).
+    func countPast(_ verdict: Int) -> Int {
+        var count = 0
+        for w in recorded / 64..<words {
+            var word = bits[verdict * words + w]
+            let first = w * 64
+            if recorded > first { word &= ~((1 << UInt64(recorded - first)) - 1) }
+            if verdict == 0, let chosen, chosen / 64 == w { word &= ~(1 << UInt64(chosen % 64)) }
+            count += word.nonzeroBitCount
+        }
+        return count
+    }
+
+    /// Calls `body` with the partner index of each recorded member of group `bucket` (0 the
+    /// chosen partner, else verdict `bucket - 1`), ascending.
+    @inline(__always)
+    func forEachRecorded(bucket: Int, _ body: (Int) -> Void) {
+        if bucket == 0 {
+            if let chosen { body(partners[chosen]) }
+            return
+        }
+        for w in 0..<(recorded + 63) / 64 {
+            var word = recordedWord(bucket - 1, w)
+            while word != 0 {
+                body(partners[w * 64 + word.trailingZeroBitCount])
+                word &= word - 1
+            }
+        }
+    }
+
+    /// The recorded candidates as codes, in recording order: the recorded positions, then the
+    /// chosen partner when it is past them.
+    var codes: [UInt32] {
+        var codes: [UInt32] = []
+        codes.reserveCapacity(recorded + 1)
+        for position in 0..<recorded {
+            let verdict = position == chosen ? 0 : CandidateVerdicts.verdict(at: position, in: bits, words: words)
+            codes.append(UInt32(truncatingIfNeeded: partners[position]) << 3 | verdict)
+        }
+        if let chosen, chosen >= recorded { codes.append(UInt32(truncatingIfNeeded: partners[chosen]) << 3) }
+        return codes
+    }
 }

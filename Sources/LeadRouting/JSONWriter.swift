@@ -194,7 +194,24 @@ struct JSONWriter {
         quoted(value)
     }
 
-    /// The same, from an array.
+    /// A string field whose value `body` writes, as ASCII that needs no escaping, at the
+    /// pointer it is given: at most `limit` bytes, returning how many it wrote.
+    mutating func field(_ name: StaticString, asciiUpTo limit: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        key(name)
+        let at = count
+        if at + limit + 2 > storage.count { grow(to: at + limit + 2) }
+        let written = storage.withUnsafeMutableBufferPointer { p in
+            let start = p.baseAddress! + at
+            start[0] = UInt8(ascii: "\"")
+            let n = body(start + 1)
+            precondition(n <= limit, "wrote past its limit")
+            start[n + 1] = UInt8(ascii: "\"")
+            return n
+        }
+        count = at + written + 2
+    }
+
+    /// A string field whose value is ASCII that needs no escaping, from an array.
     mutating func field(dynamic name: String, ascii value: [UInt8]) {
         value.withUnsafeBufferPointer { field(dynamic: name, ascii: $0) }
     }

@@ -52,23 +52,11 @@ extension Router {
         return bits
     }
 
-    /// Why candidate `i` (whose territory covers the lead) cannot take `lead` now, or `nil`
-    /// when it can. Only flags and bit sets: no strings are built here.
-    func exclusion(_ i: Int, _ rule: PartnerRule, _ leadProducts: LeadProducts, _ grade: Grade, _ now: Int64) -> Exclusion? {
-        if !rule.active { return .inactive }
-        if rule.pausedUntil > now { return .paused }
-        if !rule.everyProduct && rule.products & leadProducts.first == 0 {
-            var overlap = false
-            let base = i * extraProductWords
-            for w in 0..<extraProductWords where extraProductBits[base + w] & leadProducts.extra[w] != 0 {
-                overlap = true
-                break
-            }
-            if !overlap { return .product }
-        }
-        if rule.hasCapacity && isFull(i, at: now) { return .capacity }
-        if let minimum = rule.minGrade, grade < minimum { return .grade }
-        return nil
+    /// Whether partner `i` offers one of the lead's products numbered past the first 64.
+    func offersExtraProduct(_ i: Int, _ leadProducts: LeadProducts) -> Bool {
+        let base = i * extraProductWords
+        for w in 0..<extraProductWords where extraProductBits[base + w] & leadProducts.extra[w] != 0 { return true }
+        return false
     }
 
     /// The partners whose territory covers the lead (its whole country, its region, or

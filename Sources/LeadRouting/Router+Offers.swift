@@ -5,11 +5,11 @@ extension Router {
     /// product, with capacity, grade high enough), in config order.
     func eligibleIndexes(_ lead: LeadFacts, now: Int64) -> [Int] {
         let grade = qualifier.qualify(lead).grade
-        var exclusions: [Exclusion?] = []
+        let list = candidates(for: lead)
+        var verdicts = [UInt64](repeating: 0, count: CandidateVerdicts.sets * list.words)
         var eligible: [Int] = []
-        var omitted = [Int](repeating: 0, count: 8)
-        _ = judge(candidates(for: lead), productBits(lead), grade, now, exclusions: &exclusions, eligible: &eligible, omittedCounts: &omitted)
-        return eligible.sorted()
+        _ = judge(list, productBits(lead), grade, now, verdicts: &verdicts, eligible: &eligible)
+        return eligible
     }
 
     /// The next partner for `lead` by the usual rules (account owner, then weighted

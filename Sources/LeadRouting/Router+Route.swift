@@ -35,22 +35,15 @@ extension Router {
         let candidateList = candidates(for: lead)
         let considered = candidateList.partners
         let leadProducts = productBits(lead)
-        // The scratch buffers are taken out of `self` for the call, so appending never copies them.
-        var exclusions: [Exclusion?] = []
+        // The scratch buffer is taken out of `self` for the call, so appending never copies it.
         var eligible: [Int] = []
-        swap(&exclusions, &self.exclusions)
         swap(&eligible, &self.eligible)
-        exclusions.removeAll(keepingCapacity: true)
         eligible.removeAll(keepingCapacity: true)
-        defer {
-            swap(&exclusions, &self.exclusions)
-            swap(&eligible, &self.eligible)
-        }
-        // Verdicts past the recording cap are only counted (see the recording below); no
-        // counts are allocated for a lead whose candidates all fit under the cap.
-        var omittedCounts: [Int] = considered.count > recordedCandidates ? [Int](repeating: 0, count: 8) : []
-        let gradeRefusals = judge(
-            candidateList, leadProducts, grade, now, exclusions: &exclusions, eligible: &eligible, omittedCounts: &omittedCounts)
+        defer { swap(&eligible, &self.eligible) }
+        // Each candidate's verdict as a bit in one of eight bit sets (``CandidateVerdicts``),
+        // handed to the decision as they are.
+        var verdicts = [UInt64](repeating: 0, count: CandidateVerdicts.sets * candidateList.words)
+        let gradeRefusals = judge(candidateList, leadProducts, grade, now, verdicts: &verdicts, eligible: &eligible)
         let keys = lead.account
         let gradeText = Router.gradeText(grade, qualification.score)
         let choice = choose(lead, eligible: eligible, previousOwner: context.previousOwner, now: now, gradeText: gradeText)
@@ -65,43 +58,86 @@ extension Router {
         } else if rule == .registrationHeld {
             decision = RoutingDecision(partnerID: nil, assignments: [Router.nurtureAssignment], reasons: choice.reasons)
         } else {
-            decision = unmatchedDecision(lead, considered: considered, exclusions: exclusions, gradeRefusals: gradeRefusals, gradeText: gradeText)
+            decision = unmatchedDecision(lead, considered: considered, verdicts: verdicts, gradeRefusals: gradeRefusals, gradeText: gradeText)
             rule = decision.rule
         }
         decision.rule = rule
         decision.qualification = qualification
         decision.accountKeys = keys.all
         decision.outsideTerritory = partners.count - considered.count - (choice.registered.map { considered.contains($0) ? 0 : 1 } ?? 0)
-        recordCandidates(
-            considered, exclusions: exclusions, chosen: chosen, registered: choice.registered,
-            omittedCounts: &omittedCounts, into: &decision)
+        recordCandidates(considered, verdicts: verdicts, chosen: chosen, registered: choice.registered, into: &decision)
         decision.partnerIDs = partnerIDs
         decision.chosenIndex = chosen
         return decision
     }
 
-    /// Judges each partner of `candidateList` for the lead: its verdict into `exclusions`
-    /// (in the list's order), the eligible ones into `eligible`, and past the recording cap a
-    /// count per verdict into `omittedCounts`. Returns how many refused the lead's grade.
+    /// Judges each partner of `list` for the lead, 64 at a time: its verdict as a bit in
+    /// `verdicts` (``CandidateVerdicts``, sized by the caller), the eligible ones into
+    /// `eligible` in config order. Returns how many refused the lead's grade.
+    ///
+    /// The list's static facts are bit sets (``CandidateMasks``); only the partners with a
+    /// pause or a capacity are looked at one by one, for what the lead's time decides, and
+    /// each partner's product bits are read once.
     @inline(__always)
-    func judge(_ candidateList: CandidateList, _ leadProducts: LeadProducts, _ grade: Grade, _ now: Int64,
-               exclusions: inout [Exclusion?], eligible: inout [Int], omittedCounts: inout [Int]) -> Int {
-        let considered = candidateList.partners
-        let consideredRules = candidateList.rules
+    func judge(_ list: CandidateList, _ leadProducts: LeadProducts, _ grade: Grade, _ now: Int64,
+               verdicts: inout [UInt64], eligible: inout [Int]) -> Int {
+        let count = list.partners.count, words = list.words
+        let refuses = CandidateMasks.refuses + grade.rank
+        let wanted = leadProducts.first
         var gradeRefusals = 0
-        // The verdicts go straight into the array's storage, sized first (appending checked
-        // its capacity for each of a lead's few hundred candidates).
-        let start = exclusions.count
-        exclusions.append(contentsOf: repeatElement(nil, count: considered.count))
-        exclusions.withUnsafeMutableBufferPointer { verdicts in
-            considered.withUnsafeBufferPointer { partners in
-                consideredRules.withUnsafeBufferPointer { rules in
-                    for position in 0..<partners.count {
-                        let i = partners[position]
-                        let exclusion = exclusion(i, rules[position], leadProducts, grade, now)
-                        verdicts[start + position] = exclusion
-                        if exclusion == nil { eligible.append(i) } else if exclusion == .grade { gradeRefusals += 1 }
-                        if position >= recordedCandidates { omittedCounts[Int(CandidateCode.verdict(exclusion))] += 1 }
+        verdicts.withUnsafeMutableBufferPointer { out in
+            list.partners.withUnsafeBufferPointer { partners in
+                list.rules.withUnsafeBufferPointer { rules in
+                    list.masks.withUnsafeBufferPointer { masks in
+                        for w in 0..<words {
+                            let base = w * 64, m = w * CandidateMasks.count, n = min(64, count - base)
+                            let valid: UInt64 = n == 64 ? ~0 : (1 << UInt64(n)) - 1
+                            let active = masks[m + CandidateMasks.active]
+                            var paused: UInt64 = 0
+                            var pausable = masks[m + CandidateMasks.pausable] & active
+                            while pausable != 0 {
+                                let b = pausable.trailingZeroBitCount
+                                if rules[base + b].pausedUntil > now { paused |= 1 << UInt64(b) }
+                                pausable &= pausable - 1
+                            }
+                            let live = active & ~paused
+                            var offers = masks[m + CandidateMasks.everyProduct]
+                            if wanted != 0 {
+                                for b in 0..<n where rules[base + b].products & wanted != 0 { offers |= 1 << UInt64(b) }
+                            }
+                            var missing = live & ~offers
+                            if extraProductWords > 0 {
+                                var check = missing
+                                while check != 0 {
+                                    let b = check.trailingZeroBitCount
+                                    if offersExtraProduct(partners[base + b], leadProducts) { missing &= ~(1 << UInt64(b)) }
+                                    check &= check - 1
+                                }
+                            }
+                            var rest = live & ~missing
+                            var full: UInt64 = 0
+                            var capped = rest & masks[m + CandidateMasks.capped]
+                            while capped != 0 {
+                                let b = capped.trailingZeroBitCount
+                                if isFull(partners[base + b], at: now) { full |= 1 << UInt64(b) }
+                                capped &= capped - 1
+                            }
+                            rest &= ~full
+                            let refused = rest & masks[m + refuses]
+                            let ok = rest & ~refused
+                            out[w] = ok
+                            out[CandidateVerdicts.inactive * words + w] = valid & ~active
+                            out[CandidateVerdicts.paused * words + w] = paused
+                            out[CandidateVerdicts.product * words + w] = missing
+                            out[CandidateVerdicts.capacity * words + w] = full
+                            out[CandidateVerdicts.grade * words + w] = refused
+                            gradeRefusals += refused.nonzeroBitCount
+                            var each = ok
+                            while each != 0 {
+                                eligible.append(partners[base + each.trailingZeroBitCount])
+                                each &= each - 1
+                            }
+                        }
                     }
                 }
             }
@@ -154,62 +190,53 @@ extension Router {
     /// Records the candidates in config order up to the cap (always the chosen and the
     /// registered partner) in `decision`; counts the rest by reason.
     @inline(__always)
-    func recordCandidates(_ considered: [Int], exclusions: [Exclusion?], chosen: Int?, registered: Int?,
-                          omittedCounts: inout [Int], into decision: inout RoutingDecision) {
-        var recorded: [UInt32]
-        var omitted = 0
-        if registered == nil {
-            // The first `recordedCandidates` in full, written straight into the array's storage
-            // (appending checked its capacity for each of a lead's hundred or so); past them only
-            // the chosen partner, and the counts the first pass took (the chosen one moved from
-            // eligible to recorded).
-            let first = min(considered.count, recordedCandidates)
-            let chosenIndex = chosen ?? -1
-            recorded = considered.withUnsafeBufferPointer { partners in
-                exclusions.withUnsafeBufferPointer { verdicts in
-                    [UInt32](unsafeUninitializedCapacity: first + 2) { codes, count in
-                        for position in 0..<first {
-                            let i = partners[position]
-                            codes[position] = CandidateCode.make(i, i == chosenIndex ? nil : verdicts[position])
-                        }
-                        count = first
-                    }
-                }
-            }
+    func recordCandidates(_ considered: [Int], verdicts: [UInt64], chosen: Int?, registered: Int?,
+                          into decision: inout RoutingDecision) {
+        let recordedCount = min(considered.count, recordedCandidates)
+        guard let registered else {
+            // The verdicts as they are: the first `recordedCandidates` positions and the chosen
+            // partner's are recorded; the rest are counted here, by reason.
+            let record = CandidateVerdicts(
+                partners: considered, bits: verdicts, recorded: recordedCount,
+                chosen: chosen.flatMap { CandidateVerdicts.position(of: $0, in: considered) })
             if considered.count > recordedCandidates {
-                omitted = considered.count - recordedCandidates
-                if let chosen, let position = considered[recordedCandidates...].firstIndex(of: chosen) {
-                    recorded.append(CandidateCode.make(chosen, nil))
-                    omittedCounts[Int(CandidateCode.verdict(exclusions[position]))] -= 1
-                    omitted -= 1
+                var omitted = 0
+                for verdict in 0..<CandidateVerdicts.sets {
+                    let count = record.countPast(verdict)
+                    guard count > 0 else { continue }
+                    decision.omittedByReason[CandidateCode.exclusion(UInt32(verdict))?.rawValue ?? "eligible"] = count
+                    omitted += count
                 }
+                decision.candidatesOmitted = omitted
             }
-        } else {
-            // A registration excludes every other partner: a rare case, recorded (and counted
-            // afresh) the long way.
-            recorded = []
-            recorded.reserveCapacity(min(considered.count, recordedCandidates) + 2)
-            omittedCounts = [Int](repeating: 0, count: 8)
-            for (position, i) in considered.enumerated() {
-                let exclusion: Exclusion? = i == chosen ? nil : i == registered ? exclusions[position] : .registration
-                if recorded.count < recordedCandidates || i == chosen || i == registered {
-                    recorded.append(CandidateCode.make(i, exclusion))
-                } else {
-                    omitted += 1
-                    omittedCounts[Int(CandidateCode.verdict(exclusion))] += 1
-                }
+            decision.candidateRecord = .verdicts(record)
+            return
+        }
+        // A registration excludes every other partner: a rare case, recorded (and counted)
+        // the long way, as codes.
+        let words = verdicts.count / CandidateVerdicts.sets
+        var recorded: [UInt32] = []
+        recorded.reserveCapacity(recordedCount + 2)
+        var omittedCounts = [Int](repeating: 0, count: CandidateVerdicts.sets)
+        var omitted = 0
+        for (position, i) in considered.enumerated() {
+            let own = CandidateCode.exclusion(CandidateVerdicts.verdict(at: position, in: verdicts, words: words))
+            let exclusion: Exclusion? = i == chosen ? nil : i == registered ? own : .registration
+            if recorded.count < recordedCandidates || i == chosen || i == registered {
+                recorded.append(CandidateCode.make(i, exclusion))
+            } else {
+                omitted += 1
+                omittedCounts[Int(CandidateCode.verdict(exclusion))] += 1
             }
         }
-        if let registered, !considered.contains(registered) {
+        if !considered.contains(registered) {
             let exclusion: Exclusion? = registered == chosen ? nil : (rules[registered].active ? .paused : .inactive)
             recorded.append(CandidateCode.make(registered, exclusion))
         }
-        if omitted > 0 {
-            for (verdict, count) in omittedCounts.enumerated() where count > 0 {
-                decision.omittedByReason[CandidateCode.exclusion(UInt32(verdict))?.rawValue ?? "eligible"] = count
-            }
+        for (verdict, count) in omittedCounts.enumerated() where count > 0 {
+            decision.omittedByReason[CandidateCode.exclusion(UInt32(verdict))?.rawValue ?? "eligible"] = count
         }
-        decision.candidateCodes = recorded
+        decision.candidateRecord = .codes(recorded)
         decision.candidatesOmitted = omitted
     }
 
@@ -281,7 +308,7 @@ extension Router {
 
     static let nurtureAssignment = Assignment(topic: FeedTopic.nurture, role: .nurture, partnerID: nil, engagement: nil)
 
-    func unmatchedDecision(_ lead: LeadFacts, considered: [Int], exclusions: [Exclusion?], gradeRefusals: Int, gradeText: String) -> RoutingDecision {
+    func unmatchedDecision(_ lead: LeadFacts, considered: [Int], verdicts: [UInt64], gradeRefusals: Int, gradeText: String) -> RoutingDecision {
         if gradeRefusals > 0 {
             var decision = RoutingDecision(
                 partnerID: nil, assignments: [Router.nurtureAssignment],
@@ -293,12 +320,12 @@ extension Router {
         if partners.isEmpty {
             reasons.append("no partners configured")
         } else {
-            var counts: [Exclusion: Int] = [:]
-            for exclusion in exclusions { if let exclusion { counts[exclusion, default: 0] += 1 } }
-            counts[.territory, default: 0] += partners.count - considered.count
             var parts: [String] = []
             for exclusion in Exclusion.allCases {
-                guard let n = counts[exclusion], n > 0 else { continue }
+                let n = exclusion == .territory
+                    ? partners.count - considered.count
+                    : CandidateVerdicts.count(Int(CandidateCode.verdict(exclusion)), in: verdicts)
+                guard n > 0 else { continue }
                 switch exclusion {
                 case .territory: parts.append("\(n) without territory \(territoryText(lead))")
                 case .product:

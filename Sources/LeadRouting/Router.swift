@@ -78,8 +78,7 @@ public struct Router: Sendable {
     var rotationChanged: [Int] = []
     /// Whether partner `i` is in ``rotationChanged`` already.
     var rotationMarked: [Bool]
-    /// Reused by every ``route(_:context:)``: the verdict on each partner considered.
-    var exclusions: [Exclusion?] = []
+    /// Reused by every ``route(_:context:)``: the eligible partners.
     var eligible: [Int] = []
 
     /// How many whole-country entries, in all, may be copied into region lists (32 MB at

@@ -10,31 +10,77 @@ struct CountryIndex: Sendable {
 
 /// Partners that may take a lead from one territory, in config order, each with a copy of
 /// its eligibility rule: a lead reads them front to back, not scattered over every partner's.
+/// The rules' static facts are also kept as bit sets over the list's positions
+/// (``CandidateMasks``), so that a lead's verdicts are found 64 candidates at a time.
 struct CandidateList: Sendable {
     var partners: [Int]
     var rules: [PartnerRule]
+    /// ``CandidateMasks/count`` words for each 64 positions: word `w`'s masks start at
+    /// `w * CandidateMasks.count`.
+    var masks: [UInt64]
+
+    init(partners: [Int], rules: [PartnerRule]) {
+        self.partners = partners
+        self.rules = rules
+        masks = CandidateMasks.make(rules)
+    }
+
+    /// How many 64-bit words a bit set over the list's positions takes.
+    var words: Int { (partners.count + 63) / 64 }
 
     /// Two lists in config order merged into one, without repeats.
     static func merged(_ a: CandidateList, _ b: CandidateList) -> CandidateList {
         if b.partners.isEmpty { return a }
         if a.partners.isEmpty { return b }
-        var out = CandidateList(partners: [], rules: [])
-        out.partners.reserveCapacity(a.partners.count + b.partners.count)
-        out.rules.reserveCapacity(a.partners.count + b.partners.count)
+        var partners: [Int] = [], rules: [PartnerRule] = []
+        partners.reserveCapacity(a.partners.count + b.partners.count)
+        rules.reserveCapacity(a.partners.count + b.partners.count)
         var i = 0, j = 0
         while i < a.partners.count || j < b.partners.count {
             if j == b.partners.count || (i < a.partners.count && a.partners[i] < b.partners[j]) {
-                out.partners.append(a.partners[i])
-                out.rules.append(a.rules[i])
+                partners.append(a.partners[i])
+                rules.append(a.rules[i])
                 i += 1
             } else {
                 if i < a.partners.count && a.partners[i] == b.partners[j] { i += 1 }
-                out.partners.append(b.partners[j])
-                out.rules.append(b.rules[j])
+                partners.append(b.partners[j])
+                rules.append(b.rules[j])
                 j += 1
             }
         }
-        return out
+        return CandidateList(partners: partners, rules: rules)
+    }
+}
+
+/// The static part of a candidate list's rules as bit sets, one bit per position, made when
+/// the config loads: bit `b` of word `w` is position `64 * w + b`.
+enum CandidateMasks {
+    /// Active partners.
+    static let active = 0
+    /// Partners offering every product.
+    static let everyProduct = 1
+    /// Partners with a pause configured (whether it is over is a lead's time to say).
+    static let pausable = 2
+    /// Partners with a capacity.
+    static let capped = 3
+    /// `refuses + rank`: partners whose `min_grade` is above the grade of that rank (A 0 … D 3).
+    static let refuses = 4
+    /// Masks per word.
+    static let count = 8
+
+    static func make(_ rules: [PartnerRule]) -> [UInt64] {
+        var masks = [UInt64](repeating: 0, count: (rules.count + 63) / 64 * count)
+        for (position, rule) in rules.enumerated() {
+            let base = position / 64 * count, bit: UInt64 = 1 << UInt64(position % 64)
+            if rule.active { masks[base + active] |= bit }
+            if rule.everyProduct { masks[base + everyProduct] |= bit }
+            if rule.pausedUntil != .min { masks[base + pausable] |= bit }
+            if rule.hasCapacity { masks[base + capped] |= bit }
+            if let minimum = rule.minGrade {
+                for grade in Grade.allCases where grade < minimum { masks[base + refuses + grade.rank] |= bit }
+            }
+        }
+        return masks
     }
 }
 

@@ -160,7 +160,8 @@ public enum Grade: String, Sendable, Equatable, Hashable, CaseIterable, Comparab
     /// `A` > `B` > `C` > `D`.
     public static func < (lhs: Grade, rhs: Grade) -> Bool { lhs.rank > rhs.rank }
 
-    private var rank: Int {
+    /// A 0, B 1, C 2, D 3.
+    var rank: Int {
         switch self {
         case .A: 0
         case .B: 1

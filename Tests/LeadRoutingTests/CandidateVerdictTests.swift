@@ -1,0 +1,135 @@
+@testable import LeadRouting
+import Testing
+
+/// The router judges a lead's candidates 64 at a time, as bit sets (``CandidateVerdicts``),
+/// and the decision record is written from those bit sets. These tests hold both to a
+/// partner-by-partner reading of the rules, and to the record written from codes.
+@Suite("Candidate verdicts as bit sets")
+struct CandidateVerdictTests {
+    static let t0: Int64 = 1_795_341_600_000
+    static let countries = ["US", "DE", "FR"]
+    static let regions = ["CO", "NY", "BY"]
+    /// More than 64 products, so that the bit sets' words past the first are used too.
+    static let products = (0..<100).map { "product-\($0)" }
+
+    static func partners(_ n: Int, _ rng: inout SplitMix64) -> [Partner] {
+        (0..<n).map { i in
+            var territories: [Territory] = []
+            for _ in 0..<Int.random(in: 0...2, using: &rng) {
+                let country = countries.randomElement(using: &rng)!
+                guard !territories.contains(where: { $0.country == country }) else { continue }
+                territories.append(Territory(country: country, regions: Bool.random(using: &rng) ? [regions.randomElement(using: &rng)!] : nil))
+            }
+            let offered = Int.random(in: 0..<4, using: &rng) == 0
+                ? [] : (0..<Int.random(in: 1...3, using: &rng)).map { _ in products.randomElement(using: &rng)! }
+            return Partner(
+                id: "p\(i)", territories: territories, products: Array(Set(offered)).sorted(),
+                weight: Int.random(in: 1...5, using: &rng), active: Int.random(in: 0..<8, using: &rng) != 0,
+                minGrade: [nil, .C, .B, .A].randomElement(using: &rng)!,
+                capacity: Int.random(in: 0..<3, using: &rng) == 0 ? Capacity(max: Int.random(in: 1...3, using: &rng), perSeconds: 3600) : nil,
+                pausedUntil: Int.random(in: 0..<5, using: &rng) == 0 ? t0 + Int64.random(in: 0...600_000, using: &rng) : nil)
+        }
+    }
+
+    static func lead(_ i: Int, _ rng: inout SplitMix64) -> LeadFacts {
+        let grade = Grade.allCases.randomElement(using: &rng)!
+        let qualification: LeadFacts.Qualification? = switch grade {
+        case .A: .init(need: "phishing", budget: 50_000, authority: .decisionMaker, timelineDays: 60)
+        case .B: .init(need: "phishing", budget: 10_000, authority: .influencer, timelineDays: 150)
+        case .C: .init(need: "phishing", budget: 1, authority: nil, timelineDays: nil)
+        case .D: nil
+        }
+        // Now and then a product no partner offers, or none at all.
+        let wanted = (0..<Int.random(in: 0...2, using: &rng)).map { _ in
+            Int.random(in: 0..<10, using: &rng) == 0 ? "unknown-product" : products.randomElement(using: &rng)!
+        }
+        return LeadFacts(leadID: "l\(i)", companyName: "Acme \(i)", companyDomain: nil, country: countries.randomElement(using: &rng)!,
+                         region: Bool.random(using: &rng) ? regions.randomElement(using: &rng)! : nil,
+                         employees: grade == .A ? 500 : nil, products: wanted, qualification: qualification,
+                         estimatedValue: grade == .A ? 50_000 : nil, contactEmail: nil)
+    }
+
+    @Test("each candidate's verdict is the first rule it fails, read partner by partner", arguments: [1, 2, 3] as [UInt64])
+    func verdictsAgreeWithTheRules(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let partners = Self.partners(300, &rng)
+        var router = Router(partners: partners, unmatched: .nurture, recordedCandidates: partners.count)
+        var assignedAt: [String: [Int64]] = [:]
+        var seen: Set<String> = []
+        for i in 0..<600 {
+            let facts = Self.lead(i, &rng)
+            let now = Self.t0 + Int64(i) * 1_000
+            let grade = Qualifier(config: QualificationConfig()).qualify(facts).grade
+            let decision = router.route(facts, context: .init(now: now))
+            let covering = partners.filter { Router.territoryMatch($0, facts) != nil }.map(\.id)
+            #expect(decision.candidates.map(\.partnerID) == covering)
+            for candidate in decision.candidates {
+                let partner = partners.first { $0.id == candidate.partnerID }!
+                let expected: Exclusion? =
+                    if !partner.active { .inactive }
+                    else if let until = partner.pausedUntil, until > now { .paused }
+                    else if Router.productMatch(partner, facts) == nil { .product }
+                    else if let capacity = partner.capacity,
+                        assignedAt[partner.id, default: []].count(where: { $0 > now - capacity.perSeconds * 1000 }) >= capacity.max { .capacity }
+                    else if let minimum = partner.minGrade, grade < minimum { .grade }
+                    else { nil }
+                #expect(candidate.exclusion == expected, "\(facts.leadID) \(partner.id)")
+                seen.insert(expected?.rawValue ?? "eligible")
+            }
+            if let id = decision.partnerID { assignedAt[id, default: []].append(now) }
+        }
+        // Every verdict the bit sets hold was met.
+        #expect(seen == ["eligible", "inactive", "paused", "product", "capacity", "grade"])
+    }
+
+    @Test("the record written from the bit sets is byte for byte the one written from codes",
+          arguments: [(7, true), (7, false), (40, true), (1_000, true), (1_000, false)] as [(Int, Bool)])
+    func recordsAgree(recorded: Int, packed: Bool) {
+        var rng = SplitMix64(seed: UInt64(recorded))
+        let partners = Self.partners(400, &rng)
+        var router = Router(partners: partners, unmatched: .vendorSales, recordedCandidates: recorded)
+        var bitSets = 0
+        for i in 0..<400 {
+            let decision = router.route(Self.lead(i, &rng), context: .init(now: Self.t0 + Int64(i) * 1_000))
+            guard case .verdicts = decision.candidateRecord else { continue }
+            bitSets += 1
+            var asCodes = decision
+            asCodes.candidateRecord = .codes(decision.candidateCodes)
+            let list: Int64? = packed ? 3 : nil
+            #expect(decision.record(messages: [], partnerList: list) == asCodes.record(messages: [], partnerList: list))
+            // The first `recorded` candidates, and past them only the chosen partner, last.
+            let total = decision.candidates.count + decision.candidatesOmitted
+            let chosenPast = decision.candidates.count > min(recorded, total)
+            #expect(decision.candidates.count == min(recorded, total) + (chosenPast ? 1 : 0))
+            if chosenPast { #expect(decision.candidates.last == Candidate(partnerID: decision.partnerID ?? "", exclusion: nil)) }
+            #expect(decision.omittedByReason.values.reduce(0, +) == decision.candidatesOmitted)
+            #expect(decision.candidates.count + decision.candidatesOmitted + decision.outsideTerritory == partners.count)
+        }
+        #expect(bitSets == 400)
+    }
+
+    @Test("a chosen partner past the recording cap is recorded after the others, once")
+    func chosenPastTheCap() {
+        let partners = (0..<130).map { Partner(id: "p\($0)", products: $0 == 129 ? [] : ["firewall"]) }
+        var router = Router(partners: partners, unmatched: .nurture, recordedCandidates: 70)
+        let facts = LeadFacts(leadID: "l", companyName: "Acme", companyDomain: nil, country: "US", region: nil, employees: nil,
+                              products: ["backup"], qualification: nil, estimatedValue: nil, contactEmail: nil)
+        let decision = router.route(facts, context: .init(now: Self.t0))
+        #expect(decision.partnerID == "p129")
+        #expect(decision.candidateCodes.count == 71)
+        #expect(decision.candidates.last == Candidate(partnerID: "p129", exclusion: nil))
+        #expect(decision.candidates.dropLast().allSatisfy { $0.exclusion == .product })
+        #expect(decision.omittedByReason == ["product": 59])
+        let record = String(decoding: decision.record(messages: [], partnerList: 1), as: UTF8.self)
+        #expect(record.contains(#""candidates":{"product":""#))
+        #expect(record.contains(#""chosen":"#))
+    }
+
+    @Test("positions are found in a candidate list by binary search")
+    func positions() {
+        let list = [2, 3, 5, 8, 13, 21]
+        for (position, index) in list.enumerated() { #expect(CandidateVerdicts.position(of: index, in: list) == position) }
+        for index in [0, 4, 22, 100] { #expect(CandidateVerdicts.position(of: index, in: list) == nil) }
+        #expect(CandidateVerdicts.position(of: 1, in: []) == nil)
+    }
+}
