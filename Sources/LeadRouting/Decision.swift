@@ -1,3 +1,5 @@
+import Foundation
+
 /// One published role in a routing decision: which topic gets the lead, and as what.
 public struct Assignment: Sendable, Equatable {
     public enum Role: String, Sendable, Equatable {
@@ -78,7 +80,12 @@ public struct RoutingDecision: Sendable, Equatable {
     public var partnerID: String?
     public var assignments: [Assignment]
     /// Human-readable reasons, carried in every envelope of the decision.
-    public var reasons: [String]
+    public var reasons: [String] {
+        get { reasonList.strings }
+        set { reasonList = Reasons(newValue) }
+    }
+    /// ``reasons`` as its envelopes carry them, written once.
+    var reasonList: Reasons
     /// `a-` and a ULID, shared by every envelope of the decision; set when the lead is routed.
     public var assignmentID: String = ""
     /// With offers on for the chosen partner: the case of the offer made instead of an assignment.
@@ -109,16 +116,37 @@ public struct RoutingDecision: Sendable, Equatable {
     /// Considered partners left out of ``candidates`` past the cap.
     public var candidatesOmitted = 0
     /// Why the omitted candidates were passed over, counted (`eligible` for those that were not).
-    public var omittedByReason: [String: Int] = [:]
+    public var omittedByReason: [String: Int] {
+        get {
+            var counts: [String: Int] = [:]
+            for verdict in 0..<CandidateVerdicts.sets where omittedCounts[verdict] > 0 {
+                counts[RoutingDecision.bucketNames[1 + verdict]] = Int(omittedCounts[verdict])
+            }
+            return counts
+        }
+        set {
+            omittedCounts = .zero
+            for (reason, count) in newValue {
+                guard let bucket = RoutingDecision.bucketNames.firstIndex(of: reason), bucket > 0 else { continue }
+                omittedCounts[bucket - 1] = Int32(clamping: count)
+            }
+        }
+    }
+    /// ``omittedByReason`` as the router counts it: per verdict code (``CandidateCode``), inline.
+    var omittedCounts = SIMD8<Int32>.zero
     /// Partners never considered: their territories do not cover the lead's country and region.
     public var outsideTerritory = 0
     /// The lead's account keys (`d:domain`, `n:name`), for remembering who owns the account.
     public var accountKeys: [String] = []
 
     public init(partnerID: String?, assignments: [Assignment], reasons: [String]) {
+        self.init(partnerID: partnerID, assignments: assignments, reasonList: Reasons(reasons))
+    }
+
+    init(partnerID: String?, assignments: [Assignment], reasonList: Reasons) {
         self.partnerID = partnerID
         self.assignments = assignments
-        self.reasons = reasons
+        self.reasonList = reasonList
     }
 
     /// The decision as one JSON object, for the store and `leadctl explain`: the choice, the
@@ -140,15 +168,21 @@ public struct RoutingDecision: Sendable, Equatable {
         json.field("partner_id", partnerID)
         if !reasonsInEnvelope || messages.isEmpty {
             json.field("rule", rule.rawValue)
-            json.field("reasons", reasons)
+            json.field("reasons", elements: reasonList.elements)
             if let qualification { json.qualification(qualification) }
         }
         if let partnerList { json.field("partner_list", Int(partnerList)) }
         writeCandidates(to: &json, partnerList: partnerList)
         json.field("candidates_omitted", candidatesOmitted)
-        if !omittedByReason.isEmpty {
+        if omittedCounts != .zero {
             json.objectField("omitted_by_reason")
-            for (reason, count) in omittedByReason.sorted(by: { $0.key < $1.key }) { json.field(dynamic: reason, count) }
+            // By name: capacity, eligible, grade, inactive, paused, product, registration, territory.
+            let byName: StaticString = "\u{5}\u{0}\u{6}\u{1}\u{2}\u{4}\u{7}\u{3}"
+            for k in 0..<CandidateVerdicts.sets {
+                let verdict = Int(byName.utf8Start[k])
+                guard omittedCounts[verdict] > 0 else { continue }
+                json.field(RoutingDecision.bucketName(1 + verdict), Int(omittedCounts[verdict]))
+            }
             json.endObject()
         }
         json.field("outside_territory", outsideTerritory)
@@ -440,6 +474,29 @@ public enum FeedTopic {
     /// Every outcome partners report, for the vendor's channel managers.
     public static let outcomes = "outcomes/"
     public static func partner(_ id: String) -> String { "partner/\(id)/" }
+}
+
+/// A decision's reasons as its envelopes carry them: each a JSON string, with commas between
+/// them (`"a","b"`, the array's brackets left out). The router writes them once, straight
+/// into this buffer, and every envelope of the decision splices them in: no `String` is built
+/// for a reason of a routed lead.
+struct Reasons: Sendable, Equatable {
+    var elements: [UInt8]
+
+    init(elements: [UInt8]) { self.elements = elements }
+
+    init(_ strings: [String]) {
+        var json = JSONWriter(capacity: 64 + strings.reduce(0) { $0 + $1.utf8.count + 3 })
+        for string in strings { json.element(string) }
+        elements = json.bytes
+    }
+
+    /// The reasons as text.
+    var strings: [String] {
+        guard !elements.isEmpty else { return [] }
+        let array = [UInt8(ascii: "[")] + elements + [UInt8(ascii: "]")]
+        return (try? JSONSerialization.jsonObject(with: Data(array))) as? [String] ?? []
+    }
 }
 
 /// The candidates a decision records, in one of two forms.

@@ -343,6 +343,12 @@ struct JSONWriter {
 
     private mutating func escaped(_ value: String) {
         byte(UInt8(ascii: "\""))
+        escapedText(value)
+        byte(UInt8(ascii: "\""))
+    }
+
+    /// `value`'s bytes as they go inside a JSON string, escaped.
+    private mutating func escapedText(_ value: String) {
         for b in value.utf8 {
             switch b {
             case UInt8(ascii: "\""): byte(0x5C); byte(0x22)
@@ -364,6 +370,46 @@ struct JSONWriter {
             default: byte(b)
             }
         }
+    }
+
+    // MARK: - A string written in pieces
+
+    /// Opens a string element whose text comes in pieces (``text(_:)-swift.method``), closed
+    /// by ``endString()``: a reason is written straight into the buffer, never built as a `String`.
+    mutating func beginString() {
+        if needsComma { byte(UInt8(ascii: ",")) }
         byte(UInt8(ascii: "\""))
+    }
+
+    /// A piece of the open string, escaped as needed.
+    mutating func text(_ value: String) {
+        var value = value
+        let plain = value.withUTF8 { buffer -> Bool in
+            guard JSONWriter.needsNoEscaping(buffer) else { return false }
+            raw(buffer)
+            return true
+        }
+        if !plain { escapedText(value) }
+    }
+
+    /// A piece of the open string from a literal (plain text: nothing to escape).
+    mutating func text(_ literal: StaticString) {
+        raw(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// A number in the open string.
+    mutating func text(_ value: Int) { appendInt(value) }
+
+    mutating func endString() {
+        byte(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    /// An array-valued field whose elements are written already (`"a","b"`), spliced in.
+    mutating func field(_ name: StaticString, elements: [UInt8]) {
+        key(name)
+        byte(UInt8(ascii: "["))
+        elements.withUnsafeBufferPointer { raw($0) }
+        byte(UInt8(ascii: "]"))
     }
 }

@@ -45,7 +45,7 @@ extension LeadPipeline {
                 json.field("lead", rawJSON: RawJSON.removingTopLevelFields(withhold, from: leadBytes))
                 if let decision {
                     json.field("rule", decision.rule.rawValue)
-                    json.field("reasons", decision.reasons)
+                    json.field("reasons", elements: decision.reasonList.elements)
                     if let qualification = decision.qualification { json.qualification(qualification) }
                 } else {
                     json.field("reasons", [OfferMachine.summary(lead) + "; offered on"])

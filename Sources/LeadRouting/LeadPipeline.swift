@@ -252,7 +252,7 @@ public struct LeadPipeline: Sendable {
             json.field("role", assignment.role.rawValue)
             let leadRange = json.field("lead", rawJSON: lead.raw)
             json.field("rule", decision.rule.rawValue)
-            json.field("reasons", decision.reasons)
+            json.field("reasons", elements: decision.reasonList.elements)
             if let qualification = decision.qualification { json.qualification(qualification) }
             json.field("routed_at", rfc3339: now)
             json.endObject()

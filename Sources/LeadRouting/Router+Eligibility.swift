@@ -11,25 +11,48 @@ extension Router {
     }
 
     static func territoryMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
-        if partner.territories.isEmpty { return "territory anywhere" }
+        switch territoryCover(partner, lead) {
+        case nil: nil
+        case .anywhere: "territory anywhere"
+        case .country: Text.join("country ", lead.country, " in territory")
+        case .region(let region): Text.join("country ", lead.country, " region ", region, " in territory")
+        }
+    }
+
+    /// How a partner's territory covers a lead.
+    enum TerritoryCover {
+        case anywhere
+        case country
+        case region(String)
+    }
+
+    /// How `partner`'s territory covers `lead`: its region, else all of its country, else `nil`.
+    static func territoryCover(_ partner: Partner, _ lead: LeadFacts) -> TerritoryCover? {
+        if partner.territories.isEmpty { return .anywhere }
         var wholeCountry = false
         for territory in partner.territories where territory.country == lead.country {
             guard let regions = territory.regions else {
                 wholeCountry = true
                 continue
             }
-            if let region = lead.region, regions.contains(region) {
-                return Text.join("country ", lead.country, " region ", region, " in territory")
-            }
+            if let region = lead.region, regions.contains(region) { return .region(region) }
         }
-        return wholeCountry ? Text.join("country ", lead.country, " in territory") : nil
+        return wholeCountry ? .country : nil
     }
 
     static func productMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
-        if partner.products.isEmpty { return "every product offered" }
-        for product in lead.products where partner.products.contains(product) {
-            return Text.join("product ", product, " offered")
+        switch productCover(partner, lead) {
+        case nil: nil
+        case .some(nil): "every product offered"
+        case .some(let product?): Text.join("product ", product, " offered")
         }
+    }
+
+    /// Which of `lead`'s products `partner` offers: `.some(nil)` when it offers every
+    /// product, `nil` when none.
+    static func productCover(_ partner: Partner, _ lead: LeadFacts) -> String?? {
+        if partner.products.isEmpty { return .some(nil) }
+        for product in lead.products where partner.products.contains(product) { return .some(product) }
         return nil
     }
 

@@ -6,7 +6,7 @@ extension Router {
         /// The chosen partner, `nil` when none was.
         var chosen: Int?
         var rule = ChoiceRule.unmatched
-        var reasons: [String] = []
+        var reasons = Reasons(elements: [])
         /// The partner holding a valid deal registration for the lead's domain, if any.
         var registered: Int?
     }
@@ -54,9 +54,9 @@ extension Router {
         if let chosen {
             let partner = partners[chosen]
             recordAssignment(chosen, at: now)
-            decision = RoutingDecision(partnerID: partner.id, assignments: partnerAssignments[chosen], reasons: choice.reasons)
+            decision = RoutingDecision(partnerID: partner.id, assignments: partnerAssignments[chosen], reasonList: choice.reasons)
         } else if rule == .registrationHeld {
-            decision = RoutingDecision(partnerID: nil, assignments: [Router.nurtureAssignment], reasons: choice.reasons)
+            decision = RoutingDecision(partnerID: nil, assignments: [Router.nurtureAssignment], reasonList: choice.reasons)
         } else {
             decision = unmatchedDecision(lead, considered: considered, verdicts: verdicts, gradeRefusals: gradeRefusals, gradeText: gradeText)
             rule = decision.rule
@@ -159,30 +159,60 @@ extension Router {
             if partner.active && !isPaused(r, at: now) {
                 choice.chosen = r
                 choice.rule = .registration
-                choice.reasons = ["deal registration of \(domain) by \(partner.id) until \(expiry)", gradeText]
+                choice.reasons = Reasons(["deal registration of \(domain) by \(partner.id) until \(expiry)", gradeText])
             } else {
                 choice.rule = .registrationHeld
                 let why = partner.active ? "paused" : "inactive"
-                choice.reasons = ["deal registration of \(domain) by \(partner.id) until \(expiry)", "\(partner.id) is \(why): held in nurture for it", gradeText]
+                choice.reasons = Reasons(["deal registration of \(domain) by \(partner.id) until \(expiry)", "\(partner.id) is \(why): held in nurture for it", gradeText])
             }
         } else if let owner = keys.all.lazy.compactMap({ [ownedAccounts] in ownedAccounts[$0] }).first(where: { eligible.contains($0) }) {
             choice.chosen = owner
             choice.rule = .account
-            choice.reasons = staticReasons(owner, lead, then: gradeText, Text.join("account ", keys.describe, " owned by ", partners[owner].id))
+            var json = reasonWriter(owner, lead, then: gradeText)
+            json.beginString()
+            json.text("account ")
+            json.text(keys.describe)
+            json.text(" owned by ")
+            json.text(partners[owner].id)
+            json.endString()
+            choice.reasons = Reasons(elements: json.bytes)
         } else if let previous = previousOwner, let owner = indexByID[previous], eligible.contains(owner) {
             choice.chosen = owner
             choice.rule = .affinity
-            choice.reasons = staticReasons(owner, lead, then: gradeText, Text.join("account ", keys.describe, " was routed to ", previous, " before"))
+            var json = reasonWriter(owner, lead, then: gradeText)
+            json.beginString()
+            json.text("account ")
+            json.text(keys.describe)
+            json.text(" was routed to ")
+            json.text(previous)
+            json.text(" before")
+            json.endString()
+            choice.reasons = Reasons(elements: json.bytes)
         } else if !eligible.isEmpty {
             let pick = rotate(eligible)
             choice.chosen = pick.index
             choice.rule = eligible.count == 1 ? .onlyEligible : .rotation
-            choice.reasons = staticReasons(pick.index, lead, then: gradeText)
-            if let minimum = partners[pick.index].minGrade { choice.reasons.append(Text.join("meets min_grade ", minimum.rawValue)) }
-            choice.reasons.append(eligible.count == 1
-                ? "only eligible partner"
-                : Text.join("weighted rotation among ", String(eligible.count), " eligible partners (weight ",
-                            String(partners[pick.index].weight), " of ", String(pick.total), ")"))
+            var json = reasonWriter(pick.index, lead, then: gradeText)
+            if let minimum = partners[pick.index].minGrade {
+                json.beginString()
+                json.text("meets min_grade ")
+                json.text(minimum.rawValue)
+                json.endString()
+            }
+            if eligible.count == 1 {
+                json.element("only eligible partner")
+            } else {
+                json.beginString()
+                json.text("weighted rotation among ")
+                json.text(eligible.count)
+                json.text(" eligible partners (weight ")
+                json.text(partners[pick.index].weight)
+                json.text(" of ")
+                json.text(pick.total)
+                json.text(")")
+                json.endString()
+            }
+            choice.reasons = Reasons(elements: json.bytes)
         }
         return choice
     }
@@ -204,7 +234,7 @@ extension Router {
                 for verdict in 0..<CandidateVerdicts.sets {
                     let count = record.countPast(verdict)
                     guard count > 0 else { continue }
-                    decision.omittedByReason[CandidateCode.exclusion(UInt32(verdict))?.rawValue ?? "eligible"] = count
+                    decision.omittedCounts[verdict] = Int32(clamping: count)
                     omitted += count
                 }
                 decision.candidatesOmitted = omitted
@@ -233,28 +263,45 @@ extension Router {
             let exclusion: Exclusion? = registered == chosen ? nil : (rules[registered].active ? .paused : .inactive)
             recorded.append(CandidateCode.make(registered, exclusion))
         }
-        for (verdict, count) in omittedCounts.enumerated() where count > 0 {
-            decision.omittedByReason[CandidateCode.exclusion(UInt32(verdict))?.rawValue ?? "eligible"] = count
-        }
+        for (verdict, count) in omittedCounts.enumerated() { decision.omittedCounts[verdict] = Int32(clamping: count) }
         decision.candidateRecord = .codes(recorded)
         decision.candidatesOmitted = omitted
     }
 
-    /// Why partner `i` matches `lead` (its territory, its products), then `first` and
-    /// `second`, in one array with room for the two reasons a rotation adds: the reasons of a
-    /// lead are one allocation.
-    func staticReasons(_ i: Int, _ lead: LeadFacts, then first: String, _ second: String? = nil) -> [String] {
-        var reasons: [String] = []
-        reasons.reserveCapacity(6)
-        // As ``Router/eligibility(of:for:)`` gives them, without its array.
+    /// A writer of a lead's reasons (``Reasons``), begun with why partner `i` matches `lead`
+    /// (its territory, its products, as ``Router/eligibility(of:for:)`` gives them) and
+    /// `first`: the reasons of a lead are written into one buffer.
+    func reasonWriter(_ i: Int, _ lead: LeadFacts, then first: String) -> JSONWriter {
+        var json = JSONWriter(capacity: 256)
         let partner = partners[i]
-        if partner.active, let territory = Router.territoryMatch(partner, lead), let product = Router.productMatch(partner, lead) {
-            reasons.append(territory)
-            reasons.append(product)
+        if partner.active, let territory = Router.territoryCover(partner, lead), let product = Router.productCover(partner, lead) {
+            json.beginString()
+            switch territory {
+            case .anywhere: json.text("territory anywhere")
+            case .country:
+                json.text("country ")
+                json.text(lead.country)
+                json.text(" in territory")
+            case .region(let region):
+                json.text("country ")
+                json.text(lead.country)
+                json.text(" region ")
+                json.text(region)
+                json.text(" in territory")
+            }
+            json.endString()
+            json.beginString()
+            if let product {
+                json.text("product ")
+                json.text(product)
+                json.text(" offered")
+            } else {
+                json.text("every product offered")
+            }
+            json.endString()
         }
-        reasons.append(first)
-        if let second { reasons.append(second) }
-        return reasons
+        json.element(first)
+        return json
     }
 
     /// Smooth weighted rotation (nginx's algorithm) over the eligible partners only: each

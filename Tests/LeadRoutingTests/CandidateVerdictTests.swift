@@ -132,4 +132,18 @@ struct CandidateVerdictTests {
         for index in [0, 4, 22, 100] { #expect(CandidateVerdicts.position(of: index, in: list) == nil) }
         #expect(CandidateVerdicts.position(of: 1, in: []) == nil)
     }
+
+    @Test("omitted counts are kept per verdict and written by name, in name order")
+    func omittedCounts() {
+        var decision = RoutingDecision(partnerID: nil, assignments: [], reasons: [])
+        let counts = ["territory": 1, "product": 2, "eligible": 3, "capacity": 4, "grade": 5, "inactive": 6, "paused": 7, "registration": 8]
+        decision.omittedByReason = counts
+        #expect(decision.omittedByReason == counts)
+        let record = String(decoding: decision.record(messages: []), as: UTF8.self)
+        #expect(record.contains(#""omitted_by_reason":{"capacity":4,"eligible":3,"grade":5,"inactive":6,"paused":7,"product":2,"registration":8,"territory":1}"#))
+        decision.omittedByReason = ["product": 2]
+        #expect(decision.omittedByReason == ["product": 2])
+        decision.omittedByReason = [:]
+        #expect(!String(decoding: decision.record(messages: []), as: UTF8.self).contains("omitted_by_reason"))
+    }
 }
