@@ -211,31 +211,81 @@ extension RoutingDecision {
     /// pass straight into `json`.
     @inline(__always)
     private func writeGroups(_ verdicts: CandidateVerdicts, to json: inout JSONWriter, packed: Bool) {
-        let bucketCount = RoutingDecision.bucketNames.count
         // Each partner's gap takes at most the bytes of the largest partner index.
         let gapLimit = PackedPositions.gapBytes(partnerIDs.count)
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: bucketCount) { firstSeen in
-            firstSeen.initialize(repeating: Int.max)
-            if let chosen = verdicts.chosen { firstSeen[0] = chosen }
-            for verdict in 0..<CandidateVerdicts.sets {
-                firstSeen[1 + verdict] = verdicts.first(verdict) ?? Int.max
-            }
-            while let bucket = firstSeen.indices.min(by: { firstSeen[$0] < firstSeen[$1] }), firstSeen[bucket] != Int.max {
-                firstSeen[bucket] = Int.max
-                if packed {
-                    let members = bucket == 0 ? 1 : verdicts.recordedCount(bucket - 1)
-                    json.field(RoutingDecision.bucketName(bucket), asciiUpTo: members * gapLimit) { out in
-                        var written = 0, previous = -1
-                        verdicts.forEachRecorded(bucket: bucket) { index in
-                            written += PackedPositions.writeGap(index - previous - 1, to: out + written)
-                            previous = index
-                        }
-                        return written
+        let recordedWords = (verdicts.recorded + 63) / 64
+        verdicts.bits.withUnsafeBufferPointer { bits in
+            verdicts.partners.withUnsafeBufferPointer { partners in
+                // Per group, its first position shifted left by 4 and the bucket (0 chosen, 1 +
+                // verdict): sorted, that is the order the groups are written in. Then each
+                // verdict's count of recorded members.
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * CandidateVerdicts.sets + 1) { scratch in
+                    let order = scratch.baseAddress!, counts = scratch.baseAddress! + CandidateVerdicts.sets + 1
+                    var groups = 0
+                    if let chosen = verdicts.chosen {
+                        order[0] = chosen << 4
+                        groups = 1
                     }
-                } else {
-                    json.arrayField(RoutingDecision.bucketName(bucket))
-                    verdicts.forEachRecorded(bucket: bucket) { json.element(partnerIDs[$0]) }
-                    json.endArray()
+                    for verdict in 0..<CandidateVerdicts.sets {
+                        var first = -1, count = 0
+                        for w in 0..<recordedWords {
+                            let word = verdicts.recordedWord(bits, verdict, w)
+                            if word != 0 && first < 0 { first = w * 64 + word.trailingZeroBitCount }
+                            count += word.nonzeroBitCount
+                        }
+                        counts[verdict] = count
+                        if first >= 0 {
+                            // Insertion into the sorted groups.
+                            var k = groups
+                            let entry = first << 4 | (1 + verdict)
+                            while k > 0 && order[k - 1] > entry {
+                                order[k] = order[k - 1]
+                                k -= 1
+                            }
+                            order[k] = entry
+                            groups += 1
+                        }
+                    }
+                    for k in 0..<groups {
+                        let bucket = order[k] & 15
+                        if bucket == 0 {
+                            let index = partners[verdicts.chosen!]
+                            if packed {
+                                json.field("chosen", asciiUpTo: gapLimit) { PackedPositions.writeGap(index, to: $0) }
+                            } else {
+                                json.arrayField("chosen")
+                                json.element(partnerIDs[index])
+                                json.endArray()
+                            }
+                            continue
+                        }
+                        let verdict = bucket - 1
+                        if packed {
+                            json.field(RoutingDecision.bucketName(bucket), asciiUpTo: counts[verdict] * gapLimit) { out in
+                                var written = 0, previous = -1
+                                for w in 0..<recordedWords {
+                                    var word = verdicts.recordedWord(bits, verdict, w)
+                                    while word != 0 {
+                                        let index = partners[w * 64 + word.trailingZeroBitCount]
+                                        written += PackedPositions.writeGap(index - previous - 1, to: out + written)
+                                        previous = index
+                                        word &= word - 1
+                                    }
+                                }
+                                return written
+                            }
+                        } else {
+                            json.arrayField(RoutingDecision.bucketName(bucket))
+                            for w in 0..<recordedWords {
+                                var word = verdicts.recordedWord(bits, verdict, w)
+                                while word != 0 {
+                                    json.element(partnerIDs[partners[w * 64 + word.trailingZeroBitCount]])
+                                    word &= word - 1
+                                }
+                            }
+                            json.endArray()
+                        }
+                    }
                 }
             }
         }
@@ -559,30 +609,15 @@ struct CandidateVerdicts: Sendable, Equatable {
         return low < partners.count && partners[low] == index ? low : nil
     }
 
-    /// Word `w` of set `verdict`, only the recorded positions, the chosen one left out.
+    /// Word `w` of set `verdict` in `bits` (this record's), only the recorded positions, the
+    /// chosen one left out.
     @inline(__always)
-    func recordedWord(_ verdict: Int, _ w: Int) -> UInt64 {
+    func recordedWord(_ bits: UnsafeBufferPointer<UInt64>, _ verdict: Int, _ w: Int) -> UInt64 {
         var word = bits[verdict * words + w]
         let first = w * 64
         if recorded - first < 64 { word &= recorded <= first ? 0 : (1 << UInt64(recorded - first)) - 1 }
         if verdict == 0, let chosen, chosen / 64 == w { word &= ~(1 << UInt64(chosen % 64)) }
         return word
-    }
-
-    /// The first recorded position with verdict `verdict` (the chosen one left out).
-    func first(_ verdict: Int) -> Int? {
-        for w in 0..<(recorded + 63) / 64 {
-            let word = recordedWord(verdict, w)
-            if word != 0 { return w * 64 + word.trailingZeroBitCount }
-        }
-        return nil
-    }
-
-    /// How many recorded positions have verdict `verdict` (the chosen one left out).
-    func recordedCount(_ verdict: Int) -> Int {
-        var count = 0
-        for w in 0..<(recorded + 63) / 64 { count += recordedWord(verdict, w).nonzeroBitCount }
-        return count
     }
 
     /// How many positions past the recorded ones have verdict `verdict` (the chosen one left out).
@@ -596,23 +631,6 @@ struct CandidateVerdicts: Sendable, Equatable {
             count += word.nonzeroBitCount
         }
         return count
-    }
-
-    /// Calls `body` with the partner index of each recorded member of group `bucket` (0 the
-    /// chosen partner, else verdict `bucket - 1`), ascending.
-    @inline(__always)
-    func forEachRecorded(bucket: Int, _ body: (Int) -> Void) {
-        if bucket == 0 {
-            if let chosen { body(partners[chosen]) }
-            return
-        }
-        for w in 0..<(recorded + 63) / 64 {
-            var word = recordedWord(bucket - 1, w)
-            while word != 0 {
-                body(partners[w * 64 + word.trailingZeroBitCount])
-                word &= word - 1
-            }
-        }
     }
 
     /// The recorded candidates as codes, in recording order: the recorded positions, then the

@@ -300,9 +300,12 @@ public struct LeadPipeline: Sendable {
     mutating func countPublished(_ count: Int) { counters.published += count }
 
     mutating func nextSeq(_ topic: String) -> Int {
-        let seq = (lastSeq[topic] ?? 0) + 1
-        lastSeq[topic] = seq
-        return seq
+        // One look-up: the counter is advanced in place and read there.
+        func advance(_ seq: inout Int) -> Int {
+            seq += 1
+            return seq
+        }
+        return advance(&lastSeq[topic, default: 0])
     }
 }
 

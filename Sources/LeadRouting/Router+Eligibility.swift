@@ -85,9 +85,26 @@ extension Router {
     /// The partners whose territory covers the lead (its whole country, its region, or
     /// anywhere), in config order.
     func candidates(for lead: LeadFacts) -> CandidateList {
-        guard let index = byCountry[lead.country] else { return anywhere }
+        let slot = Router.countrySlot(lead.country)
+        guard let index = slot.map({ countrySlots[$0] }) ?? byCountry[lead.country] else { return anywhere }
         guard let region = lead.region, let regional = index.regions[region] else { return index.whole }
         return index.regionsIncludeWhole ? regional : CandidateList.merged(index.whole, regional)
+    }
+
+    /// How many ``countrySlot(_:)`` numbers there are.
+    static let countrySlotCount = 26 * 26
+
+    /// A country code of two capital letters (`US`) as a number below ``countrySlotCount``;
+    /// `nil` for any other text (whose index, if any, is found by name).
+    @inline(__always)
+    static func countrySlot(_ country: String) -> Int? {
+        var country = country
+        return country.withUTF8 { bytes -> Int? in
+            guard bytes.count == 2 else { return nil }
+            let first = Int(bytes[0]) - 0x41, second = Int(bytes[1]) - 0x41
+            guard (0..<26).contains(first) && (0..<26).contains(second) else { return nil }
+            return first * 26 + second
+        }
     }
 
     /// A list in ascending order without its repeats (a partner naming a country twice).

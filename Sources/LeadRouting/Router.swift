@@ -52,6 +52,9 @@ public struct Router: Sendable {
     /// its regions the partners that list that region, in config order. A lead only looks
     /// at the partners whose territory covers it.
     let byCountry: [String: CountryIndex]
+    /// ``byCountry`` by ``Router/countrySlot(_:)``: a lead's country (two capital letters, as
+    /// validation leaves it) finds its index without hashing a string.
+    let countrySlots: [CountryIndex?]
     /// The partners that cover anywhere, for countries no territory names.
     let anywhere: CandidateList
     /// Eligibility facts per partner, flattened for a fast check.
@@ -112,7 +115,13 @@ public struct Router: Sendable {
         self.qualifier = Qualifier(config: qualification)
         let tables = PartnerTables(partners)
         let anywhereList = Router.candidateList(tables.anywhere, tables.rules)
-        self.byCountry = Router.countryIndexes(tables, anywhere: anywhereList, premergedEntryBudget: premergedEntryBudget)
+        let byCountry = Router.countryIndexes(tables, anywhere: anywhereList, premergedEntryBudget: premergedEntryBudget)
+        self.byCountry = byCountry
+        var slots = [CountryIndex?](repeating: nil, count: Router.countrySlotCount)
+        for (country, index) in byCountry {
+            if let slot = Router.countrySlot(country) { slots[slot] = index }
+        }
+        self.countrySlots = slots
         self.anywhere = anywhereList
         self.rules = tables.rules
         self.extraProductWords = tables.extraWords

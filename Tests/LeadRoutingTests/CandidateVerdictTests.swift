@@ -146,4 +146,22 @@ struct CandidateVerdictTests {
         decision.omittedByReason = [:]
         #expect(!String(decoding: decision.record(messages: []), as: UTF8.self).contains("omitted_by_reason"))
     }
+
+    @Test("a country code finds its index by number; other text by name")
+    func countrySlots() {
+        #expect(Router.countrySlot("AA") == 0)
+        #expect(Router.countrySlot("US") == 20 * 26 + 18)
+        #expect(Router.countrySlot("ZZ") == 26 * 26 - 1)
+        for text in ["", "U", "us", "Us", "USA", "U1", "Ü", "@A", "[A"] { #expect(Router.countrySlot(text) == nil, "\(text)") }
+        let partners = [Partner(id: "us", territories: [Territory(country: "US", regions: nil)]),
+                        Partner(id: "de", territories: [Territory(country: "DE", regions: ["BY"])]), Partner(id: "anywhere")]
+        let router = Router(partners: partners, unmatched: .nurture)
+        func facts(_ country: String, _ region: String? = nil) -> LeadFacts {
+            LeadFacts(leadID: "l", companyName: "Acme", country: country, region: region)
+        }
+        #expect(router.candidates(for: facts("US")).partners == [0, 2])
+        #expect(router.candidates(for: facts("DE")).partners == [2])
+        #expect(router.candidates(for: facts("DE", "BY")).partners == [1, 2])
+        #expect(router.candidates(for: facts("FR")).partners == [2])
+    }
 }
