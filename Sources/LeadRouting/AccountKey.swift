@@ -5,19 +5,26 @@ public enum AccountKey {
     /// `www.Acme.Example.` → `acme.example`.
     public static func normalizedDomain(_ domain: String) -> String {
         var copy = domain
-        let normal = copy.withUTF8 { bytes -> Bool in
-            // Already normal: lower-case ASCII letters, digits, dots and hyphens, no `www.`, no
-            // trailing dot. (Read through `withUTF8`: the UTF-8 view's iterator costs tens of
-            // instructions a byte.)
-            for b in bytes where !((b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2E || b == 0x2D) { return false }
-            if bytes.last == 0x2E { return false }
-            return !(bytes.count >= 4 && bytes[0] == 0x77 && bytes[1] == 0x77 && bytes[2] == 0x77 && bytes[3] == 0x2E)
-        }
-        if normal { return domain }
+        if copy.withUTF8(isNormalDomain) { return domain }
         var d = domain.trimmingCharacters(in: .whitespaces).lowercased()
         while d.hasSuffix(".") { d.removeLast() }
         if d.hasPrefix("www.") { d.removeFirst(4) }
         return d
+    }
+
+    /// The same, of a domain's UTF-8.
+    static func normalizedDomain(_ domain: UnsafeBufferPointer<UInt8>) -> String {
+        let text = String(decoding: domain, as: UTF8.self)
+        return isNormalDomain(domain) ? text : normalizedDomain(text)
+    }
+
+    /// Whether a domain is normal already: lower-case ASCII letters, digits, dots and hyphens,
+    /// no `www.`, no trailing dot. (Read as bytes: the UTF-8 view's iterator costs tens of
+    /// instructions a byte.)
+    private static func isNormalDomain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for b in bytes where !((b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2E || b == 0x2D) { return false }
+        if bytes.last == 0x2E { return false }
+        return !(bytes.count >= 4 && bytes[0] == 0x77 && bytes[1] == 0x77 && bytes[2] == 0x77 && bytes[3] == 0x2E)
     }
 
     /// `Acme Corp., Inc.` → `acme`: lower case, punctuation dropped, legal-form words removed.
@@ -38,8 +45,14 @@ public enum AccountKey {
     /// `n:` and the normalised name, or `nil` when nothing is left of it: the account key,
     /// made in one allocation for an ASCII name.
     static func nameKey(_ name: String) -> String? {
+        var name = name
+        return name.withUTF8(nameKey)
+    }
+
+    /// The same, of a name's UTF-8.
+    static func nameKey(_ name: UnsafeBufferPointer<UInt8>) -> String? {
         if let ascii = normalizedASCIIName(name, prefix: "n:") { return ascii.utf8.count > 2 ? ascii : nil }
-        let normalized = normalizedName(name)
+        let normalized = normalizedName(String(decoding: name, as: UTF8.self))
         return normalized.isEmpty ? nil : "n:" + normalized
     }
 

@@ -6,12 +6,29 @@ import Foundation
 /// so fields LeadRouter does not know pass through as they came.
 public struct LeadFacts: Sendable, Equatable {
     public var leadID: String
-    public var source: String?
-    public var companyName: String
-    public var companyDomain: String?
-    public var contactEmail: String?
+    public var source: String? {
+        get { spare[SpareText.source] }
+        set { spare[SpareText.source] = newValue }
+    }
+    public var companyName: String {
+        get { spare[SpareText.companyName] ?? "" }
+        set { spare[SpareText.companyName] = newValue }
+    }
+    public var companyDomain: String? {
+        get { spare[SpareText.companyDomain] }
+        set { spare[SpareText.companyDomain] = newValue }
+    }
+    public var contactEmail: String? {
+        get { spare[SpareText.contactEmail] }
+        set { spare[SpareText.contactEmail] = newValue }
+    }
     /// The lead's `received_at` as sent (RFC 3339 by convention; not validated).
-    public var receivedAt: String?
+    public var receivedAt: String? {
+        get { spare[SpareText.receivedAt] }
+        set { spare[SpareText.receivedAt] = newValue }
+    }
+    /// The company, contact, `source` and `received_at` text, as bytes (``SpareText``).
+    var spare: SpareText
     /// Upper-case ISO 3166-1 alpha-2.
     public var country: String
     /// Upper-case region code without a country prefix (`CO`, from `CO` or `US-CO`).
@@ -30,34 +47,57 @@ public struct LeadFacts: Sendable, Equatable {
         qualification: Qualification? = nil, estimatedValue: Double? = nil, contactEmail: String? = nil,
         receivedAt: String? = nil
     ) {
+        self.init(leadID: leadID,
+                  spare: SpareText([companyName, companyDomain, contactEmail, source, receivedAt], from: 0, owned: SpareText.factSlots),
+                  country: country, region: region, employees: employees, products: products,
+                  qualification: qualification, estimatedValue: estimatedValue)
+    }
+
+    /// Facts whose text fields are in `spare` (the reader's), the account keys made from them.
+    init(leadID: String, spare: SpareText, country: String, region: String?, employees: Int?, products: [String],
+         qualification: Qualification?, estimatedValue: Double?) {
         self.leadID = leadID
-        self.source = source
-        self.companyName = companyName
-        self.companyDomain = companyDomain
+        self.spare = spare
         self.country = country
         self.region = region
         self.employees = employees
         self.products = products
         self.qualification = qualification
         self.estimatedValue = estimatedValue
-        self.contactEmail = contactEmail
-        self.receivedAt = receivedAt
-        self.account = AccountKey.keys(companyName: companyName, companyDomain: companyDomain, contactEmail: contactEmail)
+        self.account = AccountKey.keys(spare)
     }
 
     public struct Qualification: Sendable, Equatable {
         public init(need: String? = nil, budget: Double? = nil, currency: String? = nil, authority: Authority? = nil, timelineDays: Int? = nil) {
-            self.need = need
+            self.init(spare: SpareText([need, currency], from: SpareText.need, owned: SpareText.qualificationSlots),
+                      budget: budget, authority: authority, timelineDays: timelineDays)
+        }
+
+        init(spare: SpareText, budget: Double?, authority: Authority?, timelineDays: Int?) {
+            self.spare = spare
             self.budget = budget
-            self.currency = currency
             self.authority = authority
             self.timelineDays = timelineDays
         }
-        public var need: String?
+
+        public var need: String? {
+            get { spare[SpareText.need] }
+            set { spare[SpareText.need] = newValue }
+        }
         public var budget: Double?
-        public var currency: String?
+        public var currency: String? {
+            get { spare[SpareText.currency] }
+            set { spare[SpareText.currency] = newValue }
+        }
         public var authority: Authority?
         public var timelineDays: Int?
+        /// `need` and `currency`, as bytes (``SpareText``).
+        var spare: SpareText
+
+        /// Whether a need is given: present and not blank.
+        var statesNeed: Bool {
+            spare.withBytes(SpareText.need) { bytes in bytes.map { !LeadParser.isBlank($0) } ?? false }
+        }
     }
 
     public enum Authority: String, Sendable, Equatable, CaseIterable {
@@ -155,21 +195,20 @@ public enum LeadParser {
             guard let company = wire.company else {
                 throw LeadRejection(.missingField, field: "company.name", "company.name is required")
             }
-            let name = try validCompanyName(company.name)
+            try validCompanyName(wire.spare)
             let country = try validCountry(company.country)
             let region = try validRegion(company.region, in: country)
             let employees = try wholeNumber(company.employees, field: "company.employees").get()
             // Taken out of `wire`, so the reader's array is normalised in place, not copied.
             let products = try validProducts(wire.products.take() ?? [])
             var qualification: LeadFacts.Qualification?
-            if let q = wire.qualification { qualification = try validQualification(q) }
+            if let q = wire.qualification { qualification = try validQualification(q, spare: wire.spare.owning(SpareText.qualificationSlots)) }
             if let value = wire.estimated_value, value < 0 || !value.isFinite {
                 throw LeadRejection(.invalidField, field: "estimated_value", "estimated_value must be 0 or more, got \(value)")
             }
             return .success(LeadFacts(
-                leadID: leadID, source: wire.source, companyName: name, companyDomain: company.domain,
-                country: country, region: region, employees: employees, products: products,
-                qualification: qualification, estimatedValue: wire.estimated_value, contactEmail: wire.contactEmail, receivedAt: wire.received_at))
+                leadID: leadID, spare: wire.spare.owning(SpareText.factSlots), country: country, region: region,
+                employees: employees, products: products, qualification: qualification, estimatedValue: wire.estimated_value))
         } catch {
             return .failure(error)
         }
@@ -191,14 +230,14 @@ public enum LeadParser {
 
     /// `company.name`: present and not blank.
     @inline(__always)
-    private static func validCompanyName(_ name: String?) throws(LeadRejection) -> String {
-        guard let name else {
+    private static func validCompanyName(_ spare: SpareText) throws(LeadRejection) {
+        let blank = spare.withBytes(SpareText.companyName) { bytes in bytes.map { LeadParser.isBlank($0) } }
+        guard let blank else {
             throw LeadRejection(.missingField, field: "company.name", "company.name is required")
         }
-        guard !LeadParser.isBlank(name) else {
+        guard !blank else {
             throw LeadRejection(.invalidField, field: "company.name", "company.name must not be empty")
         }
-        return name
     }
 
     /// `company.country`: present, an ISO 3166-1 alpha-2 code; upper-cased.
@@ -250,7 +289,7 @@ public enum LeadParser {
 
     /// `qualification`: a budget of 0 or more, a whole number of days, a known authority.
     @inline(__always)
-    private static func validQualification(_ q: WireLead.Qualification) throws(LeadRejection) -> LeadFacts.Qualification {
+    private static func validQualification(_ q: WireLead.Qualification, spare: SpareText) throws(LeadRejection) -> LeadFacts.Qualification {
         if let budget = q.budget, budget < 0 || !budget.isFinite {
             throw LeadRejection(.invalidField, field: "qualification.budget", "qualification.budget must be 0 or more, got \(budget)")
         }
@@ -265,20 +304,22 @@ public enum LeadParser {
             }
             authority = value
         }
-        return .init(need: q.need, budget: q.budget, currency: q.currency, authority: authority, timelineDays: timelineDays)
+        return .init(spare: spare, budget: q.budget, authority: authority, timelineDays: timelineDays)
     }
 
     /// Whether `text` is empty or only white space (an ASCII fast path, else by Character).
     static func isBlank(_ text: String) -> Bool {
         var copy = text
-        let ascii = copy.withUTF8 { bytes -> Bool? in
-            for byte in bytes {
-                if byte >= 0x80 { return nil }
-                if byte != 0x20 && !(0x09...0x0D).contains(byte) { return false }
-            }
-            return true
+        return copy.withUTF8 { isBlank($0) }
+    }
+
+    /// Whether the UTF-8 `bytes` are empty or only white space.
+    static func isBlank(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for byte in bytes {
+            if byte >= 0x80 { return String(decoding: bytes, as: UTF8.self).allSatisfy(\.isWhitespace) }
+            if byte != 0x20 && !(0x09...0x0D).contains(byte) { return false }
         }
-        return ascii ?? text.allSatisfy(\.isWhitespace)
+        return true
     }
 
     /// Upper case; ASCII without consulting Unicode tables.
@@ -340,27 +381,23 @@ public enum LeadParser {
 /// `lj_parse_lead`): types are checked there, values here.
 struct WireLead {
     struct Company {
-        var name: String?
-        var domain: String?
         var country: String?
         var region: String?
         var employees: Double?
     }
     struct Qualification {
-        var need: String?
         var budget: Double?
-        var currency: String?
         var authority: String?
         var timeline_days: Double?
     }
     var lead_id: String?
-    var source: String?
-    var received_at: String?
     var company: Company?
-    var contactEmail: String?
     var products: [String]?
     var qualification: Qualification?
     var estimated_value: Double?
+    /// `company.name`, `company.domain`, `contact.email`, `source`, `received_at`,
+    /// `qualification.need` and `qualification.currency`, as bytes (``SpareText``).
+    var spare = SpareText([], from: 0, owned: 0)
 
     /// Reads `bytes` strictly: the whole document must be valid JSON (RFC 8259, valid
     /// UTF-8), the known fields of the right types, no known key given twice.
@@ -396,14 +433,21 @@ struct WireLead {
         }
         var wire = WireLead()
         wire.lead_id = text(out.lead_id)
-        wire.source = text(out.source)
-        wire.received_at = text(out.received_at)
         if out.has_company != 0 {
-            wire.company = Company(
-                name: text(out.company_name), domain: text(out.company_domain), country: text(out.country),
-                region: text(out.region), employees: out.has_employees != 0 ? out.employees : nil)
+            wire.company = Company(country: text(out.country), region: text(out.region),
+                                   employees: out.has_employees != 0 ? out.employees : nil)
         }
-        wire.contactEmail = text(out.contact_email)
+        // In ``SpareText``'s slot order, on the stack (an array literal would be allocated).
+        wire.spare = withUnsafeTemporaryAllocation(of: lj_span.self, capacity: 7) { spans in
+            spans[SpareText.companyName] = out.company_name
+            spans[SpareText.companyDomain] = out.company_domain
+            spans[SpareText.contactEmail] = out.contact_email
+            spans[SpareText.source] = out.source
+            spans[SpareText.receivedAt] = out.received_at
+            spans[SpareText.need] = out.need
+            spans[SpareText.currency] = out.currency
+            return spare(UnsafeBufferPointer(spans), scratch: scratch)
+        }
         if out.has_products != 0 {
             let count = Int(out.product_count)
             var products: [String] = []
@@ -416,12 +460,31 @@ struct WireLead {
         }
         if out.has_qualification != 0 {
             wire.qualification = Qualification(
-                need: text(out.need), budget: out.has_budget != 0 ? out.budget : nil, currency: text(out.currency),
-                authority: text(out.authority), timeline_days: out.has_timeline_days != 0 ? out.timeline_days : nil)
+                budget: out.has_budget != 0 ? out.budget : nil, authority: text(out.authority),
+                timeline_days: out.has_timeline_days != 0 ? out.timeline_days : nil)
         }
         wire.estimated_value = out.has_estimated_value != 0 ? out.estimated_value : nil
         let field = withUnsafeBytes(of: out.error_field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let message = withUnsafeBytes(of: out.error_message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         return (wire, code, field, message)
+    }
+
+    /// The text of `spans` (``SpareText``'s slots, in order) copied from `scratch` into one buffer.
+    private static func spare(_ spans: UnsafeBufferPointer<lj_span>, scratch: UnsafeBufferPointer<CChar>) -> SpareText {
+        var starts = SIMD8<Int32>.zero, lengths = SIMD8<Int32>(repeating: -1)
+        var total = 0
+        for (slot, span) in spans.enumerated() where span.start >= 0 {
+            starts[slot] = Int32(total)
+            lengths[slot] = span.length
+            total += Int(span.length)
+        }
+        let bytes = [UInt8](unsafeUninitializedCapacity: total) { out, count in
+            let source = UnsafeRawPointer(scratch.baseAddress!).assumingMemoryBound(to: UInt8.self)
+            for (slot, span) in spans.enumerated() where span.start >= 0 {
+                (out.baseAddress! + Int(starts[slot])).update(from: source + Int(span.start), count: Int(span.length))
+            }
+            count = total
+        }
+        return SpareText(bytes: bytes, starts: starts, lengths: lengths, owned: SpareText.factSlots | SpareText.qualificationSlots)
     }
 }

@@ -31,7 +31,7 @@ public struct Qualifier: Sendable {
             let points = Int((Double(weight) * min(1, max(0, fraction))).rounded())
             signals.append(.init(name: name, points: points, possible: weight))
         }
-        let need = q?.need.map { !LeadParser.isBlank($0) } ?? false
+        let need = q?.statesNeed ?? false
         add("need", config.needWeight, need ? 1 : 0)
         add("budget", config.budgetWeight, (q?.budget ?? 0) > 0 ? 1 : 0)
         let authority: Double

@@ -122,16 +122,28 @@ extension AccountKey {
     /// A lead's account keys: its domain (`company.domain`, else the contact's e-mail domain
     /// unless a free-mail provider) and its normalised company name.
     public static func keys(companyName: String, companyDomain: String?, contactEmail: String?) -> LeadAccount {
-        var domain = companyDomain.map(normalizedDomain).flatMap { $0.isEmpty ? nil : $0 }
-        if domain == nil, let email = contactEmail, let at = email.lastIndex(of: "@") {
-            let fromMail = normalizedDomain(String(email[email.index(after: at)...]))
-            if !fromMail.isEmpty && !freemail.contains(fromMail) { domain = fromMail }
+        keys(SpareText([companyName, companyDomain, contactEmail], from: SpareText.companyName, owned: SpareText.factSlots))
+    }
+
+    /// The same, from a lead's text as the reader keeps it: the keys are made from the bytes
+    /// (the company's name becomes a `String` only when no domain describes the account).
+    static func keys(_ text: SpareText) -> LeadAccount {
+        var domain = text.withBytes(SpareText.companyDomain) { $0.map(normalizedDomain) }.flatMap { $0.isEmpty ? nil : $0 }
+        if domain == nil, let fromMail = text.withBytes(SpareText.contactEmail, { $0.flatMap(mailDomain) }),
+           !fromMail.isEmpty && !freemail.contains(fromMail) {
+            domain = fromMail
         }
         var all: [String] = []
         all.reserveCapacity(2)
         if let domain { all.append(Text.join("d:", domain)) }
-        if let name = nameKey(companyName) { all.append(name) }
-        return LeadAccount(domain: domain, all: all, describe: domain ?? companyName)
+        if let name = text.withBytes(SpareText.companyName, { $0.flatMap(nameKey) }) { all.append(name) }
+        return LeadAccount(domain: domain, all: all, describe: domain ?? text[SpareText.companyName] ?? "")
+    }
+
+    /// The normalised domain after an e-mail address's last `@`, `nil` without one.
+    static func mailDomain(_ email: UnsafeBufferPointer<UInt8>) -> String? {
+        guard let at = email.lastIndex(of: UInt8(ascii: "@")) else { return nil }
+        return normalizedDomain(UnsafeBufferPointer(rebasing: email[(at + 1)...]))
     }
 }
 

@@ -1,0 +1,88 @@
+/// The text fields of a lead that routing reads once or never (the company's name, domain
+/// and contact e-mail, read once for the account keys; `source`; `received_at`;
+/// qualification's `need`, whose presence is all that counts, and `currency`), kept as UTF-8
+/// in one buffer: the reader copies them there in one allocation instead of making a
+/// `String` of each, and a field becomes a `String` only when asked for.
+///
+/// A lead's facts and its qualification share the buffer (copying it only retains it), each
+/// owning its own slots: equality compares the owned slots' text.
+struct SpareText: Sendable, Equatable {
+    static let companyName = 0, companyDomain = 1, contactEmail = 2, source = 3, receivedAt = 4
+    static let need = 5, currency = 6
+    /// The slots a lead's facts own, and those its qualification owns.
+    static let factSlots: UInt8 = 0b0001_1111, qualificationSlots: UInt8 = 0b0110_0000
+
+    /// The slots' UTF-8, one after another.
+    private(set) var bytes: [UInt8]
+    /// Each slot's start in ``bytes`` and its length (-1: absent).
+    private var starts: SIMD8<Int32>
+    private var lengths: SIMD8<Int32>
+    /// The slots this value owns, one bit each: the others may hold text, but not its own.
+    let owned: UInt8
+
+    /// From the reader: `bytes` and each slot's span in it.
+    init(bytes: [UInt8], starts: SIMD8<Int32>, lengths: SIMD8<Int32>, owned: UInt8) {
+        self.bytes = bytes
+        self.starts = starts
+        self.lengths = lengths
+        self.owned = owned
+    }
+
+    /// `texts` in the slots from `first` on.
+    init(_ texts: [String?], from first: Int, owned: UInt8) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(texts.reduce(0) { $0 + ($1?.utf8.count ?? 0) })
+        var starts = SIMD8<Int32>.zero, lengths = SIMD8<Int32>(repeating: -1)
+        for (i, text) in texts.enumerated() {
+            guard let text else { continue }
+            starts[first + i] = Int32(bytes.count)
+            lengths[first + i] = Int32(text.utf8.count)
+            bytes.append(contentsOf: text.utf8)
+        }
+        self.init(bytes: bytes, starts: starts, lengths: lengths, owned: owned)
+    }
+
+    /// The same text, owning `slots`.
+    func owning(_ slots: UInt8) -> SpareText {
+        SpareText(bytes: bytes, starts: starts, lengths: lengths, owned: slots)
+    }
+
+    /// Slot `slot`'s text, `nil` when absent. Setting it copies the buffer, without the old text.
+    subscript(slot: Int) -> String? {
+        get { withBytes(slot) { $0.map { String(decoding: $0, as: UTF8.self) } } }
+        set {
+            var texts: [String?] = (0..<8).map { self[$0] }
+            texts[slot] = newValue
+            self = SpareText(texts, from: 0, owned: owned)
+        }
+    }
+
+    /// Calls `body` with slot `slot`'s bytes, `nil` when absent.
+    @inline(__always)
+    func withBytes<R>(_ slot: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        let length = Int(lengths[slot])
+        guard length >= 0 else { return body(nil) }
+        return bytes.withUnsafeBufferPointer { all in
+            body(UnsafeBufferPointer(rebasing: all[Int(starts[slot])..<(Int(starts[slot]) + length)]))
+        }
+    }
+
+    /// Whether slot `slot` holds text.
+    func has(_ slot: Int) -> Bool { lengths[slot] >= 0 }
+
+    /// The same text in every slot either side owns.
+    static func == (lhs: SpareText, rhs: SpareText) -> Bool {
+        let slots = lhs.owned | rhs.owned
+        for slot in 0..<8 where slots & (1 << slot) != 0 {
+            let same = lhs.withBytes(slot) { a in rhs.withBytes(slot) { b in
+                switch (a, b) {
+                case (nil, nil): true
+                case let (a?, b?): a.elementsEqual(b)
+                default: false
+                }
+            } }
+            if !same { return false }
+        }
+        return true
+    }
+}

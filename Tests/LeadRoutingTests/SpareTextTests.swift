@@ -1,0 +1,80 @@
+@testable import LeadRouting
+import Testing
+
+/// The text fields routing reads once or never are kept as bytes in one buffer
+/// (``SpareText``): these tests hold what the reader keeps to what the fields say, and the
+/// account keys made from bytes to those made from strings.
+@Suite("Lead text kept as bytes")
+struct SpareTextTests {
+    static func parse(_ json: String) throws -> LeadFacts {
+        try LeadParser.parse(Array(json.utf8)).get().facts
+    }
+
+    @Test("the reader's facts equal facts made from the same strings, field by field")
+    func parsedEqualsConstructed() throws {
+        let json = #"""
+            {"lead_id":"web-1","source":"web","received_at":"2026-12-05T09:00:00Z",
+             "company":{"name":"Ünïcode \"Quoted\" GmbH","domain":"WWW.Acme.Example.","country":"de","region":"BY"},
+             "contact":{"email":"ana@acme.example"},"products":["Firewall"],
+             "qualification":{"need":"  ","budget":10,"currency":"EUR","authority":"influencer"}}
+            """#
+        let facts = try Self.parse(json)
+        let expected = LeadFacts(
+            leadID: "web-1", source: "web", companyName: "Ünïcode \"Quoted\" GmbH", companyDomain: "WWW.Acme.Example.",
+            country: "DE", region: "BY", products: ["firewall"],
+            qualification: .init(need: "  ", budget: 10, currency: "EUR", authority: .influencer),
+            contactEmail: "ana@acme.example", receivedAt: "2026-12-05T09:00:00Z")
+        #expect(facts == expected)
+        #expect(facts.companyName == "Ünïcode \"Quoted\" GmbH" && facts.companyDomain == "WWW.Acme.Example.")
+        #expect(facts.source == "web" && facts.receivedAt == "2026-12-05T09:00:00Z" && facts.contactEmail == "ana@acme.example")
+        #expect(facts.qualification?.need == "  " && facts.qualification?.currency == "EUR")
+        #expect(facts.qualification?.statesNeed == false)
+        #expect(facts.account == expected.account)
+        #expect(facts.account.all == ["d:acme.example", "n:ünïcode quoted"])
+        var other = expected
+        other.receivedAt = nil
+        #expect(other != expected && other.receivedAt == nil && other.companyName == expected.companyName)
+        other.receivedAt = "2026-12-05T09:00:00Z"
+        #expect(other == expected)
+    }
+
+    @Test("absent fields read as absent, and a lead without them equals one made without them")
+    func absentFields() throws {
+        let facts = try Self.parse(#"{"lead_id":"l","company":{"name":"Acme","country":"US"},"qualification":{"budget":5}}"#)
+        #expect(facts.source == nil && facts.receivedAt == nil && facts.contactEmail == nil && facts.companyDomain == nil)
+        #expect(facts.qualification?.need == nil && facts.qualification?.currency == nil && facts.qualification?.statesNeed == false)
+        #expect(facts == LeadFacts(leadID: "l", companyName: "Acme", country: "US", qualification: .init(budget: 5)))
+        #expect(facts.account.describe == "Acme")
+    }
+
+    @Test("account keys from bytes are the keys from strings",
+          arguments: [
+              ("Acme Corp", "acme.example", nil), ("Acme Corp", nil, "bo@Acme.Example"), ("Acme Corp", nil, "bo@gmail.com"),
+              ("Société Générale S.A.", nil, nil), ("The Co", "www.x.example.", "a@b"), ("", nil, "no-at-sign"),
+              ("Ünï", " Spaced.Example ", "a@@b.example"),
+          ] as [(String, String?, String?)])
+    func accountKeys(name: String, domain: String?, email: String?) {
+        let fromStrings = AccountKey.keys(companyName: name, companyDomain: domain, contactEmail: email)
+        let facts = LeadFacts(leadID: "l", companyName: name, companyDomain: domain, country: "US", contactEmail: email)
+        #expect(facts.account == fromStrings)
+        #expect(AccountKey.keys(facts.spare) == fromStrings)
+        #expect(fromStrings.describe == (fromStrings.domain ?? name))
+    }
+
+    @Test("a need of white space only is no need; any other text is")
+    func need() {
+        for (need, states) in [("phishing", true), (" \t\n", false), ("", false), ("\u{00A0}", false), ("é", true)] as [(String, Bool)] {
+            #expect(LeadFacts.Qualification(need: need).statesNeed == states, "\(need)")
+        }
+        #expect(LeadFacts.Qualification().statesNeed == false)
+    }
+
+    @Test("the facts and the qualification own their slots: equal whatever the other's slots hold")
+    func ownedSlots() {
+        let shared = SpareText(["Acme", nil, nil, nil, nil, "need", "EUR"], from: 0,
+                               owned: SpareText.factSlots | SpareText.qualificationSlots)
+        #expect(shared.owning(SpareText.factSlots) == SpareText(["Acme"], from: 0, owned: SpareText.factSlots))
+        #expect(shared.owning(SpareText.qualificationSlots) == SpareText(["need", "EUR"], from: SpareText.need, owned: SpareText.qualificationSlots))
+        #expect(shared.owning(SpareText.factSlots) != SpareText(["Acme Inc"], from: 0, owned: SpareText.factSlots))
+    }
+}
