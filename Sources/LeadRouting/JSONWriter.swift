@@ -12,7 +12,7 @@ struct JSONWriter {
     private(set) var count = 0
     private var needsComma = false
 
-    init(capacity: Int = 512) { storage = [UInt8](repeating: 0, count: max(capacity, 16)) }
+    init(capacity: Int = 512) { storage = Buffers.zeroBytes(max(capacity, 16)) }
 
     /// Ends the text with a newline (a JSON line), inside the buffer.
     mutating func endLine() { byte(0x0A) }

@@ -478,12 +478,12 @@ struct WireLead {
             lengths[slot] = span.length
             total += Int(span.length)
         }
-        let bytes = [UInt8](unsafeUninitializedCapacity: total) { out, count in
-            let source = UnsafeRawPointer(scratch.baseAddress!).assumingMemoryBound(to: UInt8.self)
-            for (slot, span) in spans.enumerated() where span.start >= 0 {
-                (out.baseAddress! + Int(starts[slot])).update(from: source + Int(span.start), count: Int(span.length))
-            }
-            count = total
+        // Reserved, then appended (see ``Buffers``).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(total)
+        let source = UnsafeRawPointer(scratch.baseAddress!).assumingMemoryBound(to: UInt8.self)
+        for span in spans where span.start >= 0 {
+            bytes.append(contentsOf: UnsafeBufferPointer(start: source + Int(span.start), count: Int(span.length)))
         }
         return SpareText(bytes: bytes, starts: starts, lengths: lengths, owned: SpareText.factSlots | SpareText.qualificationSlots)
     }

@@ -6,7 +6,7 @@ extension Router {
     func eligibleIndexes(_ lead: LeadFacts, now: Int64) -> [Int] {
         let grade = qualifier.qualify(lead).grade
         let list = candidates(for: lead)
-        var verdicts = [UInt64](repeating: 0, count: CandidateVerdicts.sets * list.words)
+        var verdicts = Buffers.zeroWords(CandidateVerdicts.sets * list.words)
         var eligible: [Int] = []
         _ = judge(list, productBits(lead), grade, now, verdicts: &verdicts, eligible: &eligible)
         return eligible

@@ -42,7 +42,7 @@ extension Router {
         defer { swap(&eligible, &self.eligible) }
         // Each candidate's verdict as a bit in one of eight bit sets (``CandidateVerdicts``),
         // handed to the decision as they are.
-        var verdicts = [UInt64](repeating: 0, count: CandidateVerdicts.sets * candidateList.words)
+        var verdicts = Buffers.zeroWords(CandidateVerdicts.sets * candidateList.words)
         let gradeRefusals = judge(candidateList, leadProducts, grade, now, verdicts: &verdicts, eligible: &eligible)
         let keys = lead.account
         let gradeText = Router.gradeText(grade, qualification.score)
