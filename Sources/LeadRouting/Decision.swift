@@ -620,19 +620,6 @@ struct CandidateVerdicts: Sendable, Equatable {
         return word
     }
 
-    /// How many positions past the recorded ones have verdict `verdict` (the chosen one left out).
-    func countPast(_ verdict: Int) -> Int {
-        var count = 0
-        for w in recorded / 64..<words {
-            var word = bits[verdict * words + w]
-            let first = w * 64
-            if recorded > first { word &= ~((1 << UInt64(recorded - first)) - 1) }
-            if verdict == 0, let chosen, chosen / 64 == w { word &= ~(1 << UInt64(chosen % 64)) }
-            count += word.nonzeroBitCount
-        }
-        return count
-    }
-
     /// The recorded candidates as codes, in recording order: the recorded positions, then the
     /// chosen partner when it is past them.
     var codes: [UInt32] {

@@ -43,7 +43,8 @@ extension Router {
         // Each candidate's verdict as a bit in one of eight bit sets (``CandidateVerdicts``),
         // handed to the decision as they are.
         var verdicts = Buffers.zeroWords(CandidateVerdicts.sets * candidateList.words)
-        let gradeRefusals = judge(candidateList, leadProducts, grade, now, verdicts: &verdicts, eligible: &eligible)
+        let judged = judge(candidateList, leadProducts, grade, now, verdicts: &verdicts, eligible: &eligible)
+        let gradeRefusals = judged.gradeRefusals
         let keys = lead.account
         let gradeText = Router.gradeText(grade, qualification.score)
         let choice = choose(lead, eligible: eligible, previousOwner: context.previousOwner, now: now, gradeText: gradeText)
@@ -65,30 +66,42 @@ extension Router {
         decision.qualification = qualification
         decision.accountKeys = keys.all
         decision.outsideTerritory = partners.count - considered.count - (choice.registered.map { considered.contains($0) ? 0 : 1 } ?? 0)
-        recordCandidates(considered, verdicts: verdicts, chosen: chosen, registered: choice.registered, into: &decision)
+        recordCandidates(considered, verdicts: verdicts, pastCap: judged.pastCap, chosen: chosen, registered: choice.registered,
+                         into: &decision)
         decision.partnerIDs = partnerIDs
         decision.chosenIndex = chosen
         return decision
     }
 
+    /// What judging a lead's candidates counted besides their verdicts.
+    struct Judged {
+        /// How many refused the lead's grade.
+        var gradeRefusals = 0
+        /// Per verdict code, how many candidates past the recording cap have it.
+        var pastCap = SIMD8<Int32>.zero
+    }
+
     /// Judges each partner of `list` for the lead, 64 at a time: its verdict as a bit in
     /// `verdicts` (``CandidateVerdicts``, sized by the caller), the eligible ones into
-    /// `eligible` in config order. Returns how many refused the lead's grade.
+    /// `eligible` in config order; counts the grade's refusals and the verdicts past the
+    /// recording cap.
     ///
     /// The list's static facts are bit sets (``CandidateMasks``); only the partners with a
     /// pause or a capacity are looked at one by one, for what the lead's time decides, and
     /// each partner's product bits are read once.
     @inline(__always)
     func judge(_ list: CandidateList, _ leadProducts: LeadProducts, _ grade: Grade, _ now: Int64,
-               verdicts: inout [UInt64], eligible: inout [Int]) -> Int {
+               verdicts: inout [UInt64], eligible: inout [Int]) -> Judged {
         let count = list.partners.count, words = list.words
         let refuses = CandidateMasks.refuses + grade.rank
         let wanted = leadProducts.first
-        var gradeRefusals = 0
+        let productCount = list.productCount, cap = recordedCandidates
+        var judged = Judged()
         verdicts.withUnsafeMutableBufferPointer { out in
             list.partners.withUnsafeBufferPointer { partners in
                 list.rules.withUnsafeBufferPointer { rules in
                     list.masks.withUnsafeBufferPointer { masks in
+                      list.productMasks.withUnsafeBufferPointer { productMasks in
                         for w in 0..<words {
                             let base = w * 64, m = w * CandidateMasks.count, n = min(64, count - base)
                             let valid: UInt64 = n == 64 ? ~0 : (1 << UInt64(n)) - 1
@@ -102,8 +115,11 @@ extension Router {
                             }
                             let live = active & ~paused
                             var offers = masks[m + CandidateMasks.everyProduct]
-                            if wanted != 0 {
-                                for b in 0..<n where rules[base + b].products & wanted != 0 { offers |= 1 << UInt64(b) }
+                            var products = wanted
+                            while products != 0 {
+                                let product = products.trailingZeroBitCount
+                                if product < productCount { offers |= productMasks[w * productCount + product] }
+                                products &= products - 1
                             }
                             var missing = live & ~offers
                             if extraProductWords > 0 {
@@ -131,18 +147,27 @@ extension Router {
                             out[CandidateVerdicts.product * words + w] = missing
                             out[CandidateVerdicts.capacity * words + w] = full
                             out[CandidateVerdicts.grade * words + w] = refused
-                            gradeRefusals += refused.nonzeroBitCount
+                            judged.gradeRefusals += refused.nonzeroBitCount
+                            if base + n > cap {
+                                // The positions past the recording cap, counted by verdict.
+                                let past: UInt64 = cap <= base ? ~0 : ~((1 << UInt64(cap - base)) - 1)
+                                judged.pastCap &+= SIMD8<Int32>(
+                                    Int32((ok & past).nonzeroBitCount), Int32((valid & ~active & past).nonzeroBitCount),
+                                    Int32((paused & past).nonzeroBitCount), 0, Int32((missing & past).nonzeroBitCount),
+                                    Int32((full & past).nonzeroBitCount), Int32((refused & past).nonzeroBitCount), 0)
+                            }
                             var each = ok
                             while each != 0 {
                                 eligible.append(partners[base + each.trailingZeroBitCount])
                                 each &= each - 1
                             }
                         }
+                      }
                     }
                 }
             }
         }
-        return gradeRefusals
+        return judged
     }
 
     /// Applies the rules in order (registration, account owner, previous owner, rotation) to
@@ -220,7 +245,7 @@ extension Router {
     /// Records the candidates in config order up to the cap (always the chosen and the
     /// registered partner) in `decision`; counts the rest by reason.
     @inline(__always)
-    func recordCandidates(_ considered: [Int], verdicts: [UInt64], chosen: Int?, registered: Int?,
+    func recordCandidates(_ considered: [Int], verdicts: [UInt64], pastCap: SIMD8<Int32>, chosen: Int?, registered: Int?,
                           into decision: inout RoutingDecision) {
         let recordedCount = min(considered.count, recordedCandidates)
         guard let registered else {
@@ -230,14 +255,11 @@ extension Router {
                 partners: considered, bits: verdicts, recorded: recordedCount,
                 chosen: chosen.flatMap { CandidateVerdicts.position(of: $0, in: considered) })
             if considered.count > recordedCandidates {
-                var omitted = 0
-                for verdict in 0..<CandidateVerdicts.sets {
-                    let count = record.countPast(verdict)
-                    guard count > 0 else { continue }
-                    decision.omittedCounts[verdict] = Int32(clamping: count)
-                    omitted += count
-                }
-                decision.candidatesOmitted = omitted
+                // Counted while judging; the chosen partner past the cap is recorded, not omitted.
+                var omitted = pastCap
+                if let position = record.chosen, position >= recordedCount { omitted[0] -= 1 }
+                decision.omittedCounts = omitted
+                decision.candidatesOmitted = Int(omitted.wrappedSum())
             }
             decision.candidateRecord = .verdicts(record)
             return
@@ -311,16 +333,28 @@ extension Router {
     mutating func rotate(_ eligible: [Int]) -> (index: Int, total: Int) {
         var total = 0
         var best = eligible[0]
-        for i in eligible {
-            currentWeights[i] += weights[i]
-            total += weights[i]
-            if currentWeights[i] > currentWeights[best] { best = i }
-            if !rotationMarked[i] {
+        // Through the arrays' storage: with thousands of partners a lead has hundreds eligible,
+        // and each checked index and uniqueness test was paid for each.
+        var newlyChanged = 0
+        currentWeights.withUnsafeMutableBufferPointer { current in
+            weights.withUnsafeBufferPointer { weights in
+                rotationMarked.withUnsafeMutableBufferPointer { marked in
+                    for i in eligible {
+                        current[i] += weights[i]
+                        total += weights[i]
+                        if current[i] > current[best] { best = i }
+                        if !marked[i] { newlyChanged += 1 }
+                    }
+                }
+            }
+            current[best] -= total
+        }
+        if newlyChanged > 0 {
+            for i in eligible where !rotationMarked[i] {
                 rotationMarked[i] = true
                 rotationChanged.append(i)
             }
         }
-        currentWeights[best] -= total
         return (best, total)
     }
 

@@ -18,11 +18,27 @@ struct CandidateList: Sendable {
     /// ``CandidateMasks/count`` words for each 64 positions: word `w`'s masks start at
     /// `w * CandidateMasks.count`.
     var masks: [UInt64]
+    /// For each 64 positions, ``productCount`` words: word `p` the positions offering product
+    /// `p` (of the first 64 numbered). A lead's offers are then one OR per product it names.
+    var productMasks: [UInt64]
+    /// How many products ``productMasks`` has per 64 positions: one past the highest product
+    /// number (below 64) the list's partners offer.
+    var productCount: Int
 
     init(partners: [Int], rules: [PartnerRule]) {
         self.partners = partners
         self.rules = rules
         masks = CandidateMasks.make(rules)
+        let offered = rules.reduce(UInt64(0)) { $0 | $1.products }
+        productCount = 64 - offered.leadingZeroBitCount
+        productMasks = [UInt64](repeating: 0, count: (rules.count + 63) / 64 * productCount)
+        for (position, rule) in rules.enumerated() {
+            var products = rule.products
+            while products != 0 {
+                productMasks[position / 64 * productCount + products.trailingZeroBitCount] |= 1 << UInt64(position % 64)
+                products &= products - 1
+            }
+        }
     }
 
     /// How many 64-bit words a bit set over the list's positions takes.
