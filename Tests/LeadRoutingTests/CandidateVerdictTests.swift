@@ -49,8 +49,9 @@ struct CandidateVerdictTests {
                          estimatedValue: grade == .A ? 50_000 : nil, contactEmail: nil)
     }
 
-    @Test("each candidate's verdict is the first rule it fails, read partner by partner", arguments: [1, 2, 3] as [UInt64])
-    func verdictsAgreeWithTheRules(seed: UInt64) {
+    @Test("each candidate's verdict is the first rule it fails, read partner by partner (leads in time order, or not)",
+          arguments: [(1, true), (2, true), (3, true), (4, false), (5, false)] as [(UInt64, Bool)])
+    func verdictsAgreeWithTheRules(seed: UInt64, inOrder: Bool) {
         var rng = SplitMix64(seed: seed)
         let partners = Self.partners(300, &rng)
         var router = Router(partners: partners, unmatched: .nurture, recordedCandidates: partners.count)
@@ -58,7 +59,8 @@ struct CandidateVerdictTests {
         var seen: Set<String> = []
         for i in 0..<600 {
             let facts = Self.lead(i, &rng)
-            let now = Self.t0 + Int64(i) * 1_000
+            // Out of order: times jump back and forth by up to two hours (capacity windows are one).
+            let now = Self.t0 + Int64(i) * 1_000 + (inOrder ? 0 : Int64.random(in: -7_200_000...7_200_000, using: &rng))
             let grade = Qualifier(config: QualificationConfig()).qualify(facts).grade
             let decision = router.route(facts, context: .init(now: now))
             let covering = partners.filter { Router.territoryMatch($0, facts) != nil }.map(\.id)
@@ -76,7 +78,13 @@ struct CandidateVerdictTests {
                 #expect(candidate.exclusion == expected, "\(facts.leadID) \(partner.id)")
                 seen.insert(expected?.rawValue ?? "eligible")
             }
-            if let id = decision.partnerID { assignedAt[id, default: []].append(now) }
+            // Kept as the router keeps them: those inside the window when a lead is assigned,
+            // the newest `max`.
+            if let id = decision.partnerID, let capacity = partners.first(where: { $0.id == id })?.capacity {
+                var kept = assignedAt[id, default: []].filter { $0 > now - capacity.perSeconds * 1000 }
+                kept.append(now)
+                assignedAt[id] = Array(kept.suffix(capacity.max))
+            }
         }
         // Every verdict the bit sets hold was met.
         #expect(seen == ["eligible", "inactive", "paused", "product", "capacity", "grade"])
