@@ -7,8 +7,11 @@ extension Router {
         let grade = qualifier.qualify(lead).grade
         let list = candidates(for: lead)
         var verdicts = Buffers.zeroWords(CandidateVerdicts.sets * list.words)
+        let judged = judge(list, productBits(lead), grade, now, verdicts: &verdicts)
         var eligible: [Int] = []
-        _ = judge(list, productBits(lead), grade, now, verdicts: &verdicts, eligible: &eligible)
+        eligible.reserveCapacity(judged.eligible)
+        EligibleBits(partners: list.partners, bits: verdicts, words: list.words, eligibleCount: judged.eligible)
+            .forEachEligible { eligible.append($0) }
         return eligible
     }
 

@@ -35,18 +35,14 @@ extension Router {
         let candidateList = candidates(for: lead)
         let considered = candidateList.partners
         let leadProducts = productBits(lead)
-        // The scratch buffer is taken out of `self` for the call, so appending never copies it.
-        var eligible: [Int] = []
-        swap(&eligible, &self.eligible)
-        eligible.removeAll(keepingCapacity: true)
-        defer { swap(&eligible, &self.eligible) }
         // Each candidate's verdict as a bit in one of eight bit sets (``CandidateVerdicts``),
-        // handed to the decision as they are.
+        // handed to the decision as they are; the eligible ones are read from their set.
         var verdicts = Buffers.zeroWords(CandidateVerdicts.sets * candidateList.words)
-        let judged = judge(candidateList, leadProducts, grade, now, verdicts: &verdicts, eligible: &eligible)
+        let judged = judge(candidateList, leadProducts, grade, now, verdicts: &verdicts)
         let gradeRefusals = judged.gradeRefusals
         let keys = lead.account
         let gradeText = Router.gradeText(grade, qualification.score)
+        let eligible = EligibleBits(partners: considered, bits: verdicts, words: candidateList.words, eligibleCount: judged.eligible)
         let choice = choose(lead, eligible: eligible, previousOwner: context.previousOwner, now: now, gradeText: gradeText)
         let chosen = choice.chosen
         var rule = choice.rule
@@ -75,6 +71,8 @@ extension Router {
 
     /// What judging a lead's candidates counted besides their verdicts.
     struct Judged {
+        /// How many are eligible.
+        var eligible = 0
         /// How many refused the lead's grade.
         var gradeRefusals = 0
         /// Per verdict code, how many candidates past the recording cap have it.
@@ -82,16 +80,15 @@ extension Router {
     }
 
     /// Judges each partner of `list` for the lead, 64 at a time: its verdict as a bit in
-    /// `verdicts` (``CandidateVerdicts``, sized by the caller), the eligible ones into
-    /// `eligible` in config order; counts the grade's refusals and the verdicts past the
-    /// recording cap.
+    /// `verdicts` (``CandidateVerdicts``, sized by the caller); counts the eligible, the
+    /// grade's refusals and the verdicts past the recording cap.
     ///
     /// The list's static facts are bit sets (``CandidateMasks``); only the partners with a
     /// pause or a capacity are looked at one by one, for what the lead's time decides, and
     /// each partner's product bits are read once.
     @inline(__always)
     func judge(_ list: CandidateList, _ leadProducts: LeadProducts, _ grade: Grade, _ now: Int64,
-               verdicts: inout [UInt64], eligible: inout [Int]) -> Judged {
+               verdicts: inout [UInt64]) -> Judged {
         let count = list.partners.count, words = list.words
         let refuses = CandidateMasks.refuses + grade.rank
         let wanted = leadProducts.first
@@ -156,11 +153,7 @@ extension Router {
                                     Int32((paused & past).nonzeroBitCount), 0, Int32((missing & past).nonzeroBitCount),
                                     Int32((full & past).nonzeroBitCount), Int32((refused & past).nonzeroBitCount), 0)
                             }
-                            var each = ok
-                            while each != 0 {
-                                eligible.append(partners[base + each.trailingZeroBitCount])
-                                each &= each - 1
-                            }
+                            judged.eligible += ok.nonzeroBitCount
                         }
                       }
                     }
@@ -174,7 +167,8 @@ extension Router {
     /// the `eligible` partners; advances rotation when it chooses. No partner chosen and no
     /// registration: the lead is unmatched (``unmatchedDecision(_:considered:exclusions:gradeRefusals:gradeText:)``).
     @inline(__always)
-    mutating func choose(_ lead: LeadFacts, eligible: [Int], previousOwner: String?, now: Int64, gradeText: String) -> Choice {
+    mutating func choose(_ lead: LeadFacts, eligible: some EligiblePartners, previousOwner: String?, now: Int64,
+                         gradeText: String) -> Choice {
         let keys = lead.account
         var choice = Choice()
         if let domain = keys.domain, let registration = registration(for: domain, at: now), let r = indexByID[registration.partnerID] {
@@ -190,7 +184,7 @@ extension Router {
                 let why = partner.active ? "paused" : "inactive"
                 choice.reasons = Reasons(["deal registration of \(domain) by \(partner.id) until \(expiry)", "\(partner.id) is \(why): held in nurture for it", gradeText])
             }
-        } else if let owner = keys.all.lazy.compactMap({ [ownedAccounts] in ownedAccounts[$0] }).first(where: { eligible.contains($0) }) {
+        } else if let owner = keys.all.lazy.compactMap({ [ownedAccounts] in ownedAccounts[$0] }).first(where: { eligible.isEligible($0) }) {
             choice.chosen = owner
             choice.rule = .account
             var json = reasonWriter(owner, lead, then: gradeText)
@@ -201,7 +195,7 @@ extension Router {
             json.text(partners[owner].id)
             json.endString()
             choice.reasons = Reasons(elements: json.bytes)
-        } else if let previous = previousOwner, let owner = indexByID[previous], eligible.contains(owner) {
+        } else if let previous = previousOwner, let owner = indexByID[previous], eligible.isEligible(owner) {
             choice.chosen = owner
             choice.rule = .affinity
             var json = reasonWriter(owner, lead, then: gradeText)
@@ -213,10 +207,10 @@ extension Router {
             json.text(" before")
             json.endString()
             choice.reasons = Reasons(elements: json.bytes)
-        } else if !eligible.isEmpty {
+        } else if eligible.eligibleCount > 0 {
             let pick = rotate(eligible)
             choice.chosen = pick.index
-            choice.rule = eligible.count == 1 ? .onlyEligible : .rotation
+            choice.rule = eligible.eligibleCount == 1 ? .onlyEligible : .rotation
             var json = reasonWriter(pick.index, lead, then: gradeText)
             if let minimum = partners[pick.index].minGrade {
                 json.beginString()
@@ -224,12 +218,12 @@ extension Router {
                 json.text(minimum.rawValue)
                 json.endString()
             }
-            if eligible.count == 1 {
+            if eligible.eligibleCount == 1 {
                 json.element("only eligible partner")
             } else {
                 json.beginString()
                 json.text("weighted rotation among ")
-                json.text(eligible.count)
+                json.text(eligible.eligibleCount)
                 json.text(" eligible partners (weight ")
                 json.text(partners[pick.index].weight)
                 json.text(" of ")
@@ -330,19 +324,19 @@ extension Router {
     /// gains its weight, the highest (first in config order on ties) is chosen and pays the
     /// round's total. Partners not eligible neither gain nor pay, so a paused, full or
     /// inactive partner never distorts the others' shares and gets no catch-up burst.
-    mutating func rotate(_ eligible: [Int]) -> (index: Int, total: Int) {
+    mutating func rotate(_ eligible: some EligiblePartners) -> (index: Int, total: Int) {
         var total = 0
-        var best = eligible[0]
+        var best = -1
         // Through the arrays' storage: with thousands of partners a lead has hundreds eligible,
         // and each checked index and uniqueness test was paid for each.
         var newlyChanged = 0
         currentWeights.withUnsafeMutableBufferPointer { current in
             weights.withUnsafeBufferPointer { weights in
                 rotationMarked.withUnsafeMutableBufferPointer { marked in
-                    for i in eligible {
+                    eligible.forEachEligible { i in
                         current[i] += weights[i]
                         total += weights[i]
-                        if current[i] > current[best] { best = i }
+                        if best < 0 || current[i] > current[best] { best = i }
                         if !marked[i] { newlyChanged += 1 }
                     }
                 }
@@ -350,7 +344,8 @@ extension Router {
             current[best] -= total
         }
         if newlyChanged > 0 {
-            for i in eligible where !rotationMarked[i] {
+            eligible.forEachEligible { i in
+                guard !rotationMarked[i] else { return }
                 rotationMarked[i] = true
                 rotationChanged.append(i)
             }
@@ -442,3 +437,50 @@ extension Router {
         if let region = lead.region { return "\(lead.country)-\(region)" }
         return lead.country
     }}
+
+/// The partners eligible for a lead, as ``Router/choose(_:eligible:previousOwner:now:gradeText:)``
+/// reads them: in config order, counted, tested one by one.
+protocol EligiblePartners {
+    var eligibleCount: Int { get }
+    func isEligible(_ partner: Int) -> Bool
+    /// Calls `body` with each, in config order.
+    func forEachEligible(_ body: (Int) -> Void)
+}
+
+extension Array: EligiblePartners where Element == Int {
+    var eligibleCount: Int { count }
+    func isEligible(_ partner: Int) -> Bool { contains(partner) }
+    func forEachEligible(_ body: (Int) -> Void) { for partner in self { body(partner) } }
+}
+
+/// The eligible set of a lead's verdicts (``CandidateVerdicts``, verdict 0): no list of
+/// them is made. With thousands of partners a lead has hundreds eligible, and appending
+/// each to a list, then scanning that list for an account's owner, cost more than judging.
+struct EligibleBits: EligiblePartners {
+    /// The candidate list's partners, by position.
+    let partners: [Int]
+    /// The verdicts: the eligible set is the first `words` words.
+    let bits: [UInt64]
+    let words: Int
+    let eligibleCount: Int
+
+    func isEligible(_ partner: Int) -> Bool {
+        guard let position = CandidateVerdicts.position(of: partner, in: partners) else { return false }
+        return bits[position / 64] & (1 << UInt64(position % 64)) != 0
+    }
+
+    @inline(__always)
+    func forEachEligible(_ body: (Int) -> Void) {
+        bits.withUnsafeBufferPointer { bits in
+            partners.withUnsafeBufferPointer { partners in
+                for w in 0..<words {
+                    var word = bits[w]
+                    while word != 0 {
+                        body(partners[w * 64 + word.trailingZeroBitCount])
+                        word &= word - 1
+                    }
+                }
+            }
+        }
+    }
+}

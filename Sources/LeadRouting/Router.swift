@@ -81,8 +81,6 @@ public struct Router: Sendable {
     var rotationChanged: [Int] = []
     /// Whether partner `i` is in ``rotationChanged`` already.
     var rotationMarked: [Bool]
-    /// Reused by every ``route(_:context:)``: the eligible partners.
-    var eligible: [Int] = []
 
     /// How many whole-country entries, in all, may be copied into region lists (32 MB at
     /// 32 bytes an entry).
