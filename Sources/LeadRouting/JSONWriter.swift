@@ -306,13 +306,19 @@ struct JSONWriter {
         // Most strings need no escaping: copied in one block with their quotes. (`withUTF8`,
         // unlike the UTF-8 view's `withContiguousStorageIfAvailable`, also reaches small
         // strings' bytes: ids, topics and codes, most of what is written, are small.)
+        if !plain(value, quoted: true) { escaped(value) }
+    }
+
+    /// Writes `value` in one block (between quotes when `quoted`) when it needs no escaping;
+    /// `false`, writing nothing, when it does.
+    @inline(__always)
+    private mutating func plain(_ value: String, quoted: Bool) -> Bool {
         var value = value
-        let plain = value.withUTF8 { buffer -> Bool in
+        return value.withUTF8 { buffer -> Bool in
             guard JSONWriter.needsNoEscaping(buffer) else { return false }
-            quoted(buffer)
+            if quoted { self.quoted(buffer) } else { raw(buffer) }
             return true
         }
-        if !plain { escaped(value) }
     }
 
     /// Whether no byte of `buffer` is a control character, `"` or `\`: eight bytes at a time.
@@ -383,13 +389,7 @@ struct JSONWriter {
 
     /// A piece of the open string, escaped as needed.
     mutating func text(_ value: String) {
-        var value = value
-        let plain = value.withUTF8 { buffer -> Bool in
-            guard JSONWriter.needsNoEscaping(buffer) else { return false }
-            raw(buffer)
-            return true
-        }
-        if !plain { escapedText(value) }
+        if !plain(value, quoted: false) { escapedText(value) }
     }
 
     /// A piece of the open string from a literal (plain text: nothing to escape).
