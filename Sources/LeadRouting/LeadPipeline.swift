@@ -81,10 +81,10 @@ public struct LeadPipeline: Sendable {
     public private(set) var lastSeq: [String: Int]
     /// Lead ids routed and not yet forgotten (see ``forgetRecent(through:)``), with the batch
     /// (``generation``) that routed each; older ones are the store's to remember.
-    private var recentLeadIDs: [String: Int] = [:]
+    private var recentLeadIDs = StringTable<Int>()
     /// Account keys routed and not yet forgotten, to whom and in which batch: later leads of
     /// the same account see them before the store does.
-    private var recentOwners: [String: (partnerID: String, generation: Int)] = [:]
+    private var recentOwners = StringTable<(partnerID: String, generation: Int)>()
     /// The batch being routed: recent ids and owners are tagged with it, so a caller that
     /// commits batches in order, one still committing while the next is routed, forgets
     /// exactly those that are stored. See ``beginBatch()``.
@@ -145,8 +145,8 @@ public struct LeadPipeline: Sendable {
             recentLeadIDs.removeAll(keepingCapacity: true)
             recentOwners.removeAll(keepingCapacity: true)
         } else {
-            recentLeadIDs = recentLeadIDs.filter { $0.value > generation }
-            recentOwners = recentOwners.filter { $0.value.generation > generation }
+            recentLeadIDs.filter { $0.value > generation }
+            recentOwners.filter { $0.value.generation > generation }
         }
     }
 
@@ -225,7 +225,7 @@ public struct LeadPipeline: Sendable {
         }
         var decision = router.route(lead.facts, context: RoutingContext(now: now, previousOwner: owner))
         if let partnerID = decision.partnerID {
-            for key in keys { recentOwners[key] = (partnerID, generation) }
+            for key in keys { recentOwners.set((partnerID, generation), forKey: key) }
         }
         let assignmentID = AssignmentID.make(millisecondsSince1970: now, using: &random)
         decision.assignmentID = assignmentID

@@ -64,9 +64,9 @@ public struct Router: Sendable {
     let extraProductWords: Int
     let extraProductBits: [UInt64]
     /// Product names offered by some partner, numbered for bit sets.
-    let productIDs: [String: Int]
-    let indexByID: [String: Int]
-    let ownedAccounts: [String: Int]
+    let productIDs: StringTable<Int>
+    let indexByID: StringTable<Int>
+    let ownedAccounts: StringTable<Int>
     var registrations: [String: [Registration]] = [:]
     /// Each partner's configured weight, and its rotation counter and recent assignment
     /// times (its ``PartnerState``), kept apart so that rotation reads only small arrays.
@@ -125,9 +125,9 @@ public struct Router: Sendable {
         self.extraProductWords = tables.extraWords
         self.extraProductBits = tables.extraBits
         self.rotationMarked = [Bool](repeating: false, count: partners.count)
-        self.productIDs = tables.productIDs
-        self.indexByID = tables.indexByID
-        self.ownedAccounts = tables.owned
+        self.productIDs = StringTable(tables.productIDs)
+        self.indexByID = StringTable(tables.indexByID)
+        self.ownedAccounts = StringTable(tables.owned)
         let initial = partners.map { states[$0.id] ?? PartnerState() }
         self.weights = partners.map(\.weight)
         self.currentWeights = initial.map(\.currentWeight)
