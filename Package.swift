@@ -66,6 +66,8 @@ let package = Package(
         ),
         // Malloc tuning applied before main, for leadrouterd only.
         .target(name: "CProcessTuning"),
+        // SQLite's process-wide options, set before the store's first connection.
+        .target(name: "CSQLiteSetup", linkerSettings: [.linkedLibrary("sqlite3")]),
         // The pure core: config model and validation, lead validation, routing decisions,
         // envelopes. No I/O.
         .target(
@@ -77,6 +79,7 @@ let package = Package(
         .target(
             name: "LeadStore",
             dependencies: [
+                "CSQLiteSetup",
                 "LeadRouting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -212,7 +215,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LeadStoreTests",
-            dependencies: ["LeadStore", "LeadRouting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CSQLiteSetup", "LeadStore", "LeadRouting", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(

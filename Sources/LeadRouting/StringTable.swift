@@ -9,47 +9,56 @@
 /// over a slot array that holds 32 bits of each hash beside the entry's position: a key is
 /// compared only when those bits match.
 ///
-/// Entries are kept densely, in insertion order; the slots point into them. There is no
-/// removal of single keys, only ``removeAll(keepingCapacity:)`` and ``filter(_:)``, which is
-/// what the routing path needs (it forgets whole batches at a time).
-struct StringTable<Value> {
-    struct Entry {
-        var hash: UInt64
-        var key: String
-        var value: Value
+/// Entries are kept densely (a removed entry's place is taken by the last one); the slots
+/// point into them. The store's pending owners and look-ups use it too.
+public struct StringTable<Value> {
+    public struct Entry {
+        public let hash: UInt64
+        public let key: String
+        public var value: Value
+
+        @inlinable init(hash: UInt64, key: String, value: Value) {
+            self.hash = hash
+            self.key = key
+            self.value = value
+        }
     }
 
-    private(set) var entries: ContiguousArray<Entry> = []
+    /// The entries, in no particular order.
+    @inlinable public var entries: ContiguousArray<Entry> { storage }
+    @usableFromInline var storage: ContiguousArray<Entry> = []
     /// `0` for a free slot; else the hash's upper 32 bits, then the entry's position plus one.
-    private var slots: [UInt64]
-    private var mask: Int
-    private let seed: UInt64
+    @usableFromInline var slots: [UInt64]
+    @usableFromInline var mask: Int
+    @usableFromInline let seed: UInt64
 
-    init(minimumCapacity: Int = 0) {
-        var generator = SystemRandomNumberGenerator()
-        self.init(minimumCapacity: minimumCapacity, seed: generator.next())
+    /// A table seeded with the process's seed, drawn once from the system's generator: tables
+    /// made for every commit cost no system call, and a hash taken with one table (``hash(_:)``)
+    /// serves every other table made this way.
+    @inlinable public init(minimumCapacity: Int = 0) {
+        self.init(minimumCapacity: minimumCapacity, seed: stringTableSeed)
     }
 
     /// A table with a fixed `seed`, for tests that need its hashes to repeat.
-    init(minimumCapacity: Int = 0, seed: UInt64) {
+    @inlinable public init(minimumCapacity: Int = 0, seed: UInt64) {
         self.seed = seed
         let size = StringTable.slotCount(for: minimumCapacity)
-        slots = Buffers.zeroWords(size)
+        slots = [UInt64](repeating: 0, count: size)
         mask = size - 1
-        entries.reserveCapacity(minimumCapacity)
+        storage.reserveCapacity(minimumCapacity)
     }
 
     /// A table holding `dictionary`'s entries.
-    init(_ dictionary: [String: Value]) {
+    @inlinable public init(_ dictionary: [String: Value]) {
         self.init(minimumCapacity: dictionary.count)
         for (key, value) in dictionary { updateValue(value, forKey: key) }
     }
 
-    var count: Int { entries.count }
-    var isEmpty: Bool { entries.isEmpty }
+    @inlinable public var count: Int { storage.count }
+    @inlinable public var isEmpty: Bool { storage.isEmpty }
 
     /// Slots for `count` entries at most half full, a power of two.
-    private static func slotCount(for count: Int) -> Int {
+    @inlinable static func slotCount(for count: Int) -> Int {
         var size = 16
         while size < count * 2 { size *= 2 }
         return size
@@ -59,12 +68,12 @@ struct StringTable<Value> {
 
     /// The seeded hash of `key`'s UTF-8 bytes; never `0`.
     @inline(__always)
-    func hash(_ key: String) -> UInt64 {
+    @inlinable public func hash(_ key: String) -> UInt64 {
         var key = key
         return key.withUTF8 { StringTable.hash($0, seed: seed) }
     }
 
-    @inline(__always)
+    @inline(__always) @inlinable
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
         let n = bytes.count
         var h = seed ^ (UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15)
@@ -91,7 +100,7 @@ struct StringTable<Value> {
 
     /// The two halves of the 128-bit product, folded together (wyhash's mixing step).
     @inline(__always)
-    private static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    @inlinable static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let product = a.multipliedFullWidth(by: b)
         return product.high ^ product.low
     }
@@ -100,7 +109,7 @@ struct StringTable<Value> {
 
     /// The position in ``entries`` of `key`, whose hash is `hash`.
     @inline(__always)
-    func index(of key: String, hash: UInt64) -> Int? {
+    @inlinable public func index(of key: String, hash: UInt64) -> Int? {
         let tag = hash >> 32
         var i = Int(truncatingIfNeeded: hash) & mask
         return slots.withUnsafeBufferPointer { slots in
@@ -109,48 +118,48 @@ struct StringTable<Value> {
                 if slot == 0 { return nil }
                 if slot >> 32 == tag {
                     let at = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-                    if entries[at].hash == hash && entries[at].key == key { return at }
+                    if storage[at].hash == hash && storage[at].key == key { return at }
                 }
                 i = (i + 1) & mask
             }
         }
     }
 
-    func index(of key: String) -> Int? { index(of: key, hash: hash(key)) }
+    @inlinable public func index(of key: String) -> Int? { index(of: key, hash: hash(key)) }
 
-    subscript(key: String) -> Value? {
+    @inlinable public subscript(key: String) -> Value? {
         guard let at = index(of: key) else { return nil }
-        return entries[at].value
+        return storage[at].value
     }
 
-    func value(_ key: String, hash: UInt64) -> Value? {
+    @inlinable public func value(_ key: String, hash: UInt64) -> Value? {
         guard let at = index(of: key, hash: hash) else { return nil }
-        return entries[at].value
+        return storage[at].value
     }
 
     // MARK: - Changing
 
     /// Sets `key`'s value; returns the value it replaced, if any.
     @discardableResult
-    mutating func updateValue(_ value: Value, forKey key: String) -> Value? {
+    @inlinable public mutating func updateValue(_ value: Value, forKey key: String) -> Value? {
         updateValue(value, forKey: key, hash: hash(key))
     }
 
     /// Sets `key`'s value (``updateValue(_:forKey:)`` without handing back the old one).
-    mutating func set(_ value: Value, forKey key: String) {
+    @inlinable public mutating func set(_ value: Value, forKey key: String) {
         let h = hash(key)
         if let at = index(of: key, hash: h) {
-            entries[at].value = value
+            storage[at].value = value
         } else {
             append(Entry(hash: h, key: key, value: value))
         }
     }
 
     @discardableResult
-    mutating func updateValue(_ value: Value, forKey key: String, hash: UInt64) -> Value? {
+    @inlinable public mutating func updateValue(_ value: Value, forKey key: String, hash: UInt64) -> Value? {
         if let at = index(of: key, hash: hash) {
-            let old = entries[at].value
-            entries[at].value = value
+            let old = storage[at].value
+            storage[at].value = value
             return old
         }
         append(Entry(hash: hash, key: key, value: value))
@@ -158,26 +167,26 @@ struct StringTable<Value> {
     }
 
     /// Changes `key`'s value in place, inserting `defaultValue` first when it is absent.
-    mutating func modify<R>(_ key: String, default defaultValue: @autoclosure () -> Value, _ body: (inout Value) -> R) -> R {
+    @inlinable public mutating func modify<R>(_ key: String, default defaultValue: @autoclosure () -> Value, _ body: (inout Value) -> R) -> R {
         let h = hash(key)
         let at: Int
         if let found = index(of: key, hash: h) {
             at = found
         } else {
             append(Entry(hash: h, key: key, value: defaultValue()))
-            at = entries.count - 1
+            at = storage.count - 1
         }
-        return body(&entries[at].value)
+        return body(&storage[at].value)
     }
 
-    private mutating func append(_ entry: Entry) {
-        if (entries.count + 1) * 2 > mask + 1 { rehash(slotCount: (mask + 1) * 2) }
-        entries.append(entry)
-        place(entry.hash, at: entries.count - 1)
+    @inlinable mutating func append(_ entry: Entry) {
+        if (storage.count + 1) * 2 > mask + 1 { rehash(slotCount: (mask + 1) * 2) }
+        storage.append(entry)
+        place(entry.hash, at: storage.count - 1)
     }
 
     @inline(__always)
-    private mutating func place(_ hash: UInt64, at position: Int) {
+    @inlinable mutating func place(_ hash: UInt64, at position: Int) {
         let slot = (hash >> 32) << 32 | UInt64(position + 1)
         var i = Int(truncatingIfNeeded: hash) & mask
         slots.withUnsafeMutableBufferPointer { slots in
@@ -186,29 +195,76 @@ struct StringTable<Value> {
         }
     }
 
-    private mutating func rehash(slotCount size: Int) {
-        slots = Buffers.zeroWords(size)
+    @inlinable mutating func rehash(slotCount size: Int) {
+        slots = [UInt64](repeating: 0, count: size)
         mask = size - 1
-        for position in entries.indices { place(entries[position].hash, at: position) }
+        for position in storage.indices { place(storage[position].hash, at: position) }
     }
 
-    mutating func removeAll(keepingCapacity: Bool = false) {
-        entries.removeAll(keepingCapacity: keepingCapacity)
+    /// Removes `key`; returns its value, if it had one.
+    @discardableResult
+    @inlinable public mutating func removeValue(forKey key: String) -> Value? {
+        let h = hash(key)
+        guard let at = index(of: key, hash: h) else { return nil }
+        let removed = storage[at].value
+        // Its slot goes, and the slots after it in its run move back where their probe
+        // would reach them sooner (backward-shift deletion: no tombstones).
+        var hole = slotIndex(ofPosition: at, hash: h)
+        slots.withUnsafeMutableBufferPointer { slots in
+            var j = hole
+            while true {
+                j = (j + 1) & mask
+                let slot = slots[j]
+                if slot == 0 { break }
+                let home = Int(truncatingIfNeeded: storage[Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1].hash) & mask
+                if (j - home) & mask >= (j - hole) & mask {
+                    slots[hole] = slot
+                    hole = j
+                }
+            }
+            slots[hole] = 0
+        }
+        // The last entry takes the removed one's place, and its slot follows it.
+        let last = storage.count - 1
+        if at != last {
+            let moved = slotIndex(ofPosition: last, hash: storage[last].hash)
+            slots[moved] = (slots[moved] >> 32) << 32 | UInt64(at + 1)
+            storage.swapAt(at, last)
+        }
+        storage.removeLast()
+        return removed
+    }
+
+    /// The slot that points at the entry at `position`, whose hash is `hash`.
+    @inlinable func slotIndex(ofPosition position: Int, hash: UInt64) -> Int {
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while slots[i] & 0xFFFF_FFFF != UInt64(position + 1) { i = (i + 1) & mask }
+        return i
+    }
+
+    @inlinable public mutating func removeAll(keepingCapacity: Bool = false) {
+        storage.removeAll(keepingCapacity: keepingCapacity)
         if keepingCapacity {
             slots.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         } else {
-            slots = Buffers.zeroWords(16)
+            slots = [UInt64](repeating: 0, count: 16)
             mask = 15
         }
     }
 
     /// Keeps only the entries for which `isIncluded` holds, in their order.
-    mutating func filter(_ isIncluded: (Entry) -> Bool) {
-        entries.removeAll { !isIncluded($0) }
+    @inlinable public mutating func filter(_ isIncluded: (Entry) -> Bool) {
+        storage.removeAll { !isIncluded($0) }
         // The slots keep their number: the table fills up again with the next batches.
         rehash(slotCount: mask + 1)
     }
 }
 
 extension StringTable: Sendable where Value: Sendable {}
+
+/// The seed of tables made without one.
+@usableFromInline let stringTableSeed: UInt64 = {
+    var generator = SystemRandomNumberGenerator()
+    return generator.next()
+}()
 extension StringTable.Entry: Sendable where Value: Sendable {}

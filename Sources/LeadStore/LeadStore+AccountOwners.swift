@@ -26,7 +26,7 @@ import LeadRouting
 struct PendingOwners {
     typealias Owner = AccountOwner
 
-    var owners: [String: Owner] = [:]
+    var owners = StringTable<Owner>()
     /// Per bucket, its keys in ``owners`` (each once).
     var buckets = [[String]](repeating: [], count: LeadStore.ownerBuckets)
     /// How many buckets this cycle has swept, with a fraction.
@@ -68,12 +68,16 @@ struct PendingOwners {
         var plan = Plan()
         plan.time = time
         plan.firstLeadRow = firstLeadRow
-        var batch: [String: Owner] = [:]
+        var batch = StringTable<Owner>(minimumCapacity: added.count)
         var order: [String] = []
+        order.reserveCapacity(added.count)
         for (key, partnerID) in added {
-            let previous = batch[key] ?? owners[key]
-            if batch[key] == nil { order.append(key) }
-            batch[key] = PendingOwners.merged(previous, Owner(partnerID: partnerID, routedAt: time))
+            // One hash serves both tables (seeded alike).
+            let h = batch.hash(key)
+            let inBatch = batch.value(key, hash: h)
+            if inBatch == nil { order.append(key) }
+            batch.updateValue(PendingOwners.merged(inBatch ?? owners.value(key, hash: h), Owner(partnerID: partnerID, routedAt: time)),
+                              forKey: key, hash: h)
         }
         let count = LeadStore.ownerBuckets
         var advance = Double(count) * Double(leads) / Double(LeadStore.ownerCycleLeads)
@@ -110,13 +114,13 @@ struct PendingOwners {
         plan.bound = next
         plan.cursor = cursor
         plan.time = lastTime ?? 0
-        fill(&plan, batch: [:], order: [])
+        fill(&plan, batch: StringTable(), order: [])
         return plan
     }
 
     /// Adds to `plan` what its swept buckets write (pending owners, and the batch's there, in
     /// table order) and the batch's owners it leaves pending.
-    private func fill(_ plan: inout Plan, batch: [String: Owner], order: [String]) {
+    private func fill(_ plan: inout Plan, batch: StringTable<Owner>, order: [String]) {
         for range in plan.swept {
             for bucket in range {
                 for key in buckets[bucket] where batch[key] == nil {
@@ -139,7 +143,7 @@ struct PendingOwners {
     mutating func apply(_ plan: Plan) {
         for range in plan.swept {
             for bucket in range {
-                for key in buckets[bucket] { owners[key] = nil }
+                for key in buckets[bucket] { owners.removeValue(forKey: key) }
                 buckets[bucket].removeAll()
             }
         }

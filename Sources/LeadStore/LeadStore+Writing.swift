@@ -24,7 +24,7 @@ extension LeadStore {
                 // Owners wait, and go in a bucket range at a time (LeadStore+AccountOwners.swift).
                 let owners = try pendingOwners.withLock { pending in
                     try pending.plan(
-                        adding: batch.accountOwners, leads: batch.leads.count, firstLeadRow: leadRows.values.min(), at: batch.createdAt,
+                        adding: batch.accountOwners, leads: batch.leads.count, firstLeadRow: leadRows.entries.lazy.map(\.value).min(), at: batch.createdAt,
                         nextLeadRow: { try LeadStore.nextRowID("leads", db) })
                 }
                 try LeadStore.writeOwners(owners, db)
@@ -50,17 +50,16 @@ extension LeadStore {
     }
 
     /// Inserts `leads` (one row each); returns each one's row id, for its envelopes to point at.
-    static func insertLeads(_ leads: [StoredLead], _ db: Database) throws -> [String: Int64] {
+    static func insertLeads(_ leads: [StoredLead], _ db: Database) throws -> StringTable<Int64> {
         // The hot inserts bind straight through SQLite's C API: GRDB's argument
         // boxing cost more than the inserts themselves (see docs/benchmarks.md).
         let insertLead = try db.cachedStatement(sql: """
             INSERT INTO leads (lead_id, channel, received_at, routed_at, assignment_id, partner_id, decision, lead)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        var leadRows: [String: Int64] = [:]
-        leadRows.reserveCapacity(leads.count)
+        var leadRows = StringTable<Int64>(minimumCapacity: leads.count)
         for lead in leads {
-            defer { leadRows[lead.leadID] = db.lastInsertedRowID }
+            defer { leadRows.set(db.lastInsertedRowID, forKey: lead.leadID) }
             try RawSQL.run(insertLead, db, lending: lead.decision, lead.lead) { s, decision, bytes in
                 RawSQL.text(s, 1, lead.leadID)
                 RawSQL.text(s, 2, lead.channel)
@@ -77,7 +76,7 @@ extension LeadStore {
 
     /// Inserts the batch's envelopes, each without its lead when the lead is in `leadRows`;
     /// returns their index entries per topic, in `seq` order.
-    static func insertEnvelopes(_ batch: StoreBatch, leadRows: [String: Int64], _ db: Database) throws -> [String: [PendingIndex.Entry]] {
+    static func insertEnvelopes(_ batch: StoreBatch, leadRows: StringTable<Int64>, _ db: Database) throws -> [String: [PendingIndex.Entry]] {
         let insertEnvelope = try db.cachedStatement(sql: """
             INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope, lead_at, lead_row) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)

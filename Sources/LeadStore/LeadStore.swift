@@ -1,4 +1,5 @@
 import Foundation
+import CSQLiteSetup
 import GRDB
 import Synchronization
 import GRDBSQLite
@@ -172,6 +173,7 @@ public final class LeadStore: Sendable {
     ///   commit as durable only after a sync that started after it returned. Group commits then
     ///   overlap the disk's flush with routing the next batch.
     public init(directory: String, durability: Durability = .full, syncLogOnRequest: Bool = false) throws(StoreError) {
+        _ = LeadStore.sqliteConfigured
         let path = (directory as NSString).appendingPathComponent(LeadStore.fileName)
         self.path = path
         self.durability = durability
@@ -224,6 +226,7 @@ public final class LeadStore: Sendable {
     /// Opens an existing store to read it (for `leadctl explain`): never creates a file,
     /// never migrates, never writes.
     public init(readingDirectory directory: String) throws(StoreError) {
+        _ = LeadStore.sqliteConfigured
         let path = (directory as NSString).appendingPathComponent(LeadStore.fileName)
         self.path = path
         self.durability = .normal
@@ -245,6 +248,12 @@ public final class LeadStore: Sendable {
             throw StoreError.wrap(error, "opening the store to read", path: path)
         }
     }
+
+    /// Whether SQLite runs with the process-wide options the store wants (`lr_sqlite_setup`):
+    /// connections without a mutex of their own, no memory statistics. Set once, before the
+    /// store's first connection; `false` when something in this process had used SQLite
+    /// first (its defaults then stay: everything works, each call takes a mutex).
+    public static let sqliteConfigured: Bool = lr_sqlite_setup() == 1
 
     /// The pool's settings: a 10 s busy timeout, two readers, room for a large group commit,
     /// no checkpoint inside a commit.

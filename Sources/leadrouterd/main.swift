@@ -153,6 +153,10 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         logger.debug("malloc", metadata: [
             "arena_max": "\(lr_malloc_arena_max() == 0 ? "left to the environment" : "\(lr_malloc_arena_max())")",
         ])
+        // Before anything opens the store.
+        logger.debug("sqlite", metadata: [
+            "connections": "\(LeadStore.sqliteConfigured ? "multi-thread, no memory statistics" : "SQLite's defaults (it was used before the store)")",
+        ])
         return logger
     }
 

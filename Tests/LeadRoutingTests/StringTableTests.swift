@@ -18,10 +18,11 @@ struct StringTableTests {
         return keys.sorted()
     }
 
-    @Test("random inserts, updates, look-ups, filters and clears agree with a dictionary", arguments: [1, 2, 3, 4])
+    @Test("random inserts, updates, removals, look-ups, filters and clears agree with a dictionary", arguments: [1, 2, 3, 4])
     func agreesWithDictionary(seed: UInt64) {
         var random = SplitMix64(seed: seed)
         let pool = Self.keys(&random, count: 300)
+        // A small pool of slots first (16), so that removals shift long runs of probes.
         var table = StringTable<Int>(seed: random.next())
         var model: [String: Int] = [:]
         for step in 0..<20_000 {
@@ -39,7 +40,9 @@ struct StringTableTests {
                 }
                 model[key, default: 0] += 1
                 #expect(added == model[key])
-            case 55..<97:
+            case 55..<70:
+                #expect(table.removeValue(forKey: key) == model.removeValue(forKey: key))
+            case 70..<97:
                 #expect(table[key] == model[key])
                 #expect(table.value(key, hash: table.hash(key)) == model[key])
             case 97..<99:
@@ -55,6 +58,24 @@ struct StringTableTests {
         }
         for key in pool { #expect(table[key] == model[key]) }
         #expect(Dictionary(uniqueKeysWithValues: table.entries.map { ($0.key, $0.value) }) == model)
+    }
+
+    @Test("removing keys in any order leaves every other key found, down to an empty table", arguments: [5, 6])
+    func removals(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        var table = StringTable<Int>(seed: random.next())
+        var keys = (0..<2_000).map { "n:account \($0)" }
+        for (i, key) in keys.enumerated() { table.set(i, forKey: key) }
+        var expected = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
+        while !keys.isEmpty {
+            let key = keys.remove(at: Int(random.next() % UInt64(keys.count)))
+            #expect(table.removeValue(forKey: key) == expected.removeValue(forKey: key))
+            #expect(table[key] == nil)
+            if keys.count % 97 == 0 {
+                for other in keys { #expect(table[other] == expected[other]) }
+            }
+        }
+        #expect(table.isEmpty && table.entries.isEmpty)
     }
 
     @Test("a table grows past many times its first size and finds every key")

@@ -1,5 +1,7 @@
+import CSQLiteSetup
 import Foundation
 import GRDB
+import GRDBSQLite
 import LeadRouting
 import LeadStore
 import Testing
@@ -100,5 +102,25 @@ func rejectionsAreFoundByLeadID() throws {
                 """, arguments: ["web-9"]).map { $0["detail"] as String? ?? "" }.joined(separator: "; ")
         }
         #expect(plan.contains("envelopes_rejected_lead_id"), "\(plan)")
+    }
+}
+
+/// SQLite's process-wide options (`lr_sqlite_setup`): set before the store's first connection.
+@Suite("SQLite's process-wide options")
+struct SQLiteSetupTests {
+    @Test("once SQLite is initialised they can no longer be set, and what the store reports holds: no memory statistics when configured")
+    func reportedAsSet() throws {
+        try withStateDirectory { directory in
+            try withStore(directory) { store in
+                try store.commit(StoreBatch(), published: [:])
+                // Initialised by now: a second attempt is refused (SQLITE_MISUSE), whatever the first did.
+                #expect(lr_sqlite_setup() == 0)
+                if LeadStore.sqliteConfigured {
+                    #expect(sqlite3_memory_used() == 0, "memory statistics still counted")
+                } else {
+                    #expect(sqlite3_memory_used() > 0, "reported not configured, yet no memory statistics")
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,11 @@
+#ifndef LEADROUTER_SQLITE_SETUP_H
+#define LEADROUTER_SQLITE_SETUP_H
+
+/// Sets SQLite's process-wide options before its first connection: connections without
+/// their own mutex (each is only ever used by one thread at a time: GRDB serialises every
+/// connection, and the store's raw statements run inside its closures) and no memory
+/// statistics (a global mutex around every allocation). Returns 1 when both took effect,
+/// 0 when SQLite was already initialised in this process (its defaults then stay).
+int lr_sqlite_setup(void);
+
+#endif
