@@ -171,11 +171,15 @@ extension LeadStore {
 
     /// FNV-1a, 64 bits, as a signed SQLite integer.
     static func digest(_ text: String) -> Int64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
+        var text = text
+        // Over the bytes in place (the UTF-8 view's iterator cost about 300 instructions a key).
+        return text.withUTF8 { bytes in
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash &*= 0x100_0000_01b3
+            }
+            return Int64(bitPattern: hash)
         }
-        return Int64(bitPattern: hash)
     }
 }
