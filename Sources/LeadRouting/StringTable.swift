@@ -137,6 +137,13 @@ public struct StringTable<Value> {
         return storage[at].value
     }
 
+    /// The value of the entry at `position` in ``entries`` (found with ``index(of:hash:)``),
+    /// read or changed in place.
+    @inlinable public subscript(position position: Int) -> Value {
+        get { storage[position].value }
+        _modify { yield &storage[position].value }
+    }
+
     // MARK: - Changing
 
     /// Sets `key`'s value; returns the value it replaced, if any.
@@ -164,6 +171,14 @@ public struct StringTable<Value> {
         }
         append(Entry(hash: hash, key: key, value: value))
         return nil
+    }
+
+    /// The position of `key`'s entry, inserting one with `defaultValue` first when it is absent.
+    @inlinable public mutating func position(of key: String, default defaultValue: @autoclosure () -> Value) -> Int {
+        let h = hash(key)
+        if let found = index(of: key, hash: h) { return found }
+        append(Entry(hash: h, key: key, value: defaultValue()))
+        return storage.count - 1
     }
 
     /// Changes `key`'s value in place, inserting `defaultValue` first when it is absent.
