@@ -77,7 +77,7 @@ extension RoutingEngine {
         let copyLimit = max(config.ingest.maxMessageBytes, LeadPipeline.quotedInputBytes)
         var open = endpoints ?? sockets.inbound
         var control = batch.count { $0.channel == .control }
-        let takenAt = metricsFold == nil ? nil : clock.now
+        let takenAt = metrics == nil ? nil : clock.now
         while batch.count < RoutingLoop.batchLimit && !open.isEmpty {
             open.removeAll { endpoint in
                 if endpoint.channel == .control {
@@ -127,7 +127,7 @@ extension RoutingEngine {
         case .success(let value):
             ready = value
         }
-        let store = self.store, timer = metricsFold?.metrics.storeCommitSeconds
+        let store = self.store, timer = metrics?.storeCommitSeconds
         let storeBatch = ready.storeBatch, published = ready.published
         if batch.count >= pipelineBatch {
             committer.start { Result { () throws(StoreError) in try store.commit(storeBatch, published: published, timer: timer) } }
@@ -185,7 +185,7 @@ extension RoutingEngine {
             counts: PipelineCounters(), before: before, generation: generation, published: [:])
         prepared.control = input.control
         prepared.due = input.due
-        prepared.tally.perPartner = metricsFold?.metrics.perPartner ?? false
+        prepared.tally.perPartner = metrics?.perPartner ?? false
         prepared.storeBatch.createdAt = clock.wallMilliseconds
         for i in batch.indices {
             switch accepted[i] {

@@ -11,7 +11,7 @@ extension RoutingEngine {
             case .release(let batches):
                 for batch in batches { release(batch) }
             case .startSync:
-                let store = self.store, timer = metricsFold?.metrics.storeSyncSeconds
+                let store = self.store, timer = metrics?.storeSyncSeconds
                 syncer?.start { Result { () throws(StoreError) in try store.syncLog(timer: timer) } }
             case .stop(let error, let heldBatches):
                 reportSyncFailure(error, heldBatches: heldBatches)

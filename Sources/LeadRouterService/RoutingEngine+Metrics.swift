@@ -133,6 +133,9 @@ struct MetricsFold {
         gauges = values
     }
 
+    /// Whether the partners are due to be counted again.
+    func isCensusDue(now: ContinuousClock.Instant) -> Bool { now >= nextCensus }
+
     /// Counts the partners by state when due (every ``censusEvery``), or now when `force`.
     mutating func takeCensus(of router: Router, now: ContinuousClock.Instant, wallMilliseconds: Int64, force: Bool = false) {
         guard force || now >= nextCensus else { return }
@@ -146,13 +149,17 @@ extension RoutingEngine {
     /// Folds this turn's counts into the instruments and refreshes the gauges: called once at
     /// the end of every turn (at least once a second), so a scrape is at most a turn behind.
     func foldMetrics(batchSize: Int) {
-        guard var fold = metricsFold else { return }
-        metricsFold = nil
-        defer { metricsFold = fold }
-        fold.foldCounts(counters, storageFailures: storageFailures, refusedSubscriptions: sockets.feed.refusedSubscriptions)
-        fold.setGauges([offers.count, batchSize, held.count, durability.heldBatches, storageFailing ? 1 : 0])
-        fold.takeCensus(of: pipeline.router, now: clock.now, wallMilliseconds: clock.wallMilliseconds)
-        let loopPause = fold.metrics.loopPauseSeconds
+        guard let metrics else { return }
+        // In place: taking the fold out and putting it back copied its arrays every turn.
+        metricsFold?.foldCounts(counters, storageFailures: storageFailures, refusedSubscriptions: sockets.feed.refusedSubscriptions)
+        let gauges = [offers.count, batchSize, held.count, durability.heldBatches, storageFailing ? 1 : 0]
+        metricsFold?.setGauges(gauges)
+        let now = clock.now
+        if metricsFold?.isCensusDue(now: now) == true {
+            let router = pipeline.router, wall = clock.wallMilliseconds
+            metricsFold?.takeCensus(of: router, now: now, wallMilliseconds: wall)
+        }
+        let loopPause = metrics.loopPauseSeconds
         pauses.takeUnfolded { part, nanoseconds in loopPause[part.rawValue].recordNanoseconds(nanoseconds) }
     }
 

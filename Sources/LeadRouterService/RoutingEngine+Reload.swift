@@ -123,7 +123,7 @@ extension RoutingEngine {
         let before = batch.count
         batch.removeAll { item in
             guard item.channel != .control, !keys.admits(userID: item.peer) else { return false }
-            metricsFold?.metrics.recordAuthFailure(endpoint: item.channel.rawValue)
+            metrics?.recordAuthFailure(endpoint: item.channel.rawValue)
             return true
         }
         guard batch.count < before else { return }

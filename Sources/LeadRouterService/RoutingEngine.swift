@@ -39,7 +39,10 @@ final class RoutingEngine {
     /// ``pipeline``, so a batch undone after a failed commit does not take back what was seen.
     var counters = PipelineCounters()
     /// With metrics on: what the loop counted and has not yet folded into the instruments.
+    /// Changed in place only (`metricsFold?.…`): reading it whole copies every array in it.
     var metricsFold: MetricsFold?
+    /// With metrics on, the instruments (as in ``metricsFold``, read without copying it).
+    let metrics: RouterMetrics?
     /// How long the routing thread's blocking steps took (``LoopPauses``).
     var pauses: LoopPauses
 
@@ -90,6 +93,7 @@ final class RoutingEngine {
         upkeep = StoreUpkeep(now: now, registrationsVersion: recovered.registrationsVersion, partnerList: recovered.partnerList)
         duties = LoopDuties(notifier: notifier, logger: logger, now: now)
         metricsFold = loop.metrics.map { MetricsFold(metrics: $0, now: now) }
+        metrics = loop.metrics
         pauses = LoopPauses(keepsForMetrics: loop.metrics != nil)
         let wakeup = loop.wakeup
         committer = WorkerThread(label: "leadrouter-commit") { wakeup.signal() }
