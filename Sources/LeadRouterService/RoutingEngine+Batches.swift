@@ -159,25 +159,27 @@ extension RoutingEngine {
             return .failure(LookUpFailure(error: error, accepted: accepted))
         }
         var ids: [String] = []
-        var accountKeys = Set<String>()
+        // Each key once (a table, not a `Set`: two look-ups a lead on the routing thread).
+        var accountKeys = StringTable<Bool>(minimumCapacity: batch.count * 2)
         // By index: iterating the arrays (or zipping them) copies each lead, a reference
         // count for each of its fields.
         withPipeline { pipeline in
             for i in accepted.indices {
                 guard case .success(let lead) = accepted[i] else { continue }
                 if !pipeline.hasRecentlyRouted(leadID: lead.facts.leadID) { ids.append(lead.facts.leadID) }
-                accountKeys.formUnion(lead.facts.account.all)
+                for key in lead.facts.account.all { accountKeys.set(true, forKey: key) }
             }
         }
         let found: (known: Set<String>, owners: [String: AccountOwner])
         do {
             // Beside a commit in flight, a reader sees the store without that batch, whose
             // ids and owners the pipeline still remembers.
-            found = try store.lookUp(leadIDs: ids, accountKeys: Array(accountKeys), besideCommit: committing != nil)
+            found = try store.lookUp(leadIDs: ids, accountKeys: accountKeys.entries.map(\.key), besideCommit: committing != nil)
         } catch {
             return .failure(LookUpFailure(error: error, accepted: accepted))
         }
 
+        let inStore = FoundInStore(found)
         let before = pipeline
         let generation = pipeline.beginBatch()
         var prepared = PreparedBatch(
@@ -192,7 +194,7 @@ extension RoutingEngine {
             case .failure(let rejection):
                 add(rejection, of: batch[i], to: &prepared)
             case .success(let lead):
-                add(lead, of: batch[i], found: found, to: &prepared)
+                add(lead, of: batch[i], found: inStore, to: &prepared)
             }
         }
         addCaseWork(caseInputs, to: &prepared)
@@ -215,14 +217,13 @@ extension RoutingEngine {
         }
     }
 
-    private func add(_ lead: ParsedLead, of item: Received, found: (known: Set<String>, owners: [String: AccountOwner]),
-                     to prepared: inout PreparedBatch) {
+    private func add(_ lead: ParsedLead, of item: Received, found: FoundInStore, to prepared: inout PreparedBatch) {
         let leadID = lead.facts.leadID
         let keys = lead.facts.account.all
         let previousOwner = keys.lazy.compactMap { found.owners[$0]?.partnerID }.first
         // Who leads not yet stored routed each account to, before this one.
         let recent = withPipeline { pipeline in keys.map { pipeline.recentOwner($0) } }
-        let outcome = found.known.contains(leadID)
+        let outcome = found.isKnown(leadID)
             ? pipeline.duplicate(leadID)
             : pipeline.route(lead, now: item.receivedAt, previousOwner: previousOwner)
         switch outcome {
@@ -345,4 +346,19 @@ extension RoutingEngine {
             }
         }
     }
+}
+
+/// What the store knows of a batch's leads and accounts (``RoutingStore/lookUp(leadIDs:accountKeys:besideCommit:)``),
+/// in the form the routing thread asks it several times a lead: owners in a ``StringTable``.
+struct FoundInStore {
+    let known: Set<String>
+    let owners: StringTable<AccountOwner>
+
+    init(_ found: (known: Set<String>, owners: [String: AccountOwner])) {
+        known = found.known
+        owners = StringTable(found.owners)
+    }
+
+    /// Whether the store holds `leadID` (no hashing when it holds none of the batch's, as usual).
+    func isKnown(_ leadID: String) -> Bool { !known.isEmpty && known.contains(leadID) }
 }
