@@ -76,7 +76,9 @@ struct JSONWriter {
         needsComma = true
     }
 
-    /// `,"name":`, the comma only after a value, in one block.
+    /// `,"name":`, the comma only after a value, in one block (inlined: as a call, with its
+    /// block's closure, about 75 instructions a key).
+    @inline(__always)
     private mutating func key(_ name: StaticString) {
         let length = name.utf8CodeUnitCount, comma = needsComma ? 1 : 0
         let start = name.utf8Start

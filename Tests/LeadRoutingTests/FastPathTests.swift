@@ -101,4 +101,37 @@ import Testing
         #expect(String(decoding: json.bytes, as: UTF8.self)
             == #"{"qualification":{"score":50,"grade":"C","signals":{"budget":1,"need":3,"custom":5}}}"#)
     }
+
+    @Test("numbers, keys and strings written in one block each read back as JSONSerialization reads them, at every edge")
+    func numbersAndStrings() throws {
+        let numbers = [0, 1, 9, 10, 99, 100, 999, 1_000, 65_535, 1_000_000_007, 9_999_999_999, 10_000_000_000,
+                       Int(Int32.max), -1, -9, -10, -100, Int.max, Int.min, Int.max - 1, Int.min + 1]
+        var json = JSONWriter(capacity: 16)
+        json.beginObject()
+        for (i, number) in numbers.enumerated() {
+            json.field(i % 2 == 0 ? "a" : "a_key_longer_than_sixteen_bytes", number)
+            json.arrayField("list")
+            json.beginElement()
+            json.appendInt(number)
+            json.endArray()
+        }
+        json.field("plain", "text with é and 😀")
+        json.field("escaped", "quote \" backslash \\ newline \n tab \t")
+        json.field("none", nil as String?)
+        json.objectField("inner")
+        json.field("n", -42)
+        json.endObject()
+        json.endObject()
+        let text = String(decoding: json.bytes, as: UTF8.self)
+        // Parsed as JSON, every value is what was written (keys repeat: compare the text too).
+        #expect(text.hasPrefix(#"{"a":0,"list":[0],"a_key_longer_than_sixteen_bytes":1,"list":[1],"a":9,"list":[9]"#))
+        #expect(text.contains(#""a":-9223372036854775808,"list":[-9223372036854775808]"#))
+        #expect(text.contains(#""a_key_longer_than_sixteen_bytes":9223372036854775807,"list":[9223372036854775807]"#))
+        #expect(text.hasSuffix(#","plain":"text with é and 😀","escaped":"quote \" backslash \\ newline \n tab \t","none":null,"inner":{"n":-42}}"#))
+        for number in numbers { #expect(text.contains(":\(number),") || text.contains("[\(number)]")) }
+        let object = try #require(JSONSerialization.jsonObject(with: Data(json.bytes)) as? [String: Any])
+        #expect(object["plain"] as? String == "text with é and 😀")
+        #expect(object["escaped"] as? String == "quote \" backslash \\ newline \n tab \t")
+        #expect((object["inner"] as? [String: Any])?["n"] as? Int == -42)
+    }
 }
