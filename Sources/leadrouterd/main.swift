@@ -67,6 +67,8 @@ struct LeadRouterDaemon: AsyncParsableCommand {
             return
         }
         let keyRing = try loadKeys(routerConfig)
+        // What reading the config allocated is free now: its pages go back to the system.
+        lr_release_free_memory()
         let logger = bootstrapLogging()
         // A write past RLIMIT_FSIZE (systemd's LimitFSIZE=, `ulimit -f`) should fail as a full
         // disk does (EFBIG: the batch is refused, intake answers storage_unavailable), not kill

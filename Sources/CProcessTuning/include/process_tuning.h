@@ -5,4 +5,7 @@
 /// alone because the environment already tunes it (MALLOC_ARENA_MAX or GLIBC_TUNABLES).
 int lr_malloc_arena_max(void);
 
+/// Returns freed memory's pages to the system (malloc_trim), after the config is read.
+void lr_release_free_memory(void);
+
 #endif
