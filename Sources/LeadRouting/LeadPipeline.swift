@@ -78,7 +78,13 @@ public struct LeadPipeline: Sendable {
     public let maxMessageBytes: Int
     public private(set) var counters = PipelineCounters()
     /// The last `seq` published on each topic.
-    public private(set) var lastSeq: [String: Int]
+    public var lastSeq: [String: Int] {
+        var out: [String: Int] = [:]
+        for entry in seqs.entries { out[entry.key] = entry.value }
+        return out
+    }
+    /// The same, as ``nextSeq(_:)`` advances it: one look-up an envelope.
+    private var seqs: StringTable<Int>
     /// Lead ids routed and not yet forgotten (see ``forgetRecent(through:)``), with the batch
     /// (``generation``) that routed each; older ones are the store's to remember.
     private var recentLeadIDs = StringTable<Int>()
@@ -114,7 +120,7 @@ public struct LeadPipeline: Sendable {
         self.offerPolicies = LeadPipeline.offerPolicies(rules)
         self.defaultOfferPolicy = rules.offers
         self.maxMessageBytes = maxMessageBytes
-        self.lastSeq = lastSeq
+        self.seqs = StringTable(lastSeq)
         self.random = SplitMix64(seed: seed)
     }
 
@@ -305,7 +311,8 @@ public struct LeadPipeline: Sendable {
             seq += 1
             return seq
         }
-        return advance(&lastSeq[topic, default: 0])
+        let at = seqs.position(of: topic, default: 0)
+        return advance(&seqs[position: at])
     }
 }
 

@@ -135,6 +135,9 @@ extension AccountKey {
         "web.de", "mail.ru", "yandex.ru", "qq.com", "163.com", "126.com", "zoho.com", "mail.com",
     ]
 
+    /// ``freemail`` as a ``StringTable``, for the look-up every lead without a company domain makes.
+    static let freemailTable = StringTable(Dictionary(uniqueKeysWithValues: freemail.map { ($0, true) }))
+
     /// A lead's account keys: its domain (`company.domain`, else the contact's e-mail domain
     /// unless a free-mail provider) and its normalised company name.
     public static func keys(companyName: String, companyDomain: String?, contactEmail: String?) -> LeadAccount {
@@ -146,7 +149,7 @@ extension AccountKey {
     static func keys(_ text: SpareText) -> LeadAccount {
         var domain = text.withBytes(SpareText.companyDomain) { $0.map(normalizedDomain) }.flatMap { $0.isEmpty ? nil : $0 }
         if domain == nil, let fromMail = text.withBytes(SpareText.contactEmail, { $0.flatMap(mailDomain) }),
-           !fromMail.isEmpty && !freemail.contains(fromMail) {
+           !fromMail.isEmpty && freemailTable[fromMail] == nil {
             domain = fromMail
         }
         var all: [String] = []
