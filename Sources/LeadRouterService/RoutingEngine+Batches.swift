@@ -221,8 +221,6 @@ extension RoutingEngine {
         let leadID = lead.facts.leadID
         let keys = lead.facts.account.all
         let previousOwner = keys.lazy.compactMap { found.owners[$0]?.partnerID }.first
-        // Who leads not yet stored routed each account to, before this one.
-        let recent = withPipeline { pipeline in keys.map { pipeline.recentOwner($0) } }
         let outcome = found.isKnown(leadID)
             ? pipeline.duplicate(leadID)
             : pipeline.route(lead, now: item.receivedAt, previousOwner: previousOwner)
@@ -231,8 +229,10 @@ extension RoutingEngine {
             if let partnerID = decision.partnerID {
                 // Only owners that change what is stored: most leads of a returning account
                 // go to its owner again, and writing that cost a look-up apiece.
-                for (key, recent) in zip(keys, recent) {
-                    let unchanged = recent.map { $0 == partnerID }
+                // Who leads not yet stored routed each account to before this one, as the
+                // pipeline found while recording the new owner; else what the store holds.
+                for (k, key) in keys.enumerated() {
+                    let unchanged = decision.recentOwners.isSame(at: k)
                         ?? found.owners[key]?.isCurrent(for: partnerID, at: prepared.storeBatch.createdAt) ?? false
                     if !unchanged { prepared.storeBatch.accountOwners.append((key, partnerID)) }
                 }

@@ -138,6 +138,9 @@ public struct RoutingDecision: Sendable, Equatable {
     public var outsideTerritory = 0
     /// The lead's account keys (`d:domain`, `n:name`), for remembering who owns the account.
     public var accountKeys: [String] = []
+    /// Which of ``accountKeys`` a lead routed before and not yet forgotten had given to
+    /// someone, and to the same partner as this decision (set by ``LeadPipeline``).
+    public var recentOwners = RecentOwners()
 
     public init(partnerID: String?, assignments: [Assignment], reasons: [String]) {
         self.init(partnerID: partnerID, assignments: assignments, reasonList: Reasons(reasons))
@@ -408,4 +411,25 @@ public enum FeedTopic {
     /// Every outcome partners report, for the vendor's channel managers.
     public static let outcomes = "outcomes/"
     public static func partner(_ id: String) -> String { "partner/\(id)/" }
+}
+
+/// Which of a decision's account keys the pipeline had seen routed recently (by a lead not yet
+/// forgotten), and whether to the partner chosen now: bit `k` for the key at `k`, the first
+/// eight keys. A key whose bit is clear in ``known`` is for the store to answer. Found while
+/// the pipeline records the new owners, so it costs no look-up of its own.
+public struct RecentOwners: Sendable, Equatable {
+    public var known: UInt8 = 0
+    public var same: UInt8 = 0
+
+    public init(known: UInt8 = 0, same: UInt8 = 0) {
+        self.known = known
+        self.same = same
+    }
+
+    /// The recent owner's verdict on the key at `k`: `nil` when no recent lead routed it,
+    /// else whether it went to the partner chosen now.
+    public func isSame(at k: Int) -> Bool? {
+        guard k < 8, known & (1 << k) != 0 else { return nil }
+        return same & (1 << k) != 0
+    }
 }

@@ -231,7 +231,11 @@ public struct LeadPipeline: Sendable {
         }
         var decision = router.route(lead.facts, context: RoutingContext(now: now, previousOwner: owner))
         if let partnerID = decision.partnerID {
-            for key in keys { recentOwners.set((partnerID, generation), forKey: key) }
+            for (k, key) in keys.enumerated() {
+                guard let old = recentOwners.updateValue((partnerID, generation), forKey: key), k < 8 else { continue }
+                decision.recentOwners.known |= 1 << k
+                if old.partnerID == partnerID { decision.recentOwners.same |= 1 << k }
+            }
         }
         let assignmentID = AssignmentID.make(millisecondsSince1970: now, using: &random)
         decision.assignmentID = assignmentID

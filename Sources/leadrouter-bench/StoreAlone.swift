@@ -117,14 +117,13 @@ enum StoreAlone {
                     throw BenchError("a bench lead was rejected")
                 }
                 let keys = lead.facts.account.all
-                let recent = keys.map { pipeline.recentOwner($0) }
                 guard case .routed(_, let decision, let out) = pipeline.route(lead, now: now) else {
                     throw BenchError("a bench lead was not routed")
                 }
                 if let partnerID = decision.partnerID {
                     // As the daemon: only owners that change (here every later lead of an
                     // account is remembered, so this writes no more owners than the daemon).
-                    for (key, recent) in zip(keys, recent) where recent != partnerID {
+                    for (k, key) in keys.enumerated() where decision.recentOwners.isSame(at: k) != true {
                         batch.accountOwners.append((key, partnerID))
                     }
                 }

@@ -96,6 +96,37 @@ struct LeadPipelineTests {
         #expect(envelope["engagement"] is NSNull)
     }
 
+    @Test("a routed decision says which account keys a recent lead had given away, and whether to the same partner; forgetting clears it")
+    func recentOwnersOfTheKeys() throws {
+        var p = pipeline([partner("solo", .leadsOnly, territories: [Territory(country: "US", regions: ["CO"])], products: ["email-security"])])
+        func route(_ id: String) throws -> RoutingDecision {
+            guard case .routed(_, let decision, _) = p.process(ingest(leadJSON(id: id)), from: .ingest, now: Self.now) else {
+                throw DecisionMissing()
+            }
+            return decision
+        }
+        let first = try route("web-1")
+        #expect(first.accountKeys == ["d:acme.example", "n:acme"])
+        #expect(first.recentOwners == RecentOwners())
+        #expect(first.recentOwners.isSame(at: 0) == nil && first.recentOwners.isSame(at: 1) == nil)
+        let second = try route("web-2")
+        #expect(second.recentOwners == RecentOwners(known: 0b11, same: 0b11))
+        #expect(second.recentOwners.isSame(at: 0) == true && second.recentOwners.isSame(at: 1) == true)
+        #expect(second.recentOwners.isSame(at: 8) == nil)
+        // Once forgotten (the store has them), the store answers again.
+        p.forgetRecent(through: p.generation)
+        #expect(try route("web-3").recentOwners == RecentOwners())
+        // Another partner now: known, not the same.
+        p.reload(rules: RouterConfig(partners: [partner("other", .leadsOnly, territories: [Territory(country: "US", regions: ["CO"])],
+                                                        products: ["email-security"])]).rules)
+        let moved = try route("web-4")
+        #expect(moved.partnerID == "other")
+        #expect(moved.recentOwners == RecentOwners(known: 0b11, same: 0))
+        #expect(moved.recentOwners.isSame(at: 1) == false)
+    }
+
+    struct DecisionMissing: Error {}
+
     @Test("seq counts per topic from 1 without gaps")
     func seqPerTopic() {
         var p = pipeline([partner("a", .coSell, territories: [Territory(country: "US")]), partner("b", territories: [Territory(country: "DE")])])
