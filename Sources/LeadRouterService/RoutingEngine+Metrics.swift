@@ -52,7 +52,10 @@ struct MetricsFold {
     private var byRule = [Int](repeating: 0, count: ChoiceRule.all.count)
     private var partnerLeads: [String: Int] = [:]
     private var byKind = [Int](repeating: 0, count: EnvelopeKind.allCases.count)
-    private var gauges: [Int] = []
+    /// The gauges ``setGauges(_:)`` sets, in its order.
+    private let gaugeInstruments: [Gauge]
+    /// The gauges' last values (``setGauges(_:)``); -1 before the first.
+    private var gauges = SIMD8<Int>(repeating: -1)
     private var nextCensus: ContinuousClock.Instant
 
     /// How often the partners' states are counted (they change with time, not only with leads).
@@ -60,6 +63,7 @@ struct MetricsFold {
 
     init(metrics: RouterMetrics, now: ContinuousClock.Instant) {
         self.metrics = metrics
+        gaugeInstruments = [metrics.openOffers, metrics.batchMessages, metrics.heldMessages, metrics.batchesAwaitingSync, metrics.storageFailing]
         nextCensus = now
     }
 
@@ -122,13 +126,12 @@ struct MetricsFold {
     }
 
     /// Sets the gauges whose value changed: open offers, the last batch's size, messages
-    /// held for a sync, committed batches awaiting one, and whether the store is failing.
-    mutating func setGauges(_ values: [Int]) {
+    /// held for a sync, committed batches awaiting one, and whether the store is failing (the
+    /// first five lanes; once a turn, so no array is made for them).
+    mutating func setGauges(_ values: SIMD8<Int>) {
         guard values != gauges else { return }
-        let instruments = [metrics.openOffers, metrics.batchMessages, metrics.heldMessages, metrics.batchesAwaitingSync,
-                           metrics.storageFailing]
-        for (i, (gauge, value)) in zip(instruments, values).enumerated() where i >= gauges.count || gauges[i] != value {
-            gauge.record(value)
+        for (i, gauge) in gaugeInstruments.enumerated() where gauges[i] != values[i] {
+            gauge.record(values[i])
         }
         gauges = values
     }
@@ -152,7 +155,7 @@ extension RoutingEngine {
         guard let metrics else { return }
         // In place: taking the fold out and putting it back copied its arrays every turn.
         metricsFold?.foldCounts(counters, storageFailures: storageFailures, refusedSubscriptions: sockets.feed.refusedSubscriptions)
-        let gauges = [offers.count, batchSize, held.count, durability.heldBatches, storageFailing ? 1 : 0]
+        let gauges = SIMD8<Int>(offers.count, batchSize, held.count, durability.heldBatches, storageFailing ? 1 : 0, 0, 0, 0)
         metricsFold?.setGauges(gauges)
         let now = clock.now
         if metricsFold?.isCensusDue(now: now) == true {
