@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import LeadRouting
 
 // MARK: - The envelope index, written a topic at a time
 
@@ -20,14 +21,17 @@ struct PendingIndex {
         var id: Int64
     }
 
+    /// Entries per topic (tables: a commit looks each of its envelopes' topics up several times).
+    typealias Topics = StringTable<[Entry]>
+
     /// Per topic, its pending entries in `seq` order, all after its indexed ones.
-    var entries: [String: [Entry]] = [:]
+    var entries = Topics()
     /// Topics by the row id of their oldest pending entry, oldest first. An item is stale once
     /// its topic's first entry is another one (the topic was indexed since).
     var order: [(id: Int64, topic: String)] = []
     var head = 0
     /// Per topic, the highest `seq` committed (indexed, pending, or pruned since).
-    var lastSeq: [String: Int] = [:]
+    var lastSeq = StringTable<Int>()
 
     /// The oldest pending envelope's row id, or `nil` when none is pending. Every mutation
     /// leaves `head` at a live item (see ``skipStale()``).
@@ -40,27 +44,27 @@ struct PendingIndex {
 
     /// Forgets the entries of envelopes up to row `id`, pruned.
     mutating func drop(through id: Int64) {
-        for (topic, waiting) in entries where waiting.contains(where: { $0.id <= id }) {
-            let kept = waiting.filter { $0.id > id }
-            entries[topic] = kept.isEmpty ? nil : kept
+        for entry in entries.entries where entry.value.contains(where: { $0.id <= id }) {
+            let kept = entry.value.filter { $0.id > id }
+            if kept.isEmpty { entries.removeValue(forKey: entry.key) } else { entries.set(kept, forKey: entry.key) }
         }
-        order = entries.compactMap { topic, waiting in waiting.first.map { (id: $0.id, topic: topic) } }.sorted { $0.id < $1.id }
+        order = entries.entries.compactMap { entry in entry.value.first.map { (id: $0.id, topic: entry.key) } }.sorted { $0.id < $1.id }
         head = 0
     }
 
     /// Which topics to index in a commit that adds `added` (`newestID` its last envelope's
     /// row id): each with every entry it would have pending, the commit's included.
-    func plan(adding added: [String: [Entry]], newestID: Int64, group: Int, age: Int64) -> [String: [Entry]] {
-        var flush: [String: [Entry]] = [:]
-        for (topic, new) in added {
-            let waiting = entries[topic] ?? []
-            if waiting.count + new.count >= group { flush[topic] = waiting + new }
+    func plan(adding added: Topics, newestID: Int64, group: Int, age: Int64) -> Topics {
+        var flush = Topics()
+        for entry in added.entries {
+            let waiting = entries[entry.key] ?? []
+            if waiting.count + entry.value.count >= group { flush.set(waiting + entry.value, forKey: entry.key) }
         }
         var i = head
         while i < order.count, order[i].id <= newestID - age {
             let topic = order[i].topic
             if flush[topic] == nil, let waiting = entries[topic], waiting.first?.id == order[i].id {
-                flush[topic] = waiting + (added[topic] ?? [])
+                flush.set(waiting + (added[topic] ?? []), forKey: topic)
             }
             i += 1
         }
@@ -68,19 +72,23 @@ struct PendingIndex {
     }
 
     /// After the commit of `plan(adding: added, …)`: adds `added` and drops what was indexed.
-    mutating func apply(adding added: [String: [Entry]], indexed: [String: [Entry]]) {
+    mutating func apply(adding added: Topics, indexed: Topics) {
         var started: [(id: Int64, topic: String)] = []
-        for (topic, new) in added {
-            if let last = new.last?.seq { lastSeq[topic] = max(lastSeq[topic] ?? 0, last) }
+        for entry in added.entries {
+            if let last = entry.value.last?.seq {
+                let at = lastSeq.position(of: entry.key, default: 0)
+                lastSeq[position: at] = max(lastSeq[position: at], last)
+            }
         }
-        for (topic, new) in added where indexed[topic] == nil {
-            if entries[topic, default: []].isEmpty, let first = new.first { started.append((first.id, topic)) }
-            entries[topic, default: []].append(contentsOf: new)
+        for entry in added.entries where indexed[entry.key] == nil {
+            let at = entries.position(of: entry.key, default: [])
+            if entries[position: at].isEmpty, let first = entry.value.first { started.append((first.id, entry.key)) }
+            entries[position: at].append(contentsOf: entry.value)
         }
         // Row ids only grow from one commit to the next: sorting the commit's own keeps
         // `order` sorted, so its first live item is the oldest pending entry.
         order.append(contentsOf: started.sorted { $0.id < $1.id })
-        for topic in indexed.keys { entries[topic] = nil }
+        for entry in indexed.entries { entries.removeValue(forKey: entry.key) }
         skipStale()
         if head > 4096, head * 2 > order.count {
             order.removeFirst(head)
@@ -107,7 +115,7 @@ extension LeadStore {
         for row in try Row.fetchAll(db, sql: """
             SELECT t.topic, max(t.last_seq, coalesce((SELECT max(i.seq) FROM envelope_index i WHERE i.topic = t.topic), 0)) FROM topics t
             """) {
-            pending.lastSeq[row[0]] = row[1]
+            pending.lastSeq.set(row[1], forKey: row[0])
         }
         let rows = try Row.fetchCursor(
             db, sql: """
@@ -116,13 +124,14 @@ extension LeadStore {
                 ORDER BY e.id
                 """,
             arguments: [from])
-        var added: [String: [PendingIndex.Entry]] = [:]
+        var added = PendingIndex.Topics()
         while let row = try rows.next() {
-            added[row[1], default: []].append(PendingIndex.Entry(seq: row[2], id: row[0]))
+            let at = added.position(of: row[1], default: [])
+            added[position: at].append(PendingIndex.Entry(seq: row[2], id: row[0]))
         }
         // In `seq` order per topic (commits may store a topic's envelopes out of order).
-        for topic in added.keys { added[topic]?.sort { $0.seq < $1.seq } }
-        pending.apply(adding: added, indexed: [:])
+        for at in added.entries.indices { added[position: at].sort { $0.seq < $1.seq } }
+        pending.apply(adding: added, indexed: PendingIndex.Topics())
         return pending
     }
 
@@ -145,8 +154,9 @@ extension LeadStore {
 
     /// Inside a commit: a topic's `seq`s only grow from one commit to the next (within one,
     /// any order), each used once.
-    static func checkSequence(_ added: [String: [PendingIndex.Entry]], _ pending: PendingIndex) throws {
-        for (topic, entries) in added {
+    static func checkSequence(_ added: PendingIndex.Topics, _ pending: PendingIndex) throws {
+        for added in added.entries {
+            let topic = added.key, entries = added.value
             let last = pending.lastSeq[topic] ?? 0
             var previous = last
             for entry in entries {
@@ -167,11 +177,12 @@ extension LeadStore {
 
     /// Inside a commit: indexes the topics `plan` picked, from memory (reading each envelope
     /// back to check it is still there cost a page read each: they are long out of cache).
-    static func writeIndex(_ flush: [String: [PendingIndex.Entry]], _ db: Database) throws {
+    static func writeIndex(_ flush: PendingIndex.Topics, _ db: Database) throws {
         guard !flush.isEmpty else { return }
         let insert = try db.cachedStatement(sql: "INSERT INTO envelope_index (topic, seq, envelope_id) VALUES (?, ?, ?)")
-        for (topic, entries) in flush {
-            for entry in entries {
+        for flushed in flush.entries {
+            let topic = flushed.key
+            for entry in flushed.value {
                 try RawSQL.run(insert, db) { s in
                     RawSQL.text(s, 1, topic)
                     sqlite3_bind_int64(s, 2, Int64(entry.seq))

@@ -9,7 +9,7 @@ extension LeadStore {
 
     /// Commits `batch` in one transaction, together with the published watermarks.
     public func commit(_ batch: StoreBatch, published: [String: Int] = [:]) throws(StoreError) {
-        let result: (added: [String: [PendingIndex.Entry]], indexed: [String: [PendingIndex.Entry]], owners: PendingOwners.Plan)
+        let result: (added: PendingIndex.Topics, indexed: PendingIndex.Topics, owners: PendingOwners.Plan)
         do {
             result = try pool.write { db in
                 let leadRows = try LeadStore.insertLeads(batch.leads, db)
@@ -31,7 +31,7 @@ extension LeadStore {
                 try LeadStore.writePartnerStates(batch.partnerStates, db)
                 try LeadStore.writeCases(batch.cases, db)
                 try LeadStore.writePublished(published, db)
-                if !published.isEmpty, let from = pending.oldestID ?? added.values.lazy.compactMap(\.first?.id).min() {
+                if !published.isEmpty, let from = pending.oldestID ?? added.entries.lazy.compactMap({ $0.value.first?.id }).min() {
                     // With the watermarks (about once a second): where a restart looks for
                     // pending entries. An older bound only means looking a little further.
                     try LeadStore.writePendingFrom(from, db)
@@ -76,11 +76,11 @@ extension LeadStore {
 
     /// Inserts the batch's envelopes, each without its lead when the lead is in `leadRows`;
     /// returns their index entries per topic, in `seq` order.
-    static func insertEnvelopes(_ batch: StoreBatch, leadRows: StringTable<Int64>, _ db: Database) throws -> [String: [PendingIndex.Entry]] {
+    static func insertEnvelopes(_ batch: StoreBatch, leadRows: StringTable<Int64>, _ db: Database) throws -> PendingIndex.Topics {
         let insertEnvelope = try db.cachedStatement(sql: """
             INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope, lead_at, lead_row) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
-        var added: [String: [PendingIndex.Entry]] = [:]
+        var added = PendingIndex.Topics()
         var trimmed: [UInt8] = []
         for (i, envelope) in batch.envelopes.enumerated() {
             let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
@@ -108,9 +108,10 @@ extension LeadStore {
                     sqlite3_bind_null(s, 7)
                 }
             }
-            added[envelope.topic, default: []].append(PendingIndex.Entry(seq: envelope.seq, id: db.lastInsertedRowID))
+            let at = added.position(of: envelope.topic, default: [])
+            added[position: at].append(PendingIndex.Entry(seq: envelope.seq, id: db.lastInsertedRowID))
         }
-        for topic in added.keys { added[topic]?.sort { $0.seq < $1.seq } }
+        for at in added.entries.indices { added[position: at].sort { $0.seq < $1.seq } }
         return added
     }
 
@@ -118,15 +119,15 @@ extension LeadStore {
     /// written once, when it is new: rewriting `last_seq` in every commit dirtied a page of
     /// `topics` for each topic in the batch. The envelopes hold the last `seq`
     /// (``PendingIndex/lastSeq``, loaded from them at start-up).
-    static func insertNewTopics(_ added: [String: [PendingIndex.Entry]], known: [String: Int], _ db: Database) throws {
+    static func insertNewTopics(_ added: PendingIndex.Topics, known: StringTable<Int>, _ db: Database) throws {
         let upsert = try db.cachedStatement(sql: """
             INSERT INTO topics (topic, last_seq, published_seq) VALUES (?, ?, 0)
             ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
             """)
-        for (topic, entries) in added where known[topic] == nil {
+        for entry in added.entries where known[entry.key] == nil {
             try RawSQL.run(upsert, db) { s in
-                RawSQL.text(s, 1, topic)
-                sqlite3_bind_int64(s, 2, Int64(entries.last?.seq ?? 0))
+                RawSQL.text(s, 1, entry.key)
+                sqlite3_bind_int64(s, 2, Int64(entry.value.last?.seq ?? 0))
             }
         }
     }
