@@ -4,13 +4,14 @@
 /// `Dictionary<String, _>` spent about 450 instructions a look-up on such keys (SipHash over
 /// the bytes, its finalisation, the generic probe and a string comparison; about eleven
 /// look-ups a lead, docs/benchmarks.md). This table hashes the key's bytes eight at a time
-/// with a multiply-fold hash, seeded per table from the system's random generator (so
+/// with a multiply-fold hash, seeded once per process from the system's random generator (so
 /// keys chosen by a lead source cannot be made to collide on purpose), and probes linearly
 /// over a slot array that holds 32 bits of each hash beside the entry's position: a key is
 /// compared only when those bits match.
 ///
-/// Entries are kept densely (a removed entry's place is taken by the last one); the slots
-/// point into them. The store's pending owners and look-ups use it too.
+/// Entries are kept densely, in insertion order, except that a removed entry's place is taken
+/// by the last one; the slots point into them, so an entry's position stays until a removal
+/// (``subscript(position:)``). The store's bookkeeping and the routing loop's feed use it too.
 public struct StringTable<Value> {
     public struct Entry {
         public let hash: UInt64
@@ -24,7 +25,7 @@ public struct StringTable<Value> {
         }
     }
 
-    /// The entries, in no particular order.
+    /// The entries: in insertion order until a removal moves the last into the removed one's place.
     @inlinable public var entries: ContiguousArray<Entry> { storage }
     @usableFromInline var storage: ContiguousArray<Entry> = []
     /// `0` for a free slot; else the hash's upper 32 bits, then the entry's position plus one.
@@ -179,19 +180,6 @@ public struct StringTable<Value> {
         if let found = index(of: key, hash: h) { return found }
         append(Entry(hash: h, key: key, value: defaultValue()))
         return storage.count - 1
-    }
-
-    /// Changes `key`'s value in place, inserting `defaultValue` first when it is absent.
-    @inlinable public mutating func modify<R>(_ key: String, default defaultValue: @autoclosure () -> Value, _ body: (inout Value) -> R) -> R {
-        let h = hash(key)
-        let at: Int
-        if let found = index(of: key, hash: h) {
-            at = found
-        } else {
-            append(Entry(hash: h, key: key, value: defaultValue()))
-            at = storage.count - 1
-        }
-        return body(&storage[at].value)
     }
 
     @inlinable mutating func append(_ entry: Entry) {

@@ -34,10 +34,9 @@ struct StringTableTests {
                 table.set(step, forKey: key)
                 model[key] = step
             case 50..<55:
-                let added = table.modify(key, default: 0) { value -> Int in
-                    value += 1
-                    return value
-                }
+                let at = table.position(of: key, default: 0)
+                table[position: at] += 1
+                let added = table[position: at]
                 model[key, default: 0] += 1
                 #expect(added == model[key])
             case 55..<70:
