@@ -155,12 +155,8 @@ public struct StringTable<Value> {
 
     /// Sets `key`'s value (``updateValue(_:forKey:)`` without handing back the old one).
     @inlinable public mutating func set(_ value: Value, forKey key: String) {
-        let h = hash(key)
-        if let at = index(of: key, hash: h) {
-            storage[at].value = value
-        } else {
-            append(Entry(hash: h, key: key, value: value))
-        }
+        let at = position(of: key, default: value)
+        storage[at].value = value
     }
 
     @discardableResult
