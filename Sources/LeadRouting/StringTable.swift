@@ -74,6 +74,18 @@ public struct StringTable<Value> {
         return key.withUTF8 { StringTable.hash($0, seed: seed) }
     }
 
+    /// The hash every table seeded with the process's seed gives `key` (``hash(_:)``), for
+    /// structures beside the tables that must agree with them (the store's key filters).
+    @inlinable public static func processHash(of key: String) -> UInt64 {
+        var key = key
+        return key.withUTF8 { hash($0, seed: stringTableSeed) }
+    }
+
+    /// ``processHash(of:)`` of a key's UTF-8 bytes, read in place.
+    @inlinable public static func processHash(of bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        hash(bytes, seed: stringTableSeed)
+    }
+
     @inline(__always) @inlinable
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
         let n = bytes.count

@@ -262,9 +262,16 @@ extension LeadStore {
 
     /// The owners of `keys`, and since when: pending ones first, then the table's.
     func owners(_ keys: [String], _ db: Database) throws -> [String: AccountOwner] {
+        let (owners, rest) = pendingOwners(keys)
+        return try storedOwners(rest, db, adding: owners)
+    }
+
+    /// The owners of `keys` pending in memory, and the keys that are not. Taken before the
+    /// table is read: an owner written meanwhile is still pending here.
+    func pendingOwners(_ keys: [String]) -> (owners: [String: AccountOwner], rest: [String]) {
         var owners: [String: AccountOwner] = [:]
         var rest: [String] = []
-        // Taken before the table is read: an owner written meanwhile is still pending here.
+        guard !keys.isEmpty else { return (owners, rest) }
         pendingOwners.withLock { pending in
             for key in keys {
                 if let owner = pending.owner(key) {
@@ -274,7 +281,13 @@ extension LeadStore {
                 }
             }
         }
+        return (owners, rest)
+    }
+
+    /// `owners` with the stored owners of `rest` (keys not pending) added.
+    func storedOwners(_ rest: [String], _ db: Database, adding owners: [String: AccountOwner]) throws -> [String: AccountOwner] {
         guard !rest.isEmpty else { return owners }
+        var owners = owners
         let probe = try db.cachedStatement(sql: "SELECT partner_id, routed_at FROM account_owners WHERE bucket = ? AND account_key = ?")
         for key in rest {
             owners[key] = try RawSQL.firstRow(probe, db, bind: { s in

@@ -190,16 +190,21 @@ extension LeadStore {
     ///   what was committed before that commit began.
     public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool = false) throws(StoreError) -> (known: Set<String>, owners: [String: AccountOwner]) {
         guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], [:]) }
+        // Owners still in memory first; then only the keys the filters cannot rule out.
+        var (pending, rest) = pendingOwners(accountKeys)
+        rest = ownerKeys.mayHold(rest)
+        let ids = leadKeys.mayHold(leadIDs)
+        guard !ids.isEmpty || !rest.isEmpty else { return ([], pending) }
         let what = "looking up lead ids and account owners"
         if besideCommit {
-            return try reading(what) { db in (try LeadStore.known(leadIDs, db), try owners(accountKeys, db)) }
+            return try reading(what) { db in (try LeadStore.known(ids, db), try storedOwners(rest, db, adding: pending)) }
         }
         // On the writer's connection, whose page cache the last commit left warm (a reader's
         // is invalidated by every commit), in one snapshot without a pooled read's set-up.
         return try onWriter(what) { db in
             var result: (known: Set<String>, owners: [String: AccountOwner]) = ([], [:])
             try db.inTransaction(.deferred) {
-                result = (try LeadStore.known(leadIDs, db), try owners(accountKeys, db))
+                result = (try LeadStore.known(ids, db), try storedOwners(rest, db, adding: pending))
                 return .commit
             }
             return result

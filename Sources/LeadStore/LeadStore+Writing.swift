@@ -9,9 +9,16 @@ extension LeadStore {
 
     /// Commits `batch` in one transaction, together with the published watermarks.
     public func commit(_ batch: StoreBatch, published: [String: Int] = [:]) throws(StoreError) {
-        let result: (added: PendingIndex.Topics, indexed: PendingIndex.Topics, owners: PendingOwners.Plan)
+        let result: (added: PendingIndex.Topics, indexed: PendingIndex.Topics, owners: PendingOwners.Plan, otherCommitted: Bool)
+        // The keys go into the filters before the commit, for look-ups beside it, and again
+        // after, so that a refill starting in between keeps them (StoredKeys).
+        let leadHashes = batch.leads.map { StringTable<Int>.processHash(of: $0.leadID) }
+        let ownerHashes = batch.accountOwners.map { StringTable<Int>.processHash(of: $0.key) }
+        leadKeys.insert(leadHashes, counted: false)
+        ownerKeys.insert(ownerHashes, counted: false)
         do {
             result = try pool.write { db in
+                let otherCommitted = try otherConnectionCommitted(db)
                 let leadRows = try LeadStore.insertLeads(batch.leads, db)
                 let added = try LeadStore.insertEnvelopes(batch, leadRows: leadRows, db)
                 // Their index entries wait, and go in a topic at a time (LeadStore+EnvelopeIndex.swift).
@@ -36,7 +43,7 @@ extension LeadStore {
                     // pending entries. An older bound only means looking a little further.
                     try LeadStore.writePendingFrom(from, db)
                 }
-                return (added, indexed, owners)
+                return (added, indexed, owners, otherCommitted)
             }
         } catch {
             // Rolled back: no topic rows, no index entries, no owners, nothing pending.
@@ -47,6 +54,9 @@ extension LeadStore {
         }
         pendingOwners.withLock { $0.apply(result.owners) }
         hasCommitted.store(true, ordering: .relaxed)
+        leadKeys.insert(leadHashes, counted: true)
+        ownerKeys.insert(ownerHashes, counted: true, holding: pendingOwnerHashes)
+        if result.otherCommitted { refillKeyFilters() }
     }
 
     /// Inserts `leads` (one row each); returns each one's row id, for its envelopes to point at.

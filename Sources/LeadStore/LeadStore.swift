@@ -158,6 +158,13 @@ public final class LeadStore: Sendable {
     /// Whether the store has `envelope_index` (schema v5): only a store read as it is, never
     /// migrated, may be older.
     let hasEnvelopeIndex: Bool
+    /// The lead ids and account keys stored, as filters that let ``lookUp(leadIDs:accountKeys:besideCommit:)``
+    /// skip the probes of keys the store cannot hold (never filled for a store opened to read).
+    let leadKeys: StoredKeys
+    let ownerKeys: StoredKeys
+    /// SQLite's `data_version` on the writer's connection when last read: it changes when
+    /// another connection commits, whose keys the filters then lack.
+    let dataVersion = Atomic<Int>(-1)
 
     public static let fileName = "leadrouter.sqlite"
     /// How stale an account owner's `routed_at` may get before a lead of the account rewrites it.
@@ -186,6 +193,7 @@ public final class LeadStore: Sendable {
                 throw StoreError(.unavailable, "state_dir \(directory) does not exist or is not a directory")
             }
             pool = try LeadStore.openMigrated(path, configuration)
+            (leadKeys, ownerKeys) = LeadStore.keyFilters(pool)
             // GRDB turns the writer to `synchronous = NORMAL` when it sets up WAL mode, after
             // `prepareDatabase`: set the level again, on the connection every commit runs on.
             let synchronous = "PRAGMA synchronous = \(durability.rawValue.uppercased())"
@@ -213,9 +221,12 @@ public final class LeadStore: Sendable {
             _ = try onWriter("copying the log into the store at start-up") { try Row.fetchOne($0, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
             try syncLog()
         }
+        try fillKeyFilters()
     }
 
     deinit {
+        leadKeys.close()
+        ownerKeys.close()
         // Leaves nothing for the next start to find again (a crash only makes it read more).
         if hasCommitted.load(ordering: .relaxed), pendingOwners.withLock({ !$0.owners.isEmpty }) { try? flushAccountOwners() }
         logFile.withLock { fd in
@@ -239,6 +250,7 @@ public final class LeadStore: Sendable {
         configuration.busyMode = .timeout(10)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            (leadKeys, ownerKeys) = LeadStore.keyFilters(pool)
             checkpointer = try DatabaseQueue(path: path, configuration: configuration)
             hasEnvelopeIndex = try pool.read { db in
                 _ = try Row.fetchOne(db, sql: "SELECT count(*) FROM leads")
