@@ -22,8 +22,8 @@ struct KeyFilter: Sendable {
     static let probes = 6
     static let minimumCapacity = 1 << 16
 
-    init(capacity: Int) {
-        let capacity = max(capacity, KeyFilter.minimumCapacity)
+    init(capacity: Int, minimum: Int = KeyFilter.minimumCapacity) {
+        let capacity = max(capacity, minimum)
         var blocks = 1
         while blocks * 512 < capacity * KeyFilter.bitsPerKey { blocks <<= 1 }
         words = [UInt64](repeating: 0, count: blocks * 8)
@@ -93,7 +93,7 @@ struct KeyFilter: Sendable {
 /// are then probed.
 final class StoredKeys: Sendable {
     struct State {
-        var filter = KeyFilter(capacity: 0)
+        var filter = KeyFilter(capacity: 0, minimum: 1)
         /// False until the filter holds every key of the table: each key is probed meanwhile.
         var ready = false
         var generation = 0
@@ -106,12 +106,15 @@ final class StoredKeys: Sendable {
     /// Entered while a filling thread runs (``waitUntilFilled()``).
     let filling = DispatchGroup()
     let rebuilds = Atomic<Int>(0)
+    /// The smallest filter made (``KeyFilter/minimumCapacity``; smaller in tests).
+    let minimumCapacity: Int
     /// Set when the store closes: a filling thread stops at its next thousand keys.
     let closing = Atomic<Bool>(false)
 
-    init(pool: DatabasePool, sql: String) {
+    init(pool: DatabasePool, sql: String, minimumCapacity: Int = KeyFilter.minimumCapacity) {
         self.pool = pool
         self.sql = sql
+        self.minimumCapacity = minimumCapacity
     }
 
     /// Whether the filter holds every key of the table.
@@ -160,7 +163,7 @@ final class StoredKeys: Sendable {
         let generation = state.withLock { s in
             s.generation += 1
             s.ready = false
-            s.filter = KeyFilter(capacity: capacity)
+            s.filter = KeyFilter(capacity: capacity, minimum: minimumCapacity)
             return s.generation
         }
         // After the new generation began: a key leaving memory for the table from now on is
@@ -173,11 +176,11 @@ final class StoredKeys: Sendable {
             }
         }
         filling.enter()
-        let pool = pool, sql = sql
+        let pool = pool, sql = sql, minimum = minimumCapacity
         let thread = Thread { [self] in
             defer { filling.leave() }
             // A failure leaves the filter unready: every key is probed, as without one.
-            guard let scanned = try? StoredKeys.scan(pool, sql, capacity: capacity, closing: closing) else { return }
+            guard let scanned = try? StoredKeys.scan(pool, sql, capacity: capacity, minimum: minimum, closing: closing) else { return }
             let again: Int? = state.withLock { s in
                 guard s.generation == generation else { return nil }
                 s.filter.formUnion(scanned)
@@ -193,9 +196,9 @@ final class StoredKeys: Sendable {
 
     /// Every key `sql` selects, hashed from its bytes in place, in one read.
     /// `nil` when `closing` was set meanwhile.
-    static func scan(_ pool: DatabasePool, _ sql: String, capacity: Int, closing: borrowing Atomic<Bool>) throws -> KeyFilter? {
+    static func scan(_ pool: DatabasePool, _ sql: String, capacity: Int, minimum: Int, closing: borrowing Atomic<Bool>) throws -> KeyFilter? {
         try pool.read { db in
-            var filter = KeyFilter(capacity: capacity)
+            var filter = KeyFilter(capacity: capacity, minimum: minimum)
             let statement = try db.makeStatement(sql: sql)
             let s = statement.sqliteStatement
             defer { sqlite3_reset(s) }

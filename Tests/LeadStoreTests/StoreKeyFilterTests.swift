@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import LeadRouting
+@testable import LeadStore
+import Testing
+
+// MARK: - The filters beside the store's keys (KeyFilter.swift)
+
+@Suite("Key filters: look-ups skip the keys the store cannot hold")
+struct StoreKeyFilterTests {
+    static func hash(_ key: String) -> UInt64 { StringTable<Int>.processHash(of: key) }
+
+    @Test func aFilterHoldsEveryKeyInsertedAndFewOthers() {
+        var filter = KeyFilter(capacity: 50_000)
+        for i in 0..<50_000 { filter.insert(Self.hash("web-\(i)")) }
+        #expect(filter.count == 50_000)
+        #expect((0..<50_000).allSatisfy { filter.mayContain(Self.hash("web-\($0)")) })
+        // About 1% of absent keys pass at capacity; far fewer than 3% must.
+        let passed = (0..<50_000).filter { filter.mayContain(Self.hash("tel-\($0)")) }.count
+        #expect(passed < 1_500, "\(passed) of 50,000 absent keys passed")
+        #expect(passed > 0, "a filter at capacity that lets no absent key pass is suspect")
+
+        var other = KeyFilter(capacity: 50_000)
+        other.insert(Self.hash("only-in-other"))
+        #expect(!filter.mayContain(Self.hash("only-in-other")) || passed > 0)
+        filter.formUnion(other)
+        #expect(filter.mayContain(Self.hash("only-in-other")))
+        #expect(filter.count == 50_001)
+    }
+
+    /// A table of `keys` in a fresh file, and the filter over it.
+    static func withKeys(_ keys: [String], minimumCapacity: Int, _ body: (DatabasePool, StoredKeys) throws -> Void) throws {
+        try withStateDirectory { directory in
+            let pool = try DatabasePool(path: storeFile(directory))
+            try pool.write { db in
+                try db.execute(sql: "CREATE TABLE keys (k TEXT NOT NULL)")
+                for key in keys { try db.execute(sql: "INSERT INTO keys (k) VALUES (?)", arguments: [key]) }
+            }
+            let stored = StoredKeys(pool: pool, sql: "SELECT k FROM keys", minimumCapacity: minimumCapacity)
+            defer { stored.close() }
+            try body(pool, stored)
+        }
+    }
+
+    @Test func untilFilledEveryKeyIsProbedThenOnlyThoseThatMayBeStored() throws {
+        let keys = (0..<100).map { "web-\($0)" }
+        let absent = (0..<1_000).map { "tel-\($0)" }
+        try Self.withKeys(keys, minimumCapacity: 1_000) { _, stored in
+            #expect(!stored.isReady)
+            #expect(stored.mayHold(absent) == absent)
+            stored.rebuild(capacity: 0, holding: { [Self.hash("held-in-memory")] })
+            stored.waitUntilFilled()
+            #expect(stored.isReady)
+            #expect(stored.mayHold(keys) == keys)
+            #expect(stored.mayHold(["held-in-memory"]) == ["held-in-memory"])
+            let passed = stored.mayHold(absent)
+            #expect(passed.count < 50, "\(passed.count) of 1,000 absent keys passed")
+            #expect(stored.rebuilds.load(ordering: .relaxed) == 1)
+        }
+    }
+
+    @Test func aFilterPastItsCapacityIsRefilledLarger() throws {
+        let keys = (0..<100).map { "web-\($0)" }
+        try Self.withKeys(keys, minimumCapacity: 16) { pool, stored in
+            // The table holds more keys than the first filter was sized for: filled again at once.
+            stored.rebuild(capacity: 0)
+            stored.waitUntilFilled()
+            #expect(stored.rebuilds.load(ordering: .relaxed) == 2)
+            #expect(stored.isReady)
+            #expect(stored.state.withLock { $0.filter.capacity } >= 200)
+            #expect(stored.mayHold(keys) == keys)
+            // Keys written later: added uncounted before their commit, counted after, and a
+            // filter past its capacity filled again from the table.
+            let more = (0..<500).map { "late-\($0)" }
+            stored.insert(more.map(Self.hash), counted: false)
+            try pool.write { db in
+                for key in more { try db.execute(sql: "INSERT INTO keys (k) VALUES (?)", arguments: [key]) }
+            }
+            #expect(stored.mayHold(more) == more)
+            stored.insert(more.map(Self.hash), counted: true)
+            stored.waitUntilFilled()
+            #expect(stored.rebuilds.load(ordering: .relaxed) == 3)
+            #expect(stored.isReady)
+            #expect(stored.state.withLock { $0.filter.capacity } >= 1_200)
+            #expect(stored.mayHold(keys + more) == keys + more)
+        }
+    }
+
+    @Test func theStoreFindsItsLeadsAndOwnersThroughTheFilters() throws {
+        try withStateDirectory { directory in
+            try withStore(directory, durability: .off) { store in
+                var first = batch(leads: [storedLead("web-1"), storedLead("web-2")])
+                first.accountOwners = [("d:a.example", "acme"), ("n:a", "acme")]
+                try store.commit(first)
+                try store.flushAccountOwners()
+            }
+            // Reopened: the filters are filled from the tables.
+            let store = try LeadStore(directory: directory, durability: .off)
+            store.waitForKeyFilters()
+            #expect(store.keyFilterStatus.ready)
+            var second = batch(leads: [storedLead("web-3")])
+            second.accountOwners = [("d:b.example", "beta")]
+            try store.commit(second)
+            let found = try store.lookUp(
+                leadIDs: ["web-1", "web-2", "web-3", "web-4"], accountKeys: ["d:a.example", "n:a", "d:b.example", "n:nobody"])
+            #expect(found.known == ["web-1", "web-2", "web-3"])
+            #expect(found.owners.mapValues(\.partnerID) == ["d:a.example": "acme", "n:a": "acme", "d:b.example": "beta"])
+            #expect(try store.lookUp(leadIDs: ["web-9"], accountKeys: ["n:nobody"], besideCommit: true).known.isEmpty)
+        }
+    }
+
+    @Test func anotherConnectionsCommitRefillsTheFilters() throws {
+        try withStateDirectory { directory in
+            let store = try LeadStore(directory: directory, durability: .off)
+            store.waitForKeyFilters()
+            let fills = store.keyFilterStatus.fills
+            #expect(fills == 2)
+            // Another store on the same file commits a lead this one's filter has never seen.
+            try withStore(directory, durability: .off) { other in
+                try other.commit(batch(leads: [storedLead("web-elsewhere")]))
+            }
+            // This store's next commit notices (SQLite's data_version) and fills both again.
+            try store.commit(batch(leads: [storedLead("web-here")]))
+            store.waitForKeyFilters()
+            #expect(store.keyFilterStatus.fills == fills + 2)
+            #expect(store.keyFilterStatus.ready)
+            #expect(try store.lookUp(leadIDs: ["web-elsewhere", "web-here", "web-never"], accountKeys: []).known == ["web-elsewhere", "web-here"])
+            // Its own commits change nothing.
+            try store.commit(batch(leads: [storedLead("web-here-2")]))
+            #expect(store.keyFilterStatus.fills == fills + 2)
+        }
+    }
+}
