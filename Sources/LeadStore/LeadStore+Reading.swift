@@ -202,12 +202,9 @@ extension LeadStore {
         // On the writer's connection, whose page cache the last commit left warm (a reader's
         // is invalidated by every commit), in one snapshot without a pooled read's set-up.
         return try onWriter(what) { db in
-            var result: (known: Set<String>, owners: [String: AccountOwner]) = ([], [:])
-            try db.inTransaction(.deferred) {
-                result = (try LeadStore.known(ids, db), try storedOwners(rest, db, adding: pending))
-                return .commit
+            try RawSQL.transaction(db, immediate: false) {
+                (try LeadStore.known(ids, db), try storedOwners(rest, db, adding: pending))
             }
-            return result
         }
     }
 }

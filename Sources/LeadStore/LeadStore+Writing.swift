@@ -17,7 +17,7 @@ extension LeadStore {
         leadKeys.insert(leadHashes, counted: false)
         ownerKeys.insert(ownerHashes, counted: false)
         do {
-            result = try pool.write { db in
+            result = try pool.writeWithoutTransaction { db in try RawSQL.transaction(db, immediate: true) {
                 let otherCommitted = try otherConnectionCommitted(db)
                 let leadRows = try LeadStore.insertLeads(batch.leads, db)
                 let added = try LeadStore.insertEnvelopes(batch, leadRows: leadRows, db)
@@ -44,7 +44,7 @@ extension LeadStore {
                     try LeadStore.writePendingFrom(from, db)
                 }
                 return (added, indexed, owners, otherCommitted)
-            }
+            } }
         } catch {
             // Rolled back: no topic rows, no index entries, no owners, nothing pending.
             throw StoreError.wrap(error, "committing \(batch.leads.count) leads and \(batch.envelopes.count) envelopes", path: path)

@@ -212,10 +212,13 @@ import Testing
             #expect(try store.envelopes(topic: "t", fromSeq: 0, limit: 10) == [message("t", 1), message("t", 2)])
             #expect(try store.envelopes(topic: "u", fromSeq: 0, limit: 10).isEmpty)
             #expect(try numbering(store) == before)
+            // The writer's connection is left clean: the next commit goes through.
+            try store.commit(batch(leads: [storedLead("web-3")], envelopes: [message("t", 3)]))
+            #expect(try store.lookUp(leadIDs: ["web-1", "web-2", "web-3"], accountKeys: []).known == ["web-1", "web-3"])
         }
         try withStore(directory) { store throws in
-            #expect(try store.leadCount() == 1)
-            #expect(try numbering(store) == ["t": state(2)])
+            #expect(try store.leadCount() == 2)
+            #expect(try numbering(store) == ["t": state(3)])
         }
     }
 }
