@@ -85,9 +85,8 @@ struct KeyFilter: Sendable {
 ///
 /// The filter is filled from the table on a thread of its own, when the store opens and
 /// whenever it must be rebuilt: until that is done every key is probed, as without a filter.
-/// Meanwhile and after, the store adds each key it writes (before its commit, for look-ups
-/// beside it, and again after, so that a rebuild starting in between keeps it) and the keys it
-/// holds in memory for the table (``rebuild(capacity:holding:)``). It is rebuilt, larger, once
+/// Meanwhile and after, the store adds each key it has committed (before the commit returns)
+/// and the keys it holds in memory for the table (``rebuild(capacity:holding:)``). It is rebuilt, larger, once
 /// more keys were added than it was sized for, and when the store finds that another
 /// connection committed (SQLite's `data_version`); rows deleted only leave keys that pass and
 /// are then probed.
@@ -138,18 +137,11 @@ final class StoredKeys: Sendable {
         }
     }
 
-    /// Adds keys the store is writing or holds for the table. With `counted`, they count
-    /// towards the filter's capacity (a key is added twice around its commit, counted once),
-    /// and a filter past its capacity is rebuilt, twice as large, holding `holding()` too.
-    func insert(_ hashes: some Sequence<UInt64>, counted: Bool, holding: @escaping @Sendable () -> [UInt64] = { [] }) {
+    /// Adds keys the store has written or holds for the table; a filter past its capacity is
+    /// rebuilt, twice as large, holding `holding()` too.
+    func insert(_ hashes: some Sequence<UInt64>, holding: @escaping @Sendable () -> [UInt64] = { [] }) {
         let full: Int? = state.withLock { s in
-            var added = 0
-            for hash in hashes {
-                s.filter.insert(hash)
-                added += 1
-            }
-            // The filter's count is its insertions; the uncounted ones are taken off again.
-            if !counted { s.filter.uncount(added) }
+            for hash in hashes { s.filter.insert(hash) }
             return s.ready && s.filter.count > s.filter.capacity ? s.filter.count * 2 : nil
         }
         if let full { rebuild(capacity: full, holding: holding) }
@@ -215,11 +207,6 @@ final class StoredKeys: Sendable {
             }
         }
     }
-}
-
-extension KeyFilter {
-    /// Takes `n` insertions off the count (keys added again, already counted).
-    mutating func uncount(_ n: Int) { count -= n }
 }
 
 // MARK: - The store's filters

@@ -53,6 +53,9 @@ struct PendingOwners {
         var wrapped = false
         var firstLeadRow: Int64?
         var time: Int64 = 0
+        /// The hash of each key the batch routed (``StringTable/processHash(of:)``), for the
+        /// store's owner filter.
+        var hashes: [UInt64] = []
     }
 
     /// The same owner again only moves its time on once it is ``LeadStore/ownerRefreshMilliseconds``
@@ -71,9 +74,11 @@ struct PendingOwners {
         var batch = StringTable<Owner>(minimumCapacity: added.count)
         var order: [String] = []
         order.reserveCapacity(added.count)
+        plan.hashes.reserveCapacity(added.count)
         for (key, partnerID) in added {
-            // One hash serves both tables (seeded alike).
+            // One hash serves both tables (seeded alike) and the store's filter.
             let h = batch.hash(key)
+            plan.hashes.append(h)
             let inBatch = batch.value(key, hash: h)
             if inBatch == nil { order.append(key) }
             batch.updateValue(PendingOwners.merged(inBatch ?? owners.value(key, hash: h), Owner(partnerID: partnerID, routedAt: time)),

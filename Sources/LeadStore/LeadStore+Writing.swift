@@ -9,13 +9,7 @@ extension LeadStore {
 
     /// Commits `batch` in one transaction, together with the published watermarks.
     public func commit(_ batch: StoreBatch, published: [String: Int] = [:]) throws(StoreError) {
-        let result: (added: PendingIndex.Topics, indexed: PendingIndex.Topics, owners: PendingOwners.Plan, otherCommitted: Bool)
-        // The keys go into the filters before the commit, for look-ups beside it, and again
-        // after, so that a refill starting in between keeps them (StoredKeys).
-        let leadHashes = batch.leads.map { StringTable<Int>.processHash(of: $0.leadID) }
-        let ownerHashes = batch.accountOwners.map { StringTable<Int>.processHash(of: $0.key) }
-        leadKeys.insert(leadHashes, counted: false)
-        ownerKeys.insert(ownerHashes, counted: false)
+        let result: (added: PendingIndex.Topics, indexed: PendingIndex.Topics, owners: PendingOwners.Plan, leadHashes: [UInt64], otherCommitted: Bool)
         do {
             result = try pool.writeWithoutTransaction { db in try RawSQL.transaction(db, immediate: true) {
                 let otherCommitted = try otherConnectionCommitted(db)
@@ -43,7 +37,7 @@ extension LeadStore {
                     // pending entries. An older bound only means looking a little further.
                     try LeadStore.writePendingFrom(from, db)
                 }
-                return (added, indexed, owners, otherCommitted)
+                return (added, indexed, owners, leadRows.entries.map(\.hash), otherCommitted)
             } }
         } catch {
             // Rolled back: no topic rows, no index entries, no owners, nothing pending.
@@ -54,8 +48,11 @@ extension LeadStore {
         }
         pendingOwners.withLock { $0.apply(result.owners) }
         hasCommitted.store(true, ordering: .relaxed)
-        leadKeys.insert(leadHashes, counted: true)
-        ownerKeys.insert(ownerHashes, counted: true, holding: pendingOwnerHashes)
+        // Once committed, the keys are in the filters before this returns; a refill that began
+        // before the commit ended gets them here, one that begins later from the tables
+        // (StoredKeys). A look-up beside the commit reads a snapshot without it either way.
+        leadKeys.insert(result.leadHashes)
+        ownerKeys.insert(result.owners.hashes, holding: pendingOwnerHashes)
         if result.otherCommitted { refillKeyFilters() }
     }
 
