@@ -152,11 +152,12 @@ struct Pruner: Sendable {
     }
 }
 
-/// Checkpoints the store's write-ahead log five times a second from its own connection, so the
-/// routing thread's commits never stop to do it (SQLite's auto-checkpoint is off).
+/// Checkpoints the store's write-ahead log twenty times a second (``LeadStore/checkpointInterval``)
+/// from its own connection, so the routing thread's commits never stop to do it (SQLite's
+/// auto-checkpoint is off).
 ///
 /// It runs on a thread of its own at a lower CPU priority (nice 10): copying the log into the
-/// database is a burst of work every 200 ms, and at normal priority it took the core the
+/// database is a burst of work at each pass, and at normal priority it took the core the
 /// routing thread was about to use, which showed as the tail of lead latency. At nice 10 it
 /// still gets about a tenth of a contended core, about what it needs at full load.
 public struct CheckpointService: Service {
@@ -167,7 +168,7 @@ public struct CheckpointService: Service {
     /// The checkpoint thread's nice value.
     static let niceness: Int32 = 10
 
-    public init(store: any RoutingStore, logger: Logger, every: Duration = .milliseconds(200)) {
+    public init(store: any RoutingStore, logger: Logger, every: Duration = LeadStore.checkpointInterval) {
         self.store = store
         self.logger = logger
         self.every = every

@@ -13,7 +13,7 @@ import Synchronization
 /// (e) **The durable store alone.** Those batches are then committed to a fresh store in the
 /// directory the daemon's runs use, as the daemon commits them: `durability: full`, batches
 /// of ``batchSize`` (the daemon's largest), the log synced on a second thread while the next
-/// batch commits, a background checkpoint every 200 ms. Nothing else runs meanwhile, so this
+/// batch commits, a background checkpoint every 50 ms (``LeadStore/checkpointInterval``). Nothing else runs meanwhile, so this
 /// is the most leads per second the durable store takes on this machine, whatever routing
 /// costs: the daemon, which also routes and moves every lead through ZeroMQ on the same
 /// cores, cannot beat it.
@@ -184,7 +184,7 @@ enum StoreAlone {
         }
     }
 
-    /// Passive checkpoints every 200 ms, as the daemon's checkpoint thread runs them.
+    /// Passive checkpoints every ``LeadStore/checkpointInterval``, as the daemon's checkpoint thread runs them.
     final class Checkpointer: Sendable {
         private let store: LeadStore
         private let stopped = DispatchSemaphore(value: 0)
@@ -194,7 +194,8 @@ enum StoreAlone {
 
         func start() {
             let thread = Thread { [self] in
-                while stopped.wait(timeout: .now() + 0.2) == .timedOut {
+                let interval = LeadStore.checkpointInterval / .seconds(1)
+                while stopped.wait(timeout: .now() + interval) == .timedOut {
                     _ = try? store.checkpoint()
                 }
                 ended.signal()
