@@ -180,7 +180,7 @@ extension RoutingEngine {
         }
 
         let inStore = FoundInStore(found)
-        let before = pipeline
+        let before = pipeline.savedForUndo()
         let generation = pipeline.beginBatch()
         var prepared = PreparedBatch(
             items: batch, accepted: accepted, storeBatch: StoreBatch(), replies: [], rejections: [],
@@ -291,7 +291,7 @@ extension RoutingEngine {
     func committed(_ batch: PreparedBatch, _ result: Result<Void, StoreError>) {
         if case .failure(let error) = result {
             // Back to before the batch (and any batch routed on top of it since).
-            pipeline = batch.before
+            pipeline.restore(batch.before)
             offers.rollBack(from: batch.generation)
             // Batches committed before this one are answered first.
             settleSyncs()

@@ -80,11 +80,16 @@ public struct LeadPipeline: Sendable {
     /// The last `seq` published on each topic.
     public var lastSeq: [String: Int] {
         var out: [String: Int] = [:]
-        for entry in seqs.entries { out[entry.key] = entry.value }
+        for (position, entry) in seqTopics.entries.enumerated() { out[entry.key] = seqs[position] }
         return out
     }
-    /// The same, as ``nextSeq(_:)`` advances it: one look-up an envelope.
-    private var seqs: StringTable<Int>
+    /// The same, as ``nextSeq(_:)`` advances it (one look-up an envelope): each topic's last
+    /// `seq` at its position in `seqTopics` (never removed from, so positions stay). The
+    /// numbers are kept apart from the names so that the copy taken before each batch
+    /// (``savedForUndo()``) costs a copy of plain integers at the batch's first envelope, not
+    /// of every topic's entry with its name.
+    private var seqTopics = StringTable<Void>()
+    private var seqs: [Int] = []
     /// Lead ids routed and not yet forgotten (see ``forgetRecent(through:)``), with the batch
     /// (``generation``) that routed each; older ones are the store's to remember.
     private var recentLeadIDs = StringTable<Int>()
@@ -120,7 +125,10 @@ public struct LeadPipeline: Sendable {
         self.offerPolicies = LeadPipeline.offerPolicies(rules)
         self.defaultOfferPolicy = rules.offers
         self.maxMessageBytes = maxMessageBytes
-        self.seqs = StringTable(lastSeq)
+        for (topic, seq) in lastSeq {
+            _ = seqTopics.position(of: topic, default: ())
+            seqs.append(seq)
+        }
         self.random = SplitMix64(seed: seed)
     }
 
@@ -142,6 +150,33 @@ public struct LeadPipeline: Sendable {
     public mutating func beginBatch() -> Int {
         generation += 1
         return generation
+    }
+
+    /// The pipeline to go back to if the batch about to be routed is not stored
+    /// (``restore(_:)``). It leaves out the recent lead ids and account owners, which it would
+    /// otherwise copy at the batch's first lead; ``restore(_:)`` keeps those of the batches
+    /// before instead, by generation.
+    public func savedForUndo() -> LeadPipeline {
+        var saved = self
+        saved.recentLeadIDs = StringTable()
+        saved.recentOwners = StringTable()
+        return saved
+    }
+
+    /// Goes back to `saved` (``savedForUndo()``), taken before a batch that was not stored,
+    /// undoing it and every batch routed on top of it. Of the recent ids and owners, those the
+    /// batches before it routed stay; one a later batch routed again goes, since every batch
+    /// before the failed one is stored and the store answers for it.
+    public mutating func restore(_ saved: LeadPipeline) {
+        var ids = StringTable<Int>(), owners = StringTable<(partnerID: String, generation: Int)>()
+        swap(&ids, &recentLeadIDs)
+        swap(&owners, &recentOwners)
+        let kept = saved.generation
+        ids.filter { $0.value <= kept }
+        owners.filter { $0.value.generation <= kept }
+        self = saved
+        recentLeadIDs = ids
+        recentOwners = owners
     }
 
     /// Forgets the ids and account owners routed in batches up to `generation`, once the
@@ -315,8 +350,9 @@ public struct LeadPipeline: Sendable {
             seq += 1
             return seq
         }
-        let at = seqs.position(of: topic, default: 0)
-        return advance(&seqs[position: at])
+        let at = seqTopics.position(of: topic, default: ())
+        if at == seqs.count { seqs.append(0) }
+        return advance(&seqs[at])
     }
 }
 

@@ -193,6 +193,49 @@ struct LeadPipelineTests {
         #expect(keys.allSatisfy { p.recentOwner($0) == nil })
     }
 
+    @Test("undoing a batch that was not stored: numbering and rotation as before it, its ids and owners forgotten, the batches' before kept")
+    func undoByGeneration() throws {
+        var p = pipeline([partner("a"), partner("b")])
+        func route(_ id: String, company: String = "Acme") -> RoutingDecision? {
+            let json = leadJSON(id: id).replacingOccurrences(of: "Acme", with: company).replacingOccurrences(of: "acme.example", with: "\(company.lowercased()).example")
+            guard case .routed(_, let decision, _) = p.process(ingest(json), from: .ingest, now: Self.now) else { return nil }
+            return decision
+        }
+        _ = p.beginBatch()
+        let owner = try #require(route("kept-1")?.partnerID)
+        _ = route("kept-2", company: "Globex")
+        let globexKeys = try #require(route("kept-3", company: "Globex")).accountKeys
+        let seqsBefore = p.lastSeq, generationBefore = p.generation, statesBefore = p.router.partnerStates
+        // The batch that will fail, and one routed on top of it.
+        let saved = p.savedForUndo()
+        _ = p.beginBatch()
+        #expect(p.process(ingest(leadJSON(id: "kept-1")), from: .ingest, now: Self.now) == .duplicate(leadID: "kept-1"))
+        _ = route("undone-1", company: "Initech")
+        _ = p.beginBatch()
+        _ = route("undone-2", company: "Globex")
+        #expect(p.lastSeq != seqsBefore)
+
+        p.restore(saved)
+        #expect(p.generation == generationBefore)
+        #expect(p.lastSeq == seqsBefore)
+        #expect(p.router.partnerStates == statesBefore)
+        // The earlier batch's id and owner stay; what the undone batches routed is gone, and
+        // what they routed again (kept-1, Globex's owner) is left to the store, which has it.
+        #expect(p.hasRecentlyRouted(leadID: "kept-2"))
+        #expect(!p.hasRecentlyRouted(leadID: "undone-1") && !p.hasRecentlyRouted(leadID: "undone-2"))
+        #expect(!p.hasRecentlyRouted(leadID: "kept-1"))
+        #expect(p.recentOwner("d:acme.example") == owner)
+        #expect(p.recentOwner("n:initech") == nil)
+        #expect(globexKeys.allSatisfy { p.recentOwner($0) == nil })
+        // Numbering goes on from where the earlier batch left it.
+        _ = p.beginBatch()
+        guard case .routed(_, _, let messages) = p.process(ingest(leadJSON(id: "undone-1")), from: .ingest, now: Self.now) else {
+            throw DecisionMissing()
+        }
+        #expect(!messages.isEmpty)
+        #expect(messages.allSatisfy { $0.seq == (seqsBefore[$0.topic] ?? 0) + 1 })
+    }
+
     @Test(
         "each kind of bad input yields a rejected/ envelope with code, field, message, input and received_at",
         arguments: [
