@@ -98,7 +98,9 @@ final class StoredKeys: Sendable {
         var generation = 0
     }
 
-    let pool: DatabasePool
+    /// The store's file, read on a connection of the filling thread's own: the pool's two
+    /// readers stay free for the daemon's start-up and replay.
+    let path: String
     /// Selects the table's keys, one column.
     let sql: String
     let state = Mutex(State())
@@ -110,8 +112,8 @@ final class StoredKeys: Sendable {
     /// Set when the store closes: a filling thread stops at its next thousand keys.
     let closing = Atomic<Bool>(false)
 
-    init(pool: DatabasePool, sql: String, minimumCapacity: Int = KeyFilter.minimumCapacity) {
-        self.pool = pool
+    init(path: String, sql: String, minimumCapacity: Int = KeyFilter.minimumCapacity) {
+        self.path = path
         self.sql = sql
         self.minimumCapacity = minimumCapacity
     }
@@ -168,11 +170,15 @@ final class StoredKeys: Sendable {
             }
         }
         filling.enter()
-        let pool = pool, sql = sql, minimum = minimumCapacity
+        let path = path, sql = sql, minimum = minimumCapacity
         let thread = Thread { [self] in
             defer { filling.leave() }
+            // At nice 10, as the checkpoint thread: filling is never urgent (every key is
+            // probed meanwhile), and at start-up it would otherwise compete with getting READY.
+            // On Linux the nice value is per thread, and `who` 0 is the calling thread.
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
             // A failure leaves the filter unready: every key is probed, as without one.
-            guard let scanned = try? StoredKeys.scan(pool, sql, capacity: capacity, minimum: minimum, closing: closing) else { return }
+            guard let scanned = try? StoredKeys.scan(path, sql, capacity: capacity, minimum: minimum, closing: closing) else { return }
             let again: Int? = state.withLock { s in
                 guard s.generation == generation else { return nil }
                 s.filter.formUnion(scanned)
@@ -188,8 +194,12 @@ final class StoredKeys: Sendable {
 
     /// Every key `sql` selects, hashed from its bytes in place, in one read.
     /// `nil` when `closing` was set meanwhile.
-    static func scan(_ pool: DatabasePool, _ sql: String, capacity: Int, minimum: Int, closing: borrowing Atomic<Bool>) throws -> KeyFilter? {
-        try pool.read { db in
+    static func scan(_ path: String, _ sql: String, capacity: Int, minimum: Int, closing: borrowing Atomic<Bool>) throws -> KeyFilter? {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        configuration.label = "leadrouter-keys"
+        return try DatabaseQueue(path: path, configuration: configuration).read { db in
             var filter = KeyFilter(capacity: capacity, minimum: minimum)
             let statement = try db.makeStatement(sql: sql)
             let s = statement.sqliteStatement
@@ -212,9 +222,9 @@ final class StoredKeys: Sendable {
 // MARK: - The store's filters
 
 extension LeadStore {
-    static func keyFilters(_ pool: DatabasePool) -> (leads: StoredKeys, owners: StoredKeys) {
-        (StoredKeys(pool: pool, sql: "SELECT lead_id FROM leads"),
-         StoredKeys(pool: pool, sql: "SELECT account_key FROM account_owners"))
+    static func keyFilters(_ path: String) -> (leads: StoredKeys, owners: StoredKeys) {
+        (StoredKeys(path: path, sql: "SELECT lead_id FROM leads"),
+         StoredKeys(path: path, sql: "SELECT account_key FROM account_owners"))
     }
 
     /// Starts filling both filters, sized from the leads stored (a lead names up to two

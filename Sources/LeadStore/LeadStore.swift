@@ -193,7 +193,7 @@ public final class LeadStore: Sendable {
                 throw StoreError(.unavailable, "state_dir \(directory) does not exist or is not a directory")
             }
             pool = try LeadStore.openMigrated(path, configuration)
-            (leadKeys, ownerKeys) = LeadStore.keyFilters(pool)
+            (leadKeys, ownerKeys) = LeadStore.keyFilters(path)
             // GRDB turns the writer to `synchronous = NORMAL` when it sets up WAL mode, after
             // `prepareDatabase`: set the level again, on the connection every commit runs on.
             let synchronous = "PRAGMA synchronous = \(durability.rawValue.uppercased())"
@@ -250,7 +250,7 @@ public final class LeadStore: Sendable {
         configuration.busyMode = .timeout(10)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            (leadKeys, ownerKeys) = LeadStore.keyFilters(pool)
+            (leadKeys, ownerKeys) = LeadStore.keyFilters(path)
             checkpointer = try DatabaseQueue(path: path, configuration: configuration)
             hasEnvelopeIndex = try pool.read { db in
                 _ = try Row.fetchOne(db, sql: "SELECT count(*) FROM leads")

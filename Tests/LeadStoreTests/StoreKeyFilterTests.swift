@@ -36,7 +36,7 @@ struct StoreKeyFilterTests {
                 try db.execute(sql: "CREATE TABLE keys (k TEXT NOT NULL)")
                 for key in keys { try db.execute(sql: "INSERT INTO keys (k) VALUES (?)", arguments: [key]) }
             }
-            let stored = StoredKeys(pool: pool, sql: "SELECT k FROM keys", minimumCapacity: minimumCapacity)
+            let stored = StoredKeys(path: storeFile(directory), sql: "SELECT k FROM keys", minimumCapacity: minimumCapacity)
             defer { stored.close() }
             try body(pool, stored)
         }
