@@ -74,14 +74,21 @@ struct StorageFailureTests {
 
         var refused: [String: Any] = [:]
         var refusedID = ""
-        for i in 1...2000 {
+        // Full for good: a refusal, and a checkpoint that fails after it because the database
+        // file is at the limit too. Until then a checkpoint can copy the whole log back and the
+        // next commit start the log afresh, so the store takes writes again (as it should);
+        // then more leads fill it further. One refusal a round keeps the daemon's failure
+        // lines under its rate limit, so the SUB lead's below is logged.
+        for i in 1...4000 {
             let reply = try intake.reply(lead("df-\(i)", country: "DE", extra: #", "pad": "\#(String(repeating: "p", count: 3000))""#))
             if reply["status"] as? String == "rejected" {
                 (refused, refusedID) = (reply, "df-\(i)")
-                break
+                if daemon.waitForLog("checkpoint failed", timeout: 2) { break }
+                continue
             }
             try #require(reply["status"] as? String == "accepted", "\(reply)")
         }
+        try #require(daemon.log.contains("checkpoint failed"), "no checkpoint failed: the database file never reached the limit")
         let error = try #require(refused["error"] as? [String: Any], "the store never hit the file size limit")
         #expect(error["code"] as? String == "storage_unavailable")
         #expect(refused["lead_id"] as? String == refusedID)
