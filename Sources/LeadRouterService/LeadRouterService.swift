@@ -152,7 +152,7 @@ struct Pruner: Sendable {
     }
 }
 
-/// Checkpoints the store's write-ahead log twenty times a second (``LeadStore/checkpointInterval``)
+/// Checkpoints the store's write-ahead log five times a second (``LeadStore/checkpointInterval``)
 /// from its own connection, so the routing thread's commits never stop to do it (SQLite's
 /// auto-checkpoint is off).
 ///

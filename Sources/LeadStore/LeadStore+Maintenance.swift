@@ -78,11 +78,10 @@ extension LeadStore {
     public var lastKnownWALBacklog: Int { walBacklog.load(ordering: .relaxed) }
 
     /// How often the daemon's checkpoint thread (and the bench's row (e), which commits as the
-    /// daemon does) runs ``checkpoint()``. Every 50 ms rather than 200: each pass copies a
-    /// quarter as much, a shorter burst beside the routing thread. In alternated runs the median
-    /// p99 fell from 6.0 to 1.6 ms at 1,000 leads/s and from 4.5 to 2.8 ms at 10,000
-    /// (docs/benchmarks.md, "Key filters, checkpoints every 50 ms, and the undo copy").
-    public static let checkpointInterval = Duration.milliseconds(50)
+    /// daemon does) runs ``checkpoint()``. Every 50 ms was tried: a lower p99 after bursts of
+    /// 60,000 leads, but a stall of 40-60 ms in a third of the scale rows' latency runs after
+    /// 100,000 (docs/benchmarks.md, "Key filters and the undo copy; checkpoints every 50 ms, not kept").
+    public static let checkpointInterval = Duration.milliseconds(200)
 
     /// How many checkpoints ``checkpoint()`` has completed: a writer finishes one
     /// (``finishCheckpoint()``) just after this changes, when little is left to copy.

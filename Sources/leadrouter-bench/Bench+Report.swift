@@ -58,7 +58,7 @@ extension Bench {
             out += "  * fewer than --leads: the warm-up showed that all of them would take longer than \(Table.number(r.maxSeconds)) s\n"
         }
         if let e = r.storeAlone {
-            out += String(format: "  (f) routing alone, no I/O: %.1f µs per lead on one thread; (e) commits what it routed as the daemon does, in process: batches of %d, log synced beside, checkpoints every 50 ms\n",
+            out += String(format: "  (f) routing alone, no I/O: %.1f µs per lead on one thread; (e) commits what it routed as the daemon does, in process: batches of %d, log synced beside, checkpoints every 200 ms\n",
                           e.routingMicrosecondsPerLead, StoreAlone.batchSize)
             out += "  (f) per lead: " + (e.routingMallocsPerLead.map { String(format: "%.1f mallocs", $0) } ?? "mallocs not counted")
                 + ", " + (e.routingInstructionsPerLead.map { Table.number($0) + " instructions" } ?? "instructions not counted (--instructions)")

@@ -13,7 +13,7 @@ import Synchronization
 /// (e) **The durable store alone.** Those batches are then committed to a fresh store in the
 /// directory the daemon's runs use, as the daemon commits them: `durability: full`, batches
 /// of ``batchSize`` (the daemon's largest), the log synced on a second thread while the next
-/// batch commits, a background checkpoint every 50 ms (``LeadStore/checkpointInterval``). Nothing else runs meanwhile, so this
+/// batch commits, a background checkpoint every 200 ms (``LeadStore/checkpointInterval``). Nothing else runs meanwhile, so this
 /// is the most leads per second the durable store takes on this machine, whatever routing
 /// costs: the daemon, which also routes and moves every lead through ZeroMQ on the same
 /// cores, cannot beat it.
