@@ -50,7 +50,9 @@ extension LeadStore {
         hasCommitted.store(true, ordering: .relaxed)
         // Once committed, the keys are in the filters before this returns; a refill that began
         // before the commit ended gets them here, one that begins later from the tables
-        // (StoredKeys). A look-up beside the commit reads a snapshot without it either way.
+        // (StoredKeys). A look-up running beside the commit may miss them, as one whose
+        // snapshot began before the commit would: the routing loop remembers the batch in
+        // flight until its commit has returned (LeadPipeline.forgetRecent).
         leadKeys.insert(result.leadHashes)
         ownerKeys.insert(result.owners.hashes, holding: pendingOwnerHashes)
         if result.otherCommitted { refillKeyFilters() }
