@@ -265,12 +265,6 @@ extension LeadStore {
         }
     }
 
-    /// The owners of `keys`, and since when: pending ones first, then the table's.
-    func owners(_ keys: [String], _ db: Database) throws -> [String: AccountOwner] {
-        let (owners, rest) = pendingOwners(keys)
-        return try storedOwners(rest, db, adding: owners)
-    }
-
     /// The owners of `keys` pending in memory, and the keys that are not. Taken before the
     /// table is read: an owner written meanwhile is still pending here.
     func pendingOwners(_ keys: [String]) -> (owners: [String: AccountOwner], rest: [String]) {
