@@ -21,7 +21,7 @@ public enum AccountKey {
     /// Whether a domain is normal already: lower-case ASCII letters, digits, dots and hyphens,
     /// no `www.`, no trailing dot. (Read as bytes: the UTF-8 view's iterator costs tens of
     /// instructions a byte.)
-    private static func isNormalDomain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isNormalDomain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         for b in bytes where !((b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2E || b == 0x2D) { return false }
         if bytes.last == 0x2E { return false }
         return !(bytes.count >= 4 && bytes[0] == 0x77 && bytes[1] == 0x77 && bytes[2] == 0x77 && bytes[3] == 0x2E)

@@ -50,7 +50,7 @@ struct JSONWriter {
     @inline(__always)
     private mutating func raw(_ source: UnsafeBufferPointer<UInt8>) {
         guard let base = source.baseAddress, !source.isEmpty else { return }
-        write(source.count) { $0.update(from: base, count: source.count) }
+        write(source.count) { JSONWriter.copy(base, to: $0, count: source.count) }
     }
 
     /// `source` between quotes, as is (the caller knows it needs no escaping), in one block.
@@ -59,8 +59,29 @@ struct JSONWriter {
         let n = source.count
         write(n + 2) { p in
             p[0] = UInt8(ascii: "\"")
-            if let base = source.baseAddress { (p + 1).update(from: base, count: n) }
+            if let base = source.baseAddress { JSONWriter.copy(base, to: p + 1, count: n) }
             p[n + 1] = UInt8(ascii: "\"")
+        }
+    }
+
+    /// Copies `count` bytes: a short run (a key, an id, a code: most of what is written) by
+    /// two overlapping loads and stores, with no call; a longer one by `memcpy`.
+    @inline(__always)
+    static func copy(_ source: UnsafePointer<UInt8>, to target: UnsafeMutablePointer<UInt8>, count n: Int) {
+        if n >= 8 && n <= 16 {
+            let head = UnsafeRawPointer(source).loadUnaligned(as: UInt64.self)
+            let tail = UnsafeRawPointer(source + n - 8).loadUnaligned(as: UInt64.self)
+            UnsafeMutableRawPointer(target).storeBytes(of: head, as: UInt64.self)
+            UnsafeMutableRawPointer(target + n - 8).storeBytes(of: tail, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            let head = UnsafeRawPointer(source).loadUnaligned(as: UInt32.self)
+            let tail = UnsafeRawPointer(source + n - 4).loadUnaligned(as: UInt32.self)
+            UnsafeMutableRawPointer(target).storeBytes(of: head, as: UInt32.self)
+            UnsafeMutableRawPointer(target + n - 4).storeBytes(of: tail, as: UInt32.self)
+        } else if n < 4 {
+            for i in 0..<n { target[i] = source[i] }
+        } else {
+            target.update(from: source, count: n)
         }
     }
 
@@ -85,7 +106,7 @@ struct JSONWriter {
         write(length + 3 + comma) { p in
             if comma == 1 { p[0] = UInt8(ascii: ",") }
             p[comma] = UInt8(ascii: "\"")
-            (p + comma + 1).update(from: start, count: length)
+            JSONWriter.copy(start, to: p + comma + 1, count: length)
             p[comma + 1 + length] = UInt8(ascii: "\"")
             p[comma + 2 + length] = UInt8(ascii: ":")
         }
@@ -275,7 +296,9 @@ struct JSONWriter {
         raw(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    /// Appends `value` in decimal, without building a String.
+    /// Appends `value` in decimal, without building a String: the digits are written
+    /// straight into the buffer, last first, after one capacity check (most numbers written
+    /// are below 100: a score, a signal's points, a `seq` early on).
     mutating func appendInt(_ value: Int) {
         if value < 0 {
             guard value != .min else {
@@ -287,19 +310,30 @@ struct JSONWriter {
             return
         }
         if value < 10 {
-            byte(UInt8(ascii: "0") + UInt8(value))
+            byte(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value))
             return
         }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
-        var n = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while rest > 0 {
-                buffer[23 - n] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                n += 1
+        if value < 100 {
+            let tens = value / 10
+            write(2) { p in
+                p[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: tens)
+                p[1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value &- tens &* 10)
             }
-            raw(UnsafeBufferPointer(rebasing: buffer.assumingMemoryBound(to: UInt8.self)[(24 - n)...]))
+            return
+        }
+        var n = 1, rest = value / 10
+        while rest > 0 {
+            n += 1
+            rest /= 10
+        }
+        write(n) { p in
+            var rest = value, i = n
+            while i > 0 {
+                i -= 1
+                let next = rest / 10
+                p[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest &- next &* 10)
+                rest = next
+            }
         }
     }
 
@@ -392,6 +426,11 @@ struct JSONWriter {
     /// A piece of the open string, escaped as needed.
     mutating func text(_ value: String) {
         if !plain(value, quoted: false) { escapedText(value) }
+    }
+
+    /// A piece of the open string from UTF-8 bytes, escaped as needed.
+    mutating func text(_ bytes: UnsafeBufferPointer<UInt8>) {
+        if JSONWriter.needsNoEscaping(bytes) { raw(bytes) } else { escapedText(String(decoding: bytes, as: UTF8.self)) }
     }
 
     /// A piece of the open string from a literal (plain text: nothing to escape).

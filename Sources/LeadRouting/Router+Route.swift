@@ -171,7 +171,8 @@ extension Router {
                          gradeText: String) -> Choice {
         let keys = lead.account
         var choice = Choice()
-        if let domain = keys.domain, let registration = registration(for: domain, at: now), let r = indexByID[registration.partnerID] {
+        if !registrations.isEmpty, let domain = keys.domain, let registration = registration(for: domain, at: now),
+           let r = indexByID[registration.partnerID] {
             choice.registered = r
             let partner = partners[r]
             let expiry = Timestamp.rfc3339(millisecondsSince1970: registration.expires)
@@ -190,7 +191,7 @@ extension Router {
             var json = reasonWriter(owner, lead, then: gradeText)
             json.beginString()
             json.text("account ")
-            json.text(keys.describe)
+            keys.describe(into: &json)
             json.text(" owned by ")
             json.text(partners[owner].id)
             json.endString()
@@ -201,7 +202,7 @@ extension Router {
             var json = reasonWriter(owner, lead, then: gradeText)
             json.beginString()
             json.text("account ")
-            json.text(keys.describe)
+            keys.describe(into: &json)
             json.text(" was routed to ")
             json.text(previous)
             json.text(" before")

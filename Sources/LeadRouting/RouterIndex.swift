@@ -147,16 +147,34 @@ extension AccountKey {
     /// The same, from a lead's text as the reader keeps it: the keys are made from the bytes
     /// (the company's name becomes a `String` only when no domain describes the account).
     static func keys(_ text: SpareText) -> LeadAccount {
-        var domain = text.withBytes(SpareText.companyDomain) { $0.map(normalizedDomain) }.flatMap { $0.isEmpty ? nil : $0 }
-        if domain == nil, let fromMail = text.withBytes(SpareText.contactEmail, { $0.flatMap(mailDomain) }),
-           !fromMail.isEmpty && freemailTable[fromMail] == nil {
-            domain = fromMail
-        }
         var all: [String] = []
         all.reserveCapacity(2)
-        if let domain { all.append(Text.join("d:", domain)) }
+        if let key = text.withBytes(SpareText.companyDomain, { $0.flatMap(domainKey) }) {
+            all.append(key)
+        } else if let fromMail = text.withBytes(SpareText.contactEmail, { $0.flatMap(mailDomain) }),
+                  !fromMail.isEmpty && freemailTable[fromMail] == nil {
+            all.append(Text.join("d:", fromMail))
+        }
+        let hasDomain = !all.isEmpty
         if let name = text.withBytes(SpareText.companyName, { $0.flatMap(nameKey) }) { all.append(name) }
-        return LeadAccount(domain: domain, all: all, describe: domain ?? text[SpareText.companyName] ?? "")
+        return LeadAccount(all: all, name: hasDomain ? nil : text[SpareText.companyName])
+    }
+
+    /// `d:` and the normalised domain of a domain's UTF-8, `nil` when nothing is left of it:
+    /// made in one allocation when the domain is normal already (the usual case), with no
+    /// `String` of the domain alone.
+    static func domainKey(_ domain: UnsafeBufferPointer<UInt8>) -> String? {
+        guard let base = domain.baseAddress, !domain.isEmpty else { return nil }
+        guard isNormalDomain(domain) else {
+            let normalized = normalizedDomain(String(decoding: domain, as: UTF8.self))
+            return normalized.isEmpty ? nil : Text.join("d:", normalized)
+        }
+        return String(unsafeUninitializedCapacity: domain.count + 2) { out in
+            out[0] = UInt8(ascii: "d")
+            out[1] = UInt8(ascii: ":")
+            (out.baseAddress! + 2).update(from: base, count: domain.count)
+            return domain.count + 2
+        }
     }
 
     /// The normalised domain after an e-mail address's last `@`, `nil` without one.
@@ -168,12 +186,29 @@ extension AccountKey {
 
 /// The keys that identify a lead's customer account.
 public struct LeadAccount: Sendable, Equatable {
-    /// The normalised domain, when known.
-    public var domain: String?
     /// `d:domain` and `n:name`, in that order.
     public var all: [String]
-    /// How reasons name the account.
-    public var describe: String
+    /// The company's name, for ``describe``, when the account has no domain key.
+    var name: String?
+
+    /// The normalised domain, when known: the `d:` key without its prefix (made when asked
+    /// for, which routing does only for deal registrations and the account's reasons).
+    public var domain: String? {
+        guard let first = all.first, first.utf8.starts(with: "d:".utf8) else { return nil }
+        return String(first.dropFirst(2))
+    }
+
+    /// How reasons name the account: its domain, else the company's name.
+    public var describe: String { domain ?? name ?? "" }
+
+    /// Writes ``describe`` into the open string of `json`, with no `String` made of it.
+    func describe(into json: inout JSONWriter) {
+        if var first = all.first, first.utf8.starts(with: "d:".utf8) {
+            first.withUTF8 { json.text(UnsafeBufferPointer(rebasing: $0[2...])) }
+        } else {
+            json.text(name ?? "")
+        }
+    }
 }
 
 /// What the router's index is built from, read from the partners in config order: the

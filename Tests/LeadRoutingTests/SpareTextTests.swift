@@ -1,3 +1,4 @@
+import Foundation
 @testable import LeadRouting
 import Testing
 
@@ -59,6 +60,31 @@ struct SpareTextTests {
         #expect(facts.account == fromStrings)
         #expect(AccountKey.keys(facts.spare) == fromStrings)
         #expect(fromStrings.describe == (fromStrings.domain ?? name))
+    }
+
+    @Test("account keys, domain and description, key by key",
+          arguments: [
+              ("Acme Corp", "acme.example", nil, ["d:acme.example", "n:acme"], "acme.example"),
+              ("Acme Corp", "WWW.Acme.Example.", nil, ["d:acme.example", "n:acme"], "acme.example"),
+              ("Acme Corp", nil, "bo@Acme.Example", ["d:acme.example", "n:acme"], "acme.example"),
+              ("Acme Corp", "", "bo@acme.example", ["d:acme.example", "n:acme"], "acme.example"),
+              ("Acme Corp", "  ", nil, ["n:acme"], "Acme Corp"),
+              ("Acme Corp", nil, "bo@gmail.com", ["n:acme"], "Acme Corp"),
+              ("Inc", "a\"b.example", nil, ["d:a\"b.example"], "a\"b.example"),
+          ] as [(String, String?, String?, [String], String)])
+    func accountKeyValues(name: String, domain: String?, email: String?, keys: [String], describe: String) throws {
+        let account = AccountKey.keys(companyName: name, companyDomain: domain, contactEmail: email)
+        #expect(account.all == keys)
+        #expect(account.domain == keys.first.flatMap { $0.hasPrefix("d:") ? String($0.dropFirst(2)) : nil })
+        #expect(account.describe == describe)
+        // As a reason writes it, escaped, with no String made of it.
+        var json = JSONWriter()
+        json.beginString()
+        account.describe(into: &json)
+        json.endString()
+        let written = json.bytes
+        let decoded = try JSONSerialization.jsonObject(with: Data(written), options: .fragmentsAllowed) as? String
+        #expect(decoded == describe, "\(String(decoding: written, as: UTF8.self))")
     }
 
     @Test("a need of white space only is no need; any other text is")
