@@ -256,7 +256,16 @@ struct JSONWriter {
         field("score", q.score)
         field("grade", q.grade.rawValue)
         objectField("signals")
-        for (position, signal) in q.signals.enumerated() {
+        guard let custom = q.custom else {
+            // The qualifier's six, inline, keys from literals.
+            for position in 0..<Qualification.signalNames.count {
+                field(JSONWriter.signalKey(position)!, Int(q.points[position]))
+            }
+            endObject()
+            endObject()
+            return
+        }
+        for (position, signal) in custom.enumerated() {
             // The signals come in ``Qualification/signalNames``' order: their keys are
             // written from literals, unless a signal is not where that order puts it.
             if let name = JSONWriter.signalKey(position), JSONWriter.equals(signal.name, name) {

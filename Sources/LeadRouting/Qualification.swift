@@ -4,7 +4,20 @@ public struct Qualification: Sendable, Equatable {
     public var grade: Grade
     /// Points earned per signal, in a fixed order: need, budget, authority, timeline,
     /// company_size, estimated_value.
-    public var signals: [Signal]
+    public var signals: [Signal] {
+        get {
+            if let custom { return custom }
+            return Qualification.signalNames.indices.map {
+                Signal(name: Qualification.signalNames[$0], points: Int(points[$0]), possible: Int(possible[$0]))
+            }
+        }
+        set { custom = newValue }
+    }
+    /// The qualifier's six signals (``signalNames``, in order), inline: no array a lead.
+    /// Unused when ``custom`` holds the signals instead.
+    var points = SIMD8<Int32>.zero, possible = SIMD8<Int32>.zero
+    /// Signals set by hand (other names or another order), written as they are.
+    var custom: [Signal]?
 
     /// The signals' names in the order ``signals`` (and every envelope's `qualification`)
     /// lists them.
@@ -14,6 +27,27 @@ public struct Qualification: Sendable, Equatable {
         public var name: String
         public var points: Int
         public var possible: Int
+    }
+
+    public init(score: Int, grade: Grade, signals: [Signal]) {
+        self.score = score
+        self.grade = grade
+        self.custom = signals
+    }
+
+    /// The qualifier's result: the six signals' points earned and possible, in ``signalNames``' order.
+    init(score: Int, grade: Grade, points: SIMD8<Int32>, possible: SIMD8<Int32>) {
+        self.score = score
+        self.grade = grade
+        self.points = points
+        self.possible = possible
+    }
+
+    /// The same score, grade and signals, however they are kept.
+    public static func == (a: Qualification, b: Qualification) -> Bool {
+        guard a.score == b.score && a.grade == b.grade else { return false }
+        if a.custom == nil && b.custom == nil { return a.points == b.points && a.possible == b.possible }
+        return a.signals == b.signals
     }
 }
 
@@ -25,34 +59,36 @@ public struct Qualifier: Sendable {
 
     public func qualify(_ lead: LeadFacts) -> Qualification {
         let q = lead.qualification
-        var signals: [Qualification.Signal] = []
-        signals.reserveCapacity(Qualification.signalNames.count)
-        func add(_ name: String, _ weight: Int, _ fraction: Double) {
-            let points = Int((Double(weight) * min(1, max(0, fraction))).rounded())
-            signals.append(.init(name: name, points: points, possible: weight))
+        // In ``Qualification/signalNames``' order.
+        var points = SIMD8<Int32>.zero, possible = SIMD8<Int32>.zero
+        var count = 0
+        func add(_ weight: Int, _ fraction: Double) {
+            points[count] = Int32(clamping: Int((Double(weight) * min(1, max(0, fraction))).rounded()))
+            possible[count] = Int32(clamping: weight)
+            count += 1
         }
         let need = q?.statesNeed ?? false
-        add("need", config.needWeight, need ? 1 : 0)
-        add("budget", config.budgetWeight, (q?.budget ?? 0) > 0 ? 1 : 0)
+        add(config.needWeight, need ? 1 : 0)
+        add(config.budgetWeight, (q?.budget ?? 0) > 0 ? 1 : 0)
         let authority: Double
         switch q?.authority {
         case .decisionMaker: authority = 1
         case .influencer: authority = 0.5
         case .unknown, nil: authority = 0
         }
-        add("authority", config.authorityWeight, authority)
+        add(config.authorityWeight, authority)
         var timeline = 0.0
         if let days = q?.timelineDays {
             if days <= config.timelineDays { timeline = 1 } else if days <= 2 * config.timelineDays { timeline = 0.5 }
         }
-        add("timeline", config.timelineWeight, timeline)
-        add("company_size", config.companySizeWeight, Double(lead.employees ?? 0) / Double(max(1, config.fullEmployees)))
-        add("estimated_value", config.estimatedValueWeight, (lead.estimatedValue ?? 0) / max(1, config.fullValue))
+        add(config.timelineWeight, timeline)
+        add(config.companySizeWeight, Double(lead.employees ?? 0) / Double(max(1, config.fullEmployees)))
+        add(config.estimatedValueWeight, (lead.estimatedValue ?? 0) / max(1, config.fullValue))
 
-        let possible = signals.reduce(0) { $0 + $1.possible }
-        let earned = signals.reduce(0) { $0 + $1.points }
-        let score = possible == 0 ? 0 : Int((100 * Double(earned) / Double(possible)).rounded())
+        let totalPossible = (0..<count).reduce(0) { $0 + Int(possible[$1]) }
+        let earned = (0..<count).reduce(0) { $0 + Int(points[$1]) }
+        let score = totalPossible == 0 ? 0 : Int((100 * Double(earned) / Double(totalPossible)).rounded())
         let grade: Grade = score >= config.gradeA ? .A : score >= config.gradeB ? .B : score >= config.gradeC ? .C : .D
-        return Qualification(score: score, grade: grade, signals: signals)
+        return Qualification(score: score, grade: grade, points: points, possible: possible)
     }
 }

@@ -31,7 +31,9 @@ struct SpareText: Sendable, Equatable {
     /// `texts` in the slots from `first` on.
     init(_ texts: [String?], from first: Int, owned: UInt8) {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(texts.reduce(0) { $0 + ($1?.utf8.count ?? 0) })
+        // Not for no text: reserving even nothing gives the empty array storage of its own.
+        let total = texts.reduce(0) { $0 + ($1?.utf8.count ?? 0) }
+        if total > 0 { bytes.reserveCapacity(total) }
         var starts = SIMD8<Int32>.zero, lengths = SIMD8<Int32>(repeating: -1)
         for (i, text) in texts.enumerated() {
             guard let text else { continue }

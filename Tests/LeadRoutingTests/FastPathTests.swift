@@ -102,6 +102,31 @@ import Testing
             == #"{"qualification":{"score":50,"grade":"C","signals":{"budget":1,"need":3,"custom":5}}}"#)
     }
 
+    @Test("the qualifier's signals, kept inline, equal and write as the same signals given as a list")
+    func inlineSignals() throws {
+        let lead = try LeadParser.parse(Array(#"{"lead_id":"q-1","company":{"name":"Acme","country":"US","employees":120},"qualification":{"need":"mail","budget":5,"authority":"influencer","timeline_days":60},"estimated_value":20000}"#.utf8)).get()
+        let inline = Qualifier(config: QualificationConfig()).qualify(lead.facts)
+        #expect(inline.custom == nil)
+        let listed = Qualification(score: inline.score, grade: inline.grade, signals: inline.signals)
+        #expect(inline == listed && listed == inline)
+        #expect(inline.signals.map(\.name) == Qualification.signalNames)
+        #expect(inline.signals.allSatisfy { $0.points <= $0.possible } && inline.signals.filter { $0.points > 0 }.count == 6)
+        var changed = listed
+        changed.signals[1].points += 1
+        #expect(changed != inline && inline != changed)
+        func written(_ q: Qualification) -> String {
+            var json = JSONWriter()
+            json.beginObject()
+            json.qualification(q)
+            json.endObject()
+            return String(decoding: json.bytes, as: UTF8.self)
+        }
+        #expect(written(inline) == written(listed))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(written(inline).utf8)) as? [String: [String: Any]])
+        let signals = try #require(object["qualification"]?["signals"] as? [String: Int])
+        #expect(signals == Dictionary(uniqueKeysWithValues: inline.signals.map { ($0.name, $0.points) }))
+    }
+
     @Test("numbers, keys and strings written in one block each read back as JSONSerialization reads them, at every edge")
     func numbersAndStrings() throws {
         let numbers = [0, 1, 9, 10, 99, 100, 999, 1_000, 65_535, 1_000_000_007, 9_999_999_999, 10_000_000_000,
