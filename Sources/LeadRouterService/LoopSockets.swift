@@ -38,8 +38,33 @@ final class InboundEndpoint {
     /// The next waiting message, copying at most `copyLimit` bytes of each frame out of
     /// libzmq's (lent, never copied whole) frames; `nil` when none waits.
     func receive(copyLimit: Int, now: Int64) -> Received? {
+        channel == .ingest ? receiveIngest(copyLimit: copyLimit, now: now) : receiveRouted(copyLimit: copyLimit, now: now)
+    }
+
+    /// A SUB message, its frames kept as they come. The topic frame of a message with more
+    /// frames after it is not copied: only the frame after it (the lead) is ever read, and
+    /// `totalSize` still counts it.
+    private func receiveIngest(copyLimit: Int, now: Int64) -> Received? {
+        var message = InboundMessage()
+        var peer: String?
+        do {
+            let count = try socket.receiveFrames(wait: false) { index, frame in
+                if peer == nil { peer = frame.userID }
+                message.append(index == 0 && frame.more ? [] : frame.copyBytes(limit: copyLimit))
+                message.totalSize += frame.size
+            }
+            guard count != nil else { return nil }
+        } catch {
+            logger.error("\(channel.rawValue) receive failed", metadata: ["error": "\(error)"])
+            return nil
+        }
+        return Received(channel: .ingest, replyRoute: [], message: message, receivedAt: now, peer: peer)
+    }
+
+    /// An intake or control message: its routing frames apart from its payload.
+    private func receiveRouted(copyLimit: Int, now: Int64) -> Received? {
         var frames: [[UInt8]] = []
-        frames.reserveCapacity(2)
+        frames.reserveCapacity(3)
         var totalSize = 0
         var peer: String?
         do {
@@ -56,16 +81,10 @@ final class InboundEndpoint {
             logger.error("\(channel.rawValue) receive failed", metadata: ["error": "\(error)"])
             return nil
         }
-        switch channel {
-        case .ingest:
-            return Received(channel: .ingest, replyRoute: [], message: InboundMessage(frames: frames, totalSize: totalSize),
-                            receivedAt: now, peer: peer)
-        case .intake, .control:
-            let (route, payload) = RouterFrames.split(frames)
-            let payloadSize = totalSize - route.reduce(0) { $0 + $1.count }
-            return Received(channel: channel, replyRoute: route, message: InboundMessage(frames: payload, totalSize: payloadSize),
-                            receivedAt: now, peer: peer)
-        }
+        let (route, payload) = RouterFrames.split(frames)
+        let payloadSize = totalSize - route.reduce(0) { $0 + $1.count }
+        return Received(channel: channel, replyRoute: route, message: InboundMessage(frames: payload, totalSize: payloadSize),
+                        receivedAt: now, peer: peer)
     }
 
     /// Answers a ROUTER client.

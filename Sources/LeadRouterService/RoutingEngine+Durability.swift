@@ -106,7 +106,7 @@ extension RoutingEngine {
     private func reportSyncFailure(_ error: StoreError, heldBatches: [CommittedBatch]) {
         notifier.notify("STATUS=stopping: the store's log could not be synced to disk")
         let ingestIDs = heldBatches.flatMap(\.ingestLeadIDs) + held.compactMap { item in
-            item.channel == .ingest && item.message.frames.count == 2 ? LeadParser.readableLeadID(item.message.frames[1]) : nil
+            item.channel == .ingest && item.message.frameCount == 2 ? LeadParser.readableLeadID(item.message.frame(1)) : nil
         }
         logger.critical("could not sync the store's log to disk: stopping; held leads were neither acknowledged nor published, and the next start recovers what the disk has; SUB leads held are listed by id, for their sources to resend", metadata: [
             "error": "\(error)", "held_batches": "\(heldBatches.count)",

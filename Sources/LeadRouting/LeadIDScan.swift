@@ -135,10 +135,10 @@ extension LeadParser {
         let expected = channel == .ingest ? 2 : 1
         if code == .tooLarge {
             // As the rejected/ envelope quotes it: the lead frame, when it can be told.
-            let frame = message.frames.count >= 2 && channel == .ingest ? message.frames[1] : message.frames.first
+            let frame = message.frameCount >= 2 && channel == .ingest ? message.frame(1) : message.frameCount > 0 ? message.frame(0) : nil
             return frame.flatMap { LeadIDScan.leadID(in: $0) }
         }
-        guard message.frames.count == expected else { return nil }
-        return readableLeadID(message.frames[expected - 1])
+        guard message.frameCount == expected else { return nil }
+        return readableLeadID(message.frame(expected - 1))
     }
 }

@@ -1,12 +1,52 @@
 /// A message as it arrived on a socket: its frames (each possibly only a prefix, when the
 /// frame was larger than the receiver copies) and the size of all frames together.
+///
+/// The first two frames are kept inline (a lead comes in one or two), the rest in an array:
+/// no array of frames is made for each message.
 public struct InboundMessage: Sendable, Equatable {
-    public var frames: [[UInt8]]
+    private var first: [UInt8] = []
+    private var second: [UInt8] = []
+    private var rest: [[UInt8]] = []
+    /// How many frames the message has.
+    public private(set) var frameCount = 0
     public var totalSize: Int
 
     public init(frames: [[UInt8]], totalSize: Int? = nil) {
-        self.frames = frames
         self.totalSize = totalSize ?? frames.reduce(0) { $0 + $1.count }
+        for frame in frames { append(frame) }
+    }
+
+    /// An empty message, for a receiver to ``append(_:)`` frames to.
+    public init() { totalSize = 0 }
+
+    /// Adds a frame (its size is not added to ``totalSize``, which the receiver knows).
+    public mutating func append(_ frame: [UInt8]) {
+        switch frameCount {
+        case 0: first = frame
+        case 1: second = frame
+        default: rest.append(frame)
+        }
+        frameCount += 1
+    }
+
+    /// Frame `index` (0 ..< ``frameCount``).
+    public func frame(_ index: Int) -> [UInt8] {
+        precondition(index >= 0 && index < frameCount, "frame \(index) of \(frameCount)")
+        switch index {
+        case 0: return first
+        case 1: return second
+        default: return rest[index - 2]
+        }
+    }
+
+    /// Every frame, as an array.
+    public var frames: [[UInt8]] {
+        get { (0..<frameCount).map(frame) }
+        set { self = InboundMessage(frames: newValue, totalSize: totalSize) }
+    }
+
+    public static func == (a: InboundMessage, b: InboundMessage) -> Bool {
+        a.totalSize == b.totalSize && a.frames == b.frames
     }
 }
 
@@ -237,13 +277,13 @@ public struct LeadPipeline: Sendable {
                 "message of \(message.totalSize) bytes exceeds max_message_bytes (\(maxMessageBytes))"))
         }
         let expected = channel == .ingest ? 2 : 1
-        guard message.frames.count == expected else {
+        guard message.frameCount == expected else {
             let layout = channel == .ingest ? "[topic][lead JSON]" : "[lead JSON]"
             return .failure(LeadRejection(
                 .badFrames,
-                "expected \(expected) frame\(expected == 1 ? "" : "s") \(layout) on \(channel.rawValue), got \(message.frames.count)"))
+                "expected \(expected) frame\(expected == 1 ? "" : "s") \(layout) on \(channel.rawValue), got \(message.frameCount)"))
         }
-        return LeadParser.parse(message.frames[expected - 1])
+        return LeadParser.parse(message.frame(expected - 1))
     }
 
     /// Routes a lead that passed validation (or reports it a duplicate).
@@ -313,7 +353,7 @@ public struct LeadPipeline: Sendable {
     /// Builds the `rejected/` envelope for an input that was not accepted.
     public mutating func reject(_ rejection: LeadRejection, _ message: InboundMessage, from channel: InboundChannel, now: Int64) -> OutgoingMessage {
         counters.rejected[rejection.code, default: 0] += 1
-        let quotedFrame = message.frames.count >= 2 && channel == .ingest ? message.frames[1] : (message.frames.first ?? [])
+        let quotedFrame = message.frameCount >= 2 && channel == .ingest ? message.frame(1) : message.frameCount > 0 ? message.frame(0) : []
         let input = String(decoding: quotedFrame.prefix(LeadPipeline.quotedInputBytes), as: UTF8.self)
         let seq = nextSeq(FeedTopic.rejected)
         var json = JSONWriter(capacity: 1536)
@@ -329,7 +369,7 @@ public struct LeadPipeline: Sendable {
         json.field("input", input)
         json.field("received_at", Timestamp.rfc3339(millisecondsSince1970: now))
         json.field("channel", channel.rawValue)
-        json.field("frames", message.frames.count)
+        json.field("frames", message.frameCount)
         json.field("size", message.totalSize)
         json.endObject()
         counters.published += 1

@@ -112,7 +112,10 @@ enum StoreAlone {
             var batch = StoreBatch()
             batch.createdAt = now
             for i in start..<min(start + batchSize, leads.count) {
-                let message = InboundMessage(frames: [topic, Array(leads.bytes[leads.starts[i]..<leads.starts[i + 1]])])
+                var message = InboundMessage()
+                message.append(topic)
+                message.append(Array(leads.bytes[leads.starts[i]..<leads.starts[i + 1]]))
+                message.totalSize = topic.count + leads.starts[i + 1] - leads.starts[i]
                 guard case .success(let lead) = pipeline.accept(message, from: .ingest) else {
                     throw BenchError("a bench lead was rejected")
                 }
