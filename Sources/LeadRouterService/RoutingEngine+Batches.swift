@@ -221,11 +221,16 @@ extension RoutingEngine {
         let leadID = lead.facts.leadID
         let keys = lead.facts.account.all
         let previousOwner = keys.lazy.compactMap { found.owners[$0]?.partnerID }.first
-        let outcome = found.isKnown(leadID)
-            ? pipeline.duplicate(leadID)
-            : pipeline.route(lead, now: item.receivedAt, previousOwner: previousOwner)
+        // Its envelopes go straight into the batch's list.
+        let outcome: LeadPipeline.AppendedOutcome
+        if found.isKnown(leadID) {
+            _ = pipeline.duplicate(leadID)
+            outcome = .duplicate(leadID: leadID)
+        } else {
+            outcome = pipeline.route(lead, now: item.receivedAt, previousOwner: previousOwner, appendingTo: &prepared.storeBatch.envelopes)
+        }
         switch outcome {
-        case .routed(_, let decision, let messages):
+        case .routed(_, let decision, let envelopes):
             if let partnerID = decision.partnerID {
                 // Only owners that change what is stored: most leads of a returning account
                 // go to its owner again, and writing that cost a look-up apiece.
@@ -242,9 +247,9 @@ extension RoutingEngine {
             }
             prepared.counts.routed += 1
             prepared.tally.routed(decision, takenAt: item.takenAt)
-            prepared.counts.published += messages.count
+            prepared.counts.published += envelopes.count
             prepared.storeBatch.add(routed: lead, channel: item.channel, receivedAt: item.receivedAt, decision: decision,
-                                    messages: messages, partnerList: upkeep.partnerList)
+                                    envelopes: envelopes, partnerList: upkeep.partnerList)
             if let offered = decision.offered { addOffer(offered, lead: lead.raw, at: item.receivedAt, to: &prepared) }
             if item.channel == .intake {
                 prepared.replies.append(Reply(channel: .intake, route: item.replyRoute, body: IntakeReply.accepted(leadID, decision: decision)))
@@ -255,8 +260,6 @@ extension RoutingEngine {
             if item.channel == .intake {
                 prepared.replies.append(Reply(channel: .intake, route: item.replyRoute, body: IntakeReply.duplicate(leadID)))
             }
-        case .rejected:
-            break  // accept() already vetted the lead
         }
     }
 

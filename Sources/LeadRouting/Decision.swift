@@ -165,6 +165,11 @@ public struct RoutingDecision: Sendable, Equatable {
     ///   positions in that list, packed (``PackedPositions``, `"partner_list": id`): about a
     ///   byte per candidate instead of its id.
     public func record(messages: [OutgoingMessage], partnerList: Int64? = nil, reasonsInEnvelope: Bool = false) -> [UInt8] {
+        record(messages: messages[...], partnerList: partnerList, reasonsInEnvelope: reasonsInEnvelope)
+    }
+
+    /// The same, of envelopes in a slice of a longer list (a batch's).
+    public func record(messages: ArraySlice<OutgoingMessage>, partnerList: Int64? = nil, reasonsInEnvelope: Bool = false) -> [UInt8] {
         var json = JSONWriter(capacity: 512 + candidateRecord.count * 7)
         json.beginObject()
         json.field("assignment_id", assignmentID)
@@ -372,7 +377,7 @@ extension RoutingDecision {
 
     /// Writes `"assignments"`: each assignment's topic, the `seq` it was published under, and its role.
     @inline(__always)
-    func writeAssignments(to json: inout JSONWriter, messages: [OutgoingMessage]) {
+    func writeAssignments(to json: inout JSONWriter, messages: ArraySlice<OutgoingMessage>) {
         json.arrayField("assignments")
         for (assignment, message) in zip(assignments, messages) {
             json.beginElement()

@@ -291,6 +291,25 @@ public struct LeadPipeline: Sendable {
     /// - Parameter previousOwner: the partner the lead's account was routed to before, as
     ///   the store knows it; leads routed and not yet forgotten (``forgetRecent(through:)``) take precedence.
     public mutating func route(_ lead: ParsedLead, now: Int64, previousOwner: String? = nil) -> LeadOutcome {
+        var messages: [OutgoingMessage] = []
+        switch route(lead, now: now, previousOwner: previousOwner, appendingTo: &messages) {
+        case .routed(let leadID, let decision, _): return .routed(leadID: leadID, decision: decision, messages: messages)
+        case .duplicate(let leadID): return .duplicate(leadID: leadID)
+        }
+    }
+
+    /// What became of a lead routed by ``route(_:now:previousOwner:appendingTo:)``.
+    public enum AppendedOutcome {
+        /// Routed: its envelopes, in order, are `envelopes` of the array given.
+        case routed(leadID: String, decision: RoutingDecision, envelopes: Range<Int>)
+        /// A `lead_id` routed before: nothing is published.
+        case duplicate(leadID: String)
+    }
+
+    /// ``route(_:now:previousOwner:)``, its envelopes appended to `envelopes` (a batch's list,
+    /// say) instead of returned in a list of their own.
+    public mutating func route(_ lead: ParsedLead, now: Int64, previousOwner: String? = nil,
+                               appendingTo envelopes: inout [OutgoingMessage]) -> AppendedOutcome {
         let leadID = lead.facts.leadID
         guard recentLeadIDs.updateValue(generation, forKey: leadID) == nil else {
             counters.duplicates += 1
@@ -314,14 +333,14 @@ public struct LeadPipeline: Sendable {
         }
         let assignmentID = AssignmentID.make(millisecondsSince1970: now, using: &random)
         decision.assignmentID = assignmentID
-        var messages: [OutgoingMessage] = []
+        let first = envelopes.count
         if let partnerID = decision.partnerID, let policy = offerPolicies[partnerID],
            let engagement = decision.assignments.first?.engagement {
             let (offered, event) = OfferMachine.offer(
                 leadID: leadID, assignmentID: assignmentID, partner: partnerID, engagement: engagement,
                 registered: decision.rule == .registration, now: now, policy: policy)
             decision.offered = offered
-            messages = caseEnvelopes(for: event, of: offered, lead: lead.raw, now: now, decision: decision)
+            envelopes.append(contentsOf: caseEnvelopes(for: event, of: offered, lead: lead.raw, now: now, decision: decision))
         }
         for assignment in decision.assignments where decision.offered == nil {
             let seq = nextSeq(assignment.topic)
@@ -341,13 +360,13 @@ public struct LeadPipeline: Sendable {
             if let qualification = decision.qualification { json.qualification(qualification) }
             json.field("routed_at", rfc3339: now)
             json.endObject()
-            messages.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: json.bytes, leadRange: leadRange))
+            envelopes.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: json.bytes, leadRange: leadRange))
         }
         counters.routed += 1
         if decision.partnerID == nil { counters.unmatched += 1 } else { counters.routedToPartner += 1 }
         // An offer's envelopes were counted as they were built (caseEnvelopes).
-        if decision.offered == nil { counters.published += messages.count }
-        return .routed(leadID: leadID, decision: decision, messages: messages)
+        if decision.offered == nil { counters.published += envelopes.count - first }
+        return .routed(leadID: leadID, decision: decision, envelopes: first..<envelopes.count)
     }
 
     /// Builds the `rejected/` envelope for an input that was not accepted.

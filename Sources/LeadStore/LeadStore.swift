@@ -101,15 +101,22 @@ public struct StoreBatch: Sendable {
     /// envelopes, which point at that row (the lead's bytes are stored once).
     public mutating func add(routed lead: ParsedLead, channel: InboundChannel, receivedAt: Int64,
                              decision: RoutingDecision, messages: [OutgoingMessage], partnerList: Int64?) {
+        let first = envelopes.count
+        envelopes.append(contentsOf: messages)
+        add(routed: lead, channel: channel, receivedAt: receivedAt, decision: decision, envelopes: first..<envelopes.count,
+            partnerList: partnerList)
+    }
+
+    /// The same, for a lead whose envelopes are in ``envelopes`` already, at `range` (the
+    /// pipeline appended them there: ``LeadPipeline/route(_:now:previousOwner:appendingTo:)``).
+    public mutating func add(routed lead: ParsedLead, channel: InboundChannel, receivedAt: Int64,
+                             decision: RoutingDecision, envelopes range: Range<Int>, partnerList: Int64?) {
         let leadID = lead.facts.leadID
         leads.append(StoredLead(
             leadID: leadID, channel: channel.rawValue, receivedAt: receivedAt,
             routedAt: receivedAt, assignmentID: decision.assignmentID, partnerID: decision.partnerID,
-            decision: decision.record(messages: messages, partnerList: partnerList, reasonsInEnvelope: true), lead: lead.raw))
-        for message in messages {
-            envelopes.append(message)
-            envelopeLeadIDs.append(leadID)
-        }
+            decision: decision.record(messages: envelopes[range], partnerList: partnerList, reasonsInEnvelope: true), lead: lead.raw))
+        for _ in range { envelopeLeadIDs.append(leadID) }
     }
 }
 

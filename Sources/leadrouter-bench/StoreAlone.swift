@@ -120,7 +120,7 @@ enum StoreAlone {
                     throw BenchError("a bench lead was rejected")
                 }
                 let keys = lead.facts.account.all
-                guard case .routed(_, let decision, let out) = pipeline.route(lead, now: now) else {
+                guard case .routed(_, let decision, let out) = pipeline.route(lead, now: now, appendingTo: &batch.envelopes) else {
                     throw BenchError("a bench lead was not routed")
                 }
                 if let partnerID = decision.partnerID {
@@ -130,7 +130,7 @@ enum StoreAlone {
                         batch.accountOwners.append((key, partnerID))
                     }
                 }
-                batch.add(routed: lead, channel: .ingest, receivedAt: now, decision: decision, messages: out, partnerList: partnerList)
+                batch.add(routed: lead, channel: .ingest, receivedAt: now, decision: decision, envelopes: out, partnerList: partnerList)
             }
             if keep { batches.append(batch) }
         }

@@ -21,6 +21,32 @@ struct LeadPipelineTests {
         try #require(JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
     }
 
+    @Test("routing into a batch's list of envelopes appends what routing alone returns, and says where")
+    func appendingRoute() throws {
+        let partners = [partner("rocky-mountain-it", .coSell, territories: [Territory(country: "US", regions: ["CO", "WY"])], products: ["email-security"])]
+        var alone = pipeline(partners), appending = pipeline(partners)
+        let lead = try LeadParser.parse(Array(leadJSON().utf8)).get()
+        guard case .routed(let leadID, let decision, let messages) = alone.route(lead, now: Self.now) else {
+            Issue.record("not routed")
+            return
+        }
+        var batch = [OutgoingMessage(topic: "earlier/", seq: 9, envelope: [1])]
+        guard case .routed(let appendedID, let appendedDecision, let range) = appending.route(lead, now: Self.now, appendingTo: &batch) else {
+            Issue.record("not routed")
+            return
+        }
+        #expect(messages.count == 2 && range == 1..<3 && batch.count == 3)
+        #expect(Array(batch[range]) == messages && batch[0].topic == "earlier/")
+        #expect(appendedID == leadID && appendedDecision == decision)
+        #expect(appending.counters == alone.counters && appending.lastSeq == alone.lastSeq)
+        // The same lead again: a duplicate, nothing appended.
+        guard case .duplicate(leadID) = appending.route(lead, now: Self.now, appendingTo: &batch) else {
+            Issue.record("not a duplicate")
+            return
+        }
+        #expect(batch.count == 3 && appending.counters.duplicates == 1)
+    }
+
     @Test("a co_sell lead yields the contract's two envelopes with every field")
     func coSellEnvelopes() throws {
         var p = pipeline([partner("rocky-mountain-it", .coSell, territories: [Territory(country: "US", regions: ["CO", "WY"])], products: ["email-security"])])
