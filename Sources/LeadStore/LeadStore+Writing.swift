@@ -69,15 +69,17 @@ extension LeadStore {
         var leadRows = StringTable<Int64>(minimumCapacity: leads.count)
         for lead in leads {
             defer { leadRows.set(db.lastInsertedRowID, forKey: lead.leadID) }
-            try RawSQL.run(insertLead, db, lending: lead.decision, lead.lead) { s, decision, bytes in
-                RawSQL.text(s, 1, lead.leadID)
-                RawSQL.text(s, 2, lead.channel)
-                sqlite3_bind_int64(s, 3, lead.receivedAt)
-                sqlite3_bind_int64(s, 4, lead.routedAt)
-                RawSQL.text(s, 5, lead.assignmentID)
-                if let partner = lead.partnerID { RawSQL.text(s, 6, partner) } else { sqlite3_bind_null(s, 6) }
-                RawSQL.lent(s, 7, decision, text: true)
-                RawSQL.lent(s, 8, bytes)
+            try RawSQL.withUTF8(lead.leadID, lead.channel, lead.assignmentID, lead.partnerID) { leadID, channel, assignmentID, partnerID in
+                try RawSQL.run(insertLead, db, lending: lead.decision, lead.lead) { s, decision, bytes in
+                    RawSQL.lent(s, 1, text: leadID)
+                    RawSQL.lent(s, 2, text: channel)
+                    sqlite3_bind_int64(s, 3, lead.receivedAt)
+                    sqlite3_bind_int64(s, 4, lead.routedAt)
+                    RawSQL.lent(s, 5, text: assignmentID)
+                    RawSQL.lent(s, 6, text: partnerID)
+                    RawSQL.lent(s, 7, decision, text: true)
+                    RawSQL.lent(s, 8, bytes)
+                }
             }
         }
         return leadRows
@@ -103,18 +105,20 @@ extension LeadStore {
                 trimmed.append(contentsOf: envelope.envelope[leadRange.upperBound...])
             }
             let stored = leadRange == nil ? envelope.envelope : trimmed
-            try RawSQL.run(insertEnvelope, db, lending: stored, []) { s, bytes, _ in
-                RawSQL.text(s, 1, envelope.topic)
-                sqlite3_bind_int64(s, 2, Int64(envelope.seq))
-                if let leadID { RawSQL.text(s, 3, leadID) } else { sqlite3_bind_null(s, 3) }
-                sqlite3_bind_int64(s, 4, batch.createdAt)
-                RawSQL.lent(s, 5, bytes)
-                if let leadRange, let leadRow {
-                    sqlite3_bind_int64(s, 6, Int64(leadRange.lowerBound))
-                    sqlite3_bind_int64(s, 7, leadRow)
-                } else {
-                    sqlite3_bind_null(s, 6)
-                    sqlite3_bind_null(s, 7)
+            try RawSQL.withUTF8(envelope.topic, "", leadID, nil) { topic, _, leadID, _ in
+                try RawSQL.run(insertEnvelope, db, lending: stored, []) { s, bytes, _ in
+                    RawSQL.lent(s, 1, text: topic)
+                    sqlite3_bind_int64(s, 2, Int64(envelope.seq))
+                    RawSQL.lent(s, 3, text: leadID)
+                    sqlite3_bind_int64(s, 4, batch.createdAt)
+                    RawSQL.lent(s, 5, bytes)
+                    if let leadRange, let leadRow {
+                        sqlite3_bind_int64(s, 6, Int64(leadRange.lowerBound))
+                        sqlite3_bind_int64(s, 7, leadRow)
+                    } else {
+                        sqlite3_bind_null(s, 6)
+                        sqlite3_bind_null(s, 7)
+                    }
                 }
             }
             let at = added.position(of: envelope.topic, default: [])

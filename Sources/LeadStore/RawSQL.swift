@@ -86,6 +86,35 @@ enum RawSQL {
         }
     }
 
+    /// Lends the UTF-8 of up to four strings (`nil` stays `nil`) to `body`, for
+    /// ``lent(_:_:_:)``: binding them so inside ``run(_:_:lending:_:bind:)`` spares SQLite a
+    /// copy of each (`SQLITE_TRANSIENT` allocates one per value).
+    static func withUTF8<R>(_ a: String, _ b: String, _ c: String?, _ d: String?,
+                            _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>?, UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
+        var a = a, b = b
+        return try a.withUTF8 { a in
+            try b.withUTF8 { b in
+                try withUTF8(c) { c in try withUTF8(d) { d in try body(a, b, c, d) } }
+            }
+        }
+    }
+
+    private static func withUTF8<R>(_ text: String?, _ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
+        guard var text else { return try body(nil) }
+        return try text.withUTF8 { try body($0) }
+    }
+
+    /// Binds lent UTF-8 as text, read in place (`nil`: NULL); only inside
+    /// ``run(_:_:lending:_:bind:)``, which clears the bindings before the bytes go.
+    static func lent(_ s: OpaquePointer, _ index: Int32, text: UnsafeBufferPointer<UInt8>?) {
+        guard let text else {
+            _ = sqlite3_bind_null(s, index)
+            return
+        }
+        let base = UnsafeRawPointer(text.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+        _ = sqlite3_bind_text(s, index, base.assumingMemoryBound(to: CChar.self), Int32(text.count), nil)
+    }
+
     /// ``run(_:_:bind:)`` with two byte arrays lent to `bind` for ``lent(_:_:_:text:)``
     /// (`SQLITE_STATIC`: the row's largest values, the lead and its record, are not copied
     /// before SQLite copies them into the page).
