@@ -170,7 +170,12 @@ public struct RoutingDecision: Sendable, Equatable {
 
     /// The same, of envelopes in a slice of a longer list (a batch's).
     public func record(messages: ArraySlice<OutgoingMessage>, partnerList: Int64? = nil, reasonsInEnvelope: Bool = false) -> [UInt8] {
-        var json = JSONWriter(capacity: 512 + candidateRecord.count * 7)
+        // Sized for what it holds, so the buffer neither grows nor holds kilobytes unused
+        // until the batch is stored: packed, each candidate takes at most the bytes of the
+        // largest partner position (``PackedPositions``); by id, about seven.
+        let perCandidate = partnerList == nil ? 7 : PackedPositions.gapBytes(partnerIDs.count)
+        let inline = !reasonsInEnvelope || messages.isEmpty ? reasonList.elements.count + 256 : 0
+        var json = JSONWriter(capacity: 384 + inline + 96 * messages.count + candidateRecord.count * perCandidate)
         json.beginObject()
         json.field("assignment_id", assignmentID)
         json.field("partner_id", partnerID)
