@@ -2,7 +2,7 @@ import Foundation
 
 /// One published role in a routing decision: which topic gets the lead, and as what.
 public struct Assignment: Sendable, Equatable {
-    public enum Role: String, Sendable, Equatable {
+    public enum Role: String, Sendable, Equatable, CaseIterable {
         /// The partner works the lead (`leads_only`, `co_sell`).
         case owner
         /// Vendor sales co-sells with the owning partner.
@@ -44,7 +44,7 @@ public enum Exclusion: String, Error, Sendable, Equatable, CaseIterable {
 }
 
 /// Which rule picked the destination.
-public enum ChoiceRule: String, Sendable, Equatable {
+public enum ChoiceRule: String, Sendable, Equatable, CaseIterable {
     /// A valid deal registration for the lead's domain.
     case registration
     /// The lead's account is registered to a partner that cannot take it now: held in nurture.
@@ -180,7 +180,7 @@ public struct RoutingDecision: Sendable, Equatable {
         json.field("assignment_id", assignmentID)
         json.field("partner_id", partnerID)
         if !reasonsInEnvelope || messages.isEmpty {
-            json.field("rule", rule.rawValue)
+            json.field("rule", literal: rule.literal)
             json.field("reasons", elements: reasonList.elements)
             if let qualification { json.qualification(qualification) }
         }
@@ -389,7 +389,7 @@ extension RoutingDecision {
             json.beginObject()
             json.field("topic", assignment.topic)
             json.field("seq", message.seq)
-            json.field("role", assignment.role.rawValue)
+            json.field("role", literal: assignment.role.literal)
             json.endObject()
         }
         json.endArray()

@@ -442,8 +442,10 @@ struct JSONWriter {
         if JSONWriter.needsNoEscaping(bytes) { raw(bytes) } else { escapedText(String(decoding: bytes, as: UTF8.self)) }
     }
 
-    /// A piece of the open string from a literal (plain text: nothing to escape).
-    mutating func text(_ literal: StaticString) {
+    /// A piece of the open string from a literal (plain text: nothing to escape), copied as
+    /// it is. Labelled: unlabelled, a literal argument picks ``text(_:)-swift.method``'s
+    /// `String` overload (the default literal type), which checks it for escapes each time.
+    mutating func text(literal: StaticString) {
         raw(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
@@ -461,5 +463,66 @@ struct JSONWriter {
         byte(UInt8(ascii: "["))
         elements.withUnsafeBufferPointer { raw($0) }
         byte(UInt8(ascii: "]"))
+    }
+}
+
+// MARK: - Enumerations written from literals
+
+/// Names written into envelopes and records from literals: as `rawValue`s they are `String`s,
+/// which the writer checks for characters to escape every time.
+protocol JSONLiteralName: RawRepresentable<String> {
+    /// ``rawValue``, as a literal.
+    var literal: StaticString { get }
+}
+
+extension JSONWriter {
+    /// A string field whose value is a literal (plain text: nothing to escape).
+    mutating func field(_ name: StaticString, literal value: StaticString) {
+        key(name)
+        quoted(UnsafeBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
+    }
+
+    /// A string field of one of the names above, `null` for none.
+    mutating func field(_ name: StaticString, _ value: (some JSONLiteralName)?) {
+        guard let value else { return field(name, nil as String?) }
+        field(name, literal: value.literal)
+    }
+}
+
+extension Assignment.Role: JSONLiteralName {
+    var literal: StaticString {
+        switch self {
+        case .owner: "owner"
+        case .coSeller: "co_seller"
+        case .relationshipOwner: "relationship_owner"
+        case .closer: "closer"
+        case .direct: "direct"
+        case .nurture: "nurture"
+        }
+    }
+}
+
+extension ChoiceRule: JSONLiteralName {
+    var literal: StaticString {
+        switch self {
+        case .registration: "registration"
+        case .registrationHeld: "registration_held"
+        case .account: "account"
+        case .affinity: "affinity"
+        case .rotation: "rotation"
+        case .onlyEligible: "only_eligible"
+        case .belowGrade: "below_grade"
+        case .unmatched: "unmatched"
+        }
+    }
+}
+
+extension EngagementModel: JSONLiteralName {
+    var literal: StaticString {
+        switch self {
+        case .leadsOnly: "leads_only"
+        case .coSell: "co_sell"
+        case .vendorCloses: "vendor_closes"
+        }
     }
 }

@@ -190,9 +190,9 @@ extension Router {
             choice.rule = .account
             var json = reasonWriter(owner, lead, then: gradeText)
             json.beginString()
-            json.text("account ")
+            json.text(literal: "account ")
             keys.describe(into: &json)
-            json.text(" owned by ")
+            json.text(literal: " owned by ")
             json.text(partners[owner].id)
             json.endString()
             choice.reasons = Reasons(elements: json.bytes)
@@ -201,11 +201,11 @@ extension Router {
             choice.rule = .affinity
             var json = reasonWriter(owner, lead, then: gradeText)
             json.beginString()
-            json.text("account ")
+            json.text(literal: "account ")
             keys.describe(into: &json)
-            json.text(" was routed to ")
+            json.text(literal: " was routed to ")
             json.text(previous)
-            json.text(" before")
+            json.text(literal: " before")
             json.endString()
             choice.reasons = Reasons(elements: json.bytes)
         } else if eligible.eligibleCount > 0 {
@@ -215,7 +215,7 @@ extension Router {
             var json = reasonWriter(pick.index, lead, then: gradeText)
             if let minimum = partners[pick.index].minGrade {
                 json.beginString()
-                json.text("meets min_grade ")
+                json.text(literal: "meets min_grade ")
                 json.text(minimum.rawValue)
                 json.endString()
             }
@@ -223,13 +223,13 @@ extension Router {
                 json.element("only eligible partner")
             } else {
                 json.beginString()
-                json.text("weighted rotation among ")
+                json.text(literal: "weighted rotation among ")
                 json.text(eligible.eligibleCount)
-                json.text(" eligible partners (weight ")
+                json.text(literal: " eligible partners (weight ")
                 json.text(partners[pick.index].weight)
-                json.text(" of ")
+                json.text(literal: " of ")
                 json.text(pick.total)
-                json.text(")")
+                json.text(literal: ")")
                 json.endString()
             }
             choice.reasons = Reasons(elements: json.bytes)
@@ -294,26 +294,26 @@ extension Router {
         if partner.active, let territory = Router.territoryCover(partner, lead), let product = Router.productCover(partner, lead) {
             json.beginString()
             switch territory {
-            case .anywhere: json.text("territory anywhere")
+            case .anywhere: json.text(literal: "territory anywhere")
             case .country:
-                json.text("country ")
+                json.text(literal: "country ")
                 json.text(lead.country)
-                json.text(" in territory")
+                json.text(literal: " in territory")
             case .region(let region):
-                json.text("country ")
+                json.text(literal: "country ")
                 json.text(lead.country)
-                json.text(" region ")
+                json.text(literal: " region ")
                 json.text(region)
-                json.text(" in territory")
+                json.text(literal: " in territory")
             }
             json.endString()
             json.beginString()
             if let product {
-                json.text("product ")
+                json.text(literal: "product ")
                 json.text(product)
-                json.text(" offered")
+                json.text(literal: " offered")
             } else {
-                json.text("every product offered")
+                json.text(literal: "every product offered")
             }
             json.endString()
         }

@@ -127,6 +127,25 @@ import Testing
         #expect(signals == Dictionary(uniqueKeysWithValues: inline.signals.map { ($0.name, $0.points) }))
     }
 
+    @Test("roles, rules and engagement models written from literals are their raw values, every case")
+    func literalNames() {
+        func check<Name: JSONLiteralName & CaseIterable>(_: Name.Type) {
+            for name in Name.allCases {
+                #expect(name.literal.description == name.rawValue)
+                var json = JSONWriter()
+                json.beginObject()
+                json.field("k", name)
+                json.field("l", literal: name.literal)
+                json.field("n", nil as Name?)
+                json.endObject()
+                #expect(String(decoding: json.bytes, as: UTF8.self) == #"{"k":"\#(name.rawValue)","l":"\#(name.rawValue)","n":null}"#)
+            }
+        }
+        check(Assignment.Role.self)
+        check(ChoiceRule.self)
+        check(EngagementModel.self)
+    }
+
     @Test("numbers, keys and strings written in one block each read back as JSONSerialization reads them, at every edge")
     func numbersAndStrings() throws {
         let numbers = [0, 1, 9, 10, 99, 100, 999, 1_000, 65_535, 1_000_000_007, 9_999_999_999, 10_000_000_000,
