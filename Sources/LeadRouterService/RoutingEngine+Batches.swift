@@ -189,12 +189,14 @@ extension RoutingEngine {
         prepared.due = input.due
         prepared.tally.perPartner = metrics?.perPartner ?? false
         prepared.storeBatch.createdAt = clock.wallMilliseconds
+        // One decision serves the batch's leads in turn (LeadPipeline.route).
+        var decision = RoutingDecision()
         for i in batch.indices {
             switch accepted[i] {
             case .failure(let rejection):
                 add(rejection, of: batch[i], to: &prepared)
             case .success(let lead):
-                add(lead, of: batch[i], found: inStore, to: &prepared)
+                add(lead, of: batch[i], found: inStore, decision: &decision, to: &prepared)
             }
         }
         addCaseWork(caseInputs, to: &prepared)
@@ -217,7 +219,8 @@ extension RoutingEngine {
         }
     }
 
-    private func add(_ lead: ParsedLead, of item: Received, found: FoundInStore, to prepared: inout PreparedBatch) {
+    private func add(_ lead: ParsedLead, of item: Received, found: FoundInStore, decision: inout RoutingDecision,
+                     to prepared: inout PreparedBatch) {
         let leadID = lead.facts.leadID
         let keys = lead.facts.account.all
         let previousOwner = keys.lazy.compactMap { found.owners[$0]?.partnerID }.first
@@ -227,10 +230,11 @@ extension RoutingEngine {
             _ = pipeline.duplicate(leadID)
             outcome = .duplicate(leadID: leadID)
         } else {
-            outcome = pipeline.route(lead, now: item.receivedAt, previousOwner: previousOwner, appendingTo: &prepared.storeBatch.envelopes)
+            outcome = pipeline.route(lead, now: item.receivedAt, previousOwner: previousOwner,
+                                     appendingTo: &prepared.storeBatch.envelopes, decision: &decision)
         }
         switch outcome {
-        case .routed(_, let decision, let envelopes):
+        case .routed(_, let envelopes):
             if let partnerID = decision.partnerID {
                 // Only owners that change what is stored: most leads of a returning account
                 // go to its owner again, and writing that cost a look-up apiece.

@@ -146,6 +146,34 @@ public struct RoutingDecision: Sendable, Equatable {
         self.init(partnerID: partnerID, assignments: assignments, reasonList: Reasons(reasons))
     }
 
+    /// No partner, no assignment, no reasons: what ``Router`` and ``LeadPipeline`` fill in.
+    public init() {
+        partnerID = nil
+        assignments = []
+        reasonList = Reasons(elements: [])
+    }
+
+    /// Back to ``init()``, field by field, so one value serves a batch's leads in turn: a new
+    /// one made per lead was built and then copied out of its initialiser, a retain and a
+    /// release of each of its references.
+    mutating func clear() {
+        partnerID = nil
+        assignments = []
+        reasonList = Reasons(elements: [])
+        assignmentID = ""
+        offered = nil
+        qualification = nil
+        rule = .unmatched
+        candidateRecord = .codes([])
+        partnerIDs = []
+        chosenIndex = nil
+        candidatesOmitted = 0
+        omittedCounts = .zero
+        outsideTerritory = 0
+        accountKeys = []
+        recentOwners = RecentOwners()
+    }
+
     init(partnerID: String?, assignments: [Assignment], reasonList: Reasons) {
         self.partnerID = partnerID
         self.assignments = assignments

@@ -161,7 +161,14 @@ public enum LeadParser {
         }
         switch WireLead.read(body) {
         case .failure(let rejection): return .failure(rejection)
-        case .success(let wire): return validate(wire).map { ParsedLead(facts: $0, raw: body) }
+        case .success(let wire):
+            // Thrown, not returned in a `Result`: made into a `Result`'s payload, the facts
+            // were copied there, a retain and a release of each of their references.
+            do throws(LeadRejection) {
+                return .success(ParsedLead(facts: try validate(wire), raw: body))
+            } catch {
+                return .failure(error)
+            }
         }
     }
 
@@ -189,29 +196,25 @@ public enum LeadParser {
         }
     }
 
-    private static func validate(_ wire: consuming WireLead) -> Result<LeadFacts, LeadRejection> {
-        do throws(LeadRejection) {
-            let leadID = try validLeadID(wire.lead_id)
-            guard let company = wire.company else {
-                throw LeadRejection(.missingField, field: "company.name", "company.name is required")
-            }
-            try validCompanyName(wire.spare)
-            let country = try validCountry(company.country)
-            let region = try validRegion(company.region, in: country)
-            let employees = try wholeNumber(company.employees, field: "company.employees").get()
-            // Taken out of `wire`, so the reader's array is normalised in place, not copied.
-            let products = try validProducts(wire.products.take() ?? [])
-            var qualification: LeadFacts.Qualification?
-            if let q = wire.qualification { qualification = try validQualification(q, spare: wire.spare.owning(SpareText.qualificationSlots)) }
-            if let value = wire.estimated_value, value < 0 || !value.isFinite {
-                throw LeadRejection(.invalidField, field: "estimated_value", "estimated_value must be 0 or more, got \(value)")
-            }
-            return .success(LeadFacts(
-                leadID: leadID, spare: wire.spare.owning(SpareText.factSlots), country: country, region: region,
-                employees: employees, products: products, qualification: qualification, estimatedValue: wire.estimated_value))
-        } catch {
-            return .failure(error)
+    private static func validate(_ wire: consuming WireLead) throws(LeadRejection) -> LeadFacts {
+        let leadID = try validLeadID(wire.lead_id)
+        guard let company = wire.company else {
+            throw LeadRejection(.missingField, field: "company.name", "company.name is required")
         }
+        try validCompanyName(wire.spare)
+        let country = try validCountry(company.country)
+        let region = try validRegion(company.region, in: country)
+        let employees = try wholeNumber(company.employees, field: "company.employees").get()
+        // Taken out of `wire`, so the reader's array is normalised in place, not copied.
+        let products = try validProducts(wire.products.take() ?? [])
+        var qualification: LeadFacts.Qualification?
+        if let q = wire.qualification { qualification = try validQualification(q, spare: wire.spare.owning(SpareText.qualificationSlots)) }
+        if let value = wire.estimated_value, value < 0 || !value.isFinite {
+            throw LeadRejection(.invalidField, field: "estimated_value", "estimated_value must be 0 or more, got \(value)")
+        }
+        return LeadFacts(
+            leadID: leadID, spare: wire.spare.owning(SpareText.factSlots), country: country, region: region,
+            employees: employees, products: products, qualification: qualification, estimatedValue: wire.estimated_value)
     }
 
     /// `lead_id`: present, and a valid id (``isValidLeadID(_:)``).

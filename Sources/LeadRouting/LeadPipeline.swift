@@ -292,24 +292,29 @@ public struct LeadPipeline: Sendable {
     ///   the store knows it; leads routed and not yet forgotten (``forgetRecent(through:)``) take precedence.
     public mutating func route(_ lead: ParsedLead, now: Int64, previousOwner: String? = nil) -> LeadOutcome {
         var messages: [OutgoingMessage] = []
-        switch route(lead, now: now, previousOwner: previousOwner, appendingTo: &messages) {
-        case .routed(let leadID, let decision, _): return .routed(leadID: leadID, decision: decision, messages: messages)
+        var decision = RoutingDecision()
+        switch route(lead, now: now, previousOwner: previousOwner, appendingTo: &messages, decision: &decision) {
+        case .routed(let leadID, _): return .routed(leadID: leadID, decision: decision, messages: messages)
         case .duplicate(let leadID): return .duplicate(leadID: leadID)
         }
     }
 
     /// What became of a lead routed by ``route(_:now:previousOwner:appendingTo:)``.
     public enum AppendedOutcome {
-        /// Routed: its envelopes, in order, are `envelopes` of the array given.
-        case routed(leadID: String, decision: RoutingDecision, envelopes: Range<Int>)
+        /// Routed: its decision is in the `decision` given, its envelopes, in order, are
+        /// `envelopes` of the array given.
+        case routed(leadID: String, envelopes: Range<Int>)
         /// A `lead_id` routed before: nothing is published.
         case duplicate(leadID: String)
     }
 
     /// ``route(_:now:previousOwner:)``, its envelopes appended to `envelopes` (a batch's list,
-    /// say) instead of returned in a list of their own.
+    /// say) instead of returned in a list of their own, and its decision made in `decision`
+    /// whatever it held (left as it was for a duplicate), so one value serves a batch's leads
+    /// in turn: returned, a decision was copied on its way out, a retain and a release of
+    /// each of its dozen references, and a new one cost as much again.
     public mutating func route(_ lead: ParsedLead, now: Int64, previousOwner: String? = nil,
-                               appendingTo envelopes: inout [OutgoingMessage]) -> AppendedOutcome {
+                               appendingTo envelopes: inout [OutgoingMessage], decision: inout RoutingDecision) -> AppendedOutcome {
         let leadID = lead.facts.leadID
         guard recentLeadIDs.updateValue(generation, forKey: leadID) == nil else {
             counters.duplicates += 1
@@ -323,7 +328,7 @@ public struct LeadPipeline: Sendable {
                 break
             }
         }
-        var decision = router.route(lead.facts, context: RoutingContext(now: now, previousOwner: owner))
+        router.route(lead.facts, context: RoutingContext(now: now, previousOwner: owner), into: &decision)
         if let partnerID = decision.partnerID {
             for (k, key) in keys.enumerated() {
                 guard let old = recentOwners.updateValue((partnerID, generation), forKey: key), k < 8 else { continue }
@@ -366,7 +371,7 @@ public struct LeadPipeline: Sendable {
         if decision.partnerID == nil { counters.unmatched += 1 } else { counters.routedToPartner += 1 }
         // An offer's envelopes were counted as they were built (caseEnvelopes).
         if decision.offered == nil { counters.published += envelopes.count - first }
-        return .routed(leadID: leadID, decision: decision, envelopes: first..<envelopes.count)
+        return .routed(leadID: leadID, envelopes: first..<envelopes.count)
     }
 
     /// Builds the `rejected/` envelope for an input that was not accepted.

@@ -29,6 +29,16 @@ extension Router {
 
     /// Routes one lead at `context.now`, advancing rotation and capacity state.
     public mutating func route(_ lead: LeadFacts, context: RoutingContext = RoutingContext(now: 0)) -> RoutingDecision {
+        var decision = RoutingDecision()
+        route(lead, context: context, into: &decision)
+        return decision
+    }
+
+    /// The same, made in `decision`, whatever it held before: returned, the decision (a
+    /// struct of about a dozen references) was copied on its way out, a retain and a release
+    /// of each, and once more into the variable it was made in.
+    mutating func route(_ lead: LeadFacts, context: RoutingContext, into decision: inout RoutingDecision) {
+        decision.clear()
         let now = context.now
         let qualification = qualifier.qualify(lead)
         let grade = qualification.grade
@@ -47,13 +57,13 @@ extension Router {
         let chosen = choice.chosen
         var rule = choice.rule
 
-        var decision: RoutingDecision
+        decision.reasonList = choice.reasons
         if let chosen {
-            let partner = partners[chosen]
             recordAssignment(chosen, at: now)
-            decision = RoutingDecision(partnerID: partner.id, assignments: partnerAssignments[chosen], reasonList: choice.reasons)
+            decision.partnerID = partners[chosen].id
+            decision.assignments = partnerAssignments[chosen]
         } else if rule == .registrationHeld {
-            decision = RoutingDecision(partnerID: nil, assignments: [Router.nurtureAssignment], reasonList: choice.reasons)
+            decision.assignments = [Router.nurtureAssignment]
         } else {
             decision = unmatchedDecision(lead, considered: considered, verdicts: verdicts, gradeRefusals: gradeRefusals, gradeText: gradeText)
             rule = decision.rule
@@ -66,7 +76,6 @@ extension Router {
                          into: &decision)
         decision.partnerIDs = partnerIDs
         decision.chosenIndex = chosen
-        return decision
     }
 
     /// What judging a lead's candidates counted besides their verdicts.

@@ -111,6 +111,8 @@ enum StoreAlone {
             _ = pipeline.beginBatch()
             var batch = StoreBatch()
             batch.createdAt = now
+            // One decision serves the batch's leads in turn, as in the daemon.
+            var decision = RoutingDecision()
             for i in start..<min(start + batchSize, leads.count) {
                 var message = InboundMessage()
                 message.append(topic)
@@ -120,7 +122,7 @@ enum StoreAlone {
                     throw BenchError("a bench lead was rejected")
                 }
                 let keys = lead.facts.account.all
-                guard case .routed(_, let decision, let out) = pipeline.route(lead, now: now, appendingTo: &batch.envelopes) else {
+                guard case .routed(_, let out) = pipeline.route(lead, now: now, appendingTo: &batch.envelopes, decision: &decision) else {
                     throw BenchError("a bench lead was not routed")
                 }
                 if let partnerID = decision.partnerID {

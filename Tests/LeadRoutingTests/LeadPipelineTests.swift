@@ -31,7 +31,17 @@ struct LeadPipelineTests {
             return
         }
         var batch = [OutgoingMessage(topic: "earlier/", seq: 9, envelope: [1])]
-        guard case .routed(let appendedID, let appendedDecision, let range) = appending.route(lead, now: Self.now, appendingTo: &batch) else {
+        // The decision given held another lead's (unmatched, in Germany): nothing of it is left.
+        var appendedDecision = RoutingDecision()
+        var elsewhere = pipeline(partners), scratch: [OutgoingMessage] = []
+        let other = try LeadParser.parse(Array(leadJSON(id: "other-1", country: "DE", region: nil, products: ["firewall"]).utf8)).get()
+        guard case .routed = elsewhere.route(other, now: Self.now + 5, appendingTo: &scratch, decision: &appendedDecision) else {
+            Issue.record("the other lead was not routed")
+            return
+        }
+        appendedDecision.recentOwners.known = 3
+        #expect(appendedDecision != decision && appendedDecision.rule == .unmatched)
+        guard case .routed(let appendedID, let range) = appending.route(lead, now: Self.now, appendingTo: &batch, decision: &appendedDecision) else {
             Issue.record("not routed")
             return
         }
@@ -40,11 +50,31 @@ struct LeadPipelineTests {
         #expect(appendedID == leadID && appendedDecision == decision)
         #expect(appending.counters == alone.counters && appending.lastSeq == alone.lastSeq)
         // The same lead again: a duplicate, nothing appended.
-        guard case .duplicate(leadID) = appending.route(lead, now: Self.now, appendingTo: &batch) else {
+        var again = RoutingDecision()
+        guard case .duplicate(leadID) = appending.route(lead, now: Self.now, appendingTo: &batch, decision: &again) else {
             Issue.record("not a duplicate")
             return
         }
         #expect(batch.count == 3 && appending.counters.duplicates == 1)
+    }
+
+    @Test("a cleared decision is a new one, whatever it held")
+    func clearedDecision() throws {
+        let partners = [partner("rocky-mountain-it", .coSell, territories: [Territory(country: "US", regions: ["CO", "WY"])], products: ["email-security"])]
+        var routing = pipeline(partners)
+        guard case .routed(_, var decision, _) = routing.route(try LeadParser.parse(Array(leadJSON().utf8)).get(), now: Self.now) else {
+            Issue.record("not routed")
+            return
+        }
+        decision.offered = LeadCase(leadID: "web-2026-000123", assignmentID: decision.assignmentID, state: .offered, partnerID: "rocky-mountain-it")
+        decision.recentOwners.known = 1
+        decision.recentOwners.same = 1
+        decision.candidatesOmitted = 4
+        decision.omittedByReason = ["territory": 4]
+        #expect(decision.partnerID != nil && !decision.assignmentID.isEmpty && !decision.reasons.isEmpty && decision.qualification != nil)
+        #expect(!decision.accountKeys.isEmpty && !decision.partnerIDs.isEmpty && !decision.candidateCodes.isEmpty)
+        decision.clear()
+        #expect(decision == RoutingDecision())
     }
 
     @Test("a co_sell lead yields the contract's two envelopes with every field")
