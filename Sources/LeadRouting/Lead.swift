@@ -434,14 +434,12 @@ struct WireLead {
             let start = UnsafeRawPointer(scratch.baseAddress! + Int(span.start)).assumingMemoryBound(to: UInt8.self)
             return String(decoding: UnsafeBufferPointer(start: start, count: Int(span.length)), as: UTF8.self)
         }
-        var wire = WireLead()
-        wire.lead_id = text(out.lead_id)
-        if out.has_company != 0 {
-            wire.company = Company(country: text(out.country), region: text(out.region),
-                                   employees: out.has_employees != 0 ? out.employees : nil)
-        }
+        // Made from its parts at the end: filled in field by field, the value was copied
+        // out whole when returned (a retain and a release of each of its references).
+        let company = out.has_company == 0 ? nil
+            : Company(country: text(out.country), region: text(out.region), employees: out.has_employees != 0 ? out.employees : nil)
         // In ``SpareText``'s slot order, on the stack (an array literal would be allocated).
-        wire.spare = withUnsafeTemporaryAllocation(of: lj_span.self, capacity: 7) { spans in
+        let spare = withUnsafeTemporaryAllocation(of: lj_span.self, capacity: 7) { spans in
             spans[SpareText.companyName] = out.company_name
             spans[SpareText.companyDomain] = out.company_domain
             spans[SpareText.contactEmail] = out.contact_email
@@ -449,24 +447,24 @@ struct WireLead {
             spans[SpareText.receivedAt] = out.received_at
             spans[SpareText.need] = out.need
             spans[SpareText.currency] = out.currency
-            return spare(UnsafeBufferPointer(spans), scratch: scratch)
+            return WireLead.spare(UnsafeBufferPointer(spans), scratch: scratch)
         }
+        var products: [String]?
         if out.has_products != 0 {
             let count = Int(out.product_count)
-            var products: [String] = []
-            products.reserveCapacity(count)
+            var list: [String] = []
+            list.reserveCapacity(count)
             withUnsafeBytes(of: out.products) { raw in
                 let spans = raw.bindMemory(to: lj_span.self)
-                for i in 0..<count { if let product = text(spans[i]) { products.append(product) } }
+                for i in 0..<count { if let product = text(spans[i]) { list.append(product) } }
             }
-            wire.products = products
+            products = list
         }
-        if out.has_qualification != 0 {
-            wire.qualification = Qualification(
-                budget: out.has_budget != 0 ? out.budget : nil, authority: text(out.authority),
-                timeline_days: out.has_timeline_days != 0 ? out.timeline_days : nil)
-        }
-        wire.estimated_value = out.has_estimated_value != 0 ? out.estimated_value : nil
+        let qualification = out.has_qualification == 0 ? nil
+            : Qualification(budget: out.has_budget != 0 ? out.budget : nil, authority: text(out.authority),
+                            timeline_days: out.has_timeline_days != 0 ? out.timeline_days : nil)
+        let wire = WireLead(lead_id: text(out.lead_id), company: company, products: products, qualification: qualification,
+                            estimated_value: out.has_estimated_value != 0 ? out.estimated_value : nil, spare: spare)
         let field = withUnsafeBytes(of: out.error_field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let message = withUnsafeBytes(of: out.error_message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         return (wire, code, field, message)
