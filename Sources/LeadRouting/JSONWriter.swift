@@ -6,13 +6,27 @@
 /// array checks its capacity and uniqueness for every byte, which was about a third of what
 /// writing an envelope cost (docs/benchmarks.md). The buffer is an array filled to its
 /// capacity, `count` bytes of it written; ``bytes`` trims it, without copying.
-struct JSONWriter {
+///
+/// Not copyable, so it alone holds its buffer until ``bytes`` hands it over: it writes
+/// through a pointer to the buffer kept from when the buffer was made or grown. Writing
+/// through the array instead checked that it was not shared for every piece written, about
+/// 135 checks a lead.
+struct JSONWriter: ~Copyable {
     private var storage: [UInt8]
+    /// Where `storage`'s bytes are, while it is this writer's alone.
+    private var base: UnsafeMutablePointer<UInt8>
+    /// How many bytes `base` may take: `storage.count`, or 0 once ``bytes`` has shared it, so
+    /// the next write makes the buffer this writer's again first.
+    private var capacity: Int
     /// How many bytes are written.
     private(set) var count = 0
     private var needsComma = false
 
-    init(capacity: Int = 512) { storage = Buffers.zeroBytes(max(capacity, 16)) }
+    init(capacity: Int = 512) {
+        storage = Buffers.zeroBytes(max(capacity, 16))
+        base = storage.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        self.capacity = storage.count
+    }
 
     /// Ends the text with a newline (a JSON line), inside the buffer.
     mutating func endLine() { byte(0x0A) }
@@ -22,6 +36,7 @@ struct JSONWriter {
     var bytes: [UInt8] {
         mutating get {
             if storage.count > count { storage.removeLast(storage.count - count) }
+            capacity = 0
             return storage
         }
     }
@@ -32,14 +47,18 @@ struct JSONWriter {
     @inline(__always)
     private mutating func write(_ n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Void) {
         let at = count
-        if at + n > storage.count { grow(to: at + n) }
-        storage.withUnsafeMutableBufferPointer { body($0.baseAddress! + at) }
+        if at + n > capacity { grow(to: at + n) }
+        body(base + at)
         count = at + n
     }
 
+    /// Makes room for `needed` bytes in a buffer of this writer's own (copied, if ``bytes``
+    /// shared it), and points `base` at it.
     @inline(never)
     private mutating func grow(to needed: Int) {
         storage.append(contentsOf: repeatElement(0, count: max(needed, storage.count * 2) - storage.count))
+        base = storage.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        capacity = storage.count
     }
 
     @inline(__always)
@@ -228,15 +247,12 @@ struct JSONWriter {
     mutating func field(_ name: StaticString, asciiUpTo limit: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
         key(name)
         let at = count
-        if at + limit + 2 > storage.count { grow(to: at + limit + 2) }
-        let written = storage.withUnsafeMutableBufferPointer { p in
-            let start = p.baseAddress! + at
-            start[0] = UInt8(ascii: "\"")
-            let n = body(start + 1)
-            precondition(n <= limit, "wrote past its limit")
-            start[n + 1] = UInt8(ascii: "\"")
-            return n
-        }
+        if at + limit + 2 > capacity { grow(to: at + limit + 2) }
+        let start = base + at
+        start[0] = UInt8(ascii: "\"")
+        let written = body(start + 1)
+        precondition(written <= limit, "wrote past its limit")
+        start[written + 1] = UInt8(ascii: "\"")
         count = at + written + 2
     }
 

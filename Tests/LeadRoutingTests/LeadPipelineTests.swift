@@ -383,6 +383,28 @@ struct LeadPipelineTests {
         #expect(String(decoding: json.bytes, as: UTF8.self) == #"{"at":"2026-11-22T10:00:00.123Z","far":"10000-01-01T00:00:00.000Z"}"#)
     }
 
+    @Test("what the writer handed over stays as it was when more is written after, in its spare capacity or past it")
+    func writerHandsOverItsBuffer() {
+        var json = JSONWriter(capacity: 64)
+        json.beginObject()
+        json.field("a", 1)
+        let first = json.bytes
+        #expect(first == Array(#"{"a":1"#.utf8))
+        // Room for these was in the buffer `first` now holds: written, they go to a copy.
+        json.field("b", literal: "x")
+        json.field("c", asciiUpTo: 4) { p in
+            p[0] = UInt8(ascii: "y")
+            return 1
+        }
+        let second = json.bytes
+        #expect(first == Array(#"{"a":1"#.utf8))
+        #expect(second == Array(#"{"a":1,"b":"x","c":"y""#.utf8))
+        for i in 0..<100 { json.field("n", i) }
+        json.endObject()
+        #expect(second == Array(#"{"a":1,"b":"x","c":"y""#.utf8))
+        #expect(json.bytes.count > 600 && json.bytes.last == UInt8(ascii: "}"))
+    }
+
     @Test("the writer escapes exactly what RFC 8259 requires, at any position of an 8-byte word, and grows past its capacity")
     func writerEscapesAtEveryPosition() throws {
         // What the writer must produce, byte by byte.
