@@ -415,23 +415,19 @@ struct WireLead {
 
     /// Runs the reader; on failure the fields read before the problem are still filled in.
     static func scan(_ bytes: [UInt8]) -> (lead: WireLead, code: Int32, field: String, message: String) {
-        // The reader copies the strings' unescaped bytes into `scratch`: on the stack for a
-        // lead of ordinary size, so reading one allocates only the strings kept.
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 16) { scratch in
-            var out = lj_lead()
-            let code = bytes.withUnsafeBufferPointer { input in
-                lj_parse_lead(input.baseAddress, input.count, scratch.baseAddress, scratch.count, &out)
-            }
-            return wire(out, code: code, scratch: UnsafeBufferPointer(scratch))
-        }
+        // The strings are read where the reader unescaped them (`out.text`), before this
+        // thread parses anything else.
+        var out = lj_lead()
+        let code = bytes.withUnsafeBufferPointer { input in lj_parse_lead(input.baseAddress, input.count, &out) }
+        return wire(out, code: code)
     }
 
     /// The fields `lj_parse_lead` found, as Swift values.
-    private static func wire(_ out: lj_lead, code: Int32, scratch: UnsafeBufferPointer<CChar>)
-        -> (lead: WireLead, code: Int32, field: String, message: String) {
+    private static func wire(_ out: lj_lead, code: Int32) -> (lead: WireLead, code: Int32, field: String, message: String) {
+        let scratch = UnsafeRawPointer(out.text).map { $0.assumingMemoryBound(to: UInt8.self) }
         func text(_ span: lj_span) -> String? {
-            guard span.start >= 0 else { return nil }
-            let start = UnsafeRawPointer(scratch.baseAddress! + Int(span.start)).assumingMemoryBound(to: UInt8.self)
+            guard span.start >= 0, let scratch else { return nil }
+            let start = scratch + Int(span.start)
             return String(decoding: UnsafeBufferPointer(start: start, count: Int(span.length)), as: UTF8.self)
         }
         // Made from its parts at the end: filled in field by field, the value was copied
@@ -447,7 +443,7 @@ struct WireLead {
             spans[SpareText.receivedAt] = out.received_at
             spans[SpareText.need] = out.need
             spans[SpareText.currency] = out.currency
-            return WireLead.spare(UnsafeBufferPointer(spans), scratch: scratch)
+            return WireLead.spare(UnsafeBufferPointer(spans), text: scratch)
         }
         var products: [String]?
         if out.has_products != 0 {
@@ -470,8 +466,8 @@ struct WireLead {
         return (wire, code, field, message)
     }
 
-    /// The text of `spans` (``SpareText``'s slots, in order) copied from `scratch` into one buffer.
-    private static func spare(_ spans: UnsafeBufferPointer<lj_span>, scratch: UnsafeBufferPointer<CChar>) -> SpareText {
+    /// The text of `spans` (``SpareText``'s slots, in order) copied from `text` into one buffer.
+    private static func spare(_ spans: UnsafeBufferPointer<lj_span>, text: UnsafePointer<UInt8>?) -> SpareText {
         var starts = SIMD8<Int32>.zero, lengths = SIMD8<Int32>(repeating: -1)
         var total = 0
         for (slot, span) in spans.enumerated() where span.start >= 0 {
@@ -479,12 +475,18 @@ struct WireLead {
             lengths[slot] = span.length
             total += Int(span.length)
         }
-        // Reserved, then appended (see ``Buffers``).
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(total)
-        let source = UnsafeRawPointer(scratch.baseAddress!).assumingMemoryBound(to: UInt8.self)
-        for span in spans where span.start >= 0 {
-            bytes.append(contentsOf: UnsafeBufferPointer(start: source + Int(span.start), count: Int(span.length)))
+        // Written into the array's storage in one pass (appended, each slot cost a capacity
+        // and uniqueness check and the generic append's set-up); no text, no storage at all.
+        guard let source = text, total > 0 else {
+            return SpareText(bytes: [], starts: starts, lengths: lengths, owned: SpareText.factSlots | SpareText.qualificationSlots)
+        }
+        let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, written in
+            var at = 0
+            for span in spans where span.start >= 0 {
+                (buffer.baseAddress! + at).initialize(from: source + Int(span.start), count: Int(span.length))
+                at += Int(span.length)
+            }
+            written = at
         }
         return SpareText(bytes: bytes, starts: starts, lengths: lengths, owned: SpareText.factSlots | SpareText.qualificationSlots)
     }

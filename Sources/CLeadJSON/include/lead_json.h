@@ -20,13 +20,16 @@ enum {
 
 #define LJ_MAX_PRODUCTS 64
 
-/// A string copied (unescaped) into the caller's scratch buffer; start < 0: absent or null.
+/// A string, unescaped, at `start` bytes past `lj_lead.text`; start < 0: absent or null.
 typedef struct {
     int32_t start;
     int32_t length;
 } lj_span;
 
 typedef struct {
+    /// Where the spans' strings are: the parser's own buffer of unescaped strings, valid until
+    /// the next lj_parse_lead on the same thread.
+    const char *text;
     lj_span lead_id, source, kind, received_at;
     int32_t has_company;
     lj_span company_name, company_domain, country, region, postal_code;
@@ -46,10 +49,9 @@ typedef struct {
     char error_message[320];
 } lj_lead;
 
-/// Parses `len` bytes of lead JSON. `scratch` receives the unescaped strings and must hold
-/// at least `len` bytes. Returns LJ_OK, or an error code with `out->error_*` filled in.
-/// Thread-safe: each thread uses its own parser.
-int lj_parse_lead(const uint8_t *data, size_t len, char *scratch, size_t scratch_len, lj_lead *out);
+/// Parses `len` bytes of lead JSON. Returns LJ_OK, or an error code with `out->error_*`
+/// filled in. Thread-safe: each thread uses its own parser, whose buffer `out->text` is.
+int lj_parse_lead(const uint8_t *data, size_t len, lj_lead *out);
 
 #ifdef __cplusplus
 }
