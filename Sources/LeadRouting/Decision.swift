@@ -153,6 +153,20 @@ public struct RoutingDecision: Sendable, Equatable {
         reasonList = Reasons(elements: [])
     }
 
+    /// The buffers this decision's verdicts and reasons were written in, for the next lead's
+    /// (``Router/route(_:context:into:)``): reused when nothing else holds them, as once the
+    /// lead's envelopes and record are written nothing does.
+    mutating func takeBuffers() -> (verdicts: [UInt64], reasons: [UInt8]) {
+        var verdicts: [UInt64] = []
+        if case .verdicts(let record) = candidateRecord {
+            verdicts = record.bits
+            candidateRecord = .codes([])
+        }
+        var reasons: [UInt8] = []
+        swap(&reasons, &reasonList.elements)
+        return (verdicts, reasons)
+    }
+
     /// Back to ``init()``, field by field, so one value serves a batch's leads in turn: a new
     /// one made per lead was built and then copied out of its initialiser, a retain and a
     /// release of each of its references.

@@ -28,6 +28,16 @@ struct JSONWriter: ~Copyable {
         self.capacity = storage.count
     }
 
+    /// A writer into `buffer`'s storage (taken from it, which is left empty), emptied and
+    /// grown to `capacity` when smaller: a buffer that is not shared is written again with no
+    /// allocation.
+    init(reusing buffer: inout [UInt8], capacity: Int) {
+        storage = Buffers.emptied(&buffer)
+        Buffers.appendZeros(&storage, count: max(capacity, 16, storage.capacity) - storage.count)
+        base = storage.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        self.capacity = storage.count
+    }
+
     /// Ends the text with a newline (a JSON line), inside the buffer.
     mutating func endLine() { byte(0x0A) }
 

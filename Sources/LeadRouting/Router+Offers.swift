@@ -20,7 +20,8 @@ extension Router {
     public mutating func nextPartner(for lead: LeadFacts, excluding excluded: Set<String>, now: Int64) -> Partner? {
         let eligible = eligibleIndexes(lead, now: now).filter { !excluded.contains(partners[$0].id) }
         guard !eligible.isEmpty else { return nil }
-        let choice = choose(lead, eligible: eligible, previousOwner: nil, now: now, gradeText: "")
+        var reasons: [UInt8] = []
+        let choice = choose(lead, eligible: eligible, previousOwner: nil, now: now, gradeText: "", reasons: &reasons)
         guard let chosen = choice.chosen, eligible.contains(chosen) else { return nil }
         recordAssignment(chosen, at: now)
         return partners[chosen]

@@ -38,6 +38,7 @@ extension Router {
     /// struct of about a dozen references) was copied on its way out, a retain and a release
     /// of each, and once more into the variable it was made in.
     mutating func route(_ lead: LeadFacts, context: RoutingContext, into decision: inout RoutingDecision) {
+        var buffers = decision.takeBuffers()
         decision.clear()
         let now = context.now
         let qualification = qualifier.qualify(lead)
@@ -47,13 +48,16 @@ extension Router {
         let leadProducts = productBits(lead)
         // Each candidate's verdict as a bit in one of eight bit sets (``CandidateVerdicts``),
         // handed to the decision as they are; the eligible ones are read from their set.
-        var verdicts = Buffers.zeroWords(CandidateVerdicts.sets * candidateList.words)
+        var verdicts = buffers.verdicts
+        buffers.verdicts = []
+        Buffers.zero(&verdicts, count: CandidateVerdicts.sets * candidateList.words)
         let judged = judge(candidateList, leadProducts, grade, now, verdicts: &verdicts)
         let gradeRefusals = judged.gradeRefusals
         let keys = lead.account
         let gradeText = Router.gradeText(grade, qualification.score)
         let eligible = EligibleBits(partners: considered, bits: verdicts, words: candidateList.words, eligibleCount: judged.eligible)
-        let choice = choose(lead, eligible: eligible, previousOwner: context.previousOwner, now: now, gradeText: gradeText)
+        let choice = choose(lead, eligible: eligible, previousOwner: context.previousOwner, now: now, gradeText: gradeText,
+                            reasons: &buffers.reasons)
         let chosen = choice.chosen
         var rule = choice.rule
 
@@ -177,7 +181,7 @@ extension Router {
     /// registration: the lead is unmatched (``unmatchedDecision(_:considered:exclusions:gradeRefusals:gradeText:)``).
     @inline(__always)
     mutating func choose(_ lead: LeadFacts, eligible: some EligiblePartners, previousOwner: String?, now: Int64,
-                         gradeText: String) -> Choice {
+                         gradeText: String, reasons buffer: inout [UInt8]) -> Choice {
         let keys = lead.account
         var choice = Choice()
         if !registrations.isEmpty, let domain = keys.domain, let registration = registration(for: domain, at: now),
@@ -197,7 +201,7 @@ extension Router {
         } else if let owner = keys.all.lazy.compactMap({ [ownedAccounts] in ownedAccounts[$0] }).first(where: { eligible.isEligible($0) }) {
             choice.chosen = owner
             choice.rule = .account
-            var json = reasonWriter(owner, lead, then: gradeText)
+            var json = reasonWriter(owner, lead, then: gradeText, into: &buffer)
             json.beginString()
             json.text(literal: "account ")
             keys.describe(into: &json)
@@ -208,7 +212,7 @@ extension Router {
         } else if let previous = previousOwner, let owner = indexByID[previous], eligible.isEligible(owner) {
             choice.chosen = owner
             choice.rule = .affinity
-            var json = reasonWriter(owner, lead, then: gradeText)
+            var json = reasonWriter(owner, lead, then: gradeText, into: &buffer)
             json.beginString()
             json.text(literal: "account ")
             keys.describe(into: &json)
@@ -221,7 +225,7 @@ extension Router {
             let pick = rotate(eligible)
             choice.chosen = pick.index
             choice.rule = eligible.eligibleCount == 1 ? .onlyEligible : .rotation
-            var json = reasonWriter(pick.index, lead, then: gradeText)
+            var json = reasonWriter(pick.index, lead, then: gradeText, into: &buffer)
             if let minimum = partners[pick.index].minGrade {
                 json.beginString()
                 json.text(literal: "meets min_grade ")
@@ -297,8 +301,8 @@ extension Router {
     /// A writer of a lead's reasons (``Reasons``), begun with why partner `i` matches `lead`
     /// (its territory, its products, as ``Router/eligibility(of:for:)`` gives them) and
     /// `first`: the reasons of a lead are written into one buffer.
-    func reasonWriter(_ i: Int, _ lead: LeadFacts, then first: String) -> JSONWriter {
-        var json = JSONWriter(capacity: 256)
+    func reasonWriter(_ i: Int, _ lead: LeadFacts, then first: String, into buffer: inout [UInt8]) -> JSONWriter {
+        var json = JSONWriter(reusing: &buffer, capacity: 256)
         let partner = partners[i]
         if partner.active, let territory = Router.territoryCover(partner, lead), let product = Router.productCover(partner, lead) {
             json.beginString()

@@ -40,7 +40,15 @@ enum Buffers {
     @inline(__always)
     static func zeroBytes(_ count: Int) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(count)
+        appendZeros(&bytes, count: count)
+        return bytes
+    }
+
+    /// Appends `count` zero bytes, a page at a time from a page of zeros (`repeatElement`
+    /// cost hundreds of allocations a lead in a debug build).
+    @inline(__always)
+    static func appendZeros(_ bytes: inout [UInt8], count: Int) {
+        bytes.reserveCapacity(bytes.count + count)
         zeroPage.withUnsafeBufferPointer { zeros in
             var left = count
             while left > 0 {
@@ -49,16 +57,42 @@ enum Buffers {
                 left -= n
             }
         }
-        return bytes
     }
 
     /// `count` zero words.
     @inline(__always)
     static func zeroWords(_ count: Int) -> [UInt64] {
         var words: [UInt64] = []
-        words.reserveCapacity(count)
-        for _ in 0..<count { words.append(0) }
+        zero(&words, count: count)
         return words
+    }
+
+    /// `words` made `count` zero words, in its own storage when that is not shared and large
+    /// enough (a buffer handed back by the lead before, say): no allocation then.
+    @inline(__always)
+    static func zero(_ words: inout [UInt64], count: Int) {
+        words.removeAll(keepingCapacity: true)
+        words.reserveCapacity(count)
+        // From the page of zeros, as bytes: appended one by one, each word cost a capacity
+        // and a uniqueness check.
+        zeroPage.withUnsafeBytes { zeros in
+            let page = zeros.bindMemory(to: UInt64.self)
+            var left = count
+            while left > 0 {
+                let n = min(left, page.count)
+                words.append(contentsOf: UnsafeBufferPointer(rebasing: page[..<n]))
+                left -= n
+            }
+        }
+    }
+
+    /// `bytes`, emptied, to be written again: its storage kept when not shared.
+    @inline(__always)
+    static func emptied(_ bytes: inout [UInt8]) -> [UInt8] {
+        var taken: [UInt8] = []
+        swap(&taken, &bytes)
+        taken.removeAll(keepingCapacity: true)
+        return taken
     }
 
     private static let zeroPage = [UInt8](repeating: 0, count: 4096)

@@ -58,6 +58,32 @@ struct LeadPipelineTests {
         #expect(batch.count == 3 && appending.counters.duplicates == 1)
     }
 
+    @Test("a decision routed into again, its buffers reused, equals a new one, and so do the envelopes")
+    func decisionRoutedIntoAgain() throws {
+        // That the buffers are reused shows in the allocations a lead (AllocationBudgetTests):
+        // an address compared here would match by chance whenever malloc hands a freed block back.
+        let partners = [
+            partner("rocky-mountain-it", .coSell, territories: [Territory(country: "US", regions: ["CO", "WY"])], products: ["email-security"]),
+            partner("front-range", .leadsOnly, territories: [Territory(country: "US", regions: ["CO"])], products: ["email-security"]),
+        ]
+        var reusing = pipeline(partners), fresh = pipeline(partners)
+        var kept = RoutingDecision(), envelopes: [OutgoingMessage] = [], freshEnvelopes: [OutgoingMessage] = []
+        for (n, id) in ["first-1", "second-2", "third-3"].enumerated() {
+            let lead = try LeadParser.parse(Array(leadJSON(id: id).utf8)).get()
+            guard case .routed = reusing.route(lead, now: Self.now + Int64(n), appendingTo: &envelopes, decision: &kept) else {
+                Issue.record("\(id) not routed")
+                return
+            }
+            var new = RoutingDecision()
+            guard case .routed = fresh.route(lead, now: Self.now + Int64(n), appendingTo: &freshEnvelopes, decision: &new) else {
+                Issue.record("\(id) not routed")
+                return
+            }
+            #expect(kept == new && kept.reasons.count >= 2 && kept.candidateCodes.count == 2)
+            #expect(envelopes == freshEnvelopes)
+        }
+    }
+
     @Test("a cleared decision is a new one, whatever it held")
     func clearedDecision() throws {
         let partners = [partner("rocky-mountain-it", .coSell, territories: [Territory(country: "US", regions: ["CO", "WY"])], products: ["email-security"])]
