@@ -104,6 +104,18 @@ public struct LeadFacts: Sendable, Equatable {
         case decisionMaker = "decision_maker"
         case influencer
         case unknown
+
+        /// The case `text` names (its `rawValue`), by length and then equality:
+        /// `init(rawValue:)` went through the standard library's string switch, about 300
+        /// instructions a lead.
+        static func named(_ text: String) -> Authority? {
+            switch text.utf8.count {
+            case 14: text == "decision_maker" ? .decisionMaker : nil
+            case 10: text == "influencer" ? .influencer : nil
+            case 7: text == "unknown" ? .unknown : nil
+            default: nil
+            }
+        }
     }
 }
 
@@ -299,7 +311,7 @@ public enum LeadParser {
         let timelineDays = try wholeNumber(q.timeline_days, field: "qualification.timeline_days").get()
         var authority: LeadFacts.Authority?
         if let raw = q.authority {
-            guard let value = LeadFacts.Authority(rawValue: raw) else {
+            guard let value = LeadFacts.Authority.named(raw) else {
                 let allowed = LeadFacts.Authority.allCases.map(\.rawValue).joined(separator: ", ")
                 throw LeadRejection(
                     .invalidField, field: "qualification.authority",
@@ -417,14 +429,20 @@ struct WireLead {
     static func scan(_ bytes: [UInt8]) -> (lead: WireLead, code: Int32, field: String, message: String) {
         // The strings are read where the reader unescaped them (`out.text`), before this
         // thread parses anything else.
+        // The reader's result (about 1 KB, most of it the products' spans and room for an
+        // error message) is read in place: passed by value, it was copied whole, and its
+        // arrays copied again to be read.
         var out = lj_lead()
         let code = bytes.withUnsafeBufferPointer { input in lj_parse_lead(input.baseAddress, input.count, &out) }
-        return wire(out, code: code)
+        return withUnsafePointer(to: &out) { wire($0, code: code) }
     }
 
     /// The fields `lj_parse_lead` found, as Swift values.
-    private static func wire(_ out: lj_lead, code: Int32) -> (lead: WireLead, code: Int32, field: String, message: String) {
-        let scratch = UnsafeRawPointer(out.text).map { $0.assumingMemoryBound(to: UInt8.self) }
+    private static func wire(_ result: UnsafePointer<lj_lead>, code: Int32) -> (lead: WireLead, code: Int32, field: String, message: String) {
+        func at<T>(_ field: PartialKeyPath<lj_lead>, as type: T.Type) -> UnsafePointer<T> {
+            (UnsafeRawPointer(result) + MemoryLayout<lj_lead>.offset(of: field)!).assumingMemoryBound(to: T.self)
+        }
+        let scratch = UnsafeRawPointer(result.pointee.text).map { $0.assumingMemoryBound(to: UInt8.self) }
         func text(_ span: lj_span) -> String? {
             guard span.start >= 0, let scratch else { return nil }
             let start = scratch + Int(span.start)
@@ -432,37 +450,36 @@ struct WireLead {
         }
         // Made from its parts at the end: filled in field by field, the value was copied
         // out whole when returned (a retain and a release of each of its references).
-        let company = out.has_company == 0 ? nil
-            : Company(country: text(out.country), region: text(out.region), employees: out.has_employees != 0 ? out.employees : nil)
+        let company = result.pointee.has_company == 0 ? nil
+            : Company(country: text(result.pointee.country), region: text(result.pointee.region), employees: result.pointee.has_employees != 0 ? result.pointee.employees : nil)
         // In ``SpareText``'s slot order, on the stack (an array literal would be allocated).
         let spare = withUnsafeTemporaryAllocation(of: lj_span.self, capacity: 7) { spans in
-            spans[SpareText.companyName] = out.company_name
-            spans[SpareText.companyDomain] = out.company_domain
-            spans[SpareText.contactEmail] = out.contact_email
-            spans[SpareText.source] = out.source
-            spans[SpareText.receivedAt] = out.received_at
-            spans[SpareText.need] = out.need
-            spans[SpareText.currency] = out.currency
+            spans[SpareText.companyName] = result.pointee.company_name
+            spans[SpareText.companyDomain] = result.pointee.company_domain
+            spans[SpareText.contactEmail] = result.pointee.contact_email
+            spans[SpareText.source] = result.pointee.source
+            spans[SpareText.receivedAt] = result.pointee.received_at
+            spans[SpareText.need] = result.pointee.need
+            spans[SpareText.currency] = result.pointee.currency
             return WireLead.spare(UnsafeBufferPointer(spans), text: scratch)
         }
         var products: [String]?
-        if out.has_products != 0 {
-            let count = Int(out.product_count)
+        if result.pointee.has_products != 0 {
+            let count = Int(result.pointee.product_count)
             var list: [String] = []
             list.reserveCapacity(count)
-            withUnsafeBytes(of: out.products) { raw in
-                let spans = raw.bindMemory(to: lj_span.self)
-                for i in 0..<count { if let product = text(spans[i]) { list.append(product) } }
-            }
+            let spans = at(\lj_lead.products, as: lj_span.self)
+            for i in 0..<count { if let product = text(spans[i]) { list.append(product) } }
             products = list
         }
-        let qualification = out.has_qualification == 0 ? nil
-            : Qualification(budget: out.has_budget != 0 ? out.budget : nil, authority: text(out.authority),
-                            timeline_days: out.has_timeline_days != 0 ? out.timeline_days : nil)
-        let wire = WireLead(lead_id: text(out.lead_id), company: company, products: products, qualification: qualification,
-                            estimated_value: out.has_estimated_value != 0 ? out.estimated_value : nil, spare: spare)
-        let field = withUnsafeBytes(of: out.error_field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let message = withUnsafeBytes(of: out.error_message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let qualification = result.pointee.has_qualification == 0 ? nil
+            : Qualification(budget: result.pointee.has_budget != 0 ? result.pointee.budget : nil, authority: text(result.pointee.authority),
+                            timeline_days: result.pointee.has_timeline_days != 0 ? result.pointee.timeline_days : nil)
+        let wire = WireLead(lead_id: text(result.pointee.lead_id), company: company, products: products, qualification: qualification,
+                            estimated_value: result.pointee.has_estimated_value != 0 ? result.pointee.estimated_value : nil, spare: spare)
+        guard code != Int32(LJ_OK) else { return (wire, code, "", "") }
+        let field = String(cString: at(\lj_lead.error_field, as: CChar.self))
+        let message = String(cString: at(\lj_lead.error_message, as: CChar.self))
         return (wire, code, field, message)
     }
 

@@ -178,4 +178,17 @@ import Testing
         #expect(object["escaped"] as? String == "quote \" backslash \\ newline \n tab \t")
         #expect((object["inner"] as? [String: Any])?["n"] as? Int == -42)
     }
+
+    @Test("an authority is named by its raw value exactly, and by nothing else")
+    func authorityNames() {
+        for authority in LeadFacts.Authority.allCases {
+            #expect(LeadFacts.Authority.named(authority.rawValue) == authority)
+            #expect(LeadFacts.Authority.named(authority.rawValue.uppercased()) == nil)
+            #expect(LeadFacts.Authority.named(authority.rawValue + " ") == nil)
+            #expect(LeadFacts.Authority.named(String(authority.rawValue.dropLast()) + "x") == nil)
+        }
+        for other in ["", "decisionmaker", "decision-maker", "influencers", "unknow", "unknown\u{0}"] {
+            #expect(LeadFacts.Authority.named(other) == nil, "\(other)")
+        }
+    }
 }
