@@ -48,15 +48,7 @@ enum Buffers {
     /// cost hundreds of allocations a lead in a debug build).
     @inline(__always)
     static func appendZeros(_ bytes: inout [UInt8], count: Int) {
-        bytes.reserveCapacity(bytes.count + count)
-        zeroPage.withUnsafeBufferPointer { zeros in
-            var left = count
-            while left > 0 {
-                let n = min(left, zeros.count)
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: zeros[..<n]))
-                left -= n
-            }
-        }
+        append(count, of: zeroPage, to: &bytes)
     }
 
     /// `count` zero words.
@@ -68,19 +60,23 @@ enum Buffers {
     }
 
     /// `words` made `count` zero words, in its own storage when that is not shared and large
-    /// enough (a buffer handed back by the lead before, say): no allocation then.
+    /// enough (a buffer handed back by the lead before, say): no allocation then. Appended
+    /// one by one, each word cost a capacity and a uniqueness check.
     @inline(__always)
     static func zero(_ words: inout [UInt64], count: Int) {
         words.removeAll(keepingCapacity: true)
-        words.reserveCapacity(count)
-        // From the page of zeros, as bytes: appended one by one, each word cost a capacity
-        // and a uniqueness check.
-        zeroPage.withUnsafeBytes { zeros in
-            let page = zeros.bindMemory(to: UInt64.self)
+        append(count, of: zeroWordPage, to: &words)
+    }
+
+    /// Appends the first `count` elements of `page` repeated (`page`'s are all alike).
+    @inline(__always)
+    private static func append<T>(_ count: Int, of page: [T], to array: inout [T]) {
+        array.reserveCapacity(array.count + count)
+        page.withUnsafeBufferPointer { page in
             var left = count
             while left > 0 {
                 let n = min(left, page.count)
-                words.append(contentsOf: UnsafeBufferPointer(rebasing: page[..<n]))
+                array.append(contentsOf: UnsafeBufferPointer(rebasing: page[..<n]))
                 left -= n
             }
         }
@@ -96,4 +92,5 @@ enum Buffers {
     }
 
     private static let zeroPage = [UInt8](repeating: 0, count: 4096)
+    private static let zeroWordPage = [UInt64](repeating: 0, count: 512)
 }
