@@ -1,0 +1,76 @@
+import Foundation
+@testable import LeadRouting
+import Testing
+
+@Suite("JSON writer: escaping, growing and handing its buffer over")
+struct JSONWriterTests {
+    @Test("what the writer handed over stays as it was when more is written after, in its spare capacity or past it")
+    func writerHandsOverItsBuffer() {
+        var json = JSONWriter(capacity: 64)
+        json.beginObject()
+        json.field("a", 1)
+        let first = json.bytes
+        #expect(first == Array(#"{"a":1"#.utf8))
+        // Room for these was in the buffer `first` now holds: written, they go to a copy.
+        json.field("b", literal: "x")
+        json.field("c", asciiUpTo: 4) { p in
+            p[0] = UInt8(ascii: "y")
+            return 1
+        }
+        let second = json.bytes
+        #expect(first == Array(#"{"a":1"#.utf8))
+        #expect(second == Array(#"{"a":1,"b":"x","c":"y""#.utf8))
+        for i in 0..<100 { json.field("n", i) }
+        json.endObject()
+        #expect(second == Array(#"{"a":1,"b":"x","c":"y""#.utf8))
+        #expect(json.bytes.count > 600 && json.bytes.last == UInt8(ascii: "}"))
+    }
+
+    @Test("the writer escapes exactly what RFC 8259 requires, at any position of an 8-byte word, and grows past its capacity")
+    func writerEscapesAtEveryPosition() throws {
+        // What the writer must produce, byte by byte.
+        func reference(_ text: String) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            for b in text.utf8 {
+                switch b {
+                case 0x22: out += [0x5C, 0x22]
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x0A: out += Array("\\n".utf8)
+                case 0x0D: out += Array("\\r".utf8)
+                case 0x09: out += Array("\\t".utf8)
+                case 0..<0x20: out += Array(String(format: "\\u%04x", b).utf8)
+                default: out.append(b)
+                }
+            }
+            return out + [0x22]
+        }
+        let specials: [String] = ["\"", "\\", "\n", "\u{0}", "\u{1f}", "\u{7f}", " ", "!", "#", "[", "]", "ü", "✓", "\u{1F600}"]
+        var generator = SystemRandomNumberGenerator()
+        for length in 0...40 {
+            for special in specials {
+                for at in 0...min(length, 17) {
+                    var text = String(repeating: "a", count: at) + special + String(repeating: "b", count: max(0, length - at))
+                    if length % 3 == 0 { text += specials.randomElement(using: &generator)! }
+                    var json = JSONWriter(capacity: 16)
+                    json.string(text)
+                    let written = json.bytes
+                    #expect(written == reference(text), "\(text.debugDescription)")
+                    let parsed = try JSONSerialization.jsonObject(with: Data(written), options: .fragmentsAllowed) as? String
+                    #expect(parsed == text)
+                }
+            }
+        }
+        // Far past the initial capacity, in every kind of piece.
+        var json = JSONWriter(capacity: 16)
+        json.beginObject()
+        for i in 0..<500 {
+            json.field("n", i)
+            json.field("s", "value \(i) with a \"quote\"")
+            json.field("lead", rawJSON: Array(#"{"k":[1,2,3]}"#.utf8))
+        }
+        json.endObject()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.bytes)) as? [String: Any])
+        #expect(object["n"] as? Int == 499)
+        #expect(object["s"] as? String == "value 499 with a \"quote\"")
+    }
+}
