@@ -66,7 +66,7 @@ struct JSONWriter: ~Copyable {
     /// shared it), and points `base` at it.
     @inline(never)
     private mutating func grow(to needed: Int) {
-        storage.append(contentsOf: repeatElement(0, count: max(needed, storage.count * 2) - storage.count))
+        Buffers.appendZeros(&storage, count: max(needed, storage.count * 2) - storage.count)
         base = storage.withUnsafeMutableBufferPointer { $0.baseAddress! }
         capacity = storage.count
     }

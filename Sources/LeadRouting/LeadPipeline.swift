@@ -299,7 +299,7 @@ public struct LeadPipeline: Sendable {
         }
     }
 
-    /// What became of a lead routed by ``route(_:now:previousOwner:appendingTo:)``.
+    /// What became of a lead routed by ``route(_:now:previousOwner:appendingTo:decision:)``.
     public enum AppendedOutcome {
         /// Routed: its decision is in the `decision` given, its envelopes, in order, are
         /// `envelopes` of the array given.

@@ -108,7 +108,7 @@ public struct StoreBatch: Sendable {
     }
 
     /// The same, for a lead whose envelopes are in ``envelopes`` already, at `range` (the
-    /// pipeline appended them there: ``LeadPipeline/route(_:now:previousOwner:appendingTo:)``).
+    /// pipeline appended them there: ``LeadPipeline/route(_:now:previousOwner:appendingTo:decision:)``).
     public mutating func add(routed lead: ParsedLead, channel: InboundChannel, receivedAt: Int64,
                              decision: RoutingDecision, envelopes range: Range<Int>, partnerList: Int64?) {
         let leadID = lead.facts.leadID
