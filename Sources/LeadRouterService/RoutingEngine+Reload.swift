@@ -58,10 +58,12 @@ extension RoutingEngine {
         // Between batches: the batch committing now was routed by the old rules, and a
         // failed commit restores the pipeline as it was before that batch.
         collectCommit(waiting: true)
-        let oldIDs = config.partners.map(\.id)
+        let old = pipeline.router
         config.rules = update.config.rules
-        if config.partners.map(\.id) != oldIDs { upkeep.partnerList = partnerListID() }
         pipeline.reload(rules: config.rules)
+        if pipeline.router.partnerIDs != old.partnerIDs || pipeline.router.candidateLists != old.candidateLists {
+            upkeep.partnerList = RoutingEngine.partnerListID(of: pipeline.router, in: store, logger: logger, new: true)
+        }
         serveNewTopics()
         let revoked = replaceKeys(update.keyRing)
         let movedOn = offers.expedite(offeredTo: Set(change.partnersRemoved), now: clock.wallMilliseconds,
@@ -81,13 +83,14 @@ extension RoutingEngine {
         }
     }
 
-    /// The store's id for the new partner list; `nil` (decision records then name partners
-    /// in full) when the store cannot take it now.
-    private func partnerListID() -> Int64? {
+    /// The store's id for `router`'s partner list and candidate lists; `nil` (decision
+    /// records then name partners in full) when the store cannot take them now.
+    static func partnerListID(of router: Router, in store: any RoutingStore, logger: Logger, new: Bool) -> Int64? {
         do {
-            return try store.partnerListID(config.partners.map(\.id))
+            return try store.partnerListID(router.partnerIDs, candidateLists: router.candidateLists)
         } catch {
-            logger.warning("could not record the new partner list; decision records name partners in full", metadata: ["error": "\(error)"])
+            logger.warning("could not record the \(new ? "new " : "")partner list; decision records name partners in full",
+                           metadata: ["error": "\(error)"])
             return nil
         }
     }

@@ -90,7 +90,10 @@ final class RoutingEngine {
         durability = Durability(syncsLog: store.syncsLogOnRequest)
         feed = Feed(published: recovered.topicStates.mapValues(\.publishedSeq), topics: recovered.feedTopics(config),
                     heartbeatEvery: .milliseconds(config.publish.heartbeatMilliseconds))
-        upkeep = StoreUpkeep(now: now, registrationsVersion: recovered.registrationsVersion, partnerList: recovered.partnerList)
+        // A store that cannot take the partner list now (a full disk) does not stop start-up:
+        // decision records then name the partners.
+        upkeep = StoreUpkeep(now: now, registrationsVersion: recovered.registrationsVersion,
+                             partnerList: RoutingEngine.partnerListID(of: pipeline.router, in: store, logger: logger, new: false))
         duties = LoopDuties(notifier: notifier, logger: logger, now: now)
         metricsFold = loop.metrics.map { MetricsFold(metrics: $0, now: now) }
         metrics = loop.metrics

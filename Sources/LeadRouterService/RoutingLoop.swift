@@ -230,7 +230,6 @@ struct RecoveredState {
     var registrations: [Registration]
     var registrationsVersion: Int64
     /// The store's id for the configured partner list, which decision records index into.
-    var partnerList: Int64?
     /// Cases waiting on a deadline (open offers, pools, follow-ups).
     var openCases: [LeadCase]
 
@@ -248,14 +247,6 @@ struct RecoveredState {
     }
 
     init(store: any RoutingStore, config: RouterConfig, logger: Logger) throws {
-        // A store that cannot take the partner list now (a full disk) does not stop start-up:
-        // decision records then name the partners.
-        do {
-            partnerList = try store.partnerListID(config.partners.map(\.id))
-        } catch {
-            partnerList = nil
-            logger.warning("could not record the partner list; decision records name partners in full", metadata: ["error": "\(error)"])
-        }
         do {
             topicStates = try store.topicStates()
             partnerStates = try store.partnerStates()

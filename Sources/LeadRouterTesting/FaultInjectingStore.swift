@@ -54,7 +54,9 @@ public final class FaultInjectingStore: RoutingStore {
     public var path: String { base.path }
     public var durability: Durability { base.durability }
     public var syncsLogOnRequest: Bool { base.syncsLogOnRequest }
-    public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 { try base.partnerListID(partnerIDs) }
+    public func partnerListID(_ partnerIDs: [String], candidateLists: [[Int]]) throws(StoreError) -> Int64 {
+        try base.partnerListID(partnerIDs, candidateLists: candidateLists)
+    }
     public func topicStates() throws(StoreError) -> [String: TopicState] { try base.topicStates() }
     public func partnerStates() throws(StoreError) -> [String: PartnerState] { try base.partnerStates() }
     public func registrations() throws(StoreError) -> [Registration] { try base.registrations() }

@@ -253,12 +253,51 @@ extension RoutingDecision {
     /// recorded; packed positions (``PackedPositions``) when `partnerList` is given, else ids.
     @inline(__always)
     func writeCandidates(to json: inout JSONWriter, partnerList: Int64?) {
+        if partnerList != nil, case .verdicts(let verdicts) = candidateRecord, verdicts.list >= 0 {
+            json.field("candidate_list", verdicts.list)
+            json.objectField("candidates")
+            writeBitGroups(verdicts, to: &json)
+            json.endObject()
+            return
+        }
         json.objectField("candidates")
         switch candidateRecord {
         case .verdicts(let verdicts): writeGroups(verdicts, to: &json, packed: partnerList != nil)
         case .codes(let codes): writeGroups(codes, to: &json, partnerList: partnerList)
         }
         json.endObject()
+    }
+
+    /// The groups of candidates as the bit sets the router found them in, over the positions
+    /// of candidate list ``CandidateVerdicts/list`` (which the store keeps with the partner
+    /// list): each verdict's recorded positions (``BitGroups``), the chosen partner left out of
+    /// `eligible` and written as its packed index in the partner list under `chosen`. A
+    /// verdict with no recorded position is left out. No position is read one by one: a
+    /// group costs a few instructions a word, not a few a candidate.
+    @inline(__always)
+    private func writeBitGroups(_ verdicts: CandidateVerdicts, to json: inout JSONWriter) {
+        if let chosen = verdicts.chosen {
+            let index = verdicts.partners[chosen]
+            json.field("chosen", asciiUpTo: PackedPositions.gapBytes(index)) { PackedPositions.writeGap(index, to: $0) }
+        }
+        let recordedWords = (verdicts.recorded + 63) / 64
+        verdicts.bits.withUnsafeBufferPointer { bits in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(recordedWords, 1)) { words in
+                for verdict in 0..<CandidateVerdicts.sets {
+                    var used = 0
+                    for w in 0..<recordedWords {
+                        let word = verdicts.recordedWord(bits, verdict, w)
+                        words[w] = word.littleEndian
+                        if word != 0 { used = w * 8 + 8 - word.leadingZeroBitCount / 8 }
+                    }
+                    guard used > 0 else { continue }
+                    let bytes = UnsafeRawBufferPointer(start: words.baseAddress, count: used)
+                    json.field(RoutingDecision.bucketName(1 + verdict), asciiUpTo: BitGroups.encodedCount(used)) {
+                        BitGroups.encode(bytes, to: $0)
+                    }
+                }
+            }
+        }
     }
 
     /// The groups of candidates kept as bit sets: each group's positions read from its bit

@@ -49,6 +49,8 @@ struct CandidateVerdicts: Sendable, Equatable {
 
     /// Each position's partner (its index in config order), ascending: the router's list, shared.
     var partners: [Int]
+    /// The list's number in ``Router/candidateLists``, -1 for a list merged for this lead.
+    var list = -1
     /// `sets` bit sets of ``words`` words each, one after another.
     var bits: [UInt64]
     /// How many positions, from the first, are recorded.
@@ -57,6 +59,13 @@ struct CandidateVerdicts: Sendable, Equatable {
     var chosen: Int?
 
     var words: Int { bits.count / CandidateVerdicts.sets }
+
+    /// Equal when they record the same verdicts on the same partners: ``list`` only says where
+    /// the router keeps those partners (a list merged for a lead and the same list merged at
+    /// start-up are the same candidates).
+    static func == (a: CandidateVerdicts, b: CandidateVerdicts) -> Bool {
+        a.partners == b.partners && a.bits == b.bits && a.recorded == b.recorded && a.chosen == b.chosen
+    }
 
     /// The verdict code of `position` in `bits` (`words` words a set).
     static func verdict(at position: Int, in bits: [UInt64], words: Int) -> UInt32 {
@@ -194,6 +203,75 @@ public enum PackedPositions {
             shift = 0
         }
         return shift == 0 ? positions : nil
+    }
+}
+
+/// A group of candidates as a bit set over the positions of a candidate list, for stored
+/// decision records: bit `p` (bit `p % 8` of byte `p / 8`) says position `p` is in the group.
+/// The bytes, their trailing zero bytes left out, are written in the URL-safe base64
+/// alphabet without padding (as ``PackedPositions``'s characters): 64 positions in 11
+/// characters.
+public enum BitGroups {
+    /// How many characters ``encode(_:to:)`` writes for `count` bytes.
+    @inline(__always)
+    static func encodedCount(_ count: Int) -> Int { (count * 8 + 5) / 6 }
+
+    /// Writes `bytes` at `out`; returns the characters written.
+    @inline(__always)
+    static func encode(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var written = 0, i = 0
+        let count = bytes.count
+        while i + 3 <= count {
+            let v = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
+            out[written] = PackedPositions.character(v >> 18)
+            out[written + 1] = PackedPositions.character(v >> 12)
+            out[written + 2] = PackedPositions.character(v >> 6)
+            out[written + 3] = PackedPositions.character(v)
+            written += 4
+            i += 3
+        }
+        if i < count {
+            let v = Int(bytes[i]) << 16 | (i + 1 < count ? Int(bytes[i + 1]) << 8 : 0)
+            out[written] = PackedPositions.character(v >> 18)
+            out[written + 1] = PackedPositions.character(v >> 12)
+            written += 2
+            if i + 1 < count {
+                out[written] = PackedPositions.character(v >> 6)
+                written += 1
+            }
+        }
+        return written
+    }
+
+    /// Appends the group of `positions` (each at least 0) to `text`.
+    public static func encode(_ positions: [Int], into text: inout [UInt8]) {
+        guard let last = positions.max() else { return }
+        var bytes = [UInt8](repeating: 0, count: last / 8 + 1)
+        for position in positions where position >= 0 { bytes[position / 8] |= 1 << UInt8(position % 8) }
+        bytes.withUnsafeBytes { raw in
+            let start = text.count
+            text.append(contentsOf: repeatElement(0, count: encodedCount(raw.count)))
+            text.withUnsafeMutableBufferPointer { out in _ = encode(raw, to: out.baseAddress! + start) }
+        }
+    }
+
+    /// The positions in the group `text` encodes, ascending; `nil` when it is not one.
+    public static func decode(_ text: String) -> [Int]? {
+        var positions: [Int] = []
+        var bits = 0, pending = 0, byte = 0
+        for char in text.utf8 {
+            guard char < 128, case let value = Int(PackedPositions.values[Int(char)]), value >= 0 else { return nil }
+            bits = (bits << 6 | value) & 0x3fff
+            pending += 6
+            if pending >= 8 {
+                pending -= 8
+                let value = (bits >> pending) & 0xff
+                for bit in 0..<8 where value & (1 << bit) != 0 { positions.append(byte * 8 + bit) }
+                byte += 1
+            }
+        }
+        // What is left are the padding bits of the last character: zero in a group this wrote.
+        return bits & ((1 << pending) - 1) == 0 ? positions : nil
     }
 }
 

@@ -76,8 +76,8 @@ extension Router {
         decision.qualification = qualification
         decision.accountKeys = keys.all
         decision.outsideTerritory = partners.count - considered.count - (choice.registered.map { considered.contains($0) ? 0 : 1 } ?? 0)
-        recordCandidates(considered, verdicts: verdicts, pastCap: judged.pastCap, chosen: chosen, registered: choice.registered,
-                         into: &decision)
+        recordCandidates(considered, list: candidateList.number, verdicts: verdicts, pastCap: judged.pastCap, chosen: chosen,
+                         registered: choice.registered, into: &decision)
         decision.partnerIDs = partnerIDs
         decision.chosenIndex = chosen
     }
@@ -253,14 +253,14 @@ extension Router {
     /// Records the candidates in config order up to the cap (always the chosen and the
     /// registered partner) in `decision`; counts the rest by reason.
     @inline(__always)
-    func recordCandidates(_ considered: [Int], verdicts: [UInt64], pastCap: SIMD8<Int32>, chosen: Int?, registered: Int?,
+    func recordCandidates(_ considered: [Int], list: Int, verdicts: [UInt64], pastCap: SIMD8<Int32>, chosen: Int?, registered: Int?,
                           into decision: inout RoutingDecision) {
         let recordedCount = min(considered.count, recordedCandidates)
         guard let registered else {
             // The verdicts as they are: the first `recordedCandidates` positions and the chosen
             // partner's are recorded; the rest are counted here, by reason.
             let record = CandidateVerdicts(
-                partners: considered, bits: verdicts, recorded: recordedCount,
+                partners: considered, list: list, bits: verdicts, recorded: recordedCount,
                 chosen: chosen.flatMap { CandidateVerdicts.position(of: $0, in: considered) })
             if considered.count > recordedCandidates {
                 // Counted while judging; the chosen partner past the cap is recorded, not omitted.

@@ -57,6 +57,10 @@ public struct Router: Sendable {
     let countrySlots: [CountryIndex?]
     /// The partners that cover anywhere, for countries no territory names.
     let anywhere: CandidateList
+    /// Every list of ``anywhere`` and ``byCountry`` (the partners' indices, ascending), by its
+    /// ``CandidateList/number``: decision records give verdicts as bit sets over a list's
+    /// positions, and the store keeps these lists with the partner ids to read them back.
+    public let candidateLists: [[Int]]
     /// Eligibility facts per partner, flattened for a fast check.
     let rules: [PartnerRule]
     /// Product bit-set words beyond the first (more than 64 products): partner `i`'s are at
@@ -112,8 +116,9 @@ public struct Router: Sendable {
         self.unmatched = unmatched
         self.qualifier = Qualifier(config: qualification)
         let tables = PartnerTables(partners)
-        let anywhereList = Router.candidateList(tables.anywhere, tables.rules)
-        let byCountry = Router.countryIndexes(tables, anywhere: anywhereList, premergedEntryBudget: premergedEntryBudget)
+        var anywhereList = Router.candidateList(tables.anywhere, tables.rules)
+        var byCountry = Router.countryIndexes(tables, anywhere: anywhereList, premergedEntryBudget: premergedEntryBudget)
+        self.candidateLists = Router.number(&anywhereList, &byCountry)
         self.byCountry = byCountry
         var slots = [CountryIndex?](repeating: nil, count: Router.countrySlotCount)
         for (country, index) in byCountry {

@@ -24,6 +24,10 @@ struct CandidateList: Sendable {
     /// How many products ``productMasks`` has per 64 positions: one past the highest product
     /// number (below 64) the list's partners offer.
     var productCount: Int
+    /// The list's number in ``Router/candidateLists`` (which the store keeps, so that a
+    /// decision record can give its candidates' verdicts as bit sets over the list's
+    /// positions); -1 for a list merged for one lead.
+    var number = -1
 
     init(partners: [Int], rules: [PartnerRule]) {
         self.partners = partners
@@ -307,5 +311,24 @@ extension Router {
                 regionsIncludeWhole: premerged)
         }
         return byCountry
+    }
+
+    /// Numbers every list of the index, the ``anywhere`` list first, then each country's
+    /// (by name) whole list and its regions' (by name); returns the lists' partners in that
+    /// order (``candidateLists``).
+    static func number(_ anywhere: inout CandidateList, _ byCountry: inout [String: CountryIndex]) -> [[Int]] {
+        var lists: [[Int]] = []
+        func number(_ list: inout CandidateList) {
+            list.number = lists.count
+            lists.append(list.partners)
+        }
+        number(&anywhere)
+        for country in byCountry.keys.sorted() {
+            guard var index = byCountry.removeValue(forKey: country) else { continue }
+            number(&index.whole)
+            for region in index.regions.keys.sorted() { number(&index.regions[region]!) }
+            byCountry[country] = index
+        }
+        return lists
     }
 }

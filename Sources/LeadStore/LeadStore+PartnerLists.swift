@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LeadRouting
 
 /// Partner lists: decision records name their candidates by position in the list of the
 /// daemon that routed them (`partner_lists`). The list a daemon starts (or reloads) with is
@@ -9,22 +10,31 @@ extension LeadStore {
     /// the store does not have it yet, and makes it the current list: every other list is
     /// retired as of now (see ``prunePartnerLists(_:)``). Decision records name candidates by
     /// their index in it.
-    public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 {
-        try partnerListID(partnerIDs, now: Int64(Date().timeIntervalSince1970 * 1000))
+    ///
+    /// With `candidateLists` (the router's, ``Router/candidateLists``), the id stands for the
+    /// partner ids and those lists together: records that name a `candidate_list` give its
+    /// candidates as bit sets over that list's positions (``candidateLists(_:)``).
+    public func partnerListID(_ partnerIDs: [String], candidateLists: [[Int]]) throws(StoreError) -> Int64 {
+        try partnerListID(partnerIDs, candidateLists: candidateLists, now: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
-    /// ``partnerListID(_:)`` at `now` (milliseconds since 1970), the time its predecessors
-    /// are retired at.
-    public func partnerListID(_ partnerIDs: [String], now: Int64) throws(StoreError) -> Int64 {
+    /// ``partnerListID(_:candidateLists:)`` at `now` (milliseconds since 1970), the time its
+    /// predecessors are retired at.
+    public func partnerListID(_ partnerIDs: [String], candidateLists: [[Int]] = [], now: Int64) throws(StoreError) -> Int64 {
         do {
             let text = String(decoding: try JSONSerialization.data(withJSONObject: partnerIDs), as: UTF8.self)
-            let digest = LeadStore.digest(text)
+            let lists = LeadStore.encodeCandidateLists(candidateLists)
+            let digest = LeadStore.digest(lists.isEmpty ? text : text + "\n" + lists)
             return try pool.write { db in
                 var id = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM partner_lists WHERE digest = ? AND partners = ? ORDER BY id LIMIT 1",
-                    arguments: [digest, text])
+                    db, sql: """
+                        SELECT id FROM partner_lists WHERE digest = ? AND partners = ? AND coalesce(candidate_lists, '') = ?
+                        ORDER BY id LIMIT 1
+                        """,
+                    arguments: [digest, text, lists])
                 if id == nil {
-                    try db.execute(sql: "INSERT INTO partner_lists (digest, partners) VALUES (?, ?)", arguments: [digest, text])
+                    try db.execute(sql: "INSERT INTO partner_lists (digest, partners, candidate_lists) VALUES (?, ?, ?)",
+                                   arguments: [digest, text, lists.isEmpty ? nil : lists])
                     id = db.lastInsertedRowID
                 }
                 let current = id ?? db.lastInsertedRowID
@@ -53,6 +63,33 @@ extension LeadStore {
         } catch {
             throw StoreError.wrap(error, "reading partner list \(id)", path: path)
         }
+    }
+
+    /// The candidate lists kept under `id` with its partner list (``partnerListID(_:candidateLists:)``):
+    /// each list's partners as positions in the partner list, by list number; `nil` when the
+    /// store has no such id, `[]` when it was kept without lists.
+    public func candidateLists(_ id: Int64) throws(StoreError) -> [[Int]]? {
+        let found = try reading("reading the candidate lists of partner list \(id)") { db -> (Bool, String?) in
+            // A store older than v10, read as it is, has no such column: no lists.
+            let column = try db.columns(in: "partner_lists").contains { $0.name == "candidate_lists" }
+            let row = try Row.fetchOne(
+                db, sql: "SELECT \(column ? "candidate_lists" : "NULL") FROM partner_lists WHERE id = ?", arguments: [id])
+            return (row != nil, row.flatMap { $0[0] as String? })
+        }
+        guard found.0 else { return nil }
+        guard let text = found.1, !text.isEmpty else { return [] }
+        return text.split(separator: ",", omittingEmptySubsequences: false).map { PackedPositions.decode(String($0)) ?? [] }
+    }
+
+    /// The lists as ``candidateLists(_:)`` reads them back: each packed, comma-separated.
+    static func encodeCandidateLists(_ lists: [[Int]]) -> String {
+        guard !lists.isEmpty else { return "" }
+        var bytes: [UInt8] = []
+        for (i, list) in lists.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            PackedPositions.encode(list, into: &bytes)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The partner ids of the list the daemon last started with (``partnerListID(_:)``), in

@@ -164,6 +164,12 @@ extension LeadStore {
                 CREATE INDEX envelopes_rejected_lead_id ON envelopes (lead_id) WHERE topic = 'rejected/' AND lead_id IS NOT NULL
                 """)
         }
+        migrator.registerMigration("v10: candidate lists beside the partner list") { db in
+            // The router's candidate lists (Router.candidateLists), for records that give
+            // their candidates as bit sets over a list's positions (`candidate_list`):
+            // each list's partner positions packed (PackedPositions), comma-separated.
+            try db.execute(sql: "ALTER TABLE partner_lists ADD COLUMN candidate_lists TEXT")
+        }
         return migrator
     }
 }

@@ -15,7 +15,7 @@ public final class MemoryRoutingStore: RoutingStore {
         var owners: [String: AccountOwner] = [:]
         var registrations: [Registration] = []
         var registrationsVersion: Int64 = 0
-        var partnerLists: [[String]] = []
+        var partnerLists: [(ids: [String], lists: [[Int]])] = []
         var cases: [String: (lead: LeadCase, history: [UInt8])] = [:]
         var commits = 0
         var syncs = 0
@@ -54,10 +54,10 @@ public final class MemoryRoutingStore: RoutingStore {
 
     // MARK: Recovery
 
-    public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 {
+    public func partnerListID(_ partnerIDs: [String], candidateLists: [[Int]]) throws(StoreError) -> Int64 {
         state.withLock { s in
-            if let index = s.partnerLists.firstIndex(of: partnerIDs) { return Int64(index + 1) }
-            s.partnerLists.append(partnerIDs)
+            if let index = s.partnerLists.firstIndex(where: { $0.ids == partnerIDs && $0.lists == candidateLists }) { return Int64(index + 1) }
+            s.partnerLists.append((partnerIDs, candidateLists))
             return Int64(s.partnerLists.count)
         }
     }

@@ -16,8 +16,9 @@ public protocol RoutingStore: AnyObject, Sendable {
 
     // MARK: Recovery
 
-    /// The store's id for a partner list, which decision records index into.
-    func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64
+    /// The store's id for a partner list and the router's candidate lists
+    /// (``Router/candidateLists``), which decision records index into.
+    func partnerListID(_ partnerIDs: [String], candidateLists: [[Int]]) throws(StoreError) -> Int64
     func topicStates() throws(StoreError) -> [String: TopicState]
     func partnerStates() throws(StoreError) -> [String: PartnerState]
     /// Registrations added at run time (`leadctl register`).
@@ -64,6 +65,13 @@ public protocol RoutingStore: AnyObject, Sendable {
     func finishCheckpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int)?
     /// Deletes up to `limit` rows past retention; returns how many.
     func prune(olderThan cutoff: Int64, limit: Int, expiredBefore: Int64?) throws(StoreError) -> Int
+}
+
+extension RoutingStore {
+    /// The store's id for a partner list alone (records then pack their candidates' positions).
+    public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 {
+        try partnerListID(partnerIDs, candidateLists: [])
+    }
 }
 
 extension LeadStore: RoutingStore {}

@@ -53,9 +53,9 @@ enum StoreAlone {
         // once made, as the daemon drops one once committed: keeping them all would make the
         // figure grow with --leads (a heap of hundreds of MB, cold caches).
         let store = try LeadStore(directory: directory, durability: .full, syncLogOnRequest: true)
-        let partnerList = try store.partnerListID(partners.map(\.id))
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var timed = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
+        let partnerList = try store.partnerListID(timed.router.partnerIDs, candidateLists: timed.router.candidateLists)
         let cpuBeforeRouting = ownCPUSeconds()
         let (_, mallocs) = try Instructions.measure("routing_alone") {
             try Allocations.counting { try route(leads, pipeline: &timed, partnerList: partnerList, now: now, keep: false) }

@@ -1,3 +1,4 @@
+import Foundation
 @testable import LeadRouting
 import Testing
 
@@ -104,7 +105,17 @@ struct CandidateVerdictTests {
             var asCodes = decision
             asCodes.candidateRecord = .codes(decision.candidateCodes)
             let list: Int64? = packed ? 3 : nil
-            #expect(decision.record(messages: [], partnerList: list) == asCodes.record(messages: [], partnerList: list))
+            if packed {
+                // Stored, the bit sets are written as they are, over the positions of the
+                // router's candidate list: the same candidates, the rest byte for byte.
+                let fromBits = Self.storedRecord(decision.record(messages: [], partnerList: list), lists: router.candidateLists)
+                let fromCodes = Self.storedRecord(asCodes.record(messages: [], partnerList: list), lists: router.candidateLists)
+                #expect(fromBits.groups == fromCodes.groups)
+                #expect(fromBits.rest == fromCodes.rest)
+                #expect(fromBits.list != nil && fromCodes.list == nil)
+            } else {
+                #expect(decision.record(messages: [], partnerList: list) == asCodes.record(messages: [], partnerList: list))
+            }
             // The first `recorded` candidates, and past them only the chosen partner, last.
             let total = decision.candidates.count + decision.candidatesOmitted
             let chosenPast = decision.candidates.count > min(recorded, total)
@@ -114,6 +125,45 @@ struct CandidateVerdictTests {
             #expect(decision.candidates.count + decision.candidatesOmitted + decision.outsideTerritory == partners.count)
         }
         #expect(bitSets == 400)
+    }
+
+    /// A stored record's candidate groups as partner indices, read as `leadctl explain` reads
+    /// them (bit sets over candidate list `candidate_list` when it names one, else packed
+    /// positions), and the record without them.
+    static func storedRecord(_ bytes: [UInt8], lists: [[Int]]) -> (groups: [String: [Int]], rest: String, list: Int?) {
+        var object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] ?? [:]
+        let list = object["candidate_list"] as? Int
+        var groups: [String: [Int]] = [:]
+        for (verdict, text) in object["candidates"] as? [String: String] ?? [:] {
+            if let list, verdict != "chosen" {
+                groups[verdict] = BitGroups.decode(text)?.map { lists[list][$0] }
+            } else {
+                groups[verdict] = PackedPositions.decode(text)
+            }
+        }
+        object["candidates"] = nil
+        object["candidate_list"] = nil
+        let rest = (try? JSONSerialization.data(withJSONObject: object, options: .sortedKeys)).map { String(decoding: $0, as: UTF8.self) }
+        return (groups, rest ?? "", list)
+    }
+
+    @Test("a lead whose candidate list is merged for it (past the pre-merge budget) records packed positions")
+    func mergedListsArePacked() {
+        var rng = SplitMix64(seed: 9)
+        let partners = Self.partners(200, &rng) + [Partner(id: "tx", territories: [Territory(country: "US", regions: ["TX"])])]
+        var router = Router(partners: partners, unmatched: .vendorSales, premergedEntryBudget: 0)
+        let facts = LeadFacts(leadID: "l", companyName: "Acme", companyDomain: nil, country: "US", region: "TX", employees: nil,
+                              products: ["firewall"], qualification: nil, estimatedValue: nil, contactEmail: nil)
+        let decision = router.route(facts, context: .init(now: Self.t0))
+        guard case .verdicts(let verdicts) = decision.candidateRecord else {
+            Issue.record("expected bit sets")
+            return
+        }
+        #expect(verdicts.list == -1)
+        var asCodes = decision
+        asCodes.candidateRecord = .codes(decision.candidateCodes)
+        #expect(decision.record(messages: [], partnerList: 3) == asCodes.record(messages: [], partnerList: 3))
+        #expect(!String(decoding: decision.record(messages: [], partnerList: 3), as: UTF8.self).contains("candidate_list"))
     }
 
     @Test("a chosen partner past the recording cap is recorded after the others, once")
@@ -128,9 +178,12 @@ struct CandidateVerdictTests {
         #expect(decision.candidates.last == Candidate(partnerID: "p129", exclusion: nil))
         #expect(decision.candidates.dropLast().allSatisfy { $0.exclusion == .product })
         #expect(decision.omittedByReason == ["product": 59])
+        // Stored: the chosen partner's position in the partner list (129), then the first 70
+        // positions of the list of partners covering anywhere (list 0), as a bit set.
         let record = String(decoding: decision.record(messages: [], partnerList: 1), as: UTF8.self)
-        #expect(record.contains(#""candidates":{"product":""#))
-        #expect(record.contains(#""chosen":"#))
+        #expect(record.contains(#""candidate_list":0,"candidates":{"chosen":"hE","product":"#))
+        let stored = Self.storedRecord(Array(record.utf8), lists: router.candidateLists)
+        #expect(stored.groups == ["chosen": [129], "product": Array(0..<70)])
     }
 
     @Test("positions are found in a candidate list by binary search")
@@ -171,5 +224,35 @@ struct CandidateVerdictTests {
         #expect(router.candidates(for: facts("DE")).partners == [2])
         #expect(router.candidates(for: facts("DE", "BY")).partners == [1, 2])
         #expect(router.candidates(for: facts("FR")).partners == [2])
+    }
+}
+
+@Suite("Candidate groups as bit sets")
+struct BitGroupsTests {
+    @Test("positions survive a bit set and back, sorted and without repeats; trailing zero bytes are left out")
+    func roundTrip() {
+        var rng = SplitMix64(seed: 7)
+        let cases: [[Int]] = [[], [0], [7], [8], [63], [64], [0, 1, 2, 3], [5, 3, 5, 1], [10_000]]
+            + (0..<200).map { _ in (0..<Int.random(in: 0...200, using: &rng)).map { _ in Int.random(in: 0..<700, using: &rng) } }
+        for positions in cases {
+            var text: [UInt8] = []
+            BitGroups.encode(positions, into: &text)
+            #expect(text.allSatisfy { PackedPositions.values[Int($0)] >= 0 }, "not URL-safe base64")
+            let bytes = (positions.max() ?? -1) / 8 + 1
+            #expect(text.count == (positions.isEmpty ? 0 : BitGroups.encodedCount(bytes)))
+            #expect(BitGroups.decode(String(decoding: text, as: UTF8.self)) == Array(Set(positions)).sorted())
+        }
+    }
+
+    @Test("64 positions take 11 characters")
+    func compact() {
+        var text: [UInt8] = []
+        BitGroups.encode(Array(0..<64), into: &text)
+        #expect(String(decoding: text, as: UTF8.self) == "__________8")
+    }
+
+    @Test("anything else is not read as a group", arguments: ["!", "é", "AB=", "AB", "_", "A B"])
+    func garbage(text: String) {
+        #expect(BitGroups.decode(text) == nil)
     }
 }

@@ -183,9 +183,18 @@ struct RoutingRulesTests {
         #expect(record.contains(#""rule":"only_eligible""#))
         #expect(record.contains(#""candidates":{"product":["fw"],"inactive":["off"],"grade":["picky"],"chosen":["chosen"]}"#))
         #expect(record.contains(#""outside_territory":2"#))
-        // As the daemon stores it: each group packs its positions in the stored partner list 7.
+        // As the daemon stores it: each group a bit set over the positions of the router's
+        // candidate list 2 (all of the US: the four partners covering anywhere), the
+        // chosen partner packed as its position in the stored partner list 7.
         let indexed = String(decoding: decision.record(messages: [], partnerList: 7), as: UTF8.self)
-        #expect(indexed.contains(#""partner_list":7,"candidates":{"product":"B","inactive":"C","grade":"D","chosen":"E"}"#))
+        #expect(indexed.contains(#""partner_list":7,"candidate_list":2,"candidates":{"chosen":"E","inactive":"Ag","product":"AQ","grade":"BA"}"#))
+        #expect(router.candidateLists.count == 4)  // anywhere, DE, US, US-CO
+        let usList = router.candidateLists[2]
+        #expect(usList.map { partners[$0].id } == ["fw", "off", "picky", "chosen"])
+        #expect(BitGroups.decode("AQ")?.map { partners[usList[$0]].id } == ["fw"])
+        #expect(BitGroups.decode("Ag")?.map { partners[usList[$0]].id } == ["off"])
+        #expect(BitGroups.decode("BA")?.map { partners[usList[$0]].id } == ["picky"])
+        #expect(PackedPositions.decode("E") == [4])
         // The daemon leaves the rule, reasons and qualification to the envelopes it stores;
         // with no envelope to read them from, they stay.
         let envelope = OutgoingMessage(topic: "partner/chosen/", seq: 4, envelope: [])

@@ -364,6 +364,8 @@ func rewindToV5(_ db: Database) throws {
 /// Takes a store back to schema v7, before partner lists were retired and rejections indexed by lead_id.
 func rewindToV7(_ db: Database) throws {
     try db.execute(sql: """
+        ALTER TABLE partner_lists DROP COLUMN candidate_lists;
+        DELETE FROM grdb_migrations WHERE identifier LIKE 'v10:%';
         DROP INDEX envelopes_rejected_lead_id;
         DELETE FROM grdb_migrations WHERE identifier LIKE 'v9%';
         ALTER TABLE partner_lists DROP COLUMN retired_at;
