@@ -53,6 +53,30 @@ struct ReloadTests {
         #expect(daemon.terminate() == 0)
     }
 
+    @Test("a reload that changes territories keeps explain right: leads routed before it are named from the lists they were routed with")
+    func explainAcrossATerritoryReload() throws {
+        let daemon = try Daemon(partnersYAML: partnersYAML)
+        try daemon.waitUntilReady()
+        let intake = try TestRequester(endpoint: daemon.intake)
+        let explain = { (id: String) throws -> [String: [String]] in
+            let result = try run(Binaries.path("leadctl"), ["explain", id, "--state-dir", daemon.stateDir, "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            return jsonObject(Array(result.stdout.utf8))["candidates"] as? [String: [String]] ?? [:]
+        }
+        #expect(try intake.reply(lead("t-1", country: "US", region: "CO"))["partner_id"] as? String == "acme")
+        // US-CO's candidate list: acme, then sleepy (anywhere, inactive).
+        let before = try explain("t-1")
+        #expect(before == ["chosen": ["acme"], "inactive": ["sleepy"]])
+        // acme-east now covers CO too: US-CO's list becomes acme, acme-east, sleepy.
+        let applied = try reload(daemon) { $0.replacingOccurrences(of: "regions: [NY]", with: "regions: [NY, CO]") }
+        #expect(applied.contains("config reloaded"), "\(applied)")
+        let after = try intake.reply(lead("t-2", country: "US", region: "CO"))
+        let chosen = try #require(after["partner_id"] as? String)
+        #expect(try explain("t-2") == ["chosen": [chosen], "eligible": [chosen == "acme" ? "acme-east" : "acme"], "inactive": ["sleepy"]])
+        #expect(try explain("t-1") == before)
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test("under continuous intake, a reload every 100 ms loses and doubles no lead")
     func reloadsUnderIntake() throws {
         let daemon = try Daemon(partnersYAML: partnersYAML)

@@ -154,6 +154,32 @@ func partnerListsAreKeptByContent() throws {
         try withStore(directory) { store throws in
             #expect(try store.partnerListID(["acme", "beta", "gamma"]) == first)
             #expect(try store.partnerList(first) == ["acme", "beta", "gamma"])
+            #expect(try store.candidateLists(first) == [])
+        }
+    }
+}
+
+@Test("a router's candidate lists are kept with its partner list: the same ids with other lists are another entry")
+func candidateListsAreKeptWithThePartnerList() throws {
+    try withStateDirectory { directory throws in
+        let ids = ["acme", "beta", "gamma", "delta"]
+        let lists = [[0, 1, 2, 3], [], [1, 3], [2]]
+        try withStore(directory) { store throws in
+            let plain = try store.partnerListID(ids)
+            let withLists = try store.partnerListID(ids, candidateLists: lists)
+            #expect(withLists != plain)
+            #expect(try store.partnerListID(ids, candidateLists: lists) == withLists)
+            #expect(try store.partnerListID(ids, candidateLists: [[0, 1, 2, 3], [], [1, 2], [2]]) != withLists)
+            #expect(try store.candidateLists(withLists) == lists)
+            #expect(try store.candidateLists(plain) == [])
+            #expect(try store.candidateLists(9_999) == nil)
+            #expect(try store.partnerList(withLists) == ids)
+        }
+        // A router's lists with 10,000 partners, as the daemon keeps them: positions far apart too.
+        let many = (0..<40).map { k in Array(stride(from: k, to: 10_000, by: 7 + k)) }
+        try withStore(directory) { store throws in
+            let id = try store.partnerListID(ids, candidateLists: many)
+            #expect(try store.candidateLists(id) == many)
         }
     }
 }
