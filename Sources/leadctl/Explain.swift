@@ -88,21 +88,19 @@ enum Explanation {
         func name(_ index: Int) -> String { index < list.count ? list[index] : "#\(index) (not in partner list \(listID))" }
         // Since v10 the daemon's records give each group as a bit set over the positions of
         // one of the router's candidate lists (`candidate_list`), `chosen` still packed.
-        var candidateList: [Int]?? = nil
-        if let number = record["candidate_list"] as? Int {
-            let lists = try store.candidateLists(Int64(listID)) ?? []
-            candidateList = .some(number >= 0 && number < lists.count ? lists[number] : nil)
-        }
+        let number = record["candidate_list"] as? Int
+        let lists = number == nil ? [] : try store.candidateLists(Int64(listID)) ?? []
         if let groups = record["candidates"] as? [String: String] {
             record["candidates"] = Dictionary(uniqueKeysWithValues: groups.map { verdict, text -> (String, [String]) in
-                guard let candidateList, verdict != "chosen" else {
+                guard let number, verdict != "chosen" else {
                     guard let positions = PackedPositions.decode(text) else { return (verdict, ["(unreadable: \(text))"]) }
                     return (verdict, positions.map(name))
                 }
-                guard let list = candidateList, let positions = BitGroups.decode(text) else {
-                    return (verdict, ["(unreadable: \(text) in candidate list \(record["candidate_list"] ?? "?"))"])
+                guard lists.indices.contains(number), let positions = BitGroups.decode(text) else {
+                    return (verdict, ["(unreadable: \(text) in candidate list \(number))"])
                 }
-                return (verdict, positions.map { $0 < list.count ? name(list[$0]) : "#\($0) (not in candidate list)" })
+                let list = lists[number]
+                return (verdict, positions.map { $0 < list.count ? name(list[$0]) : "#\($0) (not in candidate list \(number))" })
             })
         }
         record["partner_list"] = nil
