@@ -2,8 +2,10 @@
 /// over a numbered candidate list, as packed positions in the partner list, or by id.
 extension RoutingDecision {
     /// Writes `"candidates"`: the candidates grouped by verdict (`{"eligible":[…],"territory":[…],…}`),
-    /// the chosen partner under `"chosen"`, the groups in the order their first member is
-    /// recorded; packed positions (``PackedPositions``) when `partnerList` is given, else ids.
+    /// the chosen partner under `"chosen"`. With `partnerList`, bit sets over the router's
+    /// candidate list (``BitGroups``, after `"candidate_list"`) when the lead's list has a
+    /// number, else packed positions (``PackedPositions``), the groups in the order their
+    /// first member is recorded; without it, ids.
     @inline(__always)
     func writeCandidates(to json: inout JSONWriter, partnerList: Int64?) {
         if partnerList != nil, case .verdicts(let verdicts) = candidateRecord, verdicts.list >= 0 {
