@@ -35,13 +35,21 @@ extension RoutingDecision {
             let index = verdicts.partners[chosen]
             json.field("chosen", asciiUpTo: PackedPositions.gapBytes(index)) { PackedPositions.writeGap(index, to: $0) }
         }
-        let recordedWords = (verdicts.recorded + 63) / 64
+        let recordedWords = (verdicts.recorded + 63) / 64, stride = verdicts.words
+        guard recordedWords > 0 else { return }  // no candidate recorded: no group
+        // Only the last recorded word is cut short, and only `eligible` loses the chosen bit.
+        let lastKept: UInt64 = verdicts.recorded % 64 == 0 ? ~0 : (1 << UInt64(verdicts.recorded % 64)) - 1
+        let chosenWord = verdicts.chosen.map { $0 / 64 } ?? -1
+        let chosenBit: UInt64 = verdicts.chosen.map { 1 << UInt64($0 % 64) } ?? 0
         verdicts.bits.withUnsafeBufferPointer { bits in
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(recordedWords, 1)) { words in
                 for verdict in 0..<CandidateVerdicts.sets {
                     var used = 0
+                    let set = bits.baseAddress! + verdict * stride
                     for w in 0..<recordedWords {
-                        let word = verdicts.recordedWord(bits, verdict, w)
+                        var word = set[w]
+                        if w == recordedWords - 1 { word &= lastKept }
+                        if verdict == 0 && w == chosenWord { word &= ~chosenBit }
                         words[w] = word.littleEndian
                         if word != 0 { used = w * 8 + 8 - word.leadingZeroBitCount / 8 }
                     }

@@ -166,6 +166,19 @@ struct CandidateVerdictTests {
         #expect(!String(decoding: decision.record(messages: [], partnerList: 3), as: UTF8.self).contains("candidate_list"))
     }
 
+    @Test("a lead no partner's territory covers records an empty candidate list")
+    func noCandidates() {
+        let partners = [Partner(id: "de", territories: [Territory(country: "DE")])]
+        var router = Router(partners: partners, unmatched: .vendorSales)
+        let facts = LeadFacts(leadID: "l", companyName: "Acme", companyDomain: nil, country: "US", region: nil, employees: nil,
+                              products: ["firewall"], qualification: nil, estimatedValue: nil, contactEmail: nil)
+        let decision = router.route(facts, context: .init(now: Self.t0))
+        #expect(decision.partnerID == nil && decision.outsideTerritory == 1)
+        let record = String(decoding: decision.record(messages: [], partnerList: 1), as: UTF8.self)
+        #expect(record.contains(#""candidate_list":0,"candidates":{}"#), "\(record)")
+        #expect(router.candidateLists[0].isEmpty)
+    }
+
     @Test("a chosen partner past the recording cap is recorded after the others, once")
     func chosenPastTheCap() {
         let partners = (0..<130).map { Partner(id: "p\($0)", products: $0 == 129 ? [] : ["firewall"]) }
