@@ -87,7 +87,7 @@ extension RoutingEngine {
     /// records then name partners in full) when the store cannot take them now.
     static func partnerListID(of router: Router, in store: any RoutingStore, logger: Logger, new: Bool) -> Int64? {
         do {
-            return try store.partnerListID(router.partnerIDs, candidateLists: router.candidateLists)
+            return try store.partnerListID(for: router)
         } catch {
             logger.warning("could not record the \(new ? "new " : "")partner list; decision records name partners in full",
                            metadata: ["error": "\(error)"])

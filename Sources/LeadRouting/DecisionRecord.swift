@@ -250,7 +250,7 @@ public enum BitGroups {
         for position in positions where position >= 0 { bytes[position / 8] |= 1 << UInt8(position % 8) }
         bytes.withUnsafeBytes { raw in
             let start = text.count
-            text.append(contentsOf: repeatElement(0, count: encodedCount(raw.count)))
+            Buffers.appendZeros(&text, count: encodedCount(raw.count))
             text.withUnsafeMutableBufferPointer { out in _ = encode(raw, to: out.baseAddress! + start) }
         }
     }

@@ -72,6 +72,12 @@ extension RoutingStore {
     public func partnerListID(_ partnerIDs: [String]) throws(StoreError) -> Int64 {
         try partnerListID(partnerIDs, candidateLists: [])
     }
+
+    /// The store's id for `router`'s partner ids and candidate lists together: the records
+    /// `router` writes index into both, so both come from it.
+    public func partnerListID(for router: Router) throws(StoreError) -> Int64 {
+        try partnerListID(router.partnerIDs, candidateLists: router.candidateLists)
+    }
 }
 
 extension LeadStore: RoutingStore {}

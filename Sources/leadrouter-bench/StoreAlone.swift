@@ -55,7 +55,7 @@ enum StoreAlone {
         let store = try LeadStore(directory: directory, durability: .full, syncLogOnRequest: true)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var timed = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
-        let partnerList = try store.partnerListID(timed.router.partnerIDs, candidateLists: timed.router.candidateLists)
+        let partnerList = try store.partnerListID(for: timed.router)
         let cpuBeforeRouting = ownCPUSeconds()
         let (_, mallocs) = try Instructions.measure("routing_alone") {
             try Allocations.counting { try route(leads, pipeline: &timed, partnerList: partnerList, now: now, keep: false) }

@@ -47,7 +47,7 @@ enum StoreBuilder {
         var pipeline = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
         // As the daemon does: decision records index the partner list the store keeps.
         let router = pipeline.router
-        let partnerList = try box.store.map { try $0.partnerListID(router.partnerIDs, candidateLists: router.candidateLists) }
+        let partnerList = try box.store.map { try $0.partnerListID(for: router) }
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         // Spread over the last 30 days, well inside the default 180-day retention.
         let spanMs: Int64 = 30 * 86_400_000
