@@ -58,71 +58,92 @@ extension LeadStore {
         if result.otherCommitted { refillKeyFilters() }
     }
 
-    /// Inserts `leads` (one row each); returns each one's row id, for its envelopes to point at.
+    static let leadInsertSQL = RawSQL.insertSQL(
+        "leads", ["lead_id", "channel", "received_at", "routed_at", "assignment_id", "partner_id", "decision", "lead"])
+    static let envelopeInsertSQL = RawSQL.insertSQL(
+        "envelopes", ["topic", "seq", "lead_id", "created_at", "envelope", "lead_at", "lead_row"])
+
+    /// Inserts `leads` (one row each, up to 16 rows a statement); returns each one's row id,
+    /// for its envelopes to point at.
     static func insertLeads(_ leads: [StoredLead], _ db: Database) throws -> StringTable<Int64> {
         // The hot inserts bind straight through SQLite's C API: GRDB's argument
         // boxing cost more than the inserts themselves (see docs/benchmarks.md).
-        let insertLead = try db.cachedStatement(sql: """
-            INSERT INTO leads (lead_id, channel, received_at, routed_at, assignment_id, partner_id, decision, lead)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """)
         var leadRows = StringTable<Int64>(minimumCapacity: leads.count)
-        for lead in leads {
-            defer { leadRows.set(db.lastInsertedRowID, forKey: lead.leadID) }
-            try RawSQL.withUTF8(lead.leadID, lead.channel, lead.assignmentID, lead.partnerID) { leadID, channel, assignmentID, partnerID in
-                try RawSQL.run(insertLead, db, lending: lead.decision, lead.lead) { s, decision, bytes in
-                    RawSQL.lent(s, 1, text: leadID)
-                    RawSQL.lent(s, 2, text: channel)
-                    sqlite3_bind_int64(s, 3, lead.receivedAt)
-                    sqlite3_bind_int64(s, 4, lead.routedAt)
-                    RawSQL.lent(s, 5, text: assignmentID)
-                    RawSQL.lent(s, 6, text: partnerID)
-                    RawSQL.lent(s, 7, decision, text: true)
-                    RawSQL.lent(s, 8, bytes)
+        try RawSQL.insert(
+            rows: leads.count, db, insert: { try db.cachedStatement(sql: leadInsertSQL[$0]!) }, columns: 8,
+            lend: { i, s, p, next in
+                let lead = leads[i]
+                try RawSQL.withUTF8(lead.leadID, lead.channel, lead.assignmentID, lead.partnerID) { leadID, channel, assignmentID, partnerID in
+                    try lead.decision.withUnsafeBytes { decision in
+                        try lead.lead.withUnsafeBytes { bytes in
+                            RawSQL.lent(s, p + 1, text: leadID)
+                            RawSQL.lent(s, p + 2, text: channel)
+                            sqlite3_bind_int64(s, p + 3, lead.receivedAt)
+                            sqlite3_bind_int64(s, p + 4, lead.routedAt)
+                            RawSQL.lent(s, p + 5, text: assignmentID)
+                            RawSQL.lent(s, p + 6, text: partnerID)
+                            RawSQL.lent(s, p + 7, decision, text: true)
+                            RawSQL.lent(s, p + 8, bytes)
+                            try next()
+                        }
+                    }
                 }
-            }
-        }
+            },
+            inserted: { i, rowID in leadRows.set(rowID, forKey: leads[i].leadID) })
         return leadRows
     }
 
     /// Inserts the batch's envelopes, each without its lead when the lead is in `leadRows`;
     /// returns their index entries per topic, in `seq` order.
     static func insertEnvelopes(_ batch: StoreBatch, leadRows: StringTable<Int64>, _ db: Database) throws -> PendingIndex.Topics {
-        let insertEnvelope = try db.cachedStatement(sql: """
-            INSERT INTO envelopes (topic, seq, lead_id, created_at, envelope, lead_at, lead_row) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
-        var added = PendingIndex.Topics()
+        // The lead is stored once, in `leads`: an envelope of a lead of this batch goes
+        // without it, pointing at the lead's row (else it is stored whole). The envelopes so
+        // cut sit side by side in `trimmed`, lent to SQLite a statement's rows at a time.
         var trimmed: [UInt8] = []
+        var cuts: [(leadAt: Int, leadRow: Int64, range: Range<Int>)?] = []
+        cuts.reserveCapacity(batch.envelopes.count)
         for (i, envelope) in batch.envelopes.enumerated() {
             let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
-            // The lead is stored once, in `leads`: the envelope goes without it, pointing at
-            // the lead's row (a lead of this batch; else the envelope is stored whole).
-            let leadRow = leadID.flatMap { leadRows[$0] }
-            let leadRange = leadRow == nil ? nil : envelope.leadRange
-            if let leadRange {
-                trimmed.removeAll(keepingCapacity: true)
-                trimmed.append(contentsOf: envelope.envelope[..<leadRange.lowerBound])
-                trimmed.append(contentsOf: envelope.envelope[leadRange.upperBound...])
+            guard let leadRow = leadID.flatMap({ leadRows[$0] }), let leadRange = envelope.leadRange else {
+                cuts.append(nil)
+                continue
             }
-            let stored = leadRange == nil ? envelope.envelope : trimmed
-            try RawSQL.withUTF8(envelope.topic, "", leadID, nil) { topic, _, leadID, _ in
-                try RawSQL.run(insertEnvelope, db, lending: stored, []) { s, bytes, _ in
-                    RawSQL.lent(s, 1, text: topic)
-                    sqlite3_bind_int64(s, 2, Int64(envelope.seq))
-                    RawSQL.lent(s, 3, text: leadID)
-                    sqlite3_bind_int64(s, 4, batch.createdAt)
-                    RawSQL.lent(s, 5, bytes)
-                    if let leadRange, let leadRow {
-                        sqlite3_bind_int64(s, 6, Int64(leadRange.lowerBound))
-                        sqlite3_bind_int64(s, 7, leadRow)
-                    } else {
-                        sqlite3_bind_null(s, 6)
-                        sqlite3_bind_null(s, 7)
+            let start = trimmed.count
+            trimmed.append(contentsOf: envelope.envelope[..<leadRange.lowerBound])
+            trimmed.append(contentsOf: envelope.envelope[leadRange.upperBound...])
+            cuts.append((leadRange.lowerBound, leadRow, start..<trimmed.count))
+        }
+        var added = PendingIndex.Topics()
+        try trimmed.withUnsafeBytes { trimmed in
+            try RawSQL.insert(
+                rows: batch.envelopes.count, db, insert: { try db.cachedStatement(sql: envelopeInsertSQL[$0]!) }, columns: 7,
+                lend: { i, s, p, next in
+                    let envelope = batch.envelopes[i]
+                    let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
+                    try RawSQL.withUTF8(envelope.topic, "", leadID, nil) { topic, _, leadID, _ in
+                        try envelope.envelope.withUnsafeBytes { whole in
+                            RawSQL.lent(s, p + 1, text: topic)
+                            sqlite3_bind_int64(s, p + 2, Int64(envelope.seq))
+                            RawSQL.lent(s, p + 3, text: leadID)
+                            sqlite3_bind_int64(s, p + 4, batch.createdAt)
+                            if let cut = cuts[i] {
+                                RawSQL.lent(s, p + 5, UnsafeRawBufferPointer(rebasing: trimmed[cut.range]))
+                                sqlite3_bind_int64(s, p + 6, Int64(cut.leadAt))
+                                sqlite3_bind_int64(s, p + 7, cut.leadRow)
+                            } else {
+                                RawSQL.lent(s, p + 5, whole)
+                                sqlite3_bind_null(s, p + 6)
+                                sqlite3_bind_null(s, p + 7)
+                            }
+                            try next()
+                        }
                     }
-                }
-            }
-            let at = added.position(of: envelope.topic, default: [])
-            added[position: at].append(PendingIndex.Entry(seq: envelope.seq, id: db.lastInsertedRowID))
+                },
+                inserted: { i, id in
+                    let envelope = batch.envelopes[i]
+                    let at = added.position(of: envelope.topic, default: [])
+                    added[position: at].append(PendingIndex.Entry(seq: envelope.seq, id: id))
+                })
         }
         for at in added.entries.indices { added[position: at].sort { $0.seq < $1.seq } }
         return added

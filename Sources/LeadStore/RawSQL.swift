@@ -74,9 +74,9 @@ enum RawSQL {
         return body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count))
     }
 
-    /// Binds `bytes` as a blob (or text) that SQLite reads in place, without copying it:
-    /// only inside ``run(_:_:lending:bind:)``, which steps while `bytes` is lent and clears
-    /// the binding before returning.
+    /// Binds `bytes` as a blob (or text) that SQLite reads in place, without copying it
+    /// (`SQLITE_STATIC`): only inside ``insert(rows:_:insert:columns:lend:inserted:)``, which
+    /// steps while `bytes` is lent and clears the binding before returning.
     static func lent(_ s: OpaquePointer, _ index: Int32, _ bytes: UnsafeRawBufferPointer, text: Bool = false) {
         let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
         if text {
@@ -87,8 +87,8 @@ enum RawSQL {
     }
 
     /// Lends the UTF-8 of up to four strings (`nil` stays `nil`) to `body`, for
-    /// ``lent(_:_:_:)``: binding them so inside ``run(_:_:lending:_:bind:)`` spares SQLite a
-    /// copy of each (`SQLITE_TRANSIENT` allocates one per value).
+    /// ``lent(_:_:_:)``: binding them so inside ``insert(rows:_:insert:columns:lend:inserted:)``
+    /// spares SQLite a copy of each (`SQLITE_TRANSIENT` allocates one per value).
     static func withUTF8<R>(_ a: String, _ b: String, _ c: String?, _ d: String?,
                             _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>?, UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
         var a = a, b = b
@@ -105,7 +105,8 @@ enum RawSQL {
     }
 
     /// Binds lent UTF-8 as text, read in place (`nil`: NULL); only inside
-    /// ``run(_:_:lending:_:bind:)``, which clears the bindings before the bytes go.
+    /// ``insert(rows:_:insert:columns:lend:inserted:)``, which clears the bindings before the
+    /// bytes go.
     static func lent(_ s: OpaquePointer, _ index: Int32, text: UnsafeBufferPointer<UInt8>?) {
         guard let text else {
             _ = sqlite3_bind_null(s, index)
@@ -115,17 +116,63 @@ enum RawSQL {
         _ = sqlite3_bind_text(s, index, base.assumingMemoryBound(to: CChar.self), Int32(text.count), nil)
     }
 
-    /// ``run(_:_:bind:)`` with two byte arrays lent to `bind` for ``lent(_:_:_:text:)``
-    /// (`SQLITE_STATIC`: the row's largest values, the lead and its record, are not copied
-    /// before SQLite copies them into the page).
-    static func run(_ statement: Statement, _ db: Database, lending first: [UInt8], _ second: [UInt8],
-                    bind: (OpaquePointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) throws {
-        try first.withUnsafeBytes { a in
-            try second.withUnsafeBytes { b in
-                defer { sqlite3_clear_bindings(statement.sqliteStatement) }
-                try run(statement, db) { s in bind(s, a, b) }
+    /// Inserts `count` rows through `insert`, a statement of `width` rows (``rowWidths``): 16
+    /// rows a statement where there are that many, then 4, then 1. A statement's fixed cost
+    /// (stepping in, opening and closing its cursors, ending it) was about a fifth of a lead's
+    /// insert, one row at a time (docs/benchmarks.md). `lend(row, s, firstParameter, next)`
+    /// binds row `row` from `firstParameter` on and calls `next` while what it lent is still
+    /// valid: the statement steps inside the last row's `next`, and its bindings are cleared
+    /// before any of them returns. `inserted(row, rowID)` then gets each row's id: one
+    /// statement's rows get consecutive ids, as the store's tables are only appended to
+    /// (no row is inserted with an id of its own) inside the writer's transaction.
+    static func insert(rows count: Int, _ db: Database, insert: (_ width: Int) throws -> Statement, columns: Int,
+                       lend: (_ row: Int, _ s: OpaquePointer, _ firstParameter: Int32, _ next: () throws -> Void) throws -> Void,
+                       inserted: (_ row: Int, _ rowID: Int64) -> Void) throws {
+        // `lend` is called from inside itself (a row's `next` binds the next row), which a
+        // non-escaping closure may not be; it still never outlives this call.
+        try withoutActuallyEscaping(lend) { lend in try insertRows(count, db, insert: insert, columns: columns, lend: lend, inserted: inserted) }
+    }
+
+    private static func insertRows(_ count: Int, _ db: Database, insert: (_ width: Int) throws -> Statement, columns: Int,
+                                   lend: @escaping (_ row: Int, _ s: OpaquePointer, _ firstParameter: Int32, _ next: () throws -> Void) throws -> Void,
+                                   inserted: (_ row: Int, _ rowID: Int64) -> Void) throws {
+        var row = 0
+        for width in rowWidths where count - row >= width {
+            let statement = try insert(width)
+            let s = statement.sqliteStatement
+            while count - row >= width {
+                let first = row
+                func bind(_ i: Int) throws {
+                    guard i < first + width else {
+                        defer { sqlite3_clear_bindings(s) }
+                        let rc = sqlite3_step(s)
+                        sqlite3_reset(s)
+                        guard rc == SQLITE_DONE else {
+                            let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+                            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message, sql: "inserting \(width) rows")
+                        }
+                        return
+                    }
+                    try lend(i, s, Int32((i - first) * columns), { try bind(i + 1) })
+                }
+                try bind(first)
+                let last = db.lastInsertedRowID
+                for i in first..<(first + width) { inserted(i, last - Int64(first + width - 1 - i)) }
+                row += width
             }
         }
+    }
+
+    /// The rows a multi-row insert takes at a time, widest first; the last must be 1.
+    static let rowWidths = [16, 4, 1]
+
+    /// `INSERT INTO table (columns) VALUES (?, …), …` for each of ``rowWidths``, by width.
+    static func insertSQL(_ table: String, _ columns: [String]) -> [Int: String] {
+        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        let head = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+        return Dictionary(uniqueKeysWithValues: rowWidths.map { width in
+            (width, head + Array(repeating: row, count: width).joined(separator: ", "))
+        })
     }
 
     /// Runs `body` in one transaction, begun and ended through cached statements: GRDB's

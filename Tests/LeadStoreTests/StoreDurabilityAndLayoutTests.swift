@@ -399,3 +399,46 @@ func rewindToV7(_ db: Database) throws {
         DELETE FROM grdb_migrations WHERE identifier LIKE 'v8%';
         """)
 }
+
+@Test("batches of every size up to 40 are inserted 16, 4 and 1 rows a statement: each lead, its envelopes and their lead rows come back right", arguments: [0, 1, 3, 4, 5, 15, 16, 17, 20, 21, 33, 40])
+func batchesOfEverySizeInsertTheirRowsRight(size: Int) throws {
+    // Each lead of a different length, with two envelopes (its partner's and vendor sales')
+    // that splice it, and a rejection without a lead after every third: the row ids the
+    // envelopes point at must be their own lead's, whichever statement inserted it.
+    func leadBytes(_ i: Int) -> [UInt8] { Array(#"{"lead_id":"web-\#(i)","notes":"\#(String(repeating: "x", count: i * 7 % 23))"}"#.utf8) }
+    func envelope(_ topic: String, _ seq: Int, _ lead: [UInt8]) -> OutgoingMessage {
+        let head = Array(#"{"seq":\#(seq),"topic":"\#(topic)","lead":"#.utf8)
+        let tail = Array(#","rule":"rotation"}"#.utf8)
+        return OutgoingMessage(topic: topic, seq: seq, envelope: head + lead + tail, leadRange: head.count..<(head.count + lead.count))
+    }
+    let leads = (0..<size).map { storedLead("web-\($0)", partner: "p\($0 % 3)", routedAt: 1_700_000_000_000 + Int64($0), bytes: leadBytes($0)) }
+    var envelopes: [OutgoingMessage] = [], leadIDs: [String?] = [], rejected = 0
+    for i in 0..<size {
+        envelopes.append(envelope("partner/p\(i % 3)", i / 3 + 1, leadBytes(i)))
+        envelopes.append(envelope("vendor-sales/", i + 1, leadBytes(i)))
+        leadIDs += ["web-\(i)", "web-\(i)"]
+        if i % 3 == 2 {
+            rejected += 1
+            envelopes.append(message("rejected/", rejected))
+            leadIDs.append(nil)
+        }
+    }
+    try withStateDirectory { directory throws in
+        try withStore(directory) { store throws in
+            // A lead before, so that row ids do not start at 1.
+            try store.commit(batch(leads: [storedLead("earlier")], envelopes: [message("earlier", 1)], leadIDs: ["earlier"]))
+            try store.commit(batch(leads: leads, envelopes: envelopes, leadIDs: leadIDs))
+            #expect(try store.leadCount() == size + 1)
+            for lead in leads { #expect(try store.lead(lead.leadID) == lead) }
+            for topic in ["partner/p0", "partner/p1", "partner/p2", "vendor-sales/", "rejected/"] {
+                let expected = envelopes.filter { $0.topic == topic }
+                #expect(try store.envelopes(topic: topic, fromSeq: 1, limit: 100).map(\.envelope) == expected.map(\.envelope), "\(topic)")
+            }
+        }
+        let pointers = try DatabaseQueue(path: storeFile(directory)).read { db in
+            try Row.fetchAll(db, sql: "SELECT e.lead_id AS envelope_lead, l.lead_id AS row_lead FROM envelopes e JOIN leads l ON l.id = e.lead_row")
+        }
+        #expect(pointers.count == 2 * size)
+        for row in pointers { #expect(row["envelope_lead"] as String == row["row_lead"] as String) }
+    }
+}
