@@ -221,26 +221,32 @@ extension LeadStore {
         return pending
     }
 
+    /// A row changes only when the owner changes, or its time is over an hour old: a
+    /// returning account costs no write (its ownership lapses at most an hour early, against
+    /// a retention of days).
+    static let ownerUpsertSQL = RawSQL.insertSQL("account_owners", ["bucket", "account_key", "partner_id", "routed_at"], then: """
+         ON CONFLICT (bucket, account_key) DO UPDATE SET partner_id = excluded.partner_id, routed_at = excluded.routed_at
+        WHERE account_owners.partner_id != excluded.partner_id
+           OR account_owners.routed_at < excluded.routed_at - \(LeadStore.ownerRefreshMilliseconds)
+        """)
+
     /// Inside a commit: writes the owners the sweep reaches (and, when a cycle ended, the bound).
     static func writeOwners(_ plan: PendingOwners.Plan, _ db: Database) throws {
         if !plan.write.isEmpty {
-            // A row changes only when the owner changes, or its time is over an hour old: a
-            // returning account costs no write (its ownership lapses at most an hour early,
-            // against a retention of days).
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO account_owners (bucket, account_key, partner_id, routed_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT (bucket, account_key) DO UPDATE SET partner_id = excluded.partner_id, routed_at = excluded.routed_at
-                WHERE account_owners.partner_id != excluded.partner_id
-                   OR account_owners.routed_at < excluded.routed_at - \(LeadStore.ownerRefreshMilliseconds)
-                """)
-            for (bucket, key, owner) in plan.write {
-                try RawSQL.run(upsert, db) { s in
-                    sqlite3_bind_int64(s, 1, Int64(bucket))
-                    RawSQL.text(s, 2, key)
-                    RawSQL.text(s, 3, owner.partnerID)
-                    sqlite3_bind_int64(s, 4, owner.routedAt)
-                }
-            }
+            let write = plan.write
+            try RawSQL.insert(
+                rows: write.count, db, insert: { try db.cachedStatement(sql: ownerUpsertSQL[$0]!) }, columns: 4,
+                lend: { i, s, p, next in
+                    let (bucket, key, owner) = write[i]
+                    try RawSQL.withUTF8(key, owner.partnerID, nil, nil) { key, partnerID, _, _ in
+                        sqlite3_bind_int64(s, p + 1, Int64(bucket))
+                        RawSQL.lent(s, p + 2, text: key)
+                        RawSQL.lent(s, p + 3, text: partnerID)
+                        sqlite3_bind_int64(s, p + 4, owner.routedAt)
+                        try next()
+                    }
+                },
+                inserted: { _, _ in })
         }
         if let bound = plan.bound {
             // Not `max`: a bound may go back (row ids start again once every lead is pruned).

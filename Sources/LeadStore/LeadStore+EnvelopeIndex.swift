@@ -179,18 +179,25 @@ extension LeadStore {
     /// back to check it is still there cost a page read each: they are long out of cache).
     static func writeIndex(_ flush: PendingIndex.Topics, _ db: Database) throws {
         guard !flush.isEmpty else { return }
-        let insert = try db.cachedStatement(sql: "INSERT INTO envelope_index (topic, seq, envelope_id) VALUES (?, ?, ?)")
+        // Entries of one topic, then the next, 16 rows a statement where there are as many.
         for flushed in flush.entries {
-            let topic = flushed.key
-            for entry in flushed.value {
-                try RawSQL.run(insert, db) { s in
-                    RawSQL.text(s, 1, topic)
-                    sqlite3_bind_int64(s, 2, Int64(entry.seq))
-                    sqlite3_bind_int64(s, 3, entry.id)
-                }
+            let entries = flushed.value
+            var topic = flushed.key
+            try topic.withUTF8 { topic in
+                try RawSQL.insert(
+                    rows: entries.count, db, insert: { try db.cachedStatement(sql: indexInsertSQL[$0]!) }, columns: 3,
+                    lend: { i, s, p, next in
+                        RawSQL.lent(s, p + 1, text: topic)
+                        sqlite3_bind_int64(s, p + 2, Int64(entries[i].seq))
+                        sqlite3_bind_int64(s, p + 3, entries[i].id)
+                        try next()
+                    },
+                    inserted: { _, _ in })
             }
         }
     }
+
+    static let indexInsertSQL = RawSQL.insertSQL("envelope_index", ["topic", "seq", "envelope_id"])
 
     /// Inside a commit: records a lower bound of the pending entries' row ids.
     static func writePendingFrom(_ id: Int64, _ db: Database) throws {

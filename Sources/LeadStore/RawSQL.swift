@@ -122,9 +122,11 @@ enum RawSQL {
     /// insert, one row at a time (docs/benchmarks.md). `lend(row, s, firstParameter, next)`
     /// binds row `row` from `firstParameter` on and calls `next` while what it lent is still
     /// valid: the statement steps inside the last row's `next`, and its bindings are cleared
-    /// before any of them returns. `inserted(row, rowID)` then gets each row's id: one
-    /// statement's rows get consecutive ids, as the store's tables are only appended to
-    /// (no row is inserted with an id of its own) inside the writer's transaction.
+    /// before any of them returns. `inserted(row, rowID)` then gets each row's id, in a
+    /// table with row ids: one statement's rows get consecutive ids, as the store's tables
+    /// are only appended to (no row is inserted with an id of its own) inside the writer's
+    /// transaction. An upsert clause applies to each row in turn, as to rows inserted one
+    /// statement each.
     static func insert(rows count: Int, _ db: Database, insert: (_ width: Int) throws -> Statement, columns: Int,
                        lend: (_ row: Int, _ s: OpaquePointer, _ firstParameter: Int32, _ next: () throws -> Void) throws -> Void,
                        inserted: (_ row: Int, _ rowID: Int64) -> Void) throws {
@@ -166,12 +168,13 @@ enum RawSQL {
     /// The rows a multi-row insert takes at a time, widest first; the last must be 1.
     static let rowWidths = [16, 4, 1]
 
-    /// `INSERT INTO table (columns) VALUES (?, …), …` for each of ``rowWidths``, by width.
-    static func insertSQL(_ table: String, _ columns: [String]) -> [Int: String] {
+    /// `INSERT INTO table (columns) VALUES (?, …), …` and `then` (an upsert clause) for each
+    /// of ``rowWidths``, by width.
+    static func insertSQL(_ table: String, _ columns: [String], then: String = "") -> [Int: String] {
         let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
         let head = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
         return Dictionary(uniqueKeysWithValues: rowWidths.map { width in
-            (width, head + Array(repeating: row, count: width).joined(separator: ", "))
+            (width, head + Array(repeating: row, count: width).joined(separator: ", ") + then)
         })
     }
 
