@@ -154,12 +154,16 @@ extension LeadStore {
     /// `topics` for each topic in the batch. The envelopes hold the last `seq`
     /// (``PendingIndex/lastSeq``, loaded from them at start-up).
     static func insertNewTopics(_ added: PendingIndex.Topics, known: StringTable<Int>, _ db: Database) throws {
-        let upsert = try db.cachedStatement(sql: """
-            INSERT INTO topics (topic, last_seq, published_seq) VALUES (?, ?, 0)
-            ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
-            """)
+        // The statement is looked up only for a new topic: GRDB's cache hashes its SQL, about a
+        // thousand instructions a commit that adds none (most of them).
+        var upsert: Statement?
         for entry in added.entries where known[entry.key] == nil {
-            try RawSQL.run(upsert, db) { s in
+            let statement = try upsert ?? db.cachedStatement(sql: """
+                INSERT INTO topics (topic, last_seq, published_seq) VALUES (?, ?, 0)
+                ON CONFLICT (topic) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
+                """)
+            upsert = statement
+            try RawSQL.run(statement, db) { s in
                 RawSQL.text(s, 1, entry.key)
                 sqlite3_bind_int64(s, 2, Int64(entry.value.last?.seq ?? 0))
             }

@@ -108,11 +108,12 @@ enum RoutingProbes {
     }
 
     /// The child's side of ``instructions(bench:leads:partners:workBase:)``: rows (e) and (f)
-    /// on `leads` leads, each wrapped in a callgrind dump (StoreAlone.measure does that).
-    static func storeRowsUnderCallgrind(leads: Int, partners count: Int, workBase: String) throws {
+    /// on `leads` leads in batches of `batchSize` (`--probe-batch`; the daemon's largest by
+    /// default), each wrapped in a callgrind dump (StoreAlone.measure does that).
+    static func storeRowsUnderCallgrind(leads: Int, partners count: Int, batchSize: Int, workBase: String) throws {
         let partners = LeadFactory.partners(count)
         let dir = try TemporaryDirectory(base: workBase, label: "probe-store")
         defer { dir.remove() }
-        _ = try StoreAlone.measure(directory: dir.path, leads: LeadSet(0..<leads, prefix: "probe"), partners: partners)
+        _ = try StoreAlone.measure(directory: dir.path, leads: LeadSet(0..<leads, prefix: "probe"), partners: partners, batchSize: batchSize)
     }
 }

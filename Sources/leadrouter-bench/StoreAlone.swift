@@ -48,7 +48,7 @@ enum StoreAlone {
 
     static let batchSize = 2048
 
-    static func measure(directory: String, leads: LeadSet, partners: [Partner]) throws -> Result {
+    static func measure(directory: String, leads: LeadSet, partners: [Partner], batchSize: Int = StoreAlone.batchSize) throws -> Result {
         // (f) Route every lead in the daemon's batches, timing only that. Each batch is dropped
         // once made, as the daemon drops one once committed: keeping them all would make the
         // figure grow with --leads (a heap of hundreds of MB, cold caches).
@@ -58,12 +58,12 @@ enum StoreAlone {
         let partnerList = try store.partnerListID(for: timed.router)
         let cpuBeforeRouting = ownCPUSeconds()
         let (_, mallocs) = try Instructions.measure("routing_alone") {
-            try Allocations.counting { try route(leads, pipeline: &timed, partnerList: partnerList, now: now, keep: false) }
+            try Allocations.counting { try route(leads, pipeline: &timed, partnerList: partnerList, now: now, batchSize: batchSize, keep: false) }
         }
         let routingSeconds = ownCPUSeconds() - cpuBeforeRouting
         // The batches (e) commits: the same leads routed again by a fresh pipeline, untimed.
         var pipeline = LeadPipeline(config: RouterConfig(partners: partners), seed: 0x5EED)
-        let batches = try route(leads, pipeline: &pipeline, partnerList: partnerList, now: now)
+        let batches = try route(leads, pipeline: &pipeline, partnerList: partnerList, now: now, batchSize: batchSize)
         let envelopes = batches.reduce(0) { $0 + $1.envelopes.count }
 
         // (e) Commit them as the daemon does, timing from the first commit to the last sync.

@@ -114,7 +114,8 @@ struct LeadRouterBench: ParsableCommand {
             return
         }
         if let probeStoreRows {
-            try RoutingProbes.storeRowsUnderCallgrind(leads: probeStoreRows, partners: partners, workBase: tmpdir ?? NSTemporaryDirectory())
+            try RoutingProbes.storeRowsUnderCallgrind(leads: probeStoreRows, partners: partners, batchSize: probeBatch ?? StoreAlone.batchSize,
+                                                        workBase: tmpdir ?? NSTemporaryDirectory())
             return
         }
         RunningDaemons.keepDirectories.store(keepTemp, ordering: .relaxed)
