@@ -212,12 +212,33 @@ public struct RoutingDecision: Sendable, Equatable {
 
     /// The same, of envelopes in a slice of a longer list (a batch's).
     public func record(messages: ArraySlice<OutgoingMessage>, partnerList: Int64? = nil, reasonsInEnvelope: Bool = false) -> [UInt8] {
-        // Sized for what it holds, so the buffer neither grows nor holds kilobytes unused
-        // until the batch is stored: packed, each candidate takes at most the bytes of the
-        // largest partner position (``PackedPositions``); by id, about seven.
+        var json = JSONWriter(capacity: recordCapacity(messages: messages.count, partnerList: partnerList, reasonsInEnvelope: reasonsInEnvelope))
+        writeRecord(to: &json, messages: messages, partnerList: partnerList, reasonsInEnvelope: reasonsInEnvelope)
+        return json.bytes
+    }
+
+    /// The same, appended to `buffer` (a batch's records, one after another); returns where
+    /// in `buffer` it is.
+    public func appendRecord(to buffer: inout [UInt8], messages: ArraySlice<OutgoingMessage>, partnerList: Int64? = nil,
+                             reasonsInEnvelope: Bool = false) -> Range<Int> {
+        let start = buffer.count
+        var json = JSONWriter(
+            appendingTo: &buffer, capacity: recordCapacity(messages: messages.count, partnerList: partnerList, reasonsInEnvelope: reasonsInEnvelope))
+        writeRecord(to: &json, messages: messages, partnerList: partnerList, reasonsInEnvelope: reasonsInEnvelope)
+        buffer = json.bytes
+        return start..<buffer.count
+    }
+
+    /// Room for a record, so its buffer neither grows nor holds kilobytes unused until the
+    /// batch is stored: packed, each candidate takes at most the bytes of the largest partner
+    /// position (``PackedPositions``); by id, about seven.
+    private func recordCapacity(messages: Int, partnerList: Int64?, reasonsInEnvelope: Bool) -> Int {
         let perCandidate = partnerList == nil ? 7 : PackedPositions.gapBytes(partnerIDs.count)
-        let inline = !reasonsInEnvelope || messages.isEmpty ? reasonList.elements.count + 256 : 0
-        var json = JSONWriter(capacity: 384 + inline + 96 * messages.count + candidateRecord.count * perCandidate)
+        let inline = !reasonsInEnvelope || messages == 0 ? reasonList.elements.count + 256 : 0
+        return 384 + inline + 96 * messages + candidateRecord.count * perCandidate
+    }
+
+    private func writeRecord(to json: inout JSONWriter, messages: ArraySlice<OutgoingMessage>, partnerList: Int64?, reasonsInEnvelope: Bool) {
         json.beginObject()
         json.field("assignment_id", assignmentID)
         json.field("partner_id", partnerID)
@@ -243,7 +264,6 @@ public struct RoutingDecision: Sendable, Equatable {
         json.field("outside_territory", outsideTerritory)
         writeAssignments(to: &json, messages: messages)
         json.endObject()
-        return json.bytes
     }
 }
 

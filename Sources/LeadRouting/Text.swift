@@ -91,6 +91,15 @@ enum Buffers {
         return taken
     }
 
+    /// `bytes` as they are, taken (`bytes` is left empty): the one reference to them, when
+    /// `bytes` was.
+    @inline(__always)
+    static func taken(_ bytes: inout [UInt8]) -> [UInt8] {
+        var taken: [UInt8] = []
+        swap(&taken, &bytes)
+        return taken
+    }
+
     private static let zeroPage = [UInt8](repeating: 0, count: 4096)
     private static let zeroWordPage = [UInt64](repeating: 0, count: 512)
 }

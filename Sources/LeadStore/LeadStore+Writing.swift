@@ -13,7 +13,7 @@ extension LeadStore {
         do {
             result = try pool.writeWithoutTransaction { db in try RawSQL.transaction(db, immediate: true) {
                 let otherCommitted = try otherConnectionCommitted(db)
-                let leadRows = try LeadStore.insertLeads(batch.leads, db)
+                let leadRows = try LeadStore.insertLeads(batch, db)
                 let added = try LeadStore.insertEnvelopes(batch, leadRows: leadRows, db)
                 // Their index entries wait, and go in a topic at a time (LeadStore+EnvelopeIndex.swift).
                 let pending = try pendingIndex { try LeadStore.loadPendingIndex(db) }
@@ -63,33 +63,37 @@ extension LeadStore {
     static let envelopeInsertSQL = RawSQL.insertSQL(
         "envelopes", ["topic", "seq", "lead_id", "created_at", "envelope", "lead_at", "lead_row"])
 
-    /// Inserts `leads` (one row each, up to 16 rows a statement); returns each one's row id,
-    /// for its envelopes to point at.
-    static func insertLeads(_ leads: [StoredLead], _ db: Database) throws -> StringTable<Int64> {
+    /// Inserts the batch's leads (one row each, up to 16 rows a statement); returns each
+    /// one's row id, for its envelopes to point at.
+    static func insertLeads(_ batch: StoreBatch, _ db: Database) throws -> StringTable<Int64> {
         // The hot inserts bind straight through SQLite's C API: GRDB's argument
         // boxing cost more than the inserts themselves (see docs/benchmarks.md).
+        let leads = batch.leads, ranges = batch.recordRanges
         var leadRows = StringTable<Int64>(minimumCapacity: leads.count)
-        try RawSQL.insert(
-            rows: leads.count, db, insert: { try db.cachedStatement(sql: leadInsertSQL[$0]!) }, columns: 8,
-            lend: { i, s, p, next in
-                let lead = leads[i]
-                try RawSQL.withUTF8(lead.leadID, lead.channel, lead.assignmentID, lead.partnerID) { leadID, channel, assignmentID, partnerID in
-                    try lead.decision.withUnsafeBytes { decision in
-                        try lead.lead.withUnsafeBytes { bytes in
-                            RawSQL.lent(s, p + 1, text: leadID)
-                            RawSQL.lent(s, p + 2, text: channel)
-                            sqlite3_bind_int64(s, p + 3, lead.receivedAt)
-                            sqlite3_bind_int64(s, p + 4, lead.routedAt)
-                            RawSQL.lent(s, p + 5, text: assignmentID)
-                            RawSQL.lent(s, p + 6, text: partnerID)
-                            RawSQL.lent(s, p + 7, decision, text: true)
-                            RawSQL.lent(s, p + 8, bytes)
-                            try next()
+        try batch.records.withUnsafeBytes { records in
+            try RawSQL.insert(
+                rows: leads.count, db, insert: { try db.cachedStatement(sql: leadInsertSQL[$0]!) }, columns: 8,
+                lend: { i, s, p, next in
+                    let lead = leads[i]
+                    try RawSQL.withUTF8(lead.leadID, lead.channel, lead.assignmentID, lead.partnerID) { leadID, channel, assignmentID, partnerID in
+                        try lead.decision.withUnsafeBytes { ownRecord in
+                            try lead.lead.withUnsafeBytes { bytes in
+                                let range = i < ranges.count ? ranges[i] : nil
+                                RawSQL.lent(s, p + 1, text: leadID)
+                                RawSQL.lent(s, p + 2, text: channel)
+                                sqlite3_bind_int64(s, p + 3, lead.receivedAt)
+                                sqlite3_bind_int64(s, p + 4, lead.routedAt)
+                                RawSQL.lent(s, p + 5, text: assignmentID)
+                                RawSQL.lent(s, p + 6, text: partnerID)
+                                RawSQL.lent(s, p + 7, range.map { UnsafeRawBufferPointer(rebasing: records[$0]) } ?? ownRecord, text: true)
+                                RawSQL.lent(s, p + 8, bytes)
+                                try next()
+                            }
                         }
                     }
-                }
-            },
-            inserted: { i, rowID in leadRows.set(rowID, forKey: leads[i].leadID) })
+                },
+                inserted: { i, rowID in leadRows.set(rowID, forKey: leads[i].leadID) })
+        }
         return leadRows
     }
 

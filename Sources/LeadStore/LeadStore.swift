@@ -84,6 +84,12 @@ public struct StoredLead: Sendable, Equatable {
 /// Everything one group commit writes, in one transaction.
 public struct StoreBatch: Sendable {
     public var leads: [StoredLead] = []
+    /// The decision records of the leads added by ``add(routed:channel:receivedAt:decision:envelopes:partnerList:)``,
+    /// one after another in one buffer (an array of its own cost each lead an allocation):
+    /// `leads[i]`'s is `records[recordRanges[i]]` when there is one (its `decision` is then
+    /// empty), else its `decision`. See ``record(of:)``.
+    public var records: [UInt8] = []
+    public var recordRanges: [Range<Int>?] = []
     /// Envelopes in publish order; `leadIDs[i]` is the lead of `envelopes[i]`, when there is one.
     public var envelopes: [OutgoingMessage] = []
     public var envelopeLeadIDs: [String?] = []
@@ -112,11 +118,26 @@ public struct StoreBatch: Sendable {
     public mutating func add(routed lead: ParsedLead, channel: InboundChannel, receivedAt: Int64,
                              decision: RoutingDecision, envelopes range: Range<Int>, partnerList: Int64?) {
         let leadID = lead.facts.leadID
+        while recordRanges.count < leads.count { recordRanges.append(nil) }
+        recordRanges.append(decision.appendRecord(to: &records, messages: envelopes[range], partnerList: partnerList, reasonsInEnvelope: true))
         leads.append(StoredLead(
             leadID: leadID, channel: channel.rawValue, receivedAt: receivedAt,
             routedAt: receivedAt, assignmentID: decision.assignmentID, partnerID: decision.partnerID,
-            decision: decision.record(messages: envelopes[range], partnerList: partnerList, reasonsInEnvelope: true), lead: lead.raw))
+            decision: [], lead: lead.raw))
         for _ in range { envelopeLeadIDs.append(leadID) }
+    }
+
+    /// Lead `i`'s decision record: in ``records``, or its own `decision`.
+    public func record(of i: Int) -> ArraySlice<UInt8> {
+        if i < recordRanges.count, let range = recordRanges[i] { return records[range] }
+        return leads[i].decision[...]
+    }
+
+    /// Lead `i` as the store keeps it, its decision record in it.
+    public func storedLead(_ i: Int) -> StoredLead {
+        var lead = leads[i]
+        if i < recordRanges.count, let range = recordRanges[i] { lead.decision = Array(records[range]) }
+        return lead
     }
 }
 

@@ -110,7 +110,7 @@ public final class MemoryRoutingStore: RoutingStore {
                 }
                 next[message.topic] = message.seq
             }
-            for lead in batch.leads { s.leads[lead.leadID] = lead }
+            for i in batch.leads.indices { s.leads[batch.leads[i].leadID] = batch.storedLead(i) }
             for message in batch.envelopes {
                 s.envelopes[message.topic, default: []].append(message)
                 s.topics[message.topic, default: TopicState(lastSeq: 0, publishedSeq: 0)].lastSeq = message.seq

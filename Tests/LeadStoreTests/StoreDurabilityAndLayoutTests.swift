@@ -442,3 +442,53 @@ func batchesOfEverySizeInsertTheirRowsRight(size: Int) throws {
         for row in pointers { #expect(row["envelope_lead"] as String == row["row_lead"] as String) }
     }
 }
+
+@Test("a batch's decision records are written one after another into one buffer: each is the lead's own record byte for byte, and a store keeps each with its lead, beside leads given their record directly")
+func batchRecordsShareOneBuffer() throws {
+    let partners = (0..<40).map { i in
+        Partner(id: "p\(i)", engagement: .leadsOnly, territories: [Territory(country: i % 2 == 0 ? "US" : "DE")],
+                products: i % 3 == 0 ? [] : ["email-security"], weight: 1 + i % 4, active: i % 7 != 0)
+    }
+    func lead(_ i: Int) throws -> ParsedLead {
+        let country = ["US", "DE", "FR"][i % 3]
+        let json = #"{"lead_id":"web-\#(i)","source":"webform","kind":"lead","received_at":"2026-11-22T10:00:00Z","company":{"name":"Acme \#(i)","domain":"acme\#(i).example","country":"\#(country)","employees":250},"contact":{"name":"Dana","email":"dana@acme\#(i).example"},"products":["email-security"],"qualification":{"need":"yes","budget":50000,"authority":"decision_maker","timeline_days":90}}"#
+        return try LeadParser.parse(Array(json.utf8)).get()
+    }
+    var pipeline = LeadPipeline(config: RouterConfig(partners: partners), seed: 11)
+    var batch = StoreBatch()
+    batch.createdAt = 1_700_000_000_000
+    // One lead given its record directly first, as a caller building a batch by hand would.
+    batch.leads.append(storedLead("direct-0"))
+    var expected: [String: [UInt8]] = ["direct-0": storedLead("direct-0").decision]
+    var decision = RoutingDecision()
+    for i in 0..<30 {
+        let parsed = try lead(i)
+        guard case .routed(_, let range) = pipeline.route(parsed, now: 1_700_000_000_000, appendingTo: &batch.envelopes, decision: &decision) else {
+            Issue.record("lead \(i) was not routed")
+            return
+        }
+        expected["web-\(i)"] = decision.record(messages: batch.envelopes[range], partnerList: 7, reasonsInEnvelope: true)
+        batch.add(routed: parsed, channel: .ingest, receivedAt: 1_700_000_000_000, decision: decision, envelopes: range, partnerList: 7)
+        if i == 10 {
+            batch.leads.append(storedLead("direct-1"))
+            expected["direct-1"] = storedLead("direct-1").decision
+        }
+    }
+    #expect(batch.leads.count == 32)
+    for i in batch.leads.indices {
+        let id = batch.leads[i].leadID
+        #expect(Array(batch.record(of: i)) == expected[id], "\(id)")
+        #expect(batch.storedLead(i).decision == expected[id], "\(id)")
+    }
+    try withStateDirectory { directory throws in
+        try withStore(directory) { store throws in
+            try store.commit(batch)
+            for i in batch.leads.indices {
+                #expect(try store.lead(batch.leads[i].leadID) == batch.storedLead(i))
+            }
+        }
+    }
+    let memory = MemoryRoutingStore()
+    try memory.commit(batch, published: [:])
+    #expect(memory.contains(leadID: "web-29") && memory.contains(leadID: "direct-1"))
+}
