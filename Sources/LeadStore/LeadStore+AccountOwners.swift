@@ -235,7 +235,7 @@ extension LeadStore {
         if !plan.write.isEmpty {
             let write = plan.write
             try RawSQL.insert(
-                rows: write.count, db, insert: { try db.cachedStatement(sql: ownerUpsertSQL[$0]!) }, columns: 4,
+                rows: write.count, db, sql: ownerUpsertSQL, columns: 4,
                 lend: { i, s, p, next in
                     let (bucket, key, owner) = write[i]
                     try RawSQL.withUTF8(key, owner.partnerID, nil, nil) { key, partnerID, _, _ in
@@ -245,8 +245,7 @@ extension LeadStore {
                         sqlite3_bind_int64(s, p + 4, owner.routedAt)
                         try next()
                     }
-                },
-                inserted: { _, _ in })
+                })
         }
         if let bound = plan.bound {
             // Not `max`: a bound may go back (row ids start again once every lead is pruned).

@@ -185,14 +185,13 @@ extension LeadStore {
             var topic = flushed.key
             try topic.withUTF8 { topic in
                 try RawSQL.insert(
-                    rows: entries.count, db, insert: { try db.cachedStatement(sql: indexInsertSQL[$0]!) }, columns: 3,
+                    rows: entries.count, db, sql: indexInsertSQL, columns: 3,
                     lend: { i, s, p, next in
                         RawSQL.lent(s, p + 1, text: topic)
                         sqlite3_bind_int64(s, p + 2, Int64(entries[i].seq))
                         sqlite3_bind_int64(s, p + 3, entries[i].id)
                         try next()
-                    },
-                    inserted: { _, _ in })
+                    })
             }
         }
     }

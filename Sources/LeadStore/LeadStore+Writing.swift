@@ -72,7 +72,7 @@ extension LeadStore {
         var leadRows = StringTable<Int64>(minimumCapacity: leads.count)
         try batch.records.withUnsafeBytes { records in
             try RawSQL.insert(
-                rows: leads.count, db, insert: { try db.cachedStatement(sql: leadInsertSQL[$0]!) }, columns: 8,
+                rows: leads.count, db, sql: leadInsertSQL, columns: 8,
                 lend: { i, s, p, next in
                     let lead = leads[i]
                     try RawSQL.withUTF8(lead.leadID, lead.channel, lead.assignmentID, lead.partnerID) { leadID, channel, assignmentID, partnerID in
@@ -120,7 +120,7 @@ extension LeadStore {
         var added = PendingIndex.Topics()
         try trimmed.withUnsafeBytes { trimmed in
             try RawSQL.insert(
-                rows: batch.envelopes.count, db, insert: { try db.cachedStatement(sql: envelopeInsertSQL[$0]!) }, columns: 7,
+                rows: batch.envelopes.count, db, sql: envelopeInsertSQL, columns: 7,
                 lend: { i, s, p, next in
                     let envelope = batch.envelopes[i]
                     let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil

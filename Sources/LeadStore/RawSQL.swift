@@ -75,7 +75,7 @@ enum RawSQL {
     }
 
     /// Binds `bytes` as a blob (or text) that SQLite reads in place, without copying it
-    /// (`SQLITE_STATIC`): only inside ``insert(rows:_:insert:columns:lend:inserted:)``, which
+    /// (`SQLITE_STATIC`): only inside ``insert(rows:_:sql:columns:lend:inserted:)``, which
     /// steps while `bytes` is lent and clears the binding before returning.
     static func lent(_ s: OpaquePointer, _ index: Int32, _ bytes: UnsafeRawBufferPointer, text: Bool = false) {
         let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
@@ -87,7 +87,7 @@ enum RawSQL {
     }
 
     /// Lends the UTF-8 of up to four strings (`nil` stays `nil`) to `body`, for
-    /// ``lent(_:_:_:)``: binding them so inside ``insert(rows:_:insert:columns:lend:inserted:)``
+    /// ``lent(_:_:_:)``: binding them so inside ``insert(rows:_:sql:columns:lend:inserted:)``
     /// spares SQLite a copy of each (`SQLITE_TRANSIENT` allocates one per value).
     static func withUTF8<R>(_ a: String, _ b: String, _ c: String?, _ d: String?,
                             _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>?, UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
@@ -105,7 +105,7 @@ enum RawSQL {
     }
 
     /// Binds lent UTF-8 as text, read in place (`nil`: NULL); only inside
-    /// ``insert(rows:_:insert:columns:lend:inserted:)``, which clears the bindings before the
+    /// ``insert(rows:_:sql:columns:lend:inserted:)``, which clears the bindings before the
     /// bytes go.
     static func lent(_ s: OpaquePointer, _ index: Int32, text: UnsafeBufferPointer<UInt8>?) {
         guard let text else {
@@ -116,7 +116,8 @@ enum RawSQL {
         _ = sqlite3_bind_text(s, index, base.assumingMemoryBound(to: CChar.self), Int32(text.count), nil)
     }
 
-    /// Inserts `count` rows through `insert`, a statement of `width` rows (``rowWidths``): 16
+    /// Inserts `count` rows through the statements of `sql` (``insertSQL(_:_:then:)``), by
+    /// width (``rowWidths``): 16
     /// rows a statement where there are that many, then 4, then 1. A statement's fixed cost
     /// (stepping in, opening and closing its cursors, ending it) was about a fifth of a lead's
     /// insert, one row at a time (docs/benchmarks.md). `lend(row, s, firstParameter, next)`
@@ -127,20 +128,20 @@ enum RawSQL {
     /// are only appended to (no row is inserted with an id of its own) inside the writer's
     /// transaction. An upsert clause applies to each row in turn, as to rows inserted one
     /// statement each.
-    static func insert(rows count: Int, _ db: Database, insert: (_ width: Int) throws -> Statement, columns: Int,
+    static func insert(rows count: Int, _ db: Database, sql: [Int: String], columns: Int,
                        lend: (_ row: Int, _ s: OpaquePointer, _ firstParameter: Int32, _ next: () throws -> Void) throws -> Void,
-                       inserted: (_ row: Int, _ rowID: Int64) -> Void) throws {
+                       inserted: (_ row: Int, _ rowID: Int64) -> Void = { _, _ in }) throws {
         // `lend` is called from inside itself (a row's `next` binds the next row), which a
         // non-escaping closure may not be; it still never outlives this call.
-        try withoutActuallyEscaping(lend) { lend in try insertRows(count, db, insert: insert, columns: columns, lend: lend, inserted: inserted) }
+        try withoutActuallyEscaping(lend) { lend in try insertRows(count, db, sql: sql, columns: columns, lend: lend, inserted: inserted) }
     }
 
-    private static func insertRows(_ count: Int, _ db: Database, insert: (_ width: Int) throws -> Statement, columns: Int,
+    private static func insertRows(_ count: Int, _ db: Database, sql: [Int: String], columns: Int,
                                    lend: @escaping (_ row: Int, _ s: OpaquePointer, _ firstParameter: Int32, _ next: () throws -> Void) throws -> Void,
                                    inserted: (_ row: Int, _ rowID: Int64) -> Void) throws {
         var row = 0
         for width in rowWidths where count - row >= width {
-            let statement = try insert(width)
+            let statement = try db.cachedStatement(sql: sql[width]!)
             let s = statement.sqliteStatement
             while count - row >= width {
                 let first = row
