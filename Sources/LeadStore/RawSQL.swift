@@ -117,8 +117,8 @@ enum RawSQL {
     }
 
     /// Inserts `count` rows through the statements of `sql` (``insertSQL(_:_:then:)``), by
-    /// width (``rowWidths``): 16
-    /// rows a statement where there are that many, then 4, then 1. A statement's fixed cost
+    /// width (``rowWidths``): 16 rows a statement where there are that many, then 4, then 1.
+    /// A statement's fixed cost
     /// (stepping in, opening and closing its cursors, ending it) was about a fifth of a lead's
     /// insert, one row at a time (docs/benchmarks.md). `lend(row, s, firstParameter, next)`
     /// binds row `row` from `firstParameter` on and calls `next` while what it lent is still
