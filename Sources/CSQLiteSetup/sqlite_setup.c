@@ -1,4 +1,7 @@
-// SQLite's process-wide configuration, which only C can pass (sqlite3_config is variadic).
+// SQLite's process-wide configuration, which only C can pass (sqlite3_config is variadic),
+// and the store's file calls Swift's Glibc module does not declare.
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <sqlite3.h>
 
 #include "sqlite_setup.h"
@@ -8,4 +11,9 @@ int lr_sqlite_setup(void) {
     int threading = sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     int statistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     return threading == SQLITE_OK && statistics == SQLITE_OK;
+}
+
+int lr_start_writeback(int fd) {
+    // Starts writing the file's dirty pages out and returns at once (nothing waits for them).
+    return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }

@@ -160,6 +160,11 @@ struct Pruner: Sendable {
 /// database is a burst of work at each pass, and at normal priority it took the core the
 /// routing thread was about to use, which showed as the tail of lead latency. At nice 10 it
 /// still gets about a tenth of a contended core, about what it needs at full load.
+///
+/// A second thread starts the database file's writeback every 20 ms while a checkpoint has
+/// run for over 50 ms (``LeadStore/startWriteback(duringCheckpointsLongerThan:)``), so what
+/// a long one copies reaches the disk as it copies it, not in one long sync at its end that
+/// the log's syncs queue behind.
 public struct CheckpointService: Service {
     private let store: any RoutingStore
     private let logger: Logger
@@ -199,8 +204,34 @@ public struct CheckpointService: Service {
         } finally: {
             _ = try? store.checkpoint()
         }
+        // Beside it, a thread that starts writing out what checkpoints copy as they copy it,
+        // so the sync that ends each one is short.
+        let writeback = CheckpointService.startingWriteback(store, logger: logger)
         try? await gracefulShutdown()
         worker.stop()
+        writeback.stop()
         await worker.ended()
+        await writeback.ended()
+    }
+
+    /// How often the database file's writeback is started…
+    static let writebackInterval: TimeInterval = 0.02
+    /// …once a checkpoint has run this long: those of steady traffic take less.
+    static let writebackAfter = Duration.milliseconds(50)
+
+    /// A thread that starts `store`'s writeback (``LeadStore/startWriteback(duringCheckpointsLongerThan:)``)
+    /// every `every` seconds until it is stopped, during checkpoints longer than `after`
+    /// (`nil`: always); a failure is logged once, until it succeeds again.
+    static func startingWriteback(_ store: any RoutingStore, logger: Logger, every: TimeInterval = writebackInterval,
+                                  after: Duration? = writebackAfter) -> WorkerThread {
+        let thread = WorkerThread(label: "writeback")
+        let failing = Mutex(false)
+        thread.runPeriodically(every: { every }) {
+            let started = store.startWriteback(duringCheckpointsLongerThan: after)
+            if failing.withLock({ f in defer { f = !started }; return !started && !f }) {
+                logger.warning("could not start writing the database file out early; checkpoints will sync it all at once", metadata: ["path": "\(store.path)"])
+            }
+        }
+        return thread
     }
 }

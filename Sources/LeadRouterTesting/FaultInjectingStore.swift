@@ -15,6 +15,7 @@ public final class FaultInjectingStore: RoutingStore {
         var syncsStarted = 0
         var readsStarted = 0
         var commitsStarted = 0
+        var writebacksStarted = 0
     }
 
     public let base: any RoutingStore
@@ -43,6 +44,8 @@ public final class FaultInjectingStore: RoutingStore {
     public func releaseCommits() { commitGate.open() }
     /// Commits started so far (hung ones included).
     public var commitsStarted: Int { faults.withLock { $0.commitsStarted } }
+    /// Database-file writebacks asked for so far (``RoutingStore/startWriteback(duringCheckpointsLongerThan:)``).
+    public var writebacksStarted: Int { faults.withLock { $0.writebacksStarted } }
     /// Envelope reads (replay) block until ``releaseEnvelopeReads()``.
     public func hangEnvelopeReads() { readGate.close() }
     public func releaseEnvelopeReads() { readGate.open() }
@@ -111,6 +114,10 @@ public final class FaultInjectingStore: RoutingStore {
     public var lastKnownWALBacklog: Int { base.lastKnownWALBacklog }
     public func checkpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int) { try base.checkpoint() }
     public func finishCheckpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int)? { try base.finishCheckpoint() }
+    public func startWriteback(duringCheckpointsLongerThan threshold: Duration?) -> Bool {
+        faults.withLock { $0.writebacksStarted += 1 }
+        return base.startWriteback(duringCheckpointsLongerThan: threshold)
+    }
     public func prune(olderThan cutoff: Int64, limit: Int, expiredBefore: Int64?) throws(StoreError) -> Int {
         try base.prune(olderThan: cutoff, limit: limit, expiredBefore: expiredBefore)
     }

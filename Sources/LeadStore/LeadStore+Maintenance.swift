@@ -1,3 +1,4 @@
+import CSQLiteSetup
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -40,6 +41,32 @@ extension LeadStore {
     /// How many ``syncLog()`` calls have succeeded.
     public var logSyncs: Int { logSyncCount.load(ordering: .relaxed) }
 
+    /// Starts writing out the database file's pages that a long background checkpoint is
+    /// copying into it, without waiting for them.
+    ///
+    /// SQLite syncs the file once, at the end of each checkpoint. After a burst a checkpoint
+    /// copies hundreds of megabytes, and left to that sync they reached the disk in one flush
+    /// of over a second, which the log's own syncs (what every acknowledgement waits for)
+    /// queued behind. Started every few milliseconds once a checkpoint has run for
+    /// `threshold` (``CheckpointService`` does), the pages go out as they come, and the final
+    /// sync finds few left. Short checkpoints, those of steady traffic, are left alone:
+    /// started during them too, the writes kept the disk busy and the log's syncs waited for
+    /// them. `nil`: whether a checkpoint runs or not. It changes nothing that is synced, or
+    /// when. Returns `false` when the file could not be opened or its writeback not started
+    /// (nothing is lost: the checkpoint's sync still writes everything, as before).
+    @discardableResult
+    public func startWriteback(duringCheckpointsLongerThan threshold: Duration? = nil) -> Bool {
+        if let threshold {
+            let started = checkpointStarted.load(ordering: .relaxed)
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard started != 0, now > started, Double(now - started) / 1e9 >= threshold / .seconds(1) else { return true }
+        }
+        return databaseFile.withLock { fd in
+            if fd < 0 { fd = Glibc.open(path, O_RDONLY | O_CLOEXEC) }
+            return fd >= 0 && lr_start_writeback(fd) == 0
+        }
+    }
+
     /// Syncs a directory, so that files created in it survive a power loss.
     static func syncDirectory(_ directory: String) throws(StoreError) {
         let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -56,6 +83,8 @@ extension LeadStore {
     @discardableResult
     public func checkpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int) {
         do {
+            checkpointStarted.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+            defer { checkpointStarted.store(0, ordering: .relaxed) }
             // A checkpoint cannot run inside a transaction: no `write`, which opens one.
             let result = try checkpointer.writeWithoutTransaction { db in try LeadStore.passiveCheckpoint(db) }
             // A busy result (another checkpoint held the lock) reports nothing: -1, -1.

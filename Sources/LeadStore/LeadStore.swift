@@ -165,6 +165,10 @@ public final class LeadStore: Sendable {
     /// With ``syncsLogOnRequest``: the write-ahead log's file, opened to sync it.
     let logFile = Mutex<Int32>(-1)
     let logSyncCount = Atomic<Int>(0)
+    /// The database file, opened to start its writeback (``startWriteback(duringCheckpointsLongerThan:)``).
+    let databaseFile = Mutex<Int32>(-1)
+    /// When the background checkpoint running now began (monotonic nanoseconds), or 0.
+    let checkpointStarted = Atomic<UInt64>(0)
     /// Whether commits return before they are on disk, made durable by ``syncLog()``: the
     /// routing loop's way of syncing while it routes the next batch (`durability: full`,
     /// opened with `syncLogOnRequest`). Otherwise a commit is as durable as `durability` says
@@ -258,6 +262,9 @@ public final class LeadStore: Sendable {
         // Leaves nothing for the next start to find again (a crash only makes it read more).
         if hasCommitted.load(ordering: .relaxed), pendingOwners.withLock({ !$0.owners.isEmpty }) { try? flushAccountOwners() }
         logFile.withLock { fd in
+            if fd >= 0 { close(fd) }
+        }
+        databaseFile.withLock { fd in
             if fd >= 0 { close(fd) }
         }
     }

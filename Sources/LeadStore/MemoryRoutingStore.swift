@@ -152,5 +152,6 @@ public final class MemoryRoutingStore: RoutingStore {
     public var lastKnownWALBacklog: Int { 0 }
     public func checkpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int) { (0, 0) }
     public func finishCheckpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int)? { nil }
+    public func startWriteback(duringCheckpointsLongerThan threshold: Duration?) -> Bool { true }
     public func prune(olderThan cutoff: Int64, limit: Int, expiredBefore: Int64?) throws(StoreError) -> Int { 0 }
 }

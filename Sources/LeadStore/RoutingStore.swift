@@ -61,6 +61,11 @@ public protocol RoutingStore: AnyObject, Sendable {
     /// A background checkpoint, from a connection of its own.
     @discardableResult
     func checkpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int)
+    /// Starts writing out what a background checkpoint running for at least `threshold` (any
+    /// time: `nil`) copies into the database file, without waiting; `false` when that could
+    /// not be started.
+    @discardableResult
+    func startWriteback(duringCheckpointsLongerThan threshold: Duration?) -> Bool
     /// Finishes a checkpoint from the writer, between commits; `nil` when there was nothing to do.
     func finishCheckpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int)?
     /// Deletes up to `limit` rows past retention; returns how many.

@@ -8,4 +8,8 @@
 /// 0 when SQLite was already initialised in this process (its defaults then stay).
 int lr_sqlite_setup(void);
 
+/// Starts writing `fd`'s dirty pages to disk without waiting for them
+/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`): 0, or -1 with errno set.
+int lr_start_writeback(int fd);
+
 #endif
