@@ -59,7 +59,7 @@ extension LeadStore {
         if let threshold {
             let started = checkpointStarted.load(ordering: .relaxed)
             let now = DispatchTime.now().uptimeNanoseconds
-            guard started != 0, now > started, Double(now - started) / 1e9 >= threshold / .seconds(1) else { return true }
+            guard started != 0, now > started, Duration.nanoseconds(now - started) >= threshold else { return true }
         }
         return databaseFile.withLock { fd in
             if fd < 0 { fd = Glibc.open(path, O_RDONLY | O_CLOEXEC) }
