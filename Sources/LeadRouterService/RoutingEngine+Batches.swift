@@ -167,7 +167,7 @@ extension RoutingEngine {
             for i in accepted.indices {
                 guard case .success(let lead) = accepted[i] else { continue }
                 if !pipeline.hasRecentlyRouted(leadID: lead.facts.leadID) { ids.append(lead.facts.leadID) }
-                for key in lead.facts.account.all { accountKeys.set(true, forKey: key) }
+                for key in lead.facts.account.keys { accountKeys.set(true, forKey: key) }
             }
         }
         let found: (known: Set<String>, owners: [String: AccountOwner])
@@ -222,8 +222,9 @@ extension RoutingEngine {
     private func add(_ lead: ParsedLead, of item: Received, found: FoundInStore, decision: inout RoutingDecision,
                      to prepared: inout PreparedBatch) {
         let leadID = lead.facts.leadID
-        let keys = lead.facts.account.all
-        let previousOwner = keys.lazy.compactMap { found.owners[$0]?.partnerID }.first
+        let keys = lead.facts.account.keys
+        var previousOwner: String?
+        for key in keys where previousOwner == nil { previousOwner = found.owners[key]?.partnerID }
         // Its envelopes go straight into the batch's list.
         let outcome: LeadPipeline.AppendedOutcome
         if found.isKnown(leadID) {

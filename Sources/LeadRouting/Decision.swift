@@ -137,7 +137,9 @@ public struct RoutingDecision: Sendable, Equatable {
     /// Partners never considered: their territories do not cover the lead's country and region.
     public var outsideTerritory = 0
     /// The lead's account keys (`d:domain`, `n:name`), for remembering who owns the account.
-    public var accountKeys: [String] = []
+    public var account = LeadAccount()
+    /// ``account``'s keys, as a list.
+    public var accountKeys: [String] { account.all }
     /// Which of ``accountKeys`` a lead routed before and not yet forgotten had given to
     /// someone, and to the same partner as this decision (set by ``LeadPipeline``).
     public var recentOwners = RecentOwners()
@@ -184,7 +186,7 @@ public struct RoutingDecision: Sendable, Equatable {
         candidatesOmitted = 0
         omittedCounts = .zero
         outsideTerritory = 0
-        accountKeys = []
+        account = LeadAccount()
         recentOwners = RecentOwners()
     }
 

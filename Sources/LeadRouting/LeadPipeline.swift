@@ -320,7 +320,7 @@ public struct LeadPipeline: Sendable {
             counters.duplicates += 1
             return .duplicate(leadID: leadID)
         }
-        let keys = lead.facts.account.all
+        let keys = lead.facts.account.keys
         var owner = previousOwner
         for key in keys {
             if let recent = recentOwners[key] {

@@ -74,7 +74,7 @@ extension Router {
         }
         decision.rule = rule
         decision.qualification = qualification
-        decision.accountKeys = keys.all
+        decision.account = keys
         decision.outsideTerritory = partners.count - considered.count - (choice.registered.map { considered.contains($0) ? 0 : 1 } ?? 0)
         recordCandidates(considered, list: candidateList.number, verdicts: verdicts, pastCap: judged.pastCap, chosen: chosen,
                          registered: choice.registered, into: &decision)
@@ -176,6 +176,16 @@ extension Router {
         return judged
     }
 
+    /// The owner of the first of the account's keys whose owner is eligible. (A loop: a lazy
+    /// `compactMap` allocated its closure's context.)
+    @inline(__always)
+    func eligibleOwner(of account: LeadAccount, _ eligible: some EligiblePartners) -> Int? {
+        for key in account.keys {
+            if let owner = ownedAccounts[key], eligible.isEligible(owner) { return owner }
+        }
+        return nil
+    }
+
     /// Applies the rules in order (registration, account owner, previous owner, rotation) to
     /// the `eligible` partners; advances rotation when it chooses. No partner chosen and no
     /// registration: the lead is unmatched (``unmatchedDecision(_:considered:exclusions:gradeRefusals:gradeText:)``).
@@ -198,7 +208,7 @@ extension Router {
                 let why = partner.active ? "paused" : "inactive"
                 choice.reasons = Reasons(["deal registration of \(domain) by \(partner.id) until \(expiry)", "\(partner.id) is \(why): held in nurture for it", gradeText])
             }
-        } else if let owner = keys.all.lazy.compactMap({ [ownedAccounts] in ownedAccounts[$0] }).first(where: { eligible.isEligible($0) }) {
+        } else if let owner = eligibleOwner(of: keys, eligible) {
             choice.chosen = owner
             choice.rule = .account
             var json = reasonWriter(owner, lead, then: gradeText, into: &buffer)

@@ -151,17 +151,13 @@ extension AccountKey {
     /// The same, from a lead's text as the reader keeps it: the keys are made from the bytes
     /// (the company's name becomes a `String` only when no domain describes the account).
     static func keys(_ text: SpareText) -> LeadAccount {
-        var all: [String] = []
-        all.reserveCapacity(2)
-        if let key = text.withBytes(SpareText.companyDomain, { $0.flatMap(domainKey) }) {
-            all.append(key)
-        } else if let fromMail = text.withBytes(SpareText.contactEmail, { $0.flatMap(mailDomain) }),
-                  !fromMail.isEmpty && freemailTable[fromMail] == nil {
-            all.append(Text.join("d:", fromMail))
+        var domainKey: String? = text.withBytes(SpareText.companyDomain) { $0.flatMap(AccountKey.domainKey) }
+        if domainKey == nil, let fromMail = text.withBytes(SpareText.contactEmail, { $0.flatMap(mailDomain) }),
+           !fromMail.isEmpty && freemailTable[fromMail] == nil {
+            domainKey = Text.join("d:", fromMail)
         }
-        let hasDomain = !all.isEmpty
-        if let name = text.withBytes(SpareText.companyName, { $0.flatMap(nameKey) }) { all.append(name) }
-        return LeadAccount(all: all, name: hasDomain ? nil : text[SpareText.companyName])
+        let nameKey: String? = text.withBytes(SpareText.companyName) { $0.flatMap(AccountKey.nameKey) }
+        return LeadAccount(domainKey: domainKey, nameKey: nameKey, name: domainKey != nil ? nil : text[SpareText.companyName])
     }
 
     /// `d:` and the normalised domain of a domain's UTF-8, `nil` when nothing is left of it:
@@ -190,25 +186,58 @@ extension AccountKey {
 
 /// The keys that identify a lead's customer account.
 public struct LeadAccount: Sendable, Equatable {
-    /// `d:domain` and `n:name`, in that order.
-    public var all: [String]
+    /// `d:` and the normalised domain, when the lead names one.
+    public var domainKey: String?
+    /// `n:` and the normalised company name, when anything is left of it.
+    public var nameKey: String?
     /// The company's name, for ``describe``, when the account has no domain key.
     var name: String?
 
+    public init(domainKey: String? = nil, nameKey: String? = nil) {
+        self.init(domainKey: domainKey, nameKey: nameKey, name: nil)
+    }
+
+    init(domainKey: String?, nameKey: String?, name: String?) {
+        self.domainKey = domainKey
+        self.nameKey = nameKey
+        self.name = name
+    }
+
+    /// The keys, `d:domain` and then `n:name`, with no list made of them: the two are kept
+    /// inline (a list of them was an allocation a lead).
+    public var keys: Keys { Keys(first: domainKey, second: nameKey) }
+
+    /// ``keys`` as a list.
+    public var all: [String] { Array(keys) }
+
+    /// ``LeadAccount/keys``: at most two, in order.
+    public struct Keys: Sequence, IteratorProtocol, Sendable {
+        var first: String?
+        var second: String?
+
+        public mutating func next() -> String? {
+            if let key = first {
+                first = nil
+                return key
+            }
+            defer { second = nil }
+            return second
+        }
+
+        public var underestimatedCount: Int { (first == nil ? 0 : 1) + (second == nil ? 0 : 1) }
+    }
+
     /// The normalised domain, when known: the `d:` key without its prefix (made when asked
     /// for, which routing does only for deal registrations and the account's reasons).
-    public var domain: String? {
-        guard let first = all.first, first.utf8.starts(with: "d:".utf8) else { return nil }
-        return String(first.dropFirst(2))
-    }
+    public var domain: String? { domainKey.map { String($0.dropFirst(2)) } }
 
     /// How reasons name the account: its domain, else the company's name.
     public var describe: String { domain ?? name ?? "" }
 
     /// Writes ``describe`` into the open string of `json`, with no `String` made of it.
     func describe(into json: inout JSONWriter) {
-        if var first = all.first, first.utf8.starts(with: "d:".utf8) {
-            first.withUTF8 { json.text(UnsafeBufferPointer(rebasing: $0[2...])) }
+        if var key = domainKey {
+            key.withUTF8 { json.text(UnsafeBufferPointer(rebasing: $0[2...])) }
         } else {
             json.text(name ?? "")
         }

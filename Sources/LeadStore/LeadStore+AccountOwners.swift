@@ -215,7 +215,7 @@ extension LeadStore {
             // The keys routing used: the lead's bytes as received parse as they did then.
             guard case .success(let parsed) = LeadParser.parse(lead) else { continue }
             if pending.cycleStart == nil { pending.cycleStart = id }
-            for key in parsed.facts.account.all { pending.recover(key, PendingOwners.Owner(partnerID: partnerID, routedAt: routedAt)) }
+            for key in parsed.facts.account.keys { pending.recover(key, PendingOwners.Owner(partnerID: partnerID, routedAt: routedAt)) }
         }
         if pending.owners.isEmpty { pending.cycleStart = nil }
         return pending

@@ -121,7 +121,7 @@ enum StoreAlone {
                 guard case .success(let lead) = pipeline.accept(message, from: .ingest) else {
                     throw BenchError("a bench lead was rejected")
                 }
-                let keys = lead.facts.account.all
+                let keys = lead.facts.account.keys
                 guard case .routed(_, let out) = pipeline.route(lead, now: now, appendingTo: &batch.envelopes, decision: &decision) else {
                     throw BenchError("a bench lead was not routed")
                 }

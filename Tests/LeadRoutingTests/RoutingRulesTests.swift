@@ -115,6 +115,14 @@ struct RoutingRulesTests {
         let fallback = paused.route(lead("a5", domain: "acme.example"), context: .init(now: t0))
         #expect(fallback.partnerID == "rotation-first")
         #expect(fallback.rule == .onlyEligible)
+
+        // The domain's owner paused, the name's owner takes the account.
+        var split = Router(partners: [p("rotation-first", weight: 10), p("domain-owner", pausedUntil: t0 + day, accounts: ["acme.example"]),
+                                      p("name-owner", accounts: ["Acme Corp"])], unmatched: .vendorSales)
+        let byNameAfterDomain = split.route(lead("a6", domain: "acme.example", company: "Acme"), context: .init(now: t0))
+        #expect(byNameAfterDomain.partnerID == "name-owner")
+        #expect(byNameAfterDomain.rule == .account)
+        #expect(byNameAfterDomain.accountKeys == ["d:acme.example", "n:acme"])
     }
 
     @Test("an account routed before goes back to the same partner when it is eligible")

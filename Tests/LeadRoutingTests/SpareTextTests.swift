@@ -75,6 +75,8 @@ struct SpareTextTests {
     func accountKeyValues(name: String, domain: String?, email: String?, keys: [String], describe: String) throws {
         let account = AccountKey.keys(companyName: name, companyDomain: domain, contactEmail: email)
         #expect(account.all == keys)
+        #expect(Array(account.keys) == keys && account.keys.underestimatedCount == keys.count)
+        #expect(account.domainKey == keys.first(where: { $0.hasPrefix("d:") }) && account.nameKey == keys.first(where: { $0.hasPrefix("n:") }))
         #expect(account.domain == keys.first.flatMap { $0.hasPrefix("d:") ? String($0.dropFirst(2)) : nil })
         #expect(account.describe == describe)
         // As a reason writes it, escaped, with no String made of it.
