@@ -33,8 +33,24 @@ public struct LeadFacts: Sendable, Equatable {
     /// Upper-case region code without a country prefix (`CO`, from `CO` or `US-CO`).
     public var region: String?
     public var employees: Int?
-    /// Lower-cased product identifiers, in the lead's order.
-    public var products: [String]
+    /// Lower-cased product identifiers, in the lead's order: kept as bytes in ``spare``,
+    /// read as such by routing (``forEachProduct(_:)``), a list made when asked for.
+    public var products: [String] {
+        get { spare.productList }
+        set {
+            let bytes = SpareText.productBytes(newValue)
+            bytes.withUnsafeBufferPointer { spare.replace(SpareText.products, with: newValue.isEmpty ? nil : $0) }
+        }
+    }
+
+    /// Calls `body` with each product's UTF-8, in the lead's order.
+    @inline(__always)
+    func forEachProduct(_ body: (UnsafeBufferPointer<UInt8>) throws -> Void) rethrows {
+        try spare.forEachProduct(body)
+    }
+
+    /// Whether the lead names any product.
+    var hasProducts: Bool { spare.has(SpareText.products) }
     public var qualification: Qualification?
     public var estimatedValue: Double?
     /// The account keys, worked out once from the company and contact fields.
@@ -46,21 +62,23 @@ public struct LeadFacts: Sendable, Equatable {
         qualification: Qualification? = nil, estimatedValue: Double? = nil, contactEmail: String? = nil,
         receivedAt: String? = nil
     ) {
-        self.init(leadID: leadID,
-                  spare: SpareText([companyName, companyDomain, contactEmail, source, receivedAt], from: 0, owned: SpareText.factSlots),
-                  country: country, region: region, employees: employees, products: products,
+        var spare = SpareText([companyName, companyDomain, contactEmail, source, receivedAt], from: 0, owned: SpareText.factSlots)
+        if !products.isEmpty {
+            let bytes = SpareText.productBytes(products)
+            bytes.withUnsafeBufferPointer { spare.replace(SpareText.products, with: $0) }
+        }
+        self.init(leadID: leadID, spare: spare, country: country, region: region, employees: employees,
                   qualification: qualification, estimatedValue: estimatedValue)
     }
 
     /// Facts whose text fields are in `spare` (the reader's), the account keys made from them.
-    init(leadID: String, spare: SpareText, country: String, region: String?, employees: Int?, products: [String],
+    init(leadID: String, spare: SpareText, country: String, region: String?, employees: Int?,
          qualification: Qualification?, estimatedValue: Double?) {
         self.leadID = leadID
         self.spare = spare
         self.country = country
         self.region = region
         self.employees = employees
-        self.products = products
         self.qualification = qualification
         self.estimatedValue = estimatedValue
         self.account = AccountKey.keys(spare)
@@ -216,8 +234,9 @@ public enum LeadParser {
         let country = try validCountry(company.country)
         let region = try validRegion(company.region, in: country)
         let employees = try wholeNumber(company.employees, field: "company.employees").get()
-        // Taken out of `wire`, so the reader's array is normalised in place, not copied.
-        let products = try validProducts(wire.products.take() ?? [])
+        if let i = wire.emptyProduct {
+            throw LeadRejection(.invalidField, field: "products[\(i)]", "a product must be a non-empty string")
+        }
         var qualification: LeadFacts.Qualification?
         if let q = wire.qualification { qualification = try validQualification(q, spare: wire.spare.owning(SpareText.qualificationSlots)) }
         if let value = wire.estimated_value, value < 0 || !value.isFinite {
@@ -225,7 +244,7 @@ public enum LeadParser {
         }
         return LeadFacts(
             leadID: leadID, spare: wire.spare.owning(SpareText.factSlots), country: country, region: region,
-            employees: employees, products: products, qualification: qualification, estimatedValue: wire.estimated_value)
+            employees: employees, qualification: qualification, estimatedValue: wire.estimated_value)
     }
 
     /// `lead_id`: present, and a valid id (``isValidLeadID(_:)``).
@@ -286,19 +305,6 @@ public enum LeadParser {
                 "company.region must be an ISO 3166-2 subdivision code such as CO or US-CO, got \(quoted(rawRegion))")
         }
         return code
-    }
-
-    /// `products`: each a non-empty string once normalized (``normalizedProduct(_:)``).
-    @inline(__always)
-    private static func validProducts(_ products: consuming [String]) throws(LeadRejection) -> [String] {
-        for i in products.indices {
-            let normalized = LeadParser.normalizedProduct(products[i])
-            guard !normalized.isEmpty else {
-                throw LeadRejection(.invalidField, field: "products[\(i)]", "a product must be a non-empty string")
-            }
-            products[i] = normalized
-        }
-        return products
     }
 
     /// `qualification`: a budget of 0 or more, a whole number of days, a known authority.

@@ -52,8 +52,15 @@ extension Router {
     /// product, `nil` when none.
     static func productCover(_ partner: Partner, _ lead: LeadFacts) -> String?? {
         if partner.products.isEmpty { return .some(nil) }
-        for product in lead.products where partner.products.contains(product) { return .some(product) }
-        return nil
+        var offered: String?
+        lead.forEachProduct { product in
+            guard offered == nil else { return }
+            offered = partner.products.first { offer in
+                var offer = offer
+                return offer.withUTF8 { $0.elementsEqual(product) }
+            }
+        }
+        return offered.map { .some($0) }
     }
 
     func isPaused(_ i: Int, at now: Int64) -> Bool { rules[i].pausedUntil > now }
@@ -68,8 +75,8 @@ extension Router {
     /// left out: only partners offering every product can take those).
     func productBits(_ lead: LeadFacts) -> LeadProducts {
         var bits = LeadProducts(first: 0, extra: [UInt64](repeating: 0, count: extraProductWords))
-        for product in lead.products {
-            guard let id = productIDs[product] else { continue }
+        lead.forEachProduct { product in
+            guard let id = productIDs[utf8: product] else { return }
             if id < 64 { bits.first |= 1 << UInt64(id) } else { bits.extra[id / 64 - 1] |= 1 << UInt64(id % 64) }
         }
         return bits

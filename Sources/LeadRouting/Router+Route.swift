@@ -429,7 +429,7 @@ extension Router {
                 switch exclusion {
                 case .territory: parts.append("\(n) without territory \(territoryText(lead))")
                 case .product:
-                    parts.append(lead.products.isEmpty
+                    parts.append(!lead.hasProducts
                         ? "\(n) offering only some products (the lead names none)"
                         : "\(n) not offering \(lead.products.joined(separator: ", "))")
                 case .inactive: parts.append("\(n) inactive")

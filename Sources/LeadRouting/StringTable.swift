@@ -140,6 +140,33 @@ public struct StringTable<Value> {
 
     @inlinable public func index(of key: String) -> Int? { index(of: key, hash: hash(key)) }
 
+    /// The position in ``entries`` of the key whose UTF-8 is `bytes`, with no `String` made.
+    @inlinable public func index(ofUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        let hash = StringTable.hash(bytes, seed: seed)
+        let tag = hash >> 32
+        var i = Int(truncatingIfNeeded: hash) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            while true {
+                let slot = slots[i]
+                if slot == 0 { return nil }
+                if slot >> 32 == tag {
+                    let at = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                    if storage[at].hash == hash {
+                        var key = storage[at].key
+                        if key.withUTF8({ $0.elementsEqual(bytes) }) { return at }
+                    }
+                }
+                i = (i + 1) & mask
+            }
+        }
+    }
+
+    /// The value of the key whose UTF-8 is `bytes`.
+    @inlinable public subscript(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Value? {
+        guard let at = index(ofUTF8: bytes) else { return nil }
+        return storage[at].value
+    }
+
     @inlinable public subscript(key: String) -> Value? {
         guard let at = index(of: key) else { return nil }
         return storage[at].value

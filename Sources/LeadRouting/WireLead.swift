@@ -15,11 +15,13 @@ struct WireLead {
     }
     var lead_id: String?
     var company: Company?
-    var products: [String]?
+    /// The first product that is empty once normalised (``LeadParser/normalizedProduct(_:)``):
+    /// the products themselves are in ``spare``, normalised.
+    var emptyProduct: Int?
     var qualification: Qualification?
     var estimated_value: Double?
     /// `company.name`, `company.domain`, `contact.email`, `source`, `received_at`,
-    /// `qualification.need` and `qualification.currency`, as bytes (``SpareText``).
+    /// `qualification.need`, `qualification.currency` and the products, as bytes (``SpareText``).
     var spare = SpareText([], from: 0, owned: 0)
 
     /// Reads `bytes` strictly: the whole document must be valid JSON (RFC 8259, valid
@@ -61,7 +63,9 @@ struct WireLead {
         let company = result.pointee.has_company == 0 ? nil
             : Company(country: text(result.pointee.country), region: text(result.pointee.region), employees: result.pointee.has_employees != 0 ? result.pointee.employees : nil)
         // In ``SpareText``'s slot order, on the stack (an array literal would be allocated).
-        let spare = withUnsafeTemporaryAllocation(of: lj_span.self, capacity: 7) { spans in
+        let productSpans = UnsafeBufferPointer(start: at(\lj_lead.products, as: lj_span.self),
+                                               count: result.pointee.has_products != 0 ? Int(result.pointee.product_count) : 0)
+        let (spare, emptyProduct) = withUnsafeTemporaryAllocation(of: lj_span.self, capacity: 7) { spans in
             spans[SpareText.companyName] = result.pointee.company_name
             spans[SpareText.companyDomain] = result.pointee.company_domain
             spans[SpareText.contactEmail] = result.pointee.contact_email
@@ -69,21 +73,12 @@ struct WireLead {
             spans[SpareText.receivedAt] = result.pointee.received_at
             spans[SpareText.need] = result.pointee.need
             spans[SpareText.currency] = result.pointee.currency
-            return WireLead.spare(UnsafeBufferPointer(spans), text: scratch)
-        }
-        var products: [String]?
-        if result.pointee.has_products != 0 {
-            let count = Int(result.pointee.product_count)
-            var list: [String] = []
-            list.reserveCapacity(count)
-            let spans = at(\lj_lead.products, as: lj_span.self)
-            for i in 0..<count { if let product = text(spans[i]) { list.append(product) } }
-            products = list
+            return WireLead.spare(UnsafeBufferPointer(spans), products: productSpans, text: scratch)
         }
         let qualification = result.pointee.has_qualification == 0 ? nil
             : Qualification(budget: result.pointee.has_budget != 0 ? result.pointee.budget : nil, authority: text(result.pointee.authority),
                             timeline_days: result.pointee.has_timeline_days != 0 ? result.pointee.timeline_days : nil)
-        let wire = WireLead(lead_id: text(result.pointee.lead_id), company: company, products: products, qualification: qualification,
+        let wire = WireLead(lead_id: text(result.pointee.lead_id), company: company, emptyProduct: emptyProduct, qualification: qualification,
                             estimated_value: result.pointee.has_estimated_value != 0 ? result.pointee.estimated_value : nil, spare: spare)
         guard code != Int32(LJ_OK) else { return (wire, code, "", "") }
         let field = String(cString: at(\lj_lead.error_field, as: CChar.self))
@@ -91,8 +86,11 @@ struct WireLead {
         return (wire, code, field, message)
     }
 
-    /// The text of `spans` (``SpareText``'s slots, in order) copied from `text` into one buffer.
-    private static func spare(_ spans: UnsafeBufferPointer<lj_span>, text: UnsafePointer<UInt8>?) -> SpareText {
+    /// The text of `spans` (``SpareText``'s slots, in order) and the products of
+    /// `products`, normalised, copied from `text` into one buffer; and the first product
+    /// normalised to nothing.
+    private static func spare(_ spans: UnsafeBufferPointer<lj_span>, products: UnsafeBufferPointer<lj_span>,
+                              text: UnsafePointer<UInt8>?) -> (SpareText, emptyProduct: Int?) {
         var starts = SIMD8<Int32>.zero, lengths = SIMD8<Int32>(repeating: -1)
         var total = 0
         for (slot, span) in spans.enumerated() where span.start >= 0 {
@@ -100,10 +98,25 @@ struct WireLead {
             lengths[slot] = span.length
             total += Int(span.length)
         }
+        var emptyProduct: Int?
+        var productBytes = 0
+        if let source = text {
+            for (i, span) in products.enumerated() where span.start >= 0 {
+                let length = withNormalizedProduct(source + Int(span.start), Int(span.length)) { $0.count }
+                if length == 0 && emptyProduct == nil { emptyProduct = i }
+                productBytes += 4 + length
+            }
+        }
+        if productBytes > 0 {
+            starts[SpareText.products] = Int32(total)
+            lengths[SpareText.products] = Int32(productBytes)
+            total += productBytes
+        }
+        let owned = SpareText.factSlots | SpareText.qualificationSlots
         // Written into the array's storage in one pass (appended, each slot cost a capacity
         // and uniqueness check and the generic append's set-up); no text, no storage at all.
         guard let source = text, total > 0 else {
-            return SpareText(bytes: [], starts: starts, lengths: lengths, owned: SpareText.factSlots | SpareText.qualificationSlots)
+            return (SpareText(bytes: [], starts: starts, lengths: lengths, owned: owned), emptyProduct)
         }
         let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, written in
             var at = 0
@@ -111,8 +124,39 @@ struct WireLead {
                 (buffer.baseAddress! + at).initialize(from: source + Int(span.start), count: Int(span.length))
                 at += Int(span.length)
             }
+            for span in products where span.start >= 0 {
+                withNormalizedProduct(source + Int(span.start), Int(span.length)) { product in
+                    withUnsafeBytes(of: UInt32(product.count).littleEndian) { length in
+                        UnsafeMutableRawPointer(buffer.baseAddress! + at).copyMemory(from: length.baseAddress!, byteCount: 4)
+                    }
+                    if let base = product.baseAddress { (buffer.baseAddress! + at + 4).initialize(from: base, count: product.count) }
+                    at += 4 + product.count
+                }
+            }
             written = at
         }
-        return SpareText(bytes: bytes, starts: starts, lengths: lengths, owned: SpareText.factSlots | SpareText.qualificationSlots)
+        return (SpareText(bytes: bytes, starts: starts, lengths: lengths, owned: owned), emptyProduct)
+    }
+
+    /// Calls `body` with a product's UTF-8 normalised (``LeadParser/normalizedProduct(_:)``):
+    /// for ASCII, its bytes without the spaces and tabs around them, lower-cased in a buffer
+    /// on the stack; otherwise through a `String`.
+    private static func withNormalizedProduct<R>(_ start: UnsafePointer<UInt8>, _ count: Int,
+                                                 _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let all = UnsafeBufferPointer(start: start, count: count)
+        var first = 0, end = count, upper = false
+        for b in all where b >= 0x80 {
+            var normalized = LeadParser.normalizedProduct(String(decoding: all, as: UTF8.self))
+            return normalized.withUTF8(body)
+        }
+        while first < end && (all[first] == 0x20 || all[first] == 0x09) { first += 1 }
+        while end > first && (all[end - 1] == 0x20 || all[end - 1] == 0x09) { end -= 1 }
+        for b in all[first..<end] where b >= 0x41 && b <= 0x5A { upper = true }
+        let trimmed = UnsafeBufferPointer(rebasing: all[first..<end])
+        guard upper else { return body(trimmed) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: trimmed.count) { lower in
+            for (i, b) in trimmed.enumerated() { lower[i] = b >= 0x41 && b <= 0x5A ? b + 0x20 : b }
+            return body(UnsafeBufferPointer(lower))
+        }
     }
 }

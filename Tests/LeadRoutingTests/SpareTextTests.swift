@@ -97,6 +97,50 @@ struct SpareTextTests {
         #expect(LeadFacts.Qualification().statesNeed == false)
     }
 
+    @Test("products are kept normalised in the text buffer, read back in order, and equal to products made from strings")
+    func productsAsBytes() throws {
+        let long = String(repeating: "Long-Product-", count: 30)  // 390 bytes: a length past one byte
+        let facts = try Self.parse(#"""
+            {"lead_id":"p-1","company":{"name":"Acme","domain":"acme.example","country":"US"},
+             "products":["  Firewall ","EDR","\#(long)","Zürich-Cloud","edr"],"source":"web"}
+            """#)
+        let expected = ["firewall", "edr", long.lowercased(), "zürich-cloud", "edr"]
+        #expect(facts.products == expected)
+        var seen: [String] = []
+        facts.forEachProduct { seen.append(String(decoding: $0, as: UTF8.self)) }
+        #expect(seen == expected && facts.hasProducts)
+        #expect(facts == LeadFacts(leadID: "p-1", source: "web", companyName: "Acme", companyDomain: "acme.example", country: "US",
+                                   products: expected))
+        // Changing another field keeps the products; changing the products keeps the rest.
+        var changed = facts
+        changed.receivedAt = "2026-12-06T09:00:00Z"
+        #expect(changed.products == expected && changed.source == "web" && changed.companyName == "Acme")
+        changed.products = ["x"]
+        #expect(changed.products == ["x"] && changed.receivedAt == "2026-12-06T09:00:00Z" && changed.companyDomain == "acme.example")
+        #expect(changed != facts)
+        changed.products = []
+        #expect(!changed.hasProducts && changed.products.isEmpty)
+        // An empty list, a null and no products at all are the same lead.
+        for products in [#""products":[],"#, #""products":null,"#, ""] {
+            let none = try Self.parse(#"{"lead_id":"p-2",\#(products)"company":{"name":"Acme","country":"US"}}"#)
+            #expect(!none.hasProducts && none.products.isEmpty)
+            #expect(none == LeadFacts(leadID: "p-2", companyName: "Acme", country: "US"))
+        }
+    }
+
+    @Test("a product that normalises to nothing is rejected by its index", arguments: [
+        (#"["a", "  "]"#, "products[1]"), (#"["\t", "b"]"#, "products[0]"), (#"["a", "b", ""]"#, "products[2]"),
+        (#"["\u00a0"]"#, "products[0]"),
+    ])
+    func emptyProducts(list: String, field: String) {
+        let result = LeadParser.parse(Array(#"{"lead_id":"p-3","company":{"name":"Acme","country":"US"},"products":\#(list)}"#.utf8))
+        guard case .failure(let rejection) = result else {
+            Issue.record("accepted \(list)")
+            return
+        }
+        #expect(rejection.code == .invalidField && rejection.field == field)
+    }
+
     @Test("the facts and the qualification own their slots: equal whatever the other's slots hold")
     func ownedSlots() {
         let shared = SpareText(["Acme", nil, nil, nil, nil, "need", "EUR"], from: 0,
