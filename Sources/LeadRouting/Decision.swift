@@ -87,7 +87,10 @@ public struct RoutingDecision: Sendable, Equatable {
     /// ``reasons`` as its envelopes carry them, written once.
     var reasonList: Reasons
     /// `a-` and a ULID, shared by every envelope of the decision; set when the lead is routed.
-    public var assignmentID: String = ""
+    /// The assignment's id (``AssignmentID``), kept inline.
+    public var assignment = AssignmentID.none
+    /// ``assignment`` as a `String`.
+    public var assignmentID: String { assignment.description }
     /// With offers on for the chosen partner: the case of the offer made instead of an assignment.
     public var offered: LeadCase?
     public var qualification: Qualification?
@@ -176,7 +179,7 @@ public struct RoutingDecision: Sendable, Equatable {
         partnerID = nil
         assignments = []
         reasonList = Reasons(elements: [])
-        assignmentID = ""
+        assignment = .none
         offered = nil
         qualification = nil
         rule = .unmatched
@@ -242,7 +245,7 @@ public struct RoutingDecision: Sendable, Equatable {
 
     private func writeRecord(to json: inout JSONWriter, messages: ArraySlice<OutgoingMessage>, partnerList: Int64?, reasonsInEnvelope: Bool) {
         json.beginObject()
-        json.field("assignment_id", assignmentID)
+        json.field("assignment_id", assignment)
         json.field("partner_id", partnerID)
         if !reasonsInEnvelope || messages.isEmpty {
             json.field("rule", literal: rule.literal)

@@ -8,7 +8,7 @@ public enum IntakeReply {
         json.beginObject()
         json.field("status", "accepted")
         json.field("lead_id", leadID)
-        json.field("assignment_id", decision.assignmentID)
+        json.field("assignment_id", decision.assignment)
         json.field("partner_id", decision.partnerID)
         json.endObject()
         return json.bytes

@@ -210,6 +210,14 @@ struct JSONWriter: ~Copyable {
         if let value { string(value) } else { appendNull() }
     }
 
+    /// An assignment id, from its bytes kept inline.
+    mutating func field(_ name: StaticString, _ value: AssignmentID) {
+        key(name)
+        value.withUTF8 { bytes in
+            if JSONWriter.needsNoEscaping(bytes) { quoted(bytes) } else { string(String(decoding: bytes, as: UTF8.self)) }
+        }
+    }
+
     mutating func field(_ name: StaticString, _ value: Bool) {
         key(name)
         literal(value ? "true" : "false")

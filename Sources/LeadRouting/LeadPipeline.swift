@@ -337,12 +337,12 @@ public struct LeadPipeline: Sendable {
             }
         }
         let assignmentID = AssignmentID.make(millisecondsSince1970: now, using: &random)
-        decision.assignmentID = assignmentID
+        decision.assignment = assignmentID
         let first = envelopes.count
         if let partnerID = decision.partnerID, let policy = offerPolicies[partnerID],
            let engagement = decision.assignments.first?.engagement {
             let (offered, event) = OfferMachine.offer(
-                leadID: leadID, assignmentID: assignmentID, partner: partnerID, engagement: engagement,
+                leadID: leadID, assignmentID: assignmentID.description, partner: partnerID, engagement: engagement,
                 registered: decision.rule == .registration, now: now, policy: policy)
             decision.offered = offered
             envelopes.append(contentsOf: caseEnvelopes(for: event, of: offered, lead: lead.raw, now: now, decision: decision))

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A hash table from strings to values, for the look-ups the routing path makes for every
 /// lead: lead ids routed recently, account keys and their owners, product names.
 ///
@@ -141,7 +145,7 @@ public struct StringTable<Value> {
     @inlinable public func index(of key: String) -> Int? { index(of: key, hash: hash(key)) }
 
     /// The position in ``entries`` of the key whose UTF-8 is `bytes`, with no `String` made.
-    @inlinable public func index(ofUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+    func index(ofUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         let hash = StringTable.hash(bytes, seed: seed)
         let tag = hash >> 32
         var i = Int(truncatingIfNeeded: hash) & mask
@@ -153,7 +157,7 @@ public struct StringTable<Value> {
                     let at = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
                     if storage[at].hash == hash {
                         var key = storage[at].key
-                        if key.withUTF8({ $0.elementsEqual(bytes) }) { return at }
+                        if key.withUTF8({ StringTable.same($0, bytes) }) { return at }
                     }
                 }
                 i = (i + 1) & mask
@@ -161,8 +165,17 @@ public struct StringTable<Value> {
         }
     }
 
+    /// Whether `a` and `b` hold the same bytes (`elementsEqual` compared them one at a time
+    /// through generic code).
+    @inline(__always)
+    static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let x = a.baseAddress, let y = b.baseAddress else { return true }
+        return memcmp(x, y, a.count) == 0
+    }
+
     /// The value of the key whose UTF-8 is `bytes`.
-    @inlinable public subscript(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Value? {
+    subscript(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Value? {
         guard let at = index(ofUTF8: bytes) else { return nil }
         return storage[at].value
     }

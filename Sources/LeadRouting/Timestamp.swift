@@ -65,9 +65,54 @@ public enum Timestamp {
     }
 }
 
-/// Assignment identifiers: `a-` and a ULID (48-bit millisecond time, 80 random bits,
+/// An assignment identifier: `a-` and a ULID (48-bit millisecond time, 80 random bits,
 /// Crockford base 32), so they sort by creation time.
-public enum AssignmentID {
+///
+/// Kept inline, up to 32 bytes (a `String` of the 28 an id has was an allocation a lead);
+/// a longer text, which this daemon never makes but a store could hold, is kept as it is.
+public struct AssignmentID: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// The text's bytes, then zeros.
+    private var bytes: SIMD32<UInt8>
+    private var count: UInt8
+    /// A text past 32 bytes.
+    private var long: String?
+
+    public init(_ text: String) {
+        bytes = .zero
+        count = 0
+        long = nil
+        var text = text
+        text.withUTF8 { utf8 in
+            guard utf8.count <= 32 else {
+                long = String(decoding: utf8, as: UTF8.self)
+                return
+            }
+            for (i, b) in utf8.enumerated() { bytes[i] = b }
+            count = UInt8(utf8.count)
+        }
+    }
+
+    public init(stringLiteral text: String) { self.init(text) }
+
+    /// No id (a decision not yet routed).
+    public static let none = AssignmentID("")
+
+    public var isEmpty: Bool { count == 0 && long == nil }
+
+    /// The id as a `String` (made when asked for).
+    public var description: String { long ?? withUTF8 { String(decoding: $0, as: UTF8.self) } }
+
+    /// Calls `body` with the id's UTF-8.
+    @inline(__always)
+    public func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if var long { return try long.withUTF8(body) }
+        var copy = bytes
+        let count = Int(count)
+        return try withUnsafeBytes(of: &copy) { raw in
+            try body(UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: count))
+        }
+    }
+
     /// Crockford's base 32, as a literal: a global array would cost a lazy-initialisation
     /// check and a retain for every character written.
     @inline(__always)
@@ -76,26 +121,27 @@ public enum AssignmentID {
         return alphabet.utf8Start[value & 31]
     }
 
-    public static func make(millisecondsSince1970 ms: Int64, using generator: inout some RandomNumberGenerator) -> String {
+    /// A new id for `ms`, its random part from `generator`.
+    public static func make(millisecondsSince1970 ms: Int64, using generator: inout some RandomNumberGenerator) -> AssignmentID {
         let time = UInt64(max(0, ms)) & 0xFFFF_FFFF_FFFF
         let high = generator.next() & 0xFF_FFFF_FFFF  // 40 bits
         let low = generator.next() & 0xFF_FFFF_FFFF  // 40 bits
         // `a-`, then 10 characters of time and 2 x 8 of randomness, written in place.
-        return String(unsafeUninitializedCapacity: 28) { out in
-            out[0] = UInt8(ascii: "a")
-            out[1] = UInt8(ascii: "-")
-            var at = 2
-            func put(_ value: UInt64, from top: Int) {
-                for i in stride(from: top, through: 0, by: -5) {
-                    out[at] = digit(Int((value >> UInt64(i)) & 31))
-                    at += 1
-                }
+        var id = AssignmentID.none
+        id.bytes[0] = UInt8(ascii: "a")
+        id.bytes[1] = UInt8(ascii: "-")
+        var at = 2
+        func put(_ value: UInt64, from top: Int) {
+            for i in stride(from: top, through: 0, by: -5) {
+                id.bytes[at] = digit(Int((value >> UInt64(i)) & 31))
+                at += 1
             }
-            put(time, from: 45)
-            put(high, from: 35)
-            put(low, from: 35)
-            return at
         }
+        put(time, from: 45)
+        put(high, from: 35)
+        put(low, from: 35)
+        id.count = UInt8(at)
+        return id
     }
 }
 

@@ -75,19 +75,21 @@ extension LeadStore {
                 rows: leads.count, db, sql: leadInsertSQL, columns: 8,
                 lend: { i, s, p, next in
                     let lead = leads[i]
-                    try RawSQL.withUTF8(lead.leadID, lead.channel, lead.assignmentID, lead.partnerID) { leadID, channel, assignmentID, partnerID in
-                        try lead.decision.withUnsafeBytes { ownRecord in
-                            try lead.lead.withUnsafeBytes { bytes in
-                                let range = i < ranges.count ? ranges[i] : nil
-                                RawSQL.lent(s, p + 1, text: leadID)
-                                RawSQL.lent(s, p + 2, text: channel)
-                                sqlite3_bind_int64(s, p + 3, lead.receivedAt)
-                                sqlite3_bind_int64(s, p + 4, lead.routedAt)
-                                RawSQL.lent(s, p + 5, text: assignmentID)
-                                RawSQL.lent(s, p + 6, text: partnerID)
-                                RawSQL.lent(s, p + 7, range.map { UnsafeRawBufferPointer(rebasing: records[$0]) } ?? ownRecord, text: true)
-                                RawSQL.lent(s, p + 8, bytes)
-                                try next()
+                    try lead.assignment.withUTF8 { assignmentID in
+                        try RawSQL.withUTF8(lead.leadID, lead.channel, nil, lead.partnerID) { leadID, channel, _, partnerID in
+                            try lead.decision.withUnsafeBytes { ownRecord in
+                                try lead.lead.withUnsafeBytes { bytes in
+                                    let range = i < ranges.count ? ranges[i] : nil
+                                    RawSQL.lent(s, p + 1, text: leadID)
+                                    RawSQL.lent(s, p + 2, text: channel)
+                                    sqlite3_bind_int64(s, p + 3, lead.receivedAt)
+                                    sqlite3_bind_int64(s, p + 4, lead.routedAt)
+                                    RawSQL.lent(s, p + 5, text: assignmentID)
+                                    RawSQL.lent(s, p + 6, text: partnerID)
+                                    RawSQL.lent(s, p + 7, range.map { UnsafeRawBufferPointer(rebasing: records[$0]) } ?? ownRecord, text: true)
+                                    RawSQL.lent(s, p + 8, bytes)
+                                    try next()
+                                }
                             }
                         }
                     }

@@ -59,7 +59,13 @@ public struct StoredLead: Sendable, Equatable {
     public var channel: String
     public var receivedAt: Int64
     public var routedAt: Int64
-    public var assignmentID: String
+    /// The assignment's id, kept inline (``AssignmentID``).
+    public var assignment: AssignmentID
+    /// ``assignment`` as a `String`.
+    public var assignmentID: String {
+        get { assignment.description }
+        set { assignment = AssignmentID(newValue) }
+    }
     public var partnerID: String?
     /// The decision as JSON (UTF-8): reasons, candidates and the assignments published.
     public var decision: [UInt8]
@@ -70,11 +76,16 @@ public struct StoredLead: Sendable, Equatable {
     public var decisionText: String { String(decoding: decision, as: UTF8.self) }
 
     public init(leadID: String, channel: String, receivedAt: Int64, routedAt: Int64, assignmentID: String, partnerID: String?, decision: [UInt8], lead: [UInt8]) {
+        self.init(leadID: leadID, channel: channel, receivedAt: receivedAt, routedAt: routedAt, assignment: AssignmentID(assignmentID),
+                  partnerID: partnerID, decision: decision, lead: lead)
+    }
+
+    public init(leadID: String, channel: String, receivedAt: Int64, routedAt: Int64, assignment: AssignmentID, partnerID: String?, decision: [UInt8], lead: [UInt8]) {
         self.leadID = leadID
         self.channel = channel
         self.receivedAt = receivedAt
         self.routedAt = routedAt
-        self.assignmentID = assignmentID
+        self.assignment = assignment
         self.partnerID = partnerID
         self.decision = decision
         self.lead = lead
@@ -122,7 +133,7 @@ public struct StoreBatch: Sendable {
         recordRanges.append(decision.appendRecord(to: &records, messages: envelopes[range], partnerList: partnerList, reasonsInEnvelope: true))
         leads.append(StoredLead(
             leadID: leadID, channel: channel.rawValue, receivedAt: receivedAt,
-            routedAt: receivedAt, assignmentID: decision.assignmentID, partnerID: decision.partnerID,
+            routedAt: receivedAt, assignment: decision.assignment, partnerID: decision.partnerID,
             decision: [], lead: lead.raw))
         for _ in range { envelopeLeadIDs.append(leadID) }
     }
