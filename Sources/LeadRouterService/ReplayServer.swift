@@ -170,7 +170,7 @@ private final class ReplayState: @unchecked Sendable {
         }
         do {
             let envelopes = try store.envelopes(topic: request.topic, fromSeq: request.fromSeq, limit: request.limit, throughSeq: last)
-            return [ReplayRequest.header(request, envelopes: envelopes, topicLastSeq: last)] + envelopes.map(\.envelope)
+            return [ReplayRequest.header(request, envelopes: envelopes, topicLastSeq: last)] + envelopes.map(\.envelope.array)
         } catch {
             return [ReplayError(code: "storage_unavailable", message: error.description).json]
         }

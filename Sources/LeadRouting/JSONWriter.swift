@@ -69,6 +69,14 @@ struct JSONWriter: ~Copyable {
         }
     }
 
+    /// What was written, copied into `arena`; the buffer goes back to `buffer`, for the next
+    /// writer to reuse (``init(reusing:capacity:)``).
+    consuming func shared(in arena: inout ByteArena, keeping buffer: inout [UInt8]) -> SharedBytes {
+        let written = arena.copy(UnsafeBufferPointer(start: base, count: count))
+        buffer = storage
+        return written
+    }
+
     // MARK: - Writing blocks
 
     /// Makes room for `n` more bytes, then lets `body` write them at the end.

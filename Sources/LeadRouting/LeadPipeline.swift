@@ -64,16 +64,23 @@ public enum InboundChannel: String, Sendable, Equatable {
 public struct OutgoingMessage: Sendable, Equatable {
     public var topic: String
     public var seq: Int
-    public var envelope: [UInt8]
+    /// The bytes published: for a routed lead's envelope, a run of the routing thread's
+    /// blocks (``ByteArena``), not an array of its own.
+    public var envelope: SharedBytes
     /// Where the lead's bytes, as received, sit in ``envelope``: the store keeps the envelope
     /// without them and splices them back in from the stored lead.
     public var leadRange: Range<Int>?
 
-    public init(topic: String, seq: Int, envelope: [UInt8], leadRange: Range<Int>? = nil) {
+    public init(topic: String, seq: Int, envelope: SharedBytes, leadRange: Range<Int>? = nil) {
         self.topic = topic
         self.seq = seq
         self.envelope = envelope
         self.leadRange = leadRange
+    }
+
+    /// The same, the envelope copied from `envelope`.
+    public init(topic: String, seq: Int, envelope: [UInt8], leadRange: Range<Int>? = nil) {
+        self.init(topic: topic, seq: seq, envelope: SharedBytes(envelope), leadRange: leadRange)
     }
 
     /// Equal when they publish the same bytes under the same topic and `seq`.
@@ -141,6 +148,10 @@ public struct LeadPipeline: Sendable {
     /// exactly those that are stored. See ``beginBatch()``.
     public private(set) var generation = 0
     private var random: SplitMix64
+    /// Where routed leads' envelopes are kept (one allocation for dozens), and the buffer
+    /// each is written in first.
+    private var envelopeBlocks = ByteArena()
+    private var envelopeScratch: [UInt8] = []
     /// The offer policy of each partner that takes offers (`accept_within` > 0), and the
     /// `offers:` section's for the rest.
     public private(set) var offerPolicies: [String: OfferPolicy]
@@ -200,6 +211,8 @@ public struct LeadPipeline: Sendable {
         var saved = self
         saved.recentLeadIDs = StringTable()
         saved.recentOwners = StringTable()
+        // Not shared with the saved copy: shared, the next envelope's writer copied it.
+        saved.envelopeScratch = []
         return saved
     }
 
@@ -349,7 +362,8 @@ public struct LeadPipeline: Sendable {
         }
         for assignment in decision.assignments where decision.offered == nil {
             let seq = nextSeq(assignment.topic)
-            var json = JSONWriter(capacity: lead.raw.count + 1024)  // the fields around the lead: about 600 bytes
+            // The fields around the lead: about 600 bytes.
+            var json = JSONWriter(reusing: &envelopeScratch, capacity: lead.raw.count + 1024)
             json.beginObject()
             json.field("seq", seq)
             json.field("topic", assignment.topic)
@@ -365,7 +379,8 @@ public struct LeadPipeline: Sendable {
             if let qualification = decision.qualification { json.qualification(qualification) }
             json.field("routed_at", rfc3339: now)
             json.endObject()
-            envelopes.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: json.bytes, leadRange: leadRange))
+            let envelope = json.shared(in: &envelopeBlocks, keeping: &envelopeScratch)
+            envelopes.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: envelope, leadRange: leadRange))
         }
         counters.routed += 1
         if decision.partnerID == nil { counters.unmatched += 1 } else { counters.routedToPartner += 1 }

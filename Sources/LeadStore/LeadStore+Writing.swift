@@ -115,8 +115,10 @@ extension LeadStore {
                 continue
             }
             let start = trimmed.count
-            trimmed.append(contentsOf: envelope.envelope[..<leadRange.lowerBound])
-            trimmed.append(contentsOf: envelope.envelope[leadRange.upperBound...])
+            envelope.envelope.withUnsafeBufferPointer { whole in
+                trimmed.append(contentsOf: UnsafeBufferPointer(rebasing: whole[..<leadRange.lowerBound]))
+                trimmed.append(contentsOf: UnsafeBufferPointer(rebasing: whole[leadRange.upperBound...]))
+            }
             cuts.append((leadRange.lowerBound, leadRow, start..<trimmed.count))
         }
         var added = PendingIndex.Topics()

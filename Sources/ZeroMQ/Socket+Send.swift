@@ -83,16 +83,13 @@ extension Socket {
     /// - Returns: `false` when `wait` is `false` and the message could not be queued
     ///   (`EAGAIN`); nothing was sent.
     @discardableResult
-    public func send(topic: String, body: [UInt8], wait: Bool = true) throws(ZMQError) -> Bool {
+    public func send<Body: Collection<UInt8>>(topic: String, body: Body, wait: Bool = true) throws(ZMQError) -> Bool {
         var topic = topic
         let first = topic.withUTF8 { buffer in
             Result { () throws(ZMQError) in try send(bytes: UnsafeRawBufferPointer(buffer), more: true, wait: wait) }
         }
         guard try first.get() else { return false }
-        let second = body.withUnsafeBytes { buffer in
-            Result { () throws(ZMQError) in try send(bytes: buffer, wait: wait) }
-        }
-        if try !second.get() { throw ZMQError.wouldBlock("send") }
+        if try !sendCollection(body, more: false, wait: wait) { throw ZMQError.wouldBlock("send") }
         return true
     }
 

@@ -34,3 +34,7 @@ func partner(
 extension Array where Element == UInt8 {
     var text: String { String(decoding: self, as: UTF8.self) }
 }
+
+extension SharedBytes {
+    var text: String { String(decoding: self, as: UTF8.self) }
+}

@@ -17,7 +17,7 @@ struct LeadPipelineTests {
         InboundMessage(frames: [Array(topic.utf8), Array(json.utf8)])
     }
 
-    func object(_ bytes: [UInt8]) throws -> [String: Any] {
+    func object(_ bytes: some Collection<UInt8>) throws -> [String: Any] {
         try #require(JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
     }
 

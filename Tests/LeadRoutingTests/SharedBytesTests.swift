@@ -1,0 +1,90 @@
+import Foundation
+@testable import LeadRouting
+import Testing
+
+/// Routed leads' envelopes are runs of shared blocks (``ByteArena``, ``SharedBytes``): these
+/// tests hold a run to the bytes written, whatever is written after it and whoever else holds
+/// the block.
+@Suite("Envelopes in shared blocks")
+struct SharedBytesTests {
+    @Test("runs written one after another share a block, and each reads back as written")
+    func runsShareABlock() {
+        var arena = ByteArena(blockSize: 1024)
+        var runs: [(SharedBytes, [UInt8])] = []
+        var random = SplitMix64(seed: 11)
+        for i in 0..<300 {
+            let bytes = (0..<Int(random.next() % 200)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            let run = bytes.withUnsafeBufferPointer { arena.copy($0) }
+            runs.append((run, bytes))
+            #expect(run == bytes && bytes == run && run.count == bytes.count, "run \(i)")
+        }
+        // Written after, nothing changed before.
+        for (i, (run, bytes)) in runs.enumerated() {
+            #expect(Array(run) == bytes && run.array == bytes && Data(run) == Data(bytes), "run \(i)")
+        }
+        #expect(runs[0].0.block === runs[1].0.block, "small runs share a block")
+        #expect(Set(runs.map { ObjectIdentifier($0.0.block) }).count < 300 / 4, "about five runs a block")
+    }
+
+    @Test("a run larger than a block gets a block of its own, and the arena's block keeps its room")
+    func largeRun() {
+        var arena = ByteArena(blockSize: 64)
+        let small = [UInt8](repeating: 1, count: 10).withUnsafeBufferPointer { arena.copy($0) }
+        let large = [UInt8](repeating: 2, count: 1000).withUnsafeBufferPointer { arena.copy($0) }
+        let next = [UInt8](repeating: 3, count: 10).withUnsafeBufferPointer { arena.copy($0) }
+        #expect(large.block !== small.block && next.block === small.block)
+        #expect(large.allSatisfy { $0 == 2 } && small.allSatisfy { $0 == 1 } && next.allSatisfy { $0 == 3 })
+    }
+
+    @Test("a block is freed when its last run goes, and not before")
+    func blocksAreFreed() {
+        weak var block: ByteBlock?
+        var kept: SharedBytes?
+        do {
+            var arena = ByteArena(blockSize: 128)
+            let first = [UInt8](repeating: 7, count: 16).withUnsafeBufferPointer { arena.copy($0) }
+            kept = [UInt8](repeating: 8, count: 16).withUnsafeBufferPointer { arena.copy($0) }
+            block = first.block
+        }
+        #expect(block != nil, "a run still holds it")
+        #expect(kept.map(Array.init) == [UInt8](repeating: 8, count: 16))
+        kept = nil
+        #expect(block == nil)
+    }
+
+    @Test("equal bytes are equal and hash alike, wherever they are; a shared range reads its part")
+    func equality() {
+        var arena = ByteArena()
+        let text = Array(#"{"seq":1,"lead":{"a":1}}"#.utf8)
+        let a = text.withUnsafeBufferPointer { arena.copy($0) }
+        let b = SharedBytes(text)
+        #expect(a == b && a.hashValue == b.hashValue && a.block !== b.block)
+        #expect(a != SharedBytes(text.dropLast()))
+        #expect(a.sharing(16..<23) == Array(#"{"a":1}"#.utf8) && a.sharing(16..<23).block === a.block)
+        #expect(SharedBytes.empty.isEmpty && SharedBytes.empty == [] && ([] as SharedBytes) == SharedBytes([UInt8]()))
+        let written = arena.write(maximum: 8) { out in
+            for i in 0..<5 { out[i] = UInt8(i) }
+            return 5
+        }
+        #expect(written == [0, 1, 2, 3, 4])
+    }
+
+    @Test("a batch's envelopes share blocks, and each is the envelope routing alone writes")
+    func envelopesShareBlocks() throws {
+        var batched = LeadPipeline(config: RouterConfig(partners: [partner("acme", .coSell)]), seed: 5)
+        var alone = batched
+        var envelopes: [OutgoingMessage] = []
+        var decision = RoutingDecision()
+        for i in 0..<40 {
+            let lead = try LeadParser.parse(Array(#"{"lead_id":"l-\#(i)","company":{"name":"Acme \#(i)","country":"US"}}"#.utf8)).get()
+            _ = batched.route(lead, now: 1_795_000_000_000 + Int64(i), appendingTo: &envelopes, decision: &decision)
+            guard case .routed(_, _, let messages) = alone.route(lead, now: 1_795_000_000_000 + Int64(i)) else {
+                Issue.record("lead \(i) not routed")
+                continue
+            }
+            #expect(messages == Array(envelopes.suffix(messages.count)), "lead \(i)")
+        }
+        #expect(envelopes.count == 80)
+        #expect(Set(envelopes.map { ObjectIdentifier($0.envelope.block) }).count < 10, "dozens of envelopes a block")
+    }
+}
