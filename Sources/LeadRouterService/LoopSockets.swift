@@ -26,6 +26,9 @@ final class InboundEndpoint {
     private let bound: [String]
     private let connected: [Endpoint]
     private let logger: Logger
+    /// Where received frames are copied (one allocation for dozens of leads, each frame a
+    /// run read in place from then on).
+    private var frameBlocks = ByteArena()
 
     init(channel: InboundChannel, socket: Socket, bound: [String], connected: [Endpoint] = [], logger: Logger) {
         self.channel = channel
@@ -50,7 +53,7 @@ final class InboundEndpoint {
         do {
             let count = try socket.receiveFrames(wait: false) { index, frame in
                 if peer == nil { peer = frame.userID }
-                message.append(index == 0 && frame.more ? [] : frame.copyBytes(limit: copyLimit))
+                message.append(index == 0 && frame.more ? SharedBytes.empty : copy(frame, limit: copyLimit))
                 message.totalSize += frame.size
             }
             guard count != nil else { return nil }
@@ -63,7 +66,7 @@ final class InboundEndpoint {
 
     /// An intake or control message: its routing frames apart from its payload.
     private func receiveRouted(copyLimit: Int, now: Int64) -> Received? {
-        var frames: [[UInt8]] = []
+        var frames: [SharedBytes] = []
         frames.reserveCapacity(3)
         var totalSize = 0
         var peer: String?
@@ -73,7 +76,7 @@ final class InboundEndpoint {
                 // message, libzmq 4.3.4's ROUTER makes that frame without the connection's
                 // metadata; the frames the peer sent always carry it.
                 if peer == nil { peer = frame.userID }
-                frames.append(frame.copyBytes(limit: copyLimit))
+                frames.append(copy(frame, limit: copyLimit))
                 totalSize += frame.size
             }
             guard count != nil else { return nil }
@@ -82,9 +85,17 @@ final class InboundEndpoint {
             return nil
         }
         let (route, payload) = RouterFrames.split(frames)
-        let payloadSize = totalSize - route.reduce(0) { $0 + $1.count }
-        return Received(channel: channel, replyRoute: route, message: InboundMessage(frames: payload, totalSize: payloadSize),
-                        receivedAt: now, peer: peer)
+        var message = InboundMessage()
+        for frame in payload { message.append(frame) }
+        message.totalSize = totalSize - route.reduce(0) { $0 + $1.count }
+        return Received(channel: channel, replyRoute: route.map(\.array), message: message, receivedAt: now, peer: peer)
+    }
+
+    /// The first `limit` bytes of `frame`, copied into ``frameBlocks``.
+    private func copy(_ frame: borrowing Message, limit: Int) -> SharedBytes {
+        frame.withUnsafeBytes { bytes in
+            frameBlocks.copy(UnsafeBufferPointer(rebasing: bytes.bindMemory(to: UInt8.self).prefix(limit)))
+        }
     }
 
     /// Answers a ROUTER client.
@@ -230,7 +241,7 @@ final class FeedEndpoint {
 enum RouterFrames {
     /// Splits a ROUTER message into its routing frames and payload: `[identity][payload]`
     /// from a DEALER, `[identity][empty][payload]` from a REQ.
-    static func split(_ frames: [[UInt8]]) -> (route: [[UInt8]], payload: [[UInt8]]) {
+    static func split<Frame: Collection & ExpressibleByArrayLiteral>(_ frames: [Frame]) -> (route: [Frame], payload: [Frame]) {
         guard let identity = frames.first else { return ([], []) }
         if frames.count >= 2 && frames[1].isEmpty {
             return ([identity, []], Array(frames.dropFirst(2)))

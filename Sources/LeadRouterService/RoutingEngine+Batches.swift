@@ -255,7 +255,7 @@ extension RoutingEngine {
             prepared.counts.published += envelopes.count
             prepared.storeBatch.add(routed: lead, channel: item.channel, receivedAt: item.receivedAt, decision: decision,
                                     envelopes: envelopes, partnerList: upkeep.partnerList)
-            if let offered = decision.offered { addOffer(offered, lead: lead.raw, at: item.receivedAt, to: &prepared) }
+            if let offered = decision.offered { addOffer(offered, lead: lead.raw.array, at: item.receivedAt, to: &prepared) }
             if item.channel == .intake {
                 prepared.replies.append(Reply(channel: .intake, route: item.replyRoute, body: IntakeReply.accepted(leadID, decision: decision)))
             }

@@ -274,9 +274,18 @@ struct JSONWriter: ~Copyable {
     /// A field whose value is JSON already (a validated lead); returns where it sits in ``bytes``.
     @discardableResult
     mutating func field(_ name: StaticString, rawJSON: [UInt8]) -> Range<Int> {
+        rawJSON.withUnsafeBufferPointer { field(name, rawJSON: $0) }
+    }
+
+    /// The same, of a run read in place.
+    mutating func field(_ name: StaticString, rawJSON: SharedBytes) -> Range<Int> {
+        rawJSON.withUnsafeBufferPointer { field(name, rawJSON: $0) }
+    }
+
+    mutating func field(_ name: StaticString, rawJSON: UnsafeBufferPointer<UInt8>) -> Range<Int> {
         key(name)
         let start = count
-        rawJSON.withUnsafeBufferPointer { raw($0) }
+        raw(rawJSON)
         return start..<count
     }
 

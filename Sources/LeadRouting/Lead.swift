@@ -139,7 +139,8 @@ public struct LeadFacts: Sendable, Equatable {
 /// A lead that passed validation: its facts and its bytes exactly as received.
 public struct ParsedLead: Sendable, Equatable {
     public var facts: LeadFacts
-    public var raw: [UInt8]
+    /// The lead's bytes: a run of the receiver's blocks (``SharedBytes``), read in place.
+    public var raw: SharedBytes
 }
 
 /// Why an input was not accepted, as published on `rejected/` and returned by intake.
@@ -179,16 +180,24 @@ public enum LeadParser {
     public static let maxLeadIDLength = 128
 
     public static func parse(_ bytes: [UInt8]) -> Result<ParsedLead, LeadRejection> {
+        var text = ByteArena(blockSize: 0)
+        return parse(SharedBytes(bytes), text: &text)
+    }
+
+    /// The same, of bytes read in place (a receiver's run, kept as the lead's ``ParsedLead/raw``),
+    /// the lead's text fields written into `text` (``SpareText``).
+    public static func parse(_ bytes: SharedBytes, text: inout ByteArena) -> Result<ParsedLead, LeadRejection> {
         var body = bytes
         // A UTF-8 byte order mark is not JSON; drop it so the spliced lead stays valid JSON.
-        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body.removeFirst(3) }
-        guard let first = body.first(where: { !isJSONWhitespace($0) }) else {
+        if body.count >= 3 && body[0] == 0xEF && body[1] == 0xBB && body[2] == 0xBF { body = body.sharing(3..<body.count) }
+        let first = body.withUnsafeBufferPointer { $0.first { !isJSONWhitespace($0) } }
+        guard let first else {
             return .failure(LeadRejection(.invalidJSON, "the message is empty: expected a JSON object"))
         }
         guard first == UInt8(ascii: "{") else {
             return .failure(LeadRejection(.invalidJSON, "a lead must be a JSON object, starting with {"))
         }
-        switch WireLead.read(body) {
+        switch body.withUnsafeBufferPointer({ WireLead.read($0, text: &text) }) {
         case .failure(let rejection): return .failure(rejection)
         case .success(let wire):
             // Thrown, not returned in a `Result`: made into a `Result`'s payload, the facts
@@ -204,7 +213,8 @@ public enum LeadParser {
     /// The `lead_id` of a rejected input when it can still be read (the JSON is valid and
     /// `lead_id` is a valid id ahead of the problem), so a reply can name it.
     public static func readableLeadID(_ bytes: [UInt8]) -> String? {
-        guard let id = WireLead.scan(bytes).lead.lead_id, isValidLeadID(id) else { return nil }
+        var text = ByteArena(blockSize: 0)
+        guard let id = bytes.withUnsafeBufferPointer({ WireLead.scan($0, text: &text) }).lead.lead_id, isValidLeadID(id) else { return nil }
         return id
     }
 

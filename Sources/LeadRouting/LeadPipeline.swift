@@ -2,11 +2,12 @@
 /// frame was larger than the receiver copies) and the size of all frames together.
 ///
 /// The first two frames are kept inline (a lead comes in one or two), the rest in an array:
-/// no array of frames is made for each message.
+/// no array of frames is made for each message. A receiver copies frames into its blocks
+/// (``ByteArena``): ``sharedFrame(_:)`` reads them in place, ``frame(_:)`` as arrays.
 public struct InboundMessage: Sendable, Equatable {
-    private var first: [UInt8] = []
-    private var second: [UInt8] = []
-    private var rest: [[UInt8]] = []
+    private var first = SharedBytes.empty
+    private var second = SharedBytes.empty
+    private var rest: [SharedBytes] = []
     /// How many frames the message has.
     public private(set) var frameCount = 0
     public var totalSize: Int
@@ -20,7 +21,7 @@ public struct InboundMessage: Sendable, Equatable {
     public init() { totalSize = 0 }
 
     /// Adds a frame (its size is not added to ``totalSize``, which the receiver knows).
-    public mutating func append(_ frame: [UInt8]) {
+    public mutating func append(_ frame: SharedBytes) {
         switch frameCount {
         case 0: first = frame
         case 1: second = frame
@@ -29,8 +30,11 @@ public struct InboundMessage: Sendable, Equatable {
         frameCount += 1
     }
 
-    /// Frame `index` (0 ..< ``frameCount``).
-    public func frame(_ index: Int) -> [UInt8] {
+    /// The same, copied from an array.
+    public mutating func append(_ frame: [UInt8]) { append(frame.isEmpty ? SharedBytes.empty : SharedBytes(frame)) }
+
+    /// Frame `index` (0 ..< ``frameCount``), read in place.
+    public func sharedFrame(_ index: Int) -> SharedBytes {
         precondition(index >= 0 && index < frameCount, "frame \(index) of \(frameCount)")
         switch index {
         case 0: return first
@@ -39,14 +43,17 @@ public struct InboundMessage: Sendable, Equatable {
         }
     }
 
-    /// Every frame, as an array.
+    /// Frame `index`, as an array (a copy).
+    public func frame(_ index: Int) -> [UInt8] { sharedFrame(index).array }
+
+    /// Every frame, as arrays.
     public var frames: [[UInt8]] {
         get { (0..<frameCount).map(frame) }
         set { self = InboundMessage(frames: newValue, totalSize: totalSize) }
     }
 
     public static func == (a: InboundMessage, b: InboundMessage) -> Bool {
-        a.totalSize == b.totalSize && a.frames == b.frames
+        a.totalSize == b.totalSize && a.frameCount == b.frameCount && (0..<a.frameCount).allSatisfy { a.sharedFrame($0) == b.sharedFrame($0) }
     }
 }
 
@@ -152,6 +159,8 @@ public struct LeadPipeline: Sendable {
     /// each is written in first.
     private var envelopeBlocks = ByteArena()
     private var envelopeScratch: [UInt8] = []
+    /// Where accepted leads' text fields are kept (``SpareText``).
+    private var textBlocks = ByteArena()
     /// The offer policy of each partner that takes offers (`accept_within` > 0), and the
     /// `offers:` section's for the rest.
     public private(set) var offerPolicies: [String: OfferPolicy]
@@ -283,7 +292,7 @@ public struct LeadPipeline: Sendable {
     public mutating func countReceived(_ count: Int) { counters.received += count }
 
     /// Checks size, frame layout and the lead itself.
-    public func accept(_ message: InboundMessage, from channel: InboundChannel) -> Result<ParsedLead, LeadRejection> {
+    public mutating func accept(_ message: InboundMessage, from channel: InboundChannel) -> Result<ParsedLead, LeadRejection> {
         if message.totalSize > maxMessageBytes {
             return .failure(LeadRejection(
                 .tooLarge,
@@ -296,7 +305,7 @@ public struct LeadPipeline: Sendable {
                 .badFrames,
                 "expected \(expected) frame\(expected == 1 ? "" : "s") \(layout) on \(channel.rawValue), got \(message.frameCount)"))
         }
-        return LeadParser.parse(message.frame(expected - 1))
+        return LeadParser.parse(message.sharedFrame(expected - 1), text: &textBlocks)
     }
 
     /// Routes a lead that passed validation (or reports it a duplicate).
@@ -358,7 +367,7 @@ public struct LeadPipeline: Sendable {
                 leadID: leadID, assignmentID: assignmentID.description, partner: partnerID, engagement: engagement,
                 registered: decision.rule == .registration, now: now, policy: policy)
             decision.offered = offered
-            envelopes.append(contentsOf: caseEnvelopes(for: event, of: offered, lead: lead.raw, now: now, decision: decision))
+            envelopes.append(contentsOf: caseEnvelopes(for: event, of: offered, lead: lead.raw.array, now: now, decision: decision))
         }
         for assignment in decision.assignments where decision.offered == nil {
             let seq = nextSeq(assignment.topic)

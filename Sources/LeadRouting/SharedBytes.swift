@@ -58,8 +58,8 @@ public struct SharedBytes: RandomAccessCollection, Sendable, Hashable, Expressib
 
     public init(arrayLiteral elements: UInt8...) { self.init(elements) }
 
-    /// No bytes.
-    public static var empty: SharedBytes { SharedBytes(EmptyCollection()) }
+    /// No bytes (one block for all).
+    public static let empty = SharedBytes(block: ByteBlock(capacity: 0), start: 0, count: 0)
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { count }

@@ -17,7 +17,8 @@ struct SpareText: Sendable, Equatable {
     static let factSlots: UInt8 = 0b1001_1111, qualificationSlots: UInt8 = 0b0110_0000
 
     /// The slots' UTF-8, one after another.
-    private(set) var bytes: [UInt8]
+    /// A run of the reader's blocks (``ByteArena``), or of a block of its own.
+    private(set) var bytes: SharedBytes
     /// Each slot's start in ``bytes`` and its length (-1: absent).
     private var starts: SIMD8<Int32>
     private var lengths: SIMD8<Int32>
@@ -25,7 +26,7 @@ struct SpareText: Sendable, Equatable {
     let owned: UInt8
 
     /// From the reader: `bytes` and each slot's span in it.
-    init(bytes: [UInt8], starts: SIMD8<Int32>, lengths: SIMD8<Int32>, owned: UInt8) {
+    init(bytes: SharedBytes, starts: SIMD8<Int32>, lengths: SIMD8<Int32>, owned: UInt8) {
         self.bytes = bytes
         self.starts = starts
         self.lengths = lengths
@@ -45,7 +46,7 @@ struct SpareText: Sendable, Equatable {
             lengths[first + i] = Int32(text.utf8.count)
             bytes.append(contentsOf: text.utf8)
         }
-        self.init(bytes: bytes, starts: starts, lengths: lengths, owned: owned)
+        self.init(bytes: bytes.isEmpty ? .empty : SharedBytes(bytes), starts: starts, lengths: lengths, owned: owned)
     }
 
     /// The same text, owning `slots`.
@@ -83,7 +84,7 @@ struct SpareText: Sendable, Equatable {
                 copy.append(contentsOf: text)
             }
         }
-        self = SpareText(bytes: copy, starts: newStarts, lengths: newLengths, owned: owned)
+        self = SpareText(bytes: copy.isEmpty ? .empty : SharedBytes(copy), starts: newStarts, lengths: newLengths, owned: owned)
     }
 
     /// `products` as the products slot holds them: each one's length, then its UTF-8.

@@ -126,21 +126,24 @@ public struct AssignmentID: Sendable, Hashable, CustomStringConvertible, Express
         let time = UInt64(max(0, ms)) & 0xFFFF_FFFF_FFFF
         let high = generator.next() & 0xFF_FFFF_FFFF  // 40 bits
         let low = generator.next() & 0xFF_FFFF_FFFF  // 40 bits
-        // `a-`, then 10 characters of time and 2 x 8 of randomness, written in place.
+        // `a-`, then 10 characters of time and 2 x 8 of randomness, written in place (a
+        // vector's lanes set one at a time cost several instructions each).
         var id = AssignmentID.none
-        id.bytes[0] = UInt8(ascii: "a")
-        id.bytes[1] = UInt8(ascii: "-")
-        var at = 2
-        func put(_ value: UInt64, from top: Int) {
-            for i in stride(from: top, through: 0, by: -5) {
-                id.bytes[at] = digit(Int((value >> UInt64(i)) & 31))
-                at += 1
+        id.count = withUnsafeMutableBytes(of: &id.bytes) { out in
+            out[0] = UInt8(ascii: "a")
+            out[1] = UInt8(ascii: "-")
+            var at = 2
+            func put(_ value: UInt64, from top: Int) {
+                for i in stride(from: top, through: 0, by: -5) {
+                    out[at] = digit(Int((value >> UInt64(i)) & 31))
+                    at += 1
+                }
             }
+            put(time, from: 45)
+            put(high, from: 35)
+            put(low, from: 35)
+            return UInt8(at)
         }
-        put(time, from: 45)
-        put(high, from: 35)
-        put(low, from: 35)
-        id.count = UInt8(at)
         return id
     }
 }

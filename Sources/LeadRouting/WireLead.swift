@@ -26,8 +26,8 @@ struct WireLead {
 
     /// Reads `bytes` strictly: the whole document must be valid JSON (RFC 8259, valid
     /// UTF-8), the known fields of the right types, no known key given twice.
-    static func read(_ bytes: [UInt8]) -> Result<WireLead, LeadRejection> {
-        let (wire, code, field, message) = scan(bytes)
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, text: inout ByteArena) -> Result<WireLead, LeadRejection> {
+        let (wire, code, field, message) = scan(bytes, text: &text)
         switch code {
         case Int32(LJ_OK): return .success(wire)
         case Int32(LJ_INVALID_FIELD): return .failure(LeadRejection(.invalidField, field: field.isEmpty ? nil : field, message))
@@ -36,19 +36,20 @@ struct WireLead {
     }
 
     /// Runs the reader; on failure the fields read before the problem are still filled in.
-    static func scan(_ bytes: [UInt8]) -> (lead: WireLead, code: Int32, field: String, message: String) {
+    /// `text`: where the text fields go (``spare``).
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, text: inout ByteArena) -> (lead: WireLead, code: Int32, field: String, message: String) {
         // The strings are read where the reader unescaped them (`out.text`), before this
         // thread parses anything else.
         // The reader's result (about 1 KB, most of it the products' spans and room for an
         // error message) is read in place: passed by value, it was copied whole, and its
         // arrays copied again to be read.
         var out = lj_lead()
-        let code = bytes.withUnsafeBufferPointer { input in lj_parse_lead(input.baseAddress, input.count, &out) }
-        return withUnsafePointer(to: &out) { wire($0, code: code) }
+        let code = lj_parse_lead(bytes.baseAddress, bytes.count, &out)
+        return withUnsafePointer(to: &out) { wire($0, code: code, text: &text) }
     }
 
     /// The fields `lj_parse_lead` found, as Swift values.
-    private static func wire(_ result: UnsafePointer<lj_lead>, code: Int32) -> (lead: WireLead, code: Int32, field: String, message: String) {
+    private static func wire(_ result: UnsafePointer<lj_lead>, code: Int32, text blocks: inout ByteArena) -> (lead: WireLead, code: Int32, field: String, message: String) {
         func at<T>(_ field: PartialKeyPath<lj_lead>, as type: T.Type) -> UnsafePointer<T> {
             (UnsafeRawPointer(result) + MemoryLayout<lj_lead>.offset(of: field)!).assumingMemoryBound(to: T.self)
         }
@@ -73,7 +74,7 @@ struct WireLead {
             spans[SpareText.receivedAt] = result.pointee.received_at
             spans[SpareText.need] = result.pointee.need
             spans[SpareText.currency] = result.pointee.currency
-            return WireLead.spare(UnsafeBufferPointer(spans), products: productSpans, text: scratch)
+            return WireLead.spare(UnsafeBufferPointer(spans), products: productSpans, text: scratch, into: &blocks)
         }
         let qualification = result.pointee.has_qualification == 0 ? nil
             : Qualification(budget: result.pointee.has_budget != 0 ? result.pointee.budget : nil, authority: text(result.pointee.authority),
@@ -90,7 +91,7 @@ struct WireLead {
     /// `products`, normalised, copied from `text` into one buffer; and the first product
     /// normalised to nothing.
     private static func spare(_ spans: UnsafeBufferPointer<lj_span>, products: UnsafeBufferPointer<lj_span>,
-                              text: UnsafePointer<UInt8>?) -> (SpareText, emptyProduct: Int?) {
+                              text: UnsafePointer<UInt8>?, into blocks: inout ByteArena) -> (SpareText, emptyProduct: Int?) {
         var starts = SIMD8<Int32>.zero, lengths = SIMD8<Int32>(repeating: -1)
         var total = 0
         for (slot, span) in spans.enumerated() where span.start >= 0 {
@@ -98,44 +99,59 @@ struct WireLead {
             lengths[slot] = span.length
             total += Int(span.length)
         }
-        var emptyProduct: Int?
-        var productBytes = 0
+        // Room for the products: an ASCII product normalises to no more bytes than it has;
+        // another is measured as normalised (rarely: through a `String`).
+        var productRoom = 0
         if let source = text {
-            for (i, span) in products.enumerated() where span.start >= 0 {
-                let length = withNormalizedProduct(source + Int(span.start), Int(span.length)) { $0.count }
-                if length == 0 && emptyProduct == nil { emptyProduct = i }
-                productBytes += 4 + length
+            for span in products where span.start >= 0 {
+                let start = source + Int(span.start), count = Int(span.length)
+                productRoom += 4 + (isASCII(start, count) ? count : withNormalizedProduct(start, count) { $0.count })
             }
         }
-        if productBytes > 0 {
-            starts[SpareText.products] = Int32(total)
-            lengths[SpareText.products] = Int32(productBytes)
-            total += productBytes
-        }
+        let textBytes = total
+        total += productRoom
         let owned = SpareText.factSlots | SpareText.qualificationSlots
-        // Written into the array's storage in one pass (appended, each slot cost a capacity
-        // and uniqueness check and the generic append's set-up); no text, no storage at all.
+        // Written into the reader's block in one pass (appended to an array, each slot cost a
+        // capacity and uniqueness check and the generic append's set-up; an array of its own
+        // was an allocation a lead); no text, no bytes at all.
         guard let source = text, total > 0 else {
-            return (SpareText(bytes: [], starts: starts, lengths: lengths, owned: owned), emptyProduct)
+            return (SpareText(bytes: .empty, starts: starts, lengths: lengths, owned: owned), nil)
         }
-        let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, written in
+        var emptyProduct: Int?
+        let bytes = blocks.write(maximum: total) { buffer in
             var at = 0
             for span in spans where span.start >= 0 {
-                (buffer.baseAddress! + at).initialize(from: source + Int(span.start), count: Int(span.length))
+                (buffer + at).update(from: source + Int(span.start), count: Int(span.length))
                 at += Int(span.length)
             }
-            for span in products where span.start >= 0 {
+            for (i, span) in products.enumerated() where span.start >= 0 {
                 withNormalizedProduct(source + Int(span.start), Int(span.length)) { product in
+                    if product.isEmpty && emptyProduct == nil { emptyProduct = i }
                     withUnsafeBytes(of: UInt32(product.count).littleEndian) { length in
-                        UnsafeMutableRawPointer(buffer.baseAddress! + at).copyMemory(from: length.baseAddress!, byteCount: 4)
+                        UnsafeMutableRawPointer(buffer + at).copyMemory(from: length.baseAddress!, byteCount: 4)
                     }
-                    if let base = product.baseAddress { (buffer.baseAddress! + at + 4).initialize(from: base, count: product.count) }
+                    if let base = product.baseAddress { (buffer + at + 4).update(from: base, count: product.count) }
                     at += 4 + product.count
                 }
             }
-            written = at
+            return at
+        }
+        if bytes.count > textBytes {
+            starts[SpareText.products] = Int32(textBytes)
+            lengths[SpareText.products] = Int32(bytes.count - textBytes)
         }
         return (SpareText(bytes: bytes, starts: starts, lengths: lengths, owned: owned), emptyProduct)
+    }
+
+    /// Whether `count` bytes from `start` are all ASCII.
+    @inline(__always)
+    private static func isASCII(_ start: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        var i = 0
+        while i < count {
+            if start[i] >= 0x80 { return false }
+            i += 1
+        }
+        return true
     }
 
     /// Calls `body` with a product's UTF-8 normalised (``LeadParser/normalizedProduct(_:)``):
@@ -143,19 +159,26 @@ struct WireLead {
     /// on the stack; otherwise through a `String`.
     private static func withNormalizedProduct<R>(_ start: UnsafePointer<UInt8>, _ count: Int,
                                                  _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        let all = UnsafeBufferPointer(start: start, count: count)
-        var first = 0, end = count, upper = false
-        for b in all where b >= 0x80 {
-            var normalized = LeadParser.normalizedProduct(String(decoding: all, as: UTF8.self))
+        // Index loops over the pointer: no iterator or slice, which an unoptimised build
+        // allocates for.
+        guard isASCII(start, count) else {
+            var normalized = LeadParser.normalizedProduct(String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self))
             return normalized.withUTF8(body)
         }
-        while first < end && (all[first] == 0x20 || all[first] == 0x09) { first += 1 }
-        while end > first && (all[end - 1] == 0x20 || all[end - 1] == 0x09) { end -= 1 }
-        for b in all[first..<end] where b >= 0x41 && b <= 0x5A { upper = true }
-        let trimmed = UnsafeBufferPointer(rebasing: all[first..<end])
-        guard upper else { return body(trimmed) }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: trimmed.count) { lower in
-            for (i, b) in trimmed.enumerated() { lower[i] = b >= 0x41 && b <= 0x5A ? b + 0x20 : b }
+        var first = 0, end = count, upper = false, i = 0
+        while first < end && (start[first] == 0x20 || start[first] == 0x09) { first += 1 }
+        while end > first && (start[end - 1] == 0x20 || start[end - 1] == 0x09) { end -= 1 }
+        i = first
+        while i < end && !upper {
+            upper = start[i] >= 0x41 && start[i] <= 0x5A
+            i += 1
+        }
+        guard upper else { return body(UnsafeBufferPointer(start: start + first, count: end - first)) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: end - first) { lower in
+            for j in 0..<(end - first) {
+                let b = start[first + j]
+                lower[j] = b >= 0x41 && b <= 0x5A ? b + 0x20 : b
+            }
             return body(UnsafeBufferPointer(lower))
         }
     }

@@ -78,7 +78,7 @@ extension LeadStore {
                     try lead.assignment.withUTF8 { assignmentID in
                         try RawSQL.withUTF8(lead.leadID, lead.channel, nil, lead.partnerID) { leadID, channel, _, partnerID in
                             try lead.decision.withUnsafeBytes { ownRecord in
-                                try lead.lead.withUnsafeBytes { bytes in
+                                try batch.withLeadBytes(of: i) { bytes in
                                     let range = i < ranges.count ? ranges[i] : nil
                                     RawSQL.lent(s, p + 1, text: leadID)
                                     RawSQL.lent(s, p + 2, text: channel)

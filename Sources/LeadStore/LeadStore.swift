@@ -101,6 +101,10 @@ public struct StoreBatch: Sendable {
     /// empty), else its `decision`. See ``record(of:)``.
     public var records: [UInt8] = []
     public var recordRanges: [Range<Int>?] = []
+    /// The bytes of the leads added by ``add(routed:channel:receivedAt:decision:envelopes:partnerList:)``,
+    /// read in place from the receiver's blocks (their `lead` is then empty): `leads[i]`'s are
+    /// `leadRuns[i]` when there are some, else its `lead`. See ``withLeadBytes(of:_:)``.
+    public var leadRuns: [SharedBytes?] = []
     /// Envelopes in publish order; `leadIDs[i]` is the lead of `envelopes[i]`, when there is one.
     public var envelopes: [OutgoingMessage] = []
     public var envelopeLeadIDs: [String?] = []
@@ -131,10 +135,12 @@ public struct StoreBatch: Sendable {
         let leadID = lead.facts.leadID
         while recordRanges.count < leads.count { recordRanges.append(nil) }
         recordRanges.append(decision.appendRecord(to: &records, messages: envelopes[range], partnerList: partnerList, reasonsInEnvelope: true))
+        while leadRuns.count < leads.count { leadRuns.append(nil) }
+        leadRuns.append(lead.raw)
         leads.append(StoredLead(
             leadID: leadID, channel: channel.rawValue, receivedAt: receivedAt,
             routedAt: receivedAt, assignment: decision.assignment, partnerID: decision.partnerID,
-            decision: [], lead: lead.raw))
+            decision: [], lead: []))
         for _ in range { envelopeLeadIDs.append(leadID) }
     }
 
@@ -144,10 +150,17 @@ public struct StoreBatch: Sendable {
         return leads[i].decision[...]
     }
 
-    /// Lead `i` as the store keeps it, its decision record in it.
+    /// Calls `body` with lead `i`'s bytes: its run, or its own `lead`.
+    public func withLeadBytes<R>(of i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if i < leadRuns.count, let run = leadRuns[i] { return try run.withUnsafeBytes(body) }
+        return try leads[i].lead.withUnsafeBytes(body)
+    }
+
+    /// Lead `i` as the store keeps it, its decision record and its bytes in it.
     public func storedLead(_ i: Int) -> StoredLead {
         var lead = leads[i]
         if i < recordRanges.count, let range = recordRanges[i] { lead.decision = Array(records[range]) }
+        if i < leadRuns.count, let run = leadRuns[i] { lead.lead = run.array }
         return lead
     }
 }

@@ -98,7 +98,9 @@ enum StoreAlone {
     /// once made and none is returned.
     static func route(_ leads: LeadSet, pipeline: inout LeadPipeline, partnerList: Int64, now: Int64,
                       batchSize: Int = StoreAlone.batchSize, snapshots: Bool = false, keep: Bool = true) throws -> [StoreBatch] {
-        let topic = Array("lead".utf8)
+        let topic = SharedBytes(Array("lead".utf8))
+        // As the daemon's receiver: each lead copied into a block shared with others.
+        var frames = ByteArena()
         var batches: [StoreBatch] = []
         var before: LeadPipeline?
         for start in stride(from: 0, to: leads.count, by: batchSize) {
@@ -116,7 +118,7 @@ enum StoreAlone {
             for i in start..<min(start + batchSize, leads.count) {
                 var message = InboundMessage()
                 message.append(topic)
-                message.append(Array(leads.bytes[leads.starts[i]..<leads.starts[i + 1]]))
+                message.append(leads.bytes.withUnsafeBufferPointer { frames.copy(UnsafeBufferPointer(rebasing: $0[leads.starts[i]..<leads.starts[i + 1]])) })
                 message.totalSize = topic.count + leads.starts[i + 1] - leads.starts[i]
                 guard case .success(let lead) = pipeline.accept(message, from: .ingest) else {
                     throw BenchError("a bench lead was rejected")

@@ -87,4 +87,31 @@ struct SharedBytesTests {
         #expect(envelopes.count == 80)
         #expect(Set(envelopes.map { ObjectIdentifier($0.envelope.block) }).count < 10, "dozens of envelopes a block")
     }
+
+    @Test("leads received into blocks are read in place: the lead is its frame, its text shares the pipeline's blocks")
+    func leadsReadInPlace() throws {
+        var pipeline = LeadPipeline(config: RouterConfig(partners: [partner("acme")]), seed: 5)
+        var frames = ByteArena()
+        let topic = SharedBytes(Array("lead".utf8))
+        var leads: [ParsedLead] = []
+        for (i, prefix) in ([[], [0xEF, 0xBB, 0xBF], []] as [[UInt8]]).enumerated() {
+            let json = Array(#"{"lead_id":"r-\#(i)","company":{"name":"Acme \#(i)","domain":"acme.example","country":"us"},"products":["EDR"]}"#.utf8)
+            let frame = (prefix + json).withUnsafeBufferPointer { frames.copy($0) }
+            var message = InboundMessage()
+            message.append(topic)
+            message.append(frame)
+            message.totalSize = topic.count + frame.count
+            #expect(message.sharedFrame(1).block === frame.block && message.frame(1) == prefix + json)
+            let lead = try pipeline.accept(message, from: .ingest).get()
+            // The lead's bytes are the frame's (less a byte order mark), not a copy.
+            #expect(lead.raw == json && lead.raw.block === frame.block)
+            #expect(lead.facts.leadID == "r-\(i)" && lead.facts.companyName == "Acme \(i)" && lead.facts.products == ["edr"])
+            #expect(lead.facts.country == "US" && lead.facts.account.domainKey == "d:acme.example")
+            leads.append(lead)
+        }
+        #expect(leads[0].facts.spare.bytes.block === leads[2].facts.spare.bytes.block, "the leads' text shares a block")
+        #expect(leads[0].facts.spare.bytes.block !== leads[0].raw.block)
+        // Equal to the same lead parsed from an array of its own.
+        #expect(try LeadParser.parse(leads[1].raw.array).get() == leads[1])
+    }
 }
