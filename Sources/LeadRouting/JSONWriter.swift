@@ -21,6 +21,10 @@ struct JSONWriter: ~Copyable {
     /// How many bytes are written.
     private(set) var count = 0
     private var needsComma = false
+    /// The arena block written in place (``init(in:capacity:)``), and where in it this writer
+    /// starts; `nil` once writing into ``storage``.
+    private var block: ByteBlock?
+    private var blockStart = 0
 
     init(capacity: Int = 512) {
         storage = Buffers.zeroBytes(max(capacity, 16))
@@ -56,6 +60,25 @@ struct JSONWriter: ~Copyable {
         count = start
     }
 
+    /// A writer straight into `arena`'s free room (at least `capacity` bytes of it), for
+    /// ``shared(in:)`` to keep there: no buffer to zero and no copy. Writing past the room
+    /// goes on in a buffer of its own.
+    init(in arena: inout ByteArena, capacity: Int) {
+        let (block, start) = arena.reserve(capacity)
+        storage = []
+        base = block.base + start
+        self.capacity = block.capacity - start
+        self.block = block
+        blockStart = start
+    }
+
+    /// What was written by a writer made with ``init(in:capacity:)``, kept in `arena` (in
+    /// place, unless it outgrew its room).
+    consuming func shared(in arena: inout ByteArena) -> SharedBytes {
+        guard let block else { return storage.withUnsafeBufferPointer { arena.copy(UnsafeBufferPointer(rebasing: $0[..<count])) } }
+        return arena.commit(block, from: blockStart, count: count)
+    }
+
     /// Ends the text with a newline (a JSON line), inside the buffer.
     mutating func endLine() { byte(0x0A) }
 
@@ -63,18 +86,11 @@ struct JSONWriter: ~Copyable {
     /// afterwards works, but copies it.
     var bytes: [UInt8] {
         mutating get {
+            if block != nil { leaveBlock(needing: count) }
             if storage.count > count { storage.removeLast(storage.count - count) }
             capacity = 0
             return storage
         }
-    }
-
-    /// What was written, copied into `arena`; the buffer goes back to `buffer`, for the next
-    /// writer to reuse (``init(reusing:capacity:)``).
-    consuming func shared(in arena: inout ByteArena, keeping buffer: inout [UInt8]) -> SharedBytes {
-        let written = arena.copy(UnsafeBufferPointer(start: base, count: count))
-        buffer = storage
-        return written
     }
 
     // MARK: - Writing blocks
@@ -92,9 +108,20 @@ struct JSONWriter: ~Copyable {
     /// shared it), and points `base` at it.
     @inline(never)
     private mutating func grow(to needed: Int) {
+        if block != nil { return leaveBlock(needing: needed) }
         Buffers.appendZeros(&storage, count: max(needed, storage.count * 2) - storage.count)
         base = storage.withUnsafeMutableBufferPointer { $0.baseAddress! }
         capacity = storage.count
+    }
+
+    /// Goes on in a buffer of its own, with what was written in the arena's block copied.
+    private mutating func leaveBlock(needing needed: Int) {
+        storage = Buffers.zeroBytes(max(needed, 2 * count, 16))
+        let written = base
+        base = storage.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        if count > 0 { base.update(from: written, count: count) }
+        capacity = storage.count
+        block = nil
     }
 
     @inline(__always)

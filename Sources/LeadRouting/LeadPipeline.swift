@@ -155,10 +155,8 @@ public struct LeadPipeline: Sendable {
     /// exactly those that are stored. See ``beginBatch()``.
     public private(set) var generation = 0
     private var random: SplitMix64
-    /// Where routed leads' envelopes are kept (one allocation for dozens), and the buffer
-    /// each is written in first.
+    /// Where routed leads' envelopes are written and kept (one allocation for dozens).
     private var envelopeBlocks = ByteArena()
-    private var envelopeScratch: [UInt8] = []
     /// Where accepted leads' text fields are kept (``SpareText``).
     private var textBlocks = ByteArena()
     /// The offer policy of each partner that takes offers (`accept_within` > 0), and the
@@ -220,8 +218,6 @@ public struct LeadPipeline: Sendable {
         var saved = self
         saved.recentLeadIDs = StringTable()
         saved.recentOwners = StringTable()
-        // Not shared with the saved copy: shared, the next envelope's writer copied it.
-        saved.envelopeScratch = []
         return saved
     }
 
@@ -372,7 +368,7 @@ public struct LeadPipeline: Sendable {
         for assignment in decision.assignments where decision.offered == nil {
             let seq = nextSeq(assignment.topic)
             // The fields around the lead: about 600 bytes.
-            var json = JSONWriter(reusing: &envelopeScratch, capacity: lead.raw.count + 1024)
+            var json = JSONWriter(in: &envelopeBlocks, capacity: lead.raw.count + 1024)
             json.beginObject()
             json.field("seq", seq)
             json.field("topic", assignment.topic)
@@ -388,7 +384,7 @@ public struct LeadPipeline: Sendable {
             if let qualification = decision.qualification { json.qualification(qualification) }
             json.field("routed_at", rfc3339: now)
             json.endObject()
-            let envelope = json.shared(in: &envelopeBlocks, keeping: &envelopeScratch)
+            let envelope = json.shared(in: &envelopeBlocks)
             envelopes.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: envelope, leadRange: leadRange))
         }
         counters.routed += 1

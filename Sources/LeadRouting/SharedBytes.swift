@@ -145,6 +145,22 @@ public struct ByteArena: Sendable {
         }
     }
 
+    /// A block with at least `count` bytes free, and where they start: for a writer that
+    /// does not know yet how much it writes (``JSONWriter/init(in:capacity:)``), which then
+    /// keeps what it wrote with ``commit(_:from:count:)``. Nothing else may be written in
+    /// between.
+    mutating func reserve(_ count: Int) -> (ByteBlock, Int) {
+        let block = room(for: count)
+        return (block, block.used)
+    }
+
+    /// Keeps `count` bytes written at `start` of `block`, as ``reserve(_:)`` gave them.
+    mutating func commit(_ block: ByteBlock, from start: Int, count: Int) -> SharedBytes {
+        precondition(block.used == start && start + count <= block.capacity, "a run committed out of turn")
+        block.used = start + count
+        return SharedBytes(block: block, start: start, count: count)
+    }
+
     /// The block with `count` bytes free: the current one, else a new one.
     @inline(__always)
     private mutating func room(for count: Int) -> ByteBlock {

@@ -114,4 +114,30 @@ struct SharedBytesTests {
         // Equal to the same lead parsed from an array of its own.
         #expect(try LeadParser.parse(leads[1].raw.array).get() == leads[1])
     }
+
+    @Test("a writer in an arena's block keeps its text in place, and one that outgrows the room goes on in a buffer")
+    func writerInABlock() throws {
+        var arena = ByteArena(blockSize: 256)
+        var runs: [(SharedBytes, String)] = []
+        for size in [10, 100, 200, 1000, 5, 300] {
+            let text = String(repeating: "x", count: size)
+            var json = JSONWriter(in: &arena, capacity: 64)
+            json.beginObject()
+            json.field("seq", size)
+            json.field("text", text)
+            json.endObject()
+            let run = json.shared(in: &arena)
+            runs.append((run, #"{"seq":\#(size),"text":"\#(text)"}"#))
+        }
+        for (run, expected) in runs { #expect(run.text == expected) }
+        #expect(runs[0].0.block === runs[1].0.block, "small runs written in place, side by side")
+        // Asked for as an array, a writer in a block copies out what it wrote.
+        var json = JSONWriter(in: &arena, capacity: 16)
+        json.beginObject()
+        json.field("a", 1)
+        json.endObject()
+        #expect(json.bytes.text == #"{"a":1}"#)
+        let after = [UInt8](repeating: 9, count: 4).withUnsafeBufferPointer { arena.copy($0) }
+        #expect(after == [9, 9, 9, 9] && runs.allSatisfy { $0.0.text == $0.1 })
+    }
 }
