@@ -10,7 +10,7 @@ import Glibc
 /// value on one thread, and the runs it hands to other threads go through the queues and
 /// locks between them.
 public final class ByteBlock: @unchecked Sendable {
-    let base: UnsafeMutablePointer<UInt8>
+    @usableFromInline let base: UnsafeMutablePointer<UInt8>
     let capacity: Int
     /// Bytes written so far: the next run starts here.
     var used = 0
@@ -31,8 +31,8 @@ public final class ByteBlock: @unchecked Sendable {
 /// A run keeps its whole block alive: what is kept long (an open offer's lead) is copied into
 /// a block of its own (``init(_:)``), so it does not hold a block of other leads.
 public struct SharedBytes: RandomAccessCollection, Sendable, Hashable, ExpressibleByArrayLiteral {
-    let block: ByteBlock
-    let start: Int
+    @usableFromInline let block: ByteBlock
+    @usableFromInline let start: Int
     public let count: Int
 
     init(block: ByteBlock, start: Int, count: Int) {
@@ -64,24 +64,27 @@ public struct SharedBytes: RandomAccessCollection, Sendable, Hashable, Expressib
     public var startIndex: Int { 0 }
     public var endIndex: Int { count }
 
-    @inline(__always)
+    @inlinable
     public subscript(position: Int) -> UInt8 {
         precondition(position >= 0 && position < count, "index \(position) of \(count) bytes")
         return block.base[start + position]
     }
 
-    /// Calls `body` with the bytes, read in place.
-    @inline(__always)
+    /// Calls `body` with the bytes, read in place. (Inlinable, as the other readers: the
+    /// store's writer reads runs from another module, and an unspecialised call through its
+    /// closure cost about a hundred instructions a lead.)
+    @inlinable
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         try withExtendedLifetime(block) { try body(UnsafeBufferPointer(start: block.base + start, count: count)) }
     }
 
     /// The same, as raw bytes.
-    @inline(__always)
+    @inlinable
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try withUnsafeBufferPointer { try body(UnsafeRawBufferPointer($0)) }
     }
 
+    @inlinable
     public func withContiguousStorageIfAvailable<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
         try withUnsafeBufferPointer(body)
     }

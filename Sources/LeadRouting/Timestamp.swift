@@ -72,10 +72,10 @@ public enum Timestamp {
 /// a longer text, which this daemon never makes but a store could hold, is kept as it is.
 public struct AssignmentID: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
     /// The text's bytes, then zeros.
-    private var bytes: SIMD32<UInt8>
-    private var count: UInt8
+    @usableFromInline var bytes: SIMD32<UInt8>
+    @usableFromInline var count: UInt8
     /// A text past 32 bytes.
-    private var long: String?
+    @usableFromInline var long: String?
 
     public init(_ text: String) {
         bytes = .zero
@@ -103,7 +103,7 @@ public struct AssignmentID: Sendable, Hashable, CustomStringConvertible, Express
     public var description: String { long ?? withUTF8 { String(decoding: $0, as: UTF8.self) } }
 
     /// Calls `body` with the id's UTF-8.
-    @inline(__always)
+    @inlinable
     public func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         if var long { return try long.withUTF8(body) }
         var copy = bytes
