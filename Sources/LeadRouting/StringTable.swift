@@ -145,6 +145,9 @@ public struct StringTable<Value> {
     @inlinable public func index(of key: String) -> Int? { index(of: key, hash: hash(key)) }
 
     /// The position in ``entries`` of the key whose UTF-8 is `bytes`, with no `String` made.
+    /// (The probe is ``index(of:hash:)``'s written out again: shared through a closure or a
+    /// helper, the routing path's look-ups were no longer inlined, about 100 instructions a
+    /// lead more.)
     func index(ofUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         let hash = StringTable.hash(bytes, seed: seed)
         let tag = hash >> 32
