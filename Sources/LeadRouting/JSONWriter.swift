@@ -20,7 +20,9 @@ struct JSONWriter: ~Copyable {
     private var capacity: Int
     /// How many bytes are written.
     private(set) var count = 0
-    private var needsComma = false
+    /// Whether the next piece follows another (a comma first). Internal, not private, as
+    /// the block writers below: the string pieces of JSONWriter+Text.swift write with them.
+    var needsComma = false
     /// The arena block written in place (``init(in:capacity:)``), and where in it this writer
     /// starts; `nil` once writing into ``storage``.
     private var block: ByteBlock?
@@ -125,12 +127,12 @@ struct JSONWriter: ~Copyable {
     }
 
     @inline(__always)
-    private mutating func byte(_ b: UInt8) {
+    mutating func byte(_ b: UInt8) {
         write(1) { $0[0] = b }
     }
 
     @inline(__always)
-    private mutating func raw(_ source: UnsafeBufferPointer<UInt8>) {
+    mutating func raw(_ source: UnsafeBufferPointer<UInt8>) {
         guard let base = source.baseAddress, !source.isEmpty else { return }
         write(source.count) { JSONWriter.copy(base, to: $0, count: source.count) }
     }
@@ -182,7 +184,7 @@ struct JSONWriter: ~Copyable {
     /// `,"name":`, the comma only after a value, in one block (inlined: as a call, with its
     /// block's closure, about 75 instructions a key).
     @inline(__always)
-    private mutating func key(_ name: StaticString) {
+    mutating func key(_ name: StaticString) {
         let length = name.utf8CodeUnitCount, comma = needsComma ? 1 : 0
         let start = name.utf8Start
         write(length + 3 + comma) { p in
@@ -412,7 +414,7 @@ struct JSONWriter: ~Copyable {
     /// Writes `value` in one block (between quotes when `quoted`) when it needs no escaping;
     /// `false`, writing nothing, when it does.
     @inline(__always)
-    private mutating func plain(_ value: String, quoted: Bool) -> Bool {
+    mutating func plain(_ value: String, quoted: Bool) -> Bool {
         var value = value
         return value.withUTF8 { buffer -> Bool in
             guard JSONWriter.needsNoEscaping(buffer) else { return false }
@@ -454,7 +456,7 @@ struct JSONWriter: ~Copyable {
     }
 
     /// `value`'s bytes as they go inside a JSON string, escaped.
-    private mutating func escapedText(_ value: String) {
+    mutating func escapedText(_ value: String) {
         for b in value.utf8 {
             switch b {
             case UInt8(ascii: "\""): byte(0x5C); byte(0x22)
@@ -476,47 +478,5 @@ struct JSONWriter: ~Copyable {
             default: byte(b)
             }
         }
-    }
-
-    // MARK: - A string written in pieces
-
-    /// Opens a string element whose text comes in pieces (``text(_:)-swift.method``), closed
-    /// by ``endString()``: a reason is written straight into the buffer, never built as a `String`.
-    mutating func beginString() {
-        if needsComma { byte(UInt8(ascii: ",")) }
-        byte(UInt8(ascii: "\""))
-    }
-
-    /// A piece of the open string, escaped as needed.
-    mutating func text(_ value: String) {
-        if !plain(value, quoted: false) { escapedText(value) }
-    }
-
-    /// A piece of the open string from UTF-8 bytes, escaped as needed.
-    mutating func text(_ bytes: UnsafeBufferPointer<UInt8>) {
-        if JSONWriter.needsNoEscaping(bytes) { raw(bytes) } else { escapedText(String(decoding: bytes, as: UTF8.self)) }
-    }
-
-    /// A piece of the open string from a literal (plain text: nothing to escape), copied as
-    /// it is. Labelled: unlabelled, a literal argument picks ``text(_:)-swift.method``'s
-    /// `String` overload (the default literal type), which checks it for escapes each time.
-    mutating func text(literal: StaticString) {
-        raw(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
-    }
-
-    /// A number in the open string.
-    mutating func text(_ value: Int) { appendInt(value) }
-
-    mutating func endString() {
-        byte(UInt8(ascii: "\""))
-        needsComma = true
-    }
-
-    /// An array-valued field whose elements are written already (`"a","b"`), spliced in.
-    mutating func field(_ name: StaticString, elements: [UInt8]) {
-        key(name)
-        byte(UInt8(ascii: "["))
-        elements.withUnsafeBufferPointer { raw($0) }
-        byte(UInt8(ascii: "]"))
     }
 }

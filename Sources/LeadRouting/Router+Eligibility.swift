@@ -63,6 +63,16 @@ extension Router {
         return offered.map { .some($0) }
     }
 
+    /// The owner of the first of the account's keys whose owner is eligible. (A loop: a lazy
+    /// `compactMap` allocated its closure's context.)
+    @inline(__always)
+    func eligibleOwner(of account: LeadAccount, _ eligible: some EligiblePartners) -> Int? {
+        for key in account.keys {
+            if let owner = ownedAccounts[key], eligible.isEligible(owner) { return owner }
+        }
+        return nil
+    }
+
     func isPaused(_ i: Int, at now: Int64) -> Bool { rules[i].pausedUntil > now }
 
     func isFull(_ i: Int, at now: Int64) -> Bool {

@@ -176,16 +176,6 @@ extension Router {
         return judged
     }
 
-    /// The owner of the first of the account's keys whose owner is eligible. (A loop: a lazy
-    /// `compactMap` allocated its closure's context.)
-    @inline(__always)
-    func eligibleOwner(of account: LeadAccount, _ eligible: some EligiblePartners) -> Int? {
-        for key in account.keys {
-            if let owner = ownedAccounts[key], eligible.isEligible(owner) { return owner }
-        }
-        return nil
-    }
-
     /// Applies the rules in order (registration, account owner, previous owner, rotation) to
     /// the `eligible` partners; advances rotation when it chooses. No partner chosen and no
     /// registration: the lead is unmatched (``unmatchedDecision(_:considered:exclusions:gradeRefusals:gradeText:)``).
