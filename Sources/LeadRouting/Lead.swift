@@ -62,13 +62,11 @@ public struct LeadFacts: Sendable, Equatable {
         qualification: Qualification? = nil, estimatedValue: Double? = nil, contactEmail: String? = nil,
         receivedAt: String? = nil
     ) {
-        var spare = SpareText([companyName, companyDomain, contactEmail, source, receivedAt], from: 0, owned: SpareText.factSlots)
-        if !products.isEmpty {
-            let bytes = SpareText.productBytes(products)
-            bytes.withUnsafeBufferPointer { spare.replace(SpareText.products, with: $0) }
-        }
-        self.init(leadID: leadID, spare: spare, country: country, region: region, employees: employees,
+        self.init(leadID: leadID,
+                  spare: SpareText([companyName, companyDomain, contactEmail, source, receivedAt], from: 0, owned: SpareText.factSlots),
+                  country: country, region: region, employees: employees,
                   qualification: qualification, estimatedValue: estimatedValue)
+        if !products.isEmpty { self.products = products }
     }
 
     /// Facts whose text fields are in `spare` (the reader's), the account keys made from them.

@@ -57,7 +57,7 @@ extension Router {
             guard offered == nil else { return }
             offered = partner.products.first { offer in
                 var offer = offer
-                return offer.withUTF8 { StringTable<Int>.same($0, product) }
+                return offer.withUTF8 { $0.sameBytes(as: product) }
             }
         }
         return offered.map { .some($0) }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A block of bytes that ``ByteArena`` writes runs into one after another, each run then only
 /// read (``SharedBytes``).
 ///
@@ -28,8 +24,8 @@ public final class ByteBlock: @unchecked Sendable {
 /// them (``ByteArena``): a routing thread writes a batch's envelopes and leads into a few
 /// blocks instead of an array apiece. Equal when the bytes are.
 ///
-/// A run keeps its whole block alive: what is kept long (an open offer's lead) is copied into
-/// a block of its own (``init(_:)``), so it does not hold a block of other leads.
+/// A run keeps its whole block alive: what is kept long (an open offer's lead) is copied out
+/// first (``array``), so it does not hold a block of other leads.
 public struct SharedBytes: RandomAccessCollection, Sendable, Hashable, ExpressibleByArrayLiteral {
     @usableFromInline let block: ByteBlock
     @usableFromInline let start: Int
@@ -100,13 +96,12 @@ public struct SharedBytes: RandomAccessCollection, Sendable, Hashable, Expressib
     public var array: [UInt8] { withUnsafeBufferPointer { Array($0) } }
 
     public static func == (a: SharedBytes, b: SharedBytes) -> Bool {
-        guard a.count == b.count else { return false }
-        if a.block === b.block && a.start == b.start { return true }
-        return a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in a.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, a.count) == 0 } }
+        if a.block === b.block && a.start == b.start { return a.count == b.count }
+        return a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { x.sameBytes(as: $0) } }
     }
 
     public static func == (a: SharedBytes, b: [UInt8]) -> Bool {
-        a.count == b.count && a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in a.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, a.count) == 0 } }
+        a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { x.sameBytes(as: $0) } }
     }
 
     public static func == (a: [UInt8], b: SharedBytes) -> Bool { b == a }
@@ -131,12 +126,10 @@ public struct ByteArena: Sendable {
     /// Writes at most `maximum` bytes through `body`, which returns how many it wrote.
     @inline(__always)
     public mutating func write(maximum: Int, _ body: (UnsafeMutablePointer<UInt8>) throws -> Int) rethrows -> SharedBytes {
-        let block = room(for: maximum)
-        let start = block.used
+        let (block, start) = reserve(maximum)
         let written = try body(block.base + start)
         precondition(written >= 0 && written <= maximum, "wrote \(written) bytes of at most \(maximum)")
-        block.used = start + written
-        return SharedBytes(block: block, start: start, count: written)
+        return commit(block, from: start, count: written)
     }
 
     /// A copy of `bytes`.
@@ -152,12 +145,14 @@ public struct ByteArena: Sendable {
     /// does not know yet how much it writes (``JSONWriter/init(in:capacity:)``), which then
     /// keeps what it wrote with ``commit(_:from:count:)``. Nothing else may be written in
     /// between.
+    @inline(__always)
     mutating func reserve(_ count: Int) -> (ByteBlock, Int) {
         let block = room(for: count)
         return (block, block.used)
     }
 
     /// Keeps `count` bytes written at `start` of `block`, as ``reserve(_:)`` gave them.
+    @inline(__always)
     mutating func commit(_ block: ByteBlock, from start: Int, count: Int) -> SharedBytes {
         precondition(block.used == start && start + count <= block.capacity, "a run committed out of turn")
         block.used = start + count

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A hash table from strings to values, for the look-ups the routing path makes for every
 /// lead: lead ids routed recently, account keys and their owners, product names.
 ///
@@ -160,21 +156,12 @@ public struct StringTable<Value> {
                     let at = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
                     if storage[at].hash == hash {
                         var key = storage[at].key
-                        if key.withUTF8({ StringTable.same($0, bytes) }) { return at }
+                        if key.withUTF8({ $0.sameBytes(as: bytes) }) { return at }
                     }
                 }
                 i = (i + 1) & mask
             }
         }
-    }
-
-    /// Whether `a` and `b` hold the same bytes (`elementsEqual` compared them one at a time
-    /// through generic code).
-    @inline(__always)
-    static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        guard let x = a.baseAddress, let y = b.baseAddress else { return true }
-        return memcmp(x, y, a.count) == 0
     }
 
     /// The value of the key whose UTF-8 is `bytes`.
