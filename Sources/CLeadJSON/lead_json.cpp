@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -189,8 +190,16 @@ struct Reader {
     }
 };
 
+static_assert(LJ_PADDING >= simdjson::SIMDJSON_PADDING, "LJ_PADDING must cover simdjson's padding");
+
+/// Clears what a parse fills in: not the products past `product_count` nor the room for an
+/// error message, which a failure writes (the whole result, about 1 KB, was a memset a lead).
 void clear(lj_lead *out) {
-    std::memset(out, 0, sizeof *out);
+    std::memset(out, 0, offsetof(lj_lead, products));
+    std::memset(reinterpret_cast<char *>(out) + offsetof(lj_lead, has_qualification), 0,
+                offsetof(lj_lead, error_field) - offsetof(lj_lead, has_qualification));
+    out->error_field[0] = 0;
+    out->error_message[0] = 0;
     lj_span *spans[] = {&out->lead_id, &out->source, &out->kind, &out->received_at, &out->company_name,
                         &out->company_domain, &out->country, &out->region, &out->postal_code, &out->contact_email,
                         &out->need, &out->currency, &out->authority};
@@ -199,11 +208,11 @@ void clear(lj_lead *out) {
 
 }  // namespace
 
-extern "C" int lj_parse_lead(const uint8_t *data, size_t len, lj_lead *out) {
+extern "C" int lj_parse_lead(const uint8_t *data, size_t len, int padded, lj_lead *out) {
     clear(out);
     thread_local simdjson::dom::parser parser;
     element root;
-    auto error = parser.parse(data, len, true).get(root);
+    auto error = parser.parse(data, len, padded == 0).get(root);
     out->text = reinterpret_cast<const char *>(parser.doc.string_buf.get());
     Reader reader{out, out->text};
     if (error) {

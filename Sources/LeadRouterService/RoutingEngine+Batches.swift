@@ -183,7 +183,7 @@ extension RoutingEngine {
         let before = pipeline.savedForUndo()
         let generation = pipeline.beginBatch()
         var prepared = PreparedBatch(
-            items: batch, accepted: accepted, storeBatch: StoreBatch(), replies: [], rejections: [],
+            items: batch, accepted: accepted, storeBatch: StoreBatch(reservingFor: batch.count), replies: [], rejections: [],
             counts: PipelineCounters(), before: before, generation: generation, published: [:])
         prepared.control = input.control
         prepared.due = input.due

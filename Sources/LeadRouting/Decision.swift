@@ -222,16 +222,14 @@ public struct RoutingDecision: Sendable, Equatable {
         return json.bytes
     }
 
-    /// The same, appended to `buffer` (a batch's records, one after another); returns where
-    /// in `buffer` it is.
-    public func appendRecord(to buffer: inout [UInt8], messages: ArraySlice<OutgoingMessage>, partnerList: Int64? = nil,
-                             reasonsInEnvelope: Bool = false) -> Range<Int> {
-        let start = buffer.count
+    /// The same, written straight into `arena` (a batch's records, side by side in its
+    /// blocks): no buffer to zero or grow, no allocation a record.
+    public func record(in arena: inout ByteArena, messages: ArraySlice<OutgoingMessage>, partnerList: Int64? = nil,
+                       reasonsInEnvelope: Bool = false) -> SharedBytes {
         var json = JSONWriter(
-            appendingTo: &buffer, capacity: recordCapacity(messages: messages.count, partnerList: partnerList, reasonsInEnvelope: reasonsInEnvelope))
+            in: &arena, capacity: recordCapacity(messages: messages.count, partnerList: partnerList, reasonsInEnvelope: reasonsInEnvelope))
         writeRecord(to: &json, messages: messages, partnerList: partnerList, reasonsInEnvelope: reasonsInEnvelope)
-        buffer = json.bytes
-        return start..<buffer.count
+        return json.shared(in: &arena)
     }
 
     /// Room for a record, so its buffer neither grows nor holds kilobytes unused until the

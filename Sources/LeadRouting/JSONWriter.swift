@@ -44,24 +44,6 @@ struct JSONWriter: ~Copyable {
         self.capacity = storage.count
     }
 
-    /// A writer that goes on after `buffer`'s bytes, in its storage (taken from it, which is
-    /// left empty until ``bytes`` hands it back, this writer's text after the old), with room
-    /// for `capacity` more: a batch's records, say, one after another in one buffer instead of
-    /// an array (an allocation) each.
-    init(appendingTo buffer: inout [UInt8], capacity: Int) {
-        // Taken straight into `storage`: a second reference held meanwhile (a local) would
-        // make the buffer shared, and the writes below copy it.
-        storage = Buffers.taken(&buffer)
-        let start = storage.count, needed = start + max(capacity, 16)
-        // Grown by doubling: reserving just what each writer needs would copy the buffer for
-        // each one. Only the room asked for is zeroed, not all the spare capacity.
-        if storage.capacity < needed { storage.reserveCapacity(max(needed, storage.capacity * 2)) }
-        Buffers.appendZeros(&storage, count: needed - start)
-        base = storage.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        self.capacity = storage.count
-        count = start
-    }
-
     /// A writer straight into `arena`'s free room (at least `capacity` bytes of it), for
     /// ``shared(in:)`` to keep there: no buffer to zero and no copy. Writing past the room
     /// goes on in a buffer of its own.

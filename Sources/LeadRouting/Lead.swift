@@ -195,7 +195,7 @@ public enum LeadParser {
         guard first == UInt8(ascii: "{") else {
             return .failure(LeadRejection(.invalidJSON, "a lead must be a JSON object, starting with {"))
         }
-        switch body.withUnsafeBufferPointer({ WireLead.read($0, text: &text) }) {
+        switch body.withUnsafeBufferPointer({ WireLead.read($0, padded: true, text: &text) }) {
         case .failure(let rejection): return .failure(rejection)
         case .success(let wire):
             // Thrown, not returned in a `Result`: made into a `Result`'s payload, the facts

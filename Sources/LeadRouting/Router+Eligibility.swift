@@ -27,7 +27,7 @@ extension Router {
     }
 
     /// How `partner`'s territory covers `lead`: its region, else all of its country, else `nil`.
-    static func territoryCover(_ partner: Partner, _ lead: LeadFacts) -> TerritoryCover? {
+    static func territoryCover(_ partner: borrowing Partner, _ lead: LeadFacts) -> TerritoryCover? {
         if partner.territories.isEmpty { return .anywhere }
         var wholeCountry = false
         for territory in partner.territories where territory.country == lead.country {
@@ -50,7 +50,7 @@ extension Router {
 
     /// Which of `lead`'s products `partner` offers: `.some(nil)` when it offers every
     /// product, `nil` when none.
-    static func productCover(_ partner: Partner, _ lead: LeadFacts) -> String?? {
+    static func productCover(_ partner: borrowing Partner, _ lead: LeadFacts) -> String?? {
         if partner.products.isEmpty { return .some(nil) }
         var offered: String?
         lead.forEachProduct { product in

@@ -11,10 +11,14 @@ public final class ByteBlock: @unchecked Sendable {
     /// Bytes written so far: the next run starts here.
     var used = 0
 
+    /// Bytes allocated past `capacity`, never written: a reader may read that far past the
+    /// end of any run (simdjson reads a lead in place so, ``WireLead/read(_:padded:text:)``).
+    static let padding = 64
+
     /// A block of `capacity` bytes, none used.
     init(capacity: Int) {
         self.capacity = capacity
-        base = .allocate(capacity: Swift.max(capacity, 1))
+        base = .allocate(capacity: capacity + ByteBlock.padding)
     }
 
     deinit { base.deallocate() }

@@ -26,8 +26,11 @@ struct WireLead {
 
     /// Reads `bytes` strictly: the whole document must be valid JSON (RFC 8259, valid
     /// UTF-8), the known fields of the right types, no known key given twice.
-    static func read(_ bytes: UnsafeBufferPointer<UInt8>, text: inout ByteArena) -> Result<WireLead, LeadRejection> {
-        let (wire, code, field, message) = scan(bytes, text: &text)
+    ///
+    /// - Parameter padded: `bytes` has ``ByteBlock/padding`` bytes allocated after it (it is a
+    ///   ``SharedBytes`` run), so the reader reads it in place instead of copying it first.
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, padded: Bool = false, text: inout ByteArena) -> Result<WireLead, LeadRejection> {
+        let (wire, code, field, message) = scan(bytes, padded: padded, text: &text)
         switch code {
         case Int32(LJ_OK): return .success(wire)
         case Int32(LJ_INVALID_FIELD): return .failure(LeadRejection(.invalidField, field: field.isEmpty ? nil : field, message))
@@ -37,14 +40,14 @@ struct WireLead {
 
     /// Runs the reader; on failure the fields read before the problem are still filled in.
     /// `text`: where the text fields go (``spare``).
-    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, text: inout ByteArena) -> (lead: WireLead, code: Int32, field: String, message: String) {
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, padded: Bool = false, text: inout ByteArena) -> (lead: WireLead, code: Int32, field: String, message: String) {
         // The strings are read where the reader unescaped them (`out.text`), before this
         // thread parses anything else.
         // The reader's result (about 1 KB, most of it the products' spans and room for an
         // error message) is read in place: passed by value, it was copied whole, and its
         // arrays copied again to be read.
         var out = lj_lead()
-        let code = lj_parse_lead(bytes.baseAddress, bytes.count, &out)
+        let code = lj_parse_lead(bytes.baseAddress, bytes.count, padded && ByteBlock.padding >= LJ_PADDING ? 1 : 0, &out)
         return withUnsafePointer(to: &out) { wire($0, code: code, text: &text) }
     }
 

@@ -68,34 +68,31 @@ extension LeadStore {
     static func insertLeads(_ batch: StoreBatch, _ db: Database) throws -> StringTable<Int64> {
         // The hot inserts bind straight through SQLite's C API: GRDB's argument
         // boxing cost more than the inserts themselves (see docs/benchmarks.md).
-        let leads = batch.leads, ranges = batch.recordRanges
+        let leads = batch.leads
         var leadRows = StringTable<Int64>(minimumCapacity: leads.count)
-        try batch.records.withUnsafeBytes { records in
-            try RawSQL.insert(
-                rows: leads.count, db, sql: leadInsertSQL, columns: 8,
-                lend: { i, s, p, next in
-                    let lead = leads[i]
-                    try lead.assignment.withUTF8 { assignmentID in
-                        try RawSQL.withUTF8(lead.leadID, lead.channel, nil, lead.partnerID) { leadID, channel, _, partnerID in
-                            try lead.decision.withUnsafeBytes { ownRecord in
-                                try batch.withLeadBytes(of: i) { bytes in
-                                    let range = i < ranges.count ? ranges[i] : nil
-                                    RawSQL.lent(s, p + 1, text: leadID)
-                                    RawSQL.lent(s, p + 2, text: channel)
-                                    sqlite3_bind_int64(s, p + 3, lead.receivedAt)
-                                    sqlite3_bind_int64(s, p + 4, lead.routedAt)
-                                    RawSQL.lent(s, p + 5, text: assignmentID)
-                                    RawSQL.lent(s, p + 6, text: partnerID)
-                                    RawSQL.lent(s, p + 7, range.map { UnsafeRawBufferPointer(rebasing: records[$0]) } ?? ownRecord, text: true)
-                                    RawSQL.lent(s, p + 8, bytes)
-                                    try next()
-                                }
+        try RawSQL.insert(
+            rows: leads.count, db, sql: leadInsertSQL, columns: 8,
+            lend: { i, s, p, next in
+                let lead = leads[i]
+                try lead.assignment.withUTF8 { assignmentID in
+                    try RawSQL.withUTF8(lead.leadID, lead.channel, nil, lead.partnerID) { leadID, channel, _, partnerID in
+                        try batch.withRecordBytes(of: i) { record in
+                            try batch.withLeadBytes(of: i) { bytes in
+                                RawSQL.lent(s, p + 1, text: leadID)
+                                RawSQL.lent(s, p + 2, text: channel)
+                                sqlite3_bind_int64(s, p + 3, lead.receivedAt)
+                                sqlite3_bind_int64(s, p + 4, lead.routedAt)
+                                RawSQL.lent(s, p + 5, text: assignmentID)
+                                RawSQL.lent(s, p + 6, text: partnerID)
+                                RawSQL.lent(s, p + 7, record, text: true)
+                                RawSQL.lent(s, p + 8, bytes)
+                                try next()
                             }
                         }
                     }
-                },
-                inserted: { i, rowID in leadRows.set(rowID, forKey: leads[i].leadID) })
-        }
+                }
+            },
+            inserted: { i, rowID in leadRows.set(rowID, forKey: leads[i].leadID) })
         return leadRows
     }
 

@@ -96,11 +96,12 @@ public struct StoredLead: Sendable, Equatable {
 public struct StoreBatch: Sendable {
     public var leads: [StoredLead] = []
     /// The decision records of the leads added by ``add(routed:channel:receivedAt:decision:envelopes:partnerList:)``,
-    /// one after another in one buffer (an array of its own cost each lead an allocation):
-    /// `leads[i]`'s is `records[recordRanges[i]]` when there is one (its `decision` is then
-    /// empty), else its `decision`. See ``record(of:)``.
-    public var records: [UInt8] = []
-    public var recordRanges: [Range<Int>?] = []
+    /// written side by side into ``recordBlocks`` (an array of its own cost each lead an
+    /// allocation; one buffer for all, zeroing and growing it): `leads[i]`'s is `recordRuns[i]`
+    /// when there is one (its `decision` is then empty), else its `decision`. See
+    /// ``record(of:)`` and ``withRecordBytes(of:_:)``.
+    public var recordRuns: [SharedBytes?] = []
+    public var recordBlocks = ByteArena()
     /// The bytes of the leads added by ``add(routed:channel:receivedAt:decision:envelopes:partnerList:)``,
     /// read in place from the receiver's blocks (their `lead` is then empty): `leads[i]`'s are
     /// `leadRuns[i]` when there are some, else its `lead`. See ``withLeadBytes(of:_:)``.
@@ -116,6 +117,16 @@ public struct StoreBatch: Sendable {
     /// Cases of leads offered or acted on in this batch, in order.
     public var cases: [CaseWrite] = []
     public init() {}
+
+    /// An empty batch with room for `leads` leads and their envelopes (about one a lead; more
+    /// grow the arrays): grown from empty, a batch's arrays were copied at each doubling.
+    public init(reservingFor leads: Int) {
+        self.leads.reserveCapacity(leads)
+        recordRuns.reserveCapacity(leads)
+        leadRuns.reserveCapacity(leads)
+        envelopes.reserveCapacity(leads + leads / 4)
+        envelopeLeadIDs.reserveCapacity(leads + leads / 4)
+    }
     public var isEmpty: Bool { leads.isEmpty && envelopes.isEmpty && cases.isEmpty }
 
     /// Adds a routed lead as the daemon stores it: its row, with the decision record, and its
@@ -133,8 +144,8 @@ public struct StoreBatch: Sendable {
     public mutating func add(routed lead: ParsedLead, channel: InboundChannel, receivedAt: Int64,
                              decision: RoutingDecision, envelopes range: Range<Int>, partnerList: Int64?) {
         let leadID = lead.facts.leadID
-        while recordRanges.count < leads.count { recordRanges.append(nil) }
-        recordRanges.append(decision.appendRecord(to: &records, messages: envelopes[range], partnerList: partnerList, reasonsInEnvelope: true))
+        while recordRuns.count < leads.count { recordRuns.append(nil) }
+        recordRuns.append(decision.record(in: &recordBlocks, messages: envelopes[range], partnerList: partnerList, reasonsInEnvelope: true))
         while leadRuns.count < leads.count { leadRuns.append(nil) }
         leadRuns.append(lead.raw)
         leads.append(StoredLead(
@@ -144,10 +155,16 @@ public struct StoreBatch: Sendable {
         for _ in range { envelopeLeadIDs.append(leadID) }
     }
 
-    /// Lead `i`'s decision record: in ``records``, or its own `decision`.
-    public func record(of i: Int) -> ArraySlice<UInt8> {
-        if i < recordRanges.count, let range = recordRanges[i] { return records[range] }
-        return leads[i].decision[...]
+    /// Lead `i`'s decision record: its run in ``recordBlocks``, or its own `decision`.
+    public func record(of i: Int) -> [UInt8] {
+        if i < recordRuns.count, let run = recordRuns[i] { return run.array }
+        return leads[i].decision
+    }
+
+    /// Calls `body` with lead `i`'s decision record, read in place.
+    public func withRecordBytes<R>(of i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if i < recordRuns.count, let run = recordRuns[i] { return try run.withUnsafeBytes(body) }
+        return try leads[i].decision.withUnsafeBytes(body)
     }
 
     /// Calls `body` with lead `i`'s bytes: its run, or its own `lead`.
@@ -159,7 +176,7 @@ public struct StoreBatch: Sendable {
     /// Lead `i` as the store keeps it, its decision record and its bytes in it.
     public func storedLead(_ i: Int) -> StoredLead {
         var lead = leads[i]
-        if i < recordRanges.count, let range = recordRanges[i] { lead.decision = Array(records[range]) }
+        if i < recordRuns.count, let run = recordRuns[i] { lead.decision = run.array }
         if i < leadRuns.count, let run = leadRuns[i] { lead.lead = run.array }
         return lead
     }

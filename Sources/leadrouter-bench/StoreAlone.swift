@@ -111,7 +111,7 @@ enum StoreAlone {
             }
             defer { withExtendedLifetime(before) {} }
             _ = pipeline.beginBatch()
-            var batch = StoreBatch()
+            var batch = StoreBatch(reservingFor: min(batchSize, leads.count - start))
             batch.createdAt = now
             // One decision serves the batch's leads in turn, as in the daemon.
             var decision = RoutingDecision()

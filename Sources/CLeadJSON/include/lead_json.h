@@ -49,9 +49,16 @@ typedef struct {
     char error_message[320];
 } lj_lead;
 
+/// Bytes that may be read past the end of a document parsed in place (simdjson's padding):
+/// they must be allocated, whatever they hold.
+#define LJ_PADDING 64
+
 /// Parses `len` bytes of lead JSON. Returns LJ_OK, or an error code with `out->error_*`
-/// filled in. Thread-safe: each thread uses its own parser, whose buffer `out->text` is.
-int lj_parse_lead(const uint8_t *data, size_t len, lj_lead *out);
+/// filled in (`error_field` and `error_message` are left as they were on success, and
+/// `products` past `product_count`). Thread-safe: each thread uses its own parser, whose
+/// buffer `out->text` is. `padded`: `data` has LJ_PADDING more bytes allocated after `len`,
+/// so it is read in place instead of copied first.
+int lj_parse_lead(const uint8_t *data, size_t len, int padded, lj_lead *out);
 
 #ifdef __cplusplus
 }
