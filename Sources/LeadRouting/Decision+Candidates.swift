@@ -35,6 +35,20 @@ extension RoutingDecision {
             let index = verdicts.partners[chosen]
             json.field("chosen", asciiUpTo: PackedPositions.gapBytes(index)) { PackedPositions.writeGap(index, to: $0) }
         }
+        RoutingDecision.forEachBitGroup(verdicts) { verdict, bytes in
+            json.field(RoutingDecision.bucketName(1 + verdict), asciiUpTo: BitGroups.encodedCount(bytes.count)) {
+                BitGroups.encode(bytes, to: $0)
+            }
+        }
+    }
+
+    /// Calls `body` with each verdict that has recorded positions, in verdict order, and its
+    /// bit set's bytes as a record keeps them: the recorded words only (the last cut short at
+    /// ``CandidateVerdicts/recorded``), `eligible` without the chosen partner's bit, trailing
+    /// zero bytes left out. The JSON record (``BitGroups``) and the binary one
+    /// (``BinaryRecord``) keep the same bytes.
+    @inline(__always)
+    static func forEachBitGroup(_ verdicts: CandidateVerdicts, _ body: (Int, UnsafeRawBufferPointer) -> Void) {
         let recordedWords = (verdicts.recorded + 63) / 64, stride = verdicts.words
         guard recordedWords > 0 else { return }  // no candidate recorded: no group
         // Only the last recorded word is cut short, and only `eligible` loses the chosen bit.
@@ -54,10 +68,7 @@ extension RoutingDecision {
                         if word != 0 { used = w * 8 + 8 - word.leadingZeroBitCount / 8 }
                     }
                     guard used > 0 else { continue }
-                    let bytes = UnsafeRawBufferPointer(start: words.baseAddress, count: used)
-                    json.field(RoutingDecision.bucketName(1 + verdict), asciiUpTo: BitGroups.encodedCount(used)) {
-                        BitGroups.encode(bytes, to: $0)
-                    }
+                    body(verdict, UnsafeRawBufferPointer(start: words.baseAddress, count: used))
                 }
             }
         }

@@ -223,9 +223,15 @@ public struct RoutingDecision: Sendable, Equatable {
     }
 
     /// The same, written straight into `arena` (a batch's records, side by side in its
-    /// blocks): no buffer to zero or grow, no allocation a record.
+    /// blocks): no buffer to zero or grow, no allocation a record. The daemon's usual record
+    /// is written in its binary form (``BinaryRecord``), which reads back as this JSON.
     public func record(in arena: inout ByteArena, messages: ArraySlice<OutgoingMessage>, partnerList: Int64? = nil,
                        reasonsInEnvelope: Bool = false) -> SharedBytes {
+        if let partnerList, BinaryRecord.fits(self, messages: messages, partnerList: partnerList, reasonsInEnvelope: reasonsInEnvelope) {
+            return arena.write(maximum: BinaryRecord.capacity(self, messages: messages)) {
+                BinaryRecord.write(self, messages: messages, partnerList: partnerList, to: $0)
+            }
+        }
         var json = JSONWriter(
             in: &arena, capacity: recordCapacity(messages: messages.count, partnerList: partnerList, reasonsInEnvelope: reasonsInEnvelope))
         writeRecord(to: &json, messages: messages, partnerList: partnerList, reasonsInEnvelope: reasonsInEnvelope)
@@ -253,19 +259,26 @@ public struct RoutingDecision: Sendable, Equatable {
         if let partnerList { json.field("partner_list", Int(partnerList)) }
         writeCandidates(to: &json, partnerList: partnerList)
         json.field("candidates_omitted", candidatesOmitted)
-        if omittedCounts != .zero {
-            json.objectField("omitted_by_reason")
-            // By name: capacity, eligible, grade, inactive, paused, product, registration, territory.
-            let byName: StaticString = "\u{5}\u{0}\u{6}\u{1}\u{2}\u{4}\u{7}\u{3}"
-            for k in 0..<CandidateVerdicts.sets {
-                let verdict = Int(byName.utf8Start[k])
-                guard omittedCounts[verdict] > 0 else { continue }
-                json.field(RoutingDecision.bucketName(1 + verdict), Int(omittedCounts[verdict]))
-            }
-            json.endObject()
-        }
+        RoutingDecision.writeOmitted(omittedCounts, to: &json)
         json.field("outside_territory", outsideTerritory)
         writeAssignments(to: &json, messages: messages)
+        json.endObject()
+    }
+}
+
+extension RoutingDecision {
+    /// `"omitted_by_reason"`: how many candidates past the recording cap each verdict had,
+    /// by name; left out when none.
+    static func writeOmitted(_ counts: SIMD8<Int32>, to json: inout JSONWriter) {
+        guard counts != .zero else { return }
+        json.objectField("omitted_by_reason")
+        // By name: capacity, eligible, grade, inactive, paused, product, registration, territory.
+        let byName: StaticString = "\u{5}\u{0}\u{6}\u{1}\u{2}\u{4}\u{7}\u{3}"
+        for k in 0..<CandidateVerdicts.sets {
+            let verdict = Int(byName.utf8Start[k])
+            guard counts[verdict] > 0 else { continue }
+            json.field(RoutingDecision.bucketName(1 + verdict), Int(counts[verdict]))
+        }
         json.endObject()
     }
 }

@@ -36,10 +36,11 @@ struct JSONWriter: ~Copyable {
 
     /// A writer into `buffer`'s storage (taken from it, which is left empty), emptied and
     /// grown to `capacity` when smaller: a buffer that is not shared is written again with no
-    /// allocation.
+    /// allocation. Only `capacity` bytes are zeroed, not all the storage has room for:
+    /// growing past them stays in that storage.
     init(reusing buffer: inout [UInt8], capacity: Int) {
         storage = Buffers.emptied(&buffer)
-        Buffers.appendZeros(&storage, count: max(capacity, 16, storage.capacity) - storage.count)
+        Buffers.appendZeros(&storage, count: max(capacity, 16))
         base = storage.withUnsafeMutableBufferPointer { $0.baseAddress! }
         self.capacity = storage.count
     }

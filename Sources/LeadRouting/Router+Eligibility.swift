@@ -11,7 +11,7 @@ extension Router {
     }
 
     static func territoryMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
-        switch territoryCover(partner, lead) {
+        switch territoryCover(partner.territories, lead) {
         case nil: nil
         case .anywhere: "territory anywhere"
         case .country: Text.join("country ", lead.country, " in territory")
@@ -26,11 +26,13 @@ extension Router {
         case region(String)
     }
 
-    /// How `partner`'s territory covers `lead`: its region, else all of its country, else `nil`.
-    static func territoryCover(_ partner: borrowing Partner, _ lead: LeadFacts) -> TerritoryCover? {
-        if partner.territories.isEmpty { return .anywhere }
+    /// How a partner's `territories` cover `lead`: its region, else all of its country, else
+    /// `nil`. (Given the partner's lists, not the partner: passed a partner, each call
+    /// copied it, a retain and a release of each of its references.)
+    static func territoryCover(_ territories: [Territory], _ lead: LeadFacts) -> TerritoryCover? {
+        if territories.isEmpty { return .anywhere }
         var wholeCountry = false
-        for territory in partner.territories where territory.country == lead.country {
+        for territory in territories where territory.country == lead.country {
             guard let regions = territory.regions else {
                 wholeCountry = true
                 continue
@@ -41,7 +43,7 @@ extension Router {
     }
 
     static func productMatch(_ partner: Partner, _ lead: LeadFacts) -> String? {
-        switch productCover(partner, lead) {
+        switch productCover(partner.products, lead) {
         case nil: nil
         case .some(nil): "every product offered"
         case .some(let product?): Text.join("product ", product, " offered")
@@ -50,12 +52,12 @@ extension Router {
 
     /// Which of `lead`'s products `partner` offers: `.some(nil)` when it offers every
     /// product, `nil` when none.
-    static func productCover(_ partner: borrowing Partner, _ lead: LeadFacts) -> String?? {
-        if partner.products.isEmpty { return .some(nil) }
+    static func productCover(_ products: [String], _ lead: LeadFacts) -> String?? {
+        if products.isEmpty { return .some(nil) }
         var offered: String?
         lead.forEachProduct { product in
             guard offered == nil else { return }
-            offered = partner.products.first { offer in
+            offered = products.first { offer in
                 var offer = offer
                 return offer.withUTF8 { $0.sameBytes(as: product) }
             }

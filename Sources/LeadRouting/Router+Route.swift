@@ -303,14 +303,10 @@ extension Router {
     /// `first`: the reasons of a lead are written into one buffer.
     func reasonWriter(_ i: Int, _ lead: LeadFacts, then first: String, into buffer: inout [UInt8]) -> JSONWriter {
         var json = JSONWriter(reusing: &buffer, capacity: 256)
-        // Read in place: `let partner = partners[i]` copied the partner, a retain and a
-        // release of each of its references (about 400 instructions a lead).
-        let cover = partners.withUnsafeBufferPointer { partners -> (TerritoryCover, String?)? in
-            guard partners[i].active, let territory = Router.territoryCover(partners[i], lead),
-                  let product = Router.productCover(partners[i], lead) else { return nil }
-            return (territory, product)
-        }
-        if let (territory, product) = cover {
+        // The partner's fields read in place: `let partner = partners[i]` copied the partner,
+        // a retain and a release of each of its references (about 400 instructions a lead).
+        if partners[i].active, let territory = Router.territoryCover(partners[i].territories, lead),
+           let product = Router.productCover(partners[i].products, lead) {
             json.beginString()
             switch territory {
             case .anywhere: json.text(literal: "territory anywhere")

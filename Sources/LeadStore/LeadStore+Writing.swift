@@ -84,7 +84,8 @@ extension LeadStore {
                                 sqlite3_bind_int64(s, p + 4, lead.routedAt)
                                 RawSQL.lent(s, p + 5, text: assignmentID)
                                 RawSQL.lent(s, p + 6, text: partnerID)
-                                RawSQL.lent(s, p + 7, record, text: true)
+                                // A binary record (``BinaryRecord``) is a blob: TEXT must be UTF-8.
+                                RawSQL.lent(s, p + 7, record, text: !BinaryRecord.isBinary(record))
                                 RawSQL.lent(s, p + 8, bytes)
                                 try next()
                             }

@@ -155,13 +155,14 @@ public struct StoreBatch: Sendable {
         for _ in range { envelopeLeadIDs.append(leadID) }
     }
 
-    /// Lead `i`'s decision record: its run in ``recordBlocks``, or its own `decision`.
+    /// Lead `i`'s decision record as JSON: its run in ``recordBlocks`` (binary, decoded:
+    /// ``BinaryRecord``), or its own `decision`.
     public func record(of i: Int) -> [UInt8] {
-        if i < recordRuns.count, let run = recordRuns[i] { return run.array }
+        if i < recordRuns.count, let run = recordRuns[i] { return BinaryRecord.json(run.array) }
         return leads[i].decision
     }
 
-    /// Calls `body` with lead `i`'s decision record, read in place.
+    /// Calls `body` with lead `i`'s decision record as stored (binary or JSON), read in place.
     public func withRecordBytes<R>(of i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         if i < recordRuns.count, let run = recordRuns[i] { return try run.withUnsafeBytes(body) }
         return try leads[i].decision.withUnsafeBytes(body)
@@ -176,7 +177,7 @@ public struct StoreBatch: Sendable {
     /// Lead `i` as the store keeps it, its decision record and its bytes in it.
     public func storedLead(_ i: Int) -> StoredLead {
         var lead = leads[i]
-        if i < recordRuns.count, let run = recordRuns[i] { lead.decision = run.array }
+        if i < recordRuns.count, let run = recordRuns[i] { lead.decision = BinaryRecord.json(run.array) }
         if i < leadRuns.count, let run = leadRuns[i] { lead.lead = run.array }
         return lead
     }
