@@ -255,6 +255,15 @@ struct JSONWriter: ~Copyable {
         }
     }
 
+    /// The same, through `cache` (the last time formatted, kept).
+    mutating func field(_ name: StaticString, rfc3339 ms: Int64, cache: inout RFC3339Cache) {
+        let written: Void? = cache.withText(ms) { text in
+            key(name)
+            quoted(text)
+        }
+        if written == nil { field(name, rfc3339: ms) }
+    }
+
     /// A number: whole values without a fraction (`50000`), others as Swift prints them.
     mutating func field(_ name: StaticString, _ value: Double?) {
         key(name)

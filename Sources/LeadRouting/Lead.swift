@@ -123,6 +123,16 @@ public struct LeadFacts: Sendable, Equatable {
         /// The case `text` names (its `rawValue`), by length and then equality:
         /// `init(rawValue:)` went through the standard library's string switch, about 300
         /// instructions a lead.
+        /// The `rawValue` these bytes spell, or `nil`.
+        static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+            switch bytes.count {
+            case 14: ("decision_maker" as StaticString).matches(bytes) ? Authority.decisionMaker.rawValue : nil
+            case 10: ("influencer" as StaticString).matches(bytes) ? Authority.influencer.rawValue : nil
+            case 7: ("unknown" as StaticString).matches(bytes) ? Authority.unknown.rawValue : nil
+            default: nil
+            }
+        }
+
         static func named(_ text: String) -> Authority? {
             switch text.utf8.count {
             case 14: text == "decision_maker" ? .decisionMaker : nil
@@ -302,7 +312,10 @@ public enum LeadParser {
     private static func validRegion(_ rawRegion: String?, in country: String) throws(LeadRejection) -> String? {
         guard let rawRegion else { return nil }
         var code = LeadParser.upperCased(rawRegion)
-        if code.hasPrefix(country + "-") { code.removeFirst(country.count + 1) }
+        // `US-CO` for `CO`: compared as bytes (`hasPrefix(country + "-")` made a string).
+        let prefixed = code.utf8.count > country.utf8.count + 1 && code.utf8.starts(with: country.utf8)
+            && code.utf8.dropFirst(country.utf8.count).first == UInt8(ascii: "-")
+        if prefixed { code.removeFirst(country.count + 1) }
         let valid = code.withUTF8 { bytes in
             (1...3).contains(bytes.count)
                 && bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }

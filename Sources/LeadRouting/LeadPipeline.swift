@@ -159,6 +159,8 @@ public struct LeadPipeline: Sendable {
     private var envelopeBlocks = ByteArena()
     /// Where accepted leads' text fields are kept (``SpareText``).
     private var textBlocks = ByteArena()
+    /// The last `routed_at` written.
+    private var routedAtText = RFC3339Cache()
     /// The offer policy of each partner that takes offers (`accept_within` > 0), and the
     /// `offers:` section's for the rest.
     public private(set) var offerPolicies: [String: OfferPolicy]
@@ -382,7 +384,7 @@ public struct LeadPipeline: Sendable {
             json.field("rule", literal: decision.rule.literal)
             json.field("reasons", elements: decision.reasonList.elements)
             if let qualification = decision.qualification { json.qualification(qualification) }
-            json.field("routed_at", rfc3339: now)
+            json.field("routed_at", rfc3339: now, cache: &routedAtText)
             json.endObject()
             let envelope = json.shared(in: &envelopeBlocks)
             envelopes.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: envelope, leadRange: leadRange))

@@ -299,3 +299,29 @@ extension String {
     /// `nil` for the empty string.
     var nilIfEmpty: String? { isEmpty ? nil : self }
 }
+
+/// The last time formatted (``Timestamp/write(_:to:)``), kept: a batch's leads are routed at
+/// one `now`, so each envelope's `routed_at` after the first is a copy of 24 bytes instead of
+/// the date's arithmetic (about 550 instructions a lead).
+struct RFC3339Cache {
+    private var ms = Int64.min
+    private var text = SIMD32<UInt8>()
+    private var count = 0
+
+    /// Calls `body` with `ms` formatted; `nil` (and `body` not called) for a year
+    /// ``Timestamp/write(_:to:)`` does not format.
+    @inline(__always)
+    mutating func withText<R>(_ ms: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+        if ms != self.ms {
+            let written = withUnsafeMutableBytes(of: &text) { raw in
+                Timestamp.write(ms, to: UnsafeMutableBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 32))
+            }
+            guard let written else { return nil }
+            self.ms = ms
+            count = written
+        }
+        return withUnsafeBytes(of: &text) { raw in
+            body(UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: count))
+        }
+    }
+}

@@ -64,8 +64,15 @@ struct WireLead {
         }
         // Made from its parts at the end: filled in field by field, the value was copied
         // out whole when returned (a retain and a release of each of its references).
+        /// A field whose usual values are known strings (a country's two capitals, an
+        /// authority), taken from those instead of made from its bytes.
+        func known(_ span: lj_span, _ lookUp: (UnsafeBufferPointer<UInt8>) -> String?) -> String? {
+            guard span.start >= 0, let scratch else { return nil }
+            return lookUp(UnsafeBufferPointer(start: scratch + Int(span.start), count: Int(span.length))) ?? text(span)
+        }
         let company = result.pointee.has_company == 0 ? nil
-            : Company(country: text(result.pointee.country), region: text(result.pointee.region), employees: result.pointee.has_employees != 0 ? result.pointee.employees : nil)
+            : Company(country: known(result.pointee.country, ISOCountry.twoLetters), region: text(result.pointee.region),
+                      employees: result.pointee.has_employees != 0 ? result.pointee.employees : nil)
         // In ``SpareText``'s slot order, on the stack (an array literal would be allocated).
         let productSpans = UnsafeBufferPointer(start: at(\lj_lead.products, as: lj_span.self),
                                                count: result.pointee.has_products != 0 ? Int(result.pointee.product_count) : 0)
@@ -80,7 +87,8 @@ struct WireLead {
             return WireLead.spare(UnsafeBufferPointer(spans), products: productSpans, text: scratch, into: &blocks)
         }
         let qualification = result.pointee.has_qualification == 0 ? nil
-            : Qualification(budget: result.pointee.has_budget != 0 ? result.pointee.budget : nil, authority: text(result.pointee.authority),
+            : Qualification(budget: result.pointee.has_budget != 0 ? result.pointee.budget : nil,
+                            authority: known(result.pointee.authority, LeadFacts.Authority.text),
                             timeline_days: result.pointee.has_timeline_days != 0 ? result.pointee.timeline_days : nil)
         let wire = WireLead(lead_id: text(result.pointee.lead_id), company: company, emptyProduct: emptyProduct, qualification: qualification,
                             estimated_value: result.pointee.has_estimated_value != 0 ? result.pointee.estimated_value : nil, spare: spare)

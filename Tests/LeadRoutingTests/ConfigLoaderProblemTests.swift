@@ -1,4 +1,4 @@
-import LeadRouting
+@testable import LeadRouting
 import Testing
 
 // Problems in the non-routing keys: partners, topics, endpoints, duplicate keys; how
@@ -324,7 +324,26 @@ func duplicateMappingKeys(_ c: ProblemCase) {
     for code in ["US", "DE", "NO", "GB", "AX", "SS", "BQ", "CW", "SX", "AQ"] {
         #expect(ISOCountry.isValid(code), "\(code)")
     }
-    for code in ["us", "UK", "XK", "EU", "USA", "", "ZZ"] {
+    for code in ["us", "UK", "XK", "EU", "USA", "", "ZZ", "U", "U1", "@A", "A[", "É"] {
         #expect(!ISOCountry.isValid(code), "\(code)")
+    }
+    // Every two letters: valid exactly when listed (the check is a bit per code).
+    let letters = (UInt8(ascii: "A")...UInt8(ascii: "Z")).map { String(UnicodeScalar($0)) }
+    for first in letters {
+        for second in letters {
+            #expect(ISOCountry.isValid(first + second) == ISOCountry.alpha2.contains(first + second))
+            #expect(Array((first + second).utf8).withUnsafeBufferPointer { ISOCountry.twoLetters($0) } == first + second)
+        }
+    }
+    for text in ["us", "U", "USA", "U1", ""] { #expect(Array(text.utf8).withUnsafeBufferPointer { ISOCountry.twoLetters($0) } == nil) }
+}
+
+@Test("an authority's bytes read as its name; any other bytes as none")
+func authorityTexts() {
+    for authority in LeadFacts.Authority.allCases {
+        #expect(Array(authority.rawValue.utf8).withUnsafeBufferPointer { LeadFacts.Authority.text($0) } == authority.rawValue)
+    }
+    for text in ["Decision_maker", "decision_makeR", "influence", "unknowns", "ceo", ""] {
+        #expect(Array(text.utf8).withUnsafeBufferPointer { LeadFacts.Authority.text($0) } == nil)
     }
 }

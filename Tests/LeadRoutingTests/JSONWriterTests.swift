@@ -4,6 +4,22 @@ import Testing
 
 @Suite("JSON writer: escaping, growing and handing its buffer over")
 struct JSONWriterTests {
+    @Test("a time written through the cache of the last one formatted is the time formatted afresh: the same time again, another, one before 1970, one past year 9999")
+    func cachedTimesAreFormattedTimes() {
+        var cache = RFC3339Cache()
+        let times: [Int64] = [1_764_547_200_000, 1_764_547_200_000, 1_764_547_200_001, 0, -1, 1_764_547_200_001,
+                              253_402_300_800_000, 1_764_547_200_001, 86_399_999]
+        for ms in times {
+            var cached = JSONWriter(capacity: 16)
+            cached.field("routed_at", rfc3339: ms, cache: &cache)
+            var fresh = JSONWriter(capacity: 16)
+            fresh.field("routed_at", rfc3339: ms)
+            let text = cached.bytes
+            #expect(text == fresh.bytes, "\(ms)")
+            #expect(String(decoding: text, as: UTF8.self) == "\"routed_at\":\"\(Timestamp.rfc3339(millisecondsSince1970: ms))\"")
+        }
+    }
+
     @Test("what the writer handed over stays as it was when more is written after, in its spare capacity or past it")
     func writerHandsOverItsBuffer() {
         var json = JSONWriter(capacity: 64)
