@@ -132,4 +132,42 @@ extension Router {
         for i in list where out.last != i { out.append(i) }
         return out
     }
+
+    /// A writer of a lead's reasons (``Reasons``), begun with why partner `i` matches `lead`
+    /// (its territory, its products, as ``Router/eligibility(of:for:)`` gives them) and
+    /// `first`: the reasons of a lead are written into one buffer.
+    func reasonWriter(_ i: Int, _ lead: LeadFacts, then first: String, into buffer: inout [UInt8]) -> JSONWriter {
+        var json = JSONWriter(reusing: &buffer, capacity: 256)
+        // The partner's fields read in place: `let partner = partners[i]` copied the partner,
+        // a retain and a release of each of its references (about 400 instructions a lead).
+        if partners[i].active, let territory = Router.territoryCover(partners[i].territories, lead),
+           let product = Router.productCover(partners[i].products, lead) {
+            json.beginString()
+            switch territory {
+            case .anywhere: json.text(literal: "territory anywhere")
+            case .country:
+                json.text(literal: "country ")
+                json.text(lead.country)
+                json.text(literal: " in territory")
+            case .region(let region):
+                json.text(literal: "country ")
+                json.text(lead.country)
+                json.text(literal: " region ")
+                json.text(region)
+                json.text(literal: " in territory")
+            }
+            json.endString()
+            json.beginString()
+            if let product {
+                json.text(literal: "product ")
+                json.text(product)
+                json.text(literal: " offered")
+            } else {
+                json.text(literal: "every product offered")
+            }
+            json.endString()
+        }
+        json.element(first)
+        return json
+    }
 }

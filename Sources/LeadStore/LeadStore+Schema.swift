@@ -170,6 +170,12 @@ extension LeadStore {
             // each list's partner positions packed (PackedPositions), comma-separated.
             try db.execute(sql: "ALTER TABLE partner_lists ADD COLUMN candidate_lists TEXT")
         }
+        migrator.registerMigration("v11: decision records in binary") { _ in
+            // No table changes: from v11 the daemon stores its usual decision record as a blob
+            // (BinaryRecord), read back as the JSON it stands for. Recorded so that an older
+            // leadrouterd or leadctl, which reads every record as JSON text, refuses the store
+            // ("written by a newer leadrouterd") instead of misreading it.
+        }
         return migrator
     }
 }

@@ -390,6 +390,7 @@ func rewindToV5(_ db: Database) throws {
 /// Takes a store back to schema v7, before partner lists were retired and rejections indexed by lead_id.
 func rewindToV7(_ db: Database) throws {
     try db.execute(sql: """
+        DELETE FROM grdb_migrations WHERE identifier LIKE 'v11:%';
         ALTER TABLE partner_lists DROP COLUMN candidate_lists;
         DELETE FROM grdb_migrations WHERE identifier LIKE 'v10:%';
         DROP INDEX envelopes_rejected_lead_id;
@@ -487,7 +488,11 @@ func batchRecordsShareOneBuffer() throws {
                 #expect(try store.lead(batch.leads[i].leadID) == batch.storedLead(i))
             }
         }
+        // The routed leads' records are binary blobs (BinaryRecord), the two given directly JSON text: both read back as JSON.
+        let kinds = try DatabaseQueue(path: storeFile(directory)).read { try String.fetchAll($0, sql: "SELECT typeof(decision) || count(*) FROM leads GROUP BY typeof(decision) ORDER BY 1") }
+        #expect(kinds == ["blob30", "text2"])
     }
+    #expect(batch.recordRuns.compactMap { $0 }.allSatisfy { $0.first == BinaryRecord.marker })
     let memory = MemoryRoutingStore()
     try memory.commit(batch, published: [:])
     #expect(memory.contains(leadID: "web-29") && memory.contains(leadID: "direct-1"))
