@@ -159,8 +159,9 @@ public struct LeadPipeline: Sendable {
     private var envelopeBlocks = ByteArena()
     /// Where accepted leads' text fields are kept (``SpareText``).
     private var textBlocks = ByteArena()
-    /// The last `routed_at` written.
+    /// The last `routed_at` written, and the `qualification` objects written.
     private var routedAtText = RFC3339Cache()
+    private var qualificationText = QualificationText()
     /// The offer policy of each partner that takes offers (`accept_within` > 0), and the
     /// `offers:` section's for the rest.
     public private(set) var offerPolicies: [String: OfferPolicy]
@@ -383,7 +384,7 @@ public struct LeadPipeline: Sendable {
             let leadRange = json.field("lead", rawJSON: lead.raw)
             json.field("rule", literal: decision.rule.literal)
             json.field("reasons", elements: decision.reasonList.elements)
-            if let qualification = decision.qualification { json.qualification(qualification) }
+            if let qualification = decision.qualification { qualificationText.write(qualification, to: &json) }
             json.field("routed_at", rfc3339: now, cache: &routedAtText)
             json.endObject()
             let envelope = json.shared(in: &envelopeBlocks)

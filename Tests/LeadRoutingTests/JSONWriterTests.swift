@@ -20,6 +20,44 @@ struct JSONWriterTests {
         }
     }
 
+    @Test("a qualification written through the kept objects is the one the writer writes: hits, slots taken over by another, first in an object or after a field, signals set by hand")
+    func keptQualificationsAreWrittenOnes() {
+        var kept = QualificationText()
+        var rng = SplitMix64(seed: 3)
+        // Few distinct values, so most are hits; thousands of them, so slots are taken over.
+        var qualifications: [Qualification] = (0..<3_000).map { _ in
+            var points = SIMD8<Int32>.zero
+            for lane in 0..<6 { points[lane] = Int32(Int.random(in: 0...(lane == 0 ? 3 : 20), using: &rng)) }
+            return Qualification(score: Int.random(in: 0...100, using: &rng), grade: Grade.allCases.randomElement(using: &rng)!,
+                                 points: points, possible: .zero)
+        }
+        qualifications += qualifications.prefix(500)
+        qualifications.append(Qualification(score: 70, grade: .B, signals: [.init(name: "fit", points: 70, possible: 100)]))
+        var slots = Set<Int>()
+        for (i, q) in qualifications.enumerated() {
+            let first = i % 3 == 0
+            var cached = JSONWriter(capacity: 16)
+            var fresh = JSONWriter(capacity: 16)
+            cached.beginObject()
+            fresh.beginObject()
+            if !first {
+                cached.field("rule", literal: "rotation")
+                fresh.field("rule", literal: "rotation")
+            }
+            kept.write(q, to: &cached)
+            fresh.qualification(q)
+            cached.field("after", 1)
+            fresh.field("after", 1)
+            #expect(cached.bytes == fresh.bytes, "\(i)")
+            var key = q.points
+            key[6] = Int32(q.score)
+            key[7] = Int32(q.grade.rank)
+            slots.insert(QualificationText.slot(key))
+        }
+        // The hash spreads over the slots (a shift that kept 8 bits used a quarter of them).
+        #expect(slots.count > QualificationText.slots / 2)
+    }
+
     @Test("what the writer handed over stays as it was when more is written after, in its spare capacity or past it")
     func writerHandsOverItsBuffer() {
         var json = JSONWriter(capacity: 64)
