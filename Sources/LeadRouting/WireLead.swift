@@ -29,12 +29,12 @@ struct WireLead {
     ///
     /// - Parameter padded: `bytes` has ``ByteBlock/padding`` bytes allocated after it (it is a
     ///   ``SharedBytes`` run), so the reader reads it in place instead of copying it first.
-    static func read(_ bytes: UnsafeBufferPointer<UInt8>, padded: Bool = false, text: inout ByteArena) -> Result<WireLead, LeadRejection> {
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, padded: Bool = false, text: inout ByteArena) throws(LeadRejection) -> WireLead {
         let (wire, code, field, message) = scan(bytes, padded: padded, text: &text)
         switch code {
-        case Int32(LJ_OK): return .success(wire)
-        case Int32(LJ_INVALID_FIELD): return .failure(LeadRejection(.invalidField, field: field.isEmpty ? nil : field, message))
-        default: return .failure(LeadRejection(.invalidJSON, message))
+        case Int32(LJ_OK): return wire
+        case Int32(LJ_INVALID_FIELD): throw LeadRejection(.invalidField, field: field.isEmpty ? nil : field, message)
+        default: throw LeadRejection(.invalidJSON, message)
         }
     }
 
