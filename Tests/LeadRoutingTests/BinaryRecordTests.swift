@@ -62,7 +62,7 @@ struct BinaryRecordTests {
         for (index, role) in Assignment.Role.allCases.enumerated() { #expect(Int(role.code) == index) }
     }
 
-    @Test("a record with no envelope, or no partner list, stays JSON; a JSON record reads as it is")
+    @Test("a record with no envelope, no partner list or a text too long for its length field stays JSON; a JSON record reads as it is")
     func otherRecordsStayJSON() {
         var rng = SplitMix64(seed: 9)
         let partners = CandidateVerdictTests.partners(50, &rng)
@@ -70,7 +70,10 @@ struct BinaryRecordTests {
         let decision = router.route(CandidateVerdictTests.lead(1, &rng), context: .init(now: CandidateVerdictTests.t0))
         let messages = Self.messages(decision, firstSeq: 1)
         var arena = ByteArena()
-        for (messages, list, inEnvelope) in [(messages[0..<0], Int64?(3), true), (messages[...], nil, true), (messages[...], 3, false)] {
+        var longID = decision
+        longID.assignment = AssignmentID(String(repeating: "x", count: 70_000))
+        for (decision, messages, list, inEnvelope) in [(decision, messages[0..<0], Int64?(3), true), (decision, messages[...], nil, true),
+                                                       (decision, messages[...], 3, false), (longID, messages[...], 3, true)] {
             let stored = decision.record(in: &arena, messages: messages, partnerList: list, reasonsInEnvelope: inEnvelope).array
             #expect(stored.first == UInt8(ascii: "{"))
             #expect(stored == decision.record(messages: messages, partnerList: list, reasonsInEnvelope: inEnvelope))
