@@ -313,9 +313,12 @@ public enum LeadParser {
     private static func validRegion(_ rawRegion: String?, in country: String) throws(LeadRejection) -> String? {
         guard let rawRegion else { return nil }
         var code = LeadParser.upperCased(rawRegion)
-        // `US-CO` for `CO`: compared as bytes (`hasPrefix(country + "-")` made a string).
+        // `US-CO` for `CO`: compared as bytes (`hasPrefix(country + "-")` made a string), the
+        // byte after the dash ASCII, so no combining mark joins the dash (as `hasPrefix`,
+        // comparing characters, would not match `US-́CO`).
         let prefixed = code.utf8.count > country.utf8.count + 1 && code.utf8.starts(with: country.utf8)
             && code.utf8.dropFirst(country.utf8.count).first == UInt8(ascii: "-")
+            && code.utf8.dropFirst(country.utf8.count + 1).first.map { $0 < 0x80 } == true
         if prefixed { code.removeFirst(country.count + 1) }
         let valid = code.withUTF8 { bytes in
             (1...3).contains(bytes.count)

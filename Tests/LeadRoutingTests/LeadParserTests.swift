@@ -33,10 +33,17 @@ struct LeadParserTests {
         #expect(lead.raw == Array(json.utf8))
     }
 
-    @Test("region may carry its country prefix")
+    @Test("region may carry its country prefix; a dash that a combining mark joins is not that prefix")
     func regionPrefix() throws {
         let lead = try LeadParser.parse(Array(leadJSON(region: "us-wy").utf8)).get()
         #expect(lead.facts.region == "WY")
+        for region in ["us-\u{301}wy", "US-", "us-w\u{301}"] {
+            guard case .failure(let rejection) = LeadParser.parse(Array(leadJSON(region: region).utf8)) else {
+                Issue.record("\(region) was accepted")
+                continue
+            }
+            #expect(rejection.field == "company.region")
+        }
     }
 
     @Test(
