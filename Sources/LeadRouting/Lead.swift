@@ -123,24 +123,24 @@ public struct LeadFacts: Sendable, Equatable {
         /// The case `text` names (its `rawValue`), by length and then equality:
         /// `init(rawValue:)` went through the standard library's string switch, about 300
         /// instructions a lead.
-        /// The `rawValue` these bytes spell, or `nil`.
-        static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        static func named(_ text: String) -> Authority? {
+            var text = text
+            return text.withUTF8 { named($0) }
+        }
+
+        /// The case these UTF-8 bytes name.
+        static func named(_ bytes: UnsafeBufferPointer<UInt8>) -> Authority? {
             switch bytes.count {
-            case 14: ("decision_maker" as StaticString).matches(bytes) ? Authority.decisionMaker.rawValue : nil
-            case 10: ("influencer" as StaticString).matches(bytes) ? Authority.influencer.rawValue : nil
-            case 7: ("unknown" as StaticString).matches(bytes) ? Authority.unknown.rawValue : nil
+            case 14: ("decision_maker" as StaticString).matches(bytes) ? .decisionMaker : nil
+            case 10: ("influencer" as StaticString).matches(bytes) ? .influencer : nil
+            case 7: ("unknown" as StaticString).matches(bytes) ? .unknown : nil
             default: nil
             }
         }
 
-        static func named(_ text: String) -> Authority? {
-            switch text.utf8.count {
-            case 14: text == "decision_maker" ? .decisionMaker : nil
-            case 10: text == "influencer" ? .influencer : nil
-            case 7: text == "unknown" ? .unknown : nil
-            default: nil
-            }
-        }
+        /// The `rawValue` these bytes spell, or `nil`: a known authority read from a lead
+        /// without a string made from its bytes.
+        static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? { named(bytes)?.rawValue }
     }
 }
 
