@@ -244,7 +244,7 @@ extension RoutingEngine {
                 for (k, key) in keys.enumerated() {
                     let unchanged = decision.recentOwners.isSame(at: k)
                         ?? found.owners[key]?.isCurrent(for: partnerID, at: prepared.storeBatch.createdAt) ?? false
-                    if !unchanged { prepared.storeBatch.accountOwners.append((key, partnerID)) }
+                    if !unchanged { prepared.storeBatch.accountOwners.append(OwnerChange(key, partnerID)) }
                 }
                 prepared.counts.routedToPartner += 1
             } else {

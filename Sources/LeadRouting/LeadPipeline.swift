@@ -341,20 +341,31 @@ public struct LeadPipeline: Sendable {
             counters.duplicates += 1
             return .duplicate(leadID: leadID)
         }
+        // Each key (at most two) hashed and found once, for the owner and then its update:
+        // a look-up and then an update hashed and probed each key twice.
         let keys = lead.facts.account.keys
-        var owner = previousOwner
-        for key in keys {
-            if let recent = recentOwners[key] {
-                owner = recent.partnerID
-                break
+        var owner = previousOwner, ownerFound = false
+        var hashes: (UInt64, UInt64) = (0, 0), positions = (-1, -1)
+        for (k, key) in keys.enumerated() {
+            let h = recentOwners.hash(key), at = recentOwners.index(of: key, hash: h) ?? -1
+            if k == 0 { (hashes.0, positions.0) = (h, at) } else { (hashes.1, positions.1) = (h, at) }
+            if at >= 0 && !ownerFound {
+                owner = recentOwners[position: at].partnerID
+                ownerFound = true
             }
         }
         router.route(lead.facts, context: RoutingContext(now: now, previousOwner: owner), into: &decision)
         if let partnerID = decision.partnerID {
             for (k, key) in keys.enumerated() {
-                guard let old = recentOwners.updateValue((partnerID, generation), forKey: key), k < 8 else { continue }
+                let at = k == 0 ? positions.0 : positions.1
+                guard at >= 0 else {
+                    recentOwners.append(.init(hash: k == 0 ? hashes.0 : hashes.1, key: key, value: (partnerID, generation)))
+                    continue
+                }
+                let old = recentOwners[position: at].partnerID
+                recentOwners[position: at] = (partnerID, generation)
                 decision.recentOwners.known |= 1 << k
-                if old.partnerID == partnerID { decision.recentOwners.same |= 1 << k }
+                if old == partnerID { decision.recentOwners.same |= 1 << k }
             }
         }
         let assignmentID = AssignmentID.make(millisecondsSince1970: now, using: &random)

@@ -58,27 +58,37 @@ public struct Qualifier: Sendable {
     public init(config: QualificationConfig) { self.config = config }
 
     public func qualify(_ lead: LeadFacts) -> Qualification {
-        let q = lead.qualification
+        // The qualification's fields read in one go: each `q?.field` of an optional copied the
+        // whole of it (about 150 bytes, and a retain and a release of its text).
+        var need = false, budget = 0.0, authority: LeadFacts.Authority?, days: Int?
+        if let q = lead.qualification {
+            need = q.statesNeed
+            budget = q.budget ?? 0
+            authority = q.authority
+            days = q.timelineDays
+        }
         // In ``Qualification/signalNames``' order.
         var points = SIMD8<Int32>.zero, possible = SIMD8<Int32>.zero
         var count = 0
         func add(_ weight: Int, _ fraction: Double) {
-            points[count] = Int32(clamping: Int((Double(weight) * min(1, max(0, fraction))).rounded()))
+            let share = min(1, max(0, fraction))
+            // Most signals are all or nothing: those need no rounding (a call to libm's `round`).
+            let earned = share == 0 ? 0 : share == 1 ? Double(weight) : (Double(weight) * share).rounded()
+            points[count] = Int32(clamping: Int(earned))
             possible[count] = Int32(clamping: weight)
             count += 1
         }
-        let need = q?.statesNeed ?? false
         add(config.needWeight, need ? 1 : 0)
-        add(config.budgetWeight, (q?.budget ?? 0) > 0 ? 1 : 0)
-        let authority: Double
-        switch q?.authority {
-        case .decisionMaker: authority = 1
-        case .influencer: authority = 0.5
-        case .unknown, nil: authority = 0
+        add(config.budgetWeight, budget > 0 ? 1 : 0)
+        let authorityShare: Double
+        switch authority {
+        case .decisionMaker: authorityShare = 1
+        case .influencer: authorityShare = 0.5
+        case .unknown, nil: authorityShare = 0
         }
-        add(config.authorityWeight, authority)
+        add(config.authorityWeight, authorityShare)
         var timeline = 0.0
-        if let days = q?.timelineDays {
+        if let days {
             if days <= config.timelineDays { timeline = 1 } else if days <= 2 * config.timelineDays { timeline = 0.5 }
         }
         add(config.timelineWeight, timeline)

@@ -67,7 +67,7 @@ struct PendingOwners {
 
     /// The plan for a commit at `time` of `leads` leads (the first of them at row
     /// `firstLeadRow`) routing accounts to `added`, in order (the last owner of a key wins).
-    func plan(adding added: [(key: String, partnerID: String)], leads: Int, firstLeadRow: Int64?, at time: Int64, nextLeadRow: () throws -> Int64) rethrows -> Plan {
+    func plan(adding added: [OwnerChange], leads: Int, firstLeadRow: Int64?, at time: Int64, nextLeadRow: () throws -> Int64) rethrows -> Plan {
         var plan = Plan()
         plan.time = time
         plan.firstLeadRow = firstLeadRow
@@ -75,7 +75,8 @@ struct PendingOwners {
         var order: [String] = []
         order.reserveCapacity(added.count)
         plan.hashes.reserveCapacity(added.count)
-        for (key, partnerID) in added {
+        for change in added {
+            let (key, partnerID) = (change.key, change.partnerID)
             // One hash serves both tables (seeded alike) and the store's filter.
             let h = batch.hash(key)
             plan.hashes.append(h)

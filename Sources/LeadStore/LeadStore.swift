@@ -92,26 +92,39 @@ public struct StoredLead: Sendable, Equatable {
     }
 }
 
+/// An account key (`d:domain`, `n:name`) routed to a partner: a row of
+/// ``StoreBatch/accountOwners``. (A struct, not a tuple: a list of tuples is destroyed through
+/// the runtime's generic tuple witness, about 20 instructions an owner more.)
+public struct OwnerChange: Sendable, Equatable {
+    public var key: String
+    public var partnerID: String
+    public init(_ key: String, _ partnerID: String) {
+        self.key = key
+        self.partnerID = partnerID
+    }
+}
+
 /// Everything one group commit writes, in one transaction.
 public struct StoreBatch: Sendable {
     public var leads: [StoredLead] = []
     /// The decision records of the leads added by ``add(routed:channel:receivedAt:decision:envelopes:partnerList:)``,
     /// written side by side into ``recordBlocks`` (an array of its own cost each lead an
     /// allocation; one buffer for all, zeroing and growing it): `leads[i]`'s is `recordRuns[i]`
-    /// when there is one (its `decision` is then empty), else its `decision`. See
-    /// ``record(of:)`` and ``withRecordBytes(of:_:)``.
-    public var recordRuns: [SharedBytes?] = []
+    /// when there is one, not empty (its `decision` is then empty), else its `decision`. See
+    /// ``record(of:)`` and ``withRecordBytes(of:_:)``. (Empty runs, not optionals, stand for
+    /// none: a list of optionals is destroyed through the runtime's generic witness.)
+    public var recordRuns: [SharedBytes] = []
     public var recordBlocks = ByteArena()
     /// The bytes of the leads added by ``add(routed:channel:receivedAt:decision:envelopes:partnerList:)``,
     /// read in place from the receiver's blocks (their `lead` is then empty): `leads[i]`'s are
-    /// `leadRuns[i]` when there are some, else its `lead`. See ``withLeadBytes(of:_:)``.
-    public var leadRuns: [SharedBytes?] = []
+    /// `leadRuns[i]` when there are some (not empty), else its `lead`. See ``withLeadBytes(of:_:)``.
+    public var leadRuns: [SharedBytes] = []
     /// Envelopes in publish order; `leadIDs[i]` is the lead of `envelopes[i]`, when there is one.
     public var envelopes: [OutgoingMessage] = []
     public var envelopeLeadIDs: [String?] = []
     public var createdAt: Int64 = 0
     /// Account keys (`d:domain`, `n:name`) routed to a partner in this batch, in order.
-    public var accountOwners: [(key: String, partnerID: String)] = []
+    public var accountOwners: [OwnerChange] = []
     /// Rotation and capacity state of the partners this batch changed.
     public var partnerStates: [String: PartnerState] = [:]
     /// Cases of leads offered or acted on in this batch, in order.
@@ -144,9 +157,9 @@ public struct StoreBatch: Sendable {
     public mutating func add(routed lead: ParsedLead, channel: InboundChannel, receivedAt: Int64,
                              decision: RoutingDecision, envelopes range: Range<Int>, partnerList: Int64?) {
         let leadID = lead.facts.leadID
-        while recordRuns.count < leads.count { recordRuns.append(nil) }
+        while recordRuns.count < leads.count { recordRuns.append(.empty) }
         recordRuns.append(decision.record(in: &recordBlocks, messages: envelopes[range], partnerList: partnerList, reasonsInEnvelope: true))
-        while leadRuns.count < leads.count { leadRuns.append(nil) }
+        while leadRuns.count < leads.count { leadRuns.append(.empty) }
         leadRuns.append(lead.raw)
         leads.append(StoredLead(
             leadID: leadID, channel: channel.rawValue, receivedAt: receivedAt,
@@ -158,28 +171,33 @@ public struct StoreBatch: Sendable {
     /// Lead `i`'s decision record as JSON: its run in ``recordBlocks`` (binary, decoded:
     /// ``BinaryRecord``), or its own `decision`.
     public func record(of i: Int) -> [UInt8] {
-        if i < recordRuns.count, let run = recordRuns[i] { return BinaryRecord.json(run.array) }
+        if let run = run(i, of: recordRuns) { return BinaryRecord.json(run.array) }
         return leads[i].decision
     }
 
     /// Calls `body` with lead `i`'s decision record as stored (binary or JSON), read in place.
     public func withRecordBytes<R>(of i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        if i < recordRuns.count, let run = recordRuns[i] { return try run.withUnsafeBytes(body) }
+        if let run = run(i, of: recordRuns) { return try run.withUnsafeBytes(body) }
         return try leads[i].decision.withUnsafeBytes(body)
     }
 
     /// Calls `body` with lead `i`'s bytes: its run, or its own `lead`.
     public func withLeadBytes<R>(of i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        if i < leadRuns.count, let run = leadRuns[i] { return try run.withUnsafeBytes(body) }
+        if let run = run(i, of: leadRuns) { return try run.withUnsafeBytes(body) }
         return try leads[i].lead.withUnsafeBytes(body)
     }
 
     /// Lead `i` as the store keeps it, its decision record and its bytes in it.
     public func storedLead(_ i: Int) -> StoredLead {
         var lead = leads[i]
-        if i < recordRuns.count, let run = recordRuns[i] { lead.decision = BinaryRecord.json(run.array) }
-        if i < leadRuns.count, let run = leadRuns[i] { lead.lead = run.array }
+        if let run = run(i, of: recordRuns) { lead.decision = BinaryRecord.json(run.array) }
+        if let run = run(i, of: leadRuns) { lead.lead = run.array }
         return lead
+    }
+
+    /// Lead `i`'s run in `runs`, when it has one (an empty run is none).
+    private func run(_ i: Int, of runs: [SharedBytes]) -> SharedBytes? {
+        i < runs.count && runs[i].count > 0 ? runs[i] : nil
     }
 }
 

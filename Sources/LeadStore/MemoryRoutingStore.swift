@@ -115,7 +115,7 @@ public final class MemoryRoutingStore: RoutingStore {
                 s.envelopes[message.topic, default: []].append(message)
                 s.topics[message.topic, default: TopicState(lastSeq: 0, publishedSeq: 0)].lastSeq = message.seq
             }
-            for (key, partnerID) in batch.accountOwners { s.owners[key] = AccountOwner(partnerID: partnerID, routedAt: batch.createdAt) }
+            for change in batch.accountOwners { s.owners[change.key] = AccountOwner(partnerID: change.partnerID, routedAt: batch.createdAt) }
             s.partners.merge(batch.partnerStates) { _, new in new }
             for write in batch.cases {
                 s.cases[write.lead.leadID] = (write.lead, (s.cases[write.lead.leadID]?.history ?? []) + write.history)

@@ -131,7 +131,7 @@ enum StoreAlone {
                     // As the daemon: only owners that change (here every later lead of an
                     // account is remembered, so this writes no more owners than the daemon).
                     for (k, key) in keys.enumerated() where decision.recentOwners.isSame(at: k) != true {
-                        batch.accountOwners.append((key, partnerID))
+                        batch.accountOwners.append(OwnerChange(key, partnerID))
                     }
                 }
                 batch.add(routed: lead, channel: .ingest, receivedAt: now, decision: decision, envelopes: out, partnerList: partnerList)

@@ -174,7 +174,7 @@ enum StoreBuilder {
         }
         if let partnerID = t.partnerID {
             // About three leads per account.
-            for key in t.accountKeys { batch.accountOwners.append(("\(key)#\(i / 3)", partnerID)) }
+            for key in t.accountKeys { batch.accountOwners.append(OwnerChange("\(key)#\(i / 3)", partnerID)) }
         }
         batch.createdAt = time
     }

@@ -55,6 +55,20 @@ import Testing
     func leadIDs(id: String, valid: Bool) {
         #expect(LeadParser.isValidLeadID(id) == valid)
     }
+
+    @Test("lead ids, byte by byte: every one of the 256 bytes is allowed exactly when the contract allows it")
+    func leadIDBytes() {
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-".utf8)
+        for byte in 0...255 {
+            let b = UInt8(byte)
+            // The byte alone, and between allowed ones (a byte that is not UTF-8 alone is
+            // repaired by `String`, so it is refused either way).
+            for bytes in [[b], [0x61, b, 0x62]] {
+                let id = String(decoding: bytes, as: UTF8.self)
+                #expect(LeadParser.isValidLeadID(id) == (allowed.contains(b) && Array(id.utf8) == bytes), "byte \(byte)")
+            }
+        }
+    }
 }
 
 @Suite struct PackedGapSizes {
@@ -100,6 +114,45 @@ import Testing
         json.endObject()
         #expect(String(decoding: json.bytes, as: UTF8.self)
             == #"{"qualification":{"score":50,"grade":"C","signals":{"budget":1,"need":3,"custom":5}}}"#)
+    }
+
+    @Test("the qualifier's points are the weight times the share, rounded half away from zero, whatever the weights and shares")
+    func qualifierPoints() throws {
+        // Odd weights make the halves (influencer, a timeline within twice the limit) round up;
+        // the size and value shares are fractions; nothing and everything need no rounding.
+        let configs = [QualificationConfig(),
+                       QualificationConfig(needWeight: 7, budgetWeight: 3, authorityWeight: 5, timelineWeight: 9,
+                                           companySizeWeight: 11, estimatedValueWeight: 13, fullEmployees: 333, fullValue: 7_777)]
+        let qualifications = [#""#, #","qualification":{"need":" ","budget":0}"#,
+                              #","qualification":{"need":"mail","budget":5,"authority":"influencer","timeline_days":120}"#,
+                              #","qualification":{"need":"mail","authority":"decision_maker","timeline_days":30}"#,
+                              #","qualification":{"authority":"unknown","timeline_days":400}"#]
+        var checked = 0
+        for config in configs {
+            for q in qualifications {
+                for (employees, value) in [(0, 0.0), (120, 2_500.5), (1_000, 90_000.0), (166, 3_888.5)] {
+                    let json = #"{"lead_id":"q-1","company":{"name":"Acme","country":"US","employees":\#(employees)}"#
+                        + q + #","estimated_value":\#(value)}"#
+                    let facts = try LeadParser.parse(Array(json.utf8)).get().facts
+                    let signals = Qualifier(config: config).qualify(facts).signals
+                    let given = facts.qualification
+                    let timeline = given?.timelineDays.map { $0 <= config.timelineDays ? 1.0 : $0 <= 2 * config.timelineDays ? 0.5 : 0 } ?? 0
+                    let shares: [(Int, Double)] = [
+                        (config.needWeight, given.map { $0.need.map { !$0.allSatisfy(\.isWhitespace) } ?? false } == true ? 1 : 0),
+                        (config.budgetWeight, (given?.budget ?? 0) > 0 ? 1 : 0),
+                        (config.authorityWeight, given?.authority == .decisionMaker ? 1 : given?.authority == .influencer ? 0.5 : 0),
+                        (config.timelineWeight, timeline),
+                        (config.companySizeWeight, Double(employees) / Double(config.fullEmployees)),
+                        (config.estimatedValueWeight, value / config.fullValue),
+                    ]
+                    let expected = shares.map { Int((Double($0.0) * min(1, max(0, $0.1))).rounded(.toNearestOrAwayFromZero)) }
+                    #expect(signals.map(\.points) == expected, "\(json)")
+                    #expect(signals.map(\.possible) == shares.map(\.0))
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked == 40)
     }
 
     @Test("the qualifier's signals, kept inline, equal and write as the same signals given as a list")

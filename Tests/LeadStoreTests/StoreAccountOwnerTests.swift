@@ -27,7 +27,7 @@ private func ownersBatch(_ leads: [StoredLead], companies: [String], at time: In
     var b = batch(leads: leads, createdAt: time)
     for (lead, company) in zip(leads, companies) {
         guard let partner = lead.partnerID else { continue }
-        for key in keys(company) { b.accountOwners.append((key: key, partnerID: partner)) }
+        for key in keys(company) { b.accountOwners.append(OwnerChange(key, partner)) }
     }
     return b
 }

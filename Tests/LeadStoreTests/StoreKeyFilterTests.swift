@@ -88,7 +88,7 @@ struct StoreKeyFilterTests {
         try withStateDirectory { directory in
             try withStore(directory, durability: .off) { store in
                 var first = batch(leads: [storedLead("web-1"), storedLead("web-2")])
-                first.accountOwners = [("d:a.example", "acme"), ("n:a", "acme")]
+                first.accountOwners = [OwnerChange("d:a.example", "acme"), OwnerChange("n:a", "acme")]
                 try store.commit(first)
                 try store.flushAccountOwners()
             }
@@ -97,7 +97,7 @@ struct StoreKeyFilterTests {
             store.waitForKeyFilters()
             #expect(store.keyFilterStatus.ready)
             var second = batch(leads: [storedLead("web-3")])
-            second.accountOwners = [("d:b.example", "beta")]
+            second.accountOwners = [OwnerChange("d:b.example", "beta")]
             try store.commit(second)
             let found = try store.lookUp(
                 leadIDs: ["web-1", "web-2", "web-3", "web-4"], accountKeys: ["d:a.example", "n:a", "d:b.example", "n:nobody"])
