@@ -57,7 +57,10 @@ extension Router {
         var offered: String?
         lead.forEachProduct { product in
             guard offered == nil else { return }
+            // Lengths first (a native string's is stored): most offers differ in length, and
+            // reading a small string's bytes copies it out first.
             offered = products.first { offer in
+                guard offer.utf8.count == product.count else { return false }
                 var offer = offer
                 return offer.withUTF8 { $0.sameBytes(as: product) }
             }

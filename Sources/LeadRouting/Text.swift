@@ -93,14 +93,6 @@ enum Buffers {
         }
     }
 
-    /// `bytes`, emptied, to be written again: its storage kept when not shared.
-    @inline(__always)
-    static func emptied(_ bytes: inout [UInt8]) -> [UInt8] {
-        var emptied = taken(&bytes)
-        emptied.removeAll(keepingCapacity: true)
-        return emptied
-    }
-
     /// `bytes` as they are, taken (`bytes` is left empty): the one reference to them, when
     /// `bytes` was.
     @inline(__always)

@@ -133,10 +133,15 @@ public struct AssignmentID: Sendable, Hashable, CustomStringConvertible, Express
             out[0] = UInt8(ascii: "a")
             out[1] = UInt8(ascii: "-")
             var at = 2
+            // A counted loop: `stride(from:through:by:)`'s iterator cost about ten instructions a character.
             func put(_ value: UInt64, from top: Int) {
-                for i in stride(from: top, through: 0, by: -5) {
-                    out[at] = digit(Int((value >> UInt64(i)) & 31))
+                var shift = UInt64(top)
+                let base = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                while true {
+                    base[at] = digit(Int(truncatingIfNeeded: value &>> shift))
                     at += 1
+                    if shift < 5 { break }
+                    shift -= 5
                 }
             }
             put(time, from: 45)

@@ -21,6 +21,22 @@ struct AssignmentIDTests {
         }
     }
 
+    @Test("a new id's characters are its time (48 bits) and two draws of 40 bits, most significant first")
+    func digits() {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+        func value(_ characters: ArraySlice<UInt8>) -> UInt64 {
+            characters.reduce(0) { $0 << 5 | UInt64(alphabet.firstIndex(of: $1)!) }
+        }
+        var random = SplitMix64(seed: 11), draws = random
+        for ms: Int64 in [0, 1, 31, 32, 1_795_000_000_000, 0xFFFF_FFFF_FFFF] {
+            let text = Array(AssignmentID.make(millisecondsSince1970: ms, using: &random).description.utf8)
+            #expect(text.count == 28)
+            #expect(value(text[2..<12]) == UInt64(ms))
+            #expect(value(text[12..<20]) == draws.next() & 0xFF_FFFF_FFFF)
+            #expect(value(text[20..<28]) == draws.next() & 0xFF_FFFF_FFFF)
+        }
+    }
+
     @Test("any text reads back as it was: empty, short, 32 bytes, longer, non-ASCII",
           arguments: ["", "a-1", String(repeating: "x", count: 32), String(repeating: "y", count: 33), "a-ünïcode", "as-\"quoted\""])
     func texts(text: String) throws {
