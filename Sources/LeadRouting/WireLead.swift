@@ -113,10 +113,17 @@ struct WireLead {
         // Room for the products: an ASCII product normalises to no more bytes than it has;
         // another is measured as normalised (rarely: through a `String`).
         var productRoom = 0
+        // The products that are not ASCII, one bit each (at most `LJ_MAX_PRODUCTS`, 64).
+        var nonASCII: UInt64 = 0
         if let source = text {
-            for span in products where span.start >= 0 {
+            for (i, span) in products.enumerated() where span.start >= 0 {
                 let start = source + Int(span.start), count = Int(span.length)
-                productRoom += 4 + (isASCII(start, count) ? count : withNormalizedProduct(start, count) { $0.count })
+                if isASCII(start, count) {
+                    productRoom += 4 + count
+                } else {
+                    nonASCII |= 1 << UInt64(i & 63)
+                    productRoom += 4 + withNormalizedProduct(start, count) { $0.count }
+                }
             }
         }
         let textBytes = total
@@ -136,14 +143,22 @@ struct WireLead {
                 at += Int(span.length)
             }
             for (i, span) in products.enumerated() where span.start >= 0 {
-                withNormalizedProduct(source + Int(span.start), Int(span.length)) { product in
-                    if product.isEmpty && emptyProduct == nil { emptyProduct = i }
-                    withUnsafeBytes(of: UInt32(product.count).littleEndian) { length in
-                        UnsafeMutableRawPointer(buffer + at).copyMemory(from: length.baseAddress!, byteCount: 4)
+                let start = source + Int(span.start), count = Int(span.length)
+                let written: Int
+                if nonASCII & (1 << UInt64(i & 63)) == 0 {
+                    // ASCII: trimmed and lower-cased as it is copied, in one pass.
+                    written = normalizeASCII(start, count, into: buffer + at + 4)
+                } else {
+                    written = withNormalizedProduct(start, count) { product in
+                        if let base = product.baseAddress { (buffer + at + 4).update(from: base, count: product.count) }
+                        return product.count
                     }
-                    if let base = product.baseAddress { (buffer + at + 4).update(from: base, count: product.count) }
-                    at += 4 + product.count
                 }
+                if written == 0 && emptyProduct == nil { emptyProduct = i }
+                withUnsafeBytes(of: UInt32(written).littleEndian) { length in
+                    UnsafeMutableRawPointer(buffer + at).copyMemory(from: length.baseAddress!, byteCount: 4)
+                }
+                at += 4 + written
             }
             return at
         }
@@ -163,6 +178,24 @@ struct WireLead {
             i += 1
         }
         return true
+    }
+
+    /// An ASCII product's bytes normalised (``LeadParser/normalizedProduct(_:)``: without the
+    /// spaces and tabs around them, lower case) into `out`; returns how many. (Through
+    /// ``withNormalizedProduct(_:_:_:)``, a product was scanned for upper case, lower-cased on
+    /// the stack and then copied.)
+    @inline(__always)
+    private static func normalizeASCII(_ start: UnsafePointer<UInt8>, _ count: Int, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        var first = 0, end = count
+        while first < end && (start[first] == 0x20 || start[first] == 0x09) { first += 1 }
+        while end > first && (start[end - 1] == 0x20 || start[end - 1] == 0x09) { end -= 1 }
+        var j = 0
+        while first + j < end {
+            let b = start[first + j]
+            out[j] = b &- 0x41 < 26 ? b | 0x20 : b
+            j += 1
+        }
+        return j
     }
 
     /// Calls `body` with a product's UTF-8 normalised (``LeadParser/normalizedProduct(_:)``):

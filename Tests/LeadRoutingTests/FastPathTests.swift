@@ -32,8 +32,28 @@ import Testing
               ("firewall", "firewall"), ("  Firewall\t", "firewall"), ("\t \t", ""), ("", ""), ("SD-WAN", "sd-wan"),
               ("a b", "a b"), (" x ", "x"), ("Pare-Feu Élevé", "pare-feu élevé"), ("  Ünïcode ", "ünïcode"),
           ])
-    func products(input: String, expected: String) {
+    func products(input: String, expected: String) throws {
         #expect(LeadParser.normalizedProduct(input) == expected)
+        // The reader normalises a lead's products from their bytes, apart: the same result,
+        // alone and beside others (ASCII or not), or the lead refused when nothing is left.
+        for (before, after) in [([String](), [String]()), (["Zürich"], ["EDR"])] {
+            var json = JSONWriter()
+            json.beginObject()
+            json.field("lead_id", "p-1")
+            json.objectField("company")
+            json.field("name", "Acme")
+            json.field("country", "US")
+            json.endObject()
+            json.field("products", before + [input] + after)
+            json.endObject()
+            let parsed = LeadParser.parse(json.bytes)
+            if expected.isEmpty {
+                #expect(throws: LeadRejection.self) { try parsed.get() }
+            } else {
+                let others = (before + after).map(LeadParser.normalizedProduct)
+                #expect(try parsed.get().facts.products == Array(others.prefix(before.count)) + [expected] + others.dropFirst(before.count))
+            }
+        }
     }
 
     @Test("upper case without Unicode tables for ASCII", arguments: [("co", "CO"), ("CO", "CO"), ("us-co", "US-CO"), ("é1", "É1"), ("", "")])
