@@ -93,6 +93,13 @@ public struct RoutingDecision: Sendable, Equatable {
     public var assignmentID: String { assignment.description }
     /// With offers on for the chosen partner: the case of the offer made instead of an assignment.
     public var offered: LeadCase?
+    /// Whether ``offered`` is set, read from its tag: `offered == nil` compared two optionals
+    /// (`LeadCase` is `Equatable`), each copied through the runtime's generic witnesses, about
+    /// 180 instructions a comparison.
+    var isOffered: Bool {
+        if case .some = offered { return true }
+        return false
+    }
     public var qualification: Qualification?
     public var rule: ChoiceRule = .unmatched
     /// The partners whose territory covers the lead (its country, its region, or anywhere),
@@ -180,7 +187,9 @@ public struct RoutingDecision: Sendable, Equatable {
         assignments = []
         reasonList = Reasons(elements: [])
         assignment = .none
-        offered = nil
+        // Set rarely: cleared only when set (assigning `nil` destroyed the old value through
+        // the runtime's generic witness, about 50 instructions, set or not).
+        if isOffered { offered = nil }
         qualification = nil
         rule = .unmatched
         candidateRecord = .codes([])

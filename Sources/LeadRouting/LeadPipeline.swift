@@ -379,7 +379,7 @@ public struct LeadPipeline: Sendable {
             decision.offered = offered
             envelopes.append(contentsOf: caseEnvelopes(for: event, of: offered, lead: lead.raw.array, now: now, decision: decision))
         }
-        for assignment in decision.assignments where decision.offered == nil {
+        for assignment in decision.assignments where !decision.isOffered {
             let seq = nextSeq(assignment.topic)
             // The fields around the lead: about 600 bytes.
             var json = JSONWriter(in: &envelopeBlocks, capacity: lead.raw.count + 1024)
@@ -404,7 +404,7 @@ public struct LeadPipeline: Sendable {
         counters.routed += 1
         if decision.partnerID == nil { counters.unmatched += 1 } else { counters.routedToPartner += 1 }
         // An offer's envelopes were counted as they were built (caseEnvelopes).
-        if decision.offered == nil { counters.published += envelopes.count - first }
+        if !decision.isOffered { counters.published += envelopes.count - first }
         return .routed(leadID: leadID, envelopes: first..<envelopes.count)
     }
 
