@@ -167,7 +167,7 @@ extension RoutingEngine {
             for i in accepted.indices {
                 guard case .success(let lead) = accepted[i] else { continue }
                 if !pipeline.hasRecentlyRouted(leadID: lead.facts.leadID) { ids.append(lead.facts.leadID) }
-                for key in lead.facts.account.keys { accountKeys.set(true, forKey: key) }
+                lead.facts.account.forEachKey { _, key in _ = accountKeys.position(ofUTF8: key, default: true) }
             }
         }
         let found: (known: Set<String>, owners: [String: AccountOwner])
@@ -222,9 +222,10 @@ extension RoutingEngine {
     private func add(_ lead: ParsedLead, of item: Received, found: FoundInStore, decision: inout RoutingDecision,
                      to prepared: inout PreparedBatch) {
         let leadID = lead.facts.leadID
-        let keys = lead.facts.account.keys
         var previousOwner: String?
-        for key in keys where previousOwner == nil { previousOwner = found.owners[key]?.partnerID }
+        lead.facts.account.forEachKey { _, key in
+            if previousOwner == nil { previousOwner = found.owners[utf8: key]?.partnerID }
+        }
         // Its envelopes go straight into the batch's list.
         let outcome: LeadPipeline.AppendedOutcome
         if found.isKnown(leadID) {
@@ -241,10 +242,13 @@ extension RoutingEngine {
                 // go to its owner again, and writing that cost a look-up apiece.
                 // Who leads not yet stored routed each account to before this one, as the
                 // pipeline found while recording the new owner; else what the store holds.
-                for (k, key) in keys.enumerated() {
-                    let unchanged = decision.recentOwners.isSame(at: k)
-                        ?? found.owners[key]?.isCurrent(for: partnerID, at: prepared.storeBatch.createdAt) ?? false
-                    if !unchanged { prepared.storeBatch.accountOwners.append(OwnerChange(key, partnerID)) }
+                // The keys as the pipeline keeps them: no `String` made for a change.
+                withPipeline { pipeline in
+                    pipeline.forEachOwnerKey(of: lead.facts.account, as: decision.recentOwners) { k, key in
+                        let unchanged = decision.recentOwners.isSame(at: k)
+                            ?? found.owners[key]?.isCurrent(for: partnerID, at: prepared.storeBatch.createdAt) ?? false
+                        if !unchanged { prepared.storeBatch.accountOwners.append(OwnerChange(key, partnerID)) }
+                    }
                 }
                 prepared.counts.routedToPartner += 1
             } else {

@@ -65,36 +65,52 @@ public enum AccountKey {
     }
 
     private static func normalizedASCIIName(_ name: UnsafeBufferPointer<UInt8>, prefix: StaticString) -> String? {
-        for b in name where b >= 0x80 { return nil }
+        guard isASCII(name) else { return nil }
         let start = prefix.utf8CodeUnitCount
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: start + 2 * name.count + 1) { out in
             prefix.withUTF8Buffer { for (i, b) in $0.enumerated() { out[i] = b } }
-            var used = start, wordStart = -1
-            func endWord() {
-                guard wordStart >= 0 else { return }
-                let word = UnsafeBufferPointer(rebasing: out[wordStart..<used])
-                if isLegalForm(word) {
-                    used = max(start, wordStart - 1)  // the word and the space before it
-                }
-                wordStart = -1
-            }
-            for b in name {
-                let lower: UInt8
-                switch b {
-                case 0x41...0x5A: lower = b + 0x20
-                case 0x61...0x7A, 0x30...0x39: lower = b
-                default: endWord(); continue
-                }
-                if wordStart < 0 {
-                    if used > start { out[used] = 0x20; used += 1 }
-                    wordStart = used
-                }
-                out[used] = lower
-                used += 1
-            }
-            endWord()
+            let used = writeASCIIName(name, to: out.baseAddress!, from: start)
             return String(decoding: UnsafeBufferPointer(rebasing: out[0..<used]), as: UTF8.self)
         }
+    }
+
+    /// Whether every byte is ASCII.
+    @inline(__always)
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for b in bytes where b >= 0x80 { return false }
+        return true
+    }
+
+    /// Writes ``normalizedName(_:)`` of an ASCII `name` from `out + start` on, and returns
+    /// where it ends. It writes at most `name.count` bytes: a space only where a word follows
+    /// another, in place of at least one byte that was neither letter nor digit.
+    @inline(__always)
+    static func writeASCIIName(_ name: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>, from start: Int) -> Int {
+        var used = start, wordStart = -1
+        func endWord() {
+            guard wordStart >= 0 else { return }
+            let word = UnsafeBufferPointer(start: out + wordStart, count: used - wordStart)
+            if isLegalForm(word) {
+                used = max(start, wordStart - 1)  // the word and the space before it
+            }
+            wordStart = -1
+        }
+        for b in name {
+            let lower: UInt8
+            switch b {
+            case 0x41...0x5A: lower = b + 0x20
+            case 0x61...0x7A, 0x30...0x39: lower = b
+            default: endWord(); continue
+            }
+            if wordStart < 0 {
+                if used > start { out[used] = 0x20; used += 1 }
+                wordStart = used
+            }
+            out[used] = lower
+            used += 1
+        }
+        endWord()
+        return used
     }
 
     /// Whether `word` (lower-case ASCII) is one of ``legalForms``: by length, then against

@@ -308,6 +308,11 @@ public enum FeedTopic {
 public struct RecentOwners: Sendable, Equatable {
     public var known: UInt8 = 0
     public var same: UInt8 = 0
+    /// Where the pipeline keeps the first two keys, plus one (0: not known): so a batch's
+    /// owner changes take the key's `String` from there with no look-up
+    /// (``LeadPipeline/forEachOwnerKey(of:as:_:)``). Not part of equality: it says
+    /// where, not what.
+    var positions = SIMD2<Int32>.zero
 
     public init(known: UInt8 = 0, same: UInt8 = 0) {
         self.known = known
@@ -320,4 +325,6 @@ public struct RecentOwners: Sendable, Equatable {
         guard k < 8, known & (1 << k) != 0 else { return nil }
         return same & (1 << k) != 0
     }
+
+    public static func == (a: RecentOwners, b: RecentOwners) -> Bool { a.known == b.known && a.same == b.same }
 }

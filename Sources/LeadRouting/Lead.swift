@@ -62,16 +62,16 @@ public struct LeadFacts: Sendable, Equatable {
         qualification: Qualification? = nil, estimatedValue: Double? = nil, contactEmail: String? = nil,
         receivedAt: String? = nil
     ) {
-        self.init(leadID: leadID,
-                  spare: SpareText([companyName, companyDomain, contactEmail, source, receivedAt], from: 0, owned: SpareText.factSlots),
-                  country: country, region: region, employees: employees,
-                  qualification: qualification, estimatedValue: estimatedValue)
+        let spare = SpareText([companyName, companyDomain, contactEmail, source, receivedAt], from: 0, owned: SpareText.factSlots)
+        self.init(leadID: leadID, spare: spare, country: country, region: region, employees: employees,
+                  qualification: qualification, estimatedValue: estimatedValue, account: AccountKey.keys(spare))
         if !products.isEmpty { self.products = products }
     }
 
-    /// Facts whose text fields are in `spare` (the reader's), the account keys made from them.
+    /// Facts whose text fields are in `spare` (the reader's), with the account keys made from
+    /// them (``AccountKey/keys(_:into:)``).
     init(leadID: String, spare: SpareText, country: String, region: String?, employees: Int?,
-         qualification: Qualification?, estimatedValue: Double?) {
+         qualification: Qualification?, estimatedValue: Double?, account: LeadAccount) {
         self.leadID = leadID
         self.spare = spare
         self.country = country
@@ -79,7 +79,7 @@ public struct LeadFacts: Sendable, Equatable {
         self.employees = employees
         self.qualification = qualification
         self.estimatedValue = estimatedValue
-        self.account = AccountKey.keys(spare)
+        self.account = account
     }
 
     public struct Qualification: Sendable, Equatable {
@@ -213,7 +213,7 @@ public enum LeadParser {
         defer { withExtendedLifetime(body) {} }
         do throws(LeadRejection) {
             let wire = try WireLead.read(bytes, padded: true, text: &text)
-            return .success(ParsedLead(facts: try validate(wire), raw: body))
+            return .success(ParsedLead(facts: try validate(wire, text: &text), raw: body))
         } catch {
             return .failure(error)
         }
@@ -246,7 +246,7 @@ public enum LeadParser {
 
     /// Inlined into ``parse(_:text:)`` (about 70 instructions a lead of call and copies less).
     @inline(__always)
-    private static func validate(_ wire: consuming WireLead) throws(LeadRejection) -> LeadFacts {
+    private static func validate(_ wire: consuming WireLead, text: inout ByteArena) throws(LeadRejection) -> LeadFacts {
         let leadID = try validLeadID(wire.lead_id)
         guard let company = wire.company else {
             throw LeadRejection(.missingField, field: "company.name", "company.name is required")
@@ -263,9 +263,10 @@ public enum LeadParser {
         if let value = wire.estimated_value, value < 0 || !value.isFinite {
             throw LeadRejection(.invalidField, field: "estimated_value", "estimated_value must be 0 or more, got \(value)")
         }
+        let spare = wire.spare.owning(SpareText.factSlots)
         return LeadFacts(
-            leadID: leadID, spare: wire.spare.owning(SpareText.factSlots), country: country, region: region,
-            employees: employees, qualification: qualification, estimatedValue: wire.estimated_value)
+            leadID: leadID, spare: spare, country: country, region: region, employees: employees,
+            qualification: qualification, estimatedValue: wire.estimated_value, account: AccountKey.keys(spare, into: &text))
     }
 
     /// `lead_id`: present, and a valid id (``isValidLeadID(_:)``).

@@ -341,13 +341,12 @@ public struct LeadPipeline: Sendable {
             counters.duplicates += 1
             return .duplicate(leadID: leadID)
         }
-        // Each key (at most two) hashed and found once, for the owner and then its update:
-        // a look-up and then an update hashed and probed each key twice.
-        let keys = lead.facts.account.keys
+        // Each key (at most two) hashed and found once, for the owner and then its update,
+        // as bytes: a `String` is made of a key only when it is new here.
         var owner = previousOwner, ownerFound = false
         var hashes: (UInt64, UInt64) = (0, 0), positions = (-1, -1)
-        for (k, key) in keys.enumerated() {
-            let h = recentOwners.hash(key), at = recentOwners.index(of: key, hash: h) ?? -1
+        lead.facts.account.forEachKey { k, key in
+            let h = recentOwners.hash(utf8: key), at = recentOwners.index(ofUTF8: key, hash: h) ?? -1
             if k == 0 { (hashes.0, positions.0) = (h, at) } else { (hashes.1, positions.1) = (h, at) }
             if at >= 0 && !ownerFound {
                 owner = recentOwners[position: at].partnerID
@@ -356,12 +355,15 @@ public struct LeadPipeline: Sendable {
         }
         router.route(lead.facts, context: RoutingContext(now: now, previousOwner: owner), into: &decision)
         if let partnerID = decision.partnerID {
-            for (k, key) in keys.enumerated() {
+            lead.facts.account.forEachKey { k, key in
                 let at = k == 0 ? positions.0 : positions.1
                 guard at >= 0 else {
-                    recentOwners.append(.init(hash: k == 0 ? hashes.0 : hashes.1, key: key, value: (partnerID, generation)))
-                    continue
+                    recentOwners.append(.init(hash: k == 0 ? hashes.0 : hashes.1, key: String(decoding: key, as: UTF8.self),
+                                              value: (partnerID, generation)))
+                    decision.recentOwners.positions[k] = Int32(recentOwners.entries.count)
+                    return
                 }
+                decision.recentOwners.positions[k] = Int32(at + 1)
                 let old = recentOwners[position: at].partnerID
                 recentOwners[position: at] = (partnerID, generation)
                 decision.recentOwners.known |= 1 << k
@@ -406,6 +408,23 @@ public struct LeadPipeline: Sendable {
         // An offer's envelopes were counted as they were built (caseEnvelopes).
         if !decision.isOffered { counters.published += envelopes.count - first }
         return .routed(leadID: leadID, envelopes: first..<envelopes.count)
+    }
+
+    /// Calls `body` with each of the account's keys (0 and 1, in ``LeadAccount/keys``' order)
+    /// as a `String`: the one the recent owners keep, where `recent` (the ``RoutingDecision/recentOwners``
+    /// of the lead's decision, just routed to a partner by ``route(_:now:previousOwner:appendingTo:decision:)``)
+    /// says, so a batch's owner changes make none of their own and look none up. (Given the
+    /// decision whole, a caller whose closure reads it too had it copied.)
+    public func forEachOwnerKey(of account: LeadAccount, as recent: RecentOwners, _ body: (Int, String) throws -> Void) rethrows {
+        try account.forEachKey { k, key in
+            let at = k < 2 ? Int(recent.positions[k]) - 1 : -1
+            if at >= 0 && at < recentOwners.entries.count {
+                var kept = recentOwners.entries[at].key
+                if kept.withUTF8({ $0.sameBytes(as: key) }) { return try body(k, kept) }
+            }
+            guard let found = recentOwners.index(ofUTF8: key) else { return try body(k, String(decoding: key, as: UTF8.self)) }
+            try body(k, recentOwners.entries[found].key)
+        }
     }
 
     /// Builds the `rejected/` envelope for an input that was not accepted.

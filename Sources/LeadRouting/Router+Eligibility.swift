@@ -68,14 +68,15 @@ extension Router {
         return offered.map { .some($0) }
     }
 
-    /// The owner of the first of the account's keys whose owner is eligible. (A loop: a lazy
-    /// `compactMap` allocated its closure's context.)
+    /// The owner of the first of the account's keys whose owner is eligible, the keys found
+    /// as bytes.
     @inline(__always)
     func eligibleOwner(of account: LeadAccount, _ eligible: some EligiblePartners) -> Int? {
-        for key in account.keys {
-            if let owner = ownedAccounts[key], eligible.isEligible(owner) { return owner }
+        var found: Int?
+        account.forEachKey { _, key in
+            if found == nil, let owner = ownedAccounts[utf8: key], eligible.isEligible(owner) { found = owner }
         }
-        return nil
+        return found
     }
 
     func isPaused(_ i: Int, at now: Int64) -> Bool { rules[i].pausedUntil > now }

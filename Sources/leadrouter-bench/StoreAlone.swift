@@ -123,15 +123,14 @@ enum StoreAlone {
                 guard case .success(let lead) = pipeline.accept(message, from: .ingest) else {
                     throw BenchError("a bench lead was rejected")
                 }
-                let keys = lead.facts.account.keys
                 guard case .routed(_, let out) = pipeline.route(lead, now: now, appendingTo: &batch.envelopes, decision: &decision) else {
                     throw BenchError("a bench lead was not routed")
                 }
                 if let partnerID = decision.partnerID {
                     // As the daemon: only owners that change (here every later lead of an
                     // account is remembered, so this writes no more owners than the daemon).
-                    for (k, key) in keys.enumerated() where decision.recentOwners.isSame(at: k) != true {
-                        batch.accountOwners.append(OwnerChange(key, partnerID))
+                    pipeline.forEachOwnerKey(of: lead.facts.account, as: decision.recentOwners) { k, key in
+                        if decision.recentOwners.isSame(at: k) != true { batch.accountOwners.append(OwnerChange(key, partnerID)) }
                     }
                 }
                 batch.add(routed: lead, channel: .ingest, receivedAt: now, decision: decision, envelopes: out, partnerList: partnerList)
