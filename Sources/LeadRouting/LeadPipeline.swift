@@ -149,7 +149,7 @@ public struct LeadPipeline: Sendable {
     private var recentLeadIDs = StringTable<Int>()
     /// Account keys routed and not yet forgotten, to whom and in which batch: later leads of
     /// the same account see them before the store does.
-    private var recentOwners = StringTable<(partnerID: String, generation: Int)>()
+    private var recentOwners = StringTable<RecentOwner>()
     /// The batch being routed: recent ids and owners are tagged with it, so a caller that
     /// commits batches in order, one still committing while the next is routed, forgets
     /// exactly those that are stored. See ``beginBatch()``.
@@ -229,7 +229,7 @@ public struct LeadPipeline: Sendable {
     /// batches before it routed stay; one a later batch routed again goes, since every batch
     /// before the failed one is stored and the store answers for it.
     public mutating func restore(_ saved: LeadPipeline) {
-        var ids = StringTable<Int>(), owners = StringTable<(partnerID: String, generation: Int)>()
+        var ids = StringTable<Int>(), owners = StringTable<RecentOwner>()
         swap(&ids, &recentLeadIDs)
         swap(&owners, &recentOwners)
         let kept = saved.generation
@@ -359,13 +359,13 @@ public struct LeadPipeline: Sendable {
                 let at = k == 0 ? positions.0 : positions.1
                 guard at >= 0 else {
                     recentOwners.append(.init(hash: k == 0 ? hashes.0 : hashes.1, key: String(decoding: key, as: UTF8.self),
-                                              value: (partnerID, generation)))
+                                              value: RecentOwner(partnerID: partnerID, generation: generation)))
                     decision.recentOwners.positions[k] = Int32(recentOwners.entries.count)
                     return
                 }
                 decision.recentOwners.positions[k] = Int32(at + 1)
                 let old = recentOwners[position: at].partnerID
-                recentOwners[position: at] = (partnerID, generation)
+                recentOwners[position: at] = RecentOwner(partnerID: partnerID, generation: generation)
                 decision.recentOwners.known |= 1 << k
                 if old == partnerID { decision.recentOwners.same |= 1 << k }
             }
@@ -471,6 +471,14 @@ public struct LeadPipeline: Sendable {
         if at == seqs.count { seqs.append(0) }
         return advance(&seqs[at])
     }
+}
+
+/// Who a recent lead routed an account key to, and in which batch (``LeadPipeline/generation``).
+/// (A struct, not a tuple: a table's entries of tuples were copied through the runtime's
+/// generic tuple witness.)
+struct RecentOwner {
+    var partnerID: String
+    var generation: Int
 }
 
 /// A small, fast, seedable generator (SplitMix64) for the random part of assignment ids.

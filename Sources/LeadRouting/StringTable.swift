@@ -239,10 +239,13 @@ public struct StringTable<Value> {
         return storage.count - 1
     }
 
-    @inlinable mutating func append(_ entry: Entry) {
+    /// Taken, not copied: a borrowed entry was copied into the storage (a retain of its key
+    /// and its value's references) and then released by the caller.
+    @inlinable mutating func append(_ entry: consuming Entry) {
         if (storage.count + 1) * 2 > mask + 1 { rehash(slotCount: (mask + 1) * 2) }
+        let hash = entry.hash
         storage.append(entry)
-        place(entry.hash, at: storage.count - 1)
+        place(hash, at: storage.count - 1)
     }
 
     @inline(__always)
