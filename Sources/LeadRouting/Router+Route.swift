@@ -304,24 +304,31 @@ extension Router {
     /// inactive partner never distorts the others' shares and gets no catch-up burst.
     mutating func rotate(_ eligible: some EligiblePartners) -> (index: Int, total: Int) {
         var total = 0
-        var best = -1
+        // The highest counter so far is kept beside its partner, and starts below any counter
+        // (a counter after its gain of at least 1 is above `Int.min`): no `best < 0` test and
+        // no load of `current[best]` for each partner.
+        var best = -1, highest = Int.min
         // Through the arrays' storage: with thousands of partners a lead has hundreds eligible,
         // and each checked index and uniqueness test was paid for each.
-        var newlyChanged = 0
+        var allMarked = true
         currentWeights.withUnsafeMutableBufferPointer { current in
             weights.withUnsafeBufferPointer { weights in
                 rotationMarked.withUnsafeMutableBufferPointer { marked in
                     eligible.forEachEligible { i in
-                        current[i] += weights[i]
+                        let counter = current[i] + weights[i]
+                        current[i] = counter
                         total += weights[i]
-                        if best < 0 || current[i] > current[best] { best = i }
-                        if !marked[i] { newlyChanged += 1 }
+                        if counter > highest { best = i; highest = counter }
+                        // An `and` of the flag: no branch, no count.
+                        if !marked[i] { allMarked = false }
                     }
                 }
             }
+            // Only if every counter is `Int.min` (a weight below 1): the first, as ties go.
+            if best < 0 { eligible.forEachEligible { i in if best < 0 { best = i } } }
             current[best] -= total
         }
-        if newlyChanged > 0 {
+        if !allMarked {
             eligible.forEachEligible { i in
                 guard !rotationMarked[i] else { return }
                 rotationMarked[i] = true
@@ -454,8 +461,9 @@ struct EligibleBits: EligiblePartners {
                 for w in 0..<words {
                     var word = bits[w]
                     while word != 0 {
-                        body(partners[w * 64 + word.trailingZeroBitCount])
-                        word &= word - 1
+                        // Wrapping arithmetic: `w * 64 + bit` is a position in `partners`.
+                        body(partners[w &* 64 &+ word.trailingZeroBitCount])
+                        word &= word &- 1
                     }
                 }
             }
