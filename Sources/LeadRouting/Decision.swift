@@ -100,7 +100,20 @@ public struct RoutingDecision: Sendable, Equatable {
         if case .some = offered { return true }
         return false
     }
-    public var qualification: Qualification?
+    public var qualification: Qualification? {
+        get { hasQualification ? qualificationValue : nil }
+        set {
+            switch newValue {
+            case .some(let q): (qualificationValue, hasQualification) = (q, true)
+            case .none: (qualificationValue, hasQualification) = (Qualification.absent, false)
+            }
+        }
+    }
+    /// ``qualification`` as a value and a flag (``Qualification/absent`` when absent): an
+    /// optional was set, read and cleared through the runtime's generic witnesses, about 270
+    /// instructions a lead.
+    var qualificationValue = Qualification.absent
+    var hasQualification = false
     public var rule: ChoiceRule = .unmatched
     /// The partners whose territory covers the lead (its country, its region, or anywhere),
     /// in config order (at most ``Router/recordedCandidates``), each with why it was passed over.
@@ -190,7 +203,10 @@ public struct RoutingDecision: Sendable, Equatable {
         // Set rarely: cleared only when set (assigning `nil` destroyed the old value through
         // the runtime's generic witness, about 50 instructions, set or not).
         if isOffered { offered = nil }
-        qualification = nil
+        if hasQualification {
+            hasQualification = false
+            qualificationValue = Qualification.absent
+        }
         rule = .unmatched
         candidateRecord = .codes([])
         partnerIDs = []
@@ -263,7 +279,7 @@ public struct RoutingDecision: Sendable, Equatable {
         if !reasonsInEnvelope || messages.isEmpty {
             json.field("rule", literal: rule.literal)
             json.field("reasons", elements: reasonList.elements)
-            if let qualification { json.qualification(qualification) }
+            if hasQualification { json.qualification(qualificationValue) }
         }
         if let partnerList { json.field("partner_list", Int(partnerList)) }
         writeCandidates(to: &json, partnerList: partnerList)

@@ -51,7 +51,27 @@ public struct LeadFacts: Sendable, Equatable {
 
     /// Whether the lead names any product.
     var hasProducts: Bool { spare.has(SpareText.products) }
-    public var qualification: Qualification?
+    /// The lead's `qualification`, when it has one.
+    public var qualification: Qualification? {
+        get { hasQualification ? qualificationValue : nil }
+        set { (qualificationValue, hasQualification) = LeadFacts.kept(newValue) }
+    }
+    /// ``qualification`` kept as a value and a flag (``Qualification/absent`` when absent): read
+    /// in place by the qualifier. An optional was copied whole to be read (about 130 bytes and
+    /// a retain and a release), and copied and destroyed through the runtime's generic
+    /// witnesses with the facts.
+    var qualificationValue: Qualification
+    var hasQualification: Bool
+
+    /// A qualification as the facts keep it. (By its case: `!= nil` compared two optionals
+    /// through the runtime's generic witnesses, `Qualification` being `Equatable`.)
+    @inline(__always)
+    static func kept(_ qualification: consuming Qualification?) -> (Qualification, Bool) {
+        switch consume qualification {
+        case .some(let q): (q, true)
+        case .none: (Qualification.absent, false)
+        }
+    }
     public var estimatedValue: Double?
     /// The account keys, worked out once from the company and contact fields.
     public private(set) var account: LeadAccount
@@ -77,7 +97,7 @@ public struct LeadFacts: Sendable, Equatable {
         self.country = country
         self.region = region
         self.employees = employees
-        self.qualification = qualification
+        (self.qualificationValue, self.hasQualification) = LeadFacts.kept(qualification)
         self.estimatedValue = estimatedValue
         self.account = account
     }
@@ -108,6 +128,10 @@ public struct LeadFacts: Sendable, Equatable {
         public var timelineDays: Int?
         /// `need` and `currency`, as bytes (``SpareText``).
         var spare: SpareText
+
+        /// What facts without a qualification keep (``LeadFacts/qualificationValue``).
+        static let absent = Qualification(spare: SpareText(bytes: .empty, starts: .zero, lengths: SIMD8(repeating: -1), owned: SpareText.qualificationSlots),
+                                        budget: nil, authority: nil, timelineDays: nil)
 
         /// Whether a need is given: present and not blank.
         var statesNeed: Bool {

@@ -397,7 +397,7 @@ public struct LeadPipeline: Sendable {
             let leadRange = json.field("lead", rawJSON: lead.raw)
             json.field("rule", literal: decision.rule.literal)
             json.field("reasons", elements: decision.reasonList.elements)
-            if let qualification = decision.qualification { qualificationText.write(qualification, to: &json) }
+            if decision.hasQualification { qualificationText.write(decision.qualificationValue, to: &json) }
             json.field("routed_at", rfc3339: now, cache: &routedAtText)
             json.endObject()
             let envelope = json.shared(in: &envelopeBlocks)

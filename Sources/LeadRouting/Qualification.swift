@@ -35,6 +35,9 @@ public struct Qualification: Sendable, Equatable {
         self.custom = signals
     }
 
+    /// What a decision without a qualification keeps (``RoutingDecision/qualificationValue``).
+    static let absent = Qualification(score: 0, grade: .D, points: .zero, possible: .zero)
+
     /// The qualifier's result: the six signals' points earned and possible, in ``signalNames``' order.
     init(score: Int, grade: Grade, points: SIMD8<Int32>, possible: SIMD8<Int32>) {
         self.score = score
@@ -58,14 +61,14 @@ public struct Qualifier: Sendable {
     public init(config: QualificationConfig) { self.config = config }
 
     public func qualify(_ lead: LeadFacts) -> Qualification {
-        // The qualification's fields read in one go: each `q?.field` of an optional copied the
-        // whole of it (about 150 bytes, and a retain and a release of its text).
+        // The qualification's fields read in place (``LeadFacts/qualificationValue``): each
+        // `q?.field` of an optional copied the whole of it.
         var need = false, budget = 0.0, authority: LeadFacts.Authority?, days: Int?
-        if let q = lead.qualification {
-            need = q.statesNeed
-            budget = q.budget ?? 0
-            authority = q.authority
-            days = q.timelineDays
+        if lead.hasQualification {
+            need = lead.qualificationValue.statesNeed
+            budget = lead.qualificationValue.budget ?? 0
+            authority = lead.qualificationValue.authority
+            days = lead.qualificationValue.timelineDays
         }
         // In ``Qualification/signalNames``' order.
         var points = SIMD8<Int32>.zero, possible = SIMD8<Int32>.zero

@@ -73,7 +73,8 @@ extension Router {
             rule = decision.rule
         }
         decision.rule = rule
-        decision.qualification = qualification
+        decision.qualificationValue = qualification
+        decision.hasQualification = true
         decision.account = keys
         decision.outsideTerritory = partners.count - considered.count - (choice.registered.map { considered.contains($0) ? 0 : 1 } ?? 0)
         recordCandidates(considered, list: candidateList.number, verdicts: verdicts, pastCap: judged.pastCap, chosen: chosen,
