@@ -108,9 +108,16 @@ extension Router {
     /// The partners whose territory covers the lead (its whole country, its region, or
     /// anywhere), in config order.
     func candidates(for lead: LeadFacts) -> CandidateList {
-        let slot = Router.countrySlot(lead.country)
-        guard let index = slot.map({ countrySlots[$0] }) ?? byCountry[lead.country] else { return anywhere }
-        guard let region = lead.region, let regional = index.regions[region] else { return index.whole }
+        if let slot = Router.countrySlot(lead.country) {
+            let i = Int(countrySlots[slot])
+            guard i >= 0 else { return anywhere }
+            // The country's index read in place, field by field: bound to a local or passed
+            // on, it was copied, a retain and a release of each of its lists.
+            guard let region = lead.region, let regional = countryIndexes[i].regionTable[region] else { return countryIndexes[i].whole }
+            return countryIndexes[i].regionsIncludeWhole ? regional : CandidateList.merged(countryIndexes[i].whole, regional)
+        }
+        guard let index = byCountry[lead.country] else { return anywhere }
+        guard let region = lead.region, let regional = index.regionTable[region] else { return index.whole }
         return index.regionsIncludeWhole ? regional : CandidateList.merged(index.whole, regional)
     }
 

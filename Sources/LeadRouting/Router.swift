@@ -53,8 +53,11 @@ public struct Router: Sendable {
     /// at the partners whose territory covers it.
     let byCountry: [String: CountryIndex]
     /// ``byCountry`` by ``Router/countrySlot(_:)``: a lead's country (two capital letters, as
-    /// validation leaves it) finds its index without hashing a string.
-    let countrySlots: [CountryIndex?]
+    /// validation leaves it) finds its index without hashing a string, as a position in
+    /// ``countryIndexes`` (-1: none).
+    let countrySlots: [Int32]
+    /// The indexes ``countrySlots`` point to, each read in place by a lead.
+    let countryIndexes: [CountryIndex]
     /// The partners that cover anywhere, for countries no territory names.
     let anywhere: CandidateList
     /// Every list of ``anywhere`` and ``byCountry`` (the partners' indices, ascending), by its
@@ -119,12 +122,17 @@ public struct Router: Sendable {
         var anywhereList = Router.candidateList(tables.anywhere, tables.rules)
         var byCountry = Router.countryIndexes(tables, anywhere: anywhereList, premergedEntryBudget: premergedEntryBudget)
         self.candidateLists = Router.number(&anywhereList, &byCountry)
+        for country in byCountry.keys { byCountry[country]!.regionTable = StringTable(byCountry[country]!.regions) }
         self.byCountry = byCountry
-        var slots = [CountryIndex?](repeating: nil, count: Router.countrySlotCount)
+        var slots = [Int32](repeating: -1, count: Router.countrySlotCount)
+        var indexes: [CountryIndex] = []
         for (country, index) in byCountry {
-            if let slot = Router.countrySlot(country) { slots[slot] = index }
+            guard let slot = Router.countrySlot(country) else { continue }
+            slots[slot] = Int32(indexes.count)
+            indexes.append(index)
         }
         self.countrySlots = slots
+        self.countryIndexes = indexes
         self.anywhere = anywhereList
         self.rules = tables.rules
         self.extraProductWords = tables.extraWords

@@ -6,6 +6,9 @@ struct CountryIndex: Sendable {
     /// anywhere) when `regionsIncludeWhole`; else a lead merges them with `whole`.
     var regions: [String: CandidateList]
     var regionsIncludeWhole: Bool
+    /// ``regions`` as a ``StringTable``, for a lead's look-up (set once the lists are
+    /// numbered): a dictionary hashed each lead's region with SipHash, about 200 instructions.
+    var regionTable = StringTable<CandidateList>()
 }
 
 /// Partners that may take a lead from one territory, in config order, each with a copy of
