@@ -419,30 +419,43 @@ struct JSONWriter: ~Copyable {
         }
     }
 
-    /// Whether no byte of `buffer` is a control character, `"` or `\`: eight bytes at a time.
+    /// Whether no byte of `buffer` is a control character, `"` or `\`: eight bytes at a time,
+    /// the last eight overlapping the word before (and four to seven bytes as two overlapping
+    /// halves of a word), so that only strings under four bytes are read a byte at a time: a
+    /// loop over the last bytes cost about 6 instructions a byte, on about ten strings a lead.
     @inline(__always)
     static func needsNoEscaping(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = buffer.baseAddress else { return true }
         let n = buffer.count
-        var i = 0
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        while i + 8 <= n {
-            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            // A byte is flagged when below 0x20, or equal to 0x22 or 0x5C (the classic
-            // "has a zero byte" test on w - 0x20.., w ^ 0x22.., w ^ 0x5C..); bytes of 0x80 and
-            // more (UTF-8) never are.
-            let below = (w &- ones &* 0x20) & ~w
-            let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
-            let hasQuote = (quote &- ones) & ~quote, hasBackslash = (backslash &- ones) & ~backslash
-            if (below | hasQuote | hasBackslash) & highs != 0 { return false }
-            i += 8
+        let raw = UnsafeRawPointer(base)
+        if n >= 8 {
+            var i = 0
+            while i + 8 < n {
+                if flagged(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return false }
+                i += 8
+            }
+            return !flagged(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
         }
-        while i < n {
+        if n >= 4 {
+            let low = UInt64(raw.loadUnaligned(as: UInt32.self)), high = UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+            return !flagged(high << 32 | low)
+        }
+        for i in 0..<n {
             let b = base[i]
             if b < 0x20 || b == 0x22 || b == 0x5C { return false }
-            i += 1
         }
         return true
+    }
+
+    /// Whether a byte of `w` is below 0x20, or is 0x22 or 0x5C (the classic "has a zero
+    /// byte" test on w - 0x20.., w ^ 0x22.., w ^ 0x5C..); bytes of 0x80 and more (UTF-8) never are.
+    @inline(__always)
+    static func flagged(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let below = (w &- ones &* 0x20) & ~w
+        let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote, hasBackslash = (backslash &- ones) & ~backslash
+        return (below | hasQuote | hasBackslash) & highs != 0
     }
 
     private mutating func escaped(_ value: String) {

@@ -80,6 +80,29 @@ struct JSONWriterTests {
         #expect(json.bytes.count > 600 && json.bytes.last == UInt8(ascii: "}"))
     }
 
+    @Test("a text needs escaping exactly when a byte of it is a control character, a quote or a backslash, at any position of any length")
+    func escapingIsFoundAtEveryPosition() {
+        for length in 0...40 {
+            // Read from a buffer of exactly `length` bytes, followed by one that needs escaping:
+            // a check that reads past the end would find it.
+            var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length) + [0x22]
+            #expect(bytes.withUnsafeBufferPointer { JSONWriter.needsNoEscaping(UnsafeBufferPointer(rebasing: $0[0..<length])) }, "\(length)")
+            for at in 0..<length {
+                for special: UInt8 in [0x00, 0x1F, 0x22, 0x5C] {
+                    bytes[at] = special
+                    #expect(!bytes.withUnsafeBufferPointer { JSONWriter.needsNoEscaping(UnsafeBufferPointer(rebasing: $0[0..<length])) },
+                            "\(special) at \(at) of \(length)")
+                }
+                for plain: UInt8 in [0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7F, 0x80, 0xFF] {
+                    bytes[at] = plain
+                    #expect(bytes.withUnsafeBufferPointer { JSONWriter.needsNoEscaping(UnsafeBufferPointer(rebasing: $0[0..<length])) },
+                            "\(plain) at \(at) of \(length)")
+                }
+                bytes[at] = UInt8(ascii: "a")
+            }
+        }
+    }
+
     @Test("the writer escapes exactly what RFC 8259 requires, at any position of an 8-byte word, and grows past its capacity")
     func writerEscapesAtEveryPosition() throws {
         // What the writer must produce, byte by byte.
@@ -102,7 +125,8 @@ struct JSONWriterTests {
         var generator = SystemRandomNumberGenerator()
         for length in 0...40 {
             for special in specials {
-                for at in 0...min(length, 17) {
+                // Near the start, and near the end (the last word overlaps the one before).
+                for at in Set(Array(0...min(length, 17)) + Array(max(0, length - 17)...length)) {
                     var text = String(repeating: "a", count: at) + special + String(repeating: "b", count: max(0, length - at))
                     if length % 3 == 0 { text += specials.randomElement(using: &generator)! }
                     var json = JSONWriter(capacity: 16)
