@@ -135,11 +135,19 @@ struct JSONWriter: ~Copyable {
         }
     }
 
-    /// Copies `count` bytes: a short run (a key, an id, a code: most of what is written) by
-    /// two overlapping loads and stores, with no call; a longer one by `memcpy`.
+    /// Copies `count` bytes: a short run (a key, an id, a code, a name: most of what is
+    /// written) by overlapping loads and stores, with no call; a longer one by `memcpy`.
     @inline(__always)
     static func copy(_ source: UnsafePointer<UInt8>, to target: UnsafeMutablePointer<UInt8>, count n: Int) {
-        if n >= 8 && n <= 16 {
+        if n > 16 && n <= 32 {
+            let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target)
+            let a = from.loadUnaligned(as: UInt64.self), b = from.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            let c = from.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self), d = from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            to.storeBytes(of: a, as: UInt64.self)
+            to.storeBytes(of: b, toByteOffset: 8, as: UInt64.self)
+            to.storeBytes(of: c, toByteOffset: n - 16, as: UInt64.self)
+            to.storeBytes(of: d, toByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 8 && n <= 16 {
             let head = UnsafeRawPointer(source).loadUnaligned(as: UInt64.self)
             let tail = UnsafeRawPointer(source + n - 8).loadUnaligned(as: UInt64.self)
             UnsafeMutableRawPointer(target).storeBytes(of: head, as: UInt64.self)

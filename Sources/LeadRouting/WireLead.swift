@@ -139,7 +139,8 @@ struct WireLead {
         let bytes = blocks.write(maximum: total) { buffer in
             var at = 0
             for span in spans where span.start >= 0 {
-                (buffer + at).update(from: source + Int(span.start), count: Int(span.length))
+                // Short, most of them: copied with no call (``JSONWriter/copy(_:to:count:)``).
+                JSONWriter.copy(source + Int(span.start), to: buffer + at, count: Int(span.length))
                 at += Int(span.length)
             }
             for (i, span) in products.enumerated() where span.start >= 0 {

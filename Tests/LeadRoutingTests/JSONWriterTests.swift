@@ -80,6 +80,19 @@ struct JSONWriterTests {
         #expect(json.bytes.count > 600 && json.bytes.last == UInt8(ascii: "}"))
     }
 
+    @Test("a copy of any length up to 64 bytes writes those bytes exactly, and nothing before or after them")
+    func copiesExactly() {
+        let source = (0..<64).map { UInt8($0 + 1) }
+        for n in 0...64 {
+            var target = [UInt8](repeating: 0xEE, count: 80)
+            source.withUnsafeBufferPointer { from in
+                target.withUnsafeMutableBufferPointer { to in JSONWriter.copy(from.baseAddress!, to: to.baseAddress! + 8, count: n) }
+            }
+            #expect(Array(target[8..<(8 + n)]) == Array(source[0..<n]), "\(n)")
+            #expect(target[0..<8].allSatisfy { $0 == 0xEE } && target[(8 + n)...].allSatisfy { $0 == 0xEE }, "\(n)")
+        }
+    }
+
     @Test("a text needs escaping exactly when a byte of it is a control character, a quote or a backslash, at any position of any length")
     func escapingIsFoundAtEveryPosition() {
         for length in 0...40 {
