@@ -137,13 +137,17 @@ public struct LeadPipeline: Sendable {
         for (position, entry) in seqTopics.entries.enumerated() { out[entry.key] = seqs[position] }
         return out
     }
-    /// The same, as ``nextSeq(_:)`` advances it (one look-up an envelope): each topic's last
+    /// The same, as ``nextSeq(_:partner:assignment:)`` advances it: each topic's last
     /// `seq` at its position in `seqTopics` (never removed from, so positions stay). The
     /// numbers are kept apart from the names so that the copy taken before each batch
     /// (``savedForUndo()``) costs a copy of plain integers at the batch's first envelope, not
     /// of every topic's entry with its name.
     private var seqTopics = StringTable<Void>()
     private var seqs: [Int] = []
+    /// Where each partner's assignment topics are in `seqTopics`, two slots a partner by its
+    /// index in the router (-1 until found), so a routed lead's envelopes hash no topic: emptied
+    /// when the partners change (``reload(rules:)``), restored with the counters (``restore(_:)``).
+    private var partnerSeqPositions: [Int32] = []
     /// Lead ids routed and not yet forgotten (see ``forgetRecent(through:)``), with the batch
     /// (``generation``) that routed each; older ones are the store's to remember.
     private var recentLeadIDs = StringTable<Int>()
@@ -263,6 +267,7 @@ public struct LeadPipeline: Sendable {
     /// account owners routed recently and the `seq` numbering.
     public mutating func reload(rules: RoutingRules) {
         router = router.reloaded(rules: rules, registrations: extraRegistrations)
+        partnerSeqPositions = []
         offerPolicies = LeadPipeline.offerPolicies(rules)
         defaultOfferPolicy = rules.offers
     }
@@ -381,8 +386,8 @@ public struct LeadPipeline: Sendable {
             decision.offered = offered
             envelopes.append(contentsOf: caseEnvelopes(for: event, of: offered, lead: lead.raw.array, now: now, decision: decision))
         }
-        for assignment in decision.assignments where !decision.isOffered {
-            let seq = nextSeq(assignment.topic)
+        for (k, assignment) in decision.assignments.enumerated() where !decision.isOffered {
+            let seq = nextSeq(assignment.topic, partner: decision.chosenIndex, assignment: k)
             // The fields around the lead: about 600 bytes.
             var json = JSONWriter(in: &envelopeBlocks, capacity: lead.raw.count + 1024)
             json.beginObject()
@@ -461,14 +466,27 @@ public struct LeadPipeline: Sendable {
 
     mutating func countPublished(_ count: Int) { counters.published += count }
 
-    mutating func nextSeq(_ topic: String) -> Int {
+    /// The next `seq` on `topic`; for assignment `k` of the router's partner `partner` (a
+    /// decision's ``RoutingDecision/chosenIndex``), found once and then by `partnerSeqPositions`.
+    mutating func nextSeq(_ topic: String, partner: Int? = nil, assignment k: Int = 0) -> Int {
         // One look-up: the counter is advanced in place and read there.
         func advance(_ seq: inout Int) -> Int {
             seq += 1
             return seq
         }
+        let slot = k < 2 ? partner.map { $0 &* 2 &+ k } ?? -1 : -1
+        if slot >= 0 && slot < partnerSeqPositions.count && partnerSeqPositions[slot] >= 0 {
+            let at = Int(partnerSeqPositions[slot])
+            assert(seqTopics.entries[at].key == topic, "\(topic) cached at the position of \(seqTopics.entries[at].key)")
+            return advance(&seqs[at])
+        }
         let at = seqTopics.position(of: topic, default: ())
         if at == seqs.count { seqs.append(0) }
+        if slot >= 0 {
+            let size = max(slot + 1, 2 * router.partners.count)
+            if partnerSeqPositions.count < size { partnerSeqPositions += repeatElement(-1, count: size - partnerSeqPositions.count) }
+            partnerSeqPositions[slot] = Int32(at)
+        }
         return advance(&seqs[at])
     }
 }
@@ -479,17 +497,4 @@ public struct LeadPipeline: Sendable {
 struct RecentOwner {
     var partnerID: String
     var generation: Int
-}
-
-/// A small, fast, seedable generator (SplitMix64) for the random part of assignment ids.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

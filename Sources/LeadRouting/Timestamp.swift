@@ -153,6 +153,19 @@ public struct AssignmentID: Sendable, Hashable, CustomStringConvertible, Express
     }
 }
 
+/// A small, fast, seedable generator (SplitMix64) for the random part of assignment ids.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 extension Timestamp {
     /// Milliseconds since 1970 for `text`, or `nil` when it is not a strict RFC 3339
     /// date-time with a zone offset (`2026-12-01T00:00:00Z`, `2026-12-01T02:00:00.250+02:00`).

@@ -66,7 +66,10 @@ public struct StoredLead: Sendable, Equatable {
         get { assignment.description }
         set { assignment = AssignmentID(newValue) }
     }
-    public var partnerID: String?
+    /// Spelled `Optional<String>`, not `String?`: a `String?` variable starts as `nil`, which
+    /// left each initialiser assigning over it and copying the whole lead on its way out, then
+    /// destroying the original (about 360 instructions a routed lead, with the retains and releases).
+    public var partnerID: Optional<String>
     /// The decision as JSON (UTF-8): reasons, candidates and the assignments published.
     public var decision: [UInt8]
     /// The lead's bytes as received.

@@ -226,6 +226,47 @@ struct LeadPipelineTests {
         #expect(p.lastSeq["rejected/"] == 30)
     }
 
+    @Test("seq numbering per topic holds from stored numbers, across reloads that reorder, add and re-engage partners, and an undone batch")
+    func seqAcrossReloads() throws {
+        let us = [Territory(country: "US")]
+        let stored = ["partner/b/": 40, "vendor-sales/": 7]
+        var p = LeadPipeline(config: RouterConfig(partners: [partner("a", .coSell, territories: us), partner("b", territories: us)]),
+                             lastSeq: stored, seed: 7)
+        var expected = stored, n = 0
+        // Each lead of an account of its own, so rotation spreads them over the partners; a
+        // lead outside the US goes to vendor-sales/, on the counter co_sell shares.
+        func route(_ count: Int, country: String = "US") throws {
+            for _ in 0..<count {
+                n += 1
+                let json = leadJSON(id: "l\(n)", country: country, region: nil)
+                    .replacingOccurrences(of: "Acme Corp", with: "Corp \(n)").replacingOccurrences(of: "acme.example", with: "c\(n).example")
+                guard case .routed(_, _, let messages) = p.process(ingest(json), from: .ingest, now: Self.now) else { throw DecisionMissing() }
+                for m in messages {
+                    expected[m.topic, default: 0] += 1
+                    #expect(m.seq == expected[m.topic], "lead l\(n) on \(m.topic)")
+                }
+            }
+            #expect(p.lastSeq == expected)
+        }
+        try route(6)
+        try route(1, country: "DE")
+        // Reordered: the indices the partners' topics were found by now name others.
+        p.reload(rules: RouterConfig(partners: [partner("b", .coSell, territories: us), partner("c", territories: us),
+                                                partner("a", .vendorCloses, territories: us)]).rules)
+        try route(9)
+        let saved = p.savedForUndo(), savedSeqs = expected
+        p.reload(rules: RouterConfig(partners: [partner("d", territories: us), partner("b", territories: us)]).rules)
+        try route(4)
+        #expect(expected["partner/d/"] != nil)
+        // Undone: the topics found since the save are gone, and so is where they were found.
+        p.restore(saved)
+        expected = savedSeqs
+        #expect(p.lastSeq == expected)
+        try route(9)
+        try route(1, country: "DE")
+        #expect(expected["partner/b/"]! > 40 && expected["partner/c/"] != nil)
+    }
+
     @Test("a lead_id already routed is never routed again")
     func duplicates() {
         var p = pipeline([partner("a")])

@@ -91,6 +91,37 @@ import Testing
     }
 }
 
+@Test("a routed lead added to a batch keeps what routing gave it: id, channel, times, assignment and partner (none when unmatched); a lead made by either initialiser keeps its partner")
+func routedLeadAddedToABatchKeepsItsFields() throws {
+    var pipeline = LeadPipeline(config: RouterConfig(partners: [Partner(id: "acme", territories: [Territory(country: "US")])]), seed: 5)
+    var batch = StoreBatch(reservingFor: 2)
+    var decision = RoutingDecision()
+    for (i, country) in ["US", "DE"].enumerated() {
+        let json = #"{"lead_id":"web-\#(i)","source":"webform","kind":"lead","received_at":"2026-11-22T10:00:00Z","company":{"name":"Acme \#(i)","domain":"acme\#(i).example","country":"\#(country)","employees":250},"contact":{"name":"Dana","email":"dana@acme\#(i).example"}}"#
+        let lead = try LeadParser.parse(Array(json.utf8)).get()
+        let receivedAt = 1_700_000_000_000 + Int64(i)
+        guard case .routed(_, let range) = pipeline.route(lead, now: receivedAt, appendingTo: &batch.envelopes, decision: &decision) else {
+            Issue.record("lead \(i) was not routed")
+            return
+        }
+        batch.add(routed: lead, channel: .intake, receivedAt: receivedAt, decision: decision, envelopes: range, partnerList: nil)
+        let stored = batch.leads[i]
+        #expect(stored.leadID == "web-\(i)" && stored.channel == "intake")
+        #expect(stored.receivedAt == receivedAt && stored.routedAt == receivedAt)
+        #expect(stored.assignment == decision.assignment && stored.assignmentID.hasPrefix("a-"))
+        #expect(stored.partnerID == (i == 0 ? "acme" : nil))
+        // The record and the bytes are read in place, from the batch's runs.
+        #expect(stored.decision.isEmpty && stored.lead.isEmpty && batch.storedLead(i).lead == Array(json.utf8))
+    }
+    #expect(batch.envelopeLeadIDs == ["web-0", "web-1"])
+    for partner in ["acme", nil] as [String?] {
+        #expect(storedLead("web-9", partner: partner).partnerID == partner)
+        let lead = StoredLead(leadID: "web-9", channel: "ingest", receivedAt: 1, routedAt: 2, assignment: "a-9", partnerID: partner,
+                              decision: [1], lead: [2])
+        #expect(lead.partnerID == partner && lead.assignmentID == "a-9" && lead.decision == [1] && lead.lead == [2])
+    }
+}
+
 @Test func envelopesComeBackInSeqOrderWhateverTheCommitOrder() throws {
     try withStateDirectory { directory throws in
         try withStore(directory) { store throws in
