@@ -30,9 +30,12 @@ public struct LeadFacts: Sendable, Equatable {
     var spare: SpareText
     /// Upper-case ISO 3166-1 alpha-2.
     public var country: String
+    // Spelled `Optional<…>`, not `…?`, here and below: a `…?` variable starts as `nil`, so an
+    // initialiser assigned over it, and the facts were built aside and copied whole on their
+    // way out, a retain and a release of each reference (``StoredLead`` had the same).
     /// Upper-case region code without a country prefix (`CO`, from `CO` or `US-CO`).
-    public var region: String?
-    public var employees: Int?
+    public var region: Optional<String>
+    public var employees: Optional<Int>
     /// Lower-cased product identifiers, in the lead's order: kept as bytes in ``spare``,
     /// read as such by routing (``forEachProduct(_:)``), a list made when asked for.
     public var products: [String] {
@@ -72,7 +75,7 @@ public struct LeadFacts: Sendable, Equatable {
         case .none: (Qualification.absent, false)
         }
     }
-    public var estimatedValue: Double?
+    public var estimatedValue: Optional<Double>
     /// The account keys, worked out once from the company and contact fields.
     public private(set) var account: LeadAccount
 
@@ -119,13 +122,13 @@ public struct LeadFacts: Sendable, Equatable {
             get { spare[SpareText.need] }
             set { spare[SpareText.need] = newValue }
         }
-        public var budget: Double?
+        public var budget: Optional<Double>
         public var currency: String? {
             get { spare[SpareText.currency] }
             set { spare[SpareText.currency] = newValue }
         }
-        public var authority: Authority?
-        public var timelineDays: Int?
+        public var authority: Optional<Authority>
+        public var timelineDays: Optional<Int>
         /// `need` and `currency`, as bytes (``SpareText``).
         var spare: SpareText
 
