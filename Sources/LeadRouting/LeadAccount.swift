@@ -86,7 +86,7 @@ extension AccountKey {
     /// The keys made as text, for what ``account(domain:email:name:into:)`` does not write
     /// directly.
     static func textKeys(domain: UnsafeBufferPointer<UInt8>?, email: UnsafeBufferPointer<UInt8>?,
-                                 name: UnsafeBufferPointer<UInt8>?, into arena: inout ByteArena) -> LeadAccount {
+                         name: UnsafeBufferPointer<UInt8>?, into arena: inout ByteArena) -> LeadAccount {
         var domainKey = domain.flatMap(AccountKey.domainKey)
         if domainKey == nil, let fromMail = email.flatMap(mailDomain), !fromMail.isEmpty && freemailTable[fromMail] == nil {
             domainKey = Text.join("d:", fromMail)
