@@ -10,7 +10,11 @@ int lr_sqlite_setup(void) {
     // Both return SQLITE_MISUSE once SQLite is initialised: harmless, the defaults stay.
     int threading = sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     int statistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    return threading == SQLITE_OK && statistics == SQLITE_OK;
+    // Statement journals in memory, never spilled to a temporary file: a statement that
+    // writes several rows keeps the pages it changes, so that it alone can be undone, and
+    // past 64 KB SQLite moved them to a file in /var/tmp, two pwrite calls a page.
+    int journals = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
+    return threading == SQLITE_OK && statistics == SQLITE_OK && journals == SQLITE_OK;
 }
 
 int lr_start_writeback(int fd) {

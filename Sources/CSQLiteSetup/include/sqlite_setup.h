@@ -3,9 +3,11 @@
 
 /// Sets SQLite's process-wide options before its first connection: connections without
 /// their own mutex (each is only ever used by one thread at a time: GRDB serialises every
-/// connection, and the store's raw statements run inside its closures) and no memory
-/// statistics (a global mutex around every allocation). Returns 1 when both took effect,
-/// 0 when SQLite was already initialised in this process (its defaults then stay).
+/// connection, and the store's raw statements run inside its closures), no memory statistics
+/// (a global mutex around every allocation), and statement journals kept in memory
+/// (`SQLITE_CONFIG_STMTJRNL_SPILL` -1: never spilled to a temporary file, two `pwrite` calls
+/// a page). Returns 1 when all three took effect, 0 when SQLite was already initialised in
+/// this process (its defaults then stay).
 int lr_sqlite_setup(void);
 
 /// Starts writing `fd`'s dirty pages to disk without waiting for them
