@@ -14,7 +14,9 @@ int lr_sqlite_setup(void) {
     // writes several rows keeps the pages it changes, so that it alone can be undone, and
     // past 64 KB SQLite moved them to a file in /var/tmp, two pwrite calls a page.
     int journals = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
-    return threading == SQLITE_OK && statistics == SQLITE_OK && journals == SQLITE_OK;
+    // Last: finding the default VFS initialises SQLite (wal_writes.c).
+    int gathering = lr_register_gathering_vfs();
+    return threading == SQLITE_OK && statistics == SQLITE_OK && journals == SQLITE_OK && gathering == SQLITE_OK;
 }
 
 int lr_start_writeback(int fd) {

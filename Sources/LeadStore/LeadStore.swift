@@ -361,7 +361,8 @@ public final class LeadStore: Sendable {
 
     /// Whether SQLite runs with the process-wide options the store wants (`lr_sqlite_setup`):
     /// connections without a mutex of their own, no memory statistics, statement journals
-    /// kept in memory (never spilled to a temporary file). Set once, before the
+    /// kept in memory (never spilled to a temporary file), the write-ahead log's writes
+    /// gathered (a VFS over SQLite's own, `lr_register_gathering_vfs`). Set once, before the
     /// store's first connection; `false` when something in this process had used SQLite
     /// first (its defaults then stay: everything works, each call takes a mutex).
     public static let sqliteConfigured: Bool = lr_sqlite_setup() == 1

@@ -157,7 +157,7 @@ struct LeadRouterDaemon: AsyncParsableCommand {
         ])
         // Before anything opens the store.
         logger.debug("sqlite", metadata: [
-            "connections": "\(LeadStore.sqliteConfigured ? "multi-thread, no memory statistics, statement journals in memory" : "SQLite's defaults (it was used before the store)")",
+            "connections": "\(LeadStore.sqliteConfigured ? "multi-thread, no memory statistics, statement journals in memory, log writes gathered" : "SQLite's defaults (it was used before the store)")",
         ])
         return logger
     }

@@ -172,7 +172,7 @@ struct DaemonTests {
         try daemon.start()
         try daemon.waitUntilReady()
         #expect(daemon.log.contains("arena_max=2 [leadrouterd] malloc"), "\(daemon.log.prefix(2000))")
-        #expect(daemon.log.contains("connections=multi-thread, no memory statistics, statement journals in memory [leadrouterd] sqlite"), "\(daemon.log.prefix(2000))")
+        #expect(daemon.log.contains("connections=multi-thread, no memory statistics, statement journals in memory, log writes gathered [leadrouterd] sqlite"), "\(daemon.log.prefix(2000))")
         #expect(daemon.terminate() == 0)
         let tuned = try Daemon(partnersYAML: partnersYAML, environment: ["MALLOC_ARENA_MAX": "4"], start: false)
         tuned.logLevel = "debug"
