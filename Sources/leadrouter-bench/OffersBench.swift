@@ -79,8 +79,10 @@ enum OffersBench {
         return times
     }
 
-    /// Writes `count` open offers straight into a fresh store (cases only), for start-up timing.
-    static func buildOpenOffers(directory: String, count: Int) throws {
+    /// Writes `count` open offers straight into a fresh store (cases only), for start-up timing,
+    /// offered in turn to `partners` (the configured ones: offers of partners no longer
+    /// configured move on at start-up, which is other work).
+    static func buildOpenOffers(directory: String, count: Int, partners: [String]) throws {
         let store = try LeadStore(directory: directory, durability: .off)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var next = 0
@@ -88,7 +90,7 @@ enum OffersBench {
             var batch = StoreBatch()
             batch.createdAt = now
             for i in next..<min(count, next + 20_000) {
-                let lead = LeadCase(leadID: "open-\(i)", assignmentID: "a-open-\(i)", state: .offered, partnerID: "p\(i % 1000)",
+                let lead = LeadCase(leadID: "open-\(i)", assignmentID: "a-open-\(i)", state: .offered, partnerID: partners[i % partners.count],
                                     engagement: .leadsOnly, deadline: now + 3_600_000 + Int64(i), offers: 1)
                 batch.cases.append(CaseWrite(lead: lead, history: [], updatedAt: now))
             }
@@ -158,7 +160,7 @@ extension Bench {
         let storeDir = try TemporaryDirectory(base: workBase, label: "open-offers")
         defer { if !options.keepTemp { storeDir.remove() } }
         let built = Clock.now
-        try OffersBench.buildOpenOffers(directory: storeDir.path, count: count)
+        try OffersBench.buildOpenOffers(directory: storeDir.path, count: count, partners: work.mainPartners.map(\.id))
         note(String(format: "stored %d open offers in %.1f s", count, Double(Clock.now - built) / 1e9))
         let daemon = try DaemonProcess(label: "open-offers", executable: daemonPath, partnersYAML: work.mainYAML, workBase: workBase,
                                        stateDir: storeDir.path, durability: nil, extraYAML: OffersBench.offersYAML, withControl: true)
