@@ -46,14 +46,21 @@ struct StoreUpkeep {
         self.partnerList = partnerList
     }
 
+    /// Rotation counters are saved at most this often: a commit that saves even one writes a
+    /// page of `partner_state`, and at light traffic, with a commit a lead, one saved in each
+    /// commit was a ninth of the pages the log took.
+    static let rotationSaveSpacing = Duration.milliseconds(100)
+
     /// How many changed rotation counters a commit at `now` saves: each window of
-    /// ``rotationSaveInterval`` saves, spread over its commits, as many as were waiting when
-    /// it began, so a change waits at most about two windows.
+    /// ``rotationSaveInterval`` saves, spread over its commits at least
+    /// ``rotationSaveSpacing`` apart, as many as were waiting when it began, so a change
+    /// waits at most about two windows.
     mutating func rotationShare(pending: Int, now: ContinuousClock.Instant) -> Int {
         if now - rotationWindowStart >= StoreUpkeep.rotationSaveInterval {
             rotationWindowStart = now
             rotationWindowPending = pending
         }
+        guard now - lastRotationSave >= StoreUpkeep.rotationSaveSpacing else { return 0 }
         let share = min(1, (now - lastRotationSave) / StoreUpkeep.rotationSaveInterval)
         return Int((Double(rotationWindowPending) * share).rounded(.up))
     }

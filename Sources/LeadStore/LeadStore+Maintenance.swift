@@ -175,9 +175,13 @@ extension LeadStore {
                         arguments: [limit, cutoff])
                     deleted += db.changesCount
                     // Account ownership learnt from routing lapses when the account has had no lead for as long.
+                    // Found through the index by day (up to the cutoff's), then by the millisecond.
                     try db.execute(
-                        sql: "DELETE FROM account_owners WHERE (bucket, account_key) IN (SELECT bucket, account_key FROM account_owners WHERE routed_at < ? LIMIT ?)",
-                        arguments: [cutoff, limit])
+                        sql: """
+                            DELETE FROM account_owners WHERE (bucket, account_key) IN (SELECT bucket, account_key FROM account_owners
+                                WHERE \(LeadStore.ownerDayExpression) <= ? AND routed_at < ? LIMIT ?)
+                            """,
+                        arguments: [cutoff / 86_400_000, cutoff, limit])
                     deleted += db.changesCount
                     try db.execute(sql: "DELETE FROM registrations WHERE expires < ?", arguments: [expiredBefore ?? cutoff])
                     deleted += db.changesCount

@@ -176,6 +176,21 @@ extension LeadStore {
             // leadrouterd or leadctl, which reads every record as JSON text, refuses the store
             // ("written by a newer leadrouterd") instead of misreading it.
         }
+        migrator.registerMigration("v12: account owners indexed by day, for pruning") { db in
+            // By the day of `routed_at`, not its millisecond: within a day the entries then sort
+            // by bucket, as the table does, so the owners a commit writes (a range of buckets)
+            // share the index's pages too. By the millisecond, each changed owner moved its
+            // entry from wherever its last lead had put it: at a commit a lead, the index took
+            // more of the log's pages than the table. Pruning reads the days up to its cutoff's.
+            try db.execute(sql: """
+                DROP INDEX account_owners_routed_at;
+                CREATE INDEX account_owners_routed_day ON account_owners (\(LeadStore.ownerDayExpression));
+                """)
+        }
         return migrator
     }
+
+    /// The day of an account owner's `routed_at` (days since 1970), as its index has it: a
+    /// query uses the index only when it names this expression as it is written here.
+    static let ownerDayExpression = "routed_at / 86400000"
 }

@@ -214,3 +214,58 @@ func anotherProcessesStoreLeavesTheBoundAlone() throws {
         _ = daemon
     }
 }
+
+@Test("account owners are pruned to the millisecond, found through their index by day (schema v12)")
+func ownersPrunedThroughTheDayIndex() throws {
+    let day: Int64 = 86_400_000
+    let midnight = (t0 / day + 1) * day
+    // Two days before a midnight, just before it, at it, an hour and two hours after it.
+    let times: [Int64] = [midnight - 2 * day, midnight - 1, midnight, midnight + 3_600_000, midnight + 7_200_000]
+    let companies = times.indices.map { "firm\($0)" }
+    try withStateDirectory { directory in
+        let store = try LeadStore(directory: directory)
+        for (i, time) in times.enumerated() {
+            try store.commit(ownersBatch([accountLead("l-\(i)", company: companies[i], partner: "acme", at: time)], companies: [companies[i]], at: time))
+        }
+        try store.flushAccountOwners()
+        #expect(try ownerRows(directory).count == 2 * times.count)
+        // An hour and a half after midnight: the owners of that day routed before it go with
+        // those of the days before; the one routed after it stays.
+        while try store.prune(olderThan: midnight + 5_400_000) > 0 {}
+        #expect(Set(try ownerRows(directory).keys) == Set(keys(companies[4])))
+        let (indexes, plan) = try DatabaseQueue(path: storeFile(directory)).read { db in
+            (try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'account_owners'"),
+             try Row.fetchAll(db, sql: """
+                EXPLAIN QUERY PLAN SELECT bucket, account_key FROM account_owners WHERE routed_at / 86400000 <= ? AND routed_at < ? LIMIT ?
+                """, arguments: [1, 2, 3]).map { $0["detail"] as String? ?? "" }.joined(separator: "; "))
+        }
+        #expect(indexes == ["CREATE INDEX account_owners_routed_day ON account_owners (routed_at / 86400000)"])
+        #expect(plan.contains("account_owners_routed_day"), "\(plan)")
+        _ = store
+    }
+}
+
+@Test("a store of schema v11 opens as v12: its owners kept, indexed by day instead of by the millisecond")
+func ownersIndexMigratesToDays() throws {
+    let companies = (0..<30).map { "shop\($0)" }
+    try withStateDirectory { directory in
+        try withStore(directory) { store in
+            try store.commit(ownersBatch(companies.enumerated().map { accountLead("m-\($0.offset)", company: $0.element, partner: "acme") }, companies: companies))
+            try store.flushAccountOwners()
+        }
+        let before = try ownerRows(directory)
+        #expect(before.count == 2 * companies.count)
+        try DatabaseQueue(path: storeFile(directory)).write { try rewindToV11($0) }
+        func indexes() throws -> [String] {
+            try DatabaseQueue(path: storeFile(directory)).read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'account_owners' ORDER BY name")
+            }
+        }
+        #expect(try indexes() == ["account_owners_routed_at"])
+        try withStore(directory) { store throws in
+            #expect(try store.lookUp(leadIDs: [], accountKeys: keys("shop7")).owners.mapValues(\.partnerID) == Dictionary(uniqueKeysWithValues: keys("shop7").map { ($0, "acme") }))
+        }
+        #expect(try indexes() == ["account_owners_routed_day"])
+        #expect(try ownerRows(directory) == before)
+    }
+}

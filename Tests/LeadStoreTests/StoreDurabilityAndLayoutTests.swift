@@ -387,8 +387,18 @@ func rewindToV5(_ db: Database) throws {
         """)
 }
 
+/// Takes a store back to schema v11: account owners indexed by the millisecond.
+func rewindToV11(_ db: Database) throws {
+    try db.execute(sql: """
+        DROP INDEX account_owners_routed_day;
+        CREATE INDEX account_owners_routed_at ON account_owners (routed_at);
+        DELETE FROM grdb_migrations WHERE identifier LIKE 'v12:%';
+        """)
+}
+
 /// Takes a store back to schema v7, before partner lists were retired and rejections indexed by lead_id.
 func rewindToV7(_ db: Database) throws {
+    try rewindToV11(db)
     try db.execute(sql: """
         DELETE FROM grdb_migrations WHERE identifier LIKE 'v11:%';
         ALTER TABLE partner_lists DROP COLUMN candidate_lists;
