@@ -10,8 +10,8 @@
 // database's size after the commit) is written out before the call that wrote it returns,
 // and an error in doing so is that call's error, so a commit that returns has all its
 // frames in the file, where other connections read them and the log's sync finds them.
-// Anything else done with the file (a read, a sync, a truncation, its size, closing it, a
-// write elsewhere) writes what is gathered first. Only the log's files are wrapped so;
+// Anything else done with the file that reads or changes it (a read, a sync, a truncation,
+// its size, closing it, a write elsewhere) writes what is gathered first. Only the log's files are wrapped so;
 // every other file, and every other call, goes straight to the VFS underneath.
 #include <sqlite3.h>
 #include <stdint.h>
@@ -44,9 +44,9 @@ static void count(GatheringFile *f, int amount) {
 /// gathered goes out in pieces that end on 64 KB boundaries of the file: whole blocks.
 enum { piece = 1 << 16 };
 
-/// Writes out what is gathered. On an error what was not written stays gathered, to be
-/// written by the next call (the error is this call's): a caller that ignores it, as SQLite
-/// does some file controls', never leaves a frame it thinks written out of the file.
+/// Writes out what is gathered. On an error what was not written is dropped, as a write
+/// that failed: it can only be frames of a transaction not committed yet (a commit's frames
+/// are written out before its last frame's write returns), which that error fails.
 static int writeOut(GatheringFile *f) {
     int done = 0;
     int rc = SQLITE_OK;
@@ -59,9 +59,7 @@ static int writeOut(GatheringFile *f) {
         if (rc != SQLITE_OK) break;
         done += amount;
     }
-    if (done < f->length) memmove(f->gathered, f->gathered + done, (size_t)(f->length - done));
-    f->start += done;
-    f->length -= done;
+    f->length = 0;
     return rc;
 }
 
@@ -136,7 +134,9 @@ static int gCheckReservedLock(sqlite3_file *file, int *out) {
     return f->real->pMethods->xCheckReservedLock(f->real, out);
 }
 static int gFileControl(sqlite3_file *file, int op, void *arg) {
-    FIRST(f);
+    // Hints and queries: SQLite ignores the result of some, so nothing is written out here
+    // (a sync, which one of them comes before, writes out first).
+    GatheringFile *f = (GatheringFile *)file;
     return f->real->pMethods->xFileControl(f->real, op, arg);
 }
 static int gSectorSize(sqlite3_file *file) {
