@@ -11,8 +11,9 @@
 // and an error in doing so is that call's error, so a commit that returns has all its
 // frames in the file, where other connections read them and the log's sync finds them.
 // Anything else done with the file that reads or changes it (a read, a sync, a truncation,
-// its size, closing it, a write elsewhere) writes what is gathered first. Only the log's files are wrapped so;
-// every other file, and every other call, goes straight to the VFS underneath.
+// its size, closing it, a write elsewhere) writes what is gathered first. Only the log's
+// files are wrapped so; every other file, and every other call, goes straight to the VFS
+// underneath.
 #include <sqlite3.h>
 #include <stdint.h>
 #include <string.h>

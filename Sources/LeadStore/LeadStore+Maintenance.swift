@@ -181,7 +181,7 @@ extension LeadStore {
                             DELETE FROM account_owners WHERE (bucket, account_key) IN (SELECT bucket, account_key FROM account_owners
                                 WHERE \(LeadStore.ownerDayExpression) <= ? AND routed_at < ? LIMIT ?)
                             """,
-                        arguments: [cutoff / 86_400_000, cutoff, limit])
+                        arguments: [cutoff / LeadStore.ownerDayMilliseconds, cutoff, limit])
                     deleted += db.changesCount
                     try db.execute(sql: "DELETE FROM registrations WHERE expires < ?", arguments: [expiredBefore ?? cutoff])
                     deleted += db.changesCount

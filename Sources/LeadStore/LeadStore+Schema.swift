@@ -192,5 +192,6 @@ extension LeadStore {
 
     /// The day of an account owner's `routed_at` (days since 1970), as its index has it: a
     /// query uses the index only when it names this expression as it is written here.
-    static let ownerDayExpression = "routed_at / 86400000"
+    static let ownerDayExpression = "routed_at / \(ownerDayMilliseconds)"
+    static let ownerDayMilliseconds: Int64 = 86_400_000
 }

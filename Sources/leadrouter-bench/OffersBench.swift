@@ -90,7 +90,7 @@ enum OffersBench {
             var batch = StoreBatch()
             batch.createdAt = now
             for i in next..<min(count, next + 20_000) {
-                let lead = LeadCase(leadID: "open-\(i)", assignmentID: "a-open-\(i)", state: .offered, partnerID: partners[i % partners.count],
+                let lead = LeadCase(leadID: "open-\(i)", assignmentID: "a-open-\(i)", state: .offered, partnerID: partners.isEmpty ? "p0" : partners[i % partners.count],
                                     engagement: .leadsOnly, deadline: now + 3_600_000 + Int64(i), offers: 1)
                 batch.cases.append(CaseWrite(lead: lead, history: [], updatedAt: now))
             }
