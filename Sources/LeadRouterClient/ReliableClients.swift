@@ -27,6 +27,9 @@ public final class ReliablePublisher {
     private let curve: CurveClientKeys?
     private let context: Context
     private var socket: Socket
+    /// A send on this socket could not queue its lead within `timeout`: the rest wait for the
+    /// next socket (``startOver(_:_:)``) instead of each waiting as long.
+    private var stalled = false
 
     /// - Parameter curve: the keys to present when the daemon runs `security.mode: curve`.
     public init(endpoint: String, window: Int = 64, timeout: Duration = .milliseconds(2500), retries: Int = 5,
@@ -37,7 +40,17 @@ public final class ReliablePublisher {
         self.timeout = timeout
         self.retries = max(1, retries)
         context = try Context()
-        socket = try dealer(context, connectedTo: endpoint, describing: endpoint, curve: curve)
+        socket = try ReliablePublisher.connect(context, endpoint, curve: curve, timeout: timeout)
+    }
+
+    /// A DEALER whose sends give up after `timeout`. A DEALER with no connection to send on
+    /// (one refused at every handshake, say: a plaintext client of a CURVE endpoint) blocks a
+    /// send until it has one, and `leadctl publish --reliable` then hung instead of giving up
+    /// after its tries.
+    private static func connect(_ context: Context, _ endpoint: String, curve: CurveClientKeys?, timeout: Duration) throws -> Socket {
+        let socket = try dealer(context, connectedTo: endpoint, describing: endpoint, curve: curve)
+        try socket.set(.sendTimeout, Int(max(1, timeout / .milliseconds(1))))
+        return socket
     }
 
     /// Where one ``publish(_:onReply:)`` stands.
@@ -106,7 +119,8 @@ public final class ReliablePublisher {
             throw ClientError("no reply from \(endpoint) after \(progress.tries) tries of \(timeout) each: is leadrouterd running with intake.bind \(endpoint)? \(progress.next - progress.inFlight.count) of \(leads.count) leads were acknowledged")
         }
         socket.close()
-        socket = try dealer(context, connectedTo: endpoint, describing: endpoint, curve: curve)
+        socket = try ReliablePublisher.connect(context, endpoint, curve: curve, timeout: timeout)
+        stalled = false
         for index in progress.inFlight { try send(leads[index]) }
         progress.deadline = ContinuousClock.now + timeout
     }
@@ -128,9 +142,12 @@ public final class ReliablePublisher {
         }
     }
 
+    /// Sends `lead`, unless this socket could not queue one within `timeout`: it then counts
+    /// as sent and unanswered, and the next socket sends it again.
     private func send(_ lead: [UInt8]) throws {
+        guard !stalled else { return }
         // An empty delimiter first, as a REQ socket would send: the daemon answers the same way.
-        do { try socket.send([[], lead]) } catch {
+        do { stalled = !(try socket.send([[], lead])) } catch {
             throw ClientError("sending to \(endpoint): \(error)")
         }
     }
