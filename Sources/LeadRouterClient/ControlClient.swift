@@ -15,20 +15,26 @@ public final class ControlClient {
     public init(endpoint: String, curve: CurveClientKeys? = nil) throws {
         self.endpoint = endpoint
         context = try Context()
-        socket = try dealer(context, connectedTo: endpoint, describing: "the control endpoint \(endpoint)", curve: curve)
+        socket = try dealer(context, connectedTo: endpoint, describing: "the control endpoint \(endpoint)", curve: curve,
+                            sendTimeout: .seconds(5))
     }
 
     /// Sends `request` (one frame of JSON) and returns the reply frame as received.
     public func send(_ request: [UInt8], timeout: Duration) throws -> [UInt8] {
+        let milliseconds = max(1, Int(timeout / .milliseconds(1)))
+        let sent: Bool
         do {
-            try socket.send([[], request])
+            try socket.set(.sendTimeout, milliseconds)
+            sent = try socket.send([[], request])
         } catch {
             throw ClientError("cannot send to the control endpoint \(endpoint): \(error)")
         }
-        let milliseconds = max(1, Int(timeout / .milliseconds(1)))
-        let frames: [[UInt8]]?
-        do { frames = try socket.receive(timeoutMilliseconds: milliseconds) } catch {
-            throw ClientError("control endpoint \(endpoint): \(error)")
+        // Not queued within the timeout (no connection to send on): as good as unanswered.
+        var frames: [[UInt8]]?
+        if sent {
+            do { frames = try socket.receive(timeoutMilliseconds: milliseconds) } catch {
+                throw ClientError("control endpoint \(endpoint): \(error)")
+            }
         }
         guard let frames else {
             throw ClientError("no reply from the control endpoint \(endpoint) within \(timeout); is leadrouterd running with control.bind set?")

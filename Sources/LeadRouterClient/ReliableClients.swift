@@ -40,17 +40,7 @@ public final class ReliablePublisher {
         self.timeout = timeout
         self.retries = max(1, retries)
         context = try Context()
-        socket = try ReliablePublisher.connect(context, endpoint, curve: curve, timeout: timeout)
-    }
-
-    /// A DEALER whose sends give up after `timeout`. A DEALER with no connection to send on
-    /// (one refused at every handshake, say: a plaintext client of a CURVE endpoint) blocks a
-    /// send until it has one, and `leadctl publish --reliable` then hung instead of giving up
-    /// after its tries.
-    private static func connect(_ context: Context, _ endpoint: String, curve: CurveClientKeys?, timeout: Duration) throws -> Socket {
-        let socket = try dealer(context, connectedTo: endpoint, describing: endpoint, curve: curve)
-        try socket.set(.sendTimeout, Int(max(1, timeout / .milliseconds(1))))
-        return socket
+        socket = try dealer(context, connectedTo: endpoint, describing: endpoint, curve: curve, sendTimeout: timeout)
     }
 
     /// Where one ``publish(_:onReply:)`` stands.
@@ -119,7 +109,7 @@ public final class ReliablePublisher {
             throw ClientError("no reply from \(endpoint) after \(progress.tries) tries of \(timeout) each: is leadrouterd running with intake.bind \(endpoint)? \(progress.next - progress.inFlight.count) of \(leads.count) leads were acknowledged")
         }
         socket.close()
-        socket = try ReliablePublisher.connect(context, endpoint, curve: curve, timeout: timeout)
+        socket = try dealer(context, connectedTo: endpoint, describing: endpoint, curve: curve, sendTimeout: timeout)
         stalled = false
         for index in progress.inFlight { try send(leads[index]) }
         progress.deadline = ContinuousClock.now + timeout
@@ -206,7 +196,7 @@ public final class RecoveringSubscriber {
         for topic in topics where lastSeq[topic] == nil { lastSeq[topic] = 0 }
         subscriber = try FeedSubscriber(endpoint: feedEndpoint, topics: topics + topics.map(Heartbeat.topic(for:)), curve: curve)
         context = try Context()
-        replay = try dealer(context, connectedTo: replayEndpoint, describing: "replay endpoint \(replayEndpoint)", curve: curve)
+        replay = try dealer(context, connectedTo: replayEndpoint, describing: "replay endpoint \(replayEndpoint)", curve: curve, sendTimeout: timeout)
     }
 
     /// Delivers every envelope after the saved position, in `seq` order per topic, calling
@@ -275,10 +265,14 @@ public final class RecoveringSubscriber {
     private func request(topic: String, fromSeq: Int, limit: Int) throws -> ([String: Any], [[UInt8]]) {
         let body = try JSONSerialization.data(withJSONObject: ["topic": topic, "from_seq": fromSeq, "limit": limit])
         for attempt in 1...retries {
-            try replay.send([[], [UInt8](body)])
+            // Not queued within the timeout: as good as unanswered.
             let frames: [[UInt8]]?
-            do { frames = try replay.receive(timeoutMilliseconds: Int(timeout / .milliseconds(1))) } catch {
-                throw ClientError("replay at \(replayEndpoint): \(error)")
+            if try replay.send([[], [UInt8](body)]) {
+                do { frames = try replay.receive(timeoutMilliseconds: Int(timeout / .milliseconds(1))) } catch {
+                    throw ClientError("replay at \(replayEndpoint): \(error)")
+                }
+            } else {
+                frames = nil
             }
             if let frames, frames.count >= 2 {
                 let header = (try? JSONSerialization.jsonObject(with: Data(frames[1])) as? [String: Any]) ?? [:]
@@ -289,7 +283,7 @@ public final class RecoveringSubscriber {
             }
             if attempt < retries {
                 replay.close()
-                replay = try dealer(context, connectedTo: replayEndpoint, describing: "replay endpoint \(replayEndpoint)", curve: curve)
+                replay = try dealer(context, connectedTo: replayEndpoint, describing: "replay endpoint \(replayEndpoint)", curve: curve, sendTimeout: timeout)
             }
         }
         throw ClientError("no reply from the replay endpoint \(replayEndpoint) after \(retries) tries: is leadrouterd running with replay.bind there?")
@@ -318,10 +312,16 @@ public final class RecoveringSubscriber {
 }
 
 /// A DEALER socket connected to a ROUTER endpoint, closed at once on close (linger 0): the
-/// request/reply clients make a new one for every Lazy Pirate retry.
-func dealer(_ context: Context, connectedTo endpoint: String, describing what: String, curve: CurveClientKeys?) throws -> Socket {
+/// request/reply clients make a new one for every Lazy Pirate retry. Its sends give up after
+/// `sendTimeout` (the send then returns `false`): a DEALER with no connection to send on (one
+/// refused at every handshake, say: a plaintext client of a CURVE endpoint) blocks a send
+/// until it has one, and `leadctl publish --reliable` hung so instead of giving up after its
+/// tries.
+func dealer(_ context: Context, connectedTo endpoint: String, describing what: String, curve: CurveClientKeys?,
+            sendTimeout: Duration) throws -> Socket {
     let socket = try Socket(context, type: .dealer)
     try socket.set(.linger, 0)
+    try socket.set(.sendTimeout, Int(max(1, sendTimeout / .milliseconds(1))))
     try socket.connect(endpoint, curve: curve, describing: what)
     return socket
 }
