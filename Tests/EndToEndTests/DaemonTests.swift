@@ -165,16 +165,16 @@ struct DaemonTests {
         #expect(daemon.log.contains("rejected=\(1000 + probes)") || daemon.log.contains("rejected: \(1000 + probes)"))
     }
 
-    @Test("start-up tuning, as the debug log reports it: two malloc arenas, SQLite connections without mutexes; the environment's malloc settings win")
+    @Test("start-up tuning, as the debug log reports it: four malloc arenas, SQLite connections without mutexes; the environment's malloc settings win")
     func startUpTuning() throws {
         let daemon = try Daemon(partnersYAML: partnersYAML, start: false)
         daemon.logLevel = "debug"
         try daemon.start()
         try daemon.waitUntilReady()
-        #expect(daemon.log.contains("arena_max=2 [leadrouterd] malloc"), "\(daemon.log.prefix(2000))")
+        #expect(daemon.log.contains("arena_max=4 [leadrouterd] malloc"), "\(daemon.log.prefix(2000))")
         #expect(daemon.log.contains("connections=multi-thread, no memory statistics, statement journals in memory, log writes gathered [leadrouterd] sqlite"), "\(daemon.log.prefix(2000))")
         #expect(daemon.terminate() == 0)
-        let tuned = try Daemon(partnersYAML: partnersYAML, environment: ["MALLOC_ARENA_MAX": "4"], start: false)
+        let tuned = try Daemon(partnersYAML: partnersYAML, environment: ["MALLOC_ARENA_MAX": "2"], start: false)
         tuned.logLevel = "debug"
         try tuned.start()
         try tuned.waitUntilReady()

@@ -1,7 +1,7 @@
 #ifndef LEADROUTER_PROCESS_TUNING_H
 #define LEADROUTER_PROCESS_TUNING_H
 
-/// The glibc malloc arena limit leadrouterd set before main (2), or 0 when it left malloc
+/// The glibc malloc arena limit leadrouterd set before main (4), or 0 when it left malloc
 /// alone because the environment already tunes it (MALLOC_ARENA_MAX or GLIBC_TUNABLES).
 int lr_malloc_arena_max(void);
 
