@@ -109,6 +109,9 @@ extension Bench {
         if let pauses = r.pauses10k {
             out += "  (a) the routing thread at 10,000/s (leadrouter_loop_pause_seconds): \(pauses.summary)\n"
         }
+        for (label, run) in [("(a) durable", r.latency10k), ("(b) relaxed", r.relaxedLatency10k), ("(c) raw forwarder", r.rawLatency10k)] {
+            if let run, run.summary != nil { out += "  \(label) at 10,000/s: \(run.tail.summary)\n" }
+        }
         out += "\n"
         return out
     }

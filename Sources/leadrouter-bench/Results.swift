@@ -29,11 +29,51 @@ struct ThroughputRun {
     }
 }
 
+/// How a run's leads over the target are spread, in the order they arrived: a stall delays
+/// every lead queued behind it, so its leads come in a row; a slow lead here and there does not.
+struct TailRuns {
+    /// Leads over ``thresholdMilliseconds``.
+    var over = 0
+    /// Runs of at least ``minimumRun`` leads in a row over it, and the leads in them.
+    var stalls = 0
+    var stalledLeads = 0
+    /// The longest run, in leads.
+    var longest = 0
+
+    static let thresholdMilliseconds = 2.0
+    static let minimumRun = 10
+
+    init(_ nanoseconds: [Int64]) {
+        let threshold = Int64(TailRuns.thresholdMilliseconds * 1e6)
+        var run = 0
+        func close() {
+            if run >= TailRuns.minimumRun { stalls += 1; stalledLeads += run }
+            longest = max(longest, run)
+            run = 0
+        }
+        for latency in nanoseconds {
+            if latency > threshold { over += 1; run += 1 } else { close() }
+        }
+        close()
+    }
+
+    var json: [String: Any] {
+        ["over_2ms": over, "stalls": stalls, "stalled_leads": stalledLeads, "longest_stall_leads": longest]
+    }
+
+    var summary: String {
+        "\(Table.number(Double(over))) leads over 2 ms, \(Table.number(Double(stalledLeads))) of them in \(Table.number(Double(stalls))) stalls "
+            + "(runs of \(TailRuns.minimumRun) or more in a row over 2 ms; the longest \(Table.number(Double(longest))) leads)"
+    }
+}
+
 /// A run on a fixed schedule: latency from each lead's scheduled send time.
 struct LatencyRun {
     var offered: Double
     var summary: LatencySummary?
     var sendLag: LatencySummary?
+    /// The leads over 2 ms, in stalls or spread (``TailRuns``).
+    var tail: TailRuns
     var planned: Int
     var sent: Int
     var received: Int
@@ -44,6 +84,7 @@ struct LatencyRun {
         self.offered = offered
         summary = LatencySummary(r.latencies)
         sendLag = LatencySummary(r.sendLag)
+        tail = TailRuns(r.latencies)
         planned = r.planned
         sent = r.sent
         received = r.received
@@ -59,6 +100,7 @@ struct LatencyRun {
         j["saturated"] = saturated
         j["send_seconds"] = round3(sendSeconds)
         if let lag = sendLag { j["bench_send_lateness"] = lag.json }
+        if summary != nil { j["tail"] = tail.json }
         return j
     }
 }
