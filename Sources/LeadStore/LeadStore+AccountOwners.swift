@@ -35,9 +35,35 @@ struct PendingOwners {
     var cycleStart: Int64?
     /// When the last commit was made (its `createdAt`).
     var lastTime: Int64?
+    /// Owners read from the table, so that an account's next leads need not read it again:
+    /// a returning account is most of what routing looks up. An entry goes when the sweep
+    /// writes its key (the table may then hold another owner or time), pruning drops those
+    /// past retention, another connection's commit all of them; at ``storedCapacity``
+    /// entries they all go.
+    var stored = StringTable<Owner>()
+    /// Moves on whenever the table's owners may change: a read that began before cannot
+    /// add to ``stored`` (``remember(_:readAt:)``).
+    var epoch = 0
+    static let storedCapacity = 32_768
 
-    /// The owner of `key` and since when, when one is pending.
-    func owner(_ key: String) -> Owner? { owners[key] }
+    /// The owner of `key` and since when, when one is pending or was read from the table.
+    func owner(_ key: String) -> Owner? { owners[key] ?? stored[key] }
+
+    /// Keeps the owners `found` in the table by a read that began at `epoch`, unless the
+    /// table's owners may have changed since.
+    mutating func remember(_ found: some Sequence<(key: String, owner: Owner)>, readAt epoch: Int) {
+        guard epoch == self.epoch else { return }
+        for (key, owner) in found {
+            if stored.count >= PendingOwners.storedCapacity { stored.removeAll(keepingCapacity: true) }
+            stored.set(owner, forKey: key)
+        }
+    }
+
+    /// Forgets the owners read from the table that `isStale` picks (all of them: `nil`).
+    mutating func forgetStored(where isStale: ((Owner) -> Bool)? = nil) {
+        epoch += 1
+        if let isStale { stored.filter { !isStale($0.value) } } else { stored.removeAll(keepingCapacity: true) }
+    }
 
     /// What a commit writes of the owners, and leaves pending.
     struct Plan {
@@ -147,6 +173,10 @@ struct PendingOwners {
 
     /// After the commit of `plan`.
     mutating func apply(_ plan: Plan) {
+        if !plan.write.isEmpty {
+            epoch += 1
+            for entry in plan.write { stored.removeValue(forKey: entry.key) }
+        }
         for range in plan.swept {
             for bucket in range {
                 for key in buckets[bucket] { owners.removeValue(forKey: key) }
@@ -271,13 +301,14 @@ extension LeadStore {
         }
     }
 
-    /// The owners of `keys` pending in memory, and the keys that are not. Taken before the
-    /// table is read: an owner written meanwhile is still pending here.
-    func pendingOwners(_ keys: [String]) -> (owners: [String: AccountOwner], rest: [String]) {
+    /// The owners of `keys` in memory (pending, or read from the table before), the keys
+    /// that are not, and the epoch to remember the others' owners at. Taken before the table
+    /// is read: an owner written meanwhile is still pending here.
+    func pendingOwners(_ keys: [String]) -> (owners: [String: AccountOwner], rest: [String], epoch: Int) {
         var owners: [String: AccountOwner] = [:]
         var rest: [String] = []
-        guard !keys.isEmpty else { return (owners, rest) }
-        pendingOwners.withLock { pending in
+        guard !keys.isEmpty else { return (owners, rest, 0) }
+        return pendingOwners.withLock { pending in
             for key in keys {
                 if let owner = pending.owner(key) {
                     owners[key] = owner
@@ -285,8 +316,15 @@ extension LeadStore {
                     rest.append(key)
                 }
             }
+            return (owners, rest, pending.epoch)
         }
-        return (owners, rest)
+    }
+
+    /// Keeps the owners of `rest` that a read beginning at `epoch` found in the table.
+    func rememberStoredOwners(_ rest: [String], in owners: [String: AccountOwner], readAt epoch: Int) {
+        guard !rest.isEmpty else { return }
+        let found = rest.lazy.compactMap { key in owners[key].map { (key: key, owner: $0) } }
+        pendingOwners.withLock { $0.remember(found, readAt: epoch) }
     }
 
     /// `owners` with the stored owners of `rest` (keys not pending) added.

@@ -200,7 +200,10 @@ extension LeadStore {
                 // Committed, and still before any other commit: pending index entries of pruned
                 // envelopes go too, so none is indexed after its envelope is gone.
                 if let lastPruned { pendingEnvelopes.withLock { $0?.drop(through: lastPruned) } }
-                if let nextLeadRow { pendingOwners.withLock { $0.lowerCycleStart(to: nextLeadRow) } }
+                pendingOwners.withLock { pending in
+                    if let nextLeadRow { pending.lowerCycleStart(to: nextLeadRow) }
+                    pending.forgetStored { $0.routedAt < cutoff }
+                }
                 return deleted
             }
         } catch {

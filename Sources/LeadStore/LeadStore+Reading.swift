@@ -201,20 +201,24 @@ extension LeadStore {
     public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool = false) throws(StoreError) -> (known: Set<String>, owners: [String: AccountOwner]) {
         guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], [:]) }
         // Owners still in memory first; then only the keys the filters cannot rule out.
-        var (pending, rest) = pendingOwners(accountKeys)
+        var (pending, rest, epoch) = pendingOwners(accountKeys)
         rest = ownerKeys.mayHold(rest)
         let ids = leadKeys.mayHold(leadIDs)
         guard !ids.isEmpty || !rest.isEmpty else { return ([], pending) }
         let what = "looking up lead ids and account owners"
+        let found: (known: Set<String>, owners: [String: AccountOwner])
         if besideCommit {
-            return try reading(what) { db in (try LeadStore.known(ids, db), try storedOwners(rest, db, adding: pending)) }
-        }
-        // On the writer's connection, whose page cache the last commit left warm (a reader's
-        // is invalidated by every commit), in one snapshot without a pooled read's set-up.
-        return try onWriter(what) { db in
-            try RawSQL.transaction(db, immediate: false) {
-                (try LeadStore.known(ids, db), try storedOwners(rest, db, adding: pending))
+            found = try reading(what) { db in (try LeadStore.known(ids, db), try storedOwners(rest, db, adding: pending)) }
+        } else {
+            // On the writer's connection, whose page cache the last commit left warm (a reader's
+            // is invalidated by every commit), in one snapshot without a pooled read's set-up.
+            found = try onWriter(what) { db in
+                try RawSQL.transaction(db, immediate: false) {
+                    (try LeadStore.known(ids, db), try storedOwners(rest, db, adding: pending))
+                }
             }
         }
+        rememberStoredOwners(rest, in: found.owners, readAt: epoch)
+        return found
     }
 }

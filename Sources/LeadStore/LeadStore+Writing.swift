@@ -55,7 +55,10 @@ extension LeadStore {
         // flight until its commit has returned (LeadPipeline.forgetRecent).
         leadKeys.insert(result.leadHashes)
         ownerKeys.insert(result.owners.hashes, holding: pendingOwnerHashes)
-        if result.otherCommitted { refillKeyFilters() }
+        if result.otherCommitted {
+            pendingOwners.withLock { $0.forgetStored() }
+            refillKeyFilters()
+        }
     }
 
     static let leadInsertSQL = RawSQL.insertSQL(

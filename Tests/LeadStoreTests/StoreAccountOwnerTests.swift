@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import LeadRouting
-import LeadStore
+@testable import LeadStore
 import Testing
 
 // Account owners wait in memory and are written by a sweep over buckets of keys
@@ -268,4 +268,50 @@ func ownersIndexMigratesToDays() throws {
         #expect(try indexes() == ["account_owners_routed_day"])
         #expect(try ownerRows(directory) == before)
     }
+}
+
+@Test("an owner read from the table is kept in memory; the sweep writing its key, another process's commit and pruning each make routing read the table again")
+func ownersReadFromTheTableAreKept() throws {
+    let owners = { (partner: String) in Dictionary(uniqueKeysWithValues: keys("kept").map { ($0, partner) }) }
+    try withStateDirectory { directory in
+        let store = try LeadStore(directory: directory)
+        try store.commit(ownersBatch([accountLead("l1", company: "kept", partner: "acme")], companies: ["kept"]))
+        try store.flushAccountOwners()
+        #expect(try store.lookUp(leadIDs: [], accountKeys: keys("kept")).owners.mapValues(\.partnerID) == owners("acme"))
+        // Changed behind the store's back: the owners it read are still what routing gets…
+        try DatabaseQueue(path: storeFile(directory)).write { db in try db.execute(sql: "UPDATE account_owners SET partner_id = 'zeta'") }
+        #expect(try store.lookUp(leadIDs: [], accountKeys: keys("kept")).owners.mapValues(\.partnerID) == owners("acme"))
+        // …until its next commit notices the other connection's.
+        try store.commit(fillerBatch(0, 1, at: t0 + 1))
+        #expect(try store.lookUp(leadIDs: [], accountKeys: keys("kept")).owners.mapValues(\.partnerID) == owners("zeta"))
+        // Routed to another partner: pending first, then written by the sweep (here, at a
+        // clean stop's flush): the owner kept from the table must not come back.
+        try store.commit(ownersBatch([accountLead("l2", company: "kept", partner: "beta", at: t0 + 2)], companies: ["kept"], at: t0 + 2))
+        #expect(try store.lookUp(leadIDs: [], accountKeys: keys("kept")).owners.mapValues(\.partnerID) == owners("beta"))
+        try store.flushAccountOwners()
+        #expect(try ownerRows(directory) == owners("beta"))
+        #expect(try store.lookUp(leadIDs: [], accountKeys: keys("kept")).owners.mapValues(\.partnerID) == owners("beta"))
+        #expect(try store.lookUp(leadIDs: [], accountKeys: keys("kept"), besideCommit: true).owners.mapValues(\.partnerID) == owners("beta"))
+        // Past retention: pruned from the table, and from memory.
+        while try store.prune(olderThan: t0 + 10) > 0 {}
+        #expect(try ownerRows(directory).isEmpty)
+        #expect(try store.lookUp(leadIDs: [], accountKeys: keys("kept")).owners.isEmpty)
+    }
+}
+
+@Test("an owner read from the table before the sweep wrote its key is not kept: a read that began at an older epoch adds nothing")
+func ownersReadBeforeASweepAreNotKept() {
+    var pending = PendingOwners()
+    let before = pending.epoch
+    var plan = PendingOwners.Plan()
+    plan.write = [(bucket: LeadStore.ownerBucket("n:late"), key: "n:late", owner: AccountOwner(partnerID: "beta", routedAt: t0))]
+    pending.apply(plan)
+    // A read that began before that commit found the old owner: too late to keep.
+    pending.remember([(key: "n:late", owner: AccountOwner(partnerID: "acme", routedAt: t0 - 1))], readAt: before)
+    #expect(pending.owner("n:late") == nil)
+    // One that began after it is kept, until the next write of the key.
+    pending.remember([(key: "n:late", owner: AccountOwner(partnerID: "beta", routedAt: t0))], readAt: pending.epoch)
+    #expect(pending.owner("n:late")?.partnerID == "beta")
+    pending.apply(plan)
+    #expect(pending.owner("n:late") == nil)
 }
