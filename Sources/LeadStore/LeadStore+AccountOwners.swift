@@ -36,10 +36,9 @@ struct PendingOwners {
     /// When the last commit was made (its `createdAt`).
     var lastTime: Int64?
     /// Owners read from the table, so that an account's next leads need not read it again:
-    /// a returning account is most of what routing looks up. An entry goes when the sweep
-    /// writes its key (the table may then hold another owner or time), pruning drops those
-    /// past retention, another connection's commit all of them; at ``storedCapacity``
-    /// entries they all go.
+    /// a returning account is most of what routing looks up. When the sweep writes a key kept
+    /// here, the entry becomes what the row then holds; pruning drops those past retention,
+    /// another connection's commit all of them; at ``storedCapacity`` entries they all go.
     var stored = StringTable<Owner>()
     /// Moves on whenever the table's owners may change: a read that began before cannot
     /// add to ``stored`` (``remember(_:readAt:)``).
@@ -175,7 +174,14 @@ struct PendingOwners {
     mutating func apply(_ plan: Plan) {
         if !plan.write.isEmpty {
             epoch += 1
-            for entry in plan.write { stored.removeValue(forKey: entry.key) }
+            // A key kept from the table now holds what the upsert left there: the owner written,
+            // unless the row already had that owner within the hour (the same rule as ``merged``).
+            if !stored.isEmpty {
+                for entry in plan.write {
+                    guard let at = stored.index(of: entry.key) else { continue }
+                    stored[position: at] = PendingOwners.merged(stored[position: at], entry.owner)
+                }
+            }
         }
         for range in plan.swept {
             for bucket in range {

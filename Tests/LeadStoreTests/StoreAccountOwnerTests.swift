@@ -299,19 +299,29 @@ func ownersReadFromTheTableAreKept() throws {
     }
 }
 
-@Test("an owner read from the table before the sweep wrote its key is not kept: a read that began at an older epoch adds nothing")
-func ownersReadBeforeASweepAreNotKept() {
+@Test("an owner kept from the table follows the sweep's writes as the row does; a read that began at an older epoch adds nothing")
+func ownersKeptFollowTheSweep() {
+    let hour = LeadStore.ownerRefreshMilliseconds
+    func writing(_ partner: String, at time: Int64) -> PendingOwners.Plan {
+        var plan = PendingOwners.Plan()
+        plan.write = [(bucket: LeadStore.ownerBucket("n:kept"), key: "n:kept", owner: AccountOwner(partnerID: partner, routedAt: time))]
+        return plan
+    }
     var pending = PendingOwners()
     let before = pending.epoch
-    var plan = PendingOwners.Plan()
-    plan.write = [(bucket: LeadStore.ownerBucket("n:late"), key: "n:late", owner: AccountOwner(partnerID: "beta", routedAt: t0))]
-    pending.apply(plan)
+    pending.apply(writing("beta", at: t0))
     // A read that began before that commit found the old owner: too late to keep.
-    pending.remember([(key: "n:late", owner: AccountOwner(partnerID: "acme", routedAt: t0 - 1))], readAt: before)
-    #expect(pending.owner("n:late") == nil)
-    // One that began after it is kept, until the next write of the key.
-    pending.remember([(key: "n:late", owner: AccountOwner(partnerID: "beta", routedAt: t0))], readAt: pending.epoch)
-    #expect(pending.owner("n:late")?.partnerID == "beta")
-    pending.apply(plan)
-    #expect(pending.owner("n:late") == nil)
+    pending.remember([(key: "n:kept", owner: AccountOwner(partnerID: "acme", routedAt: t0 - 1))], readAt: before)
+    #expect(pending.owner("n:kept") == nil)
+    // One that began after it is kept.
+    pending.remember([(key: "n:kept", owner: AccountOwner(partnerID: "beta", routedAt: t0))], readAt: pending.epoch)
+    #expect(pending.owner("n:kept") == AccountOwner(partnerID: "beta", routedAt: t0))
+    // The same owner within the hour leaves the row, and the entry, as they were…
+    pending.apply(writing("beta", at: t0 + hour))
+    #expect(pending.owner("n:kept") == AccountOwner(partnerID: "beta", routedAt: t0))
+    // …later, the row takes the new time; another owner at once.
+    pending.apply(writing("beta", at: t0 + hour + 1))
+    #expect(pending.owner("n:kept") == AccountOwner(partnerID: "beta", routedAt: t0 + hour + 1))
+    pending.apply(writing("gamma", at: t0 + hour + 2))
+    #expect(pending.owner("n:kept") == AccountOwner(partnerID: "gamma", routedAt: t0 + hour + 2))
 }
