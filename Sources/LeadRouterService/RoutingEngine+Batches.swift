@@ -170,7 +170,7 @@ extension RoutingEngine {
                 lead.facts.account.forEachKey { _, key in _ = accountKeys.position(ofUTF8: key, default: true) }
             }
         }
-        let found: (known: Set<String>, owners: [String: AccountOwner])
+        let found: (known: Set<String>, owners: StringTable<AccountOwner>)
         do {
             // Beside a commit in flight, a reader sees the store without that batch, whose
             // ids and owners the pipeline still remembers.
@@ -366,9 +366,9 @@ struct FoundInStore {
     let known: Set<String>
     let owners: StringTable<AccountOwner>
 
-    init(_ found: (known: Set<String>, owners: [String: AccountOwner])) {
+    init(_ found: (known: Set<String>, owners: StringTable<AccountOwner>)) {
         known = found.known
-        owners = StringTable(found.owners)
+        owners = found.owners
     }
 
     /// Whether the store holds `leadID` (no hashing when it holds none of the batch's, as usual).

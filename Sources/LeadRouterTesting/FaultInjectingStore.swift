@@ -68,7 +68,7 @@ public final class FaultInjectingStore: RoutingStore {
     public func caseRecords(leadIDs: [String]) throws(StoreError) -> [String: CaseRecord] { try base.caseRecords(leadIDs: leadIDs) }
 
     public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool) throws(StoreError)
-        -> (known: Set<String>, owners: [String: AccountOwner]) {
+        -> (known: Set<String>, owners: StringTable<AccountOwner>) {
         let fail = faults.withLock { f in
             defer { f.lookUpFailures = max(0, f.lookUpFailures - 1) }
             return f.lookUpFailures > 0

@@ -55,6 +55,13 @@ public struct StringTable<Value> {
         for (key, value) in dictionary { updateValue(value, forKey: key) }
     }
 
+    /// The entries as a dictionary, each value transformed.
+    @inlinable public func mapValues<T>(_ transform: (Value) throws -> T) rethrows -> [String: T] {
+        var result = [String: T](minimumCapacity: count)
+        for entry in storage { result[entry.key] = try transform(entry.value) }
+        return result
+    }
+
     @inlinable public var count: Int { storage.count }
     @inlinable public var isEmpty: Bool { storage.isEmpty }
 

@@ -46,7 +46,11 @@ struct PendingOwners {
     static let storedCapacity = 32_768
 
     /// The owner of `key` and since when, when one is pending or was read from the table.
-    func owner(_ key: String) -> Owner? { owners[key] ?? stored[key] }
+    func owner(_ key: String) -> Owner? {
+        // One hash serves both tables (seeded alike).
+        let h = owners.hash(key)
+        return owners.value(key, hash: h) ?? stored.value(key, hash: h)
+    }
 
     /// Keeps the owners `found` in the table by a read that began at `epoch`, unless the
     /// table's owners may have changed since.
@@ -310,14 +314,14 @@ extension LeadStore {
     /// The owners of `keys` in memory (pending, or read from the table before), the keys
     /// that are not, and the epoch to remember the others' owners at. Taken before the table
     /// is read: an owner written meanwhile is still pending here.
-    func pendingOwners(_ keys: [String]) -> (owners: [String: AccountOwner], rest: [String], epoch: Int) {
-        var owners: [String: AccountOwner] = [:]
+    func pendingOwners(_ keys: [String]) -> (owners: StringTable<AccountOwner>, rest: [String], epoch: Int) {
+        var owners = StringTable<AccountOwner>(minimumCapacity: keys.count)
         var rest: [String] = []
         guard !keys.isEmpty else { return (owners, rest, 0) }
         return pendingOwners.withLock { pending in
             for key in keys {
                 if let owner = pending.owner(key) {
-                    owners[key] = owner
+                    owners.set(owner, forKey: key)
                 } else {
                     rest.append(key)
                 }
@@ -327,24 +331,25 @@ extension LeadStore {
     }
 
     /// Keeps the owners of `rest` that a read beginning at `epoch` found in the table.
-    func rememberStoredOwners(_ rest: [String], in owners: [String: AccountOwner], readAt epoch: Int) {
+    func rememberStoredOwners(_ rest: [String], in owners: StringTable<AccountOwner>, readAt epoch: Int) {
         guard !rest.isEmpty else { return }
         let found = rest.lazy.compactMap { key in owners[key].map { (key: key, owner: $0) } }
         pendingOwners.withLock { $0.remember(found, readAt: epoch) }
     }
 
     /// `owners` with the stored owners of `rest` (keys not pending) added.
-    func storedOwners(_ rest: [String], _ db: Database, adding owners: [String: AccountOwner]) throws -> [String: AccountOwner] {
+    func storedOwners(_ rest: [String], _ db: Database, adding owners: StringTable<AccountOwner>) throws -> StringTable<AccountOwner> {
         guard !rest.isEmpty else { return owners }
         var owners = owners
         let probe = try db.cachedStatement(sql: "SELECT partner_id, routed_at FROM account_owners WHERE bucket = ? AND account_key = ?")
         for key in rest {
-            owners[key] = try RawSQL.firstRow(probe, db, bind: { s in
+            let found = try RawSQL.firstRow(probe, db, bind: { s in
                 sqlite3_bind_int64(s, 1, Int64(LeadStore.ownerBucket(key)))
                 RawSQL.text(s, 2, key)
             }, read: { s in
                 AccountOwner(partnerID: sqlite3_column_text(s, 0).map { String(cString: $0) } ?? "", routedAt: sqlite3_column_int64(s, 1))
             })
+            if let found { owners.set(found, forKey: key) }
         }
         return owners
     }

@@ -198,15 +198,15 @@ extension LeadStore {
     /// - Parameter besideCommit: a commit is running on another thread: read from a pooled
     ///   reader, beside it, instead of waiting for the writer's connection. The reader sees
     ///   what was committed before that commit began.
-    public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool = false) throws(StoreError) -> (known: Set<String>, owners: [String: AccountOwner]) {
-        guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], [:]) }
+    public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool = false) throws(StoreError) -> (known: Set<String>, owners: StringTable<AccountOwner>) {
+        guard !leadIDs.isEmpty || !accountKeys.isEmpty else { return ([], StringTable()) }
         // Owners still in memory first; then only the keys the filters cannot rule out.
         var (pending, rest, epoch) = pendingOwners(accountKeys)
         rest = ownerKeys.mayHold(rest)
         let ids = leadKeys.mayHold(leadIDs)
         guard !ids.isEmpty || !rest.isEmpty else { return ([], pending) }
         let what = "looking up lead ids and account owners"
-        let found: (known: Set<String>, owners: [String: AccountOwner])
+        let found: (known: Set<String>, owners: StringTable<AccountOwner>)
         if besideCommit {
             found = try reading(what) { db in (try LeadStore.known(ids, db), try storedOwners(rest, db, adding: pending)) }
         } else {

@@ -107,6 +107,8 @@ extension LeadStore {
         // without it, pointing at the lead's row (else it is stored whole). The envelopes so
         // cut sit side by side in `trimmed`, lent to SQLite a statement's rows at a time.
         var trimmed: [UInt8] = []
+        // Room for every envelope whole, so that the buffer is never copied as it grows.
+        trimmed.reserveCapacity(batch.envelopes.reduce(0) { $0 + $1.envelope.count })
         var cuts: [(leadAt: Int, leadRow: Int64, range: Range<Int>)?] = []
         cuts.reserveCapacity(batch.envelopes.count)
         for (i, envelope) in batch.envelopes.enumerated() {

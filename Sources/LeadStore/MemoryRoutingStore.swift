@@ -91,11 +91,11 @@ public final class MemoryRoutingStore: RoutingStore {
     }
 
     public func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool) throws(StoreError)
-        -> (known: Set<String>, owners: [String: AccountOwner]) {
+        -> (known: Set<String>, owners: StringTable<AccountOwner>) {
         state.withLock { s in
             let known = Set(leadIDs.filter { s.leads[$0] != nil })
-            var owners: [String: AccountOwner] = [:]
-            for key in accountKeys { owners[key] = s.owners[key] }
+            var owners = StringTable<AccountOwner>(minimumCapacity: accountKeys.count)
+            for key in accountKeys { if let owner = s.owners[key] { owners.set(owner, forKey: key) } }
             return (known, owners)
         }
     }

@@ -38,7 +38,7 @@ public protocol RoutingStore: AnyObject, Sendable {
     /// Which of `leadIDs` are stored, and who owns each of `accountKeys`. `besideCommit`:
     /// a commit is in flight on another thread, so read beside it.
     func lookUp(leadIDs: [String], accountKeys: [String], besideCommit: Bool) throws(StoreError)
-        -> (known: Set<String>, owners: [String: AccountOwner])
+        -> (known: Set<String>, owners: StringTable<AccountOwner>)
     /// Writes one batch in one transaction, with the published watermarks given.
     func commit(_ batch: StoreBatch, published: [String: Int]) throws(StoreError)
     /// Makes every commit that returned before it durable (see ``syncsLogOnRequest``).
