@@ -78,9 +78,9 @@ public struct LeadRouterService: Service {
             try await withGracefulShutdownHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let thread = Thread {
+                        WorkerThread.name("lr-route")
                         continuation.resume(with: Result { try loop.run(metricsEndpoint: metricsEndpoint) })
                     }
-                    thread.name = "leadrouter-sockets"
                     thread.start()
                 }
             } onGracefulShutdown: {
@@ -111,7 +111,7 @@ public struct RetentionService: Service {
     }
 
     public func run() async throws {
-        let worker = WorkerThread(label: "retention")
+        let worker = WorkerThread(label: "lr-retention")
         let pruner = Pruner(store: store, retentionDays: retentionDays, logger: logger, batchPause: batchPause)
         let first = Mutex(true)
         let every = self.every / .seconds(1)
@@ -181,7 +181,7 @@ public struct CheckpointService: Service {
 
     public func run() async throws {
         let store = self.store, logger = self.logger
-        let worker = WorkerThread(label: "checkpoint", niceness: CheckpointService.niceness)
+        let worker = WorkerThread(label: "lr-checkpoint", niceness: CheckpointService.niceness)
         let interval = every / .seconds(1)
         // Nearing the length at which the routing thread finishes a checkpoint under load, run
         // back to back: each pass then copies only what the last one left, so what the routing
@@ -224,7 +224,7 @@ public struct CheckpointService: Service {
     /// (`nil`: always); a failure is logged once, until it succeeds again.
     static func startingWriteback(_ store: any RoutingStore, logger: Logger, every: TimeInterval = writebackInterval,
                                   after: Duration? = writebackAfter) -> WorkerThread {
-        let thread = WorkerThread(label: "writeback")
+        let thread = WorkerThread(label: "lr-writeback")
         let failing = Mutex(false)
         thread.runPeriodically(every: { every }) {
             let started = store.startWriteback(duringCheckpointsLongerThan: after)

@@ -36,7 +36,7 @@ final class ReplayServer: Sendable {
         self.endpoint = endpoint
         self.serverKey = serverKey
         wakeup = try Wakeup()
-        worker = WorkerThread(label: "leadrouter-replay")
+        worker = WorkerThread(label: "lr-replay")
         state = ReplayState(store: store, watermarks: watermarks, maxLimit: maxLimit, logger: logger, authorizing: serverKey != nil, keys: keys)
     }
 

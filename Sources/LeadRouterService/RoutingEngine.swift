@@ -99,8 +99,8 @@ final class RoutingEngine {
         metrics = loop.metrics
         pauses = LoopPauses(keepsForMetrics: loop.metrics != nil)
         let wakeup = loop.wakeup
-        committer = WorkerThread(label: "leadrouter-commit") { wakeup.signal() }
-        syncer = store.syncsLogOnRequest ? WorkerThread(label: "leadrouter-log-sync") { wakeup.signal() } : nil
+        committer = WorkerThread(label: "lr-commit") { wakeup.signal() }
+        syncer = store.syncsLogOnRequest ? WorkerThread(label: "lr-log-sync") { wakeup.signal() } : nil
         scheduleTimers(now: now)
     }
 

@@ -20,15 +20,24 @@ final class WorkerThread: @unchecked Sendable {
 
     private let wakeup: (@Sendable () -> Void)?
 
-    /// Starts the thread, named `label`; `wakeup` is called after each job ends.
+    /// Starts the thread, named `label` (at most 15 bytes: what `top -H`, `ps -L` and `perf`
+    /// show); `wakeup` is called after each job ends.
     init(label: String, wakeup: (@Sendable () -> Void)? = nil, niceness: Int32 = 0) {
         self.wakeup = wakeup
         let thread = Thread { [self] in
+            WorkerThread.name(label)
             if niceness != 0 { WorkerThread.lowerPriority(niceness) }
             runJobs()
         }
-        thread.name = label
         thread.start()
+    }
+
+    /// Names the calling thread. Linux keeps 15 bytes of a thread's name, and Foundation
+    /// names a thread only from inside it, and only when the name fits (set before `start()`,
+    /// or longer, it is silently dropped).
+    static func name(_ label: String) {
+        precondition(label.utf8.count <= 15, "thread name \(label) is longer than Linux keeps")
+        Thread.current.name = label
     }
 
     /// Starts `operation`. Collect its result before starting another.

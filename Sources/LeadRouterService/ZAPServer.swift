@@ -32,7 +32,7 @@ final class ZAPServer: Sendable {
         self.keys = keys
         self.logger = logger
         self.metrics = metrics
-        worker = WorkerThread(label: "leadrouter-zap")
+        worker = WorkerThread(label: "lr-zap")
     }
 
     /// Binds the handler in `context` (on its thread, which alone uses the socket) and

@@ -172,6 +172,8 @@ final class StoredKeys: Sendable {
         filling.enter()
         let path = path, sql = sql, minimum = minimumCapacity
         let thread = Thread { [self] in
+            // From inside: Foundation names a thread only so (see WorkerThread.name).
+            Thread.current.name = "lr-keys"
             defer { filling.leave() }
             // At nice 10, as the checkpoint thread: filling is never urgent (every key is
             // probed meanwhile), and at start-up it would otherwise compete with getting READY.
@@ -188,7 +190,6 @@ final class StoredKeys: Sendable {
             // The table held more keys than the store guessed: once more, large enough.
             if let again { rebuild(capacity: again, holding: holding) }
         }
-        thread.name = "leadrouter-keys"
         thread.start()
     }
 

@@ -232,6 +232,25 @@ final class DaemonProcess {
     /// Total CPU seconds (user + system) the daemon used so far.
     func cpuSeconds() -> Double? { pid.flatMap(DaemonProcess.cpuSeconds(pid:)) }
 
+    /// CPU seconds of each thread of process `pid`, summed by the thread's name (the daemon
+    /// names its own, `lr-…`; ZeroMQ's are `ZMQbg/…`; every other one counts as `other`),
+    /// from /proc/PID/task/TID/schedstat (time on a CPU, in ns). A thread that ended
+    /// meanwhile takes its time with it.
+    @Sendable
+    static func threadCPUSeconds(pid: Int32) -> [String: Double] {
+        var seconds: [String: Double] = [:]
+        let tasks = "/proc/\(pid)/task"
+        for tid in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
+            guard let comm = try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8),
+                  let stat = try? String(contentsOfFile: "\(tasks)/\(tid)/schedstat", encoding: .utf8),
+                  let ns = stat.split(separator: " ").first.flatMap({ Double($0) }) else { continue }
+            let name = comm.trimmingCharacters(in: .whitespacesAndNewlines)
+            let key = name.hasPrefix("lr-") || name.hasPrefix("ZMQbg/") ? name : "other"
+            seconds[key, default: 0] += ns / 1e9
+        }
+        return seconds
+    }
+
     /// CPU seconds (user + system) of process `pid`, from /proc/PID/stat.
     @Sendable
     static func cpuSeconds(pid: Int32) -> Double? {

@@ -78,6 +78,8 @@ struct PhasePlan: Sendable {
     var idleTimeout: Double = 60
     /// Reads the daemon's CPU seconds; sampled when the measured part starts and ends.
     var cpuSeconds: (@Sendable () -> Double?)?
+    /// Reads the CPU seconds of each of the daemon's threads, by name; sampled with ``cpuSeconds``.
+    var threadCPUSeconds: (@Sendable () -> [String: Double])?
     /// Hard limit for the whole phase, in seconds.
     var deadline: Double = 900
 }
@@ -102,6 +104,8 @@ struct PhaseResult: Sendable {
     var messagesIgnored: Int
     /// The daemon's CPU seconds over the measured part, when ``PhasePlan/cpuSeconds`` was given.
     var cpuSeconds: Double?
+    /// The same per thread, by name (``PhasePlan/threadCPUSeconds``).
+    var threadCPUSeconds: [String: Double]?
 
     /// Leads/s from the first send to the last assignment received.
     var rate: Double {
@@ -132,6 +136,7 @@ final class PhaseShared: Sendable {
 
 struct SourceOutcome: Sendable {
     var cpuAtStart: Double?
+    var threadCPUAtStart: [String: Double]?
     var sent = 0
     var saturated = false
     var firstSend: UInt64 = 0
@@ -141,6 +146,7 @@ struct SourceOutcome: Sendable {
 
 private struct SubscriberOutcome: Sendable {
     var cpuAtEnd: Double?
+    var threadCPUAtEnd: [String: Double]?
     var received = 0
     var lastReceive: UInt64 = 0
     var latencies: [Int64] = []
@@ -169,7 +175,10 @@ func runPhase(_ plan: PhasePlan) throws -> PhaseResult {
         name: plan.name, planned: planned, sent: src.sent, saturated: src.saturated, received: sub.received - warmupCount,
         firstSend: src.firstSend, lastSend: src.lastSend, lastReceive: sub.lastReceive,
         latencies: sub.latencies, sendLag: src.sendLag, messagesIgnored: sub.ignored,
-        cpuSeconds: src.cpuAtStart.flatMap { start in sub.cpuAtEnd.map { $0 - start } })
+        cpuSeconds: src.cpuAtStart.flatMap { start in sub.cpuAtEnd.map { $0 - start } },
+        threadCPUSeconds: src.threadCPUAtStart.flatMap { start in
+            sub.threadCPUAtEnd.map { end in end.mapValues { $0 }.merging(start.mapValues { -$0 }, uniquingKeysWith: +) }
+        })
 }
 
 private func subscriberLoop(_ plan: PhasePlan, warmupCount: Int, shared: PhaseShared) -> SubscriberOutcome {
@@ -224,6 +233,7 @@ private func subscriberLoop(_ plan: PhasePlan, warmupCount: Int, shared: PhaseSh
         }
         outcome.received = received
         outcome.cpuAtEnd = plan.cpuSeconds?()
+        outcome.threadCPUAtEnd = plan.threadCPUSeconds?()
     } catch {
         shared.fail("subscriber: \(error)")
     }

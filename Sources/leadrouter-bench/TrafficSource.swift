@@ -36,6 +36,7 @@ func sourceLoop(_ plan: PhasePlan, warmupCount: Int, shared: PhaseShared) -> Sou
 
         // 4. The measured leads.
         outcome.cpuAtStart = plan.cpuSeconds?()
+        outcome.threadCPUAtStart = plan.threadCPUSeconds?()
         let leads = plan.leads
         var bytes = leads.bytes
         if plan.rate != nil { outcome.sendLag.reserveCapacity(leads.count) }

@@ -265,12 +265,16 @@ struct Bench {
     func throughputRun(_ label: String, _ daemon: DaemonProcess, warmup: LeadSet, leads: LeadSet) throws -> ThroughputRun {
         var plan = daemonPlan("\(label) throughput", daemon, warmup: warmup, leads: leads, rate: nil)
         plan.budgetSeconds = maxSeconds
-        if let pid = daemon.pid { plan.cpuSeconds = { DaemonProcess.cpuSeconds(pid: pid) } }
+        if let pid = daemon.pid {
+            plan.cpuSeconds = { DaemonProcess.cpuSeconds(pid: pid) }
+            plan.threadCPUSeconds = { DaemonProcess.threadCPUSeconds(pid: pid) }
+        }
         let t = try runPhase(plan)
         try check(t)
         let run = ThroughputRun(t)
         note("\(label): \(Table.number(t.rate)) leads/s (\(Table.number(Double(t.sent))) leads\(t.sent < t.planned ? ", capped by --max-seconds" : ""))"
              + (run.cpuMicrosecondsPerLead.map { String(format: "; daemon CPU %.0f µs per lead, %.2f cores busy", $0, run.cpuCores ?? 0) } ?? ""))
+        if let line = run.threadLine { note("\(label), CPU per lead by thread: \(line)") }
         return run
     }
 

@@ -182,6 +182,20 @@ struct DaemonTests {
         #expect(tuned.terminate() == 0)
     }
 
+    @Test("its threads are named as docs/architecture.md lists them, so top -H, ps -L and the bench can tell them apart")
+    func threadNames() throws {
+        let daemon = try Daemon(partnersYAML: partnersYAML)
+        try daemon.waitUntilReady()
+        let tasks = "/proc/\(daemon.process.processIdentifier)/task"
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap { tid in
+            try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        })
+        for name in ["lr-route", "lr-commit", "lr-log-sync", "lr-checkpoint", "lr-writeback", "lr-retention", "lr-replay", "ZMQbg/IO/0"] {
+            #expect(names.contains(name), "\(name) is not among \(names.sorted())")
+        }
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test("--check: exit 0 and one summary line for a valid config; exit 1 and a line per problem otherwise")
     func check() throws {
         let dir = try TemporaryDirectory()
