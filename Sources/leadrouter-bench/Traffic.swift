@@ -177,7 +177,7 @@ func runPhase(_ plan: PhasePlan) throws -> PhaseResult {
         latencies: sub.latencies, sendLag: src.sendLag, messagesIgnored: sub.ignored,
         cpuSeconds: src.cpuAtStart.flatMap { start in sub.cpuAtEnd.map { $0 - start } },
         threadCPUSeconds: src.threadCPUAtStart.flatMap { start in
-            sub.threadCPUAtEnd.map { end in end.mapValues { $0 }.merging(start.mapValues { -$0 }, uniquingKeysWith: +) }
+            sub.threadCPUAtEnd.map { end in end.merging(start.mapValues { -$0 }, uniquingKeysWith: +) }
         })
 }
 
