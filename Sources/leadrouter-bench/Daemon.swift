@@ -232,23 +232,35 @@ final class DaemonProcess {
     /// Total CPU seconds (user + system) the daemon used so far.
     func cpuSeconds() -> Double? { pid.flatMap(DaemonProcess.cpuSeconds(pid:)) }
 
-    /// CPU seconds of each thread of process `pid`, summed by the thread's name (the daemon
-    /// names its own, `lr-…`; ZeroMQ's are `ZMQbg/…`; every other one counts as `other`),
-    /// from /proc/PID/task/TID/schedstat (time on a CPU, in ns). A thread that ended
-    /// meanwhile takes its time with it.
+    /// CPU seconds of each thread of process `pid` so far, by thread id, with the thread's
+    /// name (the daemon names its own, `lr-…`; ZeroMQ's are `ZMQbg/…`; every other one counts
+    /// as `other`), from /proc/PID/task/TID/schedstat (time on a CPU, in ns).
     @Sendable
-    static func threadCPUSeconds(pid: Int32) -> [String: Double] {
-        var seconds: [String: Double] = [:]
+    static func threadCPUSeconds(pid: Int32) -> [String: ThreadCPU] {
+        var threads: [String: ThreadCPU] = [:]
         let tasks = "/proc/\(pid)/task"
         for tid in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
             guard let comm = try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8),
                   let stat = try? String(contentsOfFile: "\(tasks)/\(tid)/schedstat", encoding: .utf8),
                   let ns = stat.split(separator: " ").first.flatMap({ Double($0) }) else { continue }
             let name = comm.trimmingCharacters(in: .whitespacesAndNewlines)
-            let key = name.hasPrefix("lr-") || name.hasPrefix("ZMQbg/") ? name : "other"
-            seconds[key, default: 0] += ns / 1e9
+            threads[tid] = ThreadCPU(name: name.hasPrefix("lr-") || name.hasPrefix("ZMQbg/") ? name : "other", seconds: ns / 1e9)
         }
-        return seconds
+        return threads
+    }
+
+    /// One thread's name and CPU seconds (``threadCPUSeconds(pid:)``).
+    struct ThreadCPU: Sendable {
+        var name: String
+        var seconds: Double
+
+        /// CPU seconds by name between two samples, thread by thread: a thread started
+        /// meanwhile counts from zero, one that ended meanwhile takes its time with it.
+        static func spent(from start: [String: ThreadCPU], to end: [String: ThreadCPU]) -> [String: Double] {
+            var spent: [String: Double] = [:]
+            for (tid, thread) in end { spent[thread.name, default: 0] += thread.seconds - (start[tid]?.seconds ?? 0) }
+            return spent
+        }
     }
 
     /// CPU seconds (user + system) of process `pid`, from /proc/PID/stat.

@@ -79,7 +79,7 @@ struct PhasePlan: Sendable {
     /// Reads the daemon's CPU seconds; sampled when the measured part starts and ends.
     var cpuSeconds: (@Sendable () -> Double?)?
     /// Reads the CPU seconds of each of the daemon's threads, by name; sampled with ``cpuSeconds``.
-    var threadCPUSeconds: (@Sendable () -> [String: Double])?
+    var threadCPUSeconds: (@Sendable () -> [String: DaemonProcess.ThreadCPU])?
     /// Hard limit for the whole phase, in seconds.
     var deadline: Double = 900
 }
@@ -136,7 +136,7 @@ final class PhaseShared: Sendable {
 
 struct SourceOutcome: Sendable {
     var cpuAtStart: Double?
-    var threadCPUAtStart: [String: Double]?
+    var threadCPUAtStart: [String: DaemonProcess.ThreadCPU]?
     var sent = 0
     var saturated = false
     var firstSend: UInt64 = 0
@@ -146,7 +146,7 @@ struct SourceOutcome: Sendable {
 
 private struct SubscriberOutcome: Sendable {
     var cpuAtEnd: Double?
-    var threadCPUAtEnd: [String: Double]?
+    var threadCPUAtEnd: [String: DaemonProcess.ThreadCPU]?
     var received = 0
     var lastReceive: UInt64 = 0
     var latencies: [Int64] = []
@@ -177,7 +177,7 @@ func runPhase(_ plan: PhasePlan) throws -> PhaseResult {
         latencies: sub.latencies, sendLag: src.sendLag, messagesIgnored: sub.ignored,
         cpuSeconds: src.cpuAtStart.flatMap { start in sub.cpuAtEnd.map { $0 - start } },
         threadCPUSeconds: src.threadCPUAtStart.flatMap { start in
-            sub.threadCPUAtEnd.map { end in end.merging(start.mapValues { -$0 }, uniquingKeysWith: +) }
+            sub.threadCPUAtEnd.map { DaemonProcess.ThreadCPU.spent(from: start, to: $0) }
         })
 }
 
