@@ -274,7 +274,12 @@ public struct StringTable<Value> {
     /// Removes `key`; returns its value, if it had one.
     @discardableResult
     @inlinable public mutating func removeValue(forKey key: String) -> Value? {
-        let h = hash(key)
+        removeValue(forKey: key, hash: hash(key))
+    }
+
+    /// ``removeValue(forKey:)`` with the key's hash worked out already (``hash(_:)``).
+    @discardableResult
+    @inlinable public mutating func removeValue(forKey key: String, hash h: UInt64) -> Value? {
         guard let at = index(of: key, hash: h) else { return nil }
         let removed = storage[at].value
         // Its slot goes, and the slots after it in its run move back where their probe

@@ -27,8 +27,9 @@ struct PendingOwners {
     typealias Owner = AccountOwner
 
     var owners = StringTable<Owner>()
-    /// Per bucket, its keys in ``owners`` (each once).
-    var buckets = [[String]](repeating: [], count: LeadStore.ownerBuckets)
+    /// Per bucket, its keys in ``owners`` (each once), each with its hash in the tables
+    /// (``StringTable/hash(_:)``), so that a sweep need not work it out again.
+    var buckets = [[(key: String, hash: UInt64)]](repeating: [], count: LeadStore.ownerBuckets)
     /// How many buckets this cycle has swept, with a fraction.
     var cursor = 0.0
     /// The row id of the first lead whose owners this cycle left pending (`nil`: none yet).
@@ -70,10 +71,10 @@ struct PendingOwners {
 
     /// What a commit writes of the owners, and leaves pending.
     struct Plan {
-        /// Rows to write now, in the table's order.
-        var write: [(bucket: Int, key: String, owner: Owner)] = []
+        /// Rows to write now, in the table's order; `hash` is the key's in the tables.
+        var write: [(bucket: Int, key: String, owner: Owner, hash: UInt64)] = []
         /// The batch's owners left pending.
-        var keep: [(key: String, owner: Owner)] = []
+        var keep: [(bucket: Int, key: String, owner: Owner, hash: UInt64)] = []
         /// Every bucket swept by this commit (whose pending keys are all written).
         var swept: [Range<Int>] = []
         var cursor = 0.0
@@ -100,19 +101,21 @@ struct PendingOwners {
         var plan = Plan()
         plan.time = time
         plan.firstLeadRow = firstLeadRow
+        // The batch's owners, each key once, in the order first routed (a table's entries
+        // keep their order until a removal, and this one has none).
         var batch = StringTable<Owner>(minimumCapacity: added.count)
-        var order: [String] = []
-        order.reserveCapacity(added.count)
         plan.hashes.reserveCapacity(added.count)
         for change in added {
             let (key, partnerID) = (change.key, change.partnerID)
-            // One hash serves both tables (seeded alike) and the store's filter.
+            // One hash serves both tables (seeded alike), the store's filter and the sweep.
             let h = batch.hash(key)
             plan.hashes.append(h)
-            let inBatch = batch.value(key, hash: h)
-            if inBatch == nil { order.append(key) }
-            batch.updateValue(PendingOwners.merged(inBatch ?? owners.value(key, hash: h), Owner(partnerID: partnerID, routedAt: time)),
-                              forKey: key, hash: h)
+            let owner = Owner(partnerID: partnerID, routedAt: time)
+            if let at = batch.index(of: key, hash: h) {
+                batch[position: at] = PendingOwners.merged(batch[position: at], owner)
+            } else {
+                batch.updateValue(PendingOwners.merged(owners.value(key, hash: h), owner), forKey: key, hash: h)
+            }
         }
         let count = LeadStore.ownerBuckets
         var advance = Double(count) * Double(leads) / Double(LeadStore.ownerCycleLeads)
@@ -137,7 +140,7 @@ struct PendingOwners {
             // Every owner pending when the ended cycle began is written by now.
             plan.bound = try cycleStart ?? firstLeadRow ?? nextLeadRow()
         }
-        fill(&plan, batch: batch, order: order)
+        fill(&plan, batch: batch)
         return plan
     }
 
@@ -149,26 +152,26 @@ struct PendingOwners {
         plan.bound = next
         plan.cursor = cursor
         plan.time = lastTime ?? 0
-        fill(&plan, batch: StringTable(), order: [])
+        fill(&plan, batch: StringTable())
         return plan
     }
 
     /// Adds to `plan` what its swept buckets write (pending owners, and the batch's there, in
     /// table order) and the batch's owners it leaves pending.
-    private func fill(_ plan: inout Plan, batch: StringTable<Owner>, order: [String]) {
+    private func fill(_ plan: inout Plan, batch: StringTable<Owner>) {
         for range in plan.swept {
             for bucket in range {
-                for key in buckets[bucket] where batch[key] == nil {
-                    plan.write.append((bucket, key, owners[key]!))
+                for (key, hash) in buckets[bucket] where batch.index(of: key, hash: hash) == nil {
+                    plan.write.append((bucket, key, owners.value(key, hash: hash)!, hash))
                 }
             }
         }
-        for key in order {
-            let bucket = LeadStore.ownerBucket(key)
+        for entry in batch.entries {
+            let bucket = LeadStore.ownerBucket(entry.key)
             if plan.swept.contains(where: { $0.contains(bucket) }) {
-                plan.write.append((bucket, key, batch[key]!))
+                plan.write.append((bucket, entry.key, entry.value, entry.hash))
             } else {
-                plan.keep.append((key, batch[key]!))
+                plan.keep.append((bucket, entry.key, entry.value, entry.hash))
             }
         }
         plan.write.sort { ($0.bucket, $0.key) < ($1.bucket, $1.key) }
@@ -182,19 +185,21 @@ struct PendingOwners {
             // unless the row already had that owner within the hour (the same rule as ``merged``).
             if !stored.isEmpty {
                 for entry in plan.write {
-                    guard let at = stored.index(of: entry.key) else { continue }
+                    guard let at = stored.index(of: entry.key, hash: entry.hash) else { continue }
                     stored[position: at] = PendingOwners.merged(stored[position: at], entry.owner)
                 }
             }
         }
         for range in plan.swept {
             for bucket in range {
-                for key in buckets[bucket] { owners.removeValue(forKey: key) }
-                buckets[bucket].removeAll()
+                for (key, hash) in buckets[bucket] { owners.removeValue(forKey: key, hash: hash) }
+                // Kept for the next cycle's keys: a bucket holds a few, and freeing and
+                // allocating its array again each cycle was a malloc and a free a bucket.
+                buckets[bucket].removeAll(keepingCapacity: true)
             }
         }
-        for (key, owner) in plan.keep {
-            if owners.updateValue(owner, forKey: key) == nil { buckets[LeadStore.ownerBucket(key)].append(key) }
+        for (bucket, key, owner, hash) in plan.keep {
+            if owners.updateValue(owner, forKey: key, hash: hash) == nil { buckets[bucket].append((key, hash)) }
         }
         cursor = plan.cursor
         lastTime = max(lastTime ?? plan.time, plan.time)
@@ -213,8 +218,9 @@ struct PendingOwners {
 
     /// Adds an owner found again at start-up.
     mutating func recover(_ key: String, _ owner: Owner) {
-        let merged = PendingOwners.merged(owners[key], owner)
-        if owners.updateValue(merged, forKey: key) == nil { buckets[LeadStore.ownerBucket(key)].append(key) }
+        let hash = owners.hash(key)
+        let merged = PendingOwners.merged(owners.value(key, hash: hash), owner)
+        if owners.updateValue(merged, forKey: key, hash: hash) == nil { buckets[LeadStore.ownerBucket(key)].append((key, hash)) }
     }
 }
 
@@ -278,7 +284,7 @@ extension LeadStore {
             try RawSQL.insert(
                 rows: write.count, db, sql: ownerUpsertSQL, columns: 4,
                 lend: { i, s, p, next in
-                    let (bucket, key, owner) = write[i]
+                    let (bucket, key, owner, _) = write[i]
                     try RawSQL.withUTF8(key, owner.partnerID, nil, nil) { key, partnerID, _, _ in
                         sqlite3_bind_int64(s, p + 1, Int64(bucket))
                         RawSQL.lent(s, p + 2, text: key)

@@ -304,7 +304,8 @@ func ownersKeptFollowTheSweep() {
     let hour = LeadStore.ownerRefreshMilliseconds
     func writing(_ partner: String, at time: Int64) -> PendingOwners.Plan {
         var plan = PendingOwners.Plan()
-        plan.write = [(bucket: LeadStore.ownerBucket("n:kept"), key: "n:kept", owner: AccountOwner(partnerID: partner, routedAt: time))]
+        plan.write = [(bucket: LeadStore.ownerBucket("n:kept"), key: "n:kept", owner: AccountOwner(partnerID: partner, routedAt: time),
+                       hash: StringTable<AccountOwner>.processHash(of: "n:kept"))]
         return plan
     }
     var pending = PendingOwners()
