@@ -59,7 +59,7 @@ final class RoutingEngine {
     var socketsChanged = false
     var storageFailures = 0
 
-    init(loop: RoutingLoop, sockets: DaemonSockets, recovered: RecoveredState, watermarks: FeedWatermarks) {
+    init(loop: RoutingLoop, sockets: DaemonSockets, recovered: inout RecoveredState, watermarks: FeedWatermarks) {
         self.watermarks = watermarks
         config = loop.config
         store = loop.store
@@ -74,10 +74,10 @@ final class RoutingEngine {
             config: config, lastSeq: recovered.topicStates.mapValues(\.lastSeq), seed: UInt64.random(in: .min ... .max),
             partnerStates: recovered.partnerStates, registrations: recovered.registrations)
         let building = ContinuousClock.now
-        offers = OfferBook(open: recovered.openCases)
+        offers = OfferBook(open: recovered.takeOpenCases())
         // Offers to partners no longer configured (removed while the daemon was down) move on now.
         let configured = Set(config.partners.map(\.id))
-        let gone = Set(recovered.openCases.compactMap(\.partnerID)).subtracting(configured)
+        let gone = offers.partnerIDs.subtracting(configured)
         let movedOn = offers.expedite(offeredTo: gone, now: clock.wallMilliseconds, generation: 0)
         if !movedOn.isEmpty {
             loop.logger.notice("open offers of partners no longer configured move on", metadata: ["count": "\(movedOn.count)"])

@@ -126,7 +126,7 @@ public final class RoutingLoop: Sendable {
     /// - Throws: ``StartupError`` when the store or a socket cannot be set up;
     ///   ``LogSyncFailure`` when a log sync failed (nothing it covered was released).
     public func run(metricsEndpoint: String? = nil, onReady: () -> Void = {}) throws {
-        let recovered = try RecoveredState(store: store, config: config, logger: logger)
+        var recovered = try RecoveredState(store: store, config: config, logger: logger)
         let ownContext = context == nil ? try Context(ioThreads: 1) : nil
         defer { ownContext?.shutdown() }
         let context = self.context ?? ownContext!
@@ -134,7 +134,7 @@ public final class RoutingLoop: Sendable {
         defer { zap?.stop() }
         let sockets = try DaemonSockets(config: config, context: context, logger: logger, serverKey: serverKey)
         let watermarks = FeedWatermarks(published: recovered.topicStates.mapValues(\.publishedSeq), topics: recovered.feedTopics(config))
-        let engine = RoutingEngine(loop: self, sockets: sockets, recovered: recovered, watermarks: watermarks)
+        let engine = RoutingEngine(loop: self, sockets: sockets, recovered: &recovered, watermarks: watermarks)
         var replay: ReplayServer?
         var bound = sockets.bound
         bound.metrics = metricsEndpoint
@@ -230,8 +230,16 @@ struct RecoveredState {
     var registrations: [Registration]
     var registrationsVersion: Int64
     /// The store's id for the configured partner list, which decision records index into.
-    /// Cases waiting on a deadline (open offers, pools, follow-ups).
+    /// Cases waiting on a deadline (open offers, pools, follow-ups), until the offer book
+    /// takes them (``takeOpenCases()``).
     var openCases: [LeadCase]
+
+    /// The open cases, handed over once: a million of them are not kept twice.
+    mutating func takeOpenCases() -> [LeadCase] {
+        var taken: [LeadCase] = []
+        swap(&taken, &openCases)
+        return taken
+    }
 
     /// Every topic the feed serves at start: the configured partners', the fixed ones, and
     /// any the store has numbered.

@@ -5,7 +5,10 @@
 /// Changes are journaled per batch (``generation``), like the pipeline's, so a batch whose
 /// commit fails is undone (``rollBack(from:)``) without copying the book.
 public struct OfferBook: Sendable {
-    private var open: [String: LeadCase] = [:]
+    /// A `StringTable`, not a `Dictionary`: a million open offers are put in at start-up
+    /// (hashed a word at a time, not with SipHash), and it holds no room for a value in its
+    /// free slots.
+    private var open = StringTable<LeadCase>()
     /// Each open case's deadline when it was set. An entry is stale once its case has gone
     /// or has another deadline (dropped when it reaches the top), so no second map of keys
     /// to deadlines is kept: a million open offers are scheduled in one O(n) heapify.
@@ -25,16 +28,28 @@ public struct OfferBook: Sendable {
     public init() {}
 
     /// The cases read back at start-up.
-    public init(open cases: [LeadCase]) {
-        open.reserveCapacity(cases.count)
+    /// The cases read back at start-up, each lead once (the store's key). They are taken,
+    /// not copied: with a million open offers, copying each case into the book and then
+    /// destroying the list cost about a tenth of the start-up.
+    public init(open cases: consuming [LeadCase]) {
         var entries: [Due] = []
         entries.reserveCapacity(cases.count)
-        for lead in cases {
-            guard let deadline = lead.deadline else { continue }
-            open[lead.leadID] = lead
-            entries.append(Due(at: deadline, leadID: lead.leadID))
+        open = StringTable(minimumCapacity: cases.count) {
+            while let lead = cases.popLast() {
+                guard let deadline = lead.deadline else { continue }
+                entries.append(Due(at: deadline, leadID: lead.leadID))
+                return (lead.leadID, lead)
+            }
+            return nil
         }
         heap = BinaryHeap(entries)
+    }
+
+    /// The partners the open cases are offered to (or were last with), each once.
+    public var partnerIDs: Set<String> {
+        var seen = StringTable<Bool>()
+        for entry in open.entries { if let partner = entry.value.partnerID { seen.set(true, forKey: partner) } }
+        return Set(seen.entries.lazy.map(\.key))
     }
 
     /// How many cases wait on a deadline.
@@ -106,8 +121,9 @@ public struct OfferBook: Sendable {
     @discardableResult
     public mutating func expedite(offeredTo partners: Set<String>, now: Int64, generation: Int) -> [String] {
         guard !partners.isEmpty else { return [] }
-        let waiting = open.values.filter { lead in
-            lead.state == .offered && lead.partnerID.map(partners.contains) == true && (lead.deadline ?? now) > now
+        let waiting = open.entries.compactMap { entry -> LeadCase? in
+            let lead = entry.value
+            return lead.state == .offered && lead.partnerID.map(partners.contains) == true && (lead.deadline ?? now) > now ? lead : nil
         }
         for lead in waiting {
             var sooner = lead
@@ -119,17 +135,17 @@ public struct OfferBook: Sendable {
 
     /// Every open case, soonest deadline first (for listings).
     public var openCases: [LeadCase] {
-        open.values.sorted { ($0.deadline ?? 0, $0.leadID) < ($1.deadline ?? 0, $1.leadID) }
+        open.entries.map(\.value).sorted { ($0.deadline ?? 0, $0.leadID) < ($1.deadline ?? 0, $1.leadID) }
     }
 
     private mutating func set(_ leadID: String, _ lead: LeadCase?) {
         let previous = open[leadID]?.deadline
         if let lead, let deadline = lead.deadline {
-            open[leadID] = lead
+            open.set(lead, forKey: leadID)
             // A deadline taken off the heap (takeDue) and set again needs its entry back.
             if taken.remove(leadID) != nil || previous != deadline { heap.push(Due(at: deadline, leadID: leadID)) }
         } else {
-            open[leadID] = nil
+            open.removeValue(forKey: leadID)
             taken.remove(leadID)
         }
         // Bound the stale entries that moved deadlines leave behind.

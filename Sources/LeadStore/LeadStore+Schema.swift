@@ -187,6 +187,16 @@ extension LeadStore {
                 CREATE INDEX account_owners_routed_day ON account_owners (\(LeadStore.ownerDayExpression));
                 """)
         }
+        migrator.registerMigration("v13: open cases read back from their index alone") { db in
+            // The partial index of open cases holds their records too, so start-up reads them
+            // from it in one pass, not each with a look-up of its row by lead_id: with a
+            // million open offers that look-up was most of reading them back. A case's record
+            // changes with its deadline, so keeping it in the index adds no index write.
+            try db.execute(sql: """
+                DROP INDEX lead_cases_deadline;
+                CREATE INDEX lead_cases_open ON lead_cases (deadline, record) WHERE deadline IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

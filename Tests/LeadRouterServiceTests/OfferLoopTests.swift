@@ -165,4 +165,36 @@ struct OfferLoopTests {
         #expect(lead.offers == 2)
         #expect(lead.partnerID != first)
     }
+
+    @Test("an open offer to a partner removed while the daemon was down moves on as it starts; others wait for their deadline")
+    func removedWhileDownMovesOn() throws {
+        let store = MemoryRoutingStore()
+        let clock = ManualLoopClock()
+        let configure: (inout RouterConfig) -> Void = { offerPartners(&$0, policy: OfferPolicy(acceptWithin: 3600, maxOffers: 3)) }
+        var offeredTo: [String: String] = [:]
+        do {
+            let harness = try LoopHarness(store: store, clock: clock, configure: configure)
+            try harness.start()
+            let intake = try harness.intakeClient()
+            for id in ["r-1", "r-2", "r-3"] { offeredTo[id] = try #require(try intake.ask(offerLead(id))["partner_id"] as? String) }
+            _ = harness.stop()
+        }
+        let removed = try #require(offeredTo["r-1"])
+        let stay = offeredTo.filter { $0.value != removed }.keys.sorted()
+        let harness = try LoopHarness(store: store, clock: clock) { config in
+            configure(&config)
+            config.rules.partners.removeAll { $0.id == removed }
+        }
+        try harness.start()
+        defer { _ = harness.stop() }
+        let movedOn = harness.logs.all.first { $0.message == "open offers of partners no longer configured move on" }
+        #expect(movedOn?.metadata["count"] == "\(offeredTo.values.filter { $0 == removed }.count)")
+        // The removed partner's leads are offered again, to a partner still configured…
+        for (id, partner) in offeredTo where partner == removed {
+            #expect(eventually { store.caseHistory(leadID: id)?.lead.offers == 2 }, "\(id) did not move on")
+            #expect(store.caseHistory(leadID: id)?.lead.partnerID != removed)
+        }
+        // …and the others still wait for their partner, within their hour.
+        for id in stay { #expect(store.caseHistory(leadID: id)?.lead.offers == 1) }
+    }
 }

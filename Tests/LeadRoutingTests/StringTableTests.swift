@@ -89,6 +89,24 @@ struct StringTableTests {
         for (i, key) in keys.enumerated() { #expect(built[key] == i) }
     }
 
+    @Test("a table built from distinct keys in one pass keeps their order, finds each, and changes as any other", arguments: [8, 9])
+    func builtFromDistinctKeys(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        let pool = Self.keys(&random, count: 3_000)
+        let pairs = pool.enumerated().map { ($1, $0) }
+        var table = StringTable(distinctKeysWithValues: pairs)
+        #expect(table.entries.map(\.key) == pool)
+        for (key, value) in pairs { #expect(table[key] == value) }
+        #expect(table["not in the pool: too long for any key it holds, past forty bytes"] == nil)
+        // Removals and inserts afterwards find the slots where a table built key by key would.
+        var model = Dictionary(uniqueKeysWithValues: pairs)
+        for key in pool where random.next() % 3 == 0 { #expect(table.removeValue(forKey: key) == model.removeValue(forKey: key)) }
+        for i in 0..<500 { table.set(-i, forKey: "added \(i)"); model["added \(i)"] = -i }
+        #expect(Dictionary(uniqueKeysWithValues: table.entries.map { ($0.key, $0.value) }) == model)
+        for key in model.keys { #expect(table[key] == model[key]) }
+        #expect(StringTable<Int>(distinctKeysWithValues: [(String, Int)]()).isEmpty)
+    }
+
     @Test("the hash reads every byte: keys differing in any one byte, at any length, hash apart")
     func hashReadsEveryByte() {
         let seed: UInt64 = 0x1234_5678

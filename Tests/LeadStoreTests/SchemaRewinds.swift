@@ -40,8 +40,18 @@ func rewindToV5(_ db: Database) throws {
         """)
 }
 
+/// Takes a store back to schema v12: open cases indexed by their deadline alone.
+func rewindToV12(_ db: Database) throws {
+    try db.execute(sql: """
+        DROP INDEX lead_cases_open;
+        CREATE INDEX lead_cases_deadline ON lead_cases (deadline) WHERE deadline IS NOT NULL;
+        DELETE FROM grdb_migrations WHERE identifier LIKE 'v13:%';
+        """)
+}
+
 /// Takes a store back to schema v11: account owners indexed by the millisecond.
 func rewindToV11(_ db: Database) throws {
+    try rewindToV12(db)
     try db.execute(sql: """
         DROP INDEX account_owners_routed_day;
         CREATE INDEX account_owners_routed_at ON account_owners (routed_at);
