@@ -44,6 +44,13 @@ struct RawJSONTests {
         #expect(removing(["contact"], from: #"{"\#(key)x":1}"#) == #"{"\#(key)x":1}"#)
     }
 
+    @Test("input cut short is read no further than its end (the bytes are read in place)",
+          arguments: [#"{"a":"x\"#, #"{"a":"x"#, #"{"contact":[1,"#, #"{"a":tru"#, #"{"contact":{"b":"\"#])
+    func cutShort(input: String) {
+        let out = removing(["contact"], from: input)
+        #expect(out.hasPrefix("{") && out.hasSuffix("}") && !out.contains("contact"))
+    }
+
     @Test("input that is not an object comes back as it was", arguments: ["[1,2]", "\"contact\"", "", "  ", "{\"a\" 1}"])
     func notAnObject(input: String) {
         #expect(removing(["contact"], from: input) == input)
