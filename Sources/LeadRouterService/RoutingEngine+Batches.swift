@@ -9,8 +9,11 @@ struct PreparedBatch {
     /// Control requests, and the ids of cases whose deadline fired, in this batch.
     var control: [Received] = []
     var due: [String] = []
-    /// The leads offered in this batch, for actions on them in the same batch.
+    /// The leads offered in this batch, for actions on them in the same batch: kept only
+    /// when the batch has actions or deadlines (``keepsOfferedLeads``), since a copy of each
+    /// offered lead's bytes, and a dictionary entry, cost every offer otherwise.
     var offeredLeads: [String: [UInt8]] = [:]
+    var keepsOfferedLeads = false
     var storeBatch: StoreBatch
     var replies: [Reply]
     var rejections: [RejectedInput]
@@ -187,6 +190,7 @@ extension RoutingEngine {
             counts: PipelineCounters(), before: before, generation: generation, published: [:])
         prepared.control = input.control
         prepared.due = input.due
+        prepared.keepsOfferedLeads = !caseInputs.isEmpty
         prepared.tally.perPartner = metrics?.perPartner ?? false
         prepared.storeBatch.createdAt = clock.wallMilliseconds
         // One decision serves the batch's leads in turn (LeadPipeline.route).
@@ -273,12 +277,12 @@ extension RoutingEngine {
     }
 
     /// A lead offered rather than assigned: its case, stored and kept until its deadline.
-    private func addOffer(_ offered: LeadCase, lead: [UInt8], at now: Int64, to prepared: inout PreparedBatch) {
+    private func addOffer(_ offered: LeadCase, lead: @autoclosure () -> [UInt8], at now: Int64, to prepared: inout PreparedBatch) {
         guard let partner = offered.partnerID, let engagement = offered.engagement, let acceptBy = offered.deadline else { return }
         let event = CaseEvent.offered(partner: partner, engagement: engagement, acceptBy: acceptBy, attempt: offered.offers)
         prepared.storeBatch.cases.append(CaseWrite(lead: offered, history: event.historyLine(at: now), updatedAt: now))
         prepared.counts.offerEvents["offered", default: 0] += 1
-        prepared.offeredLeads[offered.leadID] = lead
+        if prepared.keepsOfferedLeads { prepared.offeredLeads[offered.leadID] = lead() }
         offers.put(offered, generation: prepared.generation)
     }
 
