@@ -27,7 +27,6 @@ public struct OfferBook: Sendable {
 
     public init() {}
 
-    /// The cases read back at start-up.
     /// The cases read back at start-up, each lead once (the store's key). They are taken,
     /// not copied: with a million open offers, copying each case into the book and then
     /// destroying the list cost about a tenth of the start-up.
