@@ -78,7 +78,7 @@ public struct LeadRouterService: Service {
             try await withGracefulShutdownHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let thread = Thread {
-                        WorkerThread.name("lr-route")
+                        CurrentThread.name("lr-route")
                         continuation.resume(with: Result { try loop.run(metricsEndpoint: metricsEndpoint) })
                     }
                     thread.start()

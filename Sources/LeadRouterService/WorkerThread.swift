@@ -21,23 +21,19 @@ final class WorkerThread: @unchecked Sendable {
     private let wakeup: (@Sendable () -> Void)?
 
     /// Starts the thread, named `label` (at most 15 bytes: what `top -H`, `ps -L` and `perf`
-    /// show); `wakeup` is called after each job ends.
+    /// show); `wakeup` is called after each job ends. Returns once the thread has named
+    /// itself, so that every worker bears its name by the time the daemon is READY.
     init(label: String, wakeup: (@Sendable () -> Void)? = nil, niceness: Int32 = 0) {
         self.wakeup = wakeup
+        let named = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
-            WorkerThread.name(label)
-            if niceness != 0 { WorkerThread.lowerPriority(niceness) }
+            CurrentThread.name(label)
+            if niceness != 0 { CurrentThread.lowerPriority(to: niceness) }
+            named.signal()
             runJobs()
         }
         thread.start()
-    }
-
-    /// Names the calling thread. Linux keeps 15 bytes of a thread's name, and Foundation
-    /// names a thread only from inside it, and only when the name fits (set before `start()`,
-    /// or longer, it is silently dropped).
-    static func name(_ label: String) {
-        precondition(label.utf8.count <= 15, "thread name \(label) is longer than Linux keeps")
-        Thread.current.name = label
+        named.wait()
     }
 
     /// Starts `operation`. Collect its result before starting another.
@@ -141,19 +137,17 @@ final class WorkerThread: @unchecked Sendable {
         }
         // The periodic job ends only at stop(); its result is never collected.
     }
-
-    /// On Linux the nice value is per thread, and `who` 0 is the calling thread.
-    private static func lowerPriority(_ niceness: Int32) {
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
-    }
 }
 
 /// Runs `body` on a thread of its own and returns its result, without blocking a thread of
 /// Swift's cooperative pool: for the blocking work of start-up (opening the store).
 public func onThreadOfItsOwn<T: Sendable>(_ label: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.name = label
+        // Named from inside: set before `start()`, Foundation drops the name.
+        let thread = Thread {
+            CurrentThread.name(label)
+            continuation.resume(with: Result { try body() })
+        }
         thread.start()
     }
 }

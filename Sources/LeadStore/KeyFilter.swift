@@ -172,13 +172,11 @@ final class StoredKeys: Sendable {
         filling.enter()
         let path = path, sql = sql, minimum = minimumCapacity
         let thread = Thread { [self] in
-            // From inside: Foundation names a thread only so (see WorkerThread.name).
-            Thread.current.name = "lr-keys"
+            CurrentThread.name("lr-keys")
             defer { filling.leave() }
             // At nice 10, as the checkpoint thread: filling is never urgent (every key is
             // probed meanwhile), and at start-up it would otherwise compete with getting READY.
-            // On Linux the nice value is per thread, and `who` 0 is the calling thread.
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            CurrentThread.lowerPriority(to: 10)
             // A failure leaves the filter unready: every key is probed, as without one.
             guard let scanned = try? StoredKeys.scan(path, sql, capacity: capacity, minimum: minimum, closing: closing) else { return }
             let again: Int? = state.withLock { s in

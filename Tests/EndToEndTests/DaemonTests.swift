@@ -187,11 +187,22 @@ struct DaemonTests {
         let daemon = try Daemon(partnersYAML: partnersYAML)
         try daemon.waitUntilReady()
         let tasks = "/proc/\(daemon.process.processIdentifier)/task"
-        let names = Set(try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap { tid in
-            try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        })
-        for name in ["lr-route", "lr-commit", "lr-log-sync", "lr-checkpoint", "lr-writeback", "lr-retention", "lr-replay", "ZMQbg/IO/0"] {
-            #expect(names.contains(name), "\(name) is not among \(names.sorted())")
+        func names() throws -> Set<String> {
+            Set(try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap { tid in
+                try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            })
+        }
+        let expected: Set = ["lr-route", "lr-commit", "lr-log-sync", "lr-checkpoint", "lr-writeback", "lr-retention", "lr-replay", "ZMQbg/IO/0"]
+        // The checkpoint and retention services start beside the routing loop, so their
+        // threads may come a moment after READY; each is named as it starts.
+        let deadline = Date().addingTimeInterval(10)
+        var seen = try names()
+        while !expected.isSubset(of: seen) && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            seen = try names()
+        }
+        for name in expected.sorted() {
+            #expect(seen.contains(name), "\(name) is not among \(seen.sorted())")
         }
         #expect(daemon.terminate() == 0)
     }
