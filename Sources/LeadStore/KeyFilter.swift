@@ -139,14 +139,21 @@ final class StoredKeys: Sendable {
         }
     }
 
+    /// Keys held in memory for the table (not in it yet), for a rebuilt filter.
+    typealias Holding = @Sendable () -> [UInt64]
+    static let holdingNothing: Holding = { [] }
+
     /// Adds keys the store has written or holds for the table; a filter past its capacity is
     /// rebuilt, twice as large, holding `holding()` too.
-    func insert(_ hashes: some Sequence<UInt64>, holding: @escaping @Sendable () -> [UInt64] = { [] }) {
+    ///
+    /// `holding` is asked for only then: made for every commit, the closure that reads the
+    /// pending owners (a weakly captured store) cost about 2% of the committer's time.
+    func insert(_ hashes: some Sequence<UInt64>, holding: @autoclosure () -> Holding = StoredKeys.holdingNothing) {
         let full: Int? = state.withLock { s in
             for hash in hashes { s.filter.insert(hash) }
             return s.ready && s.filter.count > s.filter.capacity ? s.filter.count * 2 : nil
         }
-        if let full { rebuild(capacity: full, holding: holding) }
+        if let full { rebuild(capacity: full, holding: holding()) }
     }
 
     /// Starts a new filter for `capacity` keys, filled from the table on a thread of its own;

@@ -75,12 +75,13 @@ struct StoreKeyFilterTests {
             try pool.write { db in
                 for key in more { try db.execute(sql: "INSERT INTO keys (k) VALUES (?)", arguments: [key]) }
             }
-            stored.insert(more.map(Self.hash))
+            // …holding what memory holds for the table too (asked for only then).
+            stored.insert(more.map(Self.hash), holding: { [Self.hash("held-in-memory")] })
             stored.waitUntilFilled()
             #expect(stored.rebuilds.load(ordering: .relaxed) == 3)
             #expect(stored.isReady)
             #expect(stored.state.withLock { $0.filter.capacity } >= 1_200)
-            #expect(stored.mayHold(keys + more) == keys + more)
+            #expect(stored.mayHold(keys + more + ["held-in-memory"]) == keys + more + ["held-in-memory"])
         }
     }
 
