@@ -167,20 +167,20 @@ public struct StringTable<Value> {
     @inlinable public func index(of key: String) -> Int? { index(of: key, hash: hash(key)) }
 
     /// The position in ``entries`` of the key whose UTF-8 is `bytes`, with no `String` made.
-    @inline(__always)
+    @inline(__always) @inlinable
     public func index(ofUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         index(ofUTF8: bytes, hash: StringTable.hash(bytes, seed: seed))
     }
 
     /// The seeded hash of a key's UTF-8 (``hash(_:)`` of the key it spells).
-    @inline(__always)
+    @inline(__always) @inlinable
     public func hash(utf8 bytes: UnsafeBufferPointer<UInt8>) -> UInt64 { StringTable.hash(bytes, seed: seed) }
 
     /// ``index(ofUTF8:)`` with the hash worked out already (``hash(utf8:)``).
     /// (The probe is ``index(of:hash:)``'s written out again: shared through a closure or a
     /// helper, the routing path's look-ups were no longer inlined, about 100 instructions a
     /// lead more.)
-    @inline(__always)
+    @inline(__always) @inlinable
     public func index(ofUTF8 bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
         let tag = hash >> 32
         var i = Int(truncatingIfNeeded: hash) & mask
@@ -202,6 +202,7 @@ public struct StringTable<Value> {
 
     /// The position of the entry of the key whose UTF-8 is `bytes`, inserting one with
     /// `defaultValue` first when it is absent (the only time a `String` is made of them).
+    @inlinable
     public mutating func position(ofUTF8 bytes: UnsafeBufferPointer<UInt8>, default defaultValue: @autoclosure () -> Value) -> Int {
         let h = hash(utf8: bytes)
         if let found = index(ofUTF8: bytes, hash: h) { return found }
@@ -210,7 +211,7 @@ public struct StringTable<Value> {
     }
 
     /// The value of the key whose UTF-8 is `bytes`.
-    public subscript(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Value? {
+    @inlinable public subscript(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Value? {
         guard let at = index(ofUTF8: bytes) else { return nil }
         return storage[at].value
     }

@@ -24,7 +24,7 @@ enum Text {
 extension UnsafeBufferPointer where Element == UInt8 {
     /// Whether `other` holds the same bytes, compared with `memcmp` (`elementsEqual`
     /// compared them one at a time through generic code).
-    @inline(__always)
+    @inline(__always) @usableFromInline
     func sameBytes(as other: UnsafeBufferPointer<UInt8>) -> Bool {
         guard count == other.count else { return false }
         guard let a = baseAddress, let b = other.baseAddress else { return true }
