@@ -68,8 +68,11 @@ public struct OfferBook: Sendable {
     /// Records the case as changed by the batch `generation`: kept while it has a deadline,
     /// dropped from memory once it has none (the store has it).
     public mutating func put(_ lead: LeadCase, generation: Int) {
-        journal.append((generation, lead.leadID, open[lead.leadID]))
-        set(lead.leadID, lead.isOpen ? lead : nil)
+        // The lead id hashed and looked up once, for the journal and the change alike.
+        let hash = open.hash(lead.leadID)
+        let at = open.index(of: lead.leadID, hash: hash)
+        journal.append((generation, lead.leadID, at.map { open[position: $0] }))
+        set(lead.leadID, lead.isOpen ? lead : nil, hash: hash, at: at)
     }
 
     /// Up to `limit` lead ids whose deadline is at or before `now`, earliest first. They
@@ -138,14 +141,21 @@ public struct OfferBook: Sendable {
     }
 
     private mutating func set(_ leadID: String, _ lead: LeadCase?) {
-        let previous = open[leadID]?.deadline
+        let hash = open.hash(leadID)
+        set(leadID, lead, hash: hash, at: open.index(of: leadID, hash: hash))
+    }
+
+    /// ``set(_:_:)`` with `leadID`'s hash in ``open`` and its entry's position there (`nil`: none).
+    private mutating func set(_ leadID: String, _ lead: LeadCase?, hash: UInt64, at: Int?) {
+        let previous = at.flatMap { open[position: $0].deadline }
+        // Taken entries are few (only those fired and not yet handled): no hash when none.
+        let wasTaken = !taken.isEmpty && taken.remove(leadID) != nil
         if let lead, let deadline = lead.deadline {
-            open.set(lead, forKey: leadID)
+            if let at { open[position: at] = lead } else { open.updateValue(lead, forKey: leadID, hash: hash) }
             // A deadline taken off the heap (takeDue) and set again needs its entry back.
-            if taken.remove(leadID) != nil || previous != deadline { heap.push(Due(at: deadline, leadID: leadID)) }
-        } else {
-            open.removeValue(forKey: leadID)
-            taken.remove(leadID)
+            if wasTaken || previous != deadline { heap.push(Due(at: deadline, leadID: leadID)) }
+        } else if at != nil {
+            open.removeValue(forKey: leadID, hash: hash)
         }
         // Bound the stale entries that moved deadlines leave behind.
         if heap.count > 64 && heap.count > 2 * open.count {

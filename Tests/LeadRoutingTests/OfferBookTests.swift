@@ -22,6 +22,22 @@ struct OfferBookTests {
         #expect(book.nextDeadline == 30)
     }
 
+    @Test("a case taken as due and put back with the same deadline is due again; one put back with none leaves")
+    func takenAndPutBack() {
+        var book = OfferBook(open: [lead("a", due: 100), lead("b", due: 100)])
+        #expect(book.takeDue(now: 100, limit: 10).sorted() == ["a", "b"])
+        // Taken: not handed out twice while it is handled.
+        #expect(book.takeDue(now: 200, limit: 10) == [])
+        book.put(lead("a", due: 100), generation: 1)
+        #expect(book.nextDeadline == 100)
+        #expect(book.takeDue(now: 200, limit: 10) == ["a"])
+        book.put(lead("b", due: nil, state: .accepted), generation: 1)
+        #expect(book["b"] == nil && book.count == 1)
+        // Undone, the batch gives both back as they were before it.
+        book.rollBack(from: 1)
+        #expect(book.count == 2 && book["b"] == lead("b", due: 100))
+    }
+
     @Test("takeDue hands out due leads earliest first, at most `limit` at a time")
     func takeDue() {
         var book = OfferBook(open: (1...5).map { lead("l\($0)", due: Int64($0) * 10) })
