@@ -65,7 +65,7 @@ enum RawJSON {
             return names.contains { $0.utf8.elementsEqual(text.utf8) }
         }
         return names.contains { name in
-            name.utf8.count == inner.count && (name.utf8.withContiguousStorageIfAvailable { $0.elementsEqual(inner) } ?? name.utf8.elementsEqual(inner))
+            name.utf8.withContiguousStorageIfAvailable { $0.sameBytes(as: inner) } ?? name.utf8.elementsEqual(inner)
         }
     }
 
