@@ -77,17 +77,28 @@ public struct OutgoingMessage: Sendable, Equatable {
     /// Where the lead's bytes, as received, sit in ``envelope``: the store keeps the envelope
     /// without them and splices them back in from the stored lead.
     public var leadRange: Range<Int>?
+    /// How many of ``envelope``'s first bytes are an assignment envelope's start as
+    /// ``AssignmentEnvelope`` writes it (0 for none), and which start (``assignmentCode``): the
+    /// store keeps the envelope without them and writes them again when it reads it.
+    public var assignmentStart = 0
+    /// ``AssignmentEnvelope/code(role:engagement:)`` of the start, 0 for none.
+    public var assignmentCode = 0
 
-    public init(topic: String, seq: Int, envelope: SharedBytes, leadRange: Range<Int>? = nil) {
+    public init(topic: String, seq: Int, envelope: SharedBytes, leadRange: Range<Int>? = nil,
+                assignmentStart: Int = 0, assignmentCode: Int = 0) {
         self.topic = topic
         self.seq = seq
         self.envelope = envelope
         self.leadRange = leadRange
+        self.assignmentStart = assignmentStart
+        self.assignmentCode = assignmentCode
     }
 
     /// The same, the envelope copied from `envelope`.
-    public init(topic: String, seq: Int, envelope: [UInt8], leadRange: Range<Int>? = nil) {
-        self.init(topic: topic, seq: seq, envelope: SharedBytes(envelope), leadRange: leadRange)
+    public init(topic: String, seq: Int, envelope: [UInt8], leadRange: Range<Int>? = nil,
+                assignmentStart: Int = 0, assignmentCode: Int = 0) {
+        self.init(topic: topic, seq: seq, envelope: SharedBytes(envelope), leadRange: leadRange,
+                  assignmentStart: assignmentStart, assignmentCode: assignmentCode)
     }
 
     /// Equal when they publish the same bytes under the same topic and `seq`.
@@ -390,15 +401,11 @@ public struct LeadPipeline: Sendable {
             let seq = nextSeq(assignment.topic, partner: decision.chosenIndex, assignment: k)
             // The fields around the lead: about 600 bytes.
             var json = JSONWriter(in: &envelopeBlocks, capacity: lead.raw.count + 1024)
-            json.beginObject()
-            json.field("seq", seq)
-            json.field("topic", assignment.topic)
-            json.field("type", literal: "assignment")
-            json.field("assignment_id", assignmentID)
-            json.field("lead_id", leadID)
-            json.field("partner_id", assignment.partnerID)
-            json.field("engagement", assignment.engagement)
-            json.field("role", literal: assignment.role.literal)
+            AssignmentEnvelope.writeStart(&json, seq: seq, topic: assignment.topic, assignmentID: assignmentID, leadID: leadID,
+                                          partnerID: assignment.partnerID, engagement: assignment.engagement, role: assignment.role)
+            // The store writes the start again with the lead's partner: only the same one is cut.
+            let (start, code) = assignment.partnerID == decision.partnerID
+                ? (json.count, AssignmentEnvelope.code(role: assignment.role, engagement: assignment.engagement)) : (0, 0)
             let leadRange = json.field("lead", rawJSON: lead.raw)
             json.field("rule", literal: decision.rule.literal)
             json.field("reasons", elements: decision.reasonList.elements)
@@ -406,7 +413,8 @@ public struct LeadPipeline: Sendable {
             json.field("routed_at", rfc3339: now, cache: &routedAtText)
             json.endObject()
             let envelope = json.shared(in: &envelopeBlocks)
-            envelopes.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: envelope, leadRange: leadRange))
+            envelopes.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: envelope, leadRange: leadRange,
+                                             assignmentStart: start, assignmentCode: code))
         }
         counters.routed += 1
         if decision.partnerID == nil { counters.unmatched += 1 } else { counters.routedToPartner += 1 }

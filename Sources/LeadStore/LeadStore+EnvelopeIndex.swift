@@ -99,10 +99,13 @@ struct PendingIndex {
 
 extension LeadStore {
     /// A topic's pending entries are indexed once this many wait.
-    static let indexGroup = 64
+    static let indexGroup = 128
     /// …or once the oldest has waited for this many later envelopes (of any topic): this
-    /// bounds what a restart reads to find the pending entries again.
-    static let indexAge: Int64 = 32_768
+    /// bounds what a restart reads to find the pending entries again. With 1,000 partner
+    /// topics most are indexed by age, not by group: at 32,768 a flush wrote a leaf page for
+    /// about 32 entries, and the index was a tenth of the log's pages under load; at 131,072,
+    /// 5% (docs/benchmarks.md).
+    static let indexAge: Int64 = 131_072
     static let pendingFromKey = "index_pending_from"
 
     /// Rebuilds the pending entries from the envelopes committed since `index_pending_from`

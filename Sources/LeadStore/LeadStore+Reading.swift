@@ -55,7 +55,7 @@ extension LeadStore {
             // if pruned too (in SQL, so that LIMIT counts only envelopes returned).
             let rows = try Row.fetchAll(
                 db, sql: """
-                    SELECT e.seq, e.envelope, e.lead_at, l.lead FROM envelope_index i
+                    SELECT e.seq, e.envelope, e.lead_at, l.lead, \(self.cutStartColumns) FROM envelope_index i
                     JOIN envelopes e ON e.id = i.envelope_id
                     LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.id = e.lead_row AND l.lead_id = e.lead_id
                     WHERE i.topic = ? AND i.seq >= ? AND i.seq <= ? AND (e.lead_at IS NULL OR l.id IS NOT NULL)
@@ -68,7 +68,7 @@ extension LeadStore {
             // snapshot is found both ways: shown once).
             let shown = Set(messages.map(\.seq))
             let byID = try db.cachedStatement(sql: """
-                SELECT e.seq, e.envelope, e.lead_at, l.lead FROM envelopes e
+                SELECT e.seq, e.envelope, e.lead_at, l.lead, \(self.cutStartColumns) FROM envelopes e
                 LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.id = e.lead_row AND l.lead_id = e.lead_id
                 WHERE e.id = ? AND (e.lead_at IS NULL OR l.id IS NOT NULL)
                 """)
@@ -87,7 +87,7 @@ extension LeadStore {
         try reading("reading envelopes of \(topic)") { db in
             try Row.fetchAll(
                 db, sql: """
-                    SELECT e.seq, e.envelope, e.lead_at, l.lead FROM envelopes e
+                    SELECT e.seq, e.envelope, e.lead_at, l.lead, \(self.cutStartColumns) FROM envelopes e
                     LEFT JOIN leads l ON e.lead_at IS NOT NULL AND l.id = e.lead_row AND l.lead_id = e.lead_id
                     WHERE e.topic = ? AND e.seq >= ? AND e.seq <= ? AND (e.lead_at IS NULL OR l.id IS NOT NULL)
                     ORDER BY e.seq LIMIT ?
@@ -97,19 +97,33 @@ extension LeadStore {
         }
     }
 
-    /// An envelope as published, its lead spliced back in; `nil` when its lead is gone.
+    /// What ``envelope(_:_:)`` reads beside the envelope and its lead, for an assignment
+    /// envelope stored without its start (a store of schema v13 or older has no `cut_start`).
+    var cutStartColumns: String {
+        hasCutStart ? "e.cut_start, e.lead_id AS cut_lead_id, l.assignment_id AS cut_assignment_id, l.partner_id AS cut_partner_id" : "NULL AS cut_start"
+    }
+
+    /// An envelope as published, its lead spliced back in (and its start written again, when
+    /// it was stored without it: ``AssignmentEnvelope``); `nil` when its lead is gone.
     static func envelope(_ topic: String, _ row: Row) -> OutgoingMessage? {
         let stored: Data = row["envelope"]
+        let seq: Int = row["seq"]
         guard let at: Int = row["lead_at"] else {
-            return OutgoingMessage(topic: topic, seq: row["seq"], envelope: [UInt8](stored))
+            return OutgoingMessage(topic: topic, seq: seq, envelope: [UInt8](stored))
         }
         guard let lead: Data = row["lead"], at >= 0, at <= stored.count else { return nil }
         var envelope: [UInt8] = []
-        envelope.reserveCapacity(stored.count + lead.count)
+        if let code: Int = row["cut_start"] {
+            guard let leadID: String = row["cut_lead_id"], let assignmentID: String = row["cut_assignment_id"],
+                  let start = AssignmentEnvelope.start(code: code, seq: seq, topic: topic, assignmentID: assignmentID,
+                                                       leadID: leadID, partnerID: row["cut_partner_id"]) else { return nil }
+            envelope = start
+        }
+        envelope.reserveCapacity(envelope.count + stored.count + lead.count)
         envelope.append(contentsOf: stored.prefix(at))
         envelope.append(contentsOf: lead)
         envelope.append(contentsOf: stored.dropFirst(at))
-        return OutgoingMessage(topic: topic, seq: row["seq"], envelope: envelope)
+        return OutgoingMessage(topic: topic, seq: seq, envelope: envelope)
     }
 
     /// The stored record of a lead, when present.

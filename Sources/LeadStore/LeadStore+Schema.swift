@@ -197,6 +197,13 @@ extension LeadStore {
                 CREATE INDEX lead_cases_open ON lead_cases (deadline, record) WHERE deadline IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v14: assignment envelopes without their start") { db in
+            // `cut_start` set: the envelope is stored without its first fields (`seq`, `topic`,
+            // `type`, `assignment_id`, `lead_id`, `partner_id`, `engagement`, `role`), which are
+            // written again when it is read (AssignmentEnvelope), from this row, its lead's and
+            // this number, which gives the role and engagement. `NULL`: stored from its start.
+            try db.execute(sql: "ALTER TABLE envelopes ADD COLUMN cut_start INTEGER")
+        }
         return migrator
     }
 

@@ -64,7 +64,7 @@ extension LeadStore {
     static let leadInsertSQL = RawSQL.insertSQL(
         "leads", ["lead_id", "channel", "received_at", "routed_at", "assignment_id", "partner_id", "decision", "lead"])
     static let envelopeInsertSQL = RawSQL.insertSQL(
-        "envelopes", ["topic", "seq", "lead_id", "created_at", "envelope", "lead_at", "lead_row"])
+        "envelopes", ["topic", "seq", "lead_id", "created_at", "envelope", "lead_at", "lead_row", "cut_start"])
 
     /// Inserts the batch's leads (one row each, up to 16 rows a statement); returns each
     /// one's row id, for its envelopes to point at.
@@ -109,7 +109,8 @@ extension LeadStore {
         var trimmed: [UInt8] = []
         // Room for every envelope whole, so that the buffer is never copied as it grows.
         trimmed.reserveCapacity(batch.envelopes.reduce(0) { $0 + $1.envelope.count })
-        var cuts: [(leadAt: Int, leadRow: Int64, range: Range<Int>)?] = []
+        // An assignment envelope's start goes too: its fields are this row's and the lead's.
+        var cuts: [(leadAt: Int, leadRow: Int64, range: Range<Int>, cutStart: Int)?] = []
         cuts.reserveCapacity(batch.envelopes.count)
         for (i, envelope) in batch.envelopes.enumerated() {
             let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
@@ -117,17 +118,18 @@ extension LeadStore {
                 cuts.append(nil)
                 continue
             }
+            let cut = envelope.assignmentCode > 0 && envelope.assignmentStart <= leadRange.lowerBound ? envelope.assignmentStart : 0
             let start = trimmed.count
             envelope.envelope.withUnsafeBufferPointer { whole in
-                trimmed.append(contentsOf: UnsafeBufferPointer(rebasing: whole[..<leadRange.lowerBound]))
+                trimmed.append(contentsOf: UnsafeBufferPointer(rebasing: whole[cut..<leadRange.lowerBound]))
                 trimmed.append(contentsOf: UnsafeBufferPointer(rebasing: whole[leadRange.upperBound...]))
             }
-            cuts.append((leadRange.lowerBound, leadRow, start..<trimmed.count))
+            cuts.append((leadRange.lowerBound - cut, leadRow, start..<trimmed.count, cut > 0 ? envelope.assignmentCode : 0))
         }
         var added = PendingIndex.Topics()
         try trimmed.withUnsafeBytes { trimmed in
             try RawSQL.insert(
-                rows: batch.envelopes.count, db, sql: envelopeInsertSQL, columns: 7,
+                rows: batch.envelopes.count, db, sql: envelopeInsertSQL, columns: 8,
                 lend: { i, s, p, next in
                     let envelope = batch.envelopes[i]
                     let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
@@ -141,10 +143,12 @@ extension LeadStore {
                                 RawSQL.lent(s, p + 5, UnsafeRawBufferPointer(rebasing: trimmed[cut.range]))
                                 sqlite3_bind_int64(s, p + 6, Int64(cut.leadAt))
                                 sqlite3_bind_int64(s, p + 7, cut.leadRow)
+                                if cut.cutStart > 0 { sqlite3_bind_int64(s, p + 8, Int64(cut.cutStart)) } else { sqlite3_bind_null(s, p + 8) }
                             } else {
                                 RawSQL.lent(s, p + 5, whole)
                                 sqlite3_bind_null(s, p + 6)
                                 sqlite3_bind_null(s, p + 7)
+                                sqlite3_bind_null(s, p + 8)
                             }
                             try next()
                         }

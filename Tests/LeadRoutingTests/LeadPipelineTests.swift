@@ -141,6 +141,18 @@ struct LeadPipelineTests {
         #expect(coSeller["partner_id"] as? String == "rocky-mountain-it")
         #expect(coSeller["topic"] as? String == "vendor-sales/")
         #expect(coSeller["assignment_id"] as? String == assignmentID)
+
+        // Each starts as the store writes an envelope's start again (AssignmentEnvelope), from
+        // the lead's assignment id and partner, and says how long that start is and which.
+        for (message, role) in zip(messages, [Assignment.Role.owner, .coSeller]) {
+            #expect(message.assignmentCode == AssignmentEnvelope.code(role: role, engagement: .coSell))
+            let start = try #require(AssignmentEnvelope.start(
+                code: message.assignmentCode, seq: message.seq, topic: message.topic, assignmentID: decision.assignment.description,
+                leadID: leadID, partnerID: decision.partnerID))
+            #expect(message.assignmentStart == start.count)
+            #expect(Array(message.envelope.prefix(message.assignmentStart)) == start)
+            #expect(Array(message.envelope.dropFirst(message.assignmentStart).prefix(8)) == Array(#","lead":"#.utf8))
+        }
     }
 
     @Test("every envelope names its type right after topic: assignment for v1's, rejected for rejections")

@@ -40,8 +40,20 @@ func rewindToV5(_ db: Database) throws {
         """)
 }
 
+/// Takes a store back to schema v13: every envelope stored from its start (this drops what
+/// an envelope stored without its start needs to be read: only for stores without any).
+func rewindToV13(_ db: Database) throws {
+    let cut = try Int.fetchOne(db, sql: "SELECT count(*) FROM envelopes WHERE cut_start IS NOT NULL") ?? 0
+    precondition(cut == 0, "rewinding a store with envelopes stored without their start")
+    try db.execute(sql: """
+        ALTER TABLE envelopes DROP COLUMN cut_start;
+        DELETE FROM grdb_migrations WHERE identifier LIKE 'v14:%';
+        """)
+}
+
 /// Takes a store back to schema v12: open cases indexed by their deadline alone.
 func rewindToV12(_ db: Database) throws {
+    try rewindToV13(db)
     try db.execute(sql: """
         DROP INDEX lead_cases_open;
         CREATE INDEX lead_cases_deadline ON lead_cases (deadline) WHERE deadline IS NOT NULL;

@@ -88,7 +88,7 @@ private func messages(_ topic: String, _ seqs: some Sequence<Int>) -> [OutgoingM
 
 private func busyEnvelopes() -> [OutgoingMessage] {
     var out: [OutgoingMessage] = []
-    for i in 1...32_766 { out.append(message("busy-\(i % 500)", i / 500 + 1)) }
+    for i in 1...131_070 { out.append(message("busy-\(i % 500)", i / 500 + 1)) }
     return out
 }
 
@@ -100,15 +100,15 @@ private func indexedCount(_ directory: String, _ topic: String) throws -> Int {
 }
 
 @Test func envelopesAreIndexedATopicAtATimeAndFoundWhilePending() throws {
-    let group = 64
+    let group = 128  // LeadStore.indexGroup
     try withStateDirectory { directory throws in
         try withStore(directory) { store throws in
-            // 63 envelopes of `t` wait; the 64th indexes them all in one go. `u` never gets there.
-            for first in stride(from: 1, through: 61, by: 10) {
+            // 127 envelopes of `t` wait; the 128th indexes them all in one go. `u` never gets there.
+            for first in stride(from: 1, through: group - 1, by: 10) {
                 try store.commit(batch(envelopes: messages("t", first..<min(first + 10, group)) + [message("u", first)]))
             }
             #expect(try indexedCount(directory, "t") == 0)
-            #expect(try store.envelopes(topic: "t", fromSeq: 1, limit: 100) == messages("t", 1..<group))
+            #expect(try store.envelopes(topic: "t", fromSeq: 1, limit: 200) == messages("t", 1..<group))
             try store.commit(batch(envelopes: messages("t", group...group + 9)))
             #expect(try indexedCount(directory, "t") == group + 9)
             #expect(try indexedCount(directory, "u") == 0)
@@ -117,17 +117,17 @@ private func indexedCount(_ directory: String, _ topic: String) throws -> Int {
             #expect(try store.envelopes(topic: "t", fromSeq: 70, limit: 100) == messages("t", 70...group + 14))
             #expect(try store.envelopes(topic: "t", fromSeq: 60, limit: 5, throughSeq: 200) == messages("t", 60...64))
             #expect(try store.envelopes(topic: "t", fromSeq: 72, limit: 100, throughSeq: 75) == messages("t", 72...75))
-            #expect(try store.envelopes(topic: "u", fromSeq: 0, limit: 100) == messages("u", stride(from: 1, through: 61, by: 10)))
-            #expect(try numbering(store) == ["t": state(group + 14, group + 14), "u": state(61)])
+            #expect(try store.envelopes(topic: "u", fromSeq: 0, limit: 100) == messages("u", stride(from: 1, through: 121, by: 10)))
+            #expect(try numbering(store) == ["t": state(group + 14, group + 14), "u": state(121)])
         }
         // After a restart, the pending ones are found again among the envelopes since the bound.
         try withStore(directory) { store throws in
-            #expect(try store.envelopes(topic: "t", fromSeq: 1, limit: 100) == messages("t", 1...group + 14))
-            #expect(try store.envelopes(topic: "u", fromSeq: 0, limit: 100).count == 7)
-            #expect(try numbering(store) == ["t": state(group + 14, group + 14), "u": state(61)])
-            try store.commit(batch(envelopes: messages("u", 62...130)))
+            #expect(try store.envelopes(topic: "t", fromSeq: 1, limit: 200) == messages("t", 1...group + 14))
+            #expect(try store.envelopes(topic: "u", fromSeq: 0, limit: 100).count == 13)
+            #expect(try numbering(store) == ["t": state(group + 14, group + 14), "u": state(121)])
+            try store.commit(batch(envelopes: messages("u", 122...236)))
         }
-        #expect(try indexedCount(directory, "u") == 7 + 69)
+        #expect(try indexedCount(directory, "u") == 13 + 115)
         // A reader that never writes (leadctl) finds pending ones too.
         let reader = try LeadStore(readingDirectory: directory)
         #expect(try reader.envelopes(topic: "t", fromSeq: 75, limit: 100) == messages("t", 75...group + 14))
@@ -143,7 +143,7 @@ private extension LeadStore {
     try withStateDirectory { directory throws in
         try withStore(directory) { store throws in
             try store.commit(batch(envelopes: [message("slow", 1), message("slow", 2)]))
-            // 32,768 envelopes of other topics later, `slow`'s two are indexed with the next commit.
+            // 131,072 envelopes of other topics later, `slow`'s two are indexed with the next commit.
             try store.commit(batch(envelopes: busyEnvelopes()))
             #expect(try indexedCount(directory, "slow") == 0)
             try store.commit(batch(envelopes: [message("other", 1)]))
@@ -197,11 +197,11 @@ func storeFromBeforeV5Migrates() throws {
         try withStore(directory) { store throws in
             try store.commit(batch(envelopes: messages("t", 1...10), createdAt: 1000))
             #expect(try store.prune(olderThan: 2000) == 10)
-            try store.commit(batch(envelopes: messages("t", 11...80), createdAt: 5000))
-            // Only the 70 still stored were indexed: none points at a pruned envelope.
-            #expect(try indexedCount(directory, "t") == 70)
-            #expect(try store.envelopes(topic: "t", fromSeq: 0, limit: 100) == messages("t", 11...80))
-            #expect(try numbering(store) == ["t": state(80)])
+            try store.commit(batch(envelopes: messages("t", 11...150), createdAt: 5000))
+            // Only the 140 still stored were indexed: none points at a pruned envelope.
+            #expect(try indexedCount(directory, "t") == 140)
+            #expect(try store.envelopes(topic: "t", fromSeq: 0, limit: 200) == messages("t", 11...150))
+            #expect(try numbering(store) == ["t": state(150)])
         }
     }
 }
