@@ -10,33 +10,43 @@
 /// stored partner list. Every other record is JSON, as before; a reader tells them apart by
 /// the first byte (``marker``; JSON starts with `{`).
 ///
-/// Layout, integers little-endian: the marker and the version (1); the assignment id (`u16`
-/// length, bytes); `partner_id` (`u16` length, 0xFFFF for none, bytes); `partner_list`
-/// (`i64`); `candidate_list` (`u32`); the chosen partner's index in the partner list (`i32`,
-/// -1 for none); the groups (`u8` count; each its verdict `u8`, `u16` length and its bit set's
-/// bytes, ``RoutingDecision/forEachBitGroup(_:_:)``); `candidates_omitted` (`u32`); the
-/// verdicts with candidates omitted (`u8` mask, then a `u32` count each, in verdict order);
-/// `outside_territory` (`u32`); the assignments (`u8` count; each its topic, `u16` length and
-/// bytes, its `seq`, `i64`, and its role, `u8`, the index in ``Assignment/Role/allCases``).
+/// Layout, version 2 (what the daemon writes): the marker and the version; `partner_list`,
+/// `candidate_list` and the chosen partner's index in the partner list plus one (0 for none),
+/// each an unsigned LEB128 varint; the groups (`u8` count; each its verdict `u8`, a varint
+/// length and its bit set's bytes, ``RoutingDecision/forEachBitGroup(_:_:)``);
+/// `candidates_omitted` (varint); the verdicts with candidates omitted (`u8` mask, then a
+/// varint count each, in verdict order); `outside_territory` (varint); the assignments (`u8`
+/// count; each its topic (`u8`: 0 the chosen partner's `partner/<id>/`, 1 `vendor-sales/`, 2
+/// `nurture/`, 3 written out: a varint length and the bytes), its `seq` (varint) and its role
+/// (`u8`, the index in ``Assignment/Role/allCases``)). The record's `assignment_id` and
+/// `partner_id` are not in it: they are the lead row's own columns, which every reader passes
+/// in (``json(_:assignmentID:partnerID:)``). Version 1 (stores written before) had them, and
+/// fixed-width integers: the assignment id (`u16` length, bytes); `partner_id` (`u16` length,
+/// 0xFFFF for none, bytes); `partner_list` (`i64`); `candidate_list` (`u32`); the chosen
+/// partner's index (`i32`, -1 for none); the groups with `u16` lengths; `candidates_omitted`,
+/// the omitted counts and `outside_territory` as `u32`s; each assignment's topic (`u16` length
+/// and bytes), `seq` (`i64`) and role. Version 2 is about 80 bytes shorter a lead, which lets
+/// four leads' rows share a page of the store where three did (docs/benchmarks.md).
 public enum BinaryRecord {
     /// The first byte of a binary record.
     public static let marker: UInt8 = 0x01
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
 
     /// Whether `record` is binary (else JSON).
     @inline(__always)
     public static func isBinary(_ record: UnsafeRawBufferPointer) -> Bool { record.first == marker }
 
-    /// `record` as JSON: a binary record decoded, a JSON one as it is.
-    public static func json(_ record: [UInt8]) -> [UInt8] {
-        record.withUnsafeBytes { json($0) } ?? record
+    /// `record` as JSON: a binary record decoded, a JSON one as it is. `assignmentID` and
+    /// `partnerID` are its lead's (the row's columns), which a version 2 record leaves out.
+    public static func json(_ record: [UInt8], assignmentID: String, partnerID: String?) -> [UInt8] {
+        record.withUnsafeBytes { json($0, assignmentID: assignmentID, partnerID: partnerID) } ?? record
     }
 
     /// A binary `record` as JSON, `nil` when it is not binary or cannot be read.
-    public static func json(_ record: UnsafeRawBufferPointer) -> [UInt8]? {
+    public static func json(_ record: UnsafeRawBufferPointer, assignmentID: String, partnerID: String?) -> [UInt8]? {
         guard isBinary(record) else { return nil }
         var reader = Reader(record)
-        return reader.json()
+        return reader.json(assignmentID: assignmentID, partnerID: partnerID)
     }
 
     /// Whether `decision`'s record, with `messages`, has the binary form (its texts' lengths
@@ -50,14 +60,13 @@ public enum BinaryRecord {
         return true
     }
 
-    /// At most how many bytes `decision`'s binary record takes.
+    /// At most how many bytes `decision`'s binary record takes (a varint takes up to 10).
     static func capacity(_ decision: RoutingDecision, messages: ArraySlice<OutgoingMessage>) -> Int {
-        var bytes = 2 + 2 + 2 + 8 + 4 + 4 + 1 + 4 + 1 + 4 * CandidateVerdicts.sets + 4 + 1
-        bytes += decision.assignment.withUTF8 { $0.count } + (decision.partnerID?.utf8.count ?? 0)
+        var bytes = 2 + 3 * 10 + 1 + 10 + 1 + 10 * CandidateVerdicts.sets + 10 + 1
         if case .verdicts(let verdicts) = decision.candidateRecord {
-            bytes += CandidateVerdicts.sets * (3 + 8 * ((verdicts.recorded + 63) / 64))
+            bytes += CandidateVerdicts.sets * (11 + 8 * ((verdicts.recorded + 63) / 64))
         }
-        for (assignment, _) in zip(decision.assignments, messages) { bytes += 2 + assignment.topic.utf8.count + 8 + 1 }
+        for (assignment, _) in zip(decision.assignments, messages) { bytes += 1 + 10 + assignment.topic.utf8.count + 10 + 1 }
         return bytes
     }
 
@@ -69,38 +78,65 @@ public enum BinaryRecord {
         var w = Writer(out)
         w.byte(marker)
         w.byte(version)
-        decision.assignment.withUTF8 { w.text($0) }
-        if var partner = decision.partnerID { partner.withUTF8 { w.text($0) } } else { w.u16(0xFFFF) }
-        w.i64(partnerList)
-        w.u32(verdicts.list)
-        w.u32(verdicts.chosen.map { verdicts.partners[$0] } ?? -1)
+        w.varint(UInt64(bitPattern: partnerList))
+        w.varint(UInt64(truncatingIfNeeded: verdicts.list))
+        w.varint(UInt64(truncatingIfNeeded: (verdicts.chosen.map { verdicts.partners[$0] } ?? -1) + 1))
         let countAt = w.at
         w.byte(0)
         var groups: UInt8 = 0
         RoutingDecision.forEachBitGroup(verdicts) { verdict, bytes in
             w.byte(UInt8(verdict))
-            w.u16(bytes.count)
+            w.varint(UInt64(bytes.count))
             w.bytes(bytes)
             groups += 1
         }
         out[countAt] = groups
-        w.u32(decision.candidatesOmitted)
+        w.varint(UInt64(truncatingIfNeeded: decision.candidatesOmitted))
         var mask: UInt8 = 0
         for verdict in 0..<CandidateVerdicts.sets where decision.omittedCounts[verdict] > 0 { mask |= 1 << UInt8(verdict) }
         w.byte(mask)
-        for verdict in 0..<CandidateVerdicts.sets where decision.omittedCounts[verdict] > 0 { w.u32(Int(decision.omittedCounts[verdict])) }
-        w.u32(decision.outsideTerritory)
+        for verdict in 0..<CandidateVerdicts.sets where decision.omittedCounts[verdict] > 0 {
+            w.varint(UInt64(truncatingIfNeeded: Int(decision.omittedCounts[verdict])))
+        }
+        w.varint(UInt64(truncatingIfNeeded: decision.outsideTerritory))
         // By index: a `zip` of the two cost about 400 instructions a lead, its iterator
         // made and destroyed.
         let pairs = min(decision.assignments.count, messages.count)
         w.byte(UInt8(pairs))
+        var partner = decision.partnerID
         for k in 0..<pairs {
             var topic = decision.assignments[k].topic
-            topic.withUTF8 { w.text($0) }
-            w.i64(Int64(messages[messages.startIndex + k].seq))
+            topic.withUTF8 { topic in
+                let code = topicCode(topic, partner: &partner)
+                w.byte(code)
+                if code == TopicCode.written {
+                    w.varint(UInt64(topic.count))
+                    w.bytes(UnsafeRawBufferPointer(topic))
+                }
+            }
+            w.varint(UInt64(truncatingIfNeeded: messages[messages.startIndex + k].seq))
             w.byte(decision.assignments[k].role.code)
         }
         return w.at
+    }
+
+    /// How a version 2 record gives an assignment's topic.
+    enum TopicCode {
+        static let chosenPartner: UInt8 = 0, vendorSales: UInt8 = 1, nurture: UInt8 = 2, written: UInt8 = 3
+    }
+
+    /// The code of `topic` in a record whose lead went to `partner`, compared as bytes (no
+    /// `String` made).
+    static func topicCode(_ topic: UnsafeBufferPointer<UInt8>, partner: inout String?) -> UInt8 {
+        let prefix = "partner/".utf8
+        if let count = partner?.utf8.count, topic.count == prefix.count + count + 1, topic.starts(with: prefix),
+           topic.last == UInt8(ascii: "/"),
+           partner!.withUTF8({ $0.sameBytes(as: UnsafeBufferPointer(rebasing: topic[prefix.count..<(prefix.count + count)])) }) {
+            return TopicCode.chosenPartner
+        }
+        if topic.elementsEqual(FeedTopic.vendorSales.utf8) { return TopicCode.vendorSales }
+        if topic.elementsEqual(FeedTopic.nurture.utf8) { return TopicCode.nurture }
+        return TopicCode.written
     }
 
     private struct Writer {
@@ -120,12 +156,16 @@ public enum BinaryRecord {
         @inline(__always) mutating func integer<T: FixedWidthInteger>(_ value: T) {
             withUnsafeBytes(of: value.littleEndian) { bytes($0) }
         }
-        mutating func u16(_ value: Int) { integer(UInt16(truncatingIfNeeded: value)) }
-        mutating func u32(_ value: Int) { integer(Int32(truncatingIfNeeded: value)) }
-        mutating func i64(_ value: Int64) { integer(value) }
-        mutating func text(_ utf8: UnsafeBufferPointer<UInt8>) {
-            u16(utf8.count)
-            bytes(UnsafeRawBufferPointer(utf8))
+        /// Unsigned LEB128: seven bits a byte, low first, the high bit set on all but the last.
+        @inline(__always) mutating func varint(_ value: UInt64) {
+            var v = value
+            while v >= 0x80 {
+                out[at] = UInt8(truncatingIfNeeded: v) | 0x80
+                at += 1
+                v >>= 7
+            }
+            out[at] = UInt8(v)
+            at += 1
         }
     }
 
@@ -152,53 +192,82 @@ public enum BinaryRecord {
             guard let count = u16(), let raw = take(count) else { return nil }
             return String(decoding: raw, as: UTF8.self)
         }
+        /// An unsigned LEB128 varint of at most 10 bytes (`nil` past that, or cut short).
+        mutating func varint() -> UInt64? {
+            var value: UInt64 = 0
+            for shift in stride(from: 0, to: 70, by: 7) {
+                guard let b = byte() else { return nil }
+                guard shift < 63 || b <= 1 else { return nil }
+                value |= UInt64(b & 0x7F) << UInt64(shift)
+                if b & 0x80 == 0 { return value }
+            }
+            return nil
+        }
+        mutating func int() -> Int? { varint().map { Int(truncatingIfNeeded: $0) } }
 
         /// The record as the JSON writer writes it (``RoutingDecision/record(messages:partnerList:reasonsInEnvelope:)``,
-        /// the daemon's form).
-        mutating func json() -> [UInt8]? {
-            guard byte() == BinaryRecord.marker, byte() == BinaryRecord.version, let assignment = text(),
-                  let partnerLength = u16() else { return nil }
-            var partnerID: String?
-            if partnerLength != 0xFFFF {
-                guard let raw = take(partnerLength) else { return nil }
-                partnerID = String(decoding: raw, as: UTF8.self)
+        /// the daemon's form); a version 2 record with its lead's `assignmentID` and `partnerID`.
+        mutating func json(assignmentID: String, partnerID: String?) -> [UInt8]? {
+            guard byte() == BinaryRecord.marker, let version = byte() else { return nil }
+            let assignment: String, partner: String?
+            let partnerList: Int, candidateList: Int, chosen: Int
+            switch version {
+            case 1:
+                guard let a = text(), let partnerLength = u16() else { return nil }
+                assignment = a
+                if partnerLength != 0xFFFF {
+                    guard let raw = take(partnerLength) else { return nil }
+                    partner = String(decoding: raw, as: UTF8.self)
+                } else {
+                    partner = nil
+                }
+                guard let list = integer(Int64.self), let candidates = u32(), let c = u32() else { return nil }
+                (partnerList, candidateList, chosen) = (Int(list), candidates, c)
+            case 2:
+                (assignment, partner) = (assignmentID, partnerID)
+                guard let list = int(), let candidates = int(), let c = int() else { return nil }
+                (partnerList, candidateList, chosen) = (list, candidates, c - 1)
+            default:
+                return nil
             }
-            guard let partnerList = integer(Int64.self), let candidateList = u32(), let chosen = u32(), let groups = byte() else { return nil }
+            let v1 = version == 1
+            guard let groups = byte() else { return nil }
             var json = JSONWriter(capacity: 512)
             json.beginObject()
             json.field("assignment_id", assignment)
-            json.field("partner_id", partnerID)
-            json.field("partner_list", Int(partnerList))
+            json.field("partner_id", partner)
+            json.field("partner_list", partnerList)
             json.field("candidate_list", candidateList)
             json.objectField("candidates")
             if chosen >= 0 {
                 json.field("chosen", asciiUpTo: PackedPositions.gapBytes(chosen)) { PackedPositions.writeGap(chosen, to: $0) }
             }
             for _ in 0..<groups {
-                guard let verdict = byte(), verdict < CandidateVerdicts.sets, let count = u16(), let set = take(count) else { return nil }
+                guard let verdict = byte(), verdict < CandidateVerdicts.sets, let count = v1 ? u16() : int(),
+                      let set = take(count) else { return nil }
                 json.field(RoutingDecision.bucketName(1 + Int(verdict)), asciiUpTo: BitGroups.encodedCount(count)) {
                     BitGroups.encode(set, to: $0)
                 }
             }
             json.endObject()
-            guard let omitted = u32(), let mask = byte() else { return nil }
+            guard let omitted = v1 ? u32() : int(), let mask = byte() else { return nil }
             json.field("candidates_omitted", omitted)
             var counts = SIMD8<Int32>.zero
             for verdict in 0..<CandidateVerdicts.sets where mask & (1 << UInt8(verdict)) != 0 {
-                guard let count = u32() else { return nil }
+                guard let count = v1 ? u32() : int() else { return nil }
                 counts[verdict] = Int32(truncatingIfNeeded: count)
             }
             RoutingDecision.writeOmitted(counts, to: &json)
-            guard let outside = u32(), let assignments = byte() else { return nil }
+            guard let outside = v1 ? u32() : int(), let assignments = byte() else { return nil }
             json.field("outside_territory", outside)
             json.arrayField("assignments")
             for _ in 0..<assignments {
-                guard let topic = text(), let seq = integer(Int64.self), let role = byte(),
-                      Int(role) < Assignment.Role.allCases.count else { return nil }
+                guard let topic = v1 ? text() : topic(partner: partner), let seq = v1 ? integer(Int64.self).map(Int.init) : int(),
+                      let role = byte(), Int(role) < Assignment.Role.allCases.count else { return nil }
                 json.beginElement()
                 json.beginObject()
                 json.field("topic", topic)
-                json.field("seq", Int(seq))
+                json.field("seq", seq)
                 json.field("role", literal: Assignment.Role.allCases[Int(role)].literal)
                 json.endObject()
             }
@@ -206,6 +275,18 @@ public enum BinaryRecord {
             json.endObject()
             guard at == bytes.count else { return nil }
             return json.bytes
+        }
+
+        /// A version 2 assignment's topic (``TopicCode``).
+        mutating func topic(partner: String?) -> String? {
+            switch byte() {
+            case BinaryRecord.TopicCode.chosenPartner: partner.map(FeedTopic.partner)
+            case BinaryRecord.TopicCode.vendorSales: FeedTopic.vendorSales
+            case BinaryRecord.TopicCode.nurture: FeedTopic.nurture
+            case BinaryRecord.TopicCode.written:
+                int().flatMap { take($0) }.map { String(decoding: $0, as: UTF8.self) }
+            default: nil
+            }
         }
     }
 }

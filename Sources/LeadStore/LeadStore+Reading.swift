@@ -134,16 +134,17 @@ extension LeadStore {
             return StoredLead(
                 leadID: row["lead_id"], channel: row["channel"], receivedAt: row["received_at"], routedAt: row["routed_at"],
                 assignmentID: row["assignment_id"], partnerID: row["partner_id"],
-                decision: LeadStore.decisionRecord(row["decision"]), lead: [UInt8](data))
+                decision: LeadStore.decisionRecord(row["decision"], assignmentID: row["assignment_id"], partnerID: row["partner_id"]),
+                lead: [UInt8](data))
         }
     }
 
     /// A stored decision record as JSON: a JSON record (text) as it is, a binary one (a blob,
-    /// ``BinaryRecord``) decoded.
-    static func decisionRecord(_ value: DatabaseValue) -> [UInt8] {
+    /// ``BinaryRecord``) decoded, with its lead row's `assignment_id` and `partner_id`.
+    static func decisionRecord(_ value: DatabaseValue, assignmentID: String, partnerID: String?) -> [UInt8] {
         switch value.storage {
         case .string(let text): Array(text.utf8)
-        case .blob(let data): BinaryRecord.json([UInt8](data))
+        case .blob(let data): BinaryRecord.json([UInt8](data), assignmentID: assignmentID, partnerID: partnerID)
         default: []
         }
     }

@@ -202,6 +202,9 @@ extension LeadStore {
             // `type`, `assignment_id`, `lead_id`, `partner_id`, `engagement`, `role`), which are
             // written again when it is read (AssignmentEnvelope), from this row, its lead's and
             // this number, which gives the role and engagement. `NULL`: stored from its start.
+            // From v14 on, binary decision records are version 2 too (BinaryRecord), without the
+            // row's `assignment_id` and `partner_id`: an older leadctl would misread them, and
+            // refuses the store instead ("written by a newer leadrouterd").
             try db.execute(sql: "ALTER TABLE envelopes ADD COLUMN cut_start INTEGER")
         }
         return migrator

@@ -174,7 +174,7 @@ public struct StoreBatch: Sendable {
     /// Lead `i`'s decision record as JSON: its run in ``recordBlocks`` (binary, decoded:
     /// ``BinaryRecord``), or its own `decision`.
     public func record(of i: Int) -> [UInt8] {
-        if let run = run(i, of: recordRuns) { return BinaryRecord.json(run.array) }
+        if let run = run(i, of: recordRuns) { return BinaryRecord.json(run.array, assignmentID: leads[i].assignmentID, partnerID: leads[i].partnerID) }
         return leads[i].decision
     }
 
@@ -193,7 +193,7 @@ public struct StoreBatch: Sendable {
     /// Lead `i` as the store keeps it, its decision record and its bytes in it.
     public func storedLead(_ i: Int) -> StoredLead {
         var lead = leads[i]
-        if let run = run(i, of: recordRuns) { lead.decision = BinaryRecord.json(run.array) }
+        if let run = run(i, of: recordRuns) { lead.decision = BinaryRecord.json(run.array, assignmentID: lead.assignmentID, partnerID: lead.partnerID) }
         if let run = run(i, of: leadRuns) { lead.lead = run.array }
         return lead
     }

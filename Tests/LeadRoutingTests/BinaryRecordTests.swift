@@ -21,6 +21,43 @@ struct BinaryRecordTests {
         }
     }
 
+    /// A record in version 1's layout, as builds before version 2 wrote it (their writer,
+    /// transcribed): stores keep such records, and they must read as they did.
+    static func versionOne(_ decision: RoutingDecision, messages: ArraySlice<OutgoingMessage>, partnerList: Int64) -> [UInt8] {
+        guard case .verdicts(let verdicts) = decision.candidateRecord else { return [] }
+        var out: [UInt8] = [BinaryRecord.marker, 1]
+        func u16(_ v: Int) { withUnsafeBytes(of: UInt16(truncatingIfNeeded: v).littleEndian) { out += $0 } }
+        func u32(_ v: Int) { withUnsafeBytes(of: Int32(truncatingIfNeeded: v).littleEndian) { out += $0 } }
+        func text(_ t: String) { u16(t.utf8.count); out += Array(t.utf8) }
+        text(decision.assignment.description)
+        if let partner = decision.partnerID { text(partner) } else { u16(0xFFFF) }
+        withUnsafeBytes(of: partnerList.littleEndian) { out += $0 }
+        u32(verdicts.list)
+        u32(verdicts.chosen.map { verdicts.partners[$0] } ?? -1)
+        let countAt = out.count
+        out.append(0)
+        RoutingDecision.forEachBitGroup(verdicts) { verdict, bytes in
+            out.append(UInt8(verdict))
+            u16(bytes.count)
+            out += bytes
+            out[countAt] += 1
+        }
+        u32(decision.candidatesOmitted)
+        var mask: UInt8 = 0
+        for verdict in 0..<CandidateVerdicts.sets where decision.omittedCounts[verdict] > 0 { mask |= 1 << UInt8(verdict) }
+        out.append(mask)
+        for verdict in 0..<CandidateVerdicts.sets where decision.omittedCounts[verdict] > 0 { u32(Int(decision.omittedCounts[verdict])) }
+        u32(decision.outsideTerritory)
+        let pairs = min(decision.assignments.count, messages.count)
+        out.append(UInt8(pairs))
+        for k in 0..<pairs {
+            text(decision.assignments[k].topic)
+            withUnsafeBytes(of: Int64(messages[messages.startIndex + k].seq).littleEndian) { out += $0 }
+            out.append(decision.assignments[k].role.code)
+        }
+        return out
+    }
+
     @Test("each record read back from binary is the JSON writer's record byte for byte: any verdicts, recording caps, omitted counts, no partner, two assignments",
           arguments: [(7, 1), (40, 2), (200, 3), (1_000, 4)] as [(Int, UInt64)])
     func binaryReadsBackAsTheJSONRecord(recorded: Int, seed: UInt64) throws {
@@ -35,6 +72,7 @@ struct BinaryRecordTests {
         }
         var router = Router(partners: partners, unmatched: .vendorSales, recordedCandidates: recorded)
         var binaryForms = 0, unmatched = 0, twoAssignments = 0, omitted = 0
+        var sizes = (v1: 0, v2: 0)
         for i in 0..<400 {
             var decision = router.route(CandidateVerdictTests.lead(i, &rng), context: .init(now: CandidateVerdictTests.t0 + Int64(i) * 1_000))
             decision.assignment = AssignmentID(i % 50 == 0 ? #"id "with" \escapes\ "# + String(i) : "asg-\(i)")
@@ -49,10 +87,19 @@ struct BinaryRecordTests {
             if decision.partnerID == nil { unmatched += 1 }
             if messages.count == 2 { twoAssignments += 1 }
             if decision.candidatesOmitted > 0 { omitted += 1 }
-            #expect(BinaryRecord.json(binary) == json, "lead \(i): \(String(decoding: json, as: UTF8.self))")
+            let row = (assignmentID: decision.assignment.description, partnerID: decision.partnerID)
+            #expect(BinaryRecord.json(binary, assignmentID: row.assignmentID, partnerID: row.partnerID) == json,
+                    "lead \(i): \(String(decoding: json, as: UTF8.self))")
             #expect(binary.count < json.count)
+            // The version before, as stores written by earlier builds hold it, reads the same.
+            let v1 = Self.versionOne(decision, messages: messages[...], partnerList: Int64(i % 2 == 0 ? 7 : 1 << 40))
+            #expect(BinaryRecord.json(v1, assignmentID: "ignored", partnerID: nil) == json)
+            #expect(binary.count < v1.count - 30)
+            sizes.v1 += v1.count
+            sizes.v2 += binary.count
         }
         #expect(binaryForms > 300)
+        print("binary records, bytes: version 1 \(sizes.v1 / binaryForms), version 2 \(sizes.v2 / binaryForms) (recorded \(recorded))")
         #expect(unmatched > 0 && twoAssignments > 0)
         if recorded < 100 { #expect(omitted > 0) }
     }
@@ -77,7 +124,7 @@ struct BinaryRecordTests {
             let stored = decision.record(in: &arena, messages: messages, partnerList: list, reasonsInEnvelope: inEnvelope).array
             #expect(stored.first == UInt8(ascii: "{"))
             #expect(stored == decision.record(messages: messages, partnerList: list, reasonsInEnvelope: inEnvelope))
-            #expect(BinaryRecord.json(stored) == stored)
+            #expect(BinaryRecord.json(stored, assignmentID: "x", partnerID: nil) == stored)
         }
     }
 
@@ -93,15 +140,25 @@ struct BinaryRecordTests {
         }
         let (binary, json) = Self.bothRecords(decision, messages: Self.messages(decision, firstSeq: 1)[...], partnerList: 2)
         try #require(binary.first == BinaryRecord.marker)
-        #expect(BinaryRecord.json(binary) == json)
-        for length in 0..<binary.count {
-            // Each prefix in a buffer of its own, so reading past it would be caught by ASan.
-            let cut = Array(binary[..<length])
-            #expect(cut.withUnsafeBytes { BinaryRecord.json($0) } == nil, "cut at \(length)")
+        let id = decision.assignment.description, partner = decision.partnerID
+        #expect(BinaryRecord.json(binary, assignmentID: id, partnerID: partner) == json)
+        let v1 = Self.versionOne(decision, messages: Self.messages(decision, firstSeq: 1)[...], partnerList: 2)
+        for record in [binary, v1] {
+            for length in 0..<record.count {
+                // Each prefix in a buffer of its own, so reading past it would be caught by ASan.
+                let cut = Array(record[..<length])
+                #expect(cut.withUnsafeBytes { BinaryRecord.json($0, assignmentID: id, partnerID: partner) } == nil, "cut at \(length)")
+            }
+            #expect((record + [0]).withUnsafeBytes { BinaryRecord.json($0, assignmentID: id, partnerID: partner) } == nil)
         }
-        #expect((binary + [0]).withUnsafeBytes { BinaryRecord.json($0) } == nil)
         var wrongVersion = binary
-        wrongVersion[1] = 2
-        #expect(wrongVersion.withUnsafeBytes { BinaryRecord.json($0) } == nil)
+        wrongVersion[1] = 3
+        #expect(wrongVersion.withUnsafeBytes { BinaryRecord.json($0, assignmentID: id, partnerID: partner) } == nil)
+        // A topic code no writer uses, and a varint longer than ten bytes.
+        var badTopic = binary
+        badTopic[binary.count - 3] = 9  // the last assignment's topic code: a one-byte seq and the role follow
+        #expect(badTopic.withUnsafeBytes { BinaryRecord.json($0, assignmentID: id, partnerID: partner) } == nil)
+        let longVarint = [BinaryRecord.marker, 2] + [UInt8](repeating: 0xFF, count: 11) + [0]
+        #expect(longVarint.withUnsafeBytes { BinaryRecord.json($0, assignmentID: id, partnerID: partner) } == nil)
     }
 }
