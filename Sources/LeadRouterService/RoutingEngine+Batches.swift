@@ -170,7 +170,12 @@ extension RoutingEngine {
             for i in accepted.indices {
                 guard case .success(let lead) = accepted[i] else { continue }
                 if !pipeline.hasRecentlyRouted(leadID: lead.facts.leadID) { ids.append(lead.facts.leadID) }
-                lead.facts.account.forEachKey { _, key in _ = accountKeys.position(ofUTF8: key, default: true) }
+                // A key a lead not yet forgotten routed is the pipeline's to answer for the
+                // whole batch (nothing is forgotten before it is routed): the store's owner of
+                // it would go unread (LeadPipeline.route, and `isSame` in add(_:of:found:…)).
+                lead.facts.account.forEachKey { _, key in
+                    if !pipeline.hasRecentOwner(utf8: key) { _ = accountKeys.position(ofUTF8: key, default: true) }
+                }
             }
         }
         let found: (known: Set<String>, owners: StringTable<AccountOwner>)

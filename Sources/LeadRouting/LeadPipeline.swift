@@ -222,6 +222,12 @@ public struct LeadPipeline: Sendable {
     /// ``forgetRecent(through:)``), when there is one.
     public func recentOwner(_ key: String) -> String? { recentOwners[key]?.partnerID }
 
+    /// Whether an account key (its UTF-8, read in place) was routed by a lead not yet
+    /// forgotten. Until the next ``forgetRecent(through:)`` routing takes such a key's owner
+    /// from here, and never asks what the store holds for it.
+    @inline(__always)
+    public func hasRecentOwner(utf8 key: UnsafeBufferPointer<UInt8>) -> Bool { recentOwners.index(ofUTF8: key) != nil }
+
     /// Starts a new batch: what is routed from now on is tagged with the returned generation.
     public mutating func beginBatch() -> Int {
         generation += 1

@@ -190,6 +190,32 @@ struct LoopTests {
         try #require(harness.stop()).get()
     }
 
+    @Test("a returning account goes back to its owner once its last lead was stored and forgotten by the pipeline: the look-up asks the store", arguments: pipelineBatches)
+    func affinityThroughTheStore(pipelineBatch: Int?) throws {
+        let store = MemoryRoutingStore()
+        // Two partners for Colorado, so that only affinity sends an account back to the same one.
+        let harness = try LoopHarness(store: store, pipelineBatch: pipelineBatch) { config in
+            config.rules.partners.append(Partner(id: "initech", engagement: .leadsOnly, territories: [Territory(country: "US")],
+                                                 products: [], weight: 1, active: true))
+        }
+        let feed = try harness.feedReader(["partner/"])
+        try harness.start()
+        let intake = try harness.intakeClient()
+        func returning(_ id: String) -> String {
+            #"{"lead_id": "\#(id)", "source": "webform", "company": {"name": "Returning Inc", "domain": "returning.example", "country": "US", "region": "CO"}, "products": ["email-security"]}"#
+        }
+        let first = try intake.ask(returning("r-1"))
+        let owner = try #require(first["partner_id"] as? String)
+        // Published once durable: the batch is committed and the pipeline has forgotten it.
+        _ = try #require(try feed.first { _, body in body["lead_id"] as? String == "r-1" })
+        for id in ["r-2", "r-3"] {
+            #expect(try intake.ask(returning(id))["partner_id"] as? String == owner)
+            let envelope = try #require(try feed.first { _, body in body["lead_id"] as? String == id })
+            #expect(envelope["rule"] as? String == "affinity")
+        }
+        try #require(harness.stop()).get()
+    }
+
     @Test("a failed look-up refuses the batch like a failed commit, and the loop goes on")
     func failedLookUp() throws {
         let (harness, intake, store) = try startedOnFaultyStore()
