@@ -173,9 +173,7 @@ extension RoutingEngine {
                 // A key a lead not yet forgotten routed is the pipeline's to answer for the
                 // whole batch (nothing is forgotten before it is routed): the store's owner of
                 // it would go unread (LeadPipeline.route, and `isSame` in add(_:of:found:…)).
-                lead.facts.account.forEachKey { _, key in
-                    if !pipeline.hasRecentOwner(utf8: key) { _ = accountKeys.position(ofUTF8: key, default: true) }
-                }
+                pipeline.forEachKeyToLookUp(of: lead.facts.account) { key in _ = accountKeys.position(ofUTF8: key, default: true) }
             }
         }
         let found: (known: Set<String>, owners: StringTable<AccountOwner>)

@@ -222,11 +222,16 @@ public struct LeadPipeline: Sendable {
     /// ``forgetRecent(through:)``), when there is one.
     public func recentOwner(_ key: String) -> String? { recentOwners[key]?.partnerID }
 
-    /// Whether an account key (its UTF-8, read in place) was routed by a lead not yet
-    /// forgotten. Until the next ``forgetRecent(through:)`` routing takes such a key's owner
-    /// from here, and never asks what the store holds for it.
+    /// Calls `body` with each of `account`'s keys (its UTF-8, read in place) that no lead not
+    /// yet forgotten routed: until the next ``forgetRecent(through:)`` routing takes the
+    /// others' owners from here, and never reads what the store holds for them. (Asked from
+    /// a closure of the caller's instead, the pipeline was copied for each key.)
     @inline(__always)
-    public func hasRecentOwner(utf8 key: UnsafeBufferPointer<UInt8>) -> Bool { recentOwners.index(ofUTF8: key) != nil }
+    public func forEachKeyToLookUp(of account: LeadAccount, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        account.forEachKey { _, key in
+            if recentOwners.index(ofUTF8: key) == nil { body(key) }
+        }
+    }
 
     /// Starts a new batch: what is routed from now on is tagged with the returned generation.
     public mutating func beginBatch() -> Int {
