@@ -128,14 +128,14 @@ public enum BinaryRecord {
     /// The code of `topic` in a record whose lead went to `partner`, compared as bytes (no
     /// `String` made).
     static func topicCode(_ topic: UnsafeBufferPointer<UInt8>, partner: inout String?) -> UInt8 {
-        let prefix = "partner/".utf8
-        if let count = partner?.utf8.count, topic.count == prefix.count + count + 1, topic.starts(with: prefix),
-           topic.last == UInt8(ascii: "/"),
-           partner!.withUTF8({ $0.sameBytes(as: UnsafeBufferPointer(rebasing: topic[prefix.count..<(prefix.count + count)])) }) {
+        let prefix: StaticString = "partner/", p = prefix.utf8CodeUnitCount
+        if let count = partner?.utf8.count, topic.count == p + count + 1, topic[topic.count - 1] == UInt8(ascii: "/"),
+           prefix.matches(UnsafeBufferPointer(rebasing: topic[0..<p])),
+           partner!.withUTF8({ $0.sameBytes(as: UnsafeBufferPointer(rebasing: topic[p..<(p + count)])) }) {
             return TopicCode.chosenPartner
         }
-        if topic.elementsEqual(FeedTopic.vendorSales.utf8) { return TopicCode.vendorSales }
-        if topic.elementsEqual(FeedTopic.nurture.utf8) { return TopicCode.nurture }
+        if ("vendor-sales/" as StaticString).matches(topic) { return TopicCode.vendorSales }
+        if ("nurture/" as StaticString).matches(topic) { return TopicCode.nurture }
         return TopicCode.written
     }
 

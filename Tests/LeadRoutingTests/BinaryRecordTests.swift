@@ -104,6 +104,21 @@ struct BinaryRecordTests {
         if recorded < 100 { #expect(omitted > 0) }
     }
 
+    @Test("a record gives the chosen partner's, vendor sales' and nurture's topics as one byte, any other written out")
+    func topicCodes() {
+        func code(_ topic: String, _ partner: String?) -> UInt8 {
+            var topic = topic, partner = partner
+            return topic.withUTF8 { BinaryRecord.topicCode($0, partner: &partner) }
+        }
+        #expect(code(FeedTopic.partner("acme"), "acme") == BinaryRecord.TopicCode.chosenPartner)
+        #expect(code(FeedTopic.vendorSales, "acme") == BinaryRecord.TopicCode.vendorSales)
+        #expect(code(FeedTopic.nurture, nil) == BinaryRecord.TopicCode.nurture)
+        for (topic, partner) in [(FeedTopic.partner("acme"), "acm"), (FeedTopic.partner("acme"), nil), ("partner/acme", "acme"),
+                                 ("partneR/acme/", "acme"), ("partner/acme/x", "acme"), ("vendor-sales", nil), ("", nil)] as [(String, String?)] {
+            #expect(code(topic, partner) == BinaryRecord.TopicCode.written, "\(topic) for \(partner ?? "none")")
+        }
+    }
+
     @Test("a role's number is its index among all roles")
     func roleCodes() {
         for (index, role) in Assignment.Role.allCases.enumerated() { #expect(Int(role.code) == index) }
