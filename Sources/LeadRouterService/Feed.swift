@@ -66,6 +66,18 @@ struct Feed {
         return out
     }
 
+    /// How many topics have a published `seq` the store has not recorded yet.
+    var unsavedCount: Int { unsavedPositions.count }
+
+    /// At most `limit` of ``unsaved``: those unsaved longest first.
+    func unsaved(limit: Int) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for position in unsavedPositions.prefix(limit) {
+            if let seq = states[position: position].unsaved { out[states.entries[position].key] = seq }
+        }
+        return out
+    }
+
     /// Records that `message` went out at `now`.
     mutating func didPublish(_ message: OutgoingMessage, at now: ContinuousClock.Instant) {
         let at = states.position(of: message.topic, default: TopicState())

@@ -301,8 +301,9 @@ extension RoutingEngine {
         prepared.storeBatch.partnerStates = pipeline.takeChangedPartnerStates(rotationLimit: rotationLimit)
         if rotationLimit > 0 { prepared.rotationSave = now }
         if now - upkeep.lastPublishedSave >= StoreUpkeep.publishedSaveInterval {
-            prepared.published = feed.unsaved
-            upkeep.lastPublishedSave = now
+            // A share a commit, until a commit's share is all that was left.
+            prepared.published = feed.unsaved(limit: StoreUpkeep.publishedPerSave)
+            if feed.unsavedCount <= StoreUpkeep.publishedPerSave { upkeep.lastPublishedSave = now }
         }
     }
 

@@ -23,6 +23,12 @@ struct StoreUpkeep {
     static let rotationSaveInterval = Duration.seconds(5)
     /// How often the published watermarks (what start-up publishes again) are saved.
     static let publishedSaveInterval = Duration.seconds(1)
+    /// At most this many topics' watermarks are saved at once (a commit that carries them,
+    /// or the timer between commits), those unsaved longest first, until every one is: with
+    /// 1,000 partner topics, saving all in one commit made that commit write a row of
+    /// `topics` for each, a pause of a millisecond or more on the routing thread once a
+    /// second (docs/benchmarks.md).
+    static let publishedPerSave = 128
     /// How often run-time registrations (`leadctl register`) are looked for.
     static let registrationsCheckEvery = Duration.seconds(1)
     /// When the write-ahead log holds more than this many pages (16 MB of 4 KB pages) and no
@@ -81,6 +87,31 @@ extension RoutingEngine {
             upkeep.publishedSaveFailing = true
         }
         upkeep.lastPublishedSave = now
+    }
+
+    /// Between commits: saves a share of the watermarks (``StoreUpkeep/publishedPerSave``),
+    /// and says whether some are left to save now (the interval having passed since every one
+    /// was last saved).
+    func persistPublishedShare(now: ContinuousClock.Instant) -> Bool {
+        let share = feed.unsaved(limit: StoreUpkeep.publishedPerSave)
+        guard !share.isEmpty else {
+            upkeep.lastPublishedSave = now
+            return false
+        }
+        do {
+            try store.markPublished(share)
+            feed.saved(share)
+            upkeep.publishedSaveFailing = false
+        } catch {
+            if !upkeep.publishedSaveFailing {
+                logger.warning("could not record published envelopes; they will be published again after a restart", metadata: ["error": "\(error)"])
+            }
+            upkeep.publishedSaveFailing = true
+            upkeep.lastPublishedSave = now
+            return false
+        }
+        if feed.unsavedCount == 0 { upkeep.lastPublishedSave = now }
+        return feed.unsavedCount > 0
     }
 
     /// Picks up deal registrations added at run time (`leadctl register`).

@@ -196,8 +196,10 @@ final class RoutingEngine {
                 duties.reportSuppressed()
                 deadlines.schedule(.suppressedLogs, at: now + .seconds(1))
             case .savePublished:
-                if committing == nil { persistPublished(now: now) }
-                deadlines.schedule(.savePublished, at: max(now, upkeep.lastPublishedSave) + StoreUpkeep.publishedSaveInterval)
+                // A share at a time, the rest at the next pass, so leads get in between.
+                let more = committing == nil && now - upkeep.lastPublishedSave >= StoreUpkeep.publishedSaveInterval
+                    && persistPublishedShare(now: now)
+                deadlines.schedule(.savePublished, at: more ? now : max(now, upkeep.lastPublishedSave) + StoreUpkeep.publishedSaveInterval)
             case .registrations:
                 reloadRegistrationsIfChanged()
                 deadlines.schedule(.registrations, at: now + StoreUpkeep.registrationsCheckEvery)

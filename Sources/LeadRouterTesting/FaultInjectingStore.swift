@@ -16,6 +16,7 @@ public final class FaultInjectingStore: RoutingStore {
         var readsStarted = 0
         var commitsStarted = 0
         var writebacksStarted = 0
+        var watermarkSaves: [Int] = []
     }
 
     public let base: any RoutingStore
@@ -46,6 +47,9 @@ public final class FaultInjectingStore: RoutingStore {
     public var commitsStarted: Int { faults.withLock { $0.commitsStarted } }
     /// Database-file writebacks asked for so far (``RoutingStore/startWriteback(duringCheckpointsLongerThan:)``).
     public var writebacksStarted: Int { faults.withLock { $0.writebacksStarted } }
+
+    /// How many topics' published watermarks each save took (with a commit, or alone), in order.
+    public var watermarkSaves: [Int] { faults.withLock { $0.watermarkSaves } }
     /// Envelope reads (replay) block until ``releaseEnvelopeReads()``.
     public func hangEnvelopeReads() { readGate.close() }
     public func releaseEnvelopeReads() { readGate.open() }
@@ -86,6 +90,7 @@ public final class FaultInjectingStore: RoutingStore {
         }
         if fail { throw StoreError(.full, "committing a batch: the disk holding \(path) is full (injected fault)") }
         try base.commit(batch, published: published)
+        if !published.isEmpty { faults.withLock { $0.watermarkSaves.append(published.count) } }
     }
 
     public func syncLog() throws(StoreError) {
@@ -102,7 +107,10 @@ public final class FaultInjectingStore: RoutingStore {
         try base.syncLog()
     }
 
-    public func markPublished(_ published: [String: Int]) throws(StoreError) { try base.markPublished(published) }
+    public func markPublished(_ published: [String: Int]) throws(StoreError) {
+        try base.markPublished(published)
+        if !published.isEmpty { faults.withLock { $0.watermarkSaves.append(published.count) } }
+    }
     public func flushAccountOwners() throws(StoreError) { try base.flushAccountOwners() }
     public func envelopes(topic: String, fromSeq: Int, limit: Int, throughSeq: Int) throws(StoreError) -> [OutgoingMessage] {
         faults.withLock { $0.readsStarted += 1 }

@@ -190,6 +190,49 @@ struct LoopTests {
         try #require(harness.stop()).get()
     }
 
+    @Test("published watermarks are saved 128 topics at a time, those waiting longest first: with commits once the second has passed, or between passes without traffic")
+    func watermarksSavedInShares() throws {
+        let clock = ManualLoopClock()
+        let store = FaultInjectingStore(MemoryRoutingStore())
+        // 300 partners for Colorado: rotation gives each of the first 300 leads a topic of its own.
+        let harness = try LoopHarness(store: store, clock: clock) { config in
+            config.rules.partners = (0..<300).map { i in
+                Partner(id: "p\(i)", engagement: .leadsOnly, territories: [Territory(country: "US")], products: [], weight: 1, active: true)
+            }
+        }
+        try harness.start()
+        let intake = try harness.intakeClient()
+        // Whether every topic's watermark is saved up to where it stood in `published`.
+        func saved(_ published: [String: TopicState]) throws -> Bool {
+            let states = try store.topicStates()
+            return published.allSatisfy { topic, state in (states[topic]?.publishedSeq ?? 0) >= state.lastSeq }
+        }
+        func allSaved() throws -> Bool { try saved(store.topicStates()) }
+        for i in 0..<300 { #expect(try intake.ask(lead("w-\(i)"))["status"] as? String == "accepted") }
+        #expect(store.watermarkSaves.isEmpty)
+        let first = try store.topicStates()
+        #expect(first.count == 300)
+        // The second has passed: commits (and the timer, between them) take a share each.
+        clock.advance(by: .milliseconds(1_100))
+        var sent = 300
+        while try !saved(first) && sent < 320 {
+            #expect(try intake.ask(lead("w-\(sent)"))["status"] as? String == "accepted")
+            sent += 1
+        }
+        #expect(try saved(first))
+        let saves = store.watermarkSaves
+        #expect(saves.max() == 128 && saves.reduce(0, +) >= 300 && saves.count >= 3, "\(saves)")
+        // Saved within the second: the next commit carries none.
+        #expect(try intake.ask(lead("w-\(sent)"))["status"] as? String == "accepted")
+        #expect(store.watermarkSaves == saves)
+        // Without traffic, the timer saves what is left.
+        clock.advance(by: .milliseconds(1_100))
+        harness.loop.wake()
+        #expect(try eventually { try allSaved() })
+        #expect(store.watermarkSaves.count == saves.count + 1)
+        try #require(harness.stop()).get()
+    }
+
     @Test("a returning account goes back to its owner once its last lead was stored and forgotten by the pipeline: the look-up asks the store", arguments: pipelineBatches)
     func affinityThroughTheStore(pipelineBatch: Int?) throws {
         let store = MemoryRoutingStore()
