@@ -63,8 +63,16 @@ struct BatchInput {
     var due: [String]
 
     init(_ batch: [Received], due: [String]) {
-        leads = batch.filter { $0.channel != .control }
-        control = batch.filter { $0.channel == .control }
+        // Most batches hold no control request: their array is taken as it is, not copied a
+        // message at a time (a reference count for each of a message's parts, and its
+        // release when the batch's array went).
+        if batch.contains(where: { $0.channel == .control }) {
+            leads = batch.filter { $0.channel != .control }
+            control = batch.filter { $0.channel == .control }
+        } else {
+            leads = batch
+            control = []
+        }
         self.due = due
     }
 }
@@ -90,9 +98,10 @@ extension RoutingEngine {
                 guard batch.count < RoutingLoop.batchLimit,
                       var received = endpoint.receive(copyLimit: copyLimit, now: clock.wallMilliseconds) else { return true }
                 received.takenAt = takenAt
+                let channel = received.channel
                 batch.append(received)
-                if received.channel == .control { counters.controlRequests += 1 } else { counters.received += 1 }
-                if received.channel == .intake { metricsFold?.intakeReceived += 1 }
+                if channel == .control { counters.controlRequests += 1 } else { counters.received += 1 }
+                if channel == .intake { metricsFold?.intakeReceived += 1 }
                 return false
             }
         }
