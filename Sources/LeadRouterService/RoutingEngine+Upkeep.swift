@@ -75,17 +75,9 @@ struct StoreUpkeep {
 extension RoutingEngine {
     /// Records the published watermarks not yet saved.
     func persistPublished(now: ContinuousClock.Instant) {
-        guard !feed.unsaved.isEmpty else { return }
-        do {
-            try store.markPublished(feed.unsaved)
-            feed.savedAll()
-            upkeep.publishedSaveFailing = false
-        } catch {
-            if !upkeep.publishedSaveFailing {
-                logger.warning("could not record published envelopes; they will be published again after a restart", metadata: ["error": "\(error)"])
-            }
-            upkeep.publishedSaveFailing = true
-        }
+        let unsaved = feed.unsaved
+        guard !unsaved.isEmpty else { return }
+        if recordPublished(unsaved) { feed.savedAll() }
         upkeep.lastPublishedSave = now
     }
 
@@ -94,24 +86,28 @@ extension RoutingEngine {
     /// was last saved).
     func persistPublishedShare(now: ContinuousClock.Instant) -> Bool {
         let share = feed.unsaved(limit: StoreUpkeep.publishedPerSave)
-        guard !share.isEmpty else {
+        guard !share.isEmpty, recordPublished(share) else {
             upkeep.lastPublishedSave = now
             return false
         }
+        feed.saved(share)
+        if feed.unsavedCount == 0 { upkeep.lastPublishedSave = now }
+        return feed.unsavedCount > 0
+    }
+
+    /// Writes `watermarks` to the store; a failure is logged once, until a save succeeds.
+    private func recordPublished(_ watermarks: [String: Int]) -> Bool {
         do {
-            try store.markPublished(share)
-            feed.saved(share)
+            try store.markPublished(watermarks)
             upkeep.publishedSaveFailing = false
+            return true
         } catch {
             if !upkeep.publishedSaveFailing {
                 logger.warning("could not record published envelopes; they will be published again after a restart", metadata: ["error": "\(error)"])
             }
             upkeep.publishedSaveFailing = true
-            upkeep.lastPublishedSave = now
             return false
         }
-        if feed.unsavedCount == 0 { upkeep.lastPublishedSave = now }
-        return feed.unsavedCount > 0
     }
 
     /// Picks up deal registrations added at run time (`leadctl register`).
