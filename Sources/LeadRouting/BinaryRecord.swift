@@ -49,14 +49,12 @@ public enum BinaryRecord {
         return reader.json(assignmentID: assignmentID, partnerID: partnerID)
     }
 
-    /// Whether `decision`'s record, with `messages`, has the binary form (its texts' lengths
-    /// fit its `u16`s: partner ids and topics are short by config, the daemon's assignment
-    /// ids 28 bytes, but a decision could be given any).
+    /// Whether `decision`'s record, with `messages`, has the binary form: its candidates are
+    /// bit sets over a numbered list, and it has envelopes (which carry its reasons). Its
+    /// texts are any length (varints), and its ids are the row's.
     static func fits(_ decision: RoutingDecision, messages: ArraySlice<OutgoingMessage>, partnerList: Int64?, reasonsInEnvelope: Bool) -> Bool {
         guard reasonsInEnvelope, !messages.isEmpty, partnerList != nil, case .verdicts(let verdicts) = decision.candidateRecord,
-              verdicts.list >= 0, decision.assignments.count <= 255,
-              decision.assignment.withUTF8({ $0.count }) < 0xFFFF, (decision.partnerID?.utf8.count ?? 0) < 0xFFFF else { return false }
-        for assignment in decision.assignments where assignment.topic.utf8.count >= 0xFFFF { return false }
+              verdicts.list >= 0, decision.assignments.count <= 255 else { return false }
         return true
     }
 

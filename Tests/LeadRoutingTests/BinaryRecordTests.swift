@@ -124,23 +124,30 @@ struct BinaryRecordTests {
         for (index, role) in Assignment.Role.allCases.enumerated() { #expect(Int(role.code) == index) }
     }
 
-    @Test("a record with no envelope, no partner list or a text too long for its length field stays JSON; a JSON record reads as it is")
-    func otherRecordsStayJSON() {
+    @Test("a record with no envelope or no partner list stays JSON, and a JSON record reads as it is; long texts (a 70,000-byte assignment id, a long topic) are binary and read back")
+    func otherRecordsStayJSON() throws {
         var rng = SplitMix64(seed: 9)
         let partners = CandidateVerdictTests.partners(50, &rng)
         var router = Router(partners: partners, unmatched: .vendorSales, recordedCandidates: 50)
         let decision = router.route(CandidateVerdictTests.lead(1, &rng), context: .init(now: CandidateVerdictTests.t0))
         let messages = Self.messages(decision, firstSeq: 1)
         var arena = ByteArena()
-        var longID = decision
-        longID.assignment = AssignmentID(String(repeating: "x", count: 70_000))
         for (decision, messages, list, inEnvelope) in [(decision, messages[0..<0], Int64?(3), true), (decision, messages[...], nil, true),
-                                                       (decision, messages[...], 3, false), (longID, messages[...], 3, true)] {
+                                                       (decision, messages[...], 3, false)] {
             let stored = decision.record(in: &arena, messages: messages, partnerList: list, reasonsInEnvelope: inEnvelope).array
             #expect(stored.first == UInt8(ascii: "{"))
             #expect(stored == decision.record(messages: messages, partnerList: list, reasonsInEnvelope: inEnvelope))
             #expect(BinaryRecord.json(stored, assignmentID: "x", partnerID: nil) == stored)
         }
+        // Version 1 gave texts a 16-bit length and kept such records JSON; version 2 has no limit.
+        var long = decision
+        long.assignment = AssignmentID(String(repeating: "x", count: 70_000))
+        try #require(!long.assignments.isEmpty)
+        long.assignments[0].topic = "custom/" + String(repeating: "t", count: 70_000) + "/"
+        let longMessages = Self.messages(long, firstSeq: 1)
+        let (binary, json) = Self.bothRecords(long, messages: longMessages[...], partnerList: 3)
+        #expect(binary.first == BinaryRecord.marker)
+        #expect(BinaryRecord.json(binary, assignmentID: long.assignment.description, partnerID: long.partnerID) == json)
     }
 
     @Test("a binary record cut short, or with a byte changed to an impossible value, reads as nil, never past its end")
