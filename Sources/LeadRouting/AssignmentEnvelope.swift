@@ -21,11 +21,18 @@ public enum AssignmentEnvelope {
         json.field("role", literal: role.literal)
     }
 
-    /// The role and engagement of a start as one number, 1-24 (0 is none).
+    /// The role and engagement of a start as one number, 1-24 (0 is none): the role's number
+    /// in a binary record (``Assignment/Role/code``), then the engagement's (0 for none).
+    /// Worked out for every assignment envelope routed, so by switches, not by searching
+    /// `allCases`.
     public static func code(role: Assignment.Role, engagement: EngagementModel?) -> Int {
-        let roleIndex = Assignment.Role.allCases.firstIndex(of: role)!
-        let engagementIndex = engagement.map { EngagementModel.allCases.firstIndex(of: $0)! + 1 } ?? 0
-        return 1 + roleIndex * 4 + engagementIndex
+        let engagementNumber = switch engagement {
+        case nil: 0
+        case .leadsOnly: 1
+        case .coSell: 2
+        case .vendorCloses: 3
+        }
+        return 1 + Int(role.code) * 4 + engagementNumber
     }
 
     /// The role and engagement a ``code(role:engagement:)`` stands for; `nil` for a number

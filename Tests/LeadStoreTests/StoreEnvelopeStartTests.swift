@@ -63,7 +63,8 @@ func assignmentStartCodes() {
             let code = AssignmentEnvelope.code(role: role, engagement: engagement)
             #expect(code >= 1 && seen.insert(code).inserted)
             let start = AssignmentEnvelope.start(code: code, seq: 1, topic: "t/", assignmentID: "a", leadID: "l", partnerID: "p")
-            #expect(start.map { String(decoding: $0, as: UTF8.self) }?.hasSuffix(#""role":"\#(role.rawValue)""#) == true)
+            let engagementText = engagement.map { #""\#($0.rawValue)""# } ?? "null"
+            #expect(start.map { String(decoding: $0, as: UTF8.self) }?.hasSuffix(#""engagement":\#(engagementText),"role":"\#(role.rawValue)""#) == true)
         }
     }
     for code in [0, -1, 25, 1_000] {
