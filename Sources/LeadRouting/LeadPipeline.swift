@@ -368,6 +368,8 @@ public struct LeadPipeline: Sendable {
             decision.offered = offered
             envelopes.append(contentsOf: caseEnvelopes(for: event, of: offered, lead: lead.raw.array, now: now, decision: decision))
         }
+        // The envelopes' end, kept by the store as this number (AssignmentEnvelope).
+        let endCode = decision.isOffered ? 0 : AssignmentEnvelope.endCode(decision.hasQualification ? decision.qualificationValue : nil)
         for (k, assignment) in decision.assignments.enumerated() where !decision.isOffered {
             let seq = nextSeq(assignment.topic, partner: decision.chosenIndex, assignment: k)
             // The fields around the lead: about 600 bytes.
@@ -380,12 +382,15 @@ public struct LeadPipeline: Sendable {
             let leadRange = json.field("lead", rawJSON: lead.raw)
             json.field("rule", literal: decision.rule.literal)
             json.field("reasons", elements: decision.reasonList.elements)
+            // From here on, as AssignmentEnvelope.writeEnd writes it (through the caches).
+            let end = json.count
             if decision.hasQualification { qualificationText.write(decision.qualificationValue, to: &json) }
             json.field("routed_at", rfc3339: now, cache: &routedAtText)
             json.endObject()
             let envelope = json.shared(in: &envelopeBlocks)
             envelopes.append(OutgoingMessage(topic: assignment.topic, seq: seq, envelope: envelope, leadRange: leadRange,
-                                             assignmentStart: start, assignmentCode: code))
+                                             assignmentStart: start, assignmentCode: code,
+                                             assignmentEnd: endCode == 0 ? 0 : end, assignmentEndCode: endCode))
         }
         counters.routed += 1
         if decision.partnerID == nil { counters.unmatched += 1 } else { counters.routedToPartner += 1 }

@@ -98,13 +98,17 @@ extension LeadStore {
     }
 
     /// What ``envelope(_:_:)`` reads beside the envelope and its lead, for an assignment
-    /// envelope stored without its start (a store of schema v13 or older has no `cut_start`).
+    /// envelope stored without its start or its end (a store of schema v13 or older has no
+    /// `cut_start`, one of v14 no `cut_end`).
     var cutStartColumns: String {
-        hasCutStart ? "e.cut_start, e.lead_id AS cut_lead_id, l.assignment_id AS cut_assignment_id, l.partner_id AS cut_partner_id" : "NULL AS cut_start"
+        let start = hasCutStart
+            ? "e.cut_start, e.lead_id AS cut_lead_id, l.assignment_id AS cut_assignment_id, l.partner_id AS cut_partner_id" : "NULL AS cut_start"
+        return start + (hasCutEnd ? ", e.cut_end, l.routed_at AS cut_routed_at" : ", NULL AS cut_end")
     }
 
-    /// An envelope as published, its lead spliced back in (and its start written again, when
-    /// it was stored without it: ``AssignmentEnvelope``); `nil` when its lead is gone.
+    /// An envelope as published, its lead spliced back in (and its start and end written
+    /// again, when it was stored without them: ``AssignmentEnvelope``); `nil` when its lead is
+    /// gone.
     static func envelope(_ topic: String, _ row: Row) -> OutgoingMessage? {
         let stored: Data = row["envelope"]
         let seq: Int = row["seq"]
@@ -119,10 +123,16 @@ extension LeadStore {
                                                        leadID: leadID, partnerID: row["cut_partner_id"]) else { return nil }
             envelope = start
         }
-        envelope.reserveCapacity(envelope.count + stored.count + lead.count)
+        var end: [UInt8] = []
+        if let code: Int = row["cut_end"] {
+            guard let routedAt: Int64 = row["cut_routed_at"], let written = AssignmentEnvelope.end(code: code, routedAt: routedAt) else { return nil }
+            end = written
+        }
+        envelope.reserveCapacity(envelope.count + stored.count + lead.count + end.count)
         envelope.append(contentsOf: stored.prefix(at))
         envelope.append(contentsOf: lead)
         envelope.append(contentsOf: stored.dropFirst(at))
+        envelope.append(contentsOf: end)
         return OutgoingMessage(topic: topic, seq: seq, envelope: envelope)
     }
 

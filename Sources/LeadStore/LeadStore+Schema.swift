@@ -207,6 +207,13 @@ extension LeadStore {
             // refuses the store instead ("written by a newer leadrouterd").
             try db.execute(sql: "ALTER TABLE envelopes ADD COLUMN cut_start INTEGER")
         }
+        migrator.registerMigration("v15: assignment envelopes without their end") { db in
+            // `cut_end` set: the envelope is stored without its end (`qualification`, when it
+            // has one, `routed_at` and the closing brace), written again when it is read
+            // (AssignmentEnvelope.end), from this number and its lead's `routed_at`. `NULL`:
+            // stored to its end.
+            try db.execute(sql: "ALTER TABLE envelopes ADD COLUMN cut_end INTEGER")
+        }
         return migrator
     }
 

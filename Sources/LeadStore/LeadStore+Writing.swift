@@ -64,7 +64,7 @@ extension LeadStore {
     static let leadInsertSQL = RawSQL.insertSQL(
         "leads", ["lead_id", "channel", "received_at", "routed_at", "assignment_id", "partner_id", "decision", "lead"])
     static let envelopeInsertSQL = RawSQL.insertSQL(
-        "envelopes", ["topic", "seq", "lead_id", "created_at", "envelope", "lead_at", "lead_row", "cut_start"])
+        "envelopes", ["topic", "seq", "lead_id", "created_at", "envelope", "lead_at", "lead_row", "cut_start", "cut_end"])
 
     /// Inserts the batch's leads (one row each, up to 16 rows a statement); returns each
     /// one's row id, for its envelopes to point at.
@@ -109,8 +109,9 @@ extension LeadStore {
         var trimmed: [UInt8] = []
         // Room for every envelope whole, so that the buffer is never copied as it grows.
         trimmed.reserveCapacity(batch.envelopes.reduce(0) { $0 + $1.envelope.count })
-        // An assignment envelope's start goes too: its fields are this row's and the lead's.
-        var cuts: [(leadAt: Int, leadRow: Int64, range: Range<Int>, cutStart: Int)?] = []
+        // An assignment envelope's start and end go too: their fields are this row's and the
+        // lead's, and two numbers.
+        var cuts: [(leadAt: Int, leadRow: Int64, range: Range<Int>, cutStart: Int, cutEnd: Int)?] = []
         cuts.reserveCapacity(batch.envelopes.count)
         for (i, envelope) in batch.envelopes.enumerated() {
             let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
@@ -120,16 +121,20 @@ extension LeadStore {
             }
             let cut = envelope.assignmentCode > 0 && envelope.assignmentStart <= leadRange.lowerBound ? envelope.assignmentStart : 0
             let start = trimmed.count
+            let count = envelope.envelope.count
+            let end = envelope.assignmentEndCode != 0 && envelope.assignmentEnd >= leadRange.upperBound && envelope.assignmentEnd <= count
+                ? envelope.assignmentEnd : count
             envelope.envelope.withUnsafeBufferPointer { whole in
                 trimmed.append(contentsOf: UnsafeBufferPointer(rebasing: whole[cut..<leadRange.lowerBound]))
-                trimmed.append(contentsOf: UnsafeBufferPointer(rebasing: whole[leadRange.upperBound...]))
+                trimmed.append(contentsOf: UnsafeBufferPointer(rebasing: whole[leadRange.upperBound..<end]))
             }
-            cuts.append((leadRange.lowerBound - cut, leadRow, start..<trimmed.count, cut > 0 ? envelope.assignmentCode : 0))
+            cuts.append((leadRange.lowerBound - cut, leadRow, start..<trimmed.count, cut > 0 ? envelope.assignmentCode : 0,
+                         end < count ? envelope.assignmentEndCode : 0))
         }
         var added = PendingIndex.Topics()
         try trimmed.withUnsafeBytes { trimmed in
             try RawSQL.insert(
-                rows: batch.envelopes.count, db, sql: envelopeInsertSQL, columns: 8,
+                rows: batch.envelopes.count, db, sql: envelopeInsertSQL, columns: 9,
                 lend: { i, s, p, next in
                     let envelope = batch.envelopes[i]
                     let leadID = i < batch.envelopeLeadIDs.count ? batch.envelopeLeadIDs[i] : nil
@@ -144,11 +149,13 @@ extension LeadStore {
                                 sqlite3_bind_int64(s, p + 6, Int64(cut.leadAt))
                                 sqlite3_bind_int64(s, p + 7, cut.leadRow)
                                 if cut.cutStart > 0 { sqlite3_bind_int64(s, p + 8, Int64(cut.cutStart)) } else { sqlite3_bind_null(s, p + 8) }
+                                if cut.cutEnd != 0 { sqlite3_bind_int64(s, p + 9, Int64(cut.cutEnd)) } else { sqlite3_bind_null(s, p + 9) }
                             } else {
                                 RawSQL.lent(s, p + 5, whole)
                                 sqlite3_bind_null(s, p + 6)
                                 sqlite3_bind_null(s, p + 7)
                                 sqlite3_bind_null(s, p + 8)
+                                sqlite3_bind_null(s, p + 9)
                             }
                             try next()
                         }

@@ -253,8 +253,10 @@ public final class LeadStore: Sendable {
     /// Whether the store has `envelope_index` (schema v5): only a store read as it is, never
     /// migrated, may be older.
     let hasEnvelopeIndex: Bool
-    /// Whether `envelopes` has `cut_start` (schema v14): only a store read as it is may lack it.
+    /// Whether `envelopes` has `cut_start` (schema v14) and `cut_end` (v15): only a store read
+    /// as it is may lack them.
     let hasCutStart: Bool
+    let hasCutEnd: Bool
     /// The lead ids and account keys stored, as filters that let ``lookUp(leadIDs:accountKeys:besideCommit:)``
     /// skip the probes of keys the store cannot hold (never filled for a store opened to read).
     let leadKeys: StoredKeys
@@ -284,6 +286,7 @@ public final class LeadStore: Sendable {
         self.syncsLogOnRequest = syncLogOnRequest && durability == .full
         self.hasEnvelopeIndex = true
         self.hasCutStart = true
+        self.hasCutEnd = true
         let configuration = LeadStore.poolConfiguration
         do {
             var isDirectory: ObjCBool = false
@@ -353,9 +356,10 @@ public final class LeadStore: Sendable {
             pool = try DatabasePool(path: path, configuration: configuration)
             (leadKeys, ownerKeys) = LeadStore.keyFilters(path)
             checkpointer = try DatabaseQueue(path: path, configuration: configuration)
-            (hasEnvelopeIndex, hasCutStart) = try pool.read { db in
+            (hasEnvelopeIndex, hasCutStart, hasCutEnd) = try pool.read { db in
                 _ = try Row.fetchOne(db, sql: "SELECT count(*) FROM leads")
-                return (try db.tableExists("envelope_index"), try db.columns(in: "envelopes").contains { $0.name == "cut_start" })
+                let columns = try db.columns(in: "envelopes").map(\.name)
+                return (try db.tableExists("envelope_index"), columns.contains("cut_start"), columns.contains("cut_end"))
             }
         } catch {
             throw StoreError.wrap(error, "opening the store to read", path: path)

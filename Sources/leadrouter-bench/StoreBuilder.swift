@@ -37,10 +37,11 @@ enum StoreBuilder {
         var partnerID: String?
         var accountKeys: [String]
         /// Each envelope after its `{"seq":N` prefix, with the offsets of the ids in that rest,
-        /// and the end of its assignment start in it with the start's code (0 for none), which
-        /// the store keeps it without, as the daemon's store does.
+        /// the end of its assignment start in it with the start's code (0 for none), and where
+        /// its end begins with the end's code (0 for none), which the store keeps it without,
+        /// as the daemon's store does.
         var envelopes: [(topic: String, rest: [UInt8], idOffsets: [Int], assignmentOffsets: [Int], leadInRest: Range<Int>?,
-                         startInRest: Int, startCode: Int)]
+                         startInRest: Int, startCode: Int, endInRest: Int, endCode: Int)]
     }
 
     static func build(directory: String, count: Int, partners: [Partner], templates templateCount: Int = 2_000,
@@ -124,18 +125,20 @@ enum StoreBuilder {
             let assignment = Array(decision.assignmentID.utf8)
             let record = decision.record(messages: messages, partnerList: partnerList, reasonsInEnvelope: true)
             decisionBytes += record.count
-            var envelopes: [(String, [UInt8], [Int], [Int], Range<Int>?, Int, Int)] = []
+            var envelopes: [(String, [UInt8], [Int], [Int], Range<Int>?, Int, Int, Int, Int)] = []
             for m in messages {
                 // What the store keeps: the envelope without the lead, which it stores once, and
-                // without its assignment start.
+                // without its assignment start and end.
                 envelopeBytes += m.envelope.count - (m.leadRange?.count ?? 0) - (m.assignmentCode > 0 ? m.assignmentStart : 0)
+                    - (m.assignmentEndCode != 0 ? m.envelope.count - m.assignmentEnd : 0)
                 envelopeCount += 1
                 guard let comma = m.envelope.firstIndex(of: UInt8(ascii: ",")) else { throw BenchError("unexpected envelope") }
                 let rest = Array(m.envelope[comma...])
                 let leadInRest = m.leadRange.map { ($0.lowerBound - comma)..<($0.upperBound - comma) }
                 let startInRest = m.assignmentCode > 0 ? m.assignmentStart - comma : 0
+                let endInRest = m.assignmentEndCode != 0 ? m.assignmentEnd - comma : 0
                 envelopes.append((m.topic, rest, occurrences(id, in: rest), occurrences(assignment, in: rest), leadInRest,
-                                  startInRest, m.assignmentCode))
+                                  startInRest, m.assignmentCode, endInRest, m.assignmentEndCode))
             }
             templates.append(Template(
                 lead: bytes, leadIDOffsets: occurrences(id, in: bytes), decision: record,
@@ -177,7 +180,8 @@ enum StoreBuilder {
             let leadRange = e.leadInRest.map { ($0.lowerBound + prefix.count)..<($0.upperBound + prefix.count) }
             batch.envelopes.append(OutgoingMessage(
                 topic: e.topic, seq: seq, envelope: prefix + rest, leadRange: leadRange,
-                assignmentStart: e.startCode > 0 ? prefix.count + e.startInRest : 0, assignmentCode: e.startCode))
+                assignmentStart: e.startCode > 0 ? prefix.count + e.startInRest : 0, assignmentCode: e.startCode,
+                assignmentEnd: e.endCode != 0 ? prefix.count + e.endInRest : 0, assignmentEndCode: e.endCode))
             batch.envelopeLeadIDs.append(leadID)
         }
         if let partnerID = t.partnerID {

@@ -152,6 +152,12 @@ struct LeadPipelineTests {
             #expect(message.assignmentStart == start.count)
             #expect(Array(message.envelope.prefix(message.assignmentStart)) == start)
             #expect(Array(message.envelope.dropFirst(message.assignmentStart).prefix(8)) == Array(#","lead":"#.utf8))
+            // And ends as the store writes an envelope's end again, from one number and the
+            // lead's routed_at.
+            #expect(message.assignmentEndCode > 1)
+            let end = try #require(AssignmentEnvelope.end(code: message.assignmentEndCode, routedAt: Self.now))
+            #expect(Array(message.envelope.dropFirst(message.assignmentEnd)) == end)
+            #expect(String(decoding: end, as: UTF8.self).hasPrefix(#","qualification":{"score":95,"grade":"A","#))
         }
     }
 

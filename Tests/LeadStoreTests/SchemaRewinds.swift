@@ -40,9 +40,21 @@ func rewindToV5(_ db: Database) throws {
         """)
 }
 
+/// Takes a store back to schema v14: every envelope stored to its end (this drops what an
+/// envelope stored without its end needs to be read: only for stores without any).
+func rewindToV14(_ db: Database) throws {
+    let cut = try Int.fetchOne(db, sql: "SELECT count(*) FROM envelopes WHERE cut_end IS NOT NULL") ?? 0
+    precondition(cut == 0, "rewinding a store with envelopes stored without their end")
+    try db.execute(sql: """
+        ALTER TABLE envelopes DROP COLUMN cut_end;
+        DELETE FROM grdb_migrations WHERE identifier LIKE 'v15:%';
+        """)
+}
+
 /// Takes a store back to schema v13: every envelope stored from its start (this drops what
 /// an envelope stored without its start needs to be read: only for stores without any).
 func rewindToV13(_ db: Database) throws {
+    try rewindToV14(db)
     let cut = try Int.fetchOne(db, sql: "SELECT count(*) FROM envelopes WHERE cut_start IS NOT NULL") ?? 0
     precondition(cut == 0, "rewinding a store with envelopes stored without their start")
     try db.execute(sql: """
