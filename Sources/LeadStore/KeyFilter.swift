@@ -246,7 +246,7 @@ extension LeadStore {
 
     /// The hashes of the owners waiting to be written to `account_owners`.
     var pendingOwnerHashes: @Sendable () -> [UInt64] {
-        { [weak self] in self?.pendingOwners.withLock { $0.owners.entries.map(\.hash) } ?? [] }
+        { [weak self] in self?.pendingOwners.withLock { $0.hashes } ?? [] }
     }
 
     /// Whether another connection committed since the writer last looked (`db` is the

@@ -26,10 +26,25 @@ import LeadRouting
 struct PendingOwners {
     typealias Owner = AccountOwner
 
-    var owners = StringTable<Owner>()
-    /// Per bucket, its keys in ``owners`` (each once), each with its hash in the tables
-    /// (``StringTable/hash(_:)``), so that a sweep need not work it out again.
-    var buckets = [[(key: String, hash: UInt64)]](repeating: [], count: LeadStore.ownerBuckets)
+    /// A pending owner: its key, the key's hash in the tables (``StringTable/hash(_:)``, so
+    /// that a sweep need not work it out again), and the owner.
+    struct Entry {
+        var key: String
+        var hash: UInt64
+        var owner: Owner
+    }
+
+    /// Per bucket, its pending owners, each key once. Kept by bucket, not in one table of
+    /// every key: a sweep writes and then drops whole buckets, and a key is found by a scan
+    /// of its bucket's few entries (a cycle's keys over 4,096 buckets), hashes compared
+    /// first, where a table of tens of thousands of keys cost a commit two or three cache
+    /// misses for each key it merged, wrote or dropped (docs/benchmarks.md).
+    var buckets = [[Entry]](repeating: [], count: LeadStore.ownerBuckets)
+    /// How many owners are pending, in all buckets.
+    private(set) var count = 0
+    var isEmpty: Bool { count == 0 }
+    /// Every pending owner's hash (for the store's owner filter).
+    var hashes: [UInt64] { buckets.flatMap { $0.lazy.map(\.hash) } }
     /// How many buckets this cycle has swept, with a fraction.
     var cursor = 0.0
     /// The row id of the first lead whose owners this cycle left pending (`nil`: none yet).
@@ -48,9 +63,26 @@ struct PendingOwners {
 
     /// The owner of `key` and since when, when one is pending or was read from the table.
     func owner(_ key: String) -> Owner? {
-        // One hash serves both tables (seeded alike).
-        let h = owners.hash(key)
-        return owners.value(key, hash: h) ?? stored.value(key, hash: h)
+        let h = stored.hash(key), bucket = LeadStore.ownerBucket(key)
+        return pending(key, hash: h, in: bucket).map { buckets[bucket][$0].owner } ?? stored.value(key, hash: h)
+    }
+
+    /// Where `key` (its hash `hash`) is in bucket `bucket`, when it is pending.
+    func pending(_ key: String, hash: UInt64, in bucket: Int) -> Int? {
+        buckets[bucket].withUnsafeBufferPointer { entries in
+            for i in entries.indices where entries[i].hash == hash && entries[i].key == key { return i }
+            return nil
+        }
+    }
+
+    /// Sets `key`'s pending owner in its bucket (`hash` its hash there).
+    mutating func setPending(_ owner: Owner, forKey key: String, hash: UInt64, bucket: Int) {
+        if let at = pending(key, hash: hash, in: bucket) {
+            buckets[bucket][at].owner = owner
+        } else {
+            buckets[bucket].append(Entry(key: key, hash: hash, owner: owner))
+            count += 1
+        }
     }
 
     /// Keeps the owners `found` in the table by a read that began at `epoch`, unless the
@@ -102,19 +134,21 @@ struct PendingOwners {
         plan.time = time
         plan.firstLeadRow = firstLeadRow
         // The batch's owners, each key once, in the order first routed (a table's entries
-        // keep their order until a removal, and this one has none).
-        var batch = StringTable<Owner>(minimumCapacity: added.count)
+        // keep their order until a removal, and this one has none), each with its bucket.
+        var batch = StringTable<BatchOwner>(minimumCapacity: added.count)
         plan.hashes.reserveCapacity(added.count)
         for change in added {
             let (key, partnerID) = (change.key, change.partnerID)
-            // One hash serves both tables (seeded alike), the store's filter and the sweep.
+            // One hash serves the tables (seeded alike), the store's filter and the sweep.
             let h = batch.hash(key)
             plan.hashes.append(h)
             let owner = Owner(partnerID: partnerID, routedAt: time)
             if let at = batch.index(of: key, hash: h) {
-                batch[position: at] = PendingOwners.merged(batch[position: at], owner)
+                batch[position: at].owner = PendingOwners.merged(batch[position: at].owner, owner)
             } else {
-                batch.updateValue(PendingOwners.merged(owners.value(key, hash: h), owner), forKey: key, hash: h)
+                let bucket = LeadStore.ownerBucket(key)
+                let old = pending(key, hash: h, in: bucket).map { buckets[bucket][$0].owner }
+                batch.updateValue(BatchOwner(owner: PendingOwners.merged(old, owner), bucket: bucket), forKey: key, hash: h)
             }
         }
         let count = LeadStore.ownerBuckets
@@ -156,22 +190,28 @@ struct PendingOwners {
         return plan
     }
 
+    /// A batch's owner of a key, and the key's bucket.
+    struct BatchOwner {
+        var owner: Owner
+        var bucket: Int
+    }
+
     /// Adds to `plan` what its swept buckets write (pending owners, and the batch's there, in
     /// table order) and the batch's owners it leaves pending.
-    private func fill(_ plan: inout Plan, batch: StringTable<Owner>) {
+    private func fill(_ plan: inout Plan, batch: StringTable<BatchOwner>) {
         for range in plan.swept {
             for bucket in range {
-                for (key, hash) in buckets[bucket] where batch.index(of: key, hash: hash) == nil {
-                    plan.write.append((bucket, key, owners.value(key, hash: hash)!, hash))
+                for entry in buckets[bucket] where batch.index(of: entry.key, hash: entry.hash) == nil {
+                    plan.write.append((bucket, entry.key, entry.owner, entry.hash))
                 }
             }
         }
         for entry in batch.entries {
-            let bucket = LeadStore.ownerBucket(entry.key)
+            let bucket = entry.value.bucket
             if plan.swept.contains(where: { $0.contains(bucket) }) {
-                plan.write.append((bucket, entry.key, entry.value, entry.hash))
+                plan.write.append((bucket, entry.key, entry.value.owner, entry.hash))
             } else {
-                plan.keep.append((bucket, entry.key, entry.value, entry.hash))
+                plan.keep.append((bucket, entry.key, entry.value.owner, entry.hash))
             }
         }
         plan.write.sort { ($0.bucket, $0.key) < ($1.bucket, $1.key) }
@@ -192,15 +232,13 @@ struct PendingOwners {
         }
         for range in plan.swept {
             for bucket in range {
-                for (key, hash) in buckets[bucket] { owners.removeValue(forKey: key, hash: hash) }
+                count -= buckets[bucket].count
                 // Kept for the next cycle's keys: a bucket holds a few, and freeing and
                 // allocating its array again each cycle was a malloc and a free a bucket.
                 buckets[bucket].removeAll(keepingCapacity: true)
             }
         }
-        for (bucket, key, owner, hash) in plan.keep {
-            if owners.updateValue(owner, forKey: key, hash: hash) == nil { buckets[bucket].append((key, hash)) }
-        }
+        for (bucket, key, owner, hash) in plan.keep { setPending(owner, forKey: key, hash: hash, bucket: bucket) }
         cursor = plan.cursor
         lastTime = max(lastTime ?? plan.time, plan.time)
         if plan.wrapped {
@@ -218,9 +256,9 @@ struct PendingOwners {
 
     /// Adds an owner found again at start-up.
     mutating func recover(_ key: String, _ owner: Owner) {
-        let hash = owners.hash(key)
-        let merged = PendingOwners.merged(owners.value(key, hash: hash), owner)
-        if owners.updateValue(merged, forKey: key, hash: hash) == nil { buckets[LeadStore.ownerBucket(key)].append((key, hash)) }
+        let hash = stored.hash(key), bucket = LeadStore.ownerBucket(key)
+        let old = pending(key, hash: hash, in: bucket).map { buckets[bucket][$0].owner }
+        setPending(PendingOwners.merged(old, owner), forKey: key, hash: hash, bucket: bucket)
     }
 }
 
@@ -264,7 +302,7 @@ extension LeadStore {
             if pending.cycleStart == nil { pending.cycleStart = id }
             for key in parsed.facts.account.keys { pending.recover(key, PendingOwners.Owner(partnerID: partnerID, routedAt: routedAt)) }
         }
-        if pending.owners.isEmpty { pending.cycleStart = nil }
+        if pending.isEmpty { pending.cycleStart = nil }
         return pending
     }
 
@@ -307,7 +345,7 @@ extension LeadStore {
         do {
             let plan = try pool.write { db -> PendingOwners.Plan? in
                 let next = try LeadStore.nextRowID("leads", db)
-                guard let plan = pendingOwners.withLock({ $0.owners.isEmpty ? nil : $0.planWritingAll(next: next) }) else { return nil }
+                guard let plan = pendingOwners.withLock({ $0.isEmpty ? nil : $0.planWritingAll(next: next) }) else { return nil }
                 try LeadStore.writeOwners(plan, db)
                 return plan
             }

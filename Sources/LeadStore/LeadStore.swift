@@ -329,7 +329,7 @@ public final class LeadStore: Sendable {
         leadKeys.close()
         ownerKeys.close()
         // Leaves nothing for the next start to find again (a crash only makes it read more).
-        if hasCommitted.load(ordering: .relaxed), pendingOwners.withLock({ !$0.owners.isEmpty }) { try? flushAccountOwners() }
+        if hasCommitted.load(ordering: .relaxed), pendingOwners.withLock({ !$0.isEmpty }) { try? flushAccountOwners() }
         logFile.withLock { fd in
             if fd >= 0 { close(fd) }
         }
