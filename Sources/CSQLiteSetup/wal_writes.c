@@ -13,7 +13,8 @@
 // Anything else done with the file that reads or changes it (a read, a sync, a truncation,
 // its size, closing it, a write elsewhere) writes what is gathered first. Only the log's
 // files are wrapped so; every other file, and every other call, goes straight to the VFS
-// underneath.
+// underneath, but for the database file's writes on a thread that asked for them in slices.
+#include <time.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <string.h>
@@ -64,9 +65,30 @@ static int writeOut(GatheringFile *f) {
     return rc;
 }
 
+// Writes to the database file in slices (lr_slice_database_writes): set on the thread that
+// runs the background checkpoint, so that its copying gives up the core every few pages.
+static _Thread_local int slicePages = 0, sliceMicros = 0, sliceWritten = 0;
+static _Thread_local uint64_t slicePauses = 0;
+
+void lr_slice_database_writes(int pages, int micros) {
+    slicePages = pages;
+    sliceMicros = micros;
+    sliceWritten = 0;
+}
+
+uint64_t lr_database_write_pauses(void) { return slicePauses; }
+
 static int gWrite(sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset) {
     GatheringFile *f = (GatheringFile *)file;
-    if (!f->isLog) return f->real->pMethods->xWrite(f->real, data, amount, offset);
+    if (!f->isLog) {
+        if (slicePages > 0 && ++sliceWritten >= slicePages) {
+            sliceWritten = 0;
+            slicePauses += 1;
+            struct timespec pause = { 0, (long)sliceMicros * 1000 };
+            nanosleep(&pause, NULL);
+        }
+        return f->real->pMethods->xWrite(f->real, data, amount, offset);
+    }
     int commitFrame = f->flushAfterNextWrite;
     f->flushAfterNextWrite = 0;
     // A frame's header: page number, then the database's size in pages after the commit

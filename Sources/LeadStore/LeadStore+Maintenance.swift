@@ -86,7 +86,18 @@ extension LeadStore {
             checkpointStarted.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
             defer { checkpointStarted.store(0, ordering: .relaxed) }
             // A checkpoint cannot run inside a transaction: no `write`, which opens one.
-            let result = try checkpointer.writeWithoutTransaction { db in try LeadStore.passiveCheckpoint(db) }
+            let result = try checkpointer.writeWithoutTransaction { db in
+                // In slices, on the thread SQLite copies on: copying a few hundred pages in
+                // one go took a core for milliseconds while leads waited for it
+                // (docs/benchmarks.md, "The checkpoint in slices").
+                let pausesBefore = lr_database_write_pauses()
+                lr_slice_database_writes(Int32(LeadStore.checkpointSlicePages), Int32(LeadStore.checkpointSlicePause / .microseconds(1)))
+                defer {
+                    lr_slice_database_writes(0, 0)
+                    lastCheckpointPauses.store(Int(lr_database_write_pauses() - pausesBefore), ordering: .relaxed)
+                }
+                return try LeadStore.passiveCheckpoint(db)
+            }
             // A busy result (another checkpoint held the lock) reports nothing: -1, -1.
             if !result.busy {
                 walPages.store(result.walPages, ordering: .relaxed)
@@ -98,6 +109,18 @@ extension LeadStore {
             throw StoreError.wrap(error, "checkpointing the write-ahead log", path: path)
         }
     }
+
+    /// ``checkpoint()`` copies this many pages into the database file, then sleeps for
+    /// ``checkpointSlicePause`` before the next: a checkpoint of a few hundred pages becomes
+    /// slices of about a tenth of a millisecond with the core given up between them. Its
+    /// copying is nice 10 on the daemon's checkpoint thread, but the scheduler still let a
+    /// burst of it hold a core the routing thread or ZeroMQ's were waiting for. A writer
+    /// finishing a checkpoint between commits (``finishCheckpoint()``) copies at full speed.
+    public static let checkpointSlicePages = 16
+    public static let checkpointSlicePause = Duration.microseconds(100)
+
+    /// How many pauses between slices the last ``checkpoint()`` took.
+    public var lastCheckpointSlicePauses: Int { lastCheckpointPauses.load(ordering: .relaxed) }
 
     /// The write-ahead log's length in pages when it was last checkpointed.
     public var lastKnownWALPages: Int { walPages.load(ordering: .relaxed) }

@@ -239,6 +239,8 @@ public final class LeadStore: Sendable {
     public let syncsLogOnRequest: Bool
     let walBacklog = Atomic<Int>(0)
     let checkpoints = Atomic<Int>(0)
+    /// The pauses between slices the last ``checkpoint()`` took (``lastCheckpointSlicePauses``).
+    let lastCheckpointPauses = Atomic<Int>(0)
     /// Envelopes committed but not in `envelope_index` yet, and each topic's last `seq`
     /// (`nil` until loaded).
     let pendingEnvelopes = Mutex<PendingIndex?>(nil)

@@ -447,3 +447,30 @@ func batchRecordsShareOneBuffer() throws {
     try memory.commit(batch, published: [:])
     #expect(memory.contains(leadID: "web-29") && memory.contains(leadID: "direct-1"))
 }
+
+@Test("the background checkpoint copies the log into the database a slice at a time: a pause after every 16 pages written, none for fewer")
+func checkpointCopiesInSlices() throws {
+    try withStateDirectory { directory in
+        try withStore(directory) { store in
+            // One lead of 3 KB a commit: each commit adds a page or so of its own.
+            let bytes = Array(#"{"lead_id":"x","pad":""#.utf8) + Array(repeating: UInt8(ascii: "p"), count: 3_000) + Array(#""}"#.utf8)
+            // The new store's tables first; then one commit's few pages: no pause.
+            _ = try store.checkpoint()
+            try store.commit(batch(leads: [storedLead("s0", bytes: bytes)]))
+            _ = try store.checkpoint()
+            #expect(store.lastCheckpointSlicePauses == 0)
+            for i in 1...200 { try store.commit(batch(leads: [storedLead("s\(i)", bytes: bytes)])) }
+            let result = try store.checkpoint()
+            #expect(result.checkpointed == result.walPages)
+            let pages = try DatabaseQueue(path: storeFile(directory)).read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM dbstat WHERE name = 'leads'") ?? 0
+            }
+            // Every lead's page was written once at least (with the tables' other pages): a
+            // pause for each 16.
+            #expect(pages >= 200)
+            #expect(store.lastCheckpointSlicePauses >= pages / LeadStore.checkpointSlicePages)
+            #expect(store.lastCheckpointSlicePauses <= result.checkpointed / LeadStore.checkpointSlicePages)
+            #expect(try store.leadCount() == 201)
+        }
+    }
+}

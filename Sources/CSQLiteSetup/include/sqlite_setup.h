@@ -28,4 +28,11 @@ int lr_log_file_write_counts(struct sqlite3 *db, uint64_t *calls, uint64_t *byte
 /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`): 0, or -1 with errno set.
 int lr_start_writeback(int fd);
 
+// On the calling thread, until called again with 0 pages: after every `pages` writes to a
+// database file (not its log), sleep `micros` microseconds first.
+void lr_slice_database_writes(int pages, int micros);
+
+// How many such sleeps the calling thread has taken.
+uint64_t lr_database_write_pauses(void);
+
 #endif
