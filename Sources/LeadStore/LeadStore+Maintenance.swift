@@ -89,7 +89,8 @@ extension LeadStore {
             let result = try checkpointer.writeWithoutTransaction { db in
                 // In slices, on the thread SQLite copies on: copying a few hundred pages in
                 // one go took a core for milliseconds while leads waited for it
-                // (docs/benchmarks.md, "The checkpoint in slices").
+                // (docs/benchmarks.md, "Assignment envelopes without their end; owners by bucket;
+                // the checkpoint in slices").
                 let pausesBefore = lr_database_write_pauses()
                 lr_slice_database_writes(Int32(LeadStore.checkpointSlicePages), Int32(LeadStore.checkpointSlicePause / .microseconds(1)))
                 defer {
