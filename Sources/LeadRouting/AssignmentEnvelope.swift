@@ -99,8 +99,13 @@ public enum AssignmentEnvelope {
         for position in 0..<Qualification.signalNames.count {
             points[position] = Int32((code >> (pointsShift + 8 * position)) & 0xFF)
         }
-        let grades: [Grade] = [.A, .B, .C, .D]
-        return .some(Qualification(score: code & 0x7F, grade: grades[rank], points: points, possible: .zero))
+        let grade: Grade = switch rank {
+        case 0: .A
+        case 1: .B
+        case 2: .C
+        default: .D
+        }
+        return .some(Qualification(score: code & 0x7F, grade: grade, points: points, possible: .zero))
     }
 
     /// The end of code `code` with `routed_at` at `routedAt`, for a stored envelope; `nil`

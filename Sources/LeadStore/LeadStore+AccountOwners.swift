@@ -63,8 +63,13 @@ struct PendingOwners {
 
     /// The owner of `key` and since when, when one is pending or was read from the table.
     func owner(_ key: String) -> Owner? {
-        let h = stored.hash(key), bucket = LeadStore.ownerBucket(key)
-        return pending(key, hash: h, in: bucket).map { buckets[bucket][$0].owner } ?? stored.value(key, hash: h)
+        let h = stored.hash(key)
+        return pendingOwner(key, hash: h, in: LeadStore.ownerBucket(key)) ?? stored.value(key, hash: h)
+    }
+
+    /// `key`'s pending owner (its hash `hash`, its bucket `bucket`), when there is one.
+    func pendingOwner(_ key: String, hash: UInt64, in bucket: Int) -> Owner? {
+        pending(key, hash: hash, in: bucket).map { buckets[bucket][$0].owner }
     }
 
     /// Where `key` (its hash `hash`) is in bucket `bucket`, when it is pending.
@@ -147,7 +152,7 @@ struct PendingOwners {
                 batch[position: at].owner = PendingOwners.merged(batch[position: at].owner, owner)
             } else {
                 let bucket = LeadStore.ownerBucket(key)
-                let old = pending(key, hash: h, in: bucket).map { buckets[bucket][$0].owner }
+                let old = pendingOwner(key, hash: h, in: bucket)
                 batch.updateValue(BatchOwner(owner: PendingOwners.merged(old, owner), bucket: bucket), forKey: key, hash: h)
             }
         }
@@ -257,8 +262,7 @@ struct PendingOwners {
     /// Adds an owner found again at start-up.
     mutating func recover(_ key: String, _ owner: Owner) {
         let hash = stored.hash(key), bucket = LeadStore.ownerBucket(key)
-        let old = pending(key, hash: hash, in: bucket).map { buckets[bucket][$0].owner }
-        setPending(PendingOwners.merged(old, owner), forKey: key, hash: hash, bucket: bucket)
+        setPending(PendingOwners.merged(pendingOwner(key, hash: hash, in: bucket), owner), forKey: key, hash: hash, bucket: bucket)
     }
 }
 
