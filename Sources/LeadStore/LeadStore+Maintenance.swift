@@ -85,6 +85,8 @@ extension LeadStore {
         do {
             checkpointStarted.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
             defer { checkpointStarted.store(0, ordering: .relaxed) }
+            // In slices, unless the last checkpoint left a backlog (see checkpointSliceBacklog).
+            let slicePages = walBacklog.load(ordering: .relaxed) < LeadStore.checkpointSliceBacklog ? LeadStore.checkpointSlicePages : 0
             // A checkpoint cannot run inside a transaction: no `write`, which opens one.
             let result = try checkpointer.writeWithoutTransaction { db in
                 // In slices, on the thread SQLite copies on: copying a few hundred pages in
@@ -92,7 +94,7 @@ extension LeadStore {
                 // (docs/benchmarks.md, "Assignment envelopes without their end; owners by bucket;
                 // the checkpoint in slices").
                 let pausesBefore = lr_database_write_pauses()
-                lr_slice_database_writes(Int32(LeadStore.checkpointSlicePages), Int32(LeadStore.checkpointSlicePause / .microseconds(1)))
+                lr_slice_database_writes(Int32(slicePages), Int32(LeadStore.checkpointSlicePause / .microseconds(1)))
                 defer {
                     lr_slice_database_writes(0, 0)
                     lastCheckpointPauses.store(Int(lr_database_write_pauses() - pausesBefore), ordering: .relaxed)
@@ -119,6 +121,11 @@ extension LeadStore {
     /// finishing a checkpoint between commits (``finishCheckpoint()``) copies at full speed.
     public static let checkpointSlicePages = 16
     public static let checkpointSlicePause = Duration.microseconds(100)
+    /// …unless the checkpoint before left this many frames of the log or more uncopied (added
+    /// while it ran, under a burst or a backlog; or held by a reader): then it copies at full
+    /// speed. Slices at most halve how fast a checkpoint copies, and the log must not outgrow
+    /// that under load; at 10,000 leads/s a checkpoint leaves a few hundred frames.
+    public static let checkpointSliceBacklog = 8_192
 
     /// How many pauses between slices the last ``checkpoint()`` took.
     public var lastCheckpointSlicePauses: Int { lastCheckpointPauses.load(ordering: .relaxed) }

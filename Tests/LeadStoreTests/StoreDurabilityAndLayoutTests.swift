@@ -474,3 +474,42 @@ func checkpointCopiesInSlices() throws {
         }
     }
 }
+
+@Test("a checkpoint after one that left a backlog of the log uncopied copies at full speed, and the next copies in slices again")
+func checkpointWithoutSlicesAfterABacklog() throws {
+    try withStateDirectory { directory in
+        try withStore(directory, durability: .off) { store in
+            let bytes = Array(#"{"lead_id":"x","pad":""#.utf8) + Array(repeating: UInt8(ascii: "p"), count: 3_000) + Array(#""}"#.utf8)
+            var next = 0
+            func commitLeads(_ count: Int) throws {
+                for _ in 0..<count {
+                    try store.commit(batch(leads: (0..<20).map { i in storedLead("b\(next)-\(i)", bytes: bytes) }))
+                    next += 1
+                }
+            }
+            try commitLeads(1)
+            _ = try store.checkpoint()
+            // A reader's snapshot holds the log back: the checkpoint copies only what came
+            // before it, and leaves the rest.
+            var held = Configuration()
+            held.allowsUnsafeTransactions = true
+            let reader = try DatabaseQueue(path: storeFile(directory), configuration: held)
+            try reader.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN")
+                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM leads")
+            }
+            try commitLeads(500)
+            let heldBack = try store.checkpoint()
+            #expect(heldBack.walPages - heldBack.checkpointed >= LeadStore.checkpointSliceBacklog)
+            try reader.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
+            // The backlog copied at full speed: no pause, for thousands of pages.
+            let caughtUp = try store.checkpoint()
+            #expect(caughtUp.checkpointed == caughtUp.walPages)
+            #expect(store.lastCheckpointSlicePauses == 0)
+            // No backlog left: slices again.
+            try commitLeads(20)
+            _ = try store.checkpoint()
+            #expect(store.lastCheckpointSlicePauses > 0)
+        }
+    }
+}
