@@ -169,11 +169,18 @@ enum RawSQL {
     /// The rows a multi-row insert takes at a time, widest first; the last must be 1.
     static let rowWidths = [16, 4, 1]
 
-    /// `INSERT INTO table (columns) VALUES (?, …), …` and `then` (an upsert clause) for each
-    /// of ``rowWidths``, by width.
+    /// `INSERT OR FAIL INTO table (columns) VALUES (?, …), …` for each of ``rowWidths``, by
+    /// width; with `then` (an upsert clause), `INSERT INTO … then`.
+    ///
+    /// `OR FAIL`: a statement of several rows that a constraint may abort (`NOT NULL`,
+    /// `UNIQUE`) keeps a statement journal, a copy of every page it changes, so that it
+    /// alone can be undone; one that fails instead keeps the rows it inserted before the
+    /// failing one and needs none. The store never undoes a statement alone: a failed
+    /// insert fails its commit, which rolls the whole transaction back, so the two end the
+    /// same. An upsert journals either way (measured: docs/benchmarks.md).
     static func insertSQL(_ table: String, _ columns: [String], then: String = "") -> [Int: String] {
         let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
-        let head = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+        let head = (then.isEmpty ? "INSERT OR FAIL INTO " : "INSERT INTO ") + "\(table) (\(columns.joined(separator: ", "))) VALUES "
         return Dictionary(uniqueKeysWithValues: rowWidths.map { width in
             (width, head + Array(repeating: row, count: width).joined(separator: ", ") + then)
         })
