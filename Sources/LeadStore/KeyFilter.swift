@@ -86,16 +86,23 @@ struct KeyFilter: Sendable {
 /// The filter is filled from the table on a thread of its own, when the store opens and
 /// whenever it must be rebuilt: until that is done every key is probed, as without a filter.
 /// Meanwhile and after, the store adds each key it has committed (before the commit returns)
-/// and the keys it holds in memory for the table (``rebuild(capacity:holding:)``). It is rebuilt, larger, once
+/// and the keys it holds in memory for the table (``rebuild(capacity:holding:keepingAnswers:)``). It is rebuilt, larger, once
 /// more keys were added than it was sized for, and when the store finds that another
 /// connection committed (SQLite's `data_version`); rows deleted only leave keys that pass and
-/// are then probed.
+/// are then probed. A filter rebuilt larger because it is full still holds every key, and
+/// answers until the larger one is filled (``State/previous``): with a million stored leads
+/// the scan takes seconds, and probing every key in SQLite meanwhile slowed routing each time
+/// the store doubled. One rebuilt because another connection committed lacks that
+/// connection's keys, and every key is probed until the new one is filled.
 final class StoredKeys: Sendable {
     struct State {
         var filter = KeyFilter(capacity: 0, minimum: 1)
         /// False until the filter holds every key of the table: each key is probed meanwhile.
         var ready = false
         var generation = 0
+        /// While a larger filter fills after this one grew full: this one, which holds every key
+        /// so far (keys added meanwhile go into both) and answers ``mayHold(_:)`` until then.
+        var previous: KeyFilter?
     }
 
     /// The store's file, read on a connection of the filling thread's own: the pool's two
@@ -112,10 +119,14 @@ final class StoredKeys: Sendable {
     /// Set when the store closes: a filling thread stops at its next thousand keys.
     let closing = Atomic<Bool>(false)
 
-    init(path: String, sql: String, minimumCapacity: Int = KeyFilter.minimumCapacity) {
+    /// Called on the filling thread before it reads the table (tests hold a fill with it).
+    let beforeScan: @Sendable () -> Void
+
+    init(path: String, sql: String, minimumCapacity: Int = KeyFilter.minimumCapacity, beforeScan: @escaping @Sendable () -> Void = {}) {
         self.path = path
         self.sql = sql
         self.minimumCapacity = minimumCapacity
+        self.beforeScan = beforeScan
     }
 
     /// Whether the filter holds every key of the table.
@@ -131,11 +142,13 @@ final class StoredKeys: Sendable {
         filling.wait()
     }
 
-    /// The keys of `keys` the table may hold: every one while the filter fills.
+    /// The keys of `keys` the table may hold: every one while the filter fills, unless the
+    /// full filter it replaces answers meanwhile (``State/previous``).
     func mayHold(_ keys: [String]) -> [String] {
         state.withLock { s in
-            guard s.ready else { return keys }
-            return keys.filter { s.filter.mayContain(StringTable<Int>.processHash(of: $0)) }
+            if s.ready { return keys.filter { s.filter.mayContain(StringTable<Int>.processHash(of: $0)) } }
+            guard let previous = s.previous else { return keys }
+            return keys.filter { previous.mayContain(StringTable<Int>.processHash(of: $0)) }
         }
     }
 
@@ -144,25 +157,31 @@ final class StoredKeys: Sendable {
     static let holdingNothing: Holding = { [] }
 
     /// Adds keys the store has written or holds for the table; a filter past its capacity is
-    /// rebuilt, twice as large, holding `holding()` too.
+    /// rebuilt, twice as large, holding `holding()` too, and answers until that one is filled.
     ///
     /// `holding` is asked for only then: made for every commit, the closure that reads the
     /// pending owners (a weakly captured store) cost about 2% of the committer's time.
     func insert(_ hashes: some Sequence<UInt64>, holding: @autoclosure () -> Holding = StoredKeys.holdingNothing) {
         let full: Int? = state.withLock { s in
-            for hash in hashes { s.filter.insert(hash) }
+            for hash in hashes {
+                s.filter.insert(hash)
+                s.previous?.insert(hash)
+            }
             return s.ready && s.filter.count > s.filter.capacity ? s.filter.count * 2 : nil
         }
-        if let full { rebuild(capacity: full, holding: holding()) }
+        if let full { rebuild(capacity: full, holding: holding(), keepingAnswers: true) }
     }
 
     /// Starts a new filter for `capacity` keys, filled from the table on a thread of its own;
     /// `holding()`'s keys (held in memory for the table, not in it yet) go in first.
-    func rebuild(capacity: Int, holding: @escaping @Sendable () -> [UInt64] = { [] }) {
+    /// `keepingAnswers`: the filled filter it replaces holds every key (it only grew full), and
+    /// answers until the new one is filled; otherwise every key is probed meanwhile.
+    func rebuild(capacity: Int, holding: @escaping @Sendable () -> [UInt64] = { [] }, keepingAnswers: Bool = false) {
         guard !closing.load(ordering: .relaxed) else { return }
         rebuilds.add(1, ordering: .relaxed)
         let generation = state.withLock { s in
             s.generation += 1
+            s.previous = keepingAnswers && s.ready ? s.filter : nil
             s.ready = false
             s.filter = KeyFilter(capacity: capacity, minimum: minimumCapacity)
             return s.generation
@@ -184,16 +203,20 @@ final class StoredKeys: Sendable {
             // At nice 10, as the checkpoint thread: filling is never urgent (every key is
             // probed meanwhile), and at start-up it would otherwise compete with getting READY.
             CurrentThread.lowerPriority(to: 10)
-            // A failure leaves the filter unready: every key is probed, as without one.
+            beforeScan()
+            // A failure leaves the filter unready: every key is probed, as without one (or the
+            // full filter answers, which holds every key all the same).
             guard let scanned = try? StoredKeys.scan(path, sql, capacity: capacity, minimum: minimum, closing: closing) else { return }
             let again: Int? = state.withLock { s in
                 guard s.generation == generation else { return nil }
                 s.filter.formUnion(scanned)
                 s.ready = true
+                s.previous = nil
                 return s.filter.count > s.filter.capacity ? s.filter.count * 2 : nil
             }
-            // The table held more keys than the store guessed: once more, large enough.
-            if let again { rebuild(capacity: again, holding: holding) }
+            // The table held more keys than the store guessed: once more, large enough (this
+            // one, complete, answers meanwhile).
+            if let again { rebuild(capacity: again, holding: holding, keepingAnswers: true) }
         }
         thread.start()
     }

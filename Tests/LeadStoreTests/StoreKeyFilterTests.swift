@@ -133,4 +133,68 @@ struct StoreKeyFilterTests {
             #expect(store.keyFilterStatus.fills == fills + 2)
         }
     }
+
+    /// A gate the filling thread waits at before it reads the table.
+    final class Gate: Sendable {
+        let open = DispatchSemaphore(value: 0)
+        let reached = DispatchSemaphore(value: 0)
+        func pass() {
+            reached.signal()
+            open.wait()
+        }
+    }
+
+    @Test func aFilterGrownFullAnswersUntilTheLargerOneIsFilled() throws {
+        let keys = (0..<100).map { "web-\($0)" }
+        let absent = (0..<1_000).map { "tel-\($0)" }
+        let gate = Gate()
+        try withStateDirectory { directory in
+            let pool = try DatabasePool(path: storeFile(directory))
+            try pool.write { db in
+                try db.execute(sql: "CREATE TABLE keys (k TEXT NOT NULL)")
+                for key in keys { try db.execute(sql: "INSERT INTO keys (k) VALUES (?)", arguments: [key]) }
+            }
+            let stored = StoredKeys(path: storeFile(directory), sql: "SELECT k FROM keys", minimumCapacity: 128, beforeScan: gate.pass)
+            defer {
+                gate.open.signal()
+                stored.close()
+            }
+            stored.rebuild(capacity: 0)
+            gate.reached.wait()
+            gate.open.signal()
+            stored.waitUntilFilled()
+            #expect(stored.isReady)
+            // Past its capacity (128): rebuilt twice as large, and held at the gate before it reads the table.
+            let more = (0..<100).map { "late-\($0)" }
+            try pool.write { db in
+                for key in more { try db.execute(sql: "INSERT INTO keys (k) VALUES (?)", arguments: [key]) }
+            }
+            stored.insert(more.map(Self.hash))
+            gate.reached.wait()
+            #expect(!stored.isReady)
+            #expect(stored.rebuilds.load(ordering: .relaxed) == 2)
+            // Meanwhile the full filter answers: every stored key passes, few absent ones do.
+            #expect(stored.mayHold(keys + more) == keys + more)
+            let passed = stored.mayHold(absent)
+            #expect(passed.count < 200, "\(passed.count) of 1,000 absent keys passed while the larger filter filled")
+            // A key committed meanwhile goes into both.
+            stored.insert([Self.hash("during-the-fill")])
+            #expect(stored.mayHold(["during-the-fill"]) == ["during-the-fill"])
+            gate.open.signal()
+            stored.waitUntilFilled()
+            #expect(stored.isReady)
+            #expect(stored.state.withLock { $0.previous == nil && $0.filter.capacity >= 400 })
+            #expect(stored.mayHold(keys + more + ["during-the-fill"]) == keys + more + ["during-the-fill"])
+            #expect(stored.mayHold(absent).count < 50)
+
+            // Rebuilt because another connection committed: the filter lacks its keys, so every
+            // key is probed until the new one is filled.
+            stored.rebuild(capacity: 400)
+            gate.reached.wait()
+            #expect(stored.mayHold(absent) == absent)
+            gate.open.signal()
+            stored.waitUntilFilled()
+            #expect(stored.isReady)
+        }
+    }
 }
