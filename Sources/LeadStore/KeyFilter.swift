@@ -201,7 +201,8 @@ final class StoredKeys: Sendable {
             CurrentThread.name("lr-keys")
             defer { filling.leave() }
             // At nice 10, as the checkpoint thread: filling is never urgent (every key is
-            // probed meanwhile), and at start-up it would otherwise compete with getting READY.
+            // probed meanwhile, or the full filter it replaces answers), and at start-up it
+            // would otherwise compete with getting READY.
             CurrentThread.lowerPriority(to: 10)
             beforeScan()
             // A failure leaves the filter unready: every key is probed, as without one (or the
