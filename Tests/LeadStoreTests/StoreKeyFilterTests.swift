@@ -142,6 +142,12 @@ struct StoreKeyFilterTests {
             reached.signal()
             open.wait()
         }
+
+        /// Waits until the filling thread is at the gate (a minute at most: a test that hangs
+        /// would hold up the whole suite).
+        func awaitFill() throws {
+            try #require(reached.wait(timeout: .now() + 60) == .success, "no filling thread reached the gate")
+        }
     }
 
     @Test func aFilterGrownFullAnswersUntilTheLargerOneIsFilled() throws {
@@ -160,7 +166,7 @@ struct StoreKeyFilterTests {
                 stored.close()
             }
             stored.rebuild(capacity: 0)
-            gate.reached.wait()
+            try gate.awaitFill()
             gate.open.signal()
             stored.waitUntilFilled()
             #expect(stored.isReady)
@@ -170,7 +176,7 @@ struct StoreKeyFilterTests {
                 for key in more { try db.execute(sql: "INSERT INTO keys (k) VALUES (?)", arguments: [key]) }
             }
             stored.insert(more.map(Self.hash))
-            gate.reached.wait()
+            try gate.awaitFill()
             #expect(!stored.isReady)
             #expect(stored.rebuilds.load(ordering: .relaxed) == 2)
             // Meanwhile the full filter answers: every stored key passes, few absent ones do.
@@ -190,7 +196,7 @@ struct StoreKeyFilterTests {
             // Rebuilt because another connection committed: the filter lacks its keys, so every
             // key is probed until the new one is filled.
             stored.rebuild(capacity: 400)
-            gate.reached.wait()
+            try gate.awaitFill()
             #expect(stored.mayHold(absent) == absent)
             gate.open.signal()
             stored.waitUntilFilled()
