@@ -6,18 +6,16 @@ import Testing
 /// statement journal: `INSERT OR FAIL`, not `INSERT`. In the daemon the journals stay in
 /// memory (`SQLITE_CONFIG_STMTJRNL_SPILL`), where they cannot be seen, so the statements run
 /// in a `python3` of their own under SQLite's defaults, where a journal over 64 KB goes to a
-/// file, on pages of 64 KB: a statement that journals the two pages it changes makes a file.
+/// file, on pages of 64 KB: a statement that journals a page it changes makes a file.
 @Suite("Statement journals: the store's inserts keep none")
 struct StoreStatementJournalTests {
-    static let python3Available = (try? Self.python(["-c", "import sqlite3, ctypes"]))?.status == 0
+    static let python3Available = (try? Self.python(["-c", "import sqlite3"]))?.status == 0
 
-    /// Copies the store's tables into a database of 64 KB pages, fills each through
-    /// `sql` (16 rows a statement) and commits, then runs `sql` once more in a new
-    /// transaction while it watches SQLite's temporary directory (inotify, through ctypes):
-    /// prints the files made.
+    /// Copies the store's tables into a database of 64 KB pages and fills each through `sql`
+    /// (16 rows a statement), nine statements in one transaction.
     static let script = #"""
-        import ctypes, json, os, random, sqlite3, string, sys
-        store, path, tmp, sql = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+        import random, sqlite3, string, sys
+        store, path, sql = sys.argv[1], sys.argv[2], sys.argv[3]
         schema = [r[0] for r in sqlite3.connect(store).execute(
             "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'")]
         db = sqlite3.connect(path, isolation_level=None)
@@ -26,28 +24,9 @@ struct StoreStatementJournalTests {
         for statement in schema: db.execute(statement)
         def values(n):
             return [''.join(random.choice(string.ascii_letters) for _ in range(200)) for _ in range(n)]
-        count = sql.count('?')
         db.execute("BEGIN IMMEDIATE")
-        for _ in range(8): db.execute(sql, values(count))
-        # A transaction keeps its statement journal's file once made: watch a new one.
+        for _ in range(9): db.execute(sql, values(sql.count('?')))
         db.execute("COMMIT")
-        db.execute("BEGIN IMMEDIATE")
-        libc = ctypes.CDLL(None, use_errno=True)
-        watch = libc.inotify_init1(0o4000)  # IN_NONBLOCK
-        assert watch >= 0 and libc.inotify_add_watch(watch, tmp.encode(), 0x100) >= 0  # IN_CREATE
-        db.execute(sql, values(count))
-        db.execute("COMMIT")
-        names, data = [], b''
-        try:
-            data = os.read(watch, 65536)
-        except BlockingIOError:
-            pass
-        at = 0
-        while at + 16 <= len(data):
-            length = int.from_bytes(data[at + 12:at + 16], 'little')
-            names.append(data[at + 16:at + 16 + length].rstrip(b'\0').decode())
-            at += 16 + length
-        print(json.dumps(names))
         """#
 
     static func python(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
@@ -64,21 +43,23 @@ struct StoreStatementJournalTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// The temporary files SQLite made while `sql` ran once more on a filled copy of the
-    /// store's tables.
+    /// The statement journals SQLite made while `sql` filled a copy of the store's tables: the
+    /// temporary files created in a directory of their own (inotify, as
+    /// ``StatementJournalTests/filesCreated(in:during:)`` watches them).
     static func journalsMade(by sql: String, store: String, in directory: String) throws -> [String] {
-        let temporary = (directory as NSString).appendingPathComponent("sqlite-tmp")
+        let temporary = (directory as NSString).appendingPathComponent("sqlite-tmp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
         let copy = (directory as NSString).appendingPathComponent("copy-\(UUID().uuidString).sqlite")
-        let result = try python(["-c", script, store, copy, temporary, sql], environment: ["SQLITE_TMPDIR": temporary])
+        var result: (status: Int32, output: String) = (0, "")
+        let created = try StatementJournalTests.filesCreated(in: temporary) {
+            result = try python(["-c", script, store, copy, sql], environment: ["SQLITE_TMPDIR": temporary])
+        }
         try #require(result.status == 0, "python3 failed: \(result.output)")
-        let line = try #require(result.output.split(separator: "\n").last.map(String.init), "no output")
-        let names = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String], "output: \(result.output)")
-        return names.filter { $0.hasPrefix("etilqs_") }
+        return created.filter { $0.hasPrefix("etilqs_") }
     }
 
     @Test("the leads', envelopes' and envelope index's inserts of 16 rows make no statement journal; the same statements as plain INSERT do",
-          .enabled(if: python3Available, "python3 with sqlite3 and ctypes is needed"))
+          .enabled(if: python3Available, "python3 with its sqlite3 module is needed"))
     func insertsKeepNoStatementJournal() throws {
         try withStateDirectory { directory in
             try withStore(directory) { store in try store.commit(StoreBatch(), published: [:]) }
