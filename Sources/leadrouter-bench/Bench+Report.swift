@@ -109,6 +109,9 @@ extension Bench {
         if let pauses = r.pauses10k {
             out += "  (a) the routing thread at 10,000/s (leadrouter_loop_pause_seconds): \(pauses.summary)\n"
         }
+        if let cycle = r.cycle10k {
+            out += "  (a) the daemon at 10,000/s (its store and route histograms): \(cycle.summary)\n"
+        }
         for (label, run) in [("(a) durable", r.latency10k), ("(b) relaxed", r.relaxedLatency10k), ("(c) raw forwarder", r.rawLatency10k)] {
             if let run, run.summary != nil { out += "  \(label) at 10,000/s: \(run.tail.summary)\n" }
         }
@@ -218,6 +221,7 @@ extension Bench {
         if let l = r.latency10k {
             var json = l.json
             if let pauses = r.pauses10k { json["routing_thread_pauses"] = pauses.json }
+            if let cycle = r.cycle10k { json["cycle"] = cycle.json }
             latency["durable_10k"] = json
         }
         j.put("stalls_over_1ms_at_10k", r.pauses10k.map { Double($0.stalls) })

@@ -159,6 +159,8 @@ final class Results {
     var latency10k: LatencyRun?
     /// The routing thread's pauses during (a)'s run at 10,000 leads/s (its metrics, scraped).
     var pauses10k: LoopPauseDistribution?
+    /// The daemon's commits, syncs and lead-to-publish time during that run (its metrics, scraped).
+    var cycle10k: DaemonCycle?
     var relaxed: ThroughputRun?
     var relaxedLatency10k: LatencyRun?
 

@@ -121,6 +121,9 @@ extension Bench {
             let pauses = after.since(before)
             results.pauses10k = pauses
             note("(a) routing thread at 10,000/s: " + pauses.summary)
+            let cycle = after.cycle(since: before)
+            results.cycle10k = cycle
+            note("(a) the daemon at 10,000/s: " + cycle.summary)
         }
         results.durablePeakRSS = daemon.peakRSSMegabytes()
     }
