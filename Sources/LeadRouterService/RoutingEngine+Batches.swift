@@ -342,7 +342,7 @@ extension RoutingEngine {
             ingestLeadIDs: batch.storeBatch.leads.compactMap { $0.channel == InboundChannel.ingest.rawValue ? $0.leadID : nil },
             counts: batch.counts, tally: batch.tally)
         perform(durability.committed(done, now: clock.now))
-        finishCheckpointIfLogIsLong(idle: false, now: clock.now)
+        finishCheckpointIfLogIsLong(.heavy, now: clock.now)
     }
 
     /// The store cannot take the batch: nothing in it is acknowledged or published. Intake

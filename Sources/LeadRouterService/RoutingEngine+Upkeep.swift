@@ -12,6 +12,11 @@ struct StoreUpkeep {
     var rotationWindowStart: ContinuousClock.Instant
     var rotationWindowPending = 0
     var lastCheckpointFinish: ContinuousClock.Instant
+    /// The traffic's current window (``loadWindow``): when it began and the messages taken
+    /// since; and the rate of the window before, in messages a second (none yet: infinite).
+    var loadWindowStart: ContinuousClock.Instant
+    var loadWindowMessages = 0
+    var lastWindowRate = Double.infinity
     /// The store's completed checkpoints when the loop last finished one.
     var checkpointsSeen = 0
     var registrationsVersion: Int64
@@ -38,6 +43,19 @@ struct StoreUpkeep {
     /// How long without a message before the loop counts as idle: a loop pass that finds
     /// nothing between two leads of a steady stream is not.
     static let quietBeforeFinish = Duration.milliseconds(250)
+    /// Under light traffic (``lightMessagesPerSecond``), past this many pages (64 MB) the
+    /// routing thread finishes a checkpoint between batches too, once the background one has
+    /// left less than ``lightFinishBacklog`` uncopied: a few milliseconds at 1,000 leads/s,
+    /// which hold the few leads that arrive meanwhile. A log left long (after a burst, say)
+    /// is otherwise written on into blocks its file never had, which makes each commit and
+    /// each sync dearer once the traffic grows again (docs/benchmarks.md, "A log started
+    /// afresh under light traffic").
+    static let walFinishPagesWhenLight = 16_384
+    static let lightFinishBacklog = 4_096
+    /// Light traffic: fewer messages a second than this, over the last ``loadWindow`` and so
+    /// far in the current one.
+    static let lightMessagesPerSecond = 2_000.0
+    static let loadWindow = Duration.milliseconds(200)
     /// Past this many pages (1 GB), it does so between commits even under load: finishing
     /// makes that commit wait for the rest of the log to be copied and synced (tens of
     /// milliseconds), so it is kept for when the log would otherwise grow without bound.
@@ -48,8 +66,25 @@ struct StoreUpkeep {
         lastRotationSave = now
         rotationWindowStart = now - .seconds(3600)
         lastCheckpointFinish = now
+        loadWindowStart = now
         self.registrationsVersion = registrationsVersion
         self.partnerList = partnerList
+    }
+
+    /// Counts `messages` newly taken at `now`, and says whether the traffic is light: under
+    /// ``lightMessagesPerSecond`` in the last whole window and so far in this one (counted
+    /// over at least 20 ms, so that a burst that has just begun is not light).
+    mutating func isLight(after messages: Int, now: ContinuousClock.Instant) -> Bool {
+        loadWindowMessages += messages
+        let elapsed = (now - loadWindowStart) / .seconds(1)
+        if elapsed >= StoreUpkeep.loadWindow / .seconds(1) {
+            lastWindowRate = Double(loadWindowMessages) / elapsed
+            loadWindowStart = now
+            loadWindowMessages = 0
+            return lastWindowRate < StoreUpkeep.lightMessagesPerSecond
+        }
+        return lastWindowRate < StoreUpkeep.lightMessagesPerSecond
+            && Double(loadWindowMessages) / max(elapsed, 0.02) < StoreUpkeep.lightMessagesPerSecond
     }
 
     /// Rotation counters are saved at most this often: a commit that saves even one writes a
@@ -124,18 +159,34 @@ extension RoutingEngine {
         }
     }
 
+    /// How busy the loop is when it considers finishing a checkpoint.
+    enum Traffic {
+        /// No message for ``StoreUpkeep/quietBeforeFinish``.
+        case idle
+        /// Under ``StoreUpkeep/lightMessagesPerSecond``, right after a batch.
+        case light
+        /// After any commit.
+        case heavy
+    }
+
     /// Bounds the write-ahead log under a steady stream of commits (see
     /// ``LeadStore/finishCheckpoint()``): the background checkpoint copies most of it, and this
     /// copies the rest with no commit racing it, so the next commit starts the log afresh.
     /// Right after a background checkpoint completed, so little is left to copy; when idle,
-    /// or under load once the log is very long; at most once a second.
-    func finishCheckpointIfLogIsLong(idle: Bool, now: ContinuousClock.Instant) {
+    /// under light traffic once the log is long and the background checkpoint left little
+    /// behind, or under load once the log is very long; at most once a second.
+    func finishCheckpointIfLogIsLong(_ traffic: Traffic, now: ContinuousClock.Instant) {
         // It needs the writer's connection, which a commit in flight holds.
         guard committing == nil else { return }
         let completed = store.completedCheckpoints
-        let limit = idle ? StoreUpkeep.walFinishPagesWhenIdle : StoreUpkeep.walFinishPagesUnderLoad
+        let limit = switch traffic {
+        case .idle: StoreUpkeep.walFinishPagesWhenIdle
+        case .light: StoreUpkeep.walFinishPagesWhenLight
+        case .heavy: StoreUpkeep.walFinishPagesUnderLoad
+        }
         guard completed != upkeep.checkpointsSeen, store.lastKnownWALPages > limit,
-              now - upkeep.lastCheckpointFinish >= .seconds(1) else { return }
+              now - upkeep.lastCheckpointFinish >= .seconds(1),
+              traffic != .light || store.lastKnownWALBacklog < StoreUpkeep.lightFinishBacklog else { return }
         upkeep.checkpointsSeen = completed
         upkeep.lastCheckpointFinish = now
         do {
@@ -144,7 +195,7 @@ extension RoutingEngine {
             if let result = try store.finishCheckpoint() {
                 logger.debug("finished a checkpoint between commits", metadata: [
                     "wal_pages": "\(result.walPages)", "checkpointed": "\(result.checkpointed)",
-                    "idle": "\(idle)", "took": "\(clock.now - started)",
+                    "traffic": "\(traffic)", "took": "\(clock.now - started)",
                 ])
             }
         } catch {

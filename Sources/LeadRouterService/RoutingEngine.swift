@@ -114,7 +114,9 @@ final class RoutingEngine {
         collectSync()
         if hasFailed { return }
         if sockets.feed.takeSubscriptions() { socketsChanged = true }
+        let waiting = held.count
         var batch = takeBatch()
+        let light = upkeep.isLight(after: batch.count - waiting, now: clock.now)
         if keys.hasRevoked { dropRevoked(&batch) }
         if durability.shouldHold(batchOf: batch.count) {
             // A batch committed now would wait for the next sync all the same: hold it until
@@ -125,9 +127,11 @@ final class RoutingEngine {
             // Deadlines that passed (while the daemon was down, too) fire with the batch.
             let due = takeDueCases()
             if !batch.isEmpty || !due.isEmpty { process(batch, due: due) }
+            // Under light traffic a long log is finished between batches too (StoreUpkeep).
+            if light && !batch.isEmpty { finishCheckpointIfLogIsLong(.light, now: clock.now) }
         }
         if !batch.isEmpty || !held.isEmpty {
-            // Finishing a checkpoint waits until the traffic pauses.
+            // Finishing a checkpoint when idle waits until the traffic pauses.
             deadlines.schedule(.idleCheckpoint, at: clock.now + StoreUpkeep.quietBeforeFinish)
         }
         fireDueTimers()
@@ -204,7 +208,7 @@ final class RoutingEngine {
                 reloadRegistrationsIfChanged()
                 deadlines.schedule(.registrations, at: now + StoreUpkeep.registrationsCheckEvery)
             case .idleCheckpoint:
-                finishCheckpointIfLogIsLong(idle: true, now: now)
+                finishCheckpointIfLogIsLong(.idle, now: now)
                 deadlines.schedule(.idleCheckpoint, at: now + .seconds(1))
             case .hungSync:
                 _ = syncIsHealthy(now: now)

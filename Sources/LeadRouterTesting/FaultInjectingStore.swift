@@ -17,6 +17,8 @@ public final class FaultInjectingStore: RoutingStore {
         var commitsStarted = 0
         var writebacksStarted = 0
         var watermarkSaves: [Int] = []
+        var finishesStarted = 0
+        var pretendedLog: (pages: Int, backlog: Int, completedCheckpoints: Int)?
     }
 
     public let base: any RoutingStore
@@ -47,6 +49,16 @@ public final class FaultInjectingStore: RoutingStore {
     public var commitsStarted: Int { faults.withLock { $0.commitsStarted } }
     /// Database-file writebacks asked for so far (``RoutingStore/startWriteback(duringCheckpointsLongerThan:)``).
     public var writebacksStarted: Int { faults.withLock { $0.writebacksStarted } }
+
+    /// From now on the store reports a log of `pages` pages, `backlog` of them left uncopied
+    /// by the last of `completedCheckpoints` background checkpoints, whatever its own log is
+    /// (until ``stopPretendingLog()``): how a test brings the routing loop to finish a checkpoint.
+    public func pretendLog(pages: Int, backlog: Int = 0, completedCheckpoints: Int) {
+        faults.withLock { $0.pretendedLog = (pages, backlog, completedCheckpoints) }
+    }
+    public func stopPretendingLog() { faults.withLock { $0.pretendedLog = nil } }
+    /// Checkpoints the routing loop finished between commits (``RoutingStore/finishCheckpoint()``).
+    public var finishesStarted: Int { faults.withLock { $0.finishesStarted } }
 
     /// How many topics' published watermarks each save took (with a commit, or alone), in order.
     public var watermarkSaves: [Int] { faults.withLock { $0.watermarkSaves } }
@@ -117,11 +129,14 @@ public final class FaultInjectingStore: RoutingStore {
         readGate.pass()
         return try base.envelopes(topic: topic, fromSeq: fromSeq, limit: limit, throughSeq: throughSeq)
     }
-    public var completedCheckpoints: Int { base.completedCheckpoints }
-    public var lastKnownWALPages: Int { base.lastKnownWALPages }
-    public var lastKnownWALBacklog: Int { base.lastKnownWALBacklog }
+    public var completedCheckpoints: Int { faults.withLock { $0.pretendedLog?.completedCheckpoints } ?? base.completedCheckpoints }
+    public var lastKnownWALPages: Int { faults.withLock { $0.pretendedLog?.pages } ?? base.lastKnownWALPages }
+    public var lastKnownWALBacklog: Int { faults.withLock { $0.pretendedLog?.backlog } ?? base.lastKnownWALBacklog }
     public func checkpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int) { try base.checkpoint() }
-    public func finishCheckpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int)? { try base.finishCheckpoint() }
+    public func finishCheckpoint() throws(StoreError) -> (walPages: Int, checkpointed: Int)? {
+        faults.withLock { $0.finishesStarted += 1 }
+        return try base.finishCheckpoint()
+    }
     public func startWriteback(duringCheckpointsLongerThan threshold: Duration?) -> Bool {
         faults.withLock { $0.writebacksStarted += 1 }
         return base.startWriteback(duringCheckpointsLongerThan: threshold)
