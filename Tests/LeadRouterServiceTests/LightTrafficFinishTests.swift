@@ -15,12 +15,17 @@ struct LightTrafficFinishTests {
         // No whole window yet: not light, however few the messages.
         let early = upkeep.isLight(after: 1, now: start + .milliseconds(5))
         #expect(!early)
-        // A message every 5 ms: 200 a second.
-        var now = start + .milliseconds(5)
-        for _ in 0..<40 {
-            now += .milliseconds(5)
-            _ = upkeep.isLight(after: 1, now: now)
+        // One message every `step` from `from`, `count` times; the time of the last.
+        func feed(_ count: Int, every step: Duration, from: ContinuousClock.Instant) -> ContinuousClock.Instant {
+            var now = from
+            for _ in 0..<count {
+                now += step
+                _ = upkeep.isLight(after: 1, now: now)
+            }
+            return now
         }
+        // A message every 5 ms: 200 a second.
+        var now = feed(40, every: .milliseconds(5), from: start + .milliseconds(5))
         #expect(upkeep.lastWindowRate < StoreUpkeep.lightMessagesPerSecond)
         now += .milliseconds(5)
         let steady = upkeep.isLight(after: 1, now: now)
@@ -30,11 +35,7 @@ struct LightTrafficFinishTests {
         let burst = upkeep.isLight(after: 100, now: now + .milliseconds(1))
         #expect(!burst)
         // Over a whole window at 10,000 a second: not light, for the next window too until it ends.
-        var heavy = now + .milliseconds(1)
-        for _ in 0..<2_100 {
-            heavy += .microseconds(100)
-            _ = upkeep.isLight(after: 1, now: heavy)
-        }
+        let heavy = feed(2_100, every: .microseconds(100), from: now + .milliseconds(1))
         #expect(upkeep.lastWindowRate >= StoreUpkeep.lightMessagesPerSecond)
         let afterLoad = upkeep.isLight(after: 0, now: heavy + .milliseconds(100))
         #expect(!afterLoad)
