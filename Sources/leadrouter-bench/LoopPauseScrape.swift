@@ -3,7 +3,8 @@ import LeadRouterClient
 
 /// The routing thread's pauses, as the daemon's `leadrouter_loop_pause_seconds{part}`
 /// histogram counts them: scraped from its `/metrics` (the durable daemon (a) runs with
-/// `metrics.bind`) before and after a run, the difference is the run's distribution.
+/// `metrics.bind`) before and after a run, the difference is the run's distribution. The
+/// same scrape keeps the totals ``DaemonCycle`` reads (its store's and route's histograms).
 struct LoopPauseScrape {
     static let metric = "leadrouter_loop_pause_seconds"
 
@@ -20,14 +21,15 @@ struct LoopPauseScrape {
               let address = endpoints["metrics"] as? String,
               let text = try? HTTPProbe.scrape(address) else { return nil }
         for line in text.split(separator: "\n") {
-            guard let name = DaemonCycle.metrics.first(where: { line.hasPrefix($0 + "_sum ") || line.hasPrefix($0 + "_count ") }),
-                  let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
-            if line.hasPrefix(name + "_sum ") { totals[name, default: (0, 0)].sum = value } else { totals[name, default: (0, 0)].count = value }
-        }
-        for line in text.split(separator: "\n") where line.hasPrefix(LoopPauseScrape.metric + "_bucket{") {
-            guard let part = LoopPauseScrape.label("part", in: line), let le = LoopPauseScrape.label("le", in: line),
-                  let count = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
-            buckets[part, default: []].append((le == "+Inf" ? .infinity : Double(le) ?? .infinity, count))
+            guard let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+            if line.hasPrefix(LoopPauseScrape.metric + "_bucket{") {
+                guard let part = LoopPauseScrape.label("part", in: line), let le = LoopPauseScrape.label("le", in: line) else { continue }
+                buckets[part, default: []].append((le == "+Inf" ? .infinity : Double(le) ?? .infinity, value))
+            } else if let name = DaemonCycle.metrics.first(where: { line.hasPrefix($0 + "_sum ") }) {
+                totals[name, default: (0, 0)].sum = value
+            } else if let name = DaemonCycle.metrics.first(where: { line.hasPrefix($0 + "_count ") }) {
+                totals[name, default: (0, 0)].count = value
+            }
         }
         for part in buckets.keys { buckets[part]?.sort { $0.le < $1.le } }
         if buckets.isEmpty { return nil }
