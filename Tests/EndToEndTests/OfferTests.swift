@@ -36,7 +36,10 @@ struct OfferTests {
     func partnerWorksALead() throws {
         let daemon = try Daemon(partnersYAML: offerPartnersYAML, extraYAML: offersYAML(acceptWithin: "1h"), withControl: true)
         try daemon.waitUntilReady()
-        let feed = try TestSubscriber(endpoint: daemon.publish, topics: ["partner/", "vendor-sales/", "outcomes/"])
+        let feed = try TestSubscriber(endpoint: daemon.publish, topics: ["partner/", "vendor-sales/", "outcomes/", "rejected/"])
+        // Until the daemon has the subscription, what it publishes is not sent (ZeroMQ's slow
+        // joiner): probes on rejected/ show it has it before the first lead.
+        _ = try warmUp(source: try TestSource(endpoint: daemon.ingest), subscribers: [feed])
         let intake = try TestRequester(endpoint: daemon.intake)
         let control = try TestRequester(endpoint: daemon.control)
         let routed = try intake.reply(partnerLead("e2e-1"))
