@@ -17,4 +17,19 @@ public enum CurrentThread {
     public static func lowerPriority(to niceness: Int32) {
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
     }
+
+    /// Puts the calling thread in Linux's idle scheduling class (`SCHED_IDLE`): it runs on
+    /// what the other threads leave, and a thread of the normal class that wakes on its core
+    /// takes the core at once. At nice 10 a thread that has the core keeps it for its slice
+    /// (about 1.4 ms here) before a waking thread gets it; the routing thread, woken by a lead,
+    /// would wait that long. Any process may lower its own threads so. False when refused.
+    @discardableResult
+    public static func runOnlyWhenIdle() -> Bool {
+        var parameters = sched_param(sched_priority: 0)
+        return sched_setscheduler(0, schedIdle, &parameters) == 0
+    }
+
+    /// `SCHED_IDLE` from `<linux/sched.h>`, which Swift's Glibc module leaves out (glibc
+    /// declares it only under `_GNU_SOURCE`).
+    static let schedIdle: Int32 = 5
 }

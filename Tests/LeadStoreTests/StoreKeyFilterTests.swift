@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LeadRouting
 @testable import LeadStore
+import Synchronization
 import Testing
 
 // MARK: - The filters beside the store's keys (KeyFilter.swift)
@@ -202,5 +203,43 @@ struct StoreKeyFilterTests {
             stored.waitUntilFilled()
             #expect(stored.isReady)
         }
+    }
+
+    /// Linux's `SCHED_IDLE`, which `sched_getscheduler` returns for a thread in the idle class.
+    static let idleClass: Int32 = 5
+
+    @Test("the filling thread is lr-keys, in the idle class: a routing thread woken on its core takes the core at once")
+    func theFillingThreadYieldsAtOnce() throws {
+        let seen = Mutex<(name: String?, policy: Int32)?>(nil)
+        try withStateDirectory { directory in
+            let pool = try DatabasePool(path: storeFile(directory))
+            try pool.write { db in try db.execute(sql: "CREATE TABLE keys (k TEXT NOT NULL)") }
+            let stored = StoredKeys(path: storeFile(directory), sql: "SELECT k FROM keys", minimumCapacity: 128) {
+                seen.withLock { $0 = (Thread.current.name, sched_getscheduler(0)) }
+            }
+            defer { stored.close() }
+            stored.rebuild(capacity: 0)
+            stored.waitUntilFilled()
+            #expect(stored.isReady)
+        }
+        let thread = try #require(seen.withLock { $0 }, "the filling thread never ran")
+        #expect(thread.name == "lr-keys")
+        #expect(thread.policy == Self.idleClass)
+        // The thread that asked for the fill is left as it was.
+        #expect(sched_getscheduler(0) == 0)
+    }
+
+    @Test("a thread put in the idle class is in it; other threads are not")
+    func runOnlyWhenIdleChangesTheCallingThreadOnly() {
+        let policy = Mutex<Int32?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            let changed = CurrentThread.runOnlyWhenIdle()
+            policy.withLock { $0 = changed ? sched_getscheduler(0) : -1 }
+            done.signal()
+        }.start()
+        #expect(done.wait(timeout: .now() + 60) == .success)
+        #expect(policy.withLock { $0 } == Self.idleClass)
+        #expect(sched_getscheduler(0) == 0)
     }
 }
