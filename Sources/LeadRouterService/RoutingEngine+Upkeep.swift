@@ -19,6 +19,9 @@ struct StoreUpkeep {
     var lastWindowRate = Double.infinity
     /// The store's completed checkpoints when the loop last finished one.
     var checkpointsSeen = 0
+    /// Since when the background checkpoints have left less than ``lightFinishBacklog`` of the
+    /// log uncopied (`nil`: the last one left more).
+    var smallBacklogSince: ContinuousClock.Instant?
     var registrationsVersion: Int64
     /// The store's id for the configured partner list, which decision records index into.
     var partnerList: Int64?
@@ -52,6 +55,13 @@ struct StoreUpkeep {
     /// afresh under light traffic").
     static let walFinishPagesWhenLight = 16_384
     static let lightFinishBacklog = 4_096
+    /// …and only once the background checkpoints have left less than that for this long.
+    /// Right after a burst they have just copied the burst's log into the database file, and
+    /// the sync that ends the finish made the disk write all of it out: 170-290 ms on the
+    /// routing thread in half the runs after the bench's 200,000-lead burst, against 3-6 ms
+    /// when the finish came two seconds later (docs/benchmarks.md, "A log started afresh
+    /// under light traffic").
+    static let lightFinishSettle = Duration.seconds(3)
     /// Light traffic: fewer messages a second than this, over the last ``loadWindow`` and so
     /// far in the current one.
     static let lightMessagesPerSecond = 2_000.0
@@ -176,6 +186,11 @@ extension RoutingEngine {
     /// under light traffic once the log is long and the background checkpoint left little
     /// behind, or under load once the log is very long; at most once a second.
     func finishCheckpointIfLogIsLong(_ traffic: Traffic, now: ContinuousClock.Instant) {
+        if store.lastKnownWALBacklog >= StoreUpkeep.lightFinishBacklog {
+            upkeep.smallBacklogSince = nil
+        } else if upkeep.smallBacklogSince == nil {
+            upkeep.smallBacklogSince = now
+        }
         // It needs the writer's connection, which a commit in flight holds.
         guard committing == nil else { return }
         let completed = store.completedCheckpoints
@@ -186,7 +201,7 @@ extension RoutingEngine {
         }
         guard completed != upkeep.checkpointsSeen, store.lastKnownWALPages > limit,
               now - upkeep.lastCheckpointFinish >= .seconds(1),
-              traffic != .light || store.lastKnownWALBacklog < StoreUpkeep.lightFinishBacklog else { return }
+              traffic != .light || upkeep.smallBacklogSince.map({ now - $0 >= StoreUpkeep.lightFinishSettle }) == true else { return }
         upkeep.checkpointsSeen = completed
         upkeep.lastCheckpointFinish = now
         do {

@@ -44,7 +44,7 @@ struct LightTrafficFinishTests {
         #expect(quietAgain)
     }
 
-    @Test("under light traffic, a log past 64 MB is finished between batches once a background checkpoint completed with little left, at most once a second; not a shorter log, not under load")
+    @Test("under light traffic, a log past 64 MB is finished between batches once a background checkpoint completed and they have left little for three seconds, at most once a second; not a shorter log, not under load")
     func finishesUnderLightTraffic() throws {
         let clock = ManualLoopClock()
         let store = FaultInjectingStore(MemoryRoutingStore())
@@ -71,9 +71,13 @@ struct LightTrafficFinishTests {
         store.pretendLog(pages: 20_000, backlog: StoreUpkeep.lightFinishBacklog, completedCheckpoints: 1)
         try send(every: .milliseconds(5), for: .milliseconds(100))
         #expect(store.finishesStarted == 0)
-        // Past 64 MB, a background checkpoint completed with little left: finished once.
+        // Past 64 MB, a background checkpoint completed with little left: not at once (the
+        // database file may still be writing out what the checkpoints before copied), but once
+        // they have left little for three seconds: finished once.
         store.pretendLog(pages: 20_000, backlog: 100, completedCheckpoints: 1)
-        try send(every: .milliseconds(5), for: .milliseconds(100))
+        try send(every: .milliseconds(5), for: StoreUpkeep.lightFinishSettle - .milliseconds(100))
+        #expect(store.finishesStarted == 0)
+        try send(every: .milliseconds(5), for: .milliseconds(200))
         #expect(store.finishesStarted == 1)
         // No background checkpoint has completed since: not again, however long.
         try send(every: .milliseconds(5), for: .milliseconds(1_100))
@@ -87,6 +91,14 @@ struct LightTrafficFinishTests {
         // Light again (once a whole window has been): finished.
         try send(every: .milliseconds(5), for: .milliseconds(600))
         #expect(store.finishesStarted == 2)
+        // A checkpoint that left much behind starts the three seconds again.
+        store.pretendLog(pages: 20_000, backlog: StoreUpkeep.lightFinishBacklog, completedCheckpoints: 3)
+        try send(every: .milliseconds(5), for: .milliseconds(1_100))
+        store.pretendLog(pages: 20_000, backlog: 100, completedCheckpoints: 4)
+        try send(every: .milliseconds(5), for: StoreUpkeep.lightFinishSettle - .milliseconds(100))
+        #expect(store.finishesStarted == 2)
+        try send(every: .milliseconds(5), for: .milliseconds(200))
+        #expect(store.finishesStarted == 3)
         store.stopPretendingLog()
         try #require(harness.stop()).get()
     }
