@@ -183,8 +183,9 @@ extension RoutingEngine {
     /// ``LeadStore/finishCheckpoint()``): the background checkpoint copies most of it, and this
     /// copies the rest with no commit racing it, so the next commit starts the log afresh.
     /// Right after a background checkpoint completed, so little is left to copy; when idle,
-    /// under light traffic once the log is long and the background checkpoint left little
-    /// behind, or under load once the log is very long; at most once a second.
+    /// under light traffic once the log is long and the background checkpoints have left
+    /// little behind for ``StoreUpkeep/lightFinishSettle``, or under load once the log is very
+    /// long; at most once a second.
     func finishCheckpointIfLogIsLong(_ traffic: Traffic, now: ContinuousClock.Instant) {
         if store.lastKnownWALBacklog >= StoreUpkeep.lightFinishBacklog {
             upkeep.smallBacklogSince = nil
