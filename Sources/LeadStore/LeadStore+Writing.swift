@@ -24,7 +24,10 @@ extension LeadStore {
                 try LeadStore.insertNewTopics(added, known: pending.lastSeq, db)
                 // Owners wait, and go in a bucket range at a time (LeadStore+AccountOwners.swift).
                 let owners = try pendingOwners.withLock { pending in
-                    try pending.plan(
+                    // Owners kept from the table may be another connection's to change: the
+                    // plan must not trust them to skip a write.
+                    if otherCommitted { pending.forgetStored() }
+                    return try pending.plan(
                         adding: batch.accountOwners, leads: batch.leads.count, firstLeadRow: leadRows.entries.lazy.map(\.value).min(), at: batch.createdAt,
                         nextLeadRow: { try LeadStore.nextRowID("leads", db) })
                 }

@@ -326,3 +326,59 @@ func ownersKeptFollowTheSweep() {
     pending.apply(writing("gamma", at: t0 + hour + 2))
     #expect(pending.owner("n:kept") == AccountOwner(partnerID: "gamma", routedAt: t0 + hour + 2))
 }
+
+@Test("a sweep writes no owner whose row, kept from the table, already has it within the hour; another connection's commit makes it write them all")
+func ownersTheRowAlreadyHasAreNotWritten() throws {
+    let hour = LeadStore.ownerRefreshMilliseconds
+    var pending = PendingOwners()
+    let keys = ["d:same.example", "d:later.example", "d:moved.example"]
+    pending.remember(keys.map { (key: $0, owner: AccountOwner(partnerID: "acme", routedAt: t0)) }, readAt: pending.epoch)
+    let changes = [OwnerChange(keys[0], "acme"), OwnerChange(keys[1], "acme"), OwnerChange(keys[2], "beta")]
+    func written(at time: Int64) -> [String: AccountOwner] {
+        // A whole cycle's leads: every bucket is swept, so every owner the plan keeps is written.
+        let plan = pending.plan(adding: changes, leads: LeadStore.ownerCycleLeads, firstLeadRow: 1, at: time, nextLeadRow: { 2 })
+        #expect(plan.keep.isEmpty)
+        return Dictionary(uniqueKeysWithValues: plan.write.map { ($0.key, $0.owner) })
+    }
+    // Within the hour: the same owner is left out, another partner is written.
+    #expect(written(at: t0 + hour) == [keys[2]: AccountOwner(partnerID: "beta", routedAt: t0 + hour)])
+    // Past the hour, the same owner's time moves on.
+    #expect(Set(written(at: t0 + hour + 1).keys) == Set(keys))
+    // What is kept from the table may be stale once another connection committed.
+    pending.forgetStored()
+    #expect(Set(written(at: t0 + 1).keys) == Set(keys))
+}
+
+@Test("an owner left unwritten because its row had it still routes as before, and the row keeps its time")
+func ownersLeftUnwrittenStillRoute() throws {
+    try withStateDirectory { directory in
+        let store = try LeadStore(directory: directory)
+        try store.commit(ownersBatch([accountLead("l1", company: "again", partner: "acme")], companies: ["again"]))
+        try store.flushAccountOwners()
+        // Read from the table, and kept.
+        #expect(try store.lookUp(leadIDs: [], accountKeys: keys("again")).owners.mapValues(\.partnerID) == Dictionary(uniqueKeysWithValues: keys("again").map { ($0, "acme") }))
+        try store.commit(ownersBatch([accountLead("l2", company: "again", partner: "acme", at: t0 + 5)], companies: ["again"], at: t0 + 5))
+        try store.flushAccountOwners()
+        let times = try DatabaseQueue(path: storeFile(directory)).read { db in try Int64.fetchAll(db, sql: "SELECT routed_at FROM account_owners") }
+        #expect(times == [t0, t0])
+        let found = try store.lookUp(leadIDs: [], accountKeys: keys("again")).owners
+        #expect(found.mapValues(\.partnerID) == Dictionary(uniqueKeysWithValues: keys("again").map { ($0, "acme") }))
+    }
+}
+
+@Test("an owner changed by another connection is written again: the commit that finds its commit does not trust what it kept")
+func ownersChangedElsewhereAreWrittenAgain() throws {
+    let owners = { (partner: String) in Dictionary(uniqueKeysWithValues: keys("shared").map { ($0, partner) }) }
+    try withStateDirectory { directory in
+        let store = try LeadStore(directory: directory)
+        try store.commit(ownersBatch([accountLead("l1", company: "shared", partner: "acme")], companies: ["shared"]))
+        try store.flushAccountOwners()
+        #expect(try store.lookUp(leadIDs: [], accountKeys: keys("shared")).owners.mapValues(\.partnerID) == owners("acme"))
+        try DatabaseQueue(path: storeFile(directory)).write { db in try db.execute(sql: "UPDATE account_owners SET partner_id = 'zeta'") }
+        // Routed to acme again within the hour, a cycle's time later (so this very commit
+        // sweeps every bucket): the row (zeta) must become acme.
+        let later = t0 + LeadStore.ownerCycleMilliseconds + 5
+        try store.commit(ownersBatch([accountLead("l2", company: "shared", partner: "acme", at: later)], companies: ["shared"], at: later))
+        #expect(try ownerRows(directory) == owners("acme"))
+    }
+}
