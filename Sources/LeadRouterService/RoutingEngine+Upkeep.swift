@@ -157,6 +157,8 @@ extension RoutingEngine {
 
     /// Picks up deal registrations added at run time (`leadctl register`).
     func reloadRegistrationsIfChanged() {
+        // A refused commit in flight restores the pipeline as it was before its batch.
+        if committing != nil { collectCommit(waiting: true) }
         do {
             let version = try store.registrationsVersion()
             guard version != upkeep.registrationsVersion else { return }

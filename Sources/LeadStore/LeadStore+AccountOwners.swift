@@ -365,7 +365,14 @@ extension LeadStore {
         do {
             let plan = try pool.write { db -> PendingOwners.Plan? in
                 let next = try LeadStore.nextRowID("leads", db)
-                guard let plan = pendingOwners.withLock({ $0.isEmpty ? nil : $0.planWritingAll(next: next) }) else { return nil }
+                // Owners kept from the table are not trusted to leave a write out here: unlike a
+                // commit, a flush does not look for another connection's commits.
+                let plan = pendingOwners.withLock { pending -> PendingOwners.Plan? in
+                    guard !pending.isEmpty else { return nil }
+                    pending.forgetStored()
+                    return pending.planWritingAll(next: next)
+                }
+                guard let plan else { return nil }
                 try LeadStore.writeOwners(plan, db)
                 return plan
             }

@@ -18,8 +18,11 @@ extension LeadStore {
                 // Their index entries wait, and go in a topic at a time (LeadStore+EnvelopeIndex.swift).
                 let pending = try pendingIndex { try LeadStore.loadPendingIndex(db) }
                 try LeadStore.checkSequence(added, pending)
-                let indexed = pending.plan(
-                    adding: added, newestID: db.lastInsertedRowID, group: LeadStore.indexGroup, age: LeadStore.indexAge)
+                // The newest envelope of this commit (none: nothing to index by age now; SQLite's
+                // last insert rowid may be a rolled-back commit's).
+                let newest = added.entries.lazy.compactMap { $0.value.lazy.map(\.id).max() }.max()
+                let indexed = newest.map { pending.plan(
+                    adding: added, newestID: $0, group: LeadStore.indexGroup, age: LeadStore.indexAge) } ?? PendingIndex.Topics()
                 try LeadStore.writeIndex(indexed, db)
                 try LeadStore.insertNewTopics(added, known: pending.lastSeq, db)
                 // Owners wait, and go in a bucket range at a time (LeadStore+AccountOwners.swift).
@@ -43,10 +46,13 @@ extension LeadStore {
                 return (added, indexed, owners, leadRows.entries.map(\.hash), otherCommitted)
             } }
         } catch {
-            // Rolled back: no topic rows, no index entries, no owners, nothing pending.
+            // Rolled back: no topic rows, no index entries, no owners, nothing pending. The
+            // writer's `data_version` it noted is forgotten, so that the next commit refills
+            // the key filters if this one was the first to see another connection's commit.
+            dataVersion.store(-1, ordering: .relaxed)
             throw StoreError.wrap(error, "committing \(batch.leads.count) leads and \(batch.envelopes.count) envelopes", path: path)
         }
-        if !result.added.isEmpty {
+        if !result.added.isEmpty || !result.indexed.isEmpty {
             pendingEnvelopes.withLock { $0?.apply(adding: result.added, indexed: result.indexed) }
         }
         pendingOwners.withLock { $0.apply(result.owners) }

@@ -268,6 +268,37 @@ struct LoopTests {
         #expect(try intake.ask(lead("look-1"))["status"] as? String == "accepted")
         try #require(harness.stop()).get()
     }
+
+    @Test("a deal registration picked up while a commit is in flight survives that commit being refused")
+    func registrationSurvivesRefusedCommit() throws {
+        let memory = MemoryRoutingStore()
+        let store = FaultInjectingStore(memory)
+        let clock = ManualLoopClock()
+        let harness = try LoopHarness(store: store, clock: clock, pipelineBatch: 1)
+        try harness.start()
+        let intake = try harness.intakeClient()
+        // A batch commits on the committer and hangs there.
+        store.hangCommits()
+        try intake.send(lead("in-flight"))
+        #expect(eventually { store.commitsStarted >= 1 })
+        // Meanwhile `leadctl register` gives reg.example to globex, and the loop's once-a-second
+        // check comes due (a loop that waits for the commit in flight first logs it only after).
+        memory.addRegistration(Registration(partnerID: "globex", domain: "reg.example", expires: clock.wallMilliseconds + 86_400_000))
+        clock.advance(by: .seconds(2))
+        harness.loop.wake()
+        _ = eventually(1) { !harness.logs.lines(containing: "deal registrations reloaded").isEmpty }
+        // The batch in flight is refused (a full disk): the pipeline goes back to before it.
+        store.failCommits(1)
+        store.releaseCommits()
+        #expect(try intake.reply()?["status"] as? String == "rejected")
+        #expect(eventually { !harness.logs.lines(containing: "deal registrations reloaded").isEmpty })
+        // A lead of the registered domain goes to the registrant (US/CO would be acme's by territory).
+        let reply = try intake.ask(
+            #"{"lead_id": "reg-1", "company": {"name": "Reg", "domain": "reg.example", "country": "US", "region": "CO"}, "products": ["email-security"]}"#)
+        #expect(reply["status"] as? String == "accepted")
+        #expect(reply["partner_id"] as? String == "globex")
+        try #require(harness.stop()).get()
+    }
 }
 
 /// A started loop on a fault-injecting memory store, and an intake client.

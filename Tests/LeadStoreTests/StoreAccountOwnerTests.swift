@@ -382,3 +382,19 @@ func ownersChangedElsewhereAreWrittenAgain() throws {
         #expect(try ownerRows(directory) == owners("acme"))
     }
 }
+
+@Test("a clean stop's flush writes every pending owner, even one the row held when it was read: another connection may have changed it since")
+func flushTrustsNoOwnerKeptFromTheTable() throws {
+    let owners = { (partner: String) in Dictionary(uniqueKeysWithValues: keys("shared").map { ($0, partner) }) }
+    try withStateDirectory { directory in
+        let store = try LeadStore(directory: directory, durability: .off)
+        try store.commit(ownersBatch([accountLead("l1", company: "shared", partner: "acme")], companies: ["shared"]))
+        try store.flushAccountOwners()
+        #expect(try store.lookUp(leadIDs: [], accountKeys: keys("shared")).owners.mapValues(\.partnerID) == owners("acme"))
+        try store.commit(ownersBatch([accountLead("l2", company: "shared", partner: "beta", at: t0 + 5)], companies: ["shared"], at: t0 + 5))
+        try store.commit(ownersBatch([accountLead("l3", company: "shared", partner: "acme", at: t0 + 10)], companies: ["shared"], at: t0 + 10))
+        try DatabaseQueue(path: storeFile(directory)).write { try $0.execute(sql: "UPDATE account_owners SET partner_id = 'zeta'") }
+        try store.flushAccountOwners()
+        #expect(try ownerRows(directory) == owners("acme"))
+    }
+}
