@@ -132,6 +132,12 @@ final class FeedEndpoint {
     private var refusals = LogLimiter()
     /// Prefixes applied since the subscription queue was last empty.
     private var appliedSinceEmpty: Set<[UInt8]> = []
+    /// Whether a subscriber sent a data frame (anything but a subscription: an XSUB may)
+    /// since the queue was last empty. libzmq 4.3.4's XPUB queues such a frame without the
+    /// pipe entry it queues with each subscription, so until the queue is next empty every
+    /// receive sets `_last_pipe` to a later subscription's connection: a subscription
+    /// applied then would reach another subscriber. None is applied meanwhile.
+    private var misalignedSinceEmpty = false
     /// Subscriptions refused, and sockets rebuilt, for logs and metrics.
     private(set) var refusedSubscriptions = 0
     private(set) var rebuilds = 0
@@ -170,26 +176,53 @@ final class FeedEndpoint {
     func takeSubscriptions() -> Bool {
         var message = Message()
         var stale = false
+        var skipped = false
         for _ in 0..<1024 {
             guard (try? socket.receive(into: &message, wait: false)) == true else {
                 appliedSinceEmpty.removeAll(keepingCapacity: true)
+                misalignedSinceEmpty = false
                 break
             }
-            guard let subscription = message.subscription else { continue }
+            guard let subscription = message.subscription else {
+                if manual { refuseDataFrame(from: message.userID) }
+                continue
+            }
             logger.debug(subscription.isSubscribe ? "feed subscription" : "feed unsubscription", metadata: [
                 "prefix": "\(String(decoding: subscription.prefix, as: UTF8.self))",
                 "peer": "\(message.userID ?? "-")",
             ])
             guard manual else { continue }
+            if misalignedSinceEmpty {
+                // libzmq would apply it to another connection: not applied; the subscribers
+                // resubscribe to a rebuilt socket.
+                if subscription.isSubscribe && message.userID != nil { skipped = true }
+                continue
+            }
             if let userID = message.userID {
                 apply(subscription, from: userID)
             } else if !subscription.isSubscribe && appliedSinceEmpty.contains(subscription.prefix) {
                 stale = true
             }
         }
+        if skipped {
+            rebuild(because: "a subscriber sent data frames, after which libzmq cannot tell which connection a subscription came from; subscribers reconnect and resubscribe")
+            return true
+        }
         guard stale else { return false }
         rebuild(because: "a subscription may have reached a connection that had just ended; subscribers reconnect and resubscribe")
         return true
+    }
+
+    /// A data frame on the feed socket: subscribers only subscribe. Logged (rate-limited)
+    /// with the sender; the subscriptions read after it until the queue is empty are not applied.
+    private func refuseDataFrame(from userID: String?) {
+        misalignedSinceEmpty = true
+        refusedSubscriptions += 1
+        if let suppressed = refusals.take(now: ContinuousClock.now, perSecond: 10) {
+            logger.warning("feed: a subscriber sent a data frame (only subscriptions are taken); subscriptions are held back until the queue is empty", metadata: [
+                "peer": "\(userID ?? "-")", "suppressed_before": "\(suppressed)",
+            ])
+        }
     }
 
     /// Applies (to the connection it came from: before the next receive) what the
@@ -222,6 +255,7 @@ final class FeedEndpoint {
         try? socket.set(.linger, 0)
         socket.close()
         appliedSinceEmpty.removeAll()
+        misalignedSinceEmpty = false
         for attempt in 0..<200 {
             do {
                 let fresh = try make()

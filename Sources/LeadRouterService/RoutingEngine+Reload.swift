@@ -34,7 +34,13 @@ extension RoutingEngine {
             for problem in problems { logger.error("config reload: \(problem)") }
             refuseReload("the config is not valid (\(problems.count) problem\(problems.count == 1 ? "" : "s") above)")
         case .apply(let update):
-            let restart = update.config.restartRequired(comparedTo: config)
+            var restart = update.config.restartRequired(comparedTo: config)
+            // The sockets keep the secret key they were made with: a new one in the same file
+            // (a rotated or leaked server certificate) takes a restart too, and must not be
+            // reported as applied.
+            if update.keyRing.serverSecretKey != keys.current.serverSecretKey && !restart.contains(where: { $0.hasPrefix("security") }) {
+                restart.append("security.server_key (the key in its certificate)")
+            }
             guard restart.isEmpty else {
                 refuseReload("\(restart.joined(separator: ", ")) changed, which only a restart applies (systemctl restart leadrouterd); restore the running value to reload the rest")
                 return
