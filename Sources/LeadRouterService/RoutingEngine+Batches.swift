@@ -95,8 +95,10 @@ extension RoutingEngine {
                     guard control < RoutingEngine.controlPerBatch else { return true }
                     control += 1
                 }
+                // A control request may be up to PartnerRequest.maxBytes, whatever ingest's limit.
+                let limit = endpoint.channel == .control ? max(copyLimit, PartnerRequest.maxBytes) : copyLimit
                 guard batch.count < RoutingLoop.batchLimit,
-                      var received = endpoint.receive(copyLimit: copyLimit, now: clock.wallMilliseconds) else { return true }
+                      var received = endpoint.receive(copyLimit: limit, now: clock.wallMilliseconds) else { return true }
                 received.takenAt = takenAt
                 let channel = received.channel
                 batch.append(received)

@@ -58,8 +58,17 @@ extension RoutingEngine {
     func addCaseWork(_ inputs: CaseInputs, to prepared: inout PreparedBatch) {
         guard !inputs.isEmpty else { return }
         var work = CaseWork(records: inputs.records, routedLeads: prepared.offeredLeads, now: clock.wallMilliseconds)
+        // Leads with an action in this batch received before their deadline: the action is
+        // carried out first (a deadline still passed after it fires at the next turn).
+        var actedInTime: [String: Int64] = [:]
+        for (item, parsed) in inputs.requests {
+            if case .success(let request) = parsed {
+                actedInTime[request.leadID] = min(actedInTime[request.leadID] ?? .max, item.receivedAt)
+            }
+        }
         for leadID in inputs.due {
             guard var lead = offers[leadID], let deadline = lead.deadline, deadline <= work.now else { continue }
+            if let receivedAt = actedInTime[leadID], receivedAt < deadline { continue }
             guard let bytes = work.leadBytes(leadID), case .success(let parsed) = LeadParser.parse(bytes) else {
                 // Pruned past retention while it waited: nothing can be offered or published.
                 logger.warning("an open offer's lead is no longer stored; its deadline is dropped", metadata: ["lead_id": "\(leadID)"])
@@ -73,8 +82,6 @@ extension RoutingEngine {
             }
             record(lead, events, bytes: bytes, work: &work, into: &prepared)
         }
-        // Those not fired (their lead unreadable) keep their place.
-        offers.reschedule(inputs.due)
         for (item, parsed) in inputs.requests {
             let body: [UInt8]
             switch parsed {
@@ -82,14 +89,16 @@ extension RoutingEngine {
                 body = ControlReply.error(error)
                 duties.logControlRefusal(error, now: clock.now)
             case .success(let request):
-                body = act(request, work: &work, into: &prepared)
+                body = act(request, receivedAt: item.receivedAt, work: &work, into: &prepared)
             }
             prepared.replies.append(Reply(channel: .control, route: item.replyRoute, body: body))
         }
+        // Those not fired (left to an action received in time, or not yet due) keep their place.
+        offers.reschedule(inputs.due)
     }
 
     /// One partner action: its reply, with what it changed recorded in `prepared`.
-    private func act(_ request: PartnerRequest, work: inout CaseWork, into prepared: inout PreparedBatch) -> [UInt8] {
+    private func act(_ request: PartnerRequest, receivedAt: Int64, work: inout CaseWork, into prepared: inout PreparedBatch) -> [UInt8] {
         let leadID = request.leadID
         let notFound = ControlError(.notFound, "no lead \(leadID) for partner \(request.partnerID)",
                                     requestID: request.requestID, leadID: leadID)
@@ -101,7 +110,7 @@ extension RoutingEngine {
         let before = lead
         var events: [CaseEvent] = []
         let result = pipeline.withOfferRouting(for: parsed.facts) { routing in
-            OfferMachine.act(request, on: &lead, now: work.now, routing: &routing, events: &events)
+            OfferMachine.act(request, on: &lead, now: work.now, receivedAt: receivedAt, routing: &routing, events: &events)
         }
         if lead != before || !events.isEmpty { record(lead, events, bytes: bytes, work: &work, into: &prepared) }
         switch result {
@@ -135,10 +144,15 @@ extension RoutingEngine {
     func failControl(_ control: [Received], error: StoreError) {
         guard let socket = sockets.control else { return }
         for item in control {
-            let request = try? PartnerRequest.parse(item.message.frames, totalSize: item.message.totalSize).get()
+            // Parsed as the batch parsed it (with CURVE, for the key's partner), so that the
+            // reply echoes the request_id and lead_id even of a request without partner_id.
+            let (requestID, leadID): (String?, String?) = switch parseRequest(item) {
+            case .success(let request): (request.requestID, request.leadID)
+            case .failure(let refusal): (refusal.requestID, refusal.leadID)
+            }
             let refusal = ControlError(
                 .storageUnavailable, "the action could not be stored (\(error.description)); nothing changed: retry later",
-                requestID: request?.requestID, leadID: request?.leadID)
+                requestID: requestID, leadID: leadID)
             socket.reply(item.replyRoute, ControlReply.error(refusal))
         }
     }
@@ -166,8 +180,9 @@ struct CaseWork {
         guard let record = records[leadID] else { return nil }
         if let stored = record.stored { return stored }
         guard let partner = record.partnerID else { return nil }
+        // As it was published: the partner's engagement may have changed since.
         return LeadCase.assigned(leadID: leadID, assignmentID: record.assignmentID, partnerID: partner,
-                                 engagement: engagement(partner) ?? .leadsOnly)
+                                 engagement: record.engagement ?? engagement(partner) ?? .leadsOnly)
     }
 }
 

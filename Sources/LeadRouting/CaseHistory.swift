@@ -1,3 +1,5 @@
+import Foundation
+
 /// A lead's history after routing: one JSON line per step (offers, actions, deadlines),
 /// stored with its case and printed by `leadctl explain`.
 extension CaseEvent {
@@ -111,11 +113,29 @@ public struct CaseRecord: Sendable, Equatable {
     public var partnerID: String?
     public var assignmentID: String
     public var stored: LeadCase?
+    /// The partner's engagement as published when the lead was routed (from its stored
+    /// decision), for a lead assigned without an offer; `nil` when unknown.
+    public var engagement: EngagementModel?
 
-    public init(lead: [UInt8], partnerID: String?, assignmentID: String, stored: LeadCase?) {
+    public init(lead: [UInt8], partnerID: String?, assignmentID: String, stored: LeadCase?, engagement: EngagementModel? = nil) {
         self.lead = lead
         self.partnerID = partnerID
         self.assignmentID = assignmentID
         self.stored = stored
+        self.engagement = engagement
+    }
+
+    /// The engagement a stored decision record (binary or JSON) published the lead under:
+    /// the roles of its assignments (`relationship_owner`/`closer`: vendor_closes,
+    /// `co_seller`: co_sell, `owner` alone: leads_only); `nil` without a partner's assignment.
+    public static func engagement(decision: [UInt8], assignmentID: String, partnerID: String?) -> EngagementModel? {
+        guard partnerID != nil, !decision.isEmpty else { return nil }
+        let json = BinaryRecord.json(decision, assignmentID: assignmentID, partnerID: partnerID)
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any],
+              let assignments = object["assignments"] as? [[String: Any]] else { return nil }
+        let roles = Set(assignments.compactMap { $0["role"] as? String })
+        if roles.contains(Assignment.Role.relationshipOwner.rawValue) || roles.contains(Assignment.Role.closer.rawValue) { return .vendorCloses }
+        if roles.contains(Assignment.Role.coSeller.rawValue) { return .coSell }
+        return roles.contains(Assignment.Role.owner.rawValue) ? .leadsOnly : nil
     }
 }

@@ -94,11 +94,12 @@ public enum OfferMachine {
         return (lead, .offered(partner: partner, engagement: engagement, acceptBy: acceptBy, attempt: 1))
     }
 
-    /// Carries out `request` on the case at `now`. A deadline that has passed fires first,
-    /// so a late action meets the lead as it is after it (`expired`).
-    public static func act(_ request: PartnerRequest, on lead: inout LeadCase, now: Int64,
+    /// Carries out `request` on the case at `now`. A deadline that had passed when the
+    /// request was received (`receivedAt`, default `now`) fires first, so a late action
+    /// meets the lead as it is after it (`expired`); one received in time is carried out.
+    public static func act(_ request: PartnerRequest, on lead: inout LeadCase, now: Int64, receivedAt: Int64? = nil,
                            routing: inout some OfferRouting, events: inout [CaseEvent]) -> ActionResult {
-        if let deadline = lead.deadline, now >= deadline {
+        if let deadline = lead.deadline, min(receivedAt ?? now, now) >= deadline {
             deadlinePassed(&lead, now: now, routing: &routing, events: &events)
         }
         let partner = request.partnerID

@@ -56,16 +56,22 @@ extension LeadStore {
         guard !leadIDs.isEmpty else { return [:] }
         return try onWriter("reading leads for partner actions") { db in
             let select = try db.cachedStatement(sql: """
-                SELECT l.lead_id, l.lead, l.partner_id, l.assignment_id, c.record
+                SELECT l.lead_id, l.lead, l.partner_id, l.assignment_id, c.record, l.decision
                 FROM leads l LEFT JOIN lead_cases c ON c.lead_id = l.lead_id WHERE l.lead_id = ?
                 """)
             var records: [String: CaseRecord] = [:]
             for leadID in Set(leadIDs) {
                 guard let row = try Row.fetchOne(select, arguments: [leadID]) else { continue }
                 let record: String? = row[4]
+                let partnerID: String? = row[2], assignmentID: String = row[3]
+                let stored = record.flatMap { LeadCase(leadID: leadID, encoded: $0) }
+                // Only a lead without a case needs the engagement it was published under.
+                let engagement = stored != nil || partnerID == nil ? nil : CaseRecord.engagement(
+                    decision: LeadStore.decisionRecord(row[5], assignmentID: assignmentID, partnerID: partnerID),
+                    assignmentID: assignmentID, partnerID: partnerID)
                 records[leadID] = CaseRecord(
-                    lead: [UInt8](row[1] as Data), partnerID: row[2], assignmentID: row[3],
-                    stored: record.flatMap { LeadCase(leadID: leadID, encoded: $0) })
+                    lead: [UInt8](row[1] as Data), partnerID: partnerID, assignmentID: assignmentID, stored: stored,
+                    engagement: engagement)
             }
             return records
         }
@@ -80,10 +86,16 @@ extension LeadStore {
         }
     }
 
-    /// Deletes up to `limit` cases with nothing left to wait for, last changed before `cutoff`.
+    /// Deletes up to `limit` cases with nothing left to wait for, last changed before `cutoff`,
+    /// whose lead is gone: a lead kept without its case would be taken for one assigned
+    /// without an offer (to the first partner offered it) by the next partner action.
     static func pruneCases(olderThan cutoff: Int64, limit: Int, _ db: Database) throws -> Int {
         try db.execute(
-            sql: "DELETE FROM lead_cases WHERE lead_id IN (SELECT lead_id FROM lead_cases WHERE deadline IS NULL AND updated_at < ? LIMIT ?)",
+            sql: """
+                DELETE FROM lead_cases WHERE lead_id IN (SELECT c.lead_id FROM lead_cases c
+                    WHERE c.deadline IS NULL AND c.updated_at < ?
+                      AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.lead_id = c.lead_id) LIMIT ?)
+                """,
             arguments: [cutoff, limit])
         return db.changesCount
     }

@@ -83,8 +83,9 @@ public final class MemoryRoutingStore: RoutingStore {
             var records: [String: CaseRecord] = [:]
             for leadID in leadIDs {
                 guard let lead = s.leads[leadID] else { continue }
-                records[leadID] = CaseRecord(lead: lead.lead, partnerID: lead.partnerID, assignmentID: lead.assignmentID,
-                                             stored: s.cases[leadID]?.lead)
+                records[leadID] = CaseRecord(
+                    lead: lead.lead, partnerID: lead.partnerID, assignmentID: lead.assignmentID, stored: s.cases[leadID]?.lead,
+                    engagement: CaseRecord.engagement(decision: lead.decision, assignmentID: lead.assignmentID, partnerID: lead.partnerID))
             }
             return records
         }
