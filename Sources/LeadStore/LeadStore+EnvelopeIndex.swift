@@ -26,9 +26,11 @@ struct PendingIndex {
 
     /// Per topic, its pending entries in `seq` order, all after its indexed ones.
     var entries = Topics()
-    /// Topics by the row id of their oldest pending entry, oldest first. An item is stale once
-    /// its topic's first entry is another one (the topic was indexed since).
-    var order: [(id: Int64, topic: String)] = []
+    /// Topics by the row id of their oldest pending entry, oldest first. A commit may store a
+    /// topic's envelopes in any order, so that is the lowest row id of its entries, not
+    /// necessarily its first one's (by `seq`), which `first` holds: an item is stale once its
+    /// topic's first entry is another one (the topic was indexed since).
+    var order: [(id: Int64, topic: String, first: Int64)] = []
     var head = 0
     /// Per topic, the highest `seq` committed (indexed, pending, or pruned since).
     var lastSeq = StringTable<Int>()
@@ -39,7 +41,7 @@ struct PendingIndex {
 
     /// Moves `head` past items whose topic was indexed since.
     private mutating func skipStale() {
-        while head < order.count, entries[order[head].topic]?.first?.id != order[head].id { head += 1 }
+        while head < order.count, entries[order[head].topic]?.first?.id != order[head].first { head += 1 }
     }
 
     /// Forgets the entries of envelopes up to row `id`, pruned.
@@ -48,7 +50,9 @@ struct PendingIndex {
             let kept = entry.value.filter { $0.id > id }
             if kept.isEmpty { entries.removeValue(forKey: entry.key) } else { entries.set(kept, forKey: entry.key) }
         }
-        order = entries.entries.compactMap { entry in entry.value.first.map { (id: $0.id, topic: entry.key) } }.sorted { $0.id < $1.id }
+        order = entries.entries.compactMap { entry in
+            entry.value.first.map { (id: PendingIndex.lowestID(entry.value) ?? $0.id, topic: entry.key, first: $0.id) }
+        }.sorted { $0.id < $1.id }
         head = 0
     }
 
@@ -63,7 +67,7 @@ struct PendingIndex {
         var i = head
         while i < order.count, order[i].id <= newestID - age {
             let topic = order[i].topic
-            if flush[topic] == nil, let waiting = entries[topic], waiting.first?.id == order[i].id {
+            if flush[topic] == nil, let waiting = entries[topic], waiting.first?.id == order[i].first {
                 flush.set(waiting + (added[topic] ?? []), forKey: topic)
             }
             i += 1
@@ -71,9 +75,12 @@ struct PendingIndex {
         return flush
     }
 
+    /// The lowest row id among `entries` (which are in `seq` order, not necessarily row id order).
+    static func lowestID(_ entries: [Entry]) -> Int64? { entries.lazy.map(\.id).min() }
+
     /// After the commit of `plan(adding: added, …)`: adds `added` and drops what was indexed.
     mutating func apply(adding added: Topics, indexed: Topics) {
-        var started: [(id: Int64, topic: String)] = []
+        var started: [(id: Int64, topic: String, first: Int64)] = []
         for entry in added.entries {
             if let last = entry.value.last?.seq {
                 let at = lastSeq.position(of: entry.key, default: 0)
@@ -82,7 +89,9 @@ struct PendingIndex {
         }
         for entry in added.entries where indexed[entry.key] == nil {
             let at = entries.position(of: entry.key, default: [])
-            if entries[position: at].isEmpty, let first = entry.value.first { started.append((first.id, entry.key)) }
+            if entries[position: at].isEmpty, let first = entry.value.first {
+                started.append((PendingIndex.lowestID(entry.value) ?? first.id, entry.key, first.id))
+            }
             entries[position: at].append(contentsOf: entry.value)
         }
         // Row ids only grow from one commit to the next: sorting the commit's own keeps

@@ -38,7 +38,8 @@ extension LeadStore {
                 try LeadStore.writePartnerStates(batch.partnerStates, db)
                 try LeadStore.writeCases(batch.cases, db)
                 try LeadStore.writePublished(published, db)
-                if !published.isEmpty, let from = pending.oldestID ?? added.entries.lazy.compactMap({ $0.value.first?.id }).min() {
+                // The lowest row id, not the first by `seq`: a commit may store a topic's envelopes in any order.
+                if !published.isEmpty, let from = pending.oldestID ?? added.entries.lazy.compactMap({ PendingIndex.lowestID($0.value) }).min() {
                     // With the watermarks (about once a second): where a restart looks for
                     // pending entries. An older bound only means looking a little further.
                     try LeadStore.writePendingFrom(from, db)
