@@ -243,3 +243,24 @@ struct StoreKeyFilterTests {
         #expect(sched_getscheduler(0) == 0)
     }
 }
+
+@Test("a thread that names itself bears that name in the kernel, every time (64 threads started at once)")
+func threadsNameThemselves() {
+    let names = Mutex<[String: String]>([:])
+    let done = DispatchGroup()
+    for i in 0..<64 {
+        done.enter()
+        Thread {
+            let label = "lr-test-\(i)"
+            CurrentThread.name(label)
+            let seen = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            names.withLock { $0[label] = seen }
+            done.leave()
+        }.start()
+    }
+    done.wait()
+    let wrong = names.withLock { $0.filter { $0.key != $0.value } }
+    #expect(names.withLock { $0.count } == 64)
+    #expect(wrong.isEmpty, "\(wrong)")
+}
