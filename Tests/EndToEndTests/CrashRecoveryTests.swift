@@ -109,8 +109,11 @@ struct CrashRecoveryTests {
         let count = 4000
         let file = daemon.directory.file("leads.jsonl")
         try writeLeads(file, prefix: "crash", count: count)
-        let client = try Spawned(Binaries.path("leadctl"), ["publish", "--reliable", "--endpoint", daemon.intake, "--timeout", "1",
-                                                            "--retries", "30", "--window", "32", file])
+        // A timeout well past a reply's latency on a busy machine: with 1 s, a log sync slower
+        // than that (a shared CI disk) meant every reply came after its socket was closed, and
+        // the client gave up after 30 tries having had none (`durability: full` syncs each batch).
+        let client = try Spawned(Binaries.path("leadctl"), ["publish", "--reliable", "--endpoint", daemon.intake, "--timeout", "5",
+                                                            "--retries", "20", "--window", "32", file])
         var random = SeededGenerator()
         var killsMidStream = 0
         var lastStart = Date()
@@ -330,7 +333,7 @@ struct CrashRecoveryTests {
             var text = ""
             for i in 0..<n { text += lead("\(prefix)-\(i)", country: "DE") + "\n" }
             try text.write(toFile: file, atomically: true, encoding: .utf8)
-            let result = try run(Binaries.path("leadctl"), ["publish", "--reliable", "--endpoint", daemon.intake, "--retries", "30", "--timeout", "1", file])
+            let result = try run(Binaries.path("leadctl"), ["publish", "--reliable", "--endpoint", daemon.intake, "--retries", "20", "--timeout", "5", file])
             #expect(result.status == 0, "\(result.stderr)")
         }
         /// A recovering tail that exits by itself after `count` envelopes.

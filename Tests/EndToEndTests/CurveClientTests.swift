@@ -48,7 +48,8 @@ final class CurveDaemon {
     func publish(_ leads: [String]) throws -> RunResult {
         let file = daemon.directory.file("leads-\(UUID().uuidString.prefix(6)).jsonl")
         try (leads.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        return try run(Binaries.path("leadctl"), ["publish", "--reliable", "--endpoint", daemon.intake, file] + curveArguments("web"))
+        // --timeout past a slow log sync's reply (the default 2.5 s is not, on a busy disk).
+        return try run(Binaries.path("leadctl"), ["publish", "--reliable", "--timeout", "10", "--endpoint", daemon.intake, file] + curveArguments("web"))
     }
 
     /// `leadctl status LEAD` as `name`, with more arguments.

@@ -85,11 +85,42 @@ final class NotifyListener {
     }
 }
 
+/// Loopback TCP ports kept from other processes while the daemon that bound them is down:
+/// each bound by a socket of ours with SO_REUSEADDR, never listening. The kernel then gives
+/// such a port to no other bind to port 0 (another test's daemon) and to no outgoing
+/// connection, while the daemon's next start binds and listens on it all the same (libzmq's
+/// listener sets SO_REUSEADDR too).
+final class PortHold {
+    private var fds: [Int32] = []
+
+    init(endpoints: [String]) {
+        for endpoint in endpoints where endpoint.hasPrefix("tcp://") {
+            guard let colon = endpoint.lastIndex(of: ":"), let port = UInt16(endpoint[endpoint.index(after: colon)...]) else { continue }
+            let host = String(endpoint[endpoint.index(endpoint.startIndex, offsetBy: 6)..<colon])
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { continue }
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { continue }
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound == 0 { fds.append(fd) } else { close(fd) }
+        }
+    }
+
+    deinit { fds.forEach { close($0) } }
+}
+
 /// A `leadrouterd` with a temporary config and store. Its first start binds every socket to
 /// port 0 and the harness learns the ports from `<state_dir>/endpoints.json`, so no other
 /// process can take a port between its choice and the bind. A restart binds the same ports
 /// again, as a daemon with ports in its config would, so clients that stay connected across
-/// it find it again.
+/// it find it again; from the daemon's exit until the restart is ready those ports are held
+/// (``PortHold``), or another test's daemon binding port 0 meanwhile could take one.
 final class Daemon {
     let directory: TemporaryDirectory
     private(set) var ingest = ""
@@ -125,6 +156,14 @@ final class Daemon {
     private let rest: String
     private let maxMessageBytes: Int
     private let environment: [String: String]
+    /// The bound ports, held while the daemon is down (from its exit to the next READY).
+    private var portHold: PortHold?
+
+    /// Holds the bound ports, once the daemon has exited (not already held).
+    private func holdPorts() {
+        guard portHold == nil, !process.isRunning else { return }
+        portHold = PortHold(endpoints: [ingest, intake, publish, replay, control].filter { !$0.isEmpty })
+    }
 
     /// - Parameters:
     ///   - partnersYAML: the `partners:` list and anything else, appended to the config.
@@ -178,6 +217,7 @@ final class Daemon {
 
     /// Starts the daemon (again), appending to its log.
     func start() throws {
+        if !ingest.isEmpty { holdPorts() }
         try writeConfig()
         process = Process()
         var command = launcher + [Binaries.path("leadrouterd"), "--config", configPath, "--log-level", logLevel]
@@ -220,6 +260,7 @@ final class Daemon {
             throw HarnessError("\(path) lacks an endpoint: \(String(decoding: data, as: UTF8.self))")
         }
         (self.ingest, self.intake, self.publish, self.replay) = (ingest, intake, publish, replay)
+        portHold = nil
         metrics = bound["metrics"] as? String ?? ""
         if withControl {
             guard let control = bound["control"] as? String else { throw HarnessError("\(path) lacks control") }
@@ -249,12 +290,15 @@ final class Daemon {
     func crash() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        holdPorts()
     }
 
     func waitForExit(timeout: TimeInterval) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        return process.isRunning ? nil : process.terminationStatus
+        if process.isRunning { return nil }
+        holdPorts()
+        return process.terminationStatus
     }
 
     deinit {

@@ -167,7 +167,7 @@ struct RoutingToolsTests {
         try daemon.waitUntilReady()
         let file = daemon.directory.file("leads.jsonl")
         try leads.joined(separator: "\n").appending("\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let publish = try run(Binaries.path("leadctl"), ["publish", "--reliable", "--window", "1", "--endpoint", daemon.intake, file])
+        let publish = try run(Binaries.path("leadctl"), ["publish", "--reliable", "--window", "1", "--timeout", "10", "--endpoint", daemon.intake, file])
         #expect(publish.status == 0, "\(publish.stderr)")
 
         // Live: each lead's owning envelope, from replay.

@@ -72,6 +72,13 @@ final class SecureLoop {
         return try socket.receive(timeoutMilliseconds: timeout).map { json($0.dropFirst().first ?? []) }
     }
 
+    /// Waits until the feed has taken `count` subscriptions (each is applied, or refused, as
+    /// it is logged, before the loop publishes anything else): what a subscriber whose prefix
+    /// matches no heartbeat cannot show otherwise.
+    func waitForSubscriptions(_ count: Int, timeout: Double = 30) -> Bool {
+        eventually(timeout) { harness.logs.all.filter { $0.message == "feed subscription" }.count >= count }
+    }
+
     func stop() { _ = harness.stop() }
 }
 
@@ -87,6 +94,8 @@ struct SecurityLoopTests {
             try sub.subscribe(prefix)
             subscribers[name] = sub
         }
+        // globex's prefix matches no heartbeat: the feed's log shows its subscription taken.
+        #expect(secure.waitForSubscriptions(subscribers.count), "the feed never took every subscription")
         // The subscriptions are applied once each has a heartbeat of its own topic.
         for name in ["acme", "ops"] {
             #expect(try subscribers[name]!.receive(timeoutMilliseconds: 5000) != nil, "\(name) got no heartbeat")
@@ -226,7 +235,9 @@ struct SecurityMatrixTests {
                 subs.append((partner, prefix, sub))
             }
         }
-        Thread.sleep(forTimeInterval: 0.5)
+        // Every subscription taken (applied or refused) before the first lead: most of these
+        // prefixes match no heartbeat, so only the feed's log can show it (a fixed pause could not).
+        try #require(secure.waitForSubscriptions(subs.count), "the feed never took every subscription")
         let intake = try secure.socket(.dealer, as: "web", to: "intake")
         for partner in Self.partners {
             #expect(try secure.ask(intake, Self.leads[partner]!)?["partner_id"] as? String == partner)
