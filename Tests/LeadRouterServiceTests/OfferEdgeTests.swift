@@ -102,14 +102,7 @@ struct OfferEdgeTests {
         ring.principals[web.publicKey.z85] = .client("web", .source)
         let directory = try TemporaryDirectory()
         let store = FaultInjectingStore(MemoryRoutingStore())
-        let harness = try LoopHarness(store: store, keyRing: ring, stateDir: directory.path) { config in
-            let any = Endpoint(validating: "tcp://127.0.0.1:0")!
-            config.ingest.bind = [any]
-            config.intake.bind = any
-            config.publish.bind = any
-            config.replay.bind = any
-            config.control.bind = any
-        }
+        let harness = try LoopHarness(store: store, keyRing: ring, stateDir: directory.path) { $0.bindEveryEndpointOnLoopback() }
         try harness.start()
         defer { _ = harness.stop() }
         let data = try Data(contentsOf: URL(fileURLWithPath: directory.path + "/endpoints.json"))

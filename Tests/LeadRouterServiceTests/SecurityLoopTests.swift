@@ -34,12 +34,7 @@ final class SecureLoop {
         self.keys = keys
         directory = try TemporaryDirectory()
         harness = try LoopHarness(store: MemoryRoutingStore(), keyRing: ring, stateDir: directory.path) { config in
-            let any = Endpoint(validating: "tcp://127.0.0.1:0")!
-            config.ingest.bind = [any]
-            config.intake.bind = any
-            config.publish.bind = any
-            config.replay.bind = any
-            config.control.bind = any
+            config.bindEveryEndpointOnLoopback()
             config.publish.heartbeatMilliseconds = 100
             config.rules.partners.append(Partner(id: "initech", engagement: .leadsOnly, territories: [Territory(country: "FR")]))
         }
@@ -281,5 +276,17 @@ struct SecurityMatrixTests {
                 }
             }
         }
+    }
+}
+
+extension RouterConfig {
+    /// Every endpoint on TCP loopback, port 0 (CURVE needs TCP; `endpoints.json` says where).
+    mutating func bindEveryEndpointOnLoopback() {
+        let any = Endpoint(validating: "tcp://127.0.0.1:0")!
+        daemon.ingest.bind = [any]
+        daemon.intake.bind = any
+        daemon.publish.bind = any
+        daemon.replay.bind = any
+        daemon.control.bind = any
     }
 }
