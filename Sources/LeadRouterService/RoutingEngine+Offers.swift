@@ -45,13 +45,16 @@ extension RoutingEngine {
     /// A control request; with CURVE, on behalf of the partner its key belongs to only.
     private func parseRequest(_ item: Received) -> Result<PartnerRequest, ControlError> {
         guard keys.isCurve else { return PartnerRequest.parse(item.message.frames, totalSize: item.message.totalSize) }
+        let (frames, size) = (item.message.frames, item.message.totalSize)
         guard keys.admits(userID: item.peer) else {
-            return .failure(ControlError(.unauthorized, "this key is no longer configured (a reload revoked it)"))
+            return .failure(PartnerRequest.refusal(
+                ControlError(.unauthorized, "this key is no longer configured (a reload revoked it)"), of: frames, totalSize: size))
         }
         guard let partner = item.peer.flatMap(Principal.init(userID:))?.partnerID else {
-            return .failure(ControlError(.unauthorized, "only partners' keys may act on leads"))
+            return .failure(PartnerRequest.refusal(
+                ControlError(.unauthorized, "only partners' keys may act on leads"), of: frames, totalSize: size))
         }
-        return PartnerRequest.parse(item.message.frames, totalSize: item.message.totalSize, authenticated: partner)
+        return PartnerRequest.parse(frames, totalSize: size, authenticated: partner)
     }
 
     /// Fires the due deadlines and carries out the requests, into `prepared`.

@@ -67,15 +67,30 @@ extension PartnerRequest {
             return .failure(ControlError(.invalidJSON, "a control request is one JSON object, such as {\"action\": \"accept\", \"lead_id\": \"web-1\", \"partner_id\": \"acme\"}"))
         }
         var reader = FieldReader(object: object, authenticated: authenticated)
-        let requestID = reader.string("request_id", maxLength: 128)
         do {
-            let request = try reader.request(requestID: requestID)
+            let request = try reader.request(requestID: reader.string("request_id", maxLength: 128))
             return .success(request)
-        } catch var error {
-            error.requestID = requestID
-            error.leadID = object["lead_id"] as? String
-            return .failure(error)
+        } catch {
+            return .failure(echoing(error, object))
         }
+    }
+
+    /// `error` refusing the request in `frames` before it was read (its sender may not act
+    /// at all), with the request's `request_id` and `lead_id` echoed when it has them, as
+    /// every reply to a request that names them does.
+    public static func refusal(_ error: ControlError, of frames: [[UInt8]], totalSize: Int) -> ControlError {
+        guard frames.count == 1, totalSize <= maxBytes,
+              let object = (try? JSONSerialization.jsonObject(with: Data(frames[0]), options: [])) as? [String: Any] else {
+            return error
+        }
+        return echoing(error, object)
+    }
+
+    private static func echoing(_ error: ControlError, _ object: [String: Any]) -> ControlError {
+        var error = error
+        error.requestID = FieldReader(object: object, authenticated: nil).string("request_id", maxLength: 128)
+        error.leadID = object["lead_id"] as? String
+        return error
     }
 }
 

@@ -41,8 +41,10 @@ struct KeyRevocationTests {
         #expect(line.metadata["keys_revoked"] == "1", "\(line)")
         #expect(!secure.harness.logs.lines(containing: "feed socket rebuilt: keys were revoked").isEmpty)
 
-        let refused = try secure.ask(control, statusRequest)
+        let refused = try secure.ask(control, #"{"request_id": "r-revoked", "action": "status", "lead_id": "nope"}"#)
         #expect((refused?["error"] as? [String: Any])?["code"] as? String == "unauthorized", "\(refused ?? [:])")
+        // Refused before the request is read, it still echoes what the request named.
+        #expect(refused?["request_id"] as? String == "r-revoked" && refused?["lead_id"] as? String == "nope", "\(refused ?? [:])")
         let replayRefused = try secure.ask(replay, #"{"topic": "partner/acme/", "from_seq": 1}"#)
         #expect(replayRefused?["code"] as? String == "unauthorized" || (replayRefused?["error"] as? [String: Any])?["code"] as? String == "unauthorized",
                 "\(replayRefused ?? [:])")

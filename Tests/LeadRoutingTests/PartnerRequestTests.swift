@@ -137,6 +137,20 @@ struct PartnerRequestTests {
         #expect(error.code == .invalidField && error.field == "request_id" && error.requestID == nil)
     }
 
+    @Test("a request refused before it is read (its key may not act) echoes the request_id and lead_id it names")
+    func refusalEchoes() {
+        let refusal = ControlError(.unauthorized, "this key is no longer configured")
+        let bytes = Array(request("status").utf8)
+        let echoed = PartnerRequest.refusal(refusal, of: [bytes], totalSize: bytes.count)
+        #expect(echoed.code == .unauthorized && echoed.requestID == "r-7" && echoed.leadID == "web-1")
+        // Nothing to echo from what is not one JSON object of at most maxBytes.
+        for frames in [[Array("not json".utf8)], [bytes, bytes], [Array(#"["r-7"]"#.utf8)]] {
+            let plain = PartnerRequest.refusal(refusal, of: frames, totalSize: frames.reduce(0) { $0 + $1.count })
+            #expect(plain == refusal)
+        }
+        #expect(PartnerRequest.refusal(refusal, of: [bytes], totalSize: PartnerRequest.maxBytes + 1) == refusal)
+    }
+
     @Test("notes longer than the limit are refused; the limit itself is fine")
     func noteLength() {
         let limit = String(repeating: "n", count: PartnerRequest.maxTextLength)
