@@ -73,7 +73,10 @@ extension Bench {
         defer { if !options.keepTemp { storeDir.remove() } }
         let alone = try StoreAlone.measure(directory: storeDir.path, leads: throughputLeads, partners: mainPartners)
         results.storeAlone = alone
-        note(String(format: "(f) routing alone: %.1f µs per lead on one thread (%d leads, no I/O)", alone.routingMicrosecondsPerLead, alone.leads)
+        let passes = alone.routingRuns.count > 1
+            ? "median of " + alone.routingRuns.map { String(format: "%.1f", $0) }.joined(separator: ", ") + "; " : ""
+        note(String(format: "(f) routing alone: %.1f µs per lead on one thread (", alone.routingMicrosecondsPerLead)
+             + passes + "\(alone.leads) leads, no I/O)"
              + (alone.routingMallocsPerLead.map { String(format: ", %.1f mallocs per lead", $0) } ?? ""))
         if options.instructions {
             let probeLeads = min(n, 20_000)
