@@ -61,7 +61,8 @@ extension PartnerRequest {
             return .failure(ControlError(.invalidJSON, "a control request is one frame of JSON, got \(frames.count) frames"))
         }
         guard totalSize <= maxBytes else {
-            return .failure(ControlError(.invalidJSON, "a control request is at most \(maxBytes) bytes, got \(totalSize)"))
+            return .failure(refusal(ControlError(.invalidJSON, "a control request is at most \(maxBytes) bytes, got \(totalSize)"),
+                                    of: frames, totalSize: totalSize))
         }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(frames[0]), options: [])) as? [String: Any] else {
             return .failure(ControlError(.invalidJSON, "a control request is one JSON object, such as {\"action\": \"accept\", \"lead_id\": \"web-1\", \"partner_id\": \"acme\"}"))
@@ -76,10 +77,12 @@ extension PartnerRequest {
     }
 
     /// `error` refusing the request in `frames` before it was read (its sender may not act
-    /// at all), with the request's `request_id` and `lead_id` echoed when it has them, as
-    /// every reply to a request that names them does.
+    /// at all, or it is too large), with the request's `request_id` and `lead_id` echoed when
+    /// it has them, as every reply to a request that names them does. Only a frame received
+    /// whole is read (`totalSize` its size on the wire: the daemon copies at most its
+    /// message limit).
     public static func refusal(_ error: ControlError, of frames: [[UInt8]], totalSize: Int) -> ControlError {
-        guard frames.count == 1, totalSize <= maxBytes,
+        guard frames.count == 1, frames[0].count == totalSize,
               let object = (try? JSONSerialization.jsonObject(with: Data(frames[0]), options: [])) as? [String: Any] else {
             return error
         }

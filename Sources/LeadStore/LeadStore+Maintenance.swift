@@ -247,8 +247,14 @@ extension LeadStore {
     /// row id among them.
     static func pruneEnvelopes(olderThan cutoff: Int64, limit: Int, _ db: Database) throws -> (deleted: Int, lastPruned: Int64?) {
         // Rows are appended in time order, so the oldest are the first ids: look only at
-        // the first `limit` rows, never scan the whole table for old ones.
-        let old = "SELECT id FROM (SELECT id, created_at FROM envelopes ORDER BY id LIMIT ?) WHERE created_at < ?"
+        // the first `limit` rows, never scan the whole table for old ones. Only those before
+        // the first row still kept go, so what is pruned is always the first ids: after the
+        // wall clock stepped back, later rows can look older than earlier ones, and the pending
+        // index entries are forgotten up to the last id pruned (`drop(through:)`).
+        let first = "SELECT id, created_at FROM envelopes ORDER BY id LIMIT ?1"
+        let old = """
+            SELECT id FROM (\(first)) WHERE id < coalesce((SELECT min(id) FROM (\(first)) WHERE created_at >= ?2), 9223372036854775807)
+            """
         // Commits leave a topic's last `seq` to its envelopes: before they go, it is saved
         // in `topics`, so a topic whose envelopes are all pruned never numbers from 1 again.
         try db.execute(

@@ -143,12 +143,31 @@ struct PartnerRequestTests {
         let bytes = Array(request("status").utf8)
         let echoed = PartnerRequest.refusal(refusal, of: [bytes], totalSize: bytes.count)
         #expect(echoed.code == .unauthorized && echoed.requestID == "r-7" && echoed.leadID == "web-1")
-        // Nothing to echo from what is not one JSON object of at most maxBytes.
+        // Nothing to echo from what is not one JSON object received whole.
         for frames in [[Array("not json".utf8)], [bytes, bytes], [Array(#"["r-7"]"#.utf8)]] {
             let plain = PartnerRequest.refusal(refusal, of: frames, totalSize: frames.reduce(0) { $0 + $1.count })
             #expect(plain == refusal)
         }
-        #expect(PartnerRequest.refusal(refusal, of: [bytes], totalSize: PartnerRequest.maxBytes + 1) == refusal)
+        #expect(PartnerRequest.refusal(refusal, of: [bytes], totalSize: bytes.count + 1) == refusal)
+    }
+
+    @Test("a request over the size limit is invalid_json, with its request_id and lead_id echoed when it came whole")
+    func oversizedEchoes() {
+        let note = String(repeating: "n", count: PartnerRequest.maxBytes)
+        let bytes = Array(request("status", #", "note": "\#(note)""#).utf8)
+        guard case .failure(let error) = PartnerRequest.parse([bytes], totalSize: bytes.count) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(error.code == .invalidJSON && error.requestID == "r-7" && error.leadID == "web-1", "\(error)")
+        #expect(error.message.contains("at most \(PartnerRequest.maxBytes) bytes"))
+        // Cut short by the receiver's copy: not read.
+        let cut = Array(bytes.prefix(PartnerRequest.maxBytes))
+        guard case .failure(let short) = PartnerRequest.parse([cut], totalSize: bytes.count) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(short.code == .invalidJSON && short.requestID == nil)
     }
 
     @Test("notes longer than the limit are refused; the limit itself is fine")

@@ -206,6 +206,27 @@ func storeFromBeforeV5Migrates() throws {
     }
 }
 
+@Test("a wall clock stepped back: pruning takes only the oldest rows up to the first one still kept, and replay finds every envelope left")
+func pruningAfterTheClockSteppedBack() throws {
+    try withStateDirectory { directory throws in
+        try withStore(directory) { store throws in
+            // Committed at 5,000 ms, then, after the clock stepped back, at 1,000: both wait
+            // to be indexed (fewer than a group).
+            try store.commit(batch(envelopes: messages("t", 1...5), createdAt: 5000))
+            try store.commit(batch(envelopes: messages("u", 1...5), createdAt: 1000))
+            // The later rows look old, but the earlier ones are not: nothing goes yet.
+            #expect(try store.prune(olderThan: 2000) == 0)
+            #expect(try store.envelopes(topic: "t", fromSeq: 1, limit: 10) == messages("t", 1...5))
+            #expect(try store.envelopes(topic: "u", fromSeq: 1, limit: 10) == messages("u", 1...5))
+            try store.commit(batch(envelopes: messages("t", 6...6), createdAt: 9000))
+            #expect(try store.prune(olderThan: 6000) == 10)
+            #expect(try store.envelopes(topic: "t", fromSeq: 1, limit: 10) == [message("t", 6)])
+            #expect(try store.envelopes(topic: "u", fromSeq: 1, limit: 10).isEmpty)
+            #expect(try numbering(store) == ["t": state(6), "u": state(5)])
+        }
+    }
+}
+
 @Test("once every envelope is pruned, row ids start again from 1: after a crash, envelopes not yet indexed are still found")
 func pendingEnvelopesNumberedAgainSurviveACrash() throws {
     try withStateDirectory { directory throws in
