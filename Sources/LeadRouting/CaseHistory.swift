@@ -70,7 +70,7 @@ extension CaseEvent {
         case .handedBack(let partner, let reason, let note):
             json.field("event", "handed_back")
             json.field("partner_id", partner)
-            json.field("reason", reason)
+            if let reason { json.field("reason", reason) }
             if let note { json.field("note", note) }
         case .outcome(let partner, let stage, let value, let currency, let reason, let note):
             json.field("event", "outcome")

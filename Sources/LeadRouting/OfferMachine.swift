@@ -36,7 +36,7 @@ public enum CaseEvent: Sendable, Equatable {
     /// `vendor_request` on `vendor-sales/`.
     case vendorRequest(partner: String, mode: VendorMode, need: String?, note: String?)
     /// `handed_back` on `vendor-sales/`: vendor sales works the lead directly.
-    case handedBack(partner: String, reason: String, note: String?)
+    case handedBack(partner: String, reason: String?, note: String?)
     /// `outcome` on `outcomes/`.
     case outcome(partner: String, stage: OutcomeStage, value: Double?, currency: String?, reason: LostReason?, note: String?)
     /// Nobody took it: `assignment` with role `direct` on `vendor-sales/`.
@@ -279,7 +279,7 @@ public enum OfferMachine {
             lead.state = .handedBack
             lead.deadline = nil
             lead.tried.append(.init(partner, .handedBack))
-            events.append(.handedBack(partner: partner, reason: request.reasonText ?? "", note: request.note))
+            events.append(.handedBack(partner: partner, reason: request.reasonText, note: request.note))
         case .outcome:
             guard let stage = request.stage, stage != lead.stage else { return nil }
             lead.stage = stage

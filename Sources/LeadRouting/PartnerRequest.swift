@@ -121,14 +121,14 @@ private struct FieldReader {
         request.note = try optionalText("note")
         switch action {
         case .accept, .claim, .status: break
-        case .decline: request.declineReason = try code("reason", DeclineReason.self)
+        case .decline: request.declineReason = try optionalCode("reason", DeclineReason.self)
         case .requestVendor:
             request.mode = try code("mode", VendorMode.self)
             request.need = try optionalText("need")
         case .handBack:
             request.reasonText = try optionalText("reason")
-            guard request.reasonText?.isEmpty == false else {
-                throw ControlError(.invalidField, "reason is required: why the lead is handed back", field: "reason")
+            if request.reasonText?.isEmpty == true {
+                throw ControlError(.invalidField, "reason, when given, says why the lead is handed back: not empty", field: "reason")
             }
         case .outcome: try outcome(into: &request)
         }
@@ -163,7 +163,7 @@ private struct FieldReader {
             request.currency = text
         }
         if stage == .lost {
-            request.lostReason = try code("reason", LostReason.self)
+            request.lostReason = try optionalCode("reason", LostReason.self)
         } else if object["reason"] != nil {
             throw ControlError(.invalidField, "reason is for stage lost only (one of \(names(LostReason.self)))", field: "reason")
         }
@@ -199,6 +199,13 @@ private struct FieldReader {
             throw ControlError(.invalidField, "\(name) must be one of \(names(type)), got \(describe(value))", field: name)
         }
         return code
+    }
+
+    /// `name`'s code when the request has one (`null` counts as none).
+    private func optionalCode<Code: RawRepresentable & CaseIterable>(_ name: String, _ type: Code.Type) throws(ControlError) -> Code?
+    where Code.RawValue == String {
+        guard let value = object[name], !(value is NSNull) else { return nil }
+        return try code(name, type)
     }
 
     private func names<Code: RawRepresentable & CaseIterable>(_ type: Code.Type) -> String where Code.RawValue == String {

@@ -92,6 +92,29 @@ struct OfferLoopTests {
         #expect(again["state"] as? String == "declined")
     }
 
+    @Test("a decline and a hand_back without a reason are carried out: the decline as other, the hand_back's reason null")
+    func reasonsLeftOut() throws {
+        let store = MemoryRoutingStore()
+        let harness = try LoopHarness(store: store) { offerPartners(&$0, policy: OfferPolicy(acceptWithin: 600, maxOffers: 3)) }
+        try harness.start()
+        defer { _ = harness.stop() }
+        let feed = try harness.feedReader(["partner/", "vendor-sales/"])
+        let first = try #require(try harness.intakeClient().ask(offerLead("o-9"))["partner_id"] as? String)
+        let control = try harness.controlClient()
+        let declined = try control.ask(action("decline", "o-9", first))
+        #expect(declined["state"] as? String == "declined", "\(declined)")
+        let second = try #require(try feed.first { _, body in body["type"] as? String == "offer" && body["partner_id"] as? String != first })
+        let holder = try #require(second["partner_id"] as? String)
+        #expect(try control.ask(action("accept", "o-9", holder))["state"] as? String == "accepted")
+        let handedBack = try control.ask(action("hand_back", "o-9", holder))
+        #expect(handedBack["state"] as? String == "handed_back", "\(handedBack)")
+        let direct = try #require(try feed.first { topic, body in topic == "vendor-sales/" && body["type"] as? String == "handed_back" })
+        #expect(direct["handed_back_by"] as? String == holder)
+        #expect(direct["reason"] is NSNull, "\(direct)")
+        let history = try #require(store.caseHistory(leadID: "o-9")).history
+        #expect(history.contains(#""event":"declined""#) && history.contains(#""reason":"other""#), "\(history)")
+    }
+
     @Test("pool: the first claim wins, the other gets already_taken and a withdrawn envelope")
     func poolRace() throws {
         let store = MemoryRoutingStore()

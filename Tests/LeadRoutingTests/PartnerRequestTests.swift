@@ -95,7 +95,6 @@ struct PartnerRequestTests {
             (#"{"request_id": "r-7", "action": "accept", "lead_id": "web-1"}"#, .invalidField, "partner_id"),
             (#"{"request_id": "r-7", "action": "accept", "lead_id": "web-1", "partner_id": 7}"#, .invalidField, "partner_id"),
             (#"{"request_id": "r-7", "action": "accept", "lead_id": "web-1", "partner_id": "acme", "note": 5}"#, .invalidField, "note"),
-            (#"{"request_id": "r-7", "action": "decline", "lead_id": "web-1", "partner_id": "acme"}"#, .invalidField, "reason"),
             (#"{"request_id": "r-7", "action": "decline", "lead_id": "web-1", "partner_id": "acme", "reason": "busy"}"#, .invalidField, "reason"),
             (#"{"request_id": "r-7", "action": "request_vendor", "lead_id": "web-1", "partner_id": "acme", "mode": "solo"}"#, .invalidField, "mode"),
             (#"{"request_id": "r-7", "action": "hand_back", "lead_id": "web-1", "partner_id": "acme", "reason": ""}"#, .invalidField, "reason"),
@@ -126,6 +125,14 @@ struct PartnerRequestTests {
         }
         #expect(error.leadID == "web-1")
         #expect(error.message.contains("contacted, qualified, proposal, won, lost"))
+    }
+
+    @Test("a reason may be left out: of a decline (taken as other), a hand_back, a lost outcome")
+    func reasonsMayBeLeftOut() throws {
+        #expect(try parse(request("decline")).get() == Self.expected(.decline))
+        #expect(try parse(request("decline", #", "reason": null"#)).get() == Self.expected(.decline))
+        #expect(try parse(request("hand_back")).get() == Self.expected(.handBack))
+        #expect(try parse(request("outcome", #", "stage": "lost""#)).get() == Self.expected(.outcome) { $0.stage = .lost })
     }
 
     @Test("a request_id that is not a short string is itself the fault")
