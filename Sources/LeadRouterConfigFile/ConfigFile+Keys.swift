@@ -11,18 +11,20 @@ import Glibc
 extension ConfigFile {
     /// The server's secret key and who each client public key belongs to, read from the
     /// certificate files and Z85 strings of `config` (relative paths from `directory`, the
-    /// config file's). With `mode: none`, an empty ring, and no file is read.
+    /// config file's). With `mode: none`, an empty ring: nothing is encrypted, but the keys the
+    /// config lists are checked all the same, so that `--check` says what a switch to `curve`
+    /// would refuse (the server key is required with `curve` only).
     ///
     /// Refused, each problem at the key path and line of the key as written: a file that
     /// cannot be read or is not a certificate; a key that is not Z85; a server key that is
     /// not secret, or whose file group or others may read; a public key listed twice (under
     /// one or two principals); libzmq's published test keys.
     public static func keyRing(for config: RouterConfig, relativeTo directory: String) -> Result<KeyRing, ConfigError> {
-        guard config.security.mode == .curve else { return .success(KeyRing()) }
+        let curve = config.security.mode == .curve
         var resolver = KeyResolver(directory: directory)
-        let ring = resolver.resolve(config)
+        let ring = resolver.resolve(config, serverKeyRequired: curve)
         guard resolver.problems.isEmpty else { return .failure(ConfigError(problems: resolver.sortedProblems())) }
-        return .success(ring)
+        return .success(curve ? ring : KeyRing())
     }
 
     /// ``keyRing(for:relativeTo:)`` for the config file at `path`: relative key paths are
@@ -62,7 +64,7 @@ struct KeyResolver {
         self.directory = directory
     }
 
-    mutating func resolve(_ config: RouterConfig) -> KeyRing {
+    mutating func resolve(_ config: RouterConfig, serverKeyRequired: Bool) -> KeyRing {
         var ring = KeyRing()
         var listed: [(source: KeySource, principal: Principal)] = []
         for partner in config.partners { listed += partner.keys.map { ($0, .partner(partner.id)) } }
@@ -75,7 +77,7 @@ struct KeyResolver {
         for (_, key) in ordered { add(key.source, as: key.principal, to: &ring) }
         if let source = config.security.serverKey {
             ring.serverSecretKey = serverSecretKey(source)
-        } else {
+        } else if serverKeyRequired {
             problems.append(ConfigProblem(path: "security.server_key", line: nil,
                                           message: "is required with security.mode: curve: the server's secret certificate"))
         }

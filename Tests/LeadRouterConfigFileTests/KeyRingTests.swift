@@ -103,12 +103,29 @@ func expectOne(_ problems: [ConfigProblem], path: String, line: Int?, mentions: 
     #expect(ring.serverSecretKey == server.secretKey.z85)
 }
 
-@Test func withModeNoneNoFileIsRead() throws {
+@Test func withModeNoneTheKeysAreCheckedButNotUsed() throws {
     let dir = try KeyDirectory()
-    let yaml = "security:\n  server_key: missing.key_secret\n  clients: [{id: ops, role: operator, keys: [missing.key]}]\n"
-    #expect(try dir.ring(yaml).get() == KeyRing())
-    let config = try ConfigLoader.load(yaml: yaml)
-    #expect(!ConfigFile.summary(config, path: "c.yaml").contains("security"))
+    _ = try dir.pair("ops")
+    // Good keys, and no server key: an empty ring (nothing is encrypted).
+    let good = "partners:\n  - {id: acme, engagement: leads_only, keys: [keys/ops.key]}\n"
+    #expect(try dir.ring(good).get() == KeyRing())
+    #expect(!ConfigFile.summary(try ConfigLoader.load(yaml: good), path: "c.yaml").contains("security"))
+    // What curve would refuse is refused all the same: a missing file, a malformed key, a
+    // published test key, each where it is written.
+    let yaml = """
+        security:
+          server_key: missing.key_secret
+          clients: [{id: ops, role: operator, keys: [missing.key]}]
+        partners:
+          - {id: acme, engagement: leads_only, keys: ["not-a-z85-key!!"]}
+          - {id: beta, engagement: leads_only, keys: ["Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"]}
+
+        """
+    let problems = try dir.problems(yaml)
+    #expect(problems.map(\.path) == ["security.server_key", "security.clients[0].keys[0]", "partners[0].keys[0]", "partners[1].keys[0]"],
+            "\(problems)")
+    #expect(problems.map(\.line) == [2, 3, 5, 6], "\(problems)")
+    #expect(problems[2].message.contains("does not exist") && problems[3].message.contains("published test client public key"), "\(problems)")
 }
 
 @Test func aSecretCertificateGroupOrOthersCanReadIsRefused() throws {
