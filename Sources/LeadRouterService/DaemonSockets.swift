@@ -16,15 +16,17 @@ final class DaemonSockets {
     var inbound: [InboundEndpoint] { [ingest] + [intake, control].compactMap { $0 } }
     /// Every socket the loop polls for input.
     var polled: [Socket] { inbound.map(\.socket) + [feed.socket] + connections.polled }
-    /// The inbound sockets' connections: each that ends is logged (an oversized message ends one).
+    /// The server sockets' connections: each refused at its handshake is logged (and with
+    /// CURVE counted), and each inbound one that ends (an oversized message ends one).
     let connections: ConnectionWatch
 
     /// - Parameter serverKey: with `security.mode: curve`, the server's secret key: every
     ///   socket is a CURVE server with its endpoint's ZAP domain (``Grants/Endpoint``), and
     ///   the feed applies subscriptions itself (XPUB_MANUAL).
-    init(config: RouterConfig, context: Context, logger: Logger, serverKey: CurveKey? = nil) throws {
+    init(config: RouterConfig, context: Context, logger: Logger, serverKey: CurveKey? = nil, metrics: RouterMetrics? = nil) throws {
         let cap = Int64(DaemonSockets.hardMessageCap(config.ingest.maxMessageBytes))
-        connections = ConnectionWatch(logger: logger)
+        let connections = ConnectionWatch(logger: logger, curve: serverKey != nil, metrics: metrics)
+        self.connections = connections
         func secure(_ socket: Socket, _ endpoint: Grants.Endpoint) throws {
             guard let serverKey else { return }
             try socket.makeCurveServer(secretKey: serverKey, zapDomain: endpoint.rawValue)
@@ -71,6 +73,8 @@ final class DaemonSockets {
             if serverKey != nil { try publish.set(.xpubManual, 1) }
             try publish.set(.sendHighWaterMark, sendHighWaterMark)
             try publish.set(.linger, 0)
+            // Its handshake refusals are logged; subscribers that leave are not.
+            try connections.watch(publish, .publish, maxMessageBytes: nil, context: context)
             return publish
         }
         let publish = try makeFeed()
@@ -95,7 +99,7 @@ final class DaemonSockets {
             try socket.set(.linger, 0)
             try socket.set(.receiveHighWaterMark, highWaterMark)
             try socket.setMaximumMessageSize(cap)
-            try connections.watch(socket, channel, maxMessageBytes: Int(cap), context: context)
+            try connections.watch(socket, channel == .control ? .control : .intake, maxMessageBytes: Int(cap), context: context)
             let bound = try DaemonSockets.bind(socket, endpoint, key: key)
             return (InboundEndpoint(channel: channel, socket: socket, bound: [bound], logger: logger), bound)
         }

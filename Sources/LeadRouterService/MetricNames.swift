@@ -39,7 +39,7 @@ public enum MetricName {
         envelopesPublished: "Envelopes published on the feed, by destination (partner, vendor_sales, nurture, rejected, outcomes).",
         offers: "Steps of offered leads' lives, by result (offered, accepted, declined, expired, ...).",
         configReloads: "SIGHUP config reloads, by result (success: applied; failure: refused, nothing changed).",
-        authFailures: "CURVE handshakes refused, by endpoint (unknown key, or a role the endpoint does not serve).",
+        authFailures: "CURVE handshakes refused, by endpoint (unknown key, a role the endpoint does not serve, no CURVE offered, or another server key).",
         subscriptionsRefused: "Feed subscriptions refused: outside the subscriber's grants.",
         partnerLeads: "Leads routed to each partner, assigned or offered (metrics.per_partner only).",
         routeSeconds: "Seconds from a lead being taken off its socket to its envelopes being published.",

@@ -132,7 +132,7 @@ public final class RoutingLoop: Sendable {
         let context = self.context ?? ownContext!
         let (serverKey, zap) = try startAuthentication(context)
         defer { zap?.stop() }
-        let sockets = try DaemonSockets(config: config, context: context, logger: logger, serverKey: serverKey)
+        let sockets = try DaemonSockets(config: config, context: context, logger: logger, serverKey: serverKey, metrics: metrics)
         let watermarks = FeedWatermarks(published: recovered.topicStates.mapValues(\.publishedSeq), topics: recovered.feedTopics(config))
         let engine = RoutingEngine(loop: self, sockets: sockets, recovered: &recovered, watermarks: watermarks)
         var replay: ReplayServer?

@@ -10,6 +10,8 @@ public final class Socket {
     let handle: UnsafeMutableRawPointer
     private let context: Context
     private var closed = false
+    /// Whether a ``SocketMonitor`` watches it (its events stop before it closes).
+    var monitored = false
 
     public init(_ context: Context, type: SocketType) throws(ZMQError) {
         handle = try zmqPointerCall("zmq_socket \(type)") { zmq_socket(context.handle, type.raw) }
@@ -19,11 +21,23 @@ public final class Socket {
 
     deinit { close() }
 
-    /// Closes the socket; pending outgoing messages linger per ``IntOption/linger``.
+    /// Closes the socket; pending outgoing messages linger per ``IntOption/linger``. A
+    /// monitor's events stop first (``stopMonitor()``).
     public func close() {
         guard !closed else { return }
+        stopMonitor()
         closed = true
         _ = try? zmqCall("zmq_close") { zmq_close(handle) }
+    }
+
+    /// Stops the events of a ``SocketMonitor`` watching it, at once. libzmq sends them from its
+    /// I/O thread without a timeout, so one sent after the monitor's reader closed (the
+    /// connections a closing socket ends, say) would wait for good, and every socket of the
+    /// context with it: stopped here, none is sent.
+    func stopMonitor() {
+        guard monitored, !closed else { return }
+        monitored = false
+        _ = try? zmqCall("zmq_socket_monitor stop") { zmq_socket_monitor(handle, nil, 0) }
     }
 
     // MARK: - Endpoints

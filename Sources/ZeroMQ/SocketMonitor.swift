@@ -2,12 +2,27 @@ internal import CZeroMQ
 import Glibc
 
 /// What a monitored socket reports about its connections (`zmq_socket_monitor`): one
-/// connection accepted or ended, with the socket's endpoint and, when it could be read, the
-/// peer's address.
+/// connection accepted, refused at its handshake, or ended, with the socket's endpoint and,
+/// when it could be read, the peer's address.
 public struct ConnectionEvent: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case accepted
+        /// The ZMTP handshake failed on a protocol error (`ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL`,
+        /// with libzmq's code) or without detail (`nil`); libzmq then ends the connection. A
+        /// ZAP refusal (an unknown CURVE key) is not one: the ZAP handler sees those.
+        case handshakeFailed(HandshakeFailure)
         case disconnected
+    }
+
+    /// Why a handshake failed, as far as libzmq says.
+    public enum HandshakeFailure: Sendable, Equatable {
+        /// The peer offered another security mechanism: a plaintext client on a CURVE
+        /// endpoint, or a CURVE client on a plaintext one.
+        case mechanismMismatch
+        /// A CURVE handshake that could not be decrypted: the client holds another server key.
+        case cryptographic
+        /// Another ZMTP protocol error (libzmq's `ZMQ_PROTOCOL_ERROR_*` code), or none given.
+        case other(code: Int32?)
     }
 
     public var kind: Kind
@@ -28,15 +43,27 @@ public final class SocketMonitor {
     public let socket: Socket
     /// Peer addresses by the connection's file descriptor, kept from accept to disconnect.
     private var peers: [Int32: String] = [:]
+    /// The socket watched, whose events stop before the reader closes.
+    private let monitored: Socket
 
     /// - Parameter name: unique among the context's monitors: the inproc endpoint's name.
     public init(_ monitored: Socket, context: Context, name: String) throws(ZMQError) {
         let endpoint = "inproc://monitor-\(name)"
-        let events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED
-        _ = try zmqCall("zmq_socket_monitor \(endpoint)") { zmq_socket_monitor(monitored.handle, endpoint, events) }
+        let events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+        self.monitored = monitored
         socket = try Socket(context, type: .pair)
         try socket.set(.linger, 0)
-        try socket.connect(endpoint)
+        // No limit on events waiting: libzmq's I/O thread sends them without a timeout, so at
+        // a limit it would wait for the reader (a burst of connections while the reader's
+        // thread is busy) and every connection of the context with it. Events are small, and
+        // the reader takes them all each time it looks.
+        try socket.set(.receiveHighWaterMark, 0)
+        _ = try zmqCall("zmq_socket_monitor \(endpoint)") { zmq_socket_monitor(monitored.handle, endpoint, events) }
+        monitored.monitored = true
+        do { try socket.connect(endpoint) } catch {
+            monitored.stopMonitor()
+            throw error
+        }
     }
 
     /// The next event waiting, without blocking; `nil` when none waits.
@@ -53,6 +80,15 @@ public final class SocketMonitor {
                 return ConnectionEvent(kind: .accepted, endpoint: endpoint, peer: peer)
             case ZMQ_EVENT_DISCONNECTED:
                 return ConnectionEvent(kind: .disconnected, endpoint: endpoint, peer: peers.removeValue(forKey: value))
+            case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+                let failure: ConnectionEvent.HandshakeFailure = switch value {
+                case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: .mechanismMismatch
+                case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: .cryptographic
+                default: .other(code: value)
+                }
+                return ConnectionEvent(kind: .handshakeFailed(failure), endpoint: endpoint, peer: nil)
+            case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+                return ConnectionEvent(kind: .handshakeFailed(.other(code: nil)), endpoint: endpoint, peer: nil)
             default:
                 continue
             }
@@ -82,5 +118,12 @@ public final class SocketMonitor {
         return hostText.contains(":") ? "[\(hostText)]:\(portText)" : "\(hostText):\(portText)"
     }
 
-    public func close() { socket.close() }
+    /// Stops the watched socket's events (unless it is closed, which stopped them), then
+    /// closes the reader: in that order, no event is ever sent to a reader that is gone.
+    public func close() {
+        monitored.stopMonitor()
+        socket.close()
+    }
+
+    deinit { close() }
 }

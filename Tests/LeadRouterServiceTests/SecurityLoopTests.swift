@@ -3,6 +3,7 @@ import LeadRouterService
 import LeadRouterTesting
 import LeadRouting
 import LeadStore
+import Prometheus
 import Synchronization
 import Testing
 import ZeroMQ
@@ -22,7 +23,7 @@ final class SecureLoop {
         "ops": .client("ops", .operator), "web": .client("web", .source),
     ]
 
-    init() throws {
+    init(metrics: RouterMetrics? = nil) throws {
         server = try CurveKeyPair.generate()
         var keys: [String: CurveKeyPair] = [:]
         var ring = KeyRing(serverSecretKey: server.secretKey.z85)
@@ -33,7 +34,7 @@ final class SecureLoop {
         }
         self.keys = keys
         directory = try TemporaryDirectory()
-        harness = try LoopHarness(store: MemoryRoutingStore(), keyRing: ring, stateDir: directory.path) { config in
+        harness = try LoopHarness(store: MemoryRoutingStore(), keyRing: ring, stateDir: directory.path, metrics: metrics) { config in
             config.bindEveryEndpointOnLoopback()
             config.publish.heartbeatMilliseconds = 100
             config.rules.partners.append(Partner(id: "initech", engagement: .leadsOnly, territories: [Territory(country: "FR")]))
@@ -154,6 +155,46 @@ struct SecurityLoopTests {
         // The source itself gets through.
         let source = try secure.socket(.dealer, as: "web", to: "intake")
         #expect(try secure.ask(source, lead("s-7"))?["status"] as? String == "accepted")
+    }
+
+    @Test("clients refused by libzmq before any key is seen (plaintext, another server key) are logged and counted")
+    func refusedBeforeTheKey() throws {
+        let registry = PrometheusCollectorRegistry()
+        let secure = try SecureLoop(metrics: RouterMetrics(factory: RouterMetrics.prometheusFactory(registry), perPartner: false, partnerIDs: []))
+        defer { secure.stop() }
+        let plaintext = try secure.socket(.dealer, as: nil, to: "intake")
+        _ = try? plaintext.send([[], Array(lead("s-8").utf8)], wait: false)
+        let subscriber = try secure.socket(.sub, as: nil, to: "publish")
+        try subscriber.subscribe("")
+        // A partner's own key, but another server's public key.
+        let wrongServer = try Socket(secure.harness.context, type: .dealer)
+        try wrongServer.set(.linger, 0)
+        try wrongServer.makeCurveClient(serverKey: try CurveKeyPair.generate().publicKey, keyPair: secure.keys["acme"]!)
+        try wrongServer.connect(secure.endpoint("control"))
+        // Not waiting to send: a refused handshake leaves the DEALER no peer to queue for.
+        _ = try? wrongServer.send([[], Array(#"{"action": "status", "lead_id": "s-8"}"#.utf8)], wait: false)
+
+        func refusals(_ endpoint: String) -> [LogRecorder.Line] {
+            secure.harness.logs.lines(containing: "connection refused at the handshake").filter { $0.metadata["endpoint"] == endpoint }
+        }
+        #expect(eventually { ["intake", "publish", "control"].allSatisfy { !refusals($0).isEmpty } },
+                "\(secure.harness.logs.lines(containing: "refused"))")
+        for endpoint in ["intake", "publish"] {
+            let line = try #require(refusals(endpoint).first)
+            #expect(line.metadata["reason"]?.contains("did not offer CURVE") == true, "\(line)")
+            // The peer's address when libzmq's report came before the connection closed (it
+            // names the connection's descriptor only); else "-".
+            #expect(line.metadata["peer_address"] != nil && line.metadata["bound"] == secure.endpoint(endpoint), "\(line)")
+            #expect(line.level == .warning)
+        }
+        #expect(refusals("control").first?.metadata["reason"]?.contains("another server public key") == true, "\(refusals("control"))")
+        // Counted as the ZAP handler counts an unknown key.
+        #expect(eventually { ["intake", "publish", "control"].allSatisfy {
+            (Exposition(registry)[#"leadrouter_auth_failures_total{endpoint="\#($0)"}"#] ?? 0) >= 1
+        } }, "\(Exposition(registry).text)")
+        // Nothing of it reached the loop: no lead, no reply.
+        #expect(try plaintext.receive(timeoutMilliseconds: 200) == nil && wrongServer.receive(timeoutMilliseconds: 200) == nil)
+        #expect(secure.harness.logs.lines(containing: "s-8").isEmpty)
     }
 }
 
