@@ -2,8 +2,8 @@ import LeadRouting
 import Logging
 import ZeroMQ
 
-/// Watches the connections of the routing thread's server sockets (ingest, intake, control
-/// and the feed) and logs what a client cannot see for itself:
+/// Watches the connections of the daemon's server sockets (ingest, intake, control and the
+/// feed on the routing thread; replay on its own) and logs what a client cannot see for itself:
 ///
 /// - **A connection refused at its handshake** on a protocol error: a plaintext client on a
 ///   CURVE endpoint (or the reverse), a CURVE client holding another server key, or something
@@ -58,7 +58,7 @@ final class ConnectionWatch {
     /// Watches `socket`, the one serving `endpoint`, in place of any watched before for it (the
     /// feed's socket is made anew when it is rebuilt). `maxMessageBytes`: the socket's hard cap,
     /// for the disconnect lines; `nil` logs no disconnects.
-    func watch(_ socket: Socket, _ endpoint: Grants.Endpoint, maxMessageBytes: Int?, context: Context) throws {
+    func watch(_ socket: Socket, _ endpoint: Grants.Endpoint, maxMessageBytes: Int?, context: Context) throws(ZMQError) {
         monitors += 1
         let monitor = try SocketMonitor(socket, context: context, name: "\(endpoint.rawValue)-\(monitors)")
         let entry = Watched(endpoint: endpoint, monitor: monitor, maxMessageBytes: maxMessageBytes)

@@ -26,15 +26,19 @@ final class ReplayServer: Sendable {
     static let queueLimit = 64
 
     private let serverKey: CurveKey?
+    private let metrics: RouterMetrics?
+    private let logger: Logger
 
     /// - Parameter serverKey: with CURVE, the server's secret key: the socket is a CURVE
     ///   server (ZAP domain `replay`) and each request is answered only for a topic its
     ///   sender may read (``Grants/mayRead(_:topic:)``), else `unauthorized`.
     init(context: Context, endpoint: Endpoint, store: any RoutingStore, watermarks: FeedWatermarks,
-         maxLimit: Int, logger: Logger, serverKey: CurveKey? = nil, keys: LiveKeys? = nil) throws {
+         maxLimit: Int, logger: Logger, serverKey: CurveKey? = nil, keys: LiveKeys? = nil, metrics: RouterMetrics? = nil) throws {
         self.context = context
         self.endpoint = endpoint
         self.serverKey = serverKey
+        self.metrics = metrics
+        self.logger = logger
         wakeup = try Wakeup()
         worker = WorkerThread(label: "lr-replay")
         state = ReplayState(store: store, watermarks: watermarks, maxLimit: maxLimit, logger: logger, authorizing: serverKey != nil, keys: keys)
@@ -45,12 +49,17 @@ final class ReplayServer: Sendable {
     /// ``StartupError`` naming `replay.bind` when it cannot be.
     func start() throws -> String {
         let context = self.context, endpoint = self.endpoint, state = self.state, serverKey = self.serverKey
+        let logger = self.logger, metrics = self.metrics
         worker.start {
             do throws(ZMQError) {
                 let socket = try Socket(context, type: .router)
                 if let serverKey { try socket.makeCurveServer(secretKey: serverKey, zapDomain: Grants.Endpoint.replay.rawValue) }
                 try socket.set(.linger, 0)
                 try socket.setMaximumMessageSize(1 << 20)
+                // Its handshake refusals are logged (and with CURVE counted); its clients' ends are not.
+                let connections = ConnectionWatch(logger: logger, curve: serverKey != nil, metrics: metrics)
+                try connections.watch(socket, .replay, maxMessageBytes: nil, context: context)
+                state.connections = connections
                 try socket.bind(endpoint.description)
                 state.bound = try socket.lastEndpoint
                 state.socket = socket
@@ -92,6 +101,8 @@ private final class ReplayState: @unchecked Sendable {
     /// The keys in force: a key a reload revoked may no longer replay.
     let keys: LiveKeys?
     var socket: Socket?
+    /// The socket's handshake refusals.
+    var connections: ConnectionWatch?
     var bound = ""
     private var queues = ReplayQueues<(route: [[UInt8]], payload: [[UInt8]], peer: String?)>(limit: ReplayServer.queueLimit)
 
@@ -107,14 +118,18 @@ private final class ReplayState: @unchecked Sendable {
     func serve(wakeup: Wakeup, stopping: () -> Bool) {
         guard let socket else { return }
         defer { socket.close() }
+        // Before the socket: its events stop before their reader closes.
+        defer { connections?.close() }
         var poller = Poller()
         poller.add(socket)
+        for monitor in connections?.polled ?? [] { poller.add(monitor) }
         poller.add(fileDescriptor: wakeup.fileDescriptor)
         while !stopping() {
             do { _ = try poller.poll(timeoutMilliseconds: queues.isEmpty ? -1 : 0) } catch {
                 logger.error("replay poll failed; retrying", metadata: ["error": "\(error)"])
             }
             wakeup.drain()
+            connections?.report(now: .now)
             takeWaiting(socket)
             answerOneRound(socket, stopping: stopping)
         }

@@ -142,7 +142,8 @@ public final class RoutingLoop: Sendable {
             try engine.republishUnpublished(recovered.topicStates)
             if let endpoint = config.replay.bind {
                 let server = try ReplayServer(context: context, endpoint: endpoint, store: store, watermarks: watermarks,
-                                              maxLimit: config.replay.maxLimit, logger: logger, serverKey: serverKey, keys: liveKeys)
+                                              maxLimit: config.replay.maxLimit, logger: logger, serverKey: serverKey, keys: liveKeys,
+                                              metrics: metrics)
                 bound.replay = try server.start()
                 replay = server
             }

@@ -166,6 +166,8 @@ struct SecurityLoopTests {
         _ = try? plaintext.send([[], Array(lead("s-8").utf8)], wait: false)
         let subscriber = try secure.socket(.sub, as: nil, to: "publish")
         try subscriber.subscribe("")
+        let replayer = try secure.socket(.dealer, as: nil, to: "replay")
+        _ = try? replayer.send([[], Array(#"{"topic": "partner/acme/", "from_seq": 1}"#.utf8)], wait: false)
         // A partner's own key, but another server's public key.
         let wrongServer = try Socket(secure.harness.context, type: .dealer)
         try wrongServer.set(.linger, 0)
@@ -177,9 +179,9 @@ struct SecurityLoopTests {
         func refusals(_ endpoint: String) -> [LogRecorder.Line] {
             secure.harness.logs.lines(containing: "connection refused at the handshake").filter { $0.metadata["endpoint"] == endpoint }
         }
-        #expect(eventually { ["intake", "publish", "control"].allSatisfy { !refusals($0).isEmpty } },
+        #expect(eventually { ["intake", "publish", "replay", "control"].allSatisfy { !refusals($0).isEmpty } },
                 "\(secure.harness.logs.lines(containing: "refused"))")
-        for endpoint in ["intake", "publish"] {
+        for endpoint in ["intake", "publish", "replay"] {
             let line = try #require(refusals(endpoint).first)
             #expect(line.metadata["reason"]?.contains("did not offer CURVE") == true, "\(line)")
             // The peer's address when libzmq's report came before the connection closed (it
@@ -189,11 +191,12 @@ struct SecurityLoopTests {
         }
         #expect(refusals("control").first?.metadata["reason"]?.contains("another server public key") == true, "\(refusals("control"))")
         // Counted as the ZAP handler counts an unknown key.
-        #expect(eventually { ["intake", "publish", "control"].allSatisfy {
+        #expect(eventually { ["intake", "publish", "replay", "control"].allSatisfy {
             (Exposition(registry)[#"leadrouter_auth_failures_total{endpoint="\#($0)"}"#] ?? 0) >= 1
         } }, "\(Exposition(registry).text)")
         // Nothing of it reached the loop: no lead, no reply.
-        #expect(try plaintext.receive(timeoutMilliseconds: 200) == nil && wrongServer.receive(timeoutMilliseconds: 200) == nil)
+        #expect(try plaintext.receive(timeoutMilliseconds: 200) == nil && wrongServer.receive(timeoutMilliseconds: 200) == nil
+                && replayer.receive(timeoutMilliseconds: 200) == nil)
         #expect(secure.harness.logs.lines(containing: "s-8").isEmpty)
     }
 }
