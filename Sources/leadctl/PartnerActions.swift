@@ -70,8 +70,8 @@ struct Accept: ParsableCommand {
 struct Decline: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Decline a lead offered to the partner: it moves on, and the partner is never offered it again.")
     @OptionGroup var options: PartnerOptions
-    @Option(help: "Why: \(allowedValues(DeclineReason.self)).")
-    var reason: String
+    @Option(help: "Why: \(allowedValues(DeclineReason.self)) (left out: other).")
+    var reason: String?
     @Option(help: "Free text.")
     var note: String?
     func validate() throws { _ = try code(reason, DeclineReason.self, option: "reason") }
@@ -104,7 +104,7 @@ struct HandBack: ParsableCommand {
         commandName: "hand-back", abstract: "Return an accepted lead: vendor sales gets it to work directly.")
     @OptionGroup var options: PartnerOptions
     @Option(help: "Why (free text).")
-    var reason: String
+    var reason: String?
     @Option(help: "Free text.")
     var note: String?
     func run() throws { try options.send(.handBack, [("reason", reason), ("note", note)]) }
@@ -126,7 +126,6 @@ struct Outcome: ParsableCommand {
 
     func validate() throws {
         let stage = try code(stage, OutcomeStage.self, option: "stage")
-        if stage == .lost && reason == nil { throw ValidationError("--stage lost needs --reason (\(allowedValues(LostReason.self)))") }
         if stage != .lost && reason != nil { throw ValidationError("--reason is for --stage lost only") }
         _ = try code(reason, LostReason.self, option: "reason")
     }

@@ -158,14 +158,12 @@ struct OfferTests {
 
 @Suite("leadctl partner commands")
 struct PartnerCommandTests {
-    @Test("bad options are usage errors (exit 2, nothing sent); no daemon is exit 1 naming the endpoint")
+    @Test("bad options are usage errors (exit 2, nothing sent); no daemon is exit 1 naming the endpoint, reasons left out included")
     func usageAndTimeout() throws {
         let leadctl = Binaries.path("leadctl")
         let base = ["web-1", "--endpoint", "tcp://127.0.0.1:9", "--partner", "acme", "--timeout", "0.5"]
         let usage: [[String]] = [
             ["decline"] + base + ["--reason", "bored"],
-            ["decline"] + base,
-            ["outcome"] + base + ["--stage", "lost"],
             ["outcome"] + base + ["--stage", "won", "--reason", "price"],
             ["outcome"] + base + ["--stage", "signed"],
             ["request-vendor"] + base + ["--mode", "takeover"],
@@ -174,8 +172,11 @@ struct PartnerCommandTests {
             let result = try run(leadctl, arguments)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")
         }
-        let noDaemon = try run(leadctl, ["accept"] + base)
-        #expect(noDaemon.status == 1)
-        #expect(noDaemon.stderr.contains("tcp://127.0.0.1:9"), "\(noDaemon.stderr)")
+        // A reason may be left out (the protocol's `reason` is optional): these are sent.
+        for arguments in [["accept"] + base, ["decline"] + base, ["hand-back"] + base, ["outcome"] + base + ["--stage", "lost"]] {
+            let noDaemon = try run(leadctl, arguments)
+            #expect(noDaemon.status == 1, "\(arguments): \(noDaemon.stderr)")
+            #expect(noDaemon.stderr.contains("tcp://127.0.0.1:9"), "\(arguments): \(noDaemon.stderr)")
+        }
     }
 }
