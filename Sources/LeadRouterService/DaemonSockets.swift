@@ -92,14 +92,13 @@ final class DaemonSockets {
         /// A bound ROUTER endpoint taking `channel`'s requests.
         func router(_ channel: InboundChannel, _ endpoint: Endpoint, key: String, highWaterMark: Int,
                     cap: Int64) throws -> (endpoint: InboundEndpoint, bound: String) {
+            let grant: Grants.Endpoint = channel == .control ? .control : .intake
             let socket = try Socket(context, type: .router)
-            if let serverKey {
-                try socket.makeCurveServer(secretKey: serverKey, zapDomain: (channel == .control ? Grants.Endpoint.control : .intake).rawValue)
-            }
+            if let serverKey { try socket.makeCurveServer(secretKey: serverKey, zapDomain: grant.rawValue) }
             try socket.set(.linger, 0)
             try socket.set(.receiveHighWaterMark, highWaterMark)
             try socket.setMaximumMessageSize(cap)
-            try connections.watch(socket, channel == .control ? .control : .intake, maxMessageBytes: Int(cap), context: context)
+            try connections.watch(socket, grant, maxMessageBytes: Int(cap), context: context)
             let bound = try DaemonSockets.bind(socket, endpoint, key: key)
             return (InboundEndpoint(channel: channel, socket: socket, bound: [bound], logger: logger), bound)
         }
