@@ -70,7 +70,10 @@ final class DaemonSockets {
         let makeFeed = { () throws -> Socket in
             let publish = try Socket(context, type: .xpub)
             try secure(publish, .publish)
-            if serverKey != nil { try publish.set(.xpubManual, 1) }
+            // Manual with CURVE (each subscription applied by its grants); otherwise every
+            // subscription and unsubscription is still passed up, duplicates included, so
+            // that each subscriber's is logged (at debug), not only a prefix's first.
+            try publish.set(serverKey != nil ? .xpubManual : .xpubVerboser, 1)
             try publish.set(.sendHighWaterMark, sendHighWaterMark)
             try publish.set(.linger, 0)
             // Its handshake refusals are logged; subscribers that leave are not.

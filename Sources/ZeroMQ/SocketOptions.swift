@@ -43,6 +43,9 @@ public enum IntOption: Sendable {
     case routerMandatory
     /// 1: XPUB passes every subscription message up, duplicates included.
     case xpubVerbose
+    /// 1: XPUB passes every subscription and every unsubscription up, duplicates
+    /// included (``xpubVerbose`` and more).
+    case xpubVerboser
     /// 1: XPUB/PUB fails a send with `EAGAIN` at the high-water mark instead of dropping.
     case xpubNoDrop
     /// 1: allow IPv6 on tcp sockets.
@@ -82,6 +85,7 @@ public enum IntOption: Sendable {
         case .immediate: ZMQ_IMMEDIATE
         case .routerMandatory: ZMQ_ROUTER_MANDATORY
         case .xpubVerbose: ZMQ_XPUB_VERBOSE
+        case .xpubVerboser: ZMQ_XPUB_VERBOSER
         case .xpubNoDrop: ZMQ_XPUB_NODROP
         case .ipv6: ZMQ_IPV6
         case .heartbeatInterval: ZMQ_HEARTBEAT_IVL

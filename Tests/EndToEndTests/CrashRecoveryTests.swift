@@ -69,18 +69,23 @@ final class LiveCollector: Sendable {
         wait(timeout: timeout) { leadIDs.withLock { $0.contains(id) } }
     }
 
+    /// Waits until `count` more leads than now have had an envelope, or `unless` holds (say,
+    /// no more are coming); false after `timeout` s.
+    @discardableResult
+    func waitForMoreLeads(_ count: Int, timeout: TimeInterval = 30, unless: () -> Bool = { false }) -> Bool {
+        let target = leadIDs.withLock { $0.count } + count
+        return wait(timeout: timeout) { leadIDs.withLock { $0.count } >= target || unless() }
+    }
+
     private func wait(timeout: TimeInterval, until condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !condition() {
-            if Date() >= deadline { return false }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        return true
+        poll(timeout: timeout, every: 0.01, until: condition)
     }
 
     func finish() -> (envelopes: [String: [Int: [UInt8]]], conflicts: [String]) {
         stop.store(true, ordering: .relaxed)
-        while !done.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: 0.02) }
+        if !wait(timeout: 30, until: { done.load(ordering: .relaxed) }) {
+            conflicts.withLock { $0.append("the collector's thread did not stop") }
+        }
         return (envelopes.withLock { $0 }, conflicts.withLock { $0 })
     }
 }
@@ -118,10 +123,11 @@ struct CrashRecoveryTests {
         var killsMidStream = 0
         var lastStart = Date()
         for k in 0..<5 {
-            // The first kill lands mid-stream whatever the machine's speed: soon after the first
-            // lead is routed (a fixed delay let a fast run send every lead before it).
+            // Each kill lands mid-stream whatever the machine's speed: a random number of newly
+            // routed leads after the last start (a fixed or random delay let a fast run send
+            // every lead before it, and a slow one route none), the first soon after lead 0.
             if k == 0 { #expect(live.waitForLead("crash-0"), "the first lead never came") }
-            Thread.sleep(forTimeInterval: Double.random(in: k == 0 ? 0.0...0.05 : 0.05...0.5, using: &random))
+            live.waitForMoreLeads(Int.random(in: k == 0 ? 0...20 : 20...400, using: &random), unless: { !client.isRunning })
             if client.isRunning { killsMidStream += 1 }
             daemon.crash()
             lastStart = Date()

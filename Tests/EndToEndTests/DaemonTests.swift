@@ -195,11 +195,10 @@ struct DaemonTests {
         let expected: Set = ["lr-route", "lr-commit", "lr-log-sync", "lr-checkpoint", "lr-writeback", "lr-retention", "lr-replay", "ZMQbg/IO/0"]
         // The checkpoint and retention services start beside the routing loop, so their
         // threads may come a moment after READY; each is named as it starts.
-        let deadline = Date().addingTimeInterval(10)
-        var seen = try names()
-        while !expected.isSubset(of: seen) && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
+        var seen: Set<String> = []
+        try poll(timeout: 10, every: 0.05) {
             seen = try names()
+            return expected.isSubset(of: seen)
         }
         for name in expected.sorted() {
             #expect(seen.contains(name), "\(name) is not among \(seen.sorted())")

@@ -113,10 +113,7 @@ extension DocRunner {
             let status = session.stopDaemon()
             if status != 0 { report.fail(block.line, "the daemon exited with \(status.map(String.init) ?? "nothing (killed)") on SIGTERM, not 0") }
         }
-        let deadline = Date().addingTimeInterval(10)
-        while !missingInOrder(block.lines, lines(session.toDoc(daemon.log))).isEmpty && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        poll(timeout: 10, every: 0.05) { missingInOrder(block.lines, lines(session.toDoc(daemon.log))).isEmpty }
         checkInOrder(block.lines, in: lines(session.toDoc(daemon.log)), line: block.line, what: "the daemon's log")
     }
 

@@ -95,27 +95,21 @@ final class DocSession {
     func stopDaemon() -> Int32? { daemon?.stop() }
 
     /// Starts a command that runs until stopped, and waits until the daemon has its feed
-    /// subscriptions to `prefixes`, so that nothing published next is lost to it. Without
-    /// CURVE, libzmq reports only a prefix nobody had subscribed to: one already subscribed
-    /// cannot be seen arriving, and gets a short pause instead.
+    /// subscriptions to `prefixes`, so that nothing published next is lost to it. The daemon
+    /// logs every subscriber's subscription, to a prefix already subscribed to as well.
     func startBackground(_ script: String, name: String, prefixes: [String]) throws {
-        let before = daemon?.subscribedPrefixes ?? [:]
         let start = daemon?.logLines.count ?? 0
         let process = try Spawned("/bin/bash", ["-c", prologue + "exec " + script])
         background.append((name, process))
         guard let daemon, !prefixes.isEmpty else { return }
-        let deadline = Date().addingTimeInterval(20)
         var missing = Set(prefixes)
-        while !missing.isEmpty {
+        poll(timeout: 20) {
             missing.subtract(daemon.subscriptionLines(from: start))
-            missing = missing.filter { (before[$0] ?? 0) <= 0 }
-            if missing.isEmpty { break }
-            if Date() > deadline || !process.isRunning {
-                throw HarnessError("`\(script)` did not subscribe to \(missing.sorted()); it printed:\n\(process.stdout)\(process.stderr)")
-            }
-            Thread.sleep(forTimeInterval: 0.02)
+            return missing.isEmpty || !process.isRunning
         }
-        if prefixes.contains(where: { (before[$0] ?? 0) > 0 }) { Thread.sleep(forTimeInterval: 0.3) }
+        if !missing.isEmpty {
+            throw HarnessError("`\(script)` did not subscribe to \(missing.sorted()); it printed:\n\(process.stdout)\(process.stderr)")
+        }
     }
 
     /// The next `count` lines a background command prints (the last started when `name` is
@@ -192,17 +186,6 @@ final class DocDaemon {
         logLines.dropFirst(start).filter { $0.hasSuffix("] feed subscription") }.compactMap(DocDaemon.prefix)
     }
 
-    /// Each prefix subscribed to, with its subscriptions less its unsubscriptions so far.
-    var subscribedPrefixes: [String: Int] {
-        var count: [String: Int] = [:]
-        for line in logLines {
-            guard let prefix = DocDaemon.prefix(line) else { continue }
-            if line.hasSuffix("] feed subscription") { count[prefix, default: 0] += 1 }
-            if line.hasSuffix("] feed unsubscription") { count[prefix, default: 0] -= 1 }
-        }
-        return count
-    }
-
     private static func prefix(_ line: Substring) -> String? {
         guard let range = line.range(of: #" prefix=\S*"#, options: .regularExpression) else { return nil }
         return String(line[range].dropFirst(" prefix=".count))
@@ -213,8 +196,7 @@ final class DocDaemon {
     func stop() -> Int32? {
         guard process.isRunning else { return process.terminationStatus }
         kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        poll(timeout: 30) { !process.isRunning }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

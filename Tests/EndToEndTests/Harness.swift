@@ -272,12 +272,7 @@ final class Daemon {
 
     /// Waits until the log contains `text`; false after `timeout` s.
     func waitForLog(_ text: String, timeout: TimeInterval = 30) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !log.contains(text) {
-            if Date() >= deadline { return false }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return true
+        poll(timeout: timeout) { log.contains(text) }
     }
 
     /// Sends SIGTERM and waits for the exit status.
@@ -294,8 +289,7 @@ final class Daemon {
     }
 
     func waitForExit(timeout: TimeInterval) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        poll(timeout: timeout) { !process.isRunning }
         if process.isRunning { return nil }
         holdPorts()
         return process.terminationStatus

@@ -21,8 +21,12 @@ final class TestSource {
         }
     }
 
+    /// Sends as soon as the socket takes it: at its high-water mark an XPUB with `XPUB_NODROP`
+    /// refuses a send instead of blocking, until the daemon has read some.
     func send(_ frames: [[UInt8]]) throws {
-        while try !socket.send(frames, wait: false) { Thread.sleep(forTimeInterval: 0.001) }
+        guard try poll(timeout: 60, every: 0.001, until: { try socket.send(frames, wait: false) }) else {
+            throw HarnessError("the daemon took no lead for 60 s at the high-water mark")
+        }
     }
 
     func sendLead(_ json: String, topic: String = "lead") throws {

@@ -70,13 +70,13 @@ final class Spawned: @unchecked Sendable {
     /// Waits until `condition` holds for the output lines so far; false after `timeout` s or
     /// once the process exited without it.
     func waitForLines(timeout: TimeInterval = 30, _ condition: ([Substring]) -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition(lines) { return true }
-            if !process.isRunning { return condition(lines) }
-            Thread.sleep(forTimeInterval: 0.01)
+        var held = false
+        poll(timeout: timeout, every: 0.01) {
+            held = condition(lines)
+            return held || !process.isRunning
         }
-        return false
+        // After an exit, once more: the pipes may have carried the last lines meanwhile.
+        return held || (!process.isRunning && condition(lines))
     }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
@@ -84,8 +84,7 @@ final class Spawned: @unchecked Sendable {
     /// Waits for the exit and both pipes' end. A process still running after `timeout` s is
     /// killed, and that is an error carrying what it printed.
     func finish(timeout: TimeInterval = 60) throws -> RunResult {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        poll(timeout: timeout, every: 0.01) { !process.isRunning }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

@@ -125,18 +125,21 @@ struct OfferTests {
         let intake = try TestRequester(endpoint: daemon.intake)
         let ids = (0..<20).map { "kill-\($0)" }
         for id in ids { #expect(try intake.reply(partnerLead(id))["status"] as? String == "accepted") }
+        // Every offer was made before its lead's reply, so its deadline is 2 s after that at most.
+        let lastDeadline = Date().addingTimeInterval(2)
         daemon.crash()
-        Thread.sleep(forTimeInterval: 2.5)
+        // The restart finds every deadline passed: what the daemon does with offers that
+        // expired while it was down.
+        poll(timeout: 10, every: 0.1) { Date() > lastDeadline }
         try daemon.start()
         try daemon.waitUntilReady()
         let replay = try TestRequester(endpoint: daemon.replay)
         // Every lead: offered to the three partners in turn (each expiring), then vendor sales.
         var direct: [String] = []
-        let deadline = Date().addingTimeInterval(30)
-        while direct.count < ids.count && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.5)
+        try poll(timeout: 30, every: 0.5) {
             direct = try replay.replayAll("vendor-sales/").map(jsonObject).filter { $0["role"] as? String == "direct" }
                 .compactMap { $0["lead_id"] as? String }
+            return direct.count >= ids.count
         }
         #expect(Set(direct) == Set(ids), "vendor sales got \(direct.count) of \(ids.count)")
         var offered: [String: [String]] = [:]

@@ -65,13 +65,13 @@ extension [Sample] {
 /// Scrapes until `condition` holds for the parsed samples, for at most `timeout` seconds;
 /// returns the last scrape either way (the routing thread folds its counts once per turn).
 func scrape(_ daemon: Daemon, timeout: TimeInterval = 15, until condition: ([Sample]) -> Bool = { _ in true }) throws -> (text: String, samples: [Sample]) {
-    let deadline = Date().addingTimeInterval(timeout)
-    while true {
+    var last: (text: String, samples: [Sample]) = ("", [])
+    try poll(timeout: timeout, every: 0.1) {
         let text = try HTTPProbe.scrape(daemon.metrics)
-        let samples = try PrometheusTools.parse(text)
-        if condition(samples) || Date() >= deadline { return (text, samples) }
-        Thread.sleep(forTimeInterval: 0.1)
+        last = (text, try PrometheusTools.parse(text))
+        return condition(last.samples)
     }
+    return last
 }
 
 /// A config section binding the metrics endpoint on a free loopback port.

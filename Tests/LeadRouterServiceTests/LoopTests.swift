@@ -190,6 +190,25 @@ struct LoopTests {
         try #require(harness.stop()).get()
     }
 
+    @Test("without CURVE every subscriber's subscription is logged, a prefix already subscribed to included, and so is each one's going")
+    func everySubscriptionLogged() throws {
+        let harness = try LoopHarness(store: MemoryRoutingStore())
+        try harness.start()
+        func taken(_ message: String) -> Int {
+            harness.logs.all.filter { $0.message == message && $0.metadata["prefix"] == "partner/acme/" }.count
+        }
+        var readers: [FeedReader] = []
+        for count in 1...3 {
+            readers.append(try harness.feedReader(["partner/acme/"]))
+            #expect(eventually { taken("feed subscription") == count }, "subscriber \(count) was not logged: \(taken("feed subscription"))")
+        }
+        for (gone, reader) in readers.enumerated() {
+            reader.socket.close()
+            #expect(eventually { taken("feed unsubscription") == gone + 1 }, "subscriber \(gone + 1)'s going was not logged")
+        }
+        try #require(harness.stop()).get()
+    }
+
     @Test("published watermarks are saved 128 topics at a time, those waiting longest first: with commits once the second has passed, or between passes without traffic")
     func watermarksSavedInShares() throws {
         let clock = ManualLoopClock()
