@@ -14,8 +14,10 @@ func replayRacingCommitsIsGapless() throws {
         let published = Mutex<[String: Int]>([:])
         let done = Atomic(false)
         let failures = Mutex<[String]>([])
+        let reads = Atomic(0)
+        let finished = DispatchSemaphore(value: 0)
         let reader = Thread {
-            var reads = 0
+            defer { finished.signal() }
             while !done.load(ordering: .acquiring) {
                 for topic in topics {
                     let through = published.withLock { $0[topic] ?? 0 }
@@ -26,13 +28,18 @@ func replayRacingCommitsIsGapless() throws {
                             failures.withLock { $0.append("\(topic) through \(through): got \(seqs.count) \(seqs.prefix(3))…\(seqs.suffix(3))") }
                         }
                     } catch { failures.withLock { $0.append("\(error)") } }
-                    reads += 1
+                    reads.add(1, ordering: .relaxed)
                 }
             }
         }
         reader.start()
         var next: [String: Int] = [:]
         for round in 0..<400 {
+            if round == 200 {
+                // Half-way, the reader has read: what follows races it for sure.
+                let deadline = Date().addingTimeInterval(10)
+                while reads.load(ordering: .relaxed) == 0 && Date() < deadline { sched_yield() }
+            }
             var envelopes: [OutgoingMessage] = []
             for k in 0..<(1 + round % 7) {
                 let topic = topics[(round + k) % topics.count]
@@ -44,9 +51,10 @@ func replayRacingCommitsIsGapless() throws {
             published.withLock { for (t, s) in next { $0[t] = s } }
         }
         done.store(true, ordering: .releasing)
-        Thread.sleep(forTimeInterval: 0.2)
+        #expect(finished.wait(timeout: .now() + 30) == .success, "the reader never finished")
         let found = failures.withLock { $0 }
         #expect(found.isEmpty, "\(found.prefix(5))")
+        #expect(reads.load(ordering: .relaxed) > 0, "replay never read while commits went on")
     }
 }
 
