@@ -3,6 +3,7 @@ import LeadRouterService
 import LeadRouterTesting
 import LeadRouting
 import LeadStore
+import Prometheus
 import Testing
 import ZeroMQ
 
@@ -64,7 +65,9 @@ struct OfferEdgeTests {
     func acceptReceivedInTime() throws {
         let store = FaultInjectingStore(MemoryRoutingStore())
         let clock = ManualLoopClock()
-        let harness = try LoopHarness(store: store, clock: clock) {
+        let registry = PrometheusCollectorRegistry()
+        let metrics = RouterMetrics(factory: RouterMetrics.prometheusFactory(registry))
+        let harness = try LoopHarness(store: store, clock: clock, metrics: metrics) {
             offerPartners(&$0, policy: OfferPolicy(acceptWithin: 60, maxOffers: 3))
         }
         try harness.start()
@@ -80,7 +83,7 @@ struct OfferEdgeTests {
         clock.advance(by: .seconds(50))
         let control = try harness.controlClient()
         try control.send(action("accept", "t-1", partner))
-        Thread.sleep(forTimeInterval: 0.5)
+        #expect(eventually { Exposition(registry)["leadrouter_control_requests_total"] == 1 }, "the accept was not taken")
         // The disk is slow: by the time the sync returns, accept_by has passed.
         clock.advance(by: .seconds(20))
         store.releaseSyncs()
