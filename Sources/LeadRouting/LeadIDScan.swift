@@ -139,6 +139,12 @@ extension LeadParser {
             return frame.flatMap { LeadIDScan.leadID(in: $0) }
         }
         guard message.frameCount == expected else { return nil }
-        return readableLeadID(message.frame(expected - 1))
+        let frame = message.frame(expected - 1)
+        if let id = readableLeadID(frame) { return id }
+        // The JSON is valid (the problem is a field's type or value), but the problem came
+        // before `lead_id` in the frame, or a byte order mark did: the top-level `lead_id` is
+        // still read, as docs/protocol.md promises ("even if another field is wrong").
+        guard code == .missingField || code == .invalidField else { return nil }
+        return LeadIDScan.leadID(in: frame)
     }
 }

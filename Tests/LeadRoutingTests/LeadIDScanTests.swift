@@ -43,3 +43,15 @@ func leadIDFromTheFirstBytes(_ text: String, _ expected: String?) {
     let prefix = Array(lead.prefix(30))
     #expect(LeadParser.rejectedLeadID(InboundMessage(frames: [Array("lead".utf8), prefix], totalSize: 70_000), from: .ingest, code: .tooLarge) == "r-1")
 }
+
+@Test func aRejectedInputsLeadIDIsReadEvenWhenTheProblemComesFirst() {
+    // A wrong field before lead_id, and a byte order mark: the JSON is valid, so the id is named.
+    let early = Array(#"{"contact":"x","lead_id":"r-2","company":{"name":"A","country":"US"}}"#.utf8)
+    #expect(LeadParser.rejectedLeadID(InboundMessage(frames: [early]), from: .intake, code: .invalidField) == "r-2")
+    let bom = [0xEF, 0xBB, 0xBF] + Array(#"{"lead_id":"r-3","company":{"name":"A","country":"Mars"}}"#.utf8)
+    #expect(LeadParser.rejectedLeadID(InboundMessage(frames: [bom]), from: .intake, code: .invalidField) == "r-3")
+    #expect(LeadParser.rejectedLeadID(InboundMessage(frames: [Array("lead".utf8), bom]), from: .ingest, code: .invalidField) == "r-3")
+    // Invalid JSON still names none, even with a lead_id ahead of the break.
+    let truncated = Array(#"{"lead_id":"r-4","company":{"name":"T""#.utf8)
+    #expect(LeadParser.rejectedLeadID(InboundMessage(frames: [truncated]), from: .intake, code: .invalidJSON) == nil)
+}
