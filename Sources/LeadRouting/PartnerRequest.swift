@@ -149,14 +149,15 @@ private struct FieldReader {
     private func outcome(into request: inout PartnerRequest) throws(ControlError) {
         let stage = try code("stage", OutcomeStage.self)
         request.stage = stage
-        if let value = object["value"] {
+        // `null` is taken as absent, as for every optional field.
+        if let value = object["value"], !(value is NSNull) {
             guard let number = value as? NSNumber, !isBool(number),
                   number.doubleValue.isFinite, number.doubleValue >= 0 else {
                 throw ControlError(.invalidField, "value must be a number of 0 or more", field: "value")
             }
             request.value = number.doubleValue
         }
-        if let currency = object["currency"] {
+        if let currency = object["currency"], !(currency is NSNull) {
             guard let text = currency as? String, text.count == 3, text.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
                 throw ControlError(.invalidField, "currency must be an ISO 4217 code such as \"USD\"", field: "currency")
             }
@@ -164,7 +165,7 @@ private struct FieldReader {
         }
         if stage == .lost {
             request.lostReason = try optionalCode("reason", LostReason.self)
-        } else if object["reason"] != nil {
+        } else if let reason = object["reason"], !(reason is NSNull) {
             throw ControlError(.invalidField, "reason is for stage lost only (one of \(names(LostReason.self)))", field: "reason")
         }
     }

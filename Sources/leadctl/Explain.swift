@@ -139,7 +139,7 @@ enum Explanation {
         case "vendor_released": text = "vendor sales told the lead left \(partner) (it held \((step["roles"] as? [String] ?? []).joined(separator: ", ")))"
         case "claim_open": text = "open for claims by \((step["partners"] as? [String] ?? []).joined(separator: ", ")) until \(step["claim_by"] ?? "?")"
         case "vendor_request": text = "\(partner) asked vendor sales to \(step["mode"] as? String == "close" ? "close" : "co-sell")"
-        case "handed_back": text = "handed back by \(partner): \(step["reason"] ?? "?")"
+        case "handed_back": text = "handed back by \(partner)" + ((step["reason"] as? String).map { ": \($0)" } ?? "")
         case "outcome":
             text = "outcome from \(partner): \(step["stage"] ?? "?")"
             if let value = step["value"] { text += ", value \(value)\((step["currency"] as? String).map { " \($0)" } ?? "")" }

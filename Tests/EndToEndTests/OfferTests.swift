@@ -83,6 +83,10 @@ struct OfferTests {
         #expect(errorCode(try control.reply(controlRequest("outcome", "e2e-1", secondPartner, #", "stage": "lost", "reason": "price""#))) == "wrong_state")
         // Resending the last action is answered the same.
         #expect(try control.reply(controlRequest("outcome", "e2e-1", secondPartner, #", "stage": "won""#))["state"] as? String == "won")
+        // A lead handed back without a reason.
+        let holder = try #require(try intake.reply(partnerLead("e2e-2"))["partner_id"] as? String)
+        #expect(try control.reply(controlRequest("accept", "e2e-2", holder))["state"] as? String == "accepted")
+        #expect(try control.reply(controlRequest("hand_back", "e2e-2", holder))["state"] as? String == "handed_back")
         #expect(daemon.terminate() == 0)
 
         let explain = try run(Binaries.path("leadctl"), ["explain", "e2e-1", "--state-dir", daemon.stateDir])
@@ -90,6 +94,8 @@ struct OfferTests {
         #expect(explain.stdout.contains("declined by \(first): not_qualified (note: too small)"), "\(explain.stdout)")
         #expect(explain.stdout.contains("accepted by \(secondPartner)"))
         #expect(explain.stdout.contains("outcome from \(secondPartner): won, value 48000 USD"))
+        let handedBack = try run(Binaries.path("leadctl"), ["explain", "e2e-2", "--state-dir", daemon.stateDir])
+        #expect(handedBack.stdout.split(separator: "\n").contains { $0.hasSuffix("handed back by \(holder)") }, "\(handedBack.stdout)")
     }
 
     @Test("a pooled lead: partners racing to claim it get one winner and already_taken")

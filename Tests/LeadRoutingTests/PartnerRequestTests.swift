@@ -135,6 +135,14 @@ struct PartnerRequestTests {
         #expect(try parse(request("outcome", #", "stage": "lost""#)).get() == Self.expected(.outcome) { $0.stage = .lost })
     }
 
+    @Test("an outcome's optional fields given as null count as absent, as every other optional field does")
+    func outcomeNullsAreAbsent() throws {
+        for stage in ["won", "lost", "proposal"] {
+            let parsed = try parse(request("outcome", #", "stage": "\#(stage)", "value": null, "currency": null, "reason": null, "note": null"#)).get()
+            #expect(parsed == Self.expected(.outcome) { $0.stage = OutcomeStage(rawValue: stage) }, "\(stage)")
+        }
+    }
+
     @Test("a request_id that is not a short string is itself the fault")
     func badRequestID() {
         guard case .failure(let error) = parse(#"{"request_id": 7, "action": "accept", "lead_id": "web-1", "partner_id": "acme"}"#) else {
