@@ -278,6 +278,7 @@ extension RoutingEngine {
             prepared.storeBatch.add(routed: lead, channel: item.channel, receivedAt: item.receivedAt, decision: decision,
                                     envelopes: envelopes, partnerList: upkeep.partnerList)
             if let offered = decision.offered { addOffer(offered, lead: lead.raw.array, at: item.receivedAt, to: &prepared) }
+            if let held = decision.held { addHeld(held, lead: lead.raw.array, at: item.receivedAt, to: &prepared) }
             if item.channel == .intake {
                 prepared.replies.append(Reply(channel: .intake, route: item.replyRoute, body: IntakeReply.accepted(leadID, decision: decision)))
             }
@@ -298,6 +299,16 @@ extension RoutingEngine {
         prepared.counts.offerEvents["offered", default: 0] += 1
         if prepared.keepsOfferedLeads { prepared.offeredLeads[offered.leadID] = lead() }
         offers.put(offered, generation: prepared.generation)
+    }
+
+    /// A lead assigned outright to a partner that follows its leads up: its case, stored and
+    /// kept until its follow-up deadline.
+    private func addHeld(_ held: LeadCase, lead: @autoclosure () -> [UInt8], at now: Int64, to prepared: inout PreparedBatch) {
+        guard let partner = held.partnerID, let engagement = held.engagement else { return }
+        let event = CaseEvent.assigned(partner: partner, engagement: engagement, attempt: held.offers)
+        prepared.storeBatch.cases.append(CaseWrite(lead: held, history: event.historyLine(at: now), updatedAt: now))
+        if prepared.keepsOfferedLeads { prepared.offeredLeads[held.leadID] = lead() }
+        offers.put(held, generation: prepared.generation)
     }
 
     /// Capacity windows are saved with the decisions that filled them; rotation counters go

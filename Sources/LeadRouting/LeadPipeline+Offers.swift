@@ -10,6 +10,15 @@ extension LeadPipeline {
         return policies
     }
 
+    static func followUpPolicies(_ rules: RoutingRules) -> [String: OfferPolicy] {
+        var policies: [String: OfferPolicy] = [:]
+        for partner in rules.partners {
+            let policy = rules.offerPolicy(for: partner)
+            if !policy.offersLeads && policy.followUpWithin > 0 { policies[partner.id] = policy }
+        }
+        return policies
+    }
+
     /// The policy for leads offered to `partnerID`.
     public func offerPolicy(for partnerID: String) -> OfferPolicy {
         offerPolicies[partnerID] ?? router.partner(partnerID).map { $0.offers?.applied(to: defaultOfferPolicy) ?? defaultOfferPolicy }

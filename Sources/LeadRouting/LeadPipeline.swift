@@ -140,6 +140,9 @@ public struct LeadPipeline: Sendable {
     /// The offer policy of each partner that takes offers (`accept_within` > 0), and the
     /// `offers:` section's for the rest.
     public private(set) var offerPolicies: [String: OfferPolicy]
+    /// The policy of each partner that takes no offers but has `follow_up_within` (its leads
+    /// are assigned outright and followed up); empty mostly.
+    public private(set) var followUpPolicies: [String: OfferPolicy]
     public private(set) var defaultOfferPolicy: OfferPolicy
     /// Deal registrations added at run time (`leadctl register`), beyond the config's.
     public private(set) var extraRegistrations: [Registration] = []
@@ -159,6 +162,7 @@ public struct LeadPipeline: Sendable {
         self.router = Router(rules: rules, states: partnerStates, registrations: registrations)
         self.extraRegistrations = registrations
         self.offerPolicies = LeadPipeline.offerPolicies(rules)
+        self.followUpPolicies = LeadPipeline.followUpPolicies(rules)
         self.defaultOfferPolicy = rules.offers
         self.maxMessageBytes = maxMessageBytes
         for (topic, seq) in lastSeq {
@@ -251,6 +255,7 @@ public struct LeadPipeline: Sendable {
         router = router.reloaded(rules: rules, registrations: extraRegistrations)
         partnerSeqPositions = []
         offerPolicies = LeadPipeline.offerPolicies(rules)
+        followUpPolicies = LeadPipeline.followUpPolicies(rules)
         defaultOfferPolicy = rules.offers
     }
 
@@ -367,6 +372,12 @@ public struct LeadPipeline: Sendable {
                 registered: decision.rule == .registration, now: now, policy: policy)
             decision.offered = offered
             envelopes.append(contentsOf: caseEnvelopes(for: event, of: offered, lead: lead.raw.array, now: now, decision: decision))
+        } else if !followUpPolicies.isEmpty, let partnerID = decision.partnerID, let policy = followUpPolicies[partnerID],
+                  let engagement = decision.assignments.first?.engagement {
+            // Assigned outright, as in v1, and followed up as when it moves on to such a partner.
+            decision.held = OfferMachine.assignOutright(
+                leadID: leadID, assignmentID: assignmentID.description, partner: partnerID, engagement: engagement,
+                registered: decision.rule == .registration, now: now, policy: policy)
         }
         // The envelopes' end, kept by the store as this number (AssignmentEnvelope).
         let endCode = decision.isOffered ? 0 : AssignmentEnvelope.endCode(decision.hasQualification ? decision.qualificationValue : nil)

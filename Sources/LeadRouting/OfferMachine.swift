@@ -94,6 +94,18 @@ public enum OfferMachine {
         return (lead, .offered(partner: partner, engagement: engagement, acceptBy: acceptBy, attempt: 1))
     }
 
+    /// The case of a lead just routed to `partner`, which takes no offers but follows its
+    /// leads up (`follow_up_within`): accepted from the start, pulled back if no outcome is
+    /// reported in time, as a lead that moves on to such a partner is (``moveOn``).
+    public static func assignOutright(leadID: String, assignmentID: String, partner: String, engagement: EngagementModel,
+                                      registered: Bool, now: Int64, policy: OfferPolicy) -> LeadCase {
+        var lead = LeadCase.assigned(leadID: leadID, assignmentID: assignmentID, partnerID: partner, engagement: engagement)
+        lead.offers = 1
+        lead.registered = registered
+        lead.deadline = now + policy.followUpWithin * 1000
+        return lead
+    }
+
     /// Carries out `request` on the case at `now`. A deadline that had passed when the
     /// request was received (`receivedAt`, default `now`) fires first, so a late action
     /// meets the lead as it is after it (`expired`); one received in time is carried out.

@@ -92,6 +92,38 @@ struct OfferLoopTests {
         #expect(again["state"] as? String == "declined")
     }
 
+    @Test("a partner that takes no offers is followed up all the same: its lead, assigned outright when first routed, is pulled back once follow_up_within passes with no outcome")
+    func outrightLeadFollowedUp() throws {
+        let clock = ManualLoopClock()
+        let harness = try LoopHarness(store: MemoryRoutingStore(), clock: clock) { config in
+            config.rules.partners = [Partner(id: "beta", engagement: .coSell, territories: [Territory(country: "US")],
+                                             offers: OfferOverride(acceptWithin: 0))]
+            config.rules.offers = OfferPolicy(acceptWithin: 60, maxOffers: 2, then: .vendorSales, followUpWithin: 120)
+        }
+        try harness.start()
+        defer { _ = harness.stop() }
+        let feed = try harness.feedReader(["partner/", "vendor-sales/"])
+        #expect(try harness.intakeClient().ask(offerLead("fu-1"))["partner_id"] as? String == "beta")
+        let assigned = try #require(try feed.first { topic, _ in topic == "partner/beta/" })
+        #expect(assigned["type"] as? String == "assignment" && assigned["role"] as? String == "owner")
+        let control = try harness.controlClient()
+        let status = try control.ask(action("status", "fu-1", "beta"))
+        #expect(status["state"] as? String == "accepted", "\(status)")
+        // Not before its deadline…
+        clock.advance(by: .seconds(119))
+        harness.loop.wake()
+        #expect(try control.ask(action("status", "fu-1", "beta"))["state"] as? String == "accepted")
+        // …but after it, with no outcome: pulled back from beta and vendor sales' copy, then on.
+        clock.advance(by: .seconds(2))
+        harness.loop.wake()
+        let pulled = try #require(try feed.first { topic, body in topic == "partner/beta/" && body["type"] as? String == "withdrawn" })
+        #expect(pulled["reason"] as? String == "follow_up_missed")
+        let direct = try #require(try feed.first { topic, body in topic == "vendor-sales/" && body["role"] as? String == "direct" })
+        #expect(direct["lead_id"] as? String == "fu-1")
+        let after = try control.ask(action("outcome", "fu-1", "beta", #", "stage": "contacted""#))
+        #expect((after["error"] as? [String: Any])?["code"] as? String == "wrong_state", "\(after)")
+    }
+
     @Test("a decline and a hand_back without a reason are carried out: the decline as other, the hand_back's reason null")
     func reasonsLeftOut() throws {
         let store = MemoryRoutingStore()
