@@ -16,6 +16,12 @@ struct LeadCtl: ParsableCommand {
         ]
     )
 
+    /// `leadctl` with no subcommand: a usage error (exit 2, the usage on standard error), as the
+    /// contract's exit codes have it; `leadctl --help` still prints the help and exits 0.
+    func run() throws {
+        throw ValidationError("a subcommand is required")
+    }
+
     /// Runs the command, mapping argument errors to exit code 2 (ArgumentParser uses 64).
     static func main() {
         do {

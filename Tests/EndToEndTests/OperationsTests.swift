@@ -95,6 +95,9 @@ struct OperationsTests {
         #expect(result.stderr.contains("no subscriber"))
         let usage = try run(Binaries.path("leadctl"), ["tail"])
         #expect(usage.status == 2)
+        let bare = try run(Binaries.path("leadctl"), [])
+        #expect(bare.status == 2 && bare.stderr.contains("a subcommand is required") && bare.stderr.contains("leadctl --help"), "\(bare.stderr)")
+        #expect(try run(Binaries.path("leadctl"), ["--help"]).status == 0)
     }
 
     @Test("leadctl publish --reliable matches replies by lead_id: leads a restarted daemon never answered are sent again")
