@@ -278,7 +278,9 @@ extension RoutingEngine {
             prepared.storeBatch.add(routed: lead, channel: item.channel, receivedAt: item.receivedAt, decision: decision,
                                     envelopes: envelopes, partnerList: upkeep.partnerList)
             if let offered = decision.offered { addOffer(offered, lead: lead.raw.array, at: item.receivedAt, to: &prepared) }
-            if let held = decision.held { addHeld(held, lead: lead.raw.array, at: item.receivedAt, to: &prepared) }
+            if !pipeline.followUpPolicies.isEmpty, let held = pipeline.takeHeldCase() {
+                addHeld(held, lead: lead.raw.array, at: item.receivedAt, to: &prepared)
+            }
             if item.channel == .intake {
                 prepared.replies.append(Reply(channel: .intake, route: item.replyRoute, body: IntakeReply.accepted(leadID, decision: decision)))
             }

@@ -93,9 +93,6 @@ public struct RoutingDecision: Sendable, Equatable {
     public var assignmentID: String { assignment.description }
     /// With offers on for the chosen partner: the case of the offer made instead of an assignment.
     public var offered: LeadCase?
-    /// With offers off for the chosen partner but `follow_up_within` set: the case of the lead
-    /// it was assigned outright (accepted from the start), which that deadline pulls back.
-    public var held: LeadCase?
     /// Whether ``offered`` is set, read from its tag: `offered == nil` compared two optionals
     /// (`LeadCase` is `Equatable`), each copied through the runtime's generic witnesses, about
     /// 180 instructions a comparison.
@@ -206,7 +203,6 @@ public struct RoutingDecision: Sendable, Equatable {
         // Set rarely: cleared only when set (assigning `nil` destroyed the old value through
         // the runtime's generic witness, about 50 instructions, set or not).
         if isOffered { offered = nil }
-        if case .some = held { held = nil }
         if hasQualification {
             hasQualification = false
             qualificationValue = Qualification.absent

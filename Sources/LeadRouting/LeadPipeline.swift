@@ -143,6 +143,11 @@ public struct LeadPipeline: Sendable {
     /// The policy of each partner that takes no offers but has `follow_up_within` (its leads
     /// are assigned outright and followed up); empty mostly.
     public private(set) var followUpPolicies: [String: OfferPolicy]
+    /// With offers off for the partner a lead was just routed to but `follow_up_within` set:
+    /// the case of the lead assigned to it outright (accepted from the start), which that
+    /// deadline pulls back, for the caller to store (``takeHeldCase()``). Kept here, not in
+    /// the decision, whose every copy would carry it.
+    public private(set) var heldCase: LeadCase?
     public private(set) var defaultOfferPolicy: OfferPolicy
     /// Deal registrations added at run time (`leadctl register`), beyond the config's.
     public private(set) var extraRegistrations: [Registration] = []
@@ -246,6 +251,14 @@ public struct LeadPipeline: Sendable {
     public mutating func setRegistrations(_ extra: [Registration], config: RouterConfig) {
         extraRegistrations = extra
         router.setRegistrations(config.registrations + extra)
+    }
+
+    /// The case ``route(_:now:previousOwner:appendingTo:decision:)`` left for the lead it just
+    /// routed (``heldCase``), once.
+    public mutating func takeHeldCase() -> LeadCase? {
+        guard case .some(let held) = heldCase else { return nil }
+        heldCase = nil
+        return held
     }
 
     /// Routes by `rules` from now on (a reload): rotation and capacity state carry over for
@@ -375,7 +388,7 @@ public struct LeadPipeline: Sendable {
         } else if !followUpPolicies.isEmpty, let partnerID = decision.partnerID, let policy = followUpPolicies[partnerID],
                   let engagement = decision.assignments.first?.engagement {
             // Assigned outright, as in v1, and followed up as when it moves on to such a partner.
-            decision.held = OfferMachine.assignOutright(
+            heldCase = OfferMachine.assignOutright(
                 leadID: leadID, assignmentID: assignmentID.description, partner: partnerID, engagement: engagement,
                 registered: decision.rule == .registration, now: now, policy: policy)
         }
