@@ -100,6 +100,10 @@ final class DaemonSockets {
             if let serverKey { try socket.makeCurveServer(secretKey: serverKey, zapDomain: grant.rawValue) }
             try socket.set(.linger, 0)
             try socket.set(.receiveHighWaterMark, highWaterMark)
+            // A ROUTER drops silently what it sends past its send high-water mark, and one
+            // batch answers up to `RoutingLoop.batchLimit` requests at once: with libzmq's
+            // default (1,000) a client pipelining more lost replies to leads that were stored.
+            try socket.set(.sendHighWaterMark, DaemonSockets.replyHighWaterMark)
             try socket.setMaximumMessageSize(cap)
             try connections.watch(socket, grant, maxMessageBytes: Int(cap), context: context)
             let bound = try DaemonSockets.bind(socket, endpoint, key: key)
@@ -116,6 +120,10 @@ final class DaemonSockets {
             throw StartupError("cannot bind \(key) \(endpoint): \(error.message)")
         }
     }
+
+    /// Replies queued per intake or control client before the ROUTER drops them: far above
+    /// what one batch answers, so only a client that stops reading its replies loses any.
+    static let replyHighWaterMark = 1_000_000
 
     /// libzmq's own limit on inbound messages: 16 times `max_message_bytes`, at least 16 MiB.
     static func hardMessageCap(_ maxMessageBytes: Int) -> Int {
