@@ -213,4 +213,27 @@ struct LeadParserTests {
             #expect(unicode == (ascii.isEmpty ? "é" : ascii + " é"), "\(name)")
         }
     }
+    @Test("numbers must be in a 64-bit float's range and nesting at most 1,024 deep, unknown fields included (docs/protocol.md, Parsing)")
+    func numberRangeAndDepth() throws {
+        func lead(_ extra: String) -> [UInt8] {
+            Array(#"{"lead_id":"n-1","company":{"name":"A","country":"US"},"crm":\#(extra)}"#.utf8)
+        }
+        for fine in ["18446744073709551615", "-9223372036854775808", "1.7e308", "12345678901234567890.5"] {
+            #expect(throws: Never.self, "\(fine)") { try LeadParser.parse(lead(fine)).get() }
+        }
+        for tooLarge in ["99999999999999999999", "-9223372036854775809", "1e309", "-1e309"] {
+            guard case .failure(let rejection) = LeadParser.parse(lead(tooLarge)) else {
+                Issue.record("\(tooLarge) was accepted")
+                continue
+            }
+            #expect(rejection.code == .invalidJSON, "\(tooLarge)")
+        }
+        // The lead's object is one level: 1,023 more fit, 1,024 more do not.
+        #expect(throws: Never.self) { try LeadParser.parse(lead(String(repeating: "[", count: 1023) + String(repeating: "]", count: 1023))).get() }
+        guard case .failure(let deep) = LeadParser.parse(lead(String(repeating: "[", count: 1024) + String(repeating: "]", count: 1024))) else {
+            Issue.record("nesting 1,025 deep was accepted")
+            return
+        }
+        #expect(deep.code == .invalidJSON)
+    }
 }
