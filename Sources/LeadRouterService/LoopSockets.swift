@@ -138,6 +138,16 @@ final class FeedEndpoint {
     /// receive sets `_last_pipe` to a later subscription's connection: a subscription
     /// applied then would reach another subscriber. None is applied meanwhile.
     private var misalignedSinceEmpty = false
+    /// With CURVE, the granted prefixes each key's subscribers hold, counted. libzmq applies
+    /// a topic to a connection once however many prefixes asked for it, so without these,
+    /// taking back `partner/` while `""` is still held cut the partner's own topic off: an
+    /// unsubscription takes away only the topics no other prefix of the key maps to. Counted
+    /// per key, not per connection, which libzmq does not name (a connection that ends takes
+    /// its subscriptions away without a User-Id): a topic kept for it reaches only a
+    /// subscriber holding that key, whose SUB socket drops what it did not ask for. At most
+    /// ``heldPrefixLimit`` prefixes a key; emptied when the socket is rebuilt.
+    private var heldPrefixes: [String: [[UInt8]: Int]] = [:]
+    static let heldPrefixLimit = 64
     /// Subscriptions refused, and sockets rebuilt, for logs and metrics.
     private(set) var refusedSubscriptions = 0
     private(set) var rebuilds = 0
@@ -230,14 +240,18 @@ final class FeedEndpoint {
     private func apply(_ subscription: SubscriptionMessage, from userID: String) {
         guard let principal = Principal(userID: userID) else { return }
         let applied = Grants.subscriptions(for: subscription.prefix, by: principal)
-        for topic in applied {
+        let kept = subscription.isSubscribe || applied.isEmpty ? [] : release(subscription.prefix, of: userID, principal)
+        for topic in applied where !kept.contains(topic) {
             do {
                 try socket.set(subscription.isSubscribe ? .subscribe : .unsubscribe, topic)
             } catch {
                 logger.error("could not apply a feed subscription", metadata: ["peer": "\(userID)", "error": "\(error)"])
             }
         }
-        if subscription.isSubscribe && !applied.isEmpty { appliedSinceEmpty.insert(subscription.prefix) }
+        if subscription.isSubscribe && !applied.isEmpty {
+            appliedSinceEmpty.insert(subscription.prefix)
+            hold(subscription.prefix, of: userID)
+        }
         guard applied.isEmpty && subscription.isSubscribe else { return }
         refusedSubscriptions += 1
         if let suppressed = refusals.take(now: ContinuousClock.now, perSecond: 10) {
@@ -248,6 +262,23 @@ final class FeedEndpoint {
         }
     }
 
+    /// Counts `prefix` among those `key`'s subscribers hold (``heldPrefixes``).
+    private func hold(_ prefix: [UInt8], of key: String) {
+        if heldPrefixes[key]?[prefix] == nil && (heldPrefixes[key]?.count ?? 0) >= FeedEndpoint.heldPrefixLimit { return }
+        heldPrefixes[key, default: [:]][prefix, default: 0] += 1
+    }
+
+    /// Takes one `prefix` away from `key`'s count; returns the topics its other prefixes still
+    /// map to, which an unsubscription must leave.
+    private func release(_ prefix: [UInt8], of key: String, _ principal: Principal) -> Set<[UInt8]> {
+        guard var held = heldPrefixes[key] else { return [] }
+        if let count = held[prefix] { held[prefix] = count > 1 ? count - 1 : nil }
+        heldPrefixes[key] = held.isEmpty ? nil : held
+        var kept: Set<[UInt8]> = []
+        for other in held.keys { kept.formUnion(Grants.subscriptions(for: other, by: principal)) }
+        return kept
+    }
+
     /// Closes the socket and binds a new one at the same endpoint (see the type's notes).
     func rebuild(because reason: String) {
         rebuilds += 1
@@ -255,6 +286,7 @@ final class FeedEndpoint {
         try? socket.set(.linger, 0)
         socket.close()
         appliedSinceEmpty.removeAll()
+        heldPrefixes.removeAll()
         misalignedSinceEmpty = false
         for attempt in 0..<200 {
             do {

@@ -115,6 +115,28 @@ struct SecurityLoopTests {
         #expect(seen["ops"]?.isSuperset(of: ["partner/acme/", "partner/globex/"]) == true, "\(seen)")
     }
 
+    @Test("a partner taking back one of two prefixes that both cover its topic still gets it through the other")
+    func overlappingPrefixes() throws {
+        let secure = try SecureLoop()
+        defer { secure.stop() }
+        let sub = try secure.socket(.sub, as: "acme", to: "publish")
+        try sub.subscribe("")
+        try sub.subscribe("partner/")
+        #expect(secure.waitForSubscriptions(2), "the feed never took both subscriptions")
+        try sub.unsubscribe("partner/")
+        #expect(eventually { !secure.harness.logs.lines(containing: "feed unsubscription").isEmpty }, "the unsubscription never came")
+        let intake = try secure.socket(.dealer, as: "web", to: "intake")
+        #expect(try secure.ask(intake, lead("ov-1"))?["partner_id"] as? String == "acme")
+        var topics: Set<String> = []
+        let deadline = Date().addingTimeInterval(5)
+        while !topics.contains("partner/acme/") && Date() < deadline {
+            if let frames = try sub.receive(timeoutMilliseconds: 100), let topic = frames.first {
+                topics.insert(String(decoding: topic, as: UTF8.self))
+            }
+        }
+        #expect(topics.contains("partner/acme/"), "acme's own topic stopped with `partner/` taken back, `\"\"` still held: \(topics)")
+    }
+
     @Test("replay and control answer a partner for its own topic and leads only")
     func replayAndControl() throws {
         let secure = try SecureLoop()
