@@ -79,6 +79,8 @@ struct FeedDataFrameTests {
         while let frames = try attacker.receive(timeoutMilliseconds: 300) {
             stolen.append(String(decoding: frames.first ?? [], as: UTF8.self))
         }
+        // The scenario happened: the feed read the attacker's data frame (else the test proves nothing).
+        #expect(feed.refusedSubscriptions >= 1 && !logs.lines(containing: "sent a data frame").isEmpty, "the data frame never reached the feed")
         #expect(stolen.isEmpty, "globex received acme's feed: \(stolen)")
         #expect(try victim.receive(timeoutMilliseconds: 300) != nil, "acme lost its own subscription")
     }
