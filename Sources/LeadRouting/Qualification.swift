@@ -96,7 +96,8 @@ public struct Qualifier: Sendable {
         }
         add(config.timelineWeight, timeline)
         add(config.companySizeWeight, Double(lead.employees ?? 0) / Double(max(1, config.fullEmployees)))
-        add(config.estimatedValueWeight, (lead.estimatedValue ?? 0) / max(1, config.fullValue))
+        // `full_value` is checked to be above 0 (it may be below 1, such as 0.5): divide by it as configured.
+        add(config.estimatedValueWeight, (lead.estimatedValue ?? 0) / (config.fullValue > 0 ? config.fullValue : 1))
 
         let totalPossible = (0..<count).reduce(0) { $0 + Int(possible[$1]) }
         let earned = (0..<count).reduce(0) { $0 + Int(points[$1]) }

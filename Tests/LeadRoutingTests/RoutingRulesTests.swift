@@ -58,6 +58,17 @@ struct RoutingRulesTests {
         #expect(q.grade == .B)
     }
 
+    @Test("a full_value below 1 is used as configured: estimated_value / full_value of the points")
+    func fullValueBelowOne() {
+        let onlyValue = QualificationConfig(needWeight: 0, budgetWeight: 0, authorityWeight: 0, timelineWeight: 0,
+                                            companySizeWeight: 0, estimatedValueWeight: 10, fullValue: 0.5)
+        let facts = LeadFacts(leadID: "v", companyName: "Tiny", country: "US", estimatedValue: 0.25)
+        let q = Qualifier(config: onlyValue).qualify(facts)
+        #expect(q.signals.first { $0.name == "estimated_value" }?.points == 5)
+        #expect(q.score == 50)
+        #expect(q.grade == .B)
+    }
+
     @Test("a partner never receives a lead below its min_grade; when every otherwise-eligible partner refuses the grade the lead is nurtured")
     func minGrade() {
         var router = Router(partners: [p("picky", minGrade: .B), p("easy", minGrade: .C)], unmatched: .vendorSales)
