@@ -140,6 +140,25 @@ extension RoutingEngine {
         return feed.unsavedCount > 0
     }
 
+    /// Saves every changed rotation counter once no commit has saved any for
+    /// ``StoreUpkeep/rotationSaveInterval``: commits save them a share at a time, and without
+    /// more commits (a lead, then quiet) those left waiting were lost in a crash however long
+    /// ago their leads were acknowledged; a daemon killed again and again then gave every lead
+    /// to the same partner. Only between commits, so the counters saved are those of
+    /// batches already stored.
+    func persistRotationWhenQuiet(now: ContinuousClock.Instant) {
+        guard committing == nil, pipeline.pendingRotationStates > 0,
+              now - upkeep.lastRotationSave >= StoreUpkeep.rotationSaveInterval else { return }
+        var upkeepBatch = StoreBatch()
+        upkeepBatch.partnerStates = pipeline.takeChangedPartnerStates()
+        upkeep.lastRotationSave = now
+        do {
+            try store.commit(upkeepBatch, published: [:])
+        } catch {
+            logger.warning("could not save rotation state; fairness resumes from the last save after a crash", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Writes `watermarks` to the store; a failure is logged once, until a save succeeds.
     private func recordPublished(_ watermarks: [String: Int]) -> Bool {
         do {

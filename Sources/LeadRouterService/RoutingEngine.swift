@@ -148,7 +148,7 @@ final class RoutingEngine {
 
     /// Everything the loop does at a time rather than on a message.
     enum LoopTimer: Hashable {
-        case heartbeats, watchdog, stats, suppressedLogs, savePublished, registrations, idleCheckpoint, hungSync
+        case heartbeats, watchdog, stats, suppressedLogs, savePublished, saveRotation, registrations, idleCheckpoint, hungSync
     }
 
     private func scheduleTimers(now: ContinuousClock.Instant) {
@@ -157,6 +157,7 @@ final class RoutingEngine {
         deadlines.schedule(.stats, at: now + LoopDuties.statsEvery)
         deadlines.schedule(.suppressedLogs, at: now + .seconds(1))
         deadlines.schedule(.savePublished, at: now + StoreUpkeep.publishedSaveInterval)
+        deadlines.schedule(.saveRotation, at: now + StoreUpkeep.rotationSaveInterval)
         deadlines.schedule(.registrations, at: now + StoreUpkeep.registrationsCheckEvery)
         deadlines.schedule(.idleCheckpoint, at: now + StoreUpkeep.quietBeforeFinish)
     }
@@ -204,6 +205,9 @@ final class RoutingEngine {
                 let more = committing == nil && now - upkeep.lastPublishedSave >= StoreUpkeep.publishedSaveInterval
                     && persistPublishedShare(now: now)
                 deadlines.schedule(.savePublished, at: more ? now : max(now, upkeep.lastPublishedSave) + StoreUpkeep.publishedSaveInterval)
+            case .saveRotation:
+                persistRotationWhenQuiet(now: now)
+                deadlines.schedule(.saveRotation, at: max(now, upkeep.lastRotationSave) + StoreUpkeep.rotationSaveInterval)
             case .registrations:
                 reloadRegistrationsIfChanged()
                 deadlines.schedule(.registrations, at: now + StoreUpkeep.registrationsCheckEvery)

@@ -190,6 +190,26 @@ struct LoopTests {
         try #require(harness.stop()).get()
     }
 
+    @Test("rotation counters a lead changed are saved once the loop has been quiet for the save interval, with no other commit to carry them")
+    func rotationSavedWhenQuiet() throws {
+        let clock = ManualLoopClock()
+        let store = MemoryRoutingStore()
+        let harness = try LoopHarness(store: store, clock: clock) { config in
+            config.rules.partners = [Partner(id: "a", territories: [Territory(country: "US")]),
+                                     Partner(id: "b", territories: [Territory(country: "US")])]
+        }
+        try harness.start()
+        defer { _ = harness.stop() }
+        #expect(try harness.intakeClient().ask(lead("rq-1"))["status"] as? String == "accepted")
+        // Its own commit saved none: the loop's clock stands still, within 100 ms of the start.
+        #expect(try store.partnerStates().isEmpty)
+        clock.advance(by: .seconds(6))
+        harness.loop.wake()
+        #expect(eventually { ((try? store.partnerStates()) ?? [:]).keys.sorted() == ["a", "b"] }, "\((try? store.partnerStates()) ?? [:])")
+        let saved = try store.partnerStates()
+        #expect(saved["a"]?.currentWeight != 0 || saved["b"]?.currentWeight != 0)
+    }
+
     @Test("without CURVE every subscriber's subscription is logged, a prefix already subscribed to included, and so is each one's going")
     func everySubscriptionLogged() throws {
         let harness = try LoopHarness(store: MemoryRoutingStore())
