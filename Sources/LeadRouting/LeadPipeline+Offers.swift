@@ -19,6 +19,14 @@ extension LeadPipeline {
         return policies
     }
 
+    /// The case ``route(_:now:previousOwner:appendingTo:decision:)`` left for the lead it just
+    /// routed (``heldCase``), once.
+    public mutating func takeHeldCase() -> LeadCase? {
+        guard case .some(let held) = heldCase else { return nil }
+        heldCase = nil
+        return held
+    }
+
     /// The policy for leads offered to `partnerID`.
     public func offerPolicy(for partnerID: String) -> OfferPolicy {
         offerPolicies[partnerID] ?? router.partner(partnerID).map { $0.offers?.applied(to: defaultOfferPolicy) ?? defaultOfferPolicy }

@@ -147,7 +147,7 @@ public struct LeadPipeline: Sendable {
     /// the case of the lead assigned to it outright (accepted from the start), which that
     /// deadline pulls back, for the caller to store (``takeHeldCase()``). Kept here, not in
     /// the decision, whose every copy would carry it.
-    public private(set) var heldCase: LeadCase?
+    public internal(set) var heldCase: LeadCase?
     public private(set) var defaultOfferPolicy: OfferPolicy
     /// Deal registrations added at run time (`leadctl register`), beyond the config's.
     public private(set) var extraRegistrations: [Registration] = []
@@ -251,14 +251,6 @@ public struct LeadPipeline: Sendable {
     public mutating func setRegistrations(_ extra: [Registration], config: RouterConfig) {
         extraRegistrations = extra
         router.setRegistrations(config.registrations + extra)
-    }
-
-    /// The case ``route(_:now:previousOwner:appendingTo:decision:)`` left for the lead it just
-    /// routed (``heldCase``), once.
-    public mutating func takeHeldCase() -> LeadCase? {
-        guard case .some(let held) = heldCase else { return nil }
-        heldCase = nil
-        return held
     }
 
     /// Routes by `rules` from now on (a reload): rotation and capacity state carry over for
