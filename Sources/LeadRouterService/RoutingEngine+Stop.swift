@@ -65,14 +65,7 @@ extension RoutingEngine {
     /// Watermarks, every changed rotation counter, pending account owners, and a last sync.
     private func saveAtCleanStop() {
         persistPublished(now: clock.now)
-        let rotation = pipeline.takeChangedPartnerStates()
-        if !rotation.isEmpty {
-            var final = StoreBatch()
-            final.partnerStates = rotation
-            do { try store.commit(final, published: [:]) } catch {
-                logger.warning("could not save rotation state; fairness resumes from the last save", metadata: ["error": "\(error)"])
-            }
-        }
+        saveChangedRotation()
         do { try store.flushAccountOwners() } catch {
             logger.warning("could not write pending account owners; the next start finds them again from the leads", metadata: ["error": "\(error)"])
         }

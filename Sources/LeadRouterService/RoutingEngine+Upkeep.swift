@@ -149,13 +149,20 @@ extension RoutingEngine {
     func persistRotationWhenQuiet(now: ContinuousClock.Instant) {
         guard committing == nil, pipeline.pendingRotationStates > 0,
               now - upkeep.lastRotationSave >= StoreUpkeep.rotationSaveInterval else { return }
-        var upkeepBatch = StoreBatch()
-        upkeepBatch.partnerStates = pipeline.takeChangedPartnerStates()
         upkeep.lastRotationSave = now
+        saveChangedRotation()
+    }
+
+    /// Commits every changed rotation counter on its own (when quiet, and at a clean stop).
+    func saveChangedRotation() {
+        let rotation = pipeline.takeChangedPartnerStates()
+        guard !rotation.isEmpty else { return }
+        var upkeepBatch = StoreBatch()
+        upkeepBatch.partnerStates = rotation
         do {
             try store.commit(upkeepBatch, published: [:])
         } catch {
-            logger.warning("could not save rotation state; fairness resumes from the last save after a crash", metadata: ["error": "\(error)"])
+            logger.warning("could not save rotation state; fairness resumes from the last save", metadata: ["error": "\(error)"])
         }
     }
 

@@ -2,19 +2,19 @@
 /// go, and the envelopes of every step of a lead's life (docs/protocol.md, "Offers").
 extension LeadPipeline {
     static func offerPolicies(_ rules: RoutingRules) -> [String: OfferPolicy] {
-        var policies: [String: OfferPolicy] = [:]
-        for partner in rules.partners {
-            let policy = rules.offerPolicy(for: partner)
-            if policy.offersLeads { policies[partner.id] = policy }
-        }
-        return policies
+        policies(rules) { $0.offersLeads }
     }
 
     static func followUpPolicies(_ rules: RoutingRules) -> [String: OfferPolicy] {
+        policies(rules) { !$0.offersLeads && $0.followUpWithin > 0 }
+    }
+
+    /// Each partner's policy (the `offers:` section with its own in place) that `keeps` holds.
+    private static func policies(_ rules: RoutingRules, where keeps: (OfferPolicy) -> Bool) -> [String: OfferPolicy] {
         var policies: [String: OfferPolicy] = [:]
         for partner in rules.partners {
             let policy = rules.offerPolicy(for: partner)
-            if !policy.offersLeads && policy.followUpWithin > 0 { policies[partner.id] = policy }
+            if keeps(policy) { policies[partner.id] = policy }
         }
         return policies
     }
